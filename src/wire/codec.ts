@@ -1,0 +1,205 @@
+// The framing codec: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`.
+// It knows bytes, not sockets. The decoder is total: any input yields frames or one typed error.
+
+import { Frame, Frame_Kind, Frame_PayloadEncoding } from "../gen/quire/v1/frame.js";
+import {
+  EnvelopeVersionError,
+  FrameKindError,
+  FrameMalformedError,
+  FrameTooLargeError,
+  FrameTruncatedError,
+  FramingVersionError,
+  PayloadEncodingError,
+  UnknownLaneError,
+  type WireError,
+} from "./errors.js";
+import { isKnownLane } from "./lanes.js";
+import {
+  ENVELOPE_VERSION,
+  FRAME_HEADER_BYTES,
+  FRAMING_VERSION,
+  MAX_FIRST_FRAME_BODY_BYTES,
+  MAX_FRAME_BODY_BYTES,
+} from "./protocol.js";
+
+/** A Frame with the envelope defaults filled in; pass only what differs. */
+export function newFrame(fields: Partial<Frame>): Frame {
+  return {
+    envelopeVersion: ENVELOPE_VERSION,
+    kind: Frame_Kind.REQUEST,
+    payloadProtocol: 0,
+    payload: EMPTY,
+    requestId: 0n,
+    payloadEncoding: Frame_PayloadEncoding.NONE,
+    deadlineUnixMs: 0n,
+    traceparent: "",
+    tracestate: "",
+    ...fields,
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Encodes one frame with its framing header, ready to write. */
+export function encodeFramed(frame: Frame): Buffer {
+  return frameBody(Frame.encode(frame).finish());
+}
+
+/** Puts the framing header in front of an encoded body. */
+export function frameBody(body: Uint8Array): Buffer {
+  if (body.length > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(body.length, MAX_FRAME_BODY_BYTES, false);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+  out[0] = FRAMING_VERSION;
+  out.writeUInt32LE(body.length, 1);
+  out.set(body, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Checks a decoded frame's envelope in the order DESIGN section 3 gives; undefined when it is good. */
+export function validateFrame(frame: Frame): WireError | undefined {
+  if (frame.envelopeVersion !== ENVELOPE_VERSION) return new EnvelopeVersionError(frame.envelopeVersion);
+  if (!(frame.kind >= Frame_Kind.REQUEST && frame.kind <= Frame_Kind.CANCEL)) return new FrameKindError(frame.kind);
+  if (!isKnownLane(frame.payloadProtocol)) return new UnknownLaneError(frame.payloadProtocol);
+  if (frame.payloadEncoding !== Frame_PayloadEncoding.NONE) return new PayloadEncodingError(frame.payloadEncoding);
+  return undefined;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest body after the first frame. */
+  maxBodyBytes?: number;
+  /** Largest body of the first frame on the connection. */
+  maxFirstBodyBytes?: number;
+  /** Check each frame's envelope (default true); off only to look at framing alone. */
+  validate?: boolean;
+}
+
+/**
+ * Incremental decoder: `push()` bytes as they arrive, then call `next()` until it returns undefined.
+ * After an error the stream cannot be resynchronised: every later `next()` returns the same error.
+ */
+export class FrameDecoder {
+  readonly #maxBody: number;
+  readonly #maxFirstBody: number;
+  readonly #validate: boolean;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** Body length of the frame being assembled, once its header has arrived. */
+  #bodyLength = -1;
+  #decoded = 0;
+  #error: WireError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#maxBody = options.maxBodyBytes ?? MAX_FRAME_BODY_BYTES;
+    this.#maxFirstBody = options.maxFirstBodyBytes ?? MAX_FIRST_FRAME_BODY_BYTES;
+    this.#validate = options.validate ?? true;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Frames returned so far. */
+  get decoded(): number {
+    return this.#decoded;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0 || this.#error) return;
+    this.#chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.#buffered += chunk.length;
+  }
+
+  /** The next whole frame, the error that ends the stream, or undefined until more bytes arrive. */
+  next(): Frame | WireError | undefined {
+    if (this.#error) return this.#error;
+    if (this.#bodyLength < 0) {
+      if (this.#buffered < FRAME_HEADER_BYTES) return undefined;
+      const header = this.#take(FRAME_HEADER_BYTES);
+      if (header[0] !== FRAMING_VERSION) return this.#fail(new FramingVersionError(header[0]!));
+      const length = header.readUInt32LE(1);
+      const first = this.#decoded === 0;
+      const limit = first ? this.#maxFirstBody : this.#maxBody;
+      if (length > limit) return this.#fail(new FrameTooLargeError(length, limit, first));
+      this.#bodyLength = length;
+    }
+    if (this.#buffered < this.#bodyLength) return undefined;
+    const body = this.#take(this.#bodyLength);
+    this.#bodyLength = -1;
+    let frame: Frame;
+    try {
+      frame = Frame.decode(body);
+    } catch (cause) {
+      return this.#fail(new FrameMalformedError(cause));
+    }
+    const invalid = this.#validate ? validateFrame(frame) : undefined;
+    if (invalid) return this.#fail(invalid);
+    this.#decoded++;
+    return frame;
+  }
+
+  /** Call when the stream ends: an error when it ended inside a frame. */
+  end(): WireError | undefined {
+    if (this.#error) return this.#error;
+    if (this.#buffered === 0 && this.#bodyLength < 0) return undefined;
+    const need = this.#bodyLength < 0 ? FRAME_HEADER_BYTES : FRAME_HEADER_BYTES + this.#bodyLength;
+    const have = this.#bodyLength < 0 ? this.#buffered : FRAME_HEADER_BYTES + this.#buffered;
+    return this.#fail(new FrameTruncatedError(have, need));
+  }
+
+  /**
+   * Takes the raw bytes not yet decoded, including a partly read frame's header, and leaves the decoder
+   * empty. Used to pass a connection on to another process with nothing lost.
+   */
+  takeRemainder(): Buffer {
+    const parts = this.#chunks;
+    if (this.#bodyLength >= 0) {
+      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+      header[0] = FRAMING_VERSION;
+      header.writeUInt32LE(this.#bodyLength, 1);
+      parts.unshift(header);
+    }
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#bodyLength = -1;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  #fail(error: WireError): WireError {
+    this.#error = error;
+    this.#chunks = [];
+    this.#buffered = 0;
+    return error;
+  }
+
+  /** Removes n buffered bytes from the front; zero-copy when one chunk holds them all. */
+  #take(n: number): Buffer {
+    this.#buffered -= n;
+    const first = this.#chunks[0];
+    if (n === 0) return EMPTY;
+    if (first!.length > n) {
+      this.#chunks[0] = first!.subarray(n);
+      return first!.subarray(0, n);
+    }
+    if (first!.length === n) {
+      this.#chunks.shift();
+      return first!;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const want = n - filled;
+      if (chunk.length <= want) {
+        out.set(chunk, filled);
+        filled += chunk.length;
+        this.#chunks.shift();
+      } else {
+        out.set(chunk.subarray(0, want), filled);
+        this.#chunks[0] = chunk.subarray(want);
+        filled = n;
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  encodeFramed,
+  Frame,
+  FrameDecoder,
+  Frame_Kind,
+  Frame_PayloadEncoding,
+  frameBody,
+  Lane,
+  MAX_FIRST_FRAME_BODY_BYTES,
+  newFrame,
+  WireError,
+} from "../../src/wire/index.js";
+
+function sample(i: number, size = 16): Frame {
+  return newFrame({
+    kind: Frame_Kind.REQUEST,
+    payloadProtocol: Lane.ECHO,
+    requestId: BigInt(i),
+    payload: Buffer.alloc(size, i & 0xff),
+  });
+}
+
+/** Pushes the given chunks and collects everything the decoder yields. */
+function decodeAll(chunks: Uint8Array[], decoder = new FrameDecoder()): { frames: Frame[]; error?: WireError } {
+  const frames: Frame[] = [];
+  for (const chunk of chunks) {
+    decoder.push(chunk);
+    for (let item = decoder.next(); item; item = decoder.next()) {
+      if (item instanceof WireError) return { frames, error: item };
+      frames.push(item);
+    }
+  }
+  return { frames };
+}
+
+function errorCode(bytes: Buffer, decoder = new FrameDecoder()): string | undefined {
+  return decodeAll([bytes], decoder).error?.code;
+}
+
+test("several frames in one chunk all come out, in order", () => {
+  const frames = [sample(1), sample(2, 0), sample(3, 1000)];
+  const { frames: out, error } = decodeAll([Buffer.concat(frames.map(encodeFramed))]);
+  assert.equal(error, undefined);
+  assert.deepEqual(out, frames);
+});
+
+test("input split at every byte offset decodes the same", () => {
+  const frames = [sample(1), sample(2, 300), sample(3, 0)];
+  const bytes = Buffer.concat(frames.map(encodeFramed));
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const { frames: out, error } = decodeAll([bytes.subarray(0, cut), bytes.subarray(cut)]);
+    assert.equal(error, undefined, `cut at ${cut}`);
+    assert.deepEqual(out, frames, `cut at ${cut}`);
+  }
+});
+
+test("input fed one byte at a time decodes the same", () => {
+  const frames = [sample(7, 40), sample(8, 3)];
+  const bytes = Buffer.concat(frames.map(encodeFramed));
+  const chunks = [...bytes].map((b) => Buffer.of(b));
+  assert.deepEqual(decodeAll(chunks).frames, frames);
+});
+
+test("partial input waits for more bytes", () => {
+  const bytes = encodeFramed(sample(1, 100));
+  const decoder = new FrameDecoder();
+  decoder.push(bytes.subarray(0, 3));
+  assert.equal(decoder.next(), undefined);
+  decoder.push(bytes.subarray(3, 50));
+  assert.equal(decoder.next(), undefined);
+  assert.equal(decoder.buffered, 45);
+  decoder.push(bytes.subarray(50));
+  assert.deepEqual(decoder.next(), sample(1, 100));
+});
+
+test("a zero-length body is legal framing (its envelope then fails validation)", () => {
+  const empty = Buffer.from([1, 0, 0, 0, 0]);
+  assert.deepEqual(decodeAll([empty], new FrameDecoder({ validate: false })).frames, [Frame.fromPartial({})]);
+  assert.equal(errorCode(empty), "QUIRE_ERR_ENVELOPE_VERSION");
+});
+
+test("a wrong framing version is refused", () => {
+  const bytes = encodeFramed(sample(1));
+  bytes[0] = 2;
+  assert.equal(errorCode(bytes), "QUIRE_ERR_FRAMING_VERSION");
+});
+
+test("a length over the limit is refused from the header alone", () => {
+  const header = Buffer.from([1, 0, 0, 0, 0]);
+  header.writeUInt32LE(16 * 1024 * 1024 + 1, 1);
+  const decoder = new FrameDecoder();
+  decodeAll([encodeFramed(sample(1))], decoder);
+  assert.equal(errorCode(header, decoder), "QUIRE_ERR_FRAME_TOO_LARGE");
+  assert.equal(decoder.buffered, 0, "nothing is held for the oversized body");
+});
+
+test("the first frame is held to 64 KiB, later frames to 16 MiB", () => {
+  const big = encodeFramed(sample(1, MAX_FIRST_FRAME_BODY_BYTES));
+  assert.equal(errorCode(big), "QUIRE_ERR_FRAME_TOO_LARGE");
+  const decoder = new FrameDecoder();
+  const { frames, error } = decodeAll([encodeFramed(sample(0)), big], decoder);
+  assert.equal(error, undefined);
+  assert.equal(frames.length, 2);
+});
+
+test("a stream that ends inside a frame reports truncation", () => {
+  const bytes = encodeFramed(sample(1, 64));
+  for (const cut of [1, 4, 5, 30]) {
+    const decoder = new FrameDecoder();
+    decodeAll([bytes.subarray(0, cut)], decoder);
+    assert.equal(decoder.end()?.code, "QUIRE_ERR_FRAME_TRUNCATED", `cut at ${cut}`);
+  }
+  const whole = new FrameDecoder();
+  decodeAll([bytes], whole);
+  assert.equal(whole.end(), undefined);
+});
+
+test("a body that is not a protobuf Frame is malformed", () => {
+  assert.equal(errorCode(frameBody(Buffer.from([0xff, 0xff, 0xff]))), "QUIRE_ERR_FRAME_MALFORMED");
+});
+
+test("the envelope is validated in order: version, kind, lane, encoding", () => {
+  const bad = (fields: Partial<Frame>) => errorCode(encodeFramed(newFrame({ payloadProtocol: Lane.ECHO, ...fields })));
+  assert.equal(bad({ envelopeVersion: 2, kind: 9 as Frame_Kind, payloadProtocol: 0x1234 }), "QUIRE_ERR_ENVELOPE_VERSION");
+  assert.equal(bad({ kind: 9 as Frame_Kind, payloadProtocol: 0x1234, payloadEncoding: 5 as Frame_PayloadEncoding }), "QUIRE_ERR_FRAME_KIND");
+  assert.equal(bad({ payloadProtocol: 0x1234, payloadEncoding: 5 as Frame_PayloadEncoding }), "QUIRE_ERR_UNKNOWN_LANE");
+  assert.equal(bad({ payloadEncoding: Frame_PayloadEncoding.ZSTD }), "QUIRE_ERR_PAYLOAD_ENCODING");
+  assert.equal(bad({}), undefined);
+});
+
+test("after an error every later call returns the same error", () => {
+  const decoder = new FrameDecoder();
+  const first = decodeAll([Buffer.from([9, 9, 9, 9, 9, 9])], decoder).error;
+  decoder.push(encodeFramed(sample(1)));
+  assert.equal(decoder.next(), first);
+  assert.equal(decoder.end(), first);
+});
+
+test("takeRemainder returns the undecoded bytes exactly, a started frame included", () => {
+  const a = encodeFramed(sample(1));
+  const b = encodeFramed(sample(2, 50));
+  const c = encodeFramed(sample(3));
+  for (const cut of [0, 3, 5, 20]) {
+    const decoder = new FrameDecoder();
+    decoder.push(Buffer.concat([a, b.subarray(0, cut)]));
+    assert.deepEqual(decoder.next(), sample(1));
+    assert.equal(decoder.next(), undefined);
+    const rest = decoder.takeRemainder();
+    assert.equal(rest.toString("hex"), b.subarray(0, cut).toString("hex"), `cut at ${cut}`);
+    assert.equal(decoder.buffered, 0);
+    // The remainder, completed, decodes elsewhere as if nothing happened.
+    assert.deepEqual(decodeAll([rest, b.subarray(cut), c], new FrameDecoder()).frames, [sample(2, 50), sample(3)]);
+  }
+});
