@@ -1,0 +1,119 @@
+// One client connection a backend serves, however it arrived (handed off or reconnected): frames in,
+// frames out, backpressure, and a reason sent before any close.
+import type { Socket } from "node:net";
+import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
+import { BackendIdentity } from "../gen/quire/v1/admin.js";
+import { Refused, Refused_Code } from "../gen/quire/v1/hello.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { WireError } from "../wire/errors.js";
+import { Lane } from "../wire/lanes.js";
+import { PROTOCOL_MAX } from "../wire/protocol.js";
+import { QUIRE_VERSION } from "../version.js";
+
+/** What a service implements. Frames reach it already validated. */
+export interface ServiceHandler {
+  /** A REQUEST or CANCEL on a service lane. */
+  onFrame(frame: Frame, client: BackendClient): void;
+  onClose?(client: BackendClient): void;
+  /** Resolves when in-flight work is done; the backend waits for it (bounded) before exiting on drain. */
+  drain?(): Promise<void>;
+}
+
+let nextClientId = 1;
+
+export class BackendClient {
+  readonly id = nextClientId++;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #service: string;
+  readonly #handler: ServiceHandler;
+  #closed = false;
+  #onClosed: (client: BackendClient) => void;
+
+  constructor(options: {
+    socket: Socket;
+    decoder: FrameDecoder;
+    service: string;
+    handler: ServiceHandler;
+    onClosed: (client: BackendClient) => void;
+  }) {
+    this.#socket = options.socket;
+    this.#decoder = options.decoder;
+    this.#service = options.service;
+    this.#handler = options.handler;
+    this.#onClosed = options.onClosed;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Starts serving: frames already in the decoder first, then whatever the socket reads. */
+  start(): void {
+    const socket = this.#socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.#decoder.push(chunk);
+      this.#pump();
+    });
+    socket.on("end", () => {
+      const error = this.#decoder.end();
+      if (error) this.#reject(error);
+      else socket.end();
+    });
+    socket.on("drain", () => socket.resume());
+    socket.on("error", () => this.#finish());
+    socket.on("close", () => this.#finish());
+    this.#pump();
+  }
+
+  /** Writes a frame; pauses reading from this client while its socket is backed up. */
+  send(frame: Frame): void {
+    if (this.#closed) return;
+    if (!this.#socket.write(encodeFramed(frame))) this.#socket.pause();
+  }
+
+  respond(request: Frame, payload: Uint8Array): void {
+    this.send(
+      newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: request.payloadProtocol, requestId: request.requestId, payload: Buffer.from(payload) }),
+    );
+  }
+
+  /** Sends the reason as an unsolicited Refused on the control lane, then closes. */
+  close(code: Refused_Code, reason: string, details: Record<string, string> = {}): void {
+    if (this.#closed) return;
+    const refused = Refused.encode(Refused.fromPartial({ reason, code, details })).finish();
+    this.#socket.end(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CONTROL, payload: Buffer.from(refused) })));
+    this.#finish();
+  }
+
+  #pump(): void {
+    for (let item = this.#decoder.next(); item && !this.#closed; item = this.#decoder.next()) {
+      if (item instanceof WireError) return this.#reject(item);
+      this.#dispatch(item);
+    }
+  }
+
+  #dispatch(frame: Frame): void {
+    if (frame.kind !== Frame_Kind.REQUEST && frame.kind !== Frame_Kind.CANCEL) return;
+    if (frame.payloadProtocol === Lane.IDENTITY) {
+      const identity = BackendIdentity.fromPartial({ service: this.#service, pid: process.pid, daemonVersion: QUIRE_VERSION, protocol: PROTOCOL_MAX });
+      return this.respond(frame, BackendIdentity.encode(identity).finish());
+    }
+    if (frame.payloadProtocol === Lane.CONTROL || frame.payloadProtocol === Lane.HANDOFF || frame.payloadProtocol === Lane.ADMIN) {
+      return this.close(Refused_Code.UNSPECIFIED, `lane 0x${frame.payloadProtocol.toString(16)} is not served by the ${this.#service} backend`);
+    }
+    this.#handler.onFrame(frame, this);
+  }
+
+  #reject(error: WireError): void {
+    this.close(Refused_Code.UNSPECIFIED, error.message, { error: error.code });
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroySoon();
+    this.#handler.onClose?.(this);
+    this.#onClosed(this);
+  }
+}

@@ -1,0 +1,26 @@
+// The control channel between the broker and a backend: Node's child_process IPC channel (advanced
+// serialization, so bytes travel as bytes). On Unix it also carries the handed-off socket (SCM_RIGHTS).
+
+/** Broker -> backend. */
+export type BrokerMessage =
+  /** Adopt the socket sent with this message. `offer` is an encoded HandoffOffer; `pending` the bytes the broker read past the Hello. */
+  | { t: "offer"; offer: Uint8Array; pending: Uint8Array; deadline: number; tokenExpiresAt: number }
+  /** Accept this token on a reconnect Hello until `expiresAt`; answer token-registered. */
+  | { t: "token"; id: number; token: Uint8Array; expiresAt: number }
+  /** Stop accepting, let work finish (at most graceMs), close clients, exit 0. */
+  | { t: "drain"; graceMs: number };
+
+/** Backend -> broker. */
+export type BackendMessage =
+  | { t: "ready"; socket: string }
+  /** An encoded HandoffAck answering an offer. */
+  | { t: "ack"; ack: Uint8Array }
+  | { t: "token-registered"; id: number; ok: boolean }
+  /** A token registered with `id` (a correlation id for offers) was consumed by a reconnect. */
+  | { t: "token-used"; id: number }
+  | { t: "clients"; count: number };
+
+/** Messages on the channel are objects tagged by `t`; anything else is ignored. */
+export function isControlMessage(value: unknown): value is { t: string } {
+  return typeof value === "object" && value !== null && typeof (value as { t?: unknown }).t === "string";
+}

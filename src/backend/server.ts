@@ -1,0 +1,215 @@
+// The backend SDK: a worker process the broker launched with an IPC channel. It adopts sockets the broker
+// hands off, accepts reconnect Hellos on its own socket, checks and consumes tokens, and serves frames.
+import { chmodSync, unlinkSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { Frame_Kind } from "../gen/quire/v1/frame.js";
+import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
+import { Hello, HelloReply, Refused_Code } from "../gen/quire/v1/hello.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { WireError } from "../wire/errors.js";
+import { Lane } from "../wire/lanes.js";
+import { MAX_FRAME_BODY_BYTES, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
+import { QUIRE_VERSION } from "../version.js";
+import { BackendClient, type ServiceHandler } from "./client.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "./control.js";
+import type { Logger } from "./log.js";
+import { TokenStore } from "./tokens.js";
+
+export interface BackendOptions {
+  service: string;
+  /** The backend's own socket, where reconnecting clients dial. */
+  socketPath: string;
+  handler: ServiceHandler;
+  logger: Logger;
+  /** How long a reconnecting client has to send its Hello. */
+  helloTimeoutMs?: number;
+}
+
+export class BackendServer {
+  readonly #options: BackendOptions;
+  readonly #tokens = new TokenStore();
+  readonly #clients = new Set<BackendClient>();
+  #server: Server | undefined;
+  #draining = false;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: BackendOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { socketPath } = this.#options;
+    if (process.platform !== "win32") {
+      // The broker owns this directory and runs one backend per service: a socket left here is stale.
+      try {
+        unlinkSync(socketPath);
+      } catch {}
+    }
+    const server = createServer((socket) => this.#acceptReconnect(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socketPath, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    if (process.platform !== "win32") chmodSync(socketPath, 0o600);
+    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
+    process.on("disconnect", () => this.#exit("the broker went away"));
+    this.#sweeper = setInterval(() => this.#tokens.sweep(), 5_000).unref();
+    this.#tell({ t: "ready", socket: socketPath });
+    this.#options.logger.log("info", "backend ready", { service: this.#options.service, socket: socketPath });
+  }
+
+  #tell(message: BackendMessage): void {
+    if (process.connected) process.send!(message);
+  }
+
+  #onControl(message: unknown, handle: Socket | undefined): void {
+    if (!isControlMessage(message)) return;
+    const m = message as BrokerMessage;
+    switch (m.t) {
+      case "offer":
+        return this.#adopt(m, handle);
+      case "token": {
+        const ok = this.#tokens.add(m.token, this.#options.service, m.expiresAt, m.id);
+        return this.#tell({ t: "token-registered", id: m.id, ok });
+      }
+      case "drain":
+        return void this.#drain(m.graceMs);
+    }
+  }
+
+  /** The handoff: consume the token, adopt the socket, say ready to the client, ACK the broker. */
+  #adopt(m: Extract<BrokerMessage, { t: "offer" }>, socket: Socket | undefined): void {
+    let offer: HandoffOffer;
+    try {
+      offer = HandoffOffer.decode(m.offer);
+    } catch {
+      socket?.destroy();
+      return;
+    }
+    const id = Number(offer.correlationId);
+    const answer = (accepted: boolean, errorDetail: string) => {
+      const ack = HandoffAck.encode({ token: offer.token, accepted, errorDetail, correlationId: offer.correlationId }).finish();
+      this.#tell({ t: "ack", ack });
+      return ack;
+    };
+    // The token stays valid for a reconnect whenever the handoff itself does not go through.
+    const registered = this.#tokens.add(offer.token, offer.serviceName, m.tokenExpiresAt, id);
+    if (!socket) return void answer(false, "no socket arrived with the offer");
+    if (!registered) return this.#refuseHandoff(socket, answer(false, "token store full"));
+    if (this.#draining) return this.#refuseHandoff(socket, answer(false, "backend is draining"));
+    if (Date.now() > m.deadline) return this.#refuseHandoff(socket, answer(false, "offer arrived after its deadline"));
+    const consumed = this.#tokens.consume(offer.token, this.#options.service);
+    if (!consumed.ok) return this.#refuseHandoff(socket, answer(false, `token ${consumed.reason}`));
+
+    const ack = answer(true, "");
+    // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
+    socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+    const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
+    decoder.push(m.pending);
+    this.#serve(socket, decoder);
+  }
+
+  #refuseHandoff(socket: Socket, _ack: Uint8Array): void {
+    // Closing without a word tells the client to take the reconnect path with the same, still unused token.
+    socket.destroy();
+  }
+
+  /** A client dialled our own socket: its first frame must be a Hello carrying a broker-minted token. */
+  #acceptReconnect(socket: Socket): void {
+    if (this.#draining) return void socket.destroy();
+    const decoder = new FrameDecoder();
+    const timer = setTimeout(() => socket.destroy(), this.#options.helloTimeoutMs ?? 5_000);
+    const onData = (chunk: Buffer) => {
+      decoder.push(chunk);
+      const first = decoder.next();
+      if (first === undefined) return;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.pause();
+      if (first instanceof WireError) return this.#replyRefused(socket, 0n, Refused_Code.UNSPECIFIED, first.message, { error: first.code });
+      if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
+        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello");
+      }
+      let hello: Hello;
+      try {
+        hello = Hello.decode(first.payload);
+      } catch (cause) {
+        return this.#replyRefused(socket, first.requestId, Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(cause as Error).message}`);
+      }
+      if (hello.clientMaxProtocol < PROTOCOL_MIN || hello.clientMinProtocol > PROTOCOL_MAX) {
+        return this.#replyRefused(socket, first.requestId, Refused_Code.VERSION_UNSUPPORTED, `this backend speaks protocol ${PROTOCOL_MIN}..${PROTOCOL_MAX}`);
+      }
+      if (hello.serviceName !== this.#options.service) {
+        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, `this socket serves "${this.#options.service}", not "${hello.serviceName}"; say Hello to the broker`);
+      }
+      const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
+      if (!consumed.ok) {
+        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`);
+      }
+      this.#tell({ t: "token-used", id: consumed.id });
+      const reply = HelloReply.encode({
+        negotiated: {
+          negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
+          daemonVersion: QUIRE_VERSION,
+          backendPipe: this.#options.socketPath,
+          warnings: [],
+          serverCapabilities: 0n,
+          keepaliveIntervalSecs: 0,
+          handlePassedToken: hello.authToken,
+          connectionId: hello.connectionId,
+        },
+      }).finish();
+      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId: first.requestId, payload: Buffer.from(reply) })));
+      this.#serve(socket, decoder);
+      socket.resume();
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  }
+
+  #replyRefused(socket: Socket, requestId: bigint, code: Refused_Code, reason: string, details: Record<string, string> = {}): void {
+    const reply = HelloReply.encode(HelloReply.fromPartial({ refused: { reason, code, details, daemonMinProtocol: PROTOCOL_MIN, daemonMaxProtocol: PROTOCOL_MAX } })).finish();
+    socket.end(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(reply) })));
+    socket.destroySoon();
+  }
+
+  #serve(socket: Socket, decoder: FrameDecoder): void {
+    const client = new BackendClient({
+      socket,
+      decoder,
+      service: this.#options.service,
+      handler: this.#options.handler,
+      onClosed: (c) => {
+        this.#clients.delete(c);
+        this.#tell({ t: "clients", count: this.#clients.size });
+      },
+    });
+    this.#clients.add(client);
+    this.#tell({ t: "clients", count: this.#clients.size });
+    client.start();
+  }
+
+  async #drain(graceMs: number): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#server?.close();
+    const work = this.#options.handler.drain?.() ?? Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.#exit("drained");
+  }
+
+  #exit(why: string): void {
+    for (const client of this.#clients) client.close(Refused_Code.SHUTTING_DOWN, `the ${this.#options.service} backend is shutting down; say Hello again to reach its successor`);
+    clearInterval(this.#sweeper);
+    this.#server?.close();
+    this.#options.logger.log("info", "backend exiting", { service: this.#options.service, why });
+    // Let the goodbye frames flush before the process ends.
+    setImmediate(() => process.exit(0));
+  }
+}

@@ -1,0 +1,12 @@
+// echo: answers every REQUEST on a service lane with a RESPONSE carrying the same lane, request_id and
+// payload. It measures the machinery alone.
+import { Frame_Kind } from "../../gen/quire/v1/frame.js";
+import type { ServiceHandler } from "../client.js";
+
+export function createEchoService(): ServiceHandler {
+  return {
+    onFrame(frame, client) {
+      if (frame.kind === Frame_Kind.REQUEST) client.send({ ...frame, kind: Frame_Kind.RESPONSE });
+    },
+  };
+}

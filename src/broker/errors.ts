@@ -1,0 +1,33 @@
+import { QuireError } from "../wire/errors.js";
+
+export class BrokerError extends QuireError {}
+
+export class DaemonRunningError extends BrokerError {
+  constructor(readonly socket: string) {
+    super("QUIRE_ERR_DAEMON_RUNNING", `a quired is already running on ${socket}; stop it first (quirectl daemon stop) or use another QUIRE_HOME`);
+  }
+}
+
+export class SocketDirInsecureError extends BrokerError {
+  constructor(readonly dir: string, problem: string, fix: string) {
+    super("QUIRE_ERR_SOCKET_DIR_INSECURE", `socket directory ${dir} ${problem}; ${fix}`);
+  }
+}
+
+export class RootRefusedError extends BrokerError {
+  constructor() {
+    super("QUIRE_ERR_RUNNING_AS_ROOT", "quired refuses to run as root: run it as your own user, or pass --allow-root if you mean it");
+  }
+}
+
+export class SocketPathTooLongError extends BrokerError {
+  constructor(readonly path: string, readonly limit: number) {
+    super("QUIRE_ERR_SOCKET_PATH_TOO_LONG", `socket path ${path} is ${Buffer.byteLength(path)} bytes, over this system's ${limit}-byte limit; choose a shorter QUIRE_HOME`);
+  }
+}
+
+export class BackendUnavailableError extends BrokerError {
+  constructor(readonly service: string, reason: string, readonly retryAfterMs: number) {
+    super("QUIRE_ERR_BACKEND_UNAVAILABLE", `the ${service} backend is unavailable: ${reason}`);
+  }
+}

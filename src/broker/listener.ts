@@ -1,0 +1,63 @@
+// The broker's listening socket and its safety rules (DESIGN section 6): a 0700 directory owned by the
+// user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced.
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { DaemonRunningError, SocketDirInsecureError, SocketPathTooLongError } from "./errors.js";
+
+/** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
+const SOCKET_PATH_LIMIT = process.platform === "linux" ? 107 : 103;
+
+/** Creates the directory 0700 if missing; refuses one that others could reach into. */
+export function secureDirectory(dir: string): void {
+  if (process.platform === "win32") return void mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) throw new SocketDirInsecureError(dir, "is a symbolic link", "point QUIRE_HOME at a real directory");
+  if (!st.isDirectory()) throw new SocketDirInsecureError(dir, "is not a directory", "remove it or choose another QUIRE_HOME");
+  const uid = process.getuid!();
+  if (st.uid !== uid) throw new SocketDirInsecureError(dir, `is owned by uid ${st.uid}, not by you (uid ${uid})`, "choose a directory you own");
+  const mode = st.mode & 0o777;
+  if (mode & 0o077) {
+    throw new SocketDirInsecureError(dir, `has mode ${mode.toString(8).padStart(4, "0")}, open to other users`, `run: chmod 700 ${dir}`);
+  }
+}
+
+/** Is something accepting connections on this socket? */
+export function probeSocket(path: string, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect(path);
+    const done = (live: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(live);
+    };
+    // A listener too busy to accept within the timeout is still alive: never unlink it.
+    const timer = setTimeout(() => done(true), timeoutMs);
+    socket.once("connect", () => done(true));
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "ECONNREFUSED" && error.code !== "ENOENT"));
+  });
+}
+
+/** Listens on `path`, replacing a stale socket; throws DaemonRunningError when a live one is there. */
+export async function listenExclusive(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  if (process.platform !== "win32" && Buffer.byteLength(path) > SOCKET_PATH_LIMIT) throw new SocketPathTooLongError(path, SOCKET_PATH_LIMIT);
+  const server = createServer({ pauseOnConnect: false }, onConnection);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > 0) throw error;
+      if (process.platform === "win32" || (await probeSocket(path))) throw new DaemonRunningError(path);
+      unlinkSync(path);
+    }
+  }
+  if (process.platform !== "win32") chmodSync(path, 0o600);
+  return server;
+}

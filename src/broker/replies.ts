@@ -1,0 +1,27 @@
+// Writing handshake replies on a client socket.
+import type { Socket } from "node:net";
+import { Frame_Kind } from "../gen/quire/v1/frame.js";
+import { HelloReply, type Negotiated, type Refused } from "../gen/quire/v1/hello.js";
+import { encodeFramed, newFrame } from "../wire/codec.js";
+import { Lane } from "../wire/lanes.js";
+
+function helloReplyBytes(reply: HelloReply, requestId: bigint): Buffer {
+  return encodeFramed(
+    newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(HelloReply.encode(reply).finish()) }),
+  );
+}
+
+/** Sends Refused and closes the connection once it is flushed. */
+export function sendRefused(socket: Socket, requestId: bigint, refused: Refused): void {
+  if (socket.destroyed) return;
+  socket.end(helloReplyBytes({ refused }, requestId));
+  socket.destroySoon();
+}
+
+/** Sends Negotiated; resolves once the bytes are with the kernel, false if the socket failed first. */
+export function sendNegotiated(socket: Socket, requestId: bigint, negotiated: Negotiated): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve(false);
+    socket.write(helloReplyBytes({ negotiated }, requestId), (error) => resolve(!error && !socket.destroyed));
+  });
+}

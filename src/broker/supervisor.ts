@@ -1,0 +1,260 @@
+// One supervised backend process per service: launched on first need with an IPC channel, watched, and
+// respawned after a crash within a budget. While it is down its clients are told when to retry.
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../backend/control.js";
+import type { Logger } from "../backend/log.js";
+import { HandoffAck } from "../gen/quire/v1/handoff.js";
+import { BackendUnavailableError } from "./errors.js";
+
+export type BackendState = "stopped" | "starting" | "ready" | "backoff" | "failed" | "draining";
+
+export interface RespawnPolicy {
+  /** At most this many crashes ... */
+  budget: number;
+  /** ... within this window before the service is marked failed. */
+  windowMs: number;
+  /** Pause between a crash and the respawn. */
+  delayMs: number;
+}
+
+export interface BackendOptions {
+  service: string;
+  socketPath: string;
+  /** Where the backend's stdout and stderr go (quired.log). */
+  logFd: number;
+  logger: Logger;
+  respawn: RespawnPolicy;
+  startTimeoutMs: number;
+}
+
+const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
+/** A respawned backend is usually ready this soon; it is added to retry_after_ms. */
+const TYPICAL_START_MS = 150;
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class Backend extends EventEmitter {
+  readonly service: string;
+  state: BackendState = "stopped";
+  restarts = 0;
+  clients = 0;
+  startedAt = 0;
+  lastError = "";
+  readonly #options: BackendOptions;
+  #child: ChildProcess | undefined;
+  #starting: Promise<void> | undefined;
+  #crashes: number[] = [];
+  #respawnAt = 0;
+  #respawnTimer: NodeJS.Timeout | undefined;
+  readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
+  readonly #registrations = new Map<number, Waiter<void>>();
+
+  constructor(options: BackendOptions) {
+    super();
+    this.service = options.service;
+    this.#options = options;
+  }
+
+  get pid(): number {
+    return this.state === "ready" || this.state === "starting" || this.state === "draining" ? (this.#child?.pid ?? 0) : 0;
+  }
+
+  get socketPath(): string {
+    return this.#options.socketPath;
+  }
+
+  /** Resolves once the backend is ready; rejects with BackendUnavailableError (and a retry time) otherwise. */
+  ensure(now = Date.now()): Promise<void> {
+    switch (this.state) {
+      case "ready":
+        return Promise.resolve();
+      case "starting":
+        return this.#starting!;
+      case "stopped":
+        return this.#launch();
+      case "backoff":
+        return Promise.reject(new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#respawnAt - now + TYPICAL_START_MS));
+      case "failed": {
+        const freeAt = this.#crashes[0]! + this.#options.respawn.windowMs;
+        if (now >= freeAt) return this.#launch();
+        return Promise.reject(
+          new BackendUnavailableError(this.service, `crashed ${this.#crashes.length} times in ${this.#options.respawn.windowMs / 1000} s (${this.lastError}); see quired.log`, freeAt - now),
+        );
+      }
+      case "draining":
+        return Promise.reject(new BackendUnavailableError(this.service, "draining", 0));
+    }
+  }
+
+  /** Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come in time. */
+  offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number, tokenExpiresAt: number): Promise<HandoffAck> {
+    return new Promise((resolve, reject) => {
+      this.#wait(this.#acks, correlationId, resolve, reject, deadline - Date.now(), "handoff ACK");
+      const message: BrokerMessage = { t: "offer", offer, pending, deadline, tokenExpiresAt };
+      const sent = this.#send(message, socket, (error) => {
+        if (error) this.#settle(this.#acks, correlationId)?.reject(error);
+      });
+      if (!sent) this.#settle(this.#acks, correlationId)?.reject(new Error("backend is not running"));
+    });
+  }
+
+  /** Registers a token for a reconnect; resolves once the backend has it. */
+  registerToken(id: number, token: Uint8Array, expiresAt: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#wait(this.#registrations, id, resolve, reject, timeoutMs, "token registration");
+      if (!this.#send({ t: "token", id, token, expiresAt })) this.#settle(this.#registrations, id)?.reject(new Error("backend is not running"));
+    });
+  }
+
+  /** Asks the backend to finish and exit; resolves when it has, killing it if it overstays. */
+  drain(graceMs: number): Promise<void> {
+    clearTimeout(this.#respawnTimer);
+    const child = this.#child;
+    const wasLive = this.state === "ready" || this.state === "starting";
+    this.state = "draining";
+    if (!child || !wasLive || child.exitCode !== null || child.signalCode !== null) {
+      this.state = "stopped";
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2_000);
+      child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      this.#send({ t: "drain", graceMs });
+    });
+  }
+
+  #launch(): Promise<void> {
+    this.state = "starting";
+    const { service, socketPath, logFd, startTimeoutMs } = this.#options;
+    const child = fork(BACKEND_MAIN, [service, socketPath], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
+    this.#child = child;
+    this.#starting = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.lastError = `did not become ready within ${startTimeoutMs} ms`;
+        child.kill("SIGKILL");
+      }, startTimeoutMs);
+      child.on("message", (message: unknown) => {
+        if (!isControlMessage(message)) return;
+        const m = message as BackendMessage;
+        if (m.t === "ready" && this.state === "starting") {
+          clearTimeout(timer);
+          this.state = "ready";
+          this.startedAt = Date.now();
+          this.#options.logger.log("info", "backend launched", { service, backendPid: child.pid });
+          resolve();
+        } else this.#onMessage(m);
+      });
+      child.on("error", (error) => {
+        this.lastError = error.message;
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        this.#onExit(child, code, signal);
+        if (this.state !== "ready") reject(new BackendUnavailableError(service, this.lastError, this.#retryAfter()));
+      });
+    });
+    return this.#starting;
+  }
+
+  #onMessage(m: BackendMessage): void {
+    switch (m.t) {
+      case "ack": {
+        let ack: HandoffAck;
+        try {
+          ack = HandoffAck.decode(m.ack);
+        } catch {
+          return;
+        }
+        this.#settle(this.#acks, ack.correlationId)?.resolve(ack);
+        return;
+      }
+      case "token-registered": {
+        const waiter = this.#settle(this.#registrations, m.id);
+        if (m.ok) waiter?.resolve();
+        else waiter?.reject(new Error("backend token store is full"));
+        return;
+      }
+      case "token-used":
+        this.emit("token-used", m.id);
+        return;
+      case "clients":
+        this.clients = m.count;
+        return;
+    }
+  }
+
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (child !== this.#child) return;
+    this.#child = undefined;
+    this.clients = 0;
+    const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    for (const waiters of [this.#acks, this.#registrations] as Map<unknown, Waiter<never>>[]) {
+      for (const [key, waiter] of waiters) {
+        clearTimeout(waiter.timer);
+        waiters.delete(key);
+        waiter.reject(new Error(`backend ${why}`));
+      }
+    }
+    if (this.state === "draining") {
+      this.state = "stopped";
+      return;
+    }
+    if (!this.lastError.startsWith("did not become ready")) this.lastError = why;
+    this.#options.logger.log("warn", "backend died", { service: this.service, backendPid: child.pid, why });
+    const now = Date.now();
+    this.#crashes = this.#crashes.filter((t) => t > now - this.#options.respawn.windowMs);
+    this.#crashes.push(now);
+    if (this.#crashes.length > this.#options.respawn.budget) {
+      this.state = "failed";
+      this.#options.logger.log("error", "backend crash budget exhausted", { service: this.service, crashes: this.#crashes.length });
+      return;
+    }
+    this.state = "backoff";
+    this.#respawnAt = now + this.#options.respawn.delayMs;
+    this.#respawnTimer = setTimeout(() => {
+      this.restarts++;
+      this.#launch().catch(() => {});
+    }, this.#options.respawn.delayMs);
+  }
+
+  #retryAfter(): number {
+    if (this.state === "backoff") return this.#respawnAt - Date.now() + TYPICAL_START_MS;
+    if (this.state === "failed") return this.#crashes[0]! + this.#options.respawn.windowMs - Date.now();
+    return TYPICAL_START_MS;
+  }
+
+  /** False when there is no live channel to send on; send errors reach `callback`. */
+  #send(message: BrokerMessage, handle?: Socket, callback?: (error: Error | null) => void): boolean {
+    const child = this.#child;
+    if (!child?.connected) return false;
+    try {
+      child.send(message, handle, { keepOpen: false }, callback);
+    } catch (error) {
+      callback?.(error as Error);
+    }
+    return true;
+  }
+
+  #wait<K, T>(map: Map<K, Waiter<T>>, key: K, resolve: (v: T) => void, reject: (e: Error) => void, timeoutMs: number, what: string): void {
+    const timer = setTimeout(() => this.#settle(map, key)?.reject(new Error(`${what} timed out`)), Math.max(0, timeoutMs));
+    map.set(key, { resolve, reject, timer });
+  }
+
+  #settle<K, T>(map: Map<K, Waiter<T>>, key: K): Waiter<T> | undefined {
+    const waiter = map.get(key);
+    if (!waiter) return undefined;
+    map.delete(key);
+    clearTimeout(waiter.timer);
+    return waiter;
+  }
+}

@@ -1,0 +1,61 @@
+// quired: the broker in the foreground, as a service manager starts it.
+import yargs from "yargs";
+import { Broker } from "../broker/broker.js";
+import { resolvePlaces } from "../broker/paths.js";
+import { QUIRE_VERSION } from "../version.js";
+import { ExitCode } from "./exit-codes.js";
+
+export async function main(argv: string[]): Promise<number> {
+  let usageError = false;
+  const args = await yargs(argv)
+    .scriptName("quired")
+    .usage("$0 [options]\n\nRuns the quire broker in the foreground. quirectl starts it for you on first use.")
+    .version(QUIRE_VERSION)
+    .option("home", { type: "string", describe: "Keep everything in this directory (default: $QUIRE_HOME, else XDG places)" })
+    .option("allow-root", { type: "boolean", default: false, describe: "Run even as root" })
+    .option("handoff", { type: "boolean", default: process.platform !== "win32", describe: "Pass client sockets to backends (--no-handoff: clients always reconnect)" })
+    .option("hello-timeout-ms", { type: "number", describe: "Drop a connection that sends no Hello in this time (default 3000)" })
+    .option("handoff-ack-timeout-ms", { type: "number", describe: "Give up a handoff the backend has not ACKed in this time (default 2000)" })
+    .option("token-ttl-ms", { type: "number", describe: "How long a handoff/reconnect token stays good (default 30000)" })
+    .option("max-pending-tokens", { type: "number", describe: "Handshakes in flight, at most (default 1024)" })
+    .option("hello-rate", { type: "number", describe: "Hellos per second per peer (default 1000)" })
+    .option("hello-burst", { type: "number", describe: "Hellos a peer may send at once (default 2000)" })
+    .option("respawn-budget", { type: "number", describe: "Crashes tolerated per window before a backend is marked failed (default 3)" })
+    .option("respawn-window-ms", { type: "number", describe: "The crash budget's window (default 30000)" })
+    .option("respawn-delay-ms", { type: "number", describe: "Pause before respawning a crashed backend (default 250)" })
+    .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
+    .strict()
+    .fail((message, error) => {
+      if (error) throw error;
+      usageError = true;
+      process.stderr.write(`quired: ${message}\nRun quired --help for the options.\n`);
+    })
+    .parse();
+  if (usageError) return ExitCode.Usage;
+
+  process.umask(0o077);
+  let broker: Broker;
+  try {
+    broker = await Broker.start({
+      places: resolvePlaces({ home: args.home }),
+      allowRoot: args.allowRoot,
+      handoff: args.handoff,
+      helloTimeoutMs: args.helloTimeoutMs,
+      handoffAckTimeoutMs: args.handoffAckTimeoutMs,
+      tokenTtlMs: args.tokenTtlMs,
+      maxPendingTokens: args.maxPendingTokens,
+      helloRatePerSecond: args.helloRate,
+      helloBurst: args.helloBurst,
+      respawn: { budget: args.respawnBudget, windowMs: args.respawnWindowMs, delayMs: args.respawnDelayMs },
+      drainGraceMs: args.drainGraceMs,
+    });
+  } catch (error) {
+    process.stderr.write(`quired: ${(error as Error).message}\n`);
+    return ExitCode.Failed;
+  }
+  const stop = () => void broker.stop();
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  await broker.closed;
+  return ExitCode.Ok;
+}

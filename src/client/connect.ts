@@ -1,0 +1,159 @@
+// connect(): Hello to the broker, then the handoff (stay on the connection) or the reconnect (dial the
+// backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms are
+// handled here, within the caller's deadline, and never surface as errors while time remains.
+import { channel } from "node:diagnostics_channel";
+import type { Socket } from "node:net";
+import { resolvePlaces } from "../broker/paths.js";
+import { Frame_Kind } from "../gen/quire/v1/frame.js";
+import { HandoffAck } from "../gen/quire/v1/handoff.js";
+import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";
+import { newFrame } from "../wire/codec.js";
+import { Lane } from "../wire/lanes.js";
+import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
+import { QUIRE_VERSION } from "../version.js";
+import { startDaemon } from "./autostart.js";
+import { Connection } from "./connection.js";
+import { ClientError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
+import { FramedSocket } from "./framed.js";
+import { dial } from "./transport.js";
+
+/** Each step of a handshake, for diagnostics: `{ step, service, ... }`. */
+export const handshakeChannel = channel("quire:client:handshake");
+
+export interface ConnectOptions {
+  /** QUIRE_HOME to use (default: $QUIRE_HOME, else the XDG places). */
+  home?: string;
+  /** Ask to be handed off in place (default true); false always takes the reconnect path. */
+  handoff?: boolean;
+  /** Start quired when none answers (default: unless QUIRE_NO_AUTOSTART=1). */
+  autostart?: boolean;
+  /** Extra quired flags for an autostart. */
+  daemonArgs?: string[];
+  /** The whole connect, retries included (default 10 s). */
+  timeoutMs?: number;
+  /** How long to wait for the backend's ready event after Negotiated before reconnecting (default 2 s). */
+  readyTimeoutMs?: number;
+  clientName?: string;
+  clientVersion?: string;
+}
+
+export async function connect(service: string, options: ConnectOptions = {}): Promise<Connection> {
+  const places = resolvePlaces({ home: options.home });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  const remaining = () => deadline - Date.now();
+  let autostart = options.autostart ?? process.env.QUIRE_NO_AUTOSTART !== "1";
+  let lastProblem: Error | undefined;
+
+  while (remaining() > 0) {
+    let broker: Socket;
+    try {
+      broker = await dial(places.socket, remaining());
+    } catch (error) {
+      if (!isAbsent(error)) throw error;
+      if (!autostart) throw new DaemonUnreachableError(places.socket, error);
+      autostart = false;
+      publish({ step: "autostart", service, socket: places.socket });
+      await startDaemon({ places, args: options.daemonArgs, timeoutMs: remaining() });
+      continue;
+    }
+    const framed = new FramedSocket(broker);
+    const reply = await hello(framed, service, options, Buffer.alloc(0), remaining());
+    if (reply.refused) {
+      const retryAfter = Number(reply.refused.retryAfterMs);
+      if (retryAfter > 0 && retryAfter < remaining()) {
+        publish({ step: "refused", service, code: Refused_Code[reply.refused.code], retryAfterMs: retryAfter, reason: reply.refused.reason });
+        lastProblem = new RefusedError(reply.refused);
+        await delay(retryAfter);
+        continue;
+      }
+      throw new RefusedError(reply.refused);
+    }
+    const negotiated = reply.negotiated!;
+    if ((negotiated.serverCapabilities & CAP_HANDLE_PASSING) !== 0n) {
+      const ready = await awaitReady(framed, negotiated, Math.min(options.readyTimeoutMs ?? 2_000, remaining()));
+      if (ready === true) {
+        publish({ step: "handoff", service });
+        return new Connection(framed, service, "handoff", negotiated);
+      }
+      publish({ step: "handoff-failed", service, reason: ready.message });
+    } else {
+      framed.close();
+    }
+    try {
+      return await reconnect(service, negotiated, options, remaining());
+    } catch (error) {
+      if (!(error instanceof ClientError || isAbsent(error))) throw error;
+      // The backend went away or forgot the token (it restarted): start over with the broker.
+      publish({ step: "reconnect-failed", service, reason: (error as Error).message });
+      lastProblem = error as Error;
+      await delay(Math.min(50, Math.max(0, remaining())));
+    }
+  }
+  throw lastProblem instanceof RefusedError ? lastProblem : new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
+}
+
+async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Connection> {
+  const framed = new FramedSocket(await dial(negotiated.backendPipe, timeoutMs));
+  const reply = await hello(framed, service, { ...options, handoff: false }, negotiated.handlePassedToken, timeoutMs);
+  if (reply.refused) {
+    framed.close();
+    throw new RefusedError(reply.refused);
+  }
+  publish({ step: "reconnect", service });
+  return new Connection(framed, service, "reconnect", reply.negotiated!);
+}
+
+async function hello(framed: FramedSocket, service: string, options: ConnectOptions, authToken: Buffer, timeoutMs: number): Promise<HelloReply> {
+  const message = Hello.fromPartial({
+    clientMinProtocol: PROTOCOL_MIN,
+    clientMaxProtocol: PROTOCOL_MAX,
+    serviceName: service,
+    clientVersion: options.clientVersion ?? QUIRE_VERSION,
+    clientCapabilities: options.handoff === false ? 0n : CAP_HANDLE_PASSING,
+    authToken,
+    peerPid: process.pid,
+    clientLibName: options.clientName ?? "quire",
+    clientLibVersion: QUIRE_VERSION,
+  });
+  framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
+  const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
+  if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
+  try {
+    const reply = HelloReply.decode(frame.payload);
+    if (!reply.negotiated && !reply.refused) throw new Error("neither Negotiated nor Refused");
+    return reply;
+  } catch (error) {
+    framed.close();
+    throw new HandshakeError(`the HelloReply is malformed: ${(error as Error).message}`);
+  }
+}
+
+/** True once the backend's ready event echoes our token; the reason otherwise. */
+async function awaitReady(framed: FramedSocket, negotiated: Negotiated, timeoutMs: number): Promise<true | Error> {
+  try {
+    const frame = await framed.read(timeoutMs, "waiting for the backend after the handoff");
+    if (frame.kind === Frame_Kind.EVENT && frame.payloadProtocol === Lane.HANDOFF) {
+      const ack = HandoffAck.decode(frame.payload);
+      if (ack.accepted && Buffer.compare(ack.token, negotiated.handlePassedToken) === 0) return true;
+    }
+    framed.close();
+    return new HandshakeError("the first frame after a handoff was not the backend's ready event");
+  } catch (error) {
+    framed.close();
+    return error as Error;
+  }
+}
+
+function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "ECONNREFUSED";
+}
+
+function publish(message: Record<string, unknown>): void {
+  if (handshakeChannel.hasSubscribers) handshakeChannel.publish(message);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,112 @@
+// A client's connection to a service's backend, after the handshake: requests matched to responses by
+// request_id, pushed events, cancel and close.
+import { EventEmitter } from "node:events";
+import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
+import type { Negotiated } from "../gen/quire/v1/hello.js";
+import { newFrame } from "../wire/codec.js";
+import { ConnectionClosedError, TimeoutError } from "./errors.js";
+import type { FramedSocket } from "./framed.js";
+
+export interface RequestOptions {
+  /** Give up (and send CANCEL) after this long. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve(payload: Buffer): void;
+  reject(error: Error): void;
+  cleanup(): void;
+}
+
+/**
+ * Events: `event` (Frame) for data the service pushes; `close` (Error) once, when the connection ends.
+ */
+export class Connection extends EventEmitter {
+  readonly service: string;
+  /** How the client reached the backend. */
+  readonly path: "handoff" | "reconnect";
+  readonly negotiated: Negotiated;
+  readonly #framed: FramedSocket;
+  readonly #pending = new Map<bigint, Pending>();
+  #nextRequestId = 1n;
+  #closed: Error | undefined;
+
+  constructor(framed: FramedSocket, service: string, path: "handoff" | "reconnect", negotiated: Negotiated) {
+    super();
+    this.#framed = framed;
+    this.service = service;
+    this.path = path;
+    this.negotiated = negotiated;
+    framed.listen(
+      (frame) => this.#onFrame(frame),
+      (error) => this.#onClose(error),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /** Sends a REQUEST on `lane`; resolves with the RESPONSE payload. */
+  request(lane: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Buffer> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const requestId = this.#nextRequestId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.#abandon(requestId, lane, options.signal!.reason ?? new Error("aborted"));
+      const cleanup = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      this.#pending.set(requestId, { resolve, reject, cleanup });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => this.#abandon(requestId, lane, new TimeoutError(`request on lane 0x${lane.toString(16)}`, options.timeoutMs!)), options.timeoutMs);
+      }
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: lane, requestId, payload: Buffer.from(payload) }));
+    });
+  }
+
+  /** Sends a raw frame (events, or requests whose responses you match yourself). */
+  send(frame: Frame): void {
+    if (this.#closed) throw this.#closed;
+    this.#framed.send(frame);
+  }
+
+  close(): void {
+    this.#framed.close();
+  }
+
+  #abandon(requestId: bigint, lane: number, error: Error): void {
+    const pending = this.#pending.get(requestId);
+    if (!pending) return;
+    this.#pending.delete(requestId);
+    pending.cleanup();
+    pending.reject(error);
+    if (!this.#closed) this.#framed.send(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
+  }
+
+  #onFrame(frame: Frame): void {
+    if (frame.kind === Frame_Kind.RESPONSE) {
+      const pending = this.#pending.get(frame.requestId);
+      if (!pending) return;
+      this.#pending.delete(frame.requestId);
+      pending.cleanup();
+      pending.resolve(frame.payload);
+    } else if (frame.kind === Frame_Kind.EVENT) {
+      this.emit("event", frame);
+    }
+  }
+
+  #onClose(error: Error): void {
+    if (this.#closed) return;
+    this.#closed = error;
+    for (const [, pending] of this.#pending) {
+      pending.cleanup();
+      pending.reject(error instanceof ConnectionClosedError ? error : new ConnectionClosedError(error.message, error));
+    }
+    this.#pending.clear();
+    this.emit("close", error);
+  }
+}
