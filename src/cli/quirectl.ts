@@ -1,1 +1,52 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+// quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
+import yargs, { type Argv } from "yargs";
+import { DaemonUnreachableError } from "../client/errors.js";
+import { QuireError } from "../wire/errors.js";
+import { QUIRE_VERSION } from "../version.js";
+import { daemonRestart, daemonStart, daemonStatus, daemonStop, type StartArgs } from "./daemon.js";
+import { ExitCode } from "./exit-codes.js";
+import { showStatus, type GlobalArgs } from "./status.js";
+
+export async function main(argv: string[]): Promise<number> {
+  let exit: number = ExitCode.Ok;
+  const run = (action: (args: never) => Promise<number>) => async (args: unknown) => {
+    exit = await action(args as never);
+  };
+  const allowRoot = (y: Argv) => y.option("allow-root", { type: "boolean", default: false, describe: "Let quired run as root" });
+  try {
+    await yargs(argv)
+      .scriptName("quirectl")
+      .usage("$0 <command> [options]")
+      .version(QUIRE_VERSION)
+      .option("home", { type: "string", describe: "The quire home (default: $QUIRE_HOME, else XDG places)", global: true })
+      .option("json", { type: "boolean", default: false, describe: "One JSON document on stdout", global: true })
+      .command("daemon", "Start, stop and inspect quired", (y) =>
+        y
+          .command("start", "Start quired in the background", allowRoot, run((a: StartArgs) => daemonStart(a)))
+          .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
+          .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
+          .command("restart", "Stop quired, then start it", allowRoot, run((a: StartArgs) => daemonRestart(a)))
+          .demandCommand(1, "name a daemon command: start, stop, status or restart"),
+      )
+      .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      .demandCommand(1, "name a command; see quirectl --help")
+      .strict()
+      .fail((message, error) => {
+        if (error) throw error;
+        throw new UsageError(message);
+      })
+      .parseAsync();
+    return exit;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`quirectl: ${error.message}\nRun quirectl --help for usage.\n`);
+      return ExitCode.Usage;
+    }
+    process.stderr.write(`quirectl: ${(error as Error).message}\n`);
+    if (error instanceof DaemonUnreachableError) return ExitCode.DaemonUnreachable;
+    if (error instanceof QuireError) return ExitCode.Failed;
+    throw error;
+  }
+}
+
+class UsageError extends Error {}

@@ -28,7 +28,7 @@ export async function startDaemon({ places, args = [], timeoutMs = 10_000 }: Sta
   try {
     while (Date.now() < deadline) {
       const outcome = await Promise.race([exited.then((code) => ({ code })), delay(50).then(() => undefined)]);
-      if (outcome) throw new DaemonStartError(stderr.trim() || `quired exited with code ${outcome.code}`);
+      if (outcome) throw new DaemonStartError(stderr.trim().replace(/^quired: /, "") || `quired exited with code ${outcome.code}`);
       if (await probeSocket(places.socket, 500)) return { pid: child.pid! };
     }
     child.kill();

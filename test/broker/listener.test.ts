@@ -1,0 +1,83 @@
+// The listener's safety rules: one daemon per home, a private directory, stale sockets replaced.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { probeSocket } from "../../src/broker/listener.js";
+import { connect } from "../../src/client/connect.js";
+import { Lane } from "../../src/wire/lanes.js";
+import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
+
+function runQuired(args: string[]) {
+  return spawnSync(process.execPath, [QUIRED, ...args], { encoding: "utf8", timeout: 15_000 });
+}
+
+test("a second daemon on the same home refuses to start and leaves the first alone", async () => {
+  const daemon = await startTestDaemon();
+  try {
+    const second = runQuired(["--home", daemon.home, "--allow-root"]);
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /already running/);
+    const client = await connect("echo", { home: daemon.home, autostart: false });
+    assert.equal((await client.request(Lane.ECHO, Buffer.from("first"))).toString(), "first");
+    client.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test("a socket directory open to others is refused, with the fix", () => {
+  const home = mkdtempSync(join(tmpdir(), "quire-"));
+  try {
+    chmodSync(home, 0o755);
+    const result = runQuired(["--home", home, "--allow-root"]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /mode 0755/);
+    assert.match(result.stderr, /chmod 700/);
+    assert.equal(existsSync(join(home, "quired.sock")), false);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test("a stale socket left by a killed daemon is detected and replaced", async () => {
+  const first = await startTestDaemon();
+  first.process.kill("SIGKILL");
+  await first.exited;
+  assert.ok(existsSync(first.places.socket), "the dead daemon left its socket behind");
+  const second = await startTestDaemon([], first.home);
+  try {
+    const client = await connect("echo", { home: second.home, autostart: false });
+    assert.equal((await client.request(Lane.ECHO, Buffer.from("fresh"))).toString(), "fresh");
+    client.close();
+  } finally {
+    await first.stop().catch(() => {});
+    await second.stop();
+  }
+});
+
+test("quired refuses root unless --allow-root, and needs no flag for anyone else", async () => {
+  const home = tempHome();
+  try {
+    if (process.getuid!() === 0) {
+      const result = runQuired(["--home", home]);
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, /refuses to run as root/);
+      return;
+    }
+    const child = spawn(process.execPath, [QUIRED, "--home", home], { stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await probeSocket(join(home, "quired.sock"), 200))) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, "quired started without --allow-root");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      child.kill("SIGKILL");
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

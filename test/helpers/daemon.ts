@@ -1,0 +1,75 @@
+// A real quired in a temporary QUIRE_HOME, started as a child process and always cleaned up.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeSocket } from "../../src/broker/listener.js";
+import { resolvePlaces, type Places } from "../../src/broker/paths.js";
+import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { repoRoot } from "./paths.js";
+
+export const QUIRED = join(repoRoot, "bin", "quired.js");
+export const QUIRECTL = join(repoRoot, "bin", "quirectl.js");
+
+export interface TestDaemon {
+  home: string;
+  places: Places;
+  process: ChildProcess;
+  /** Resolves with the exit code once quired has exited. */
+  exited: Promise<number | null>;
+  stderr(): string;
+  /** Pids of the backends the broker reports now. */
+  backendPids(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), "quire-"));
+}
+
+/** Starts quired with `flags` and waits until its socket answers. */
+export async function startTestDaemon(flags: string[] = [], home = tempHome()): Promise<TestDaemon> {
+  const child = spawn(process.execPath, [QUIRED, "--home", home, "--allow-root", ...flags], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const places = resolvePlaces({ home });
+  const known = new Set<number>();
+  const daemon: TestDaemon = {
+    home,
+    places,
+    process: child,
+    exited,
+    stderr: () => stderr,
+    async backendPids() {
+      const { status } = await adminCall(AdminOp.STATUS, { home, timeoutMs: 2_000 });
+      const pids = status!.backends.map((b) => b.pid).filter((p) => p > 0);
+      for (const pid of pids) known.add(pid);
+      return pids;
+    },
+    async stop() {
+      await daemon.backendPids().catch(() => []);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      for (const pid of known) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await probeSocket(places.socket, 200))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await daemon.stop();
+      throw new Error(`quired did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return daemon;
+}
