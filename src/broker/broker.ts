@@ -81,6 +81,8 @@ export class Broker {
   /** Tokens minted and not yet known to be used, by id, with their expiry. */
   readonly #pendingTokens = new Map<number, number>();
   readonly #adminSockets = new Set<Socket>();
+  /** Connections that have not sent their first frame yet, with their deadline timers. */
+  readonly #greeting = new Map<Socket, NodeJS.Timeout>();
   readonly #startedAt = Date.now();
   #server: Server | undefined;
   #nextId = 1;
@@ -124,6 +126,11 @@ export class Broker {
   async #drain(): Promise<void> {
     this.#logger.log("info", "draining");
     this.#server?.close();
+    for (const [socket, timer] of this.#greeting) {
+      clearTimeout(timer);
+      sendRefused(socket, 0n, refused(Refused_Code.SHUTTING_DOWN, "quired is shutting down; start it again (quirectl daemon start) and retry"));
+    }
+    this.#greeting.clear();
     await Promise.all([...this.#backends.values()].map((b) => b.drain(this.#settings.drainGraceMs)));
     for (const socket of this.#adminSockets) socket.end();
     this.#logger.log("info", "quired stopped");
@@ -136,15 +143,22 @@ export class Broker {
     socket.on("error", () => socket.destroy());
     const decoder = new FrameDecoder();
     const timer = setTimeout(() => {
+      this.#greeting.delete(socket);
       this.#metrics.inc("quire_first_frame_timeouts_total");
       socket.off("data", onData);
       sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `no Hello within ${this.#settings.helloTimeoutMs} ms; send the Hello as soon as you connect`));
     }, this.#settings.helloTimeoutMs);
+    this.#greeting.set(socket, timer);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.#greeting.delete(socket);
+    });
     const onData = (chunk: Buffer) => {
       decoder.push(chunk);
       const first = decoder.next();
       if (first === undefined) return;
       clearTimeout(timer);
+      this.#greeting.delete(socket);
       socket.off("data", onData);
       if (first instanceof WireError) {
         this.#metrics.inc("quire_frame_errors_total", { code: first.code });

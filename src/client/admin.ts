@@ -6,7 +6,7 @@ import { newFrame } from "../wire/codec.js";
 import { Lane } from "../wire/lanes.js";
 import { DaemonUnreachableError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
-import { dial } from "./transport.js";
+import { dial, isNobodyListening } from "./transport.js";
 
 export { AdminRequest_Op as AdminOp };
 
@@ -23,8 +23,7 @@ export async function adminCall(op: AdminRequest_Op, options: AdminOptions = {})
   try {
     framed = new FramedSocket(await dial(places.socket, timeoutMs));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ECONNREFUSED") throw new DaemonUnreachableError(places.socket, error);
+    if (isNobodyListening(error)) throw new DaemonUnreachableError(places.socket, error);
     throw error;
   }
   try {

@@ -2,7 +2,6 @@
 // backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms are
 // handled here, within the caller's deadline, and never surface as errors while time remains.
 import { channel } from "node:diagnostics_channel";
-import type { Socket } from "node:net";
 import { resolvePlaces } from "../broker/paths.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
@@ -13,9 +12,9 @@ import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol
 import { QUIRE_VERSION } from "../version.js";
 import { startDaemon } from "./autostart.js";
 import { Connection } from "./connection.js";
-import { ClientError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
+import { ClientError, ConnectionClosedError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
-import { dial } from "./transport.js";
+import { dial, isNobodyListening } from "./transport.js";
 
 /** Each step of a handshake, for diagnostics: `{ step, service, ... }`. */
 export const handshakeChannel = channel("quire:client:handshake");
@@ -46,19 +45,20 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
   let lastProblem: Error | undefined;
 
   while (remaining() > 0) {
-    let broker: Socket;
+    let framed: FramedSocket;
+    let reply: HelloReply;
     try {
-      broker = await dial(places.socket, remaining());
+      framed = new FramedSocket(await dial(places.socket, remaining()));
+      reply = await hello(framed, service, options, Buffer.alloc(0), remaining());
     } catch (error) {
-      if (!isAbsent(error)) throw error;
+      // No socket, a stale one, or a daemon that closed on us before answering: nobody is serving.
+      if (!isNobodyListening(error) && !(error instanceof ConnectionClosedError)) throw error;
       if (!autostart) throw new DaemonUnreachableError(places.socket, error);
       autostart = false;
       publish({ step: "autostart", service, socket: places.socket });
       await startDaemon({ places, args: options.daemonArgs, timeoutMs: remaining() });
       continue;
     }
-    const framed = new FramedSocket(broker);
-    const reply = await hello(framed, service, options, Buffer.alloc(0), remaining());
     if (reply.refused) {
       const retryAfter = Number(reply.refused.retryAfterMs);
       if (retryAfter > 0 && retryAfter < remaining()) {
@@ -83,7 +83,7 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
     try {
       return await reconnect(service, negotiated, options, remaining());
     } catch (error) {
-      if (!(error instanceof ClientError || isAbsent(error))) throw error;
+      if (!(error instanceof ClientError || isNobodyListening(error))) throw error;
       // The backend went away or forgot the token (it restarted): start over with the broker.
       publish({ step: "reconnect-failed", service, reason: (error as Error).message });
       lastProblem = error as Error;
@@ -143,11 +143,6 @@ async function awaitReady(framed: FramedSocket, negotiated: Negotiated, timeoutM
     framed.close();
     return error as Error;
   }
-}
-
-function isAbsent(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  return code === "ENOENT" || code === "ECONNREFUSED";
 }
 
 function publish(message: Record<string, unknown>): void {

@@ -20,3 +20,12 @@ export function dial(path: string, timeoutMs: number): Promise<Socket> {
     });
   });
 }
+
+/**
+ * Errors that mean no daemon is listening there: no socket file, a stale one, or a listener that closed
+ * while the connection waited to be accepted (a daemon shutting down).
+ */
+export function isNobodyListening(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET";
+}

@@ -1,7 +1,7 @@
 // The framing codec: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`.
 // It knows bytes, not sockets. The decoder is total: any input yields frames or one typed error.
 
-import { Frame, Frame_Kind, Frame_PayloadEncoding } from "../gen/quire/v1/frame.js";
+import { Frame_Kind, Frame_PayloadEncoding, type Frame } from "../gen/quire/v1/frame.js";
 import {
   EnvelopeVersionError,
   FrameKindError,
@@ -13,6 +13,7 @@ import {
   UnknownLaneError,
   type WireError,
 } from "./errors.js";
+import { decodeFrameBody, encodeFrameBody } from "./frame-codec.js";
 import { isKnownLane } from "./lanes.js";
 import {
   ENVELOPE_VERSION,
@@ -42,7 +43,12 @@ const EMPTY = Buffer.alloc(0);
 
 /** Encodes one frame with its framing header, ready to write. */
 export function encodeFramed(frame: Frame): Buffer {
-  return frameBody(Frame.encode(frame).finish());
+  const out = encodeFrameBody(frame, FRAME_HEADER_BYTES);
+  const length = out.length - FRAME_HEADER_BYTES;
+  if (length > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BODY_BYTES, false);
+  out[0] = FRAMING_VERSION;
+  out.writeUInt32LE(length, 1);
+  return out;
 }
 
 /** Puts the framing header in front of an encoded body. */
@@ -82,6 +88,8 @@ export class FrameDecoder {
   readonly #maxFirstBody: number;
   readonly #validate: boolean;
   #chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed. */
+  #offset = 0;
   #buffered = 0;
   /** Body length of the frame being assembled, once its header has arrived. */
   #bodyLength = -1;
@@ -115,12 +123,15 @@ export class FrameDecoder {
     if (this.#error) return this.#error;
     if (this.#bodyLength < 0) {
       if (this.#buffered < FRAME_HEADER_BYTES) return undefined;
-      const header = this.#take(FRAME_HEADER_BYTES);
-      if (header[0] !== FRAMING_VERSION) return this.#fail(new FramingVersionError(header[0]!));
-      const length = header.readUInt32LE(1);
-      const first = this.#decoded === 0;
-      const limit = first ? this.#maxFirstBody : this.#maxBody;
-      if (length > limit) return this.#fail(new FrameTooLargeError(length, limit, first));
+      const first = this.#chunks[0]!;
+      const header = first.length - this.#offset >= FRAME_HEADER_BYTES ? first : this.#take(FRAME_HEADER_BYTES);
+      const at = header === first ? this.#offset : 0;
+      if (header[at] !== FRAMING_VERSION) return this.#fail(new FramingVersionError(header[at]!));
+      const length = header.readUInt32LE(at + 1);
+      if (header === first) this.#skip(FRAME_HEADER_BYTES);
+      const isFirstFrame = this.#decoded === 0;
+      const limit = isFirstFrame ? this.#maxFirstBody : this.#maxBody;
+      if (length > limit) return this.#fail(new FrameTooLargeError(length, limit, isFirstFrame));
       this.#bodyLength = length;
     }
     if (this.#buffered < this.#bodyLength) return undefined;
@@ -128,7 +139,7 @@ export class FrameDecoder {
     this.#bodyLength = -1;
     let frame: Frame;
     try {
-      frame = Frame.decode(body);
+      frame = decodeFrameBody(body);
     } catch (cause) {
       return this.#fail(new FrameMalformedError(cause));
     }
@@ -153,6 +164,8 @@ export class FrameDecoder {
    */
   takeRemainder(): Buffer {
     const parts = this.#chunks;
+    if (parts.length > 0) parts[0] = parts[0]!.subarray(this.#offset);
+    this.#offset = 0;
     if (this.#bodyLength >= 0) {
       const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       header[0] = FRAMING_VERSION;
@@ -168,37 +181,39 @@ export class FrameDecoder {
   #fail(error: WireError): WireError {
     this.#error = error;
     this.#chunks = [];
+    this.#offset = 0;
     this.#buffered = 0;
     return error;
   }
 
-  /** Removes n buffered bytes from the front; zero-copy when one chunk holds them all. */
-  #take(n: number): Buffer {
+  /** Drops n bytes that lie within the first chunk. */
+  #skip(n: number): void {
     this.#buffered -= n;
-    const first = this.#chunks[0];
-    if (n === 0) return EMPTY;
-    if (first!.length > n) {
-      this.#chunks[0] = first!.subarray(n);
-      return first!.subarray(0, n);
-    }
-    if (first!.length === n) {
+    this.#offset += n;
+    if (this.#offset === this.#chunks[0]!.length) {
       this.#chunks.shift();
-      return first!;
+      this.#offset = 0;
+    }
+  }
+
+  /** Removes n buffered bytes from the front; a view, not a copy, when one chunk holds them all. */
+  #take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const first = this.#chunks[0]!;
+    if (first.length - this.#offset >= n) {
+      const out = first.subarray(this.#offset, this.#offset + n);
+      this.#skip(n);
+      return out;
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[0]!;
-      const want = n - filled;
-      if (chunk.length <= want) {
-        out.set(chunk, filled);
-        filled += chunk.length;
-        this.#chunks.shift();
-      } else {
-        out.set(chunk.subarray(0, want), filled);
-        this.#chunks[0] = chunk.subarray(want);
-        filled = n;
-      }
+      const available = chunk.length - this.#offset;
+      const want = Math.min(n - filled, available);
+      out.set(chunk.subarray(this.#offset, this.#offset + want), filled);
+      filled += want;
+      this.#skip(want);
     }
     return out;
   }

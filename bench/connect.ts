@@ -1,0 +1,81 @@
+// Connect to first echo response: handoff vs reconnect vs a direct connection to the backend socket
+// (a token minted beforehand, so only the backend's own Hello and the echo are timed).
+import { connect } from "../src/client/connect.js";
+import { FramedSocket } from "../src/client/framed.js";
+import { dial } from "../src/client/transport.js";
+import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
+import { Hello, HelloReply } from "../src/gen/quire/v1/hello.js";
+import { newFrame } from "../src/wire/codec.js";
+import { Lane } from "../src/wire/lanes.js";
+import { heading, note, report } from "./lib/report.js";
+import type { TestDaemon } from "./lib/servers.js";
+import { latency } from "./lib/stats.js";
+
+const PAYLOAD = Buffer.from("ping");
+
+function helloFrame(fields: Partial<Hello>) {
+  const hello = Hello.fromPartial({ clientMinProtocol: 1, clientMaxProtocol: 1, serviceName: "echo", peerPid: process.pid, ...fields });
+  return newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(hello).finish()) });
+}
+
+async function viaConnect(home: string, handoff: boolean): Promise<number> {
+  const start = performance.now();
+  const c = await connect("echo", { home, handoff, autostart: false });
+  await c.request(Lane.ECHO, PAYLOAD);
+  const elapsed = performance.now() - start;
+  if (c.path !== (handoff ? "handoff" : "reconnect")) throw new Error(`expected the ${handoff ? "handoff" : "reconnect"} path, took ${c.path}`);
+  c.close();
+  return elapsed;
+}
+
+/** A token registered with the backend, minted through the broker (not timed). */
+async function mintToken(socket: string): Promise<{ token: Buffer; backend: string }> {
+  const framed = new FramedSocket(await dial(socket, 5_000));
+  framed.send(helloFrame({ clientCapabilities: 0n }));
+  const n = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload).negotiated!;
+  framed.close();
+  return { token: n.handlePassedToken, backend: n.backendPipe };
+}
+
+async function direct({ token, backend }: { token: Buffer; backend: string }): Promise<number> {
+  const start = performance.now();
+  const framed = new FramedSocket(await dial(backend, 5_000));
+  framed.send(helloFrame({ authToken: token }));
+  const reply = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload);
+  if (!reply.negotiated) throw new Error(reply.refused?.reason);
+  framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.ECHO, requestId: 2n, payload: PAYLOAD }));
+  await framed.read(5_000, "echo");
+  const elapsed = performance.now() - start;
+  framed.close();
+  return elapsed;
+}
+
+export async function benchConnect(daemon: TestDaemon, connections: number): Promise<void> {
+  heading(`connect to first echo response (${connections} connections per path, interleaved)`);
+  const samples = { handoff: [] as number[], reconnect: [] as number[], direct: [] as number[] };
+  const batch = 250;
+  for (let done = -200; done < connections; done += batch) {
+    const warmup = done < 0;
+    const n = warmup ? 200 : Math.min(batch, connections - done);
+    const tokens = [];
+    for (let i = 0; i < n; i++) tokens.push(await mintToken(daemon.places.socket));
+    for (let i = 0; i < n; i++) {
+      const h = await viaConnect(daemon.home, true);
+      const r = await viaConnect(daemon.home, false);
+      const d = await direct(tokens[i]!);
+      if (warmup) continue;
+      samples.handoff.push(h);
+      samples.reconnect.push(r);
+      samples.direct.push(d);
+    }
+  }
+  const h = latency(samples.handoff);
+  const r = latency(samples.reconnect);
+  const d = latency(samples.direct);
+  for (const p of ["p50", "p99"] as const) {
+    report({ bench: "connect", metric: `handoff ${p}`, value: h[p], unit: "µs", baseline: { name: "direct", value: d[p] } });
+    report({ bench: "connect", metric: `reconnect ${p}`, value: r[p], unit: "µs", baseline: { name: "direct", value: d[p] } });
+    report({ bench: "connect", metric: `handoff vs reconnect ${p}`, value: h[p], unit: "µs", baseline: { name: "reconnect", value: r[p] } });
+  }
+  note(`handoff beats reconnect at p50: ${h.p50 < r.p50 ? "yes" : "NO"}, at p99: ${h.p99 < r.p99 ? "yes" : "NO"}`);
+}

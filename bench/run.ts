@@ -1,0 +1,27 @@
+// npm run bench [-- --json] [-- --quick]: every figure as a ratio against a baseline measured in this run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { benchConnect } from "./connect.js";
+import { benchFraming } from "./framing.js";
+import { benchHello } from "./hello.js";
+import { note } from "./lib/report.js";
+import { startBenchDaemon, startRawEcho } from "./lib/servers.js";
+import { benchThroughput } from "./throughput.js";
+
+const quick = process.argv.includes("--quick");
+note(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}${quick ? ", --quick" : ""}`);
+
+const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
+const daemon = await startBenchDaemon();
+const raw = await startRawEcho(dir);
+try {
+  benchFraming(quick ? 20_000 : 200_000);
+  await benchConnect(daemon, quick ? 250 : 2_000);
+  await benchHello(daemon, raw.path, quick ? 300 : 2_000);
+  await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
+} finally {
+  raw.child.kill();
+  await daemon.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
