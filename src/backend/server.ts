@@ -96,14 +96,19 @@ export class BackendServer {
       this.#tell({ t: "ack", ack });
       return ack;
     };
-    // The token stays valid for a reconnect whenever the handoff itself does not go through.
+    // Refusing closes the socket without a word: that tells the client to take the reconnect path with the
+    // same token, which stays registered (unused) whenever the handoff itself does not go through.
+    const refuse = (why: string) => {
+      socket?.destroy();
+      answer(false, why);
+    };
     const registered = this.#tokens.add(offer.token, offer.serviceName, m.tokenExpiresAt, id);
-    if (!socket) return void answer(false, "no socket arrived with the offer");
-    if (!registered) return this.#refuseHandoff(socket, answer(false, "token store full"));
-    if (this.#draining) return this.#refuseHandoff(socket, answer(false, "backend is draining"));
-    if (Date.now() > m.deadline) return this.#refuseHandoff(socket, answer(false, "offer arrived after its deadline"));
+    if (!socket) return refuse("no socket arrived with the offer");
+    if (!registered) return refuse("token store full");
+    if (this.#draining) return refuse("backend is draining");
+    if (Date.now() > m.deadline) return refuse("offer arrived after its deadline");
     const consumed = this.#tokens.consume(offer.token, this.#options.service);
-    if (!consumed.ok) return this.#refuseHandoff(socket, answer(false, `token ${consumed.reason}`));
+    if (!consumed.ok) return refuse(`token ${consumed.reason}`);
 
     const ack = answer(true, "");
     // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
@@ -111,11 +116,6 @@ export class BackendServer {
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
     decoder.push(m.pending);
     this.#serve(socket, decoder);
-  }
-
-  #refuseHandoff(socket: Socket, _ack: Uint8Array): void {
-    // Closing without a word tells the client to take the reconnect path with the same, still unused token.
-    socket.destroy();
   }
 
   /** A client dialled our own socket: its first frame must be a Hello carrying a broker-minted token. */

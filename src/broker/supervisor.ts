@@ -80,13 +80,11 @@ export class Backend extends EventEmitter {
       case "stopped":
         return this.#launch();
       case "backoff":
-        return Promise.reject(new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#respawnAt - now + TYPICAL_START_MS));
+        return Promise.reject(new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#retryAfter(now)));
       case "failed": {
-        const freeAt = this.#crashes[0]! + this.#options.respawn.windowMs;
-        if (now >= freeAt) return this.#launch();
-        return Promise.reject(
-          new BackendUnavailableError(this.service, `crashed ${this.#crashes.length} times in ${this.#options.respawn.windowMs / 1000} s (${this.lastError}); see quired.log`, freeAt - now),
-        );
+        if (this.#retryAfter(now) <= 0) return this.#launch();
+        const why = `crashed ${this.#crashes.length} times in ${this.#options.respawn.windowMs / 1000} s (${this.lastError}); see quired.log`;
+        return Promise.reject(new BackendUnavailableError(this.service, why, this.#retryAfter(now)));
       }
       case "draining":
         return Promise.reject(new BackendUnavailableError(this.service, "draining", 0));
@@ -227,9 +225,10 @@ export class Backend extends EventEmitter {
     }, this.#options.respawn.delayMs);
   }
 
-  #retryAfter(): number {
-    if (this.state === "backoff") return this.#respawnAt - Date.now() + TYPICAL_START_MS;
-    if (this.state === "failed") return this.#crashes[0]! + this.#options.respawn.windowMs - Date.now();
+  /** When a Hello refused now should come back. In the failed state: when the oldest crash leaves the window. */
+  #retryAfter(now = Date.now()): number {
+    if (this.state === "backoff") return this.#respawnAt - now + TYPICAL_START_MS;
+    if (this.state === "failed") return this.#crashes[0]! + this.#options.respawn.windowMs - now;
     return TYPICAL_START_MS;
   }
 
