@@ -1,0 +1,87 @@
+// expect(): wait until the output matches a pattern; the match and what came before it are consumed.
+import { StringDecoder } from "node:string_decoder";
+import { ExpectEndedError, ExpectTimeoutError } from "./errors.js";
+
+export interface ExpectMatch {
+  /** The matched text. */
+  match: string;
+  /** Output since the previous match, up to this one. */
+  before: string;
+  /** Capture groups, for a RegExp pattern. */
+  groups: string[];
+}
+
+interface Waiter {
+  pattern: string | RegExp;
+  resolve(m: ExpectMatch): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Output text not yet consumed by a match is kept up to this many characters. */
+const WINDOW_CHARS = 1024 * 1024;
+
+export class Expecter {
+  readonly #decoder = new StringDecoder("utf8");
+  #text = "";
+  #waiters: Waiter[] = [];
+  #ended = false;
+
+  feed(chunk: Buffer): void {
+    this.#text += this.#decoder.write(chunk);
+    if (this.#text.length > WINDOW_CHARS) this.#text = this.#text.slice(this.#text.length - WINDOW_CHARS);
+    this.#settle();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#text += this.#decoder.end();
+    this.#settle();
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new ExpectEndedError(String(w.pattern), this.#text));
+    }
+  }
+
+  expect(pattern: string | RegExp, timeoutMs: number | undefined): Promise<ExpectMatch> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { pattern, resolve, reject, timer: undefined };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(new ExpectTimeoutError(String(pattern), timeoutMs, this.#text));
+        }, timeoutMs);
+      }
+      this.#waiters.push(waiter);
+      this.#settle();
+      if (this.#ended && this.#waiters.includes(waiter)) {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        clearTimeout(waiter.timer);
+        reject(new ExpectEndedError(String(pattern), this.#text));
+      }
+    });
+  }
+
+  /** Waiters are served in order: each consumes output up to its match. */
+  #settle(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0]!;
+      const found = find(this.#text, waiter.pattern);
+      if (!found) return;
+      this.#waiters.shift();
+      clearTimeout(waiter.timer);
+      this.#text = this.#text.slice(found.index + found.match.length);
+      waiter.resolve({ match: found.match, before: found.before, groups: found.groups });
+    }
+  }
+}
+
+function find(text: string, pattern: string | RegExp): { index: number; match: string; before: string; groups: string[] } | undefined {
+  if (typeof pattern === "string") {
+    const index = text.indexOf(pattern);
+    return index < 0 ? undefined : { index, match: pattern, before: text.slice(0, index), groups: [] };
+  }
+  const re = new RegExp(pattern.source, pattern.flags.replace("g", "").replace("y", ""));
+  const m = re.exec(text);
+  return m ? { index: m.index, match: m[0], before: text.slice(0, m.index), groups: m.slice(1).map((g) => g ?? "") } : undefined;
+}

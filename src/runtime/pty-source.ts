@@ -1,0 +1,161 @@
+// A command in a pseudo-terminal (Linux, macOS), through node-pty's native fork.
+//
+// Why not node-pty's Terminal: when a command exits, its terminal's slave side closes, and a read of the
+// master that finds the line discipline momentarily empty gets EIO even though more output is still
+// queued in the kernel's tty buffers. node-pty then ends the stream and that tail is lost (measured here:
+// `cat` of a 9 KB file lost output in over half of its runs). We instead
+//   1. hold a descriptor of the slave open ourselves, so the master never sees "other side closed";
+//   2. when the command has exited (and its leftover tree has been ended), write a random sentinel
+//      through that slave: the tty is a FIFO, so reading the sentinel proves every earlier byte arrived;
+//   3. only then close both ends and report the exit.
+// native-notes/pty.md has the whole story.
+import { EventEmitter } from "node:events";
+import { closeSync, constants, openSync, write } from "node:fs";
+import { createRequire } from "node:module";
+import { constants as osConstants } from "node:os";
+import { dirname, resolve } from "node:path";
+import { ReadStream } from "node:tty";
+import { randomBytes } from "node:crypto";
+import { ProcessEndedError, SpawnError } from "./errors.js";
+import type { ResolvedOptions } from "./options.js";
+import { describe, type Holders, type ProcessIdentity } from "./processes.js";
+import type { ProcessSource } from "./source.js";
+import { terminateTree } from "./terminate.js";
+
+interface NativePty {
+  fork(
+    file: string,
+    args: string[],
+    env: string[],
+    cwd: string,
+    cols: number,
+    rows: number,
+    uid: number,
+    gid: number,
+    utf8: boolean,
+    helperPath: string,
+    onExit: (code: number, signal: number) => void,
+  ): { fd: number; pid: number; pty: string };
+  resize(fd: number, cols: number, rows: number): void;
+}
+
+const require = createRequire(import.meta.url);
+let native: { pty: NativePty; helper: string } | undefined;
+
+/** node-pty's native module and its spawn helper, loaded once, the way node-pty itself finds them. */
+function nativePty(): { pty: NativePty; helper: string } {
+  if (!native) {
+    const utils = require("node-pty/lib/utils.js") as { loadNativeModule(name: string): { dir: string; module: NativePty } };
+    const loaded = utils.loadNativeModule("pty");
+    const libDir = dirname(require.resolve("node-pty/lib/utils.js"));
+    native = { pty: loaded.module, helper: resolve(libDir, loaded.dir, "spawn-helper") };
+  }
+  return native;
+}
+
+const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n as number, name]));
+
+export class PtySource extends EventEmitter implements ProcessSource {
+  readonly identity: ProcessIdentity;
+  readonly holders: Holders;
+  readonly #masterFd: number;
+  readonly #slaveFd: number;
+  readonly #master: ReadStream;
+  readonly #killGraceMs: number;
+  readonly #sentinel = Buffer.from(`\x1b_quire-eof-${randomBytes(12).toString("hex")}\x1b\\`);
+  /** Set once the sentinel is on its way: from then on output is scanned for it. */
+  #sentinelSent = false;
+  #carry: Buffer = Buffer.alloc(0);
+  #exit: [number | null, string | null] | undefined;
+  #done = false;
+
+  constructor(file: string, args: readonly string[], options: ResolvedOptions) {
+    super();
+    const { pty, helper } = nativePty();
+    const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
+    let term: { fd: number; pid: number; pty: string };
+    try {
+      term = pty.fork(file, [...args], env, options.cwd, options.cols, options.rows, -1, -1, true, helper, (code, signal) =>
+        this.#rootExited(signal ? null : code, signal ? (signalNames.get(signal) ?? `SIG${signal}`) : null),
+      );
+    } catch (error) {
+      throw new SpawnError(file, error);
+    }
+    this.#masterFd = term.fd;
+    // Opened before the event loop can read the master, so no EIO can be seen before we hold it.
+    this.#slaveFd = openSync(term.pty, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    this.holders = { tty: term.pty };
+    this.identity = { pid: term.pid, startTime: describe(term.pid)?.startTime ?? "" };
+    this.#killGraceMs = options.killGraceMs;
+    this.#master = new ReadStream(term.fd);
+    this.#master.on("data", (chunk: Buffer) => this.#onChunk(chunk));
+    // EIO or end: nothing holds the slave any more, so no more output can come.
+    this.#master.on("error", () => this.#onMasterClosed());
+    this.#master.on("end", () => this.#onMasterClosed());
+  }
+
+  write(data: Buffer | string): Promise<void> {
+    if (this.#done) return Promise.reject(new ProcessEndedError("write"));
+    return new Promise((resolve, reject) => this.#master.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.#done) nativePty().pty.resize(this.#masterFd, cols, rows);
+  }
+
+  pause(): void {
+    this.#master.pause();
+  }
+
+  resume(): void {
+    this.#master.resume();
+  }
+
+  async #rootExited(exitCode: number | null, signal: string | null): Promise<void> {
+    this.#exit = [exitCode, signal];
+    // Whatever the command left running on its terminal goes with it, as when a terminal closes.
+    await terminateTree(this.identity, this.holders, this.#killGraceMs);
+    this.#sentinelSent = true;
+    this.#writeSentinel();
+  }
+
+  #writeSentinel(): void {
+    if (this.#done) return;
+    write(this.#slaveFd, this.#sentinel, (error) => {
+      // EAGAIN: the reader is paused and the tty buffers are full; try again once it has read some.
+      if (error) setTimeout(() => this.#writeSentinel(), 10);
+    });
+  }
+
+  #onChunk(chunk: Buffer): void {
+    if (!this.#sentinelSent) return void this.emit("data", chunk);
+    const data = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
+    const at = data.indexOf(this.#sentinel);
+    if (at >= 0) {
+      if (at > 0) this.emit("data", data.subarray(0, at));
+      return this.#finish();
+    }
+    // Keep back what could be the start of a sentinel split across reads.
+    const keep = Math.min(data.length, this.#sentinel.length - 1);
+    if (data.length > keep) this.emit("data", data.subarray(0, data.length - keep));
+    this.#carry = data.subarray(data.length - keep);
+  }
+
+  #onMasterClosed(): void {
+    if (this.#exit) {
+      if (this.#carry.length) this.emit("data", this.#carry);
+      this.#finish();
+    }
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    // From here the pts number may go to another terminal: it no longer identifies our tree.
+    delete this.holders.tty;
+    closeSync(this.#slaveFd);
+    this.#master.destroy();
+    const [exitCode, signal] = this.#exit!;
+    this.emit("exit", exitCode, signal);
+  }
+}

@@ -1,0 +1,34 @@
+// Ending a whole process tree: interrupt, then TERM, then KILL after the grace period. Each round
+// re-collects the tree (children spawned meanwhile are caught) and signals only processes whose pid
+// still carries the start time we saw.
+import { execFile } from "node:child_process";
+import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
+
+const POLL_MS = 10;
+
+export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number): Promise<void> {
+  if (process.platform === "win32") return terminateWindows(root.pid);
+  const rounds: [NodeJS.Signals, number][] = [
+    ["SIGINT", graceMs / 2],
+    ["SIGTERM", graceMs / 2],
+    ["SIGKILL", 5_000],
+  ];
+  for (const [signal, waitMs] of rounds) {
+    const members = collectTree(root, holders);
+    if (members.length === 0) return;
+    for (const member of members) signalProcess(member, signal);
+    // SIGCONT wakes stopped processes so they can act on the signal.
+    if (signal !== "SIGKILL") for (const member of members) signalProcess(member, "SIGCONT");
+    await waitGone(members, waitMs);
+  }
+}
+
+async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (members.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
+}
+
+/** Windows has no signals to escalate through: taskkill ends the tree at once. (Untested here.) */
+function terminateWindows(pid: number): Promise<void> {
+  return new Promise((resolve) => execFile("taskkill", ["/PID", String(pid), "/T", "/F"], () => resolve()));
+}
