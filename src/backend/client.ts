@@ -48,6 +48,11 @@ export class BackendClient {
     return this.#closed;
   }
 
+  /** Bytes written to this client that its socket has not yet sent. */
+  get pendingBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   /** Starts serving: frames already in the decoder first, then whatever the socket reads. */
   start(): void {
     const socket = this.#socket;

@@ -19,8 +19,7 @@ export async function daemonStart(args: StartArgs): Promise<number> {
     report(args, { running: true, started: false, pid: running, socket: places.socket }, `quired is already running (pid ${running}) on ${places.socket}`);
     return ExitCode.Ok;
   }
-  const allowRoot = args.allowRoot || process.env.QUIRE_ALLOW_ROOT === "1";
-  const { pid } = await startDaemon({ places, args: allowRoot ? ["--allow-root"] : [] });
+  const { pid } = await startDaemon({ places, args: args.allowRoot ? ["--allow-root"] : [] });
   report(args, { running: true, started: true, pid, socket: places.socket }, `quired started (pid ${pid}) on ${places.socket}; log: ${places.logFile}`);
   return ExitCode.Ok;
 }

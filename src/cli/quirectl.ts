@@ -5,6 +5,7 @@ import { QuireError } from "../wire/errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop, type StartArgs } from "./daemon.js";
 import { ExitCode } from "./exit-codes.js";
+import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import { showStatus, type GlobalArgs } from "./status.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,7 +30,37 @@ export async function main(argv: string[]): Promise<number> {
           .demandCommand(1, "name a daemon command: start, stop, status or restart"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      .command(
+        "start <name> [command..]",
+        "Start a long-lived command in a terminal: quirectl start NAME -- COMMAND [ARGS...]",
+        (y) =>
+          y
+            .positional("name", { type: "string", demandOption: true })
+            .positional("command", { type: "string", array: true, default: [] as string[] })
+            .option("cwd", { type: "string", describe: "Working directory (default: here)" })
+            .option("env", { type: "string", array: true, default: [] as string[], describe: "NAME=VALUE, repeatable" }),
+        run((a: SessionStartArgs & { "--"?: string[] }) => startSession({ ...a, command: [...a.command, ...(a["--"] ?? [])] })),
+      )
+      .command("ps", "List the running and exited sessions", {}, run((a: GlobalArgs) => listSessions(a)))
+      .command(
+        "attach <name>",
+        "Use a session from this terminal (Ctrl-] detaches and leaves it running)",
+        (y) =>
+          y
+            .positional("name", { type: "string", demandOption: true })
+            .option("takeover", { type: "boolean", default: false, describe: "Become the writer even if another client is" })
+            .option("read-only", { type: "boolean", default: false, describe: "Watch without typing" }),
+        run((a: AttachArgs) => attachSession(a)),
+      )
+      .command(
+        "tail <name>",
+        "Print a session's recent output",
+        (y) => y.positional("name", { type: "string", demandOption: true }).option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until it exits" }),
+        run((a: GlobalArgs & { name: string; follow: boolean }) => tailSession(a)),
+      )
+      .command("kill <name>", "End a session's whole process tree", (y) => y.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => killSession(a)))
       .demandCommand(1, "name a command; see quirectl --help")
+      .parserConfiguration({ "populate--": true })
       .strict()
       .fail((message, error) => {
         if (error) throw error;

@@ -12,7 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     .usage("$0 [options]\n\nRuns the quire broker in the foreground. quirectl starts it for you on first use.")
     .version(QUIRE_VERSION)
     .option("home", { type: "string", describe: "Keep everything in this directory (default: $QUIRE_HOME, else XDG places)" })
-    .option("allow-root", { type: "boolean", default: false, describe: "Run even as root" })
+    .option("allow-root", { type: "boolean", default: process.env.QUIRE_ALLOW_ROOT === "1", describe: "Run even as root (or set QUIRE_ALLOW_ROOT=1)" })
     .option("handoff", { type: "boolean", default: process.platform !== "win32", describe: "Pass client sockets to backends (--no-handoff: clients always reconnect)" })
     .option("hello-timeout-ms", { type: "number", describe: "Drop a connection that sends no Hello in this time (default 3000)" })
     .option("handoff-ack-timeout-ms", { type: "number", describe: "Give up a handoff the backend has not ACKed in this time (default 2000)" })

@@ -29,6 +29,8 @@ export class Connection extends EventEmitter {
   readonly negotiated: Negotiated;
   readonly #framed: FramedSocket;
   readonly #pending = new Map<bigint, Pending>();
+  /** EVENT frames for requests that asked for a stream of them. */
+  readonly #streams = new Map<bigint, (frame: Frame) => void>();
   #nextRequestId = 1n;
   #closed: Error | undefined;
 
@@ -50,8 +52,26 @@ export class Connection extends EventEmitter {
 
   /** Sends a REQUEST on `lane`; resolves with the RESPONSE payload. */
   request(lane: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(this.#closed);
+    return this.#request(this.#nextRequestId++, lane, payload, options);
+  }
+
+  /**
+   * A request whose EVENT frames (same request_id) go to `onEvent` until `end()`, which also sends CANCEL.
+   * `response` resolves with the RESPONSE payload, as for request().
+   */
+  stream(lane: number, payload: Uint8Array, onEvent: (frame: Frame) => void): { response: Promise<Buffer>; end(): void } {
     const requestId = this.#nextRequestId++;
+    this.#streams.set(requestId, onEvent);
+    return {
+      response: this.#request(requestId, lane, payload, {}),
+      end: () => {
+        if (this.#streams.delete(requestId) && !this.#closed) this.#framed.send(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
+      },
+    };
+  }
+
+  #request(requestId: bigint, lane: number, payload: Uint8Array, options: RequestOptions): Promise<Buffer> {
+    if (this.#closed) return Promise.reject(this.#closed);
     return new Promise<Buffer>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => this.#abandon(requestId, lane, options.signal!.reason ?? new Error("aborted"));
@@ -95,7 +115,9 @@ export class Connection extends EventEmitter {
       pending.cleanup();
       pending.resolve(frame.payload);
     } else if (frame.kind === Frame_Kind.EVENT) {
-      this.emit("event", frame);
+      const stream = this.#streams.get(frame.requestId);
+      if (stream) stream(frame);
+      else this.emit("event", frame);
     }
   }
 
@@ -107,6 +129,7 @@ export class Connection extends EventEmitter {
       pending.reject(error instanceof ConnectionClosedError ? error : new ConnectionClosedError(error.message, error));
     }
     this.#pending.clear();
+    this.#streams.clear();
     this.emit("close", error);
   }
 }

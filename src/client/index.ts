@@ -5,3 +5,4 @@ export { adminCall, AdminOp, type AdminOptions } from "./admin.js";
 export { startDaemon, type StartOptions } from "./autostart.js";
 export { resolvePlaces, type Places } from "../broker/paths.js";
 export * from "./errors.js";
+export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";

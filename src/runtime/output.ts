@@ -10,9 +10,15 @@ export class OutputCapture {
   #tailBytes = 0;
   #total = 0;
 
-  constructor(maxBytes: number) {
-    this.#headLimit = Math.ceil(maxBytes / 2);
-    this.#tailLimit = Math.floor(maxBytes / 2);
+  /** Keeps half the budget for the head and half for the tail, unless told how much head to keep. */
+  constructor(maxBytes: number, headBytes = Math.ceil(maxBytes / 2)) {
+    this.#headLimit = Math.min(headBytes, maxBytes);
+    this.#tailLimit = maxBytes - this.#headLimit;
+  }
+
+  /** The kept tail alone (everything, if nothing was dropped and no head is kept). */
+  tail(): Buffer {
+    return Buffer.concat(this.#tail);
   }
 
   /** Bytes seen in all. */

@@ -2,9 +2,11 @@
 import type { ServiceHandler } from "../client.js";
 import { UnknownServiceError } from "../errors.js";
 import { createEchoService } from "./echo.js";
+import { createPtyService } from "./pty.js";
 
 const services: Record<string, () => ServiceHandler | Promise<ServiceHandler>> = {
   echo: createEchoService,
+  pty: createPtyService,
 };
 
 export const SERVICE_NAMES: readonly string[] = Object.keys(services);
