@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { benchConnect } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
+import { benchRuntime } from "./runtime.js";
 import { note } from "./lib/report.js";
 import { startBenchDaemon, startRawEcho } from "./lib/servers.js";
 import { benchThroughput } from "./throughput.js";
@@ -20,6 +21,7 @@ try {
   await benchConnect(daemon, quick ? 250 : 2_000);
   await benchHello(daemon, raw.path, quick ? 300 : 2_000);
   await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
+  await benchRuntime(quick);
 } finally {
   raw.child.kill();
   await daemon.stop();

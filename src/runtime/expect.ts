@@ -18,24 +18,44 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Output text not yet consumed by a match is kept up to this many characters. */
-const WINDOW_CHARS = 1024 * 1024;
+/** Output text not yet consumed by a match is kept up to about this many characters. */
+const WINDOW_CHARS = 256 * 1024;
 
+/**
+ * Output is kept as decoded pieces and joined only while someone waits for a match: a command printing
+ * at full speed with nobody calling expect() costs a decode per chunk and nothing more.
+ */
 export class Expecter {
   readonly #decoder = new StringDecoder("utf8");
-  #text = "";
+  #pieces: string[] = [];
+  #chars = 0;
   #waiters: Waiter[] = [];
   #ended = false;
 
   feed(chunk: Buffer): void {
-    this.#text += this.#decoder.write(chunk);
-    if (this.#text.length > WINDOW_CHARS) this.#text = this.#text.slice(this.#text.length - WINDOW_CHARS);
-    this.#settle();
+    const piece = this.#decoder.write(chunk);
+    if (piece) {
+      this.#pieces.push(piece);
+      this.#chars += piece.length;
+      while (this.#chars - this.#pieces[0]!.length >= WINDOW_CHARS) this.#chars -= this.#pieces.shift()!.length;
+    }
+    if (this.#waiters.length > 0) this.#settle();
+  }
+
+  /** The unconsumed output as one string (joined on demand, then kept joined). */
+  get #text(): string {
+    if (this.#pieces.length > 1) this.#pieces = [this.#pieces.join("")];
+    return this.#pieces[0] ?? "";
+  }
+
+  set #text(text: string) {
+    this.#pieces = text ? [text] : [];
+    this.#chars = text.length;
   }
 
   end(): void {
     this.#ended = true;
-    this.#text += this.#decoder.end();
+    this.#text = this.#text + this.#decoder.end();
     this.#settle();
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);

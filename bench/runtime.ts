@@ -1,0 +1,153 @@
+// The runtime against bare node-pty (and child_process): lost output, spawn latency, throughput, memory.
+import { spawn as spawnChild } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as NodePty from "node-pty";
+import { run, spawn } from "../src/runtime/index.js";
+import { heading, note, report } from "./lib/report.js";
+import { latency } from "./lib/stats.js";
+
+const require = createRequire(import.meta.url);
+const pty = require("node-pty") as typeof NodePty;
+
+/** Runs `count` jobs, `concurrency` at a time. */
+async function pool(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await job(next++);
+  }));
+}
+
+function barePtyOutput(file: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const term = pty.spawn(file, args, { cols: 200, encoding: null as unknown as string });
+    term.onData((d) => chunks.push(Buffer.from(d as unknown as Buffer)));
+    term.onExit(() => setImmediate(() => resolve(Buffer.concat(chunks))));
+  });
+}
+
+async function lostRuns(count: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
+  try {
+    const file = join(dir, "data.txt");
+    const text = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join("\n") + "\n";
+    writeFileSync(file, text);
+    const expected = text.replace(/\n/g, "\r\n");
+    let quireLost = 0;
+    let bareLost = 0;
+    await pool(count, 4, async () => {
+      if ((await run("cat", [file])).output !== expected) quireLost++;
+    });
+    await pool(count, 4, async () => {
+      if ((await barePtyOutput("cat", [file])).toString() !== expected) bareLost++;
+    });
+    report({ bench: "runtime", metric: `lost runs of ${count} (cat 13 KB, 4 at once)`, value: quireLost, unit: "runs", baseline: { name: "node-pty", value: bareLost } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function firstByte(rounds: number): Promise<void> {
+  const quire: number[] = [];
+  const bare: number[] = [];
+  const child: number[] = [];
+  for (let i = -20; i < rounds; i++) {
+    let start = performance.now();
+    const q = spawn("echo", ["x"]);
+    const qt = await new Promise<number>((resolve) => q.once("data", () => resolve(performance.now() - start)));
+    await q.wait();
+    start = performance.now();
+    const b = pty.spawn("echo", ["x"], {});
+    const bt = await new Promise<number>((resolve) => b.onData(() => resolve(performance.now() - start)));
+    await new Promise((resolve) => b.onExit(resolve));
+    start = performance.now();
+    const c = spawnChild("echo", ["x"]);
+    const ct = await new Promise<number>((resolve) => c.stdout.once("data", () => resolve(performance.now() - start)));
+    await new Promise((resolve) => c.once("close", resolve));
+    if (i < 0) continue;
+    quire.push(qt);
+    bare.push(bt);
+    child.push(ct);
+  }
+  const [q, b, c] = [latency(quire), latency(bare), latency(child)];
+  for (const p of ["p50", "p99"] as const) {
+    report({ bench: "runtime", metric: `spawn to first byte ${p}`, value: q[p], unit: "µs", baseline: { name: "node-pty", value: b[p] } });
+    report({ bench: "runtime", metric: `spawn to first byte ${p} (vs pipes)`, value: q[p], unit: "µs", baseline: { name: "child_process", value: c[p] } });
+  }
+}
+
+async function throughput(bytes: number): Promise<void> {
+  const args = ["-c", `${bytes}`, "/dev/zero"];
+  const timeQuire = async () => {
+    const start = performance.now();
+    const result = await run("head", args, { maxOutputBytes: 1024 });
+    if (result.outputBytes !== bytes) throw new Error(`quire delivered ${result.outputBytes} of ${bytes} bytes`);
+    return (performance.now() - start) / 1000;
+  };
+  const timeBare = () =>
+    new Promise<number>((resolve) => {
+      const start = performance.now();
+      const term = pty.spawn("head", args, { encoding: null as unknown as string });
+      term.onExit(() => resolve((performance.now() - start) / 1000));
+    });
+  // Alternate, after a warm-up of each, and compare medians: one cold run says little on two shared cores.
+  await timeQuire();
+  await timeBare();
+  const quire: number[] = [];
+  const bare: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    quire.push(await timeQuire());
+    bare.push(await timeBare());
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  report({ bench: "runtime", metric: `PTY throughput, ${bytes >> 20} MiB`, value: bytes / median(quire) / 1e6, unit: "MB/s", baseline: { name: "node-pty", value: bytes / median(bare) / 1e6 } });
+}
+
+/** Peak RSS growth while `work` runs. */
+async function peakRss(work: () => Promise<void>): Promise<number> {
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  await work();
+  clearInterval(sampler);
+  return peak - base;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function slowConsumer(bytes: number, mbPerSecond: number): Promise<void> {
+  const args = ["-c", `${bytes}`, "/dev/zero"];
+  const budget = (n: number) => (n / (mbPerSecond * 1e6)) * 1000;
+  const quire = await peakRss(async () => {
+    const p = spawn("head", args, { maxOutputBytes: 64 * 1024 });
+    for await (const chunk of p.output) await sleep(budget((chunk as Buffer).length));
+    await p.wait();
+  });
+  global.gc?.();
+  await sleep(200);
+  const bare = await peakRss(async () => {
+    const queue: Buffer[] = [];
+    let ended = false;
+    const term = pty.spawn("head", args, { encoding: null as unknown as string });
+    term.onData((d) => queue.push(d as unknown as Buffer));
+    term.onExit(() => (ended = true));
+    while (!ended || queue.length) {
+      const chunk = queue.shift();
+      if (chunk) await sleep(budget(chunk.length));
+      else await sleep(1);
+    }
+  });
+  report({ bench: "runtime", metric: `RSS held, ${bytes >> 20} MiB to a ${mbPerSecond} MB/s reader`, value: quire / 2 ** 20, unit: "MiB", baseline: { name: "node-pty", value: bare / 2 ** 20 } });
+}
+
+export async function benchRuntime(quick: boolean): Promise<void> {
+  heading("runtime: commands in PTYs");
+  await lostRuns(quick ? 200 : 1000);
+  await firstByte(quick ? 50 : 300);
+  await throughput((quick ? 20 : 100) * 2 ** 20);
+  // The reader is slower than a PTY can produce, so output must wait somewhere: in the kernel, or in memory.
+  await slowConsumer((quick ? 64 : 1024) * 2 ** 20, 50);
+}
