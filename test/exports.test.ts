@@ -1,0 +1,29 @@
+// The package's entry points (DESIGN section 7), imported by name as a user would.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+test("quire, quire/runtime, quire/client and quire/wire export what DESIGN section 7 promises", async () => {
+  const root = await import("quire");
+  const runtime = await import("quire/runtime");
+  const client = await import("quire/client");
+  const wire = await import("quire/wire");
+  for (const name of ["spawn", "run", "connect"]) assert.equal(typeof (root as Record<string, unknown>)[name], "function", `quire.${name}`);
+  for (const name of ["spawn", "run"]) assert.equal(typeof (runtime as Record<string, unknown>)[name], "function", `quire/runtime.${name}`);
+  for (const name of ["connect", "adminCall", "PtyClient"]) assert.equal(typeof (client as Record<string, unknown>)[name], "function", `quire/client.${name}`);
+  for (const name of ["Frame", "Hello", "HelloReply", "Negotiated", "Refused", "HandoffOffer", "HandoffAck"]) {
+    const message = (wire as unknown as Record<string, { encode?: unknown; decode?: unknown; fromPartial?: unknown }>)[name];
+    assert.equal(typeof message?.encode, "function", `quire/wire.${name}.encode`);
+    assert.equal(typeof message?.decode, "function", `quire/wire.${name}.decode`);
+    assert.equal(typeof message?.fromPartial, "function", `quire/wire.${name}.fromPartial`);
+  }
+  assert.equal(typeof wire.encodeFramed, "function");
+  assert.equal(typeof wire.FrameDecoder, "function");
+  assert.equal(typeof wire.Hello.fromPartial({}).connectionId, "bigint", "64-bit fields are bigint");
+  const result = await runtime.run("echo", ["from the package"], { pty: false });
+  assert.deepEqual({ exitCode: result.exitCode, signal: result.signal, output: result.output, timedOut: result.timedOut }, {
+    exitCode: 0,
+    signal: null,
+    output: "from the package\n",
+    timedOut: false,
+  });
+});
