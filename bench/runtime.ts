@@ -118,15 +118,25 @@ async function peakRss(work: () => Promise<void>): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A reader of `mbPerSecond`: it sleeps whenever it is ahead of that rate (timers cannot sleep per chunk). */
+function throttle(mbPerSecond: number): (bytes: number) => Promise<void> {
+  const start = performance.now();
+  let consumed = 0;
+  return async (bytes) => {
+    consumed += bytes;
+    const ahead = (consumed / (mbPerSecond * 1e6)) * 1000 - (performance.now() - start);
+    if (ahead > 5) await sleep(ahead);
+  };
+}
+
 async function slowConsumer(bytes: number, mbPerSecond: number): Promise<void> {
   const args = ["-c", `${bytes}`, "/dev/zero"];
-  const budget = (n: number) => (n / (mbPerSecond * 1e6)) * 1000;
   const quire = await peakRss(async () => {
     const p = spawn("head", args, { maxOutputBytes: 64 * 1024 });
-    for await (const chunk of p.output) await sleep(budget((chunk as Buffer).length));
+    const read = throttle(mbPerSecond);
+    for await (const chunk of p.output) await read((chunk as Buffer).length);
     await p.wait();
   });
-  global.gc?.();
   await sleep(200);
   const bare = await peakRss(async () => {
     const queue: Buffer[] = [];
@@ -134,9 +144,10 @@ async function slowConsumer(bytes: number, mbPerSecond: number): Promise<void> {
     const term = pty.spawn("head", args, { encoding: null as unknown as string });
     term.onData((d) => queue.push(d as unknown as Buffer));
     term.onExit(() => (ended = true));
+    const read = throttle(mbPerSecond);
     while (!ended || queue.length) {
       const chunk = queue.shift();
-      if (chunk) await sleep(budget(chunk.length));
+      if (chunk) await read(chunk.length);
       else await sleep(1);
     }
   });

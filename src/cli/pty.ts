@@ -48,7 +48,8 @@ export async function startSession(args: StartArgs): Promise<number> {
     process.stderr.write("quirectl: name the command after --, e.g. quirectl start web -- npm run dev\n");
     return ExitCode.Usage;
   }
-  const env: Record<string, string> = {};
+  // The command runs as it would in this shell: with this environment, plus any --env.
+  const env: Record<string, string> = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   for (const pair of args.env) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {

@@ -9,7 +9,7 @@ import { ProcessEndedError, SpawnError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { describe, type Holders, type ProcessIdentity } from "./processes.js";
 import type { ProcessSource } from "./source.js";
-import { terminateTree } from "./terminate.js";
+import { HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
 
 export class PipeSource extends EventEmitter implements ProcessSource {
   readonly identity: ProcessIdentity;
@@ -33,16 +33,20 @@ export class PipeSource extends EventEmitter implements ProcessSource {
     this.holders = { pipeInodes: this.#outputs.map(pipeInode).filter((i): i is string => i !== undefined) };
     for (const stream of this.#outputs) stream.on("data", (chunk: Buffer) => this.emit("data", chunk));
     child.stdin!.on("error", () => {}); // a command that exits without reading its input is not an error
-    let exit: [number | null, string | null] | undefined;
+    let exit: [number | null, string | null] = [null, null];
+    let holderTimer: NodeJS.Timeout | undefined;
     child.once("exit", (code, signal) => {
       exit = [code, signal];
-      void terminateTree(this.identity, this.holders, options.killGraceMs);
+      // Pipes still open a moment after the exit: a leftover holds them. Find it (an fd scan) and end it.
+      holderTimer = setTimeout(() => void terminateTree(this.identity, this.holders, options.killGraceMs), HOLDER_GRACE_MS);
     });
     // "close" comes once the process has exited and every pipe has closed: all output is in.
     child.once("close", () => {
+      clearTimeout(holderTimer);
       // Closed pipes' inodes get reused: they no longer identify our tree.
       delete this.holders.pipeInodes;
-      this.emit("exit", ...(exit ?? [null, null]));
+      // Leftovers that let go of the pipes may still be in the command's session: end them too.
+      void terminateTree(this.identity, {}, options.killGraceMs).then(() => this.emit("exit", ...exit));
     });
   }
 

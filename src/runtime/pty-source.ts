@@ -5,9 +5,11 @@
 // queued in the kernel's tty buffers. node-pty then ends the stream and that tail is lost (measured here:
 // `cat` of a 9 KB file lost output in over half of its runs). We instead
 //   1. hold a descriptor of the slave open ourselves, so the master never sees "other side closed";
-//   2. when the command has exited (and its leftover tree has been ended), write a random sentinel
-//      through that slave: the tty is a FIFO, so reading the sentinel proves every earlier byte arrived;
-//   3. only then close both ends and report the exit.
+//   2. when the command has exited, write a random sentinel through that slave: the tty is a FIFO, so
+//      reading the sentinel proves every byte the command wrote arrived;
+//   3. then let go of our slave descriptor. If nothing else holds the terminal the master reports EIO at
+//      once; if something does (a leftover that ignored SIGHUP), it is found and ended;
+//   4. only then close the master and report the exit.
 // native-notes/pty.md has the whole story.
 import { EventEmitter } from "node:events";
 import { closeSync, constants, openSync, write } from "node:fs";
@@ -20,7 +22,7 @@ import { ProcessEndedError, SpawnError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { describe, type Holders, type ProcessIdentity } from "./processes.js";
 import type { ProcessSource } from "./source.js";
-import { terminateTree } from "./terminate.js";
+import { HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
 
 interface NativePty {
   fork(
@@ -55,6 +57,7 @@ function nativePty(): { pty: NativePty; helper: string } {
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n as number, name]));
 
+
 export class PtySource extends EventEmitter implements ProcessSource {
   readonly identity: ProcessIdentity;
   readonly holders: Holders;
@@ -65,8 +68,12 @@ export class PtySource extends EventEmitter implements ProcessSource {
   readonly #sentinel = Buffer.from(`\x1b_quire-eof-${randomBytes(12).toString("hex")}\x1b\\`);
   /** Set once the sentinel is on its way: from then on output is scanned for it. */
   #sentinelSent = false;
+  /** Set once the sentinel has been read: everything the command wrote is in. */
+  #drained = false;
   #carry: Buffer = Buffer.alloc(0);
   #exit: [number | null, string | null] | undefined;
+  #holderTimer: NodeJS.Timeout | undefined;
+  #masterClosed = false;
   #done = false;
 
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
@@ -95,7 +102,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
   }
 
   write(data: Buffer | string): Promise<void> {
-    if (this.#done) return Promise.reject(new ProcessEndedError("write"));
+    if (this.#done || this.#drained) return Promise.reject(new ProcessEndedError("write"));
     return new Promise((resolve, reject) => this.#master.write(data, (error) => (error ? reject(error) : resolve())));
   }
 
@@ -111,16 +118,14 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.#master.resume();
   }
 
-  async #rootExited(exitCode: number | null, signal: string | null): Promise<void> {
+  #rootExited(exitCode: number | null, signal: string | null): void {
     this.#exit = [exitCode, signal];
-    // Whatever the command left running on its terminal goes with it, as when a terminal closes.
-    await terminateTree(this.identity, this.holders, this.#killGraceMs);
     this.#sentinelSent = true;
     this.#writeSentinel();
   }
 
   #writeSentinel(): void {
-    if (this.#done) return;
+    if (this.#drained) return;
     write(this.#slaveFd, this.#sentinel, (error) => {
       // EAGAIN: the reader is paused and the tty buffers are full; try again once it has read some.
       if (error) setTimeout(() => this.#writeSentinel(), 10);
@@ -128,24 +133,34 @@ export class PtySource extends EventEmitter implements ProcessSource {
   }
 
   #onChunk(chunk: Buffer): void {
-    if (!this.#sentinelSent) return void this.emit("data", chunk);
+    if (!this.#sentinelSent || this.#drained) return void this.emit("data", chunk);
     const data = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
     const at = data.indexOf(this.#sentinel);
-    if (at >= 0) {
-      if (at > 0) this.emit("data", data.subarray(0, at));
-      return this.#finish();
+    if (at < 0) {
+      // Keep back what could be the start of a sentinel split across reads.
+      const keep = Math.min(data.length, this.#sentinel.length - 1);
+      if (data.length > keep) this.emit("data", data.subarray(0, data.length - keep));
+      this.#carry = data.subarray(data.length - keep);
+      return;
     }
-    // Keep back what could be the start of a sentinel split across reads.
-    const keep = Math.min(data.length, this.#sentinel.length - 1);
-    if (data.length > keep) this.emit("data", data.subarray(0, data.length - keep));
-    this.#carry = data.subarray(data.length - keep);
+    this.#carry = Buffer.alloc(0);
+    if (at > 0) this.emit("data", data.subarray(0, at));
+    const after = data.subarray(at + this.#sentinel.length);
+    this.#drained = true;
+    // Output after the sentinel comes from leftovers still holding the terminal.
+    if (after.length) this.emit("data", after);
+    closeSync(this.#slaveFd);
+    this.#holderTimer = setTimeout(() => void terminateTree(this.identity, this.holders, this.#killGraceMs), HOLDER_GRACE_MS);
   }
 
+  /** EIO or end on the master: nothing holds the terminal any more. */
   #onMasterClosed(): void {
-    if (this.#exit) {
-      if (this.#carry.length) this.emit("data", this.#carry);
-      this.#finish();
-    }
+    if (!this.#exit || this.#masterClosed) return;
+    this.#masterClosed = true;
+    clearTimeout(this.#holderTimer);
+    if (this.#carry.length) this.emit("data", this.#carry);
+    // Leftovers that let go of the terminal may still be in the command's session: end them too.
+    void terminateTree(this.identity, {}, this.#killGraceMs).then(() => this.#finish());
   }
 
   #finish(): void {
@@ -153,7 +168,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.#done = true;
     // From here the pts number may go to another terminal: it no longer identifies our tree.
     delete this.holders.tty;
-    closeSync(this.#slaveFd);
+    if (!this.#drained) closeSync(this.#slaveFd);
     this.#master.destroy();
     const [exitCode, signal] = this.#exit!;
     this.emit("exit", exitCode, signal);

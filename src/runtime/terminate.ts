@@ -6,6 +6,12 @@ import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity
 
 const POLL_MS = 10;
 
+/**
+ * How long a command's terminal or pipes may stay open after it exited before we conclude a leftover
+ * holds them and go looking for it. The look is an fd scan of every process: too dear for every exit.
+ */
+export const HOLDER_GRACE_MS = 50;
+
 export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number): Promise<void> {
   if (process.platform === "win32") return terminateWindows(root.pid);
   const rounds: [NodeJS.Signals, number][] = [

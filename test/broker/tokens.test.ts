@@ -67,3 +67,25 @@ test("a token minted for a handoff that went through cannot be reused for a reco
   assert.equal(reply?.refused?.code, Refused_Code.PEER_REJECTED);
   peer.close();
 });
+
+test("the broker bounds the tokens in flight: past the bound, Hellos are told to retry", async () => {
+  const small = await startTestDaemon(["--max-pending-tokens", "2"]);
+  try {
+    const hello = async () => {
+      const peer = await RawPeer.connect(small.places.socket);
+      peer.write(helloFrame({ clientCapabilities: 0n }));
+      const reply = await peer.nextReply();
+      peer.close();
+      return reply;
+    };
+    // Two reconnect tokens minted and never used stay in flight until they expire.
+    assert.ok((await hello())?.negotiated);
+    assert.ok((await hello())?.negotiated);
+    const third = await hello();
+    assert.equal(third?.refused?.code, Refused_Code.RATE_LIMITED);
+    assert.ok(third!.refused!.retryAfterMs > 0n);
+    assert.match(third!.refused!.reason, /in flight/);
+  } finally {
+    await small.stop();
+  }
+});

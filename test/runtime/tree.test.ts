@@ -24,8 +24,17 @@ test("a grandchild left holding the PTY and ignoring HUP is gone after kill()", 
   assert.equal(alive(p.pid), false);
 });
 
+test("a setsid'd grandchild holding the terminal is gone after kill()", async () => {
+  const p = spawn(fixture("setsid-grandchild.sh"), ["stay"], { killGraceMs: 300 });
+  const grandchild = Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]);
+  assert.equal(alive(grandchild), true);
+  await p.kill();
+  assert.equal(alive(grandchild), false);
+  assert.equal(alive(p.pid), false);
+});
+
 test("a setsid'd grandchild still holding the terminal is gone once the command ends", async () => {
-  const p = spawn(fixture("setsid-grandchild.sh"), [], { killGraceMs: 300 });
+  const p = spawn(fixture("setsid-grandchild.sh"), ["exit"], { killGraceMs: 300 });
   const grandchild = Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]);
   const result = await p.wait();
   assert.equal(result.exitCode, 0, "the command itself exited normally");

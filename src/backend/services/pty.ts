@@ -92,6 +92,7 @@ export function createPtyService(): ServiceHandler {
     const cols = req.cols || 80;
     const rows = req.rows || 24;
     const cwd = req.cwd || process.env.HOME || "/";
+    // The session keeps its own backlog; the handle's in-memory copy of the output is not needed.
     const handle = spawn(req.file, req.args, { cwd, env: req.env, cols, rows, maxOutputBytes: 1 });
     const session = new Session(req.name, handle, [req.file, ...req.args], cwd, cols, rows);
     sessions.set(req.name, session);
