@@ -1,10 +1,11 @@
 // npm run demo: start quired in a temporary home (or $QUIRE_HOME), reach the echo service through the
-// handoff and through the reconnect path, say what happened and how long it took, and stop the daemon.
+// handoff and through the reconnect path, run a command in a pty session, say what happened and how
+// long it took, and stop the daemon.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeSocket } from "../src/broker/listener.js";
-import { adminCall, AdminOp, connect, Lane, resolvePlaces, startDaemon } from "../src/index.js";
+import { adminCall, AdminOp, connect, Lane, PtyClient, resolvePlaces, startDaemon } from "../src/index.js";
 
 const ownHome = !process.env.QUIRE_HOME;
 const home = process.env.QUIRE_HOME || mkdtempSync(join(tmpdir(), "quire-demo-"));
@@ -36,6 +37,21 @@ try {
     if (reply.toString() !== message) throw new Error(`echo answered ${JSON.stringify(reply.toString())}`);
     connection.close();
   }
+  // A long-lived command in a terminal owned by the daemon: start it, read its output, end its tree.
+  t = performance.now();
+  const ptys = await PtyClient.connect({ home, autostart: false });
+  const session = await ptys.start({ name: "demo", file: "sh", args: ["-c", 'echo "hello from $(tty)"; test -t 1 && echo "stdout is a terminal"; exec sleep 300'] });
+  let seen = "";
+  const tail = await ptys.tail("demo", true, (data) => (seen += data.toString()));
+  seen = tail.backlog.toString() + seen;
+  while (!seen.includes("stdout is a terminal")) await new Promise((r) => setTimeout(r, 10));
+  tail.end();
+  console.log(`  pty       session "${session.name}" (pid ${session.pid}) said: ${JSON.stringify(seen.trim().split(/\r?\n/))} in ${ms(t)}`);
+  t = performance.now();
+  const ended = await ptys.kill("demo");
+  console.log(`  pty       killed its tree (${ended.signal || `exit ${ended.exitCode}`}) in ${ms(t)}`);
+  ptys.close();
+
   const { status } = await adminCall(AdminOp.STATUS, { home });
   for (const b of status!.backends) console.log(`  backend ${b.service}: ${b.state}, pid ${b.pid}, restarts ${b.restarts}`);
 } finally {
