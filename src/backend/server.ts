@@ -15,6 +15,9 @@ import { isControlMessage, type BackendMessage, type BrokerMessage } from "./con
 import type { Logger } from "./log.js";
 import { TokenStore } from "./tokens.js";
 
+/** How long an orphaned backend gives its work before it exits. */
+const ORPHAN_GRACE_MS = 5_000;
+
 export interface BackendOptions {
   service: string;
   /** The backend's own socket, where reconnecting clients dial. */
@@ -56,7 +59,8 @@ export class BackendServer {
     });
     if (process.platform !== "win32") chmodSync(socketPath, 0o600);
     process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
-    process.on("disconnect", () => this.#exit("the broker went away"));
+    // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
+    process.on("disconnect", () => void this.#drain(ORPHAN_GRACE_MS));
     this.#sweeper = setInterval(() => this.#tokens.sweep(), 5_000).unref();
     this.#tell({ t: "ready", socket: socketPath });
     this.#options.logger.log("info", "backend ready", { service: this.#options.service, socket: socketPath });
