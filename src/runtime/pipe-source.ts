@@ -37,8 +37,13 @@ export class PipeSource extends EventEmitter implements ProcessSource {
     let holderTimer: NodeJS.Timeout | undefined;
     child.once("exit", (code, signal) => {
       exit = [code, signal];
-      // Pipes still open a moment after the exit: a leftover holds them. Find it (an fd scan) and end it.
-      holderTimer = setTimeout(() => void terminateTree(this.identity, this.holders, options.killGraceMs), HOLDER_GRACE_MS);
+      // Pipes still open a moment after the exit: unread output (a paused reader: wait) or a leftover
+      // holding them: find it (an fd scan) and end it. One we may not signal, another user's, is not
+      // waited for: we close our ends.
+      holderTimer = setTimeout(async () => {
+        const survivors = await terminateTree(this.identity, this.holders, options.killGraceMs);
+        if (survivors > 0) this.#outputs.forEach((stream) => stream.destroy());
+      }, HOLDER_GRACE_MS);
     });
     // "close" comes once the process has exited and every pipe has closed: all output is in.
     child.once("close", () => {

@@ -150,10 +150,19 @@ export class PtySource extends EventEmitter implements ProcessSource {
     // Output after the sentinel comes from leftovers still holding the terminal.
     if (after.length) this.emit("data", after);
     closeSync(this.#slaveFd);
-    this.#holderTimer = setTimeout(() => void terminateTree(this.identity, this.holders, this.#killGraceMs), HOLDER_GRACE_MS);
+    this.#holderTimer = setTimeout(() => void this.#endHolders(), HOLDER_GRACE_MS);
   }
 
-  /** EIO or end on the master: nothing holds the terminal any more. */
+  /**
+   * The terminal is still open: either unread output keeps it so (a paused reader: wait) or something
+   * holds it (end it). One we may not signal, another user's, is not waited for.
+   */
+  async #endHolders(): Promise<void> {
+    const survivors = await terminateTree(this.identity, this.holders, this.#killGraceMs);
+    if (survivors > 0) this.#onMasterClosed();
+  }
+
+  /** EIO or end on the master: nothing holds the terminal any more (or we stop waiting for it to be so). */
   #onMasterClosed(): void {
     if (!this.#exit || this.#masterClosed) return;
     this.#masterClosed = true;

@@ -39,7 +39,7 @@ export class Subprocess extends EventEmitter {
   #stream: Readable | undefined;
   #timedOut: false | "wall" | "idle" = false;
   #killed = false;
-  #killing: Promise<void> | undefined;
+  #killing: Promise<number> | undefined;
   #wallTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   /** Why reading is paused: the stream's reader, the log file, or the caller. */

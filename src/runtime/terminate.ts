@@ -12,21 +12,24 @@ const POLL_MS = 10;
  */
 export const HOLDER_GRACE_MS = 50;
 
-export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number): Promise<void> {
+/** Resolves with how many members outlived even SIGKILL (processes we may not signal: another user's). */
+export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number): Promise<number> {
   if (process.platform === "win32") return terminateWindows(root.pid);
   const rounds: [NodeJS.Signals, number][] = [
     ["SIGINT", graceMs / 2],
     ["SIGTERM", graceMs / 2],
     ["SIGKILL", 5_000],
   ];
+  let members: ProcessInfo[] = [];
   for (const [signal, waitMs] of rounds) {
-    const members = collectTree(root, holders);
-    if (members.length === 0) return;
+    members = collectTree(root, holders);
+    if (members.length === 0) return 0;
     for (const member of members) signalProcess(member, signal);
     // SIGCONT wakes stopped processes so they can act on the signal.
     if (signal !== "SIGKILL") for (const member of members) signalProcess(member, "SIGCONT");
     await waitGone(members, waitMs);
   }
+  return members.filter(isAlive).length;
 }
 
 async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
@@ -35,6 +38,6 @@ async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
 }
 
 /** Windows has no signals to escalate through: taskkill ends the tree at once. (Untested here.) */
-function terminateWindows(pid: number): Promise<void> {
-  return new Promise((resolve) => execFile("taskkill", ["/PID", String(pid), "/T", "/F"], () => resolve()));
+function terminateWindows(pid: number): Promise<number> {
+  return new Promise((resolve) => execFile("taskkill", ["/PID", String(pid), "/T", "/F"], () => resolve(0)));
 }

@@ -51,3 +51,18 @@ test("a reader that stops reading pauses the command instead of buffering its ou
   assert.equal(result.outputBytes, 104857600);
   assert.equal(received, 104857600);
 });
+
+for (const pty of [true, false]) {
+  test(`a reader paused across the command's exit still gets every byte (${pty ? "PTY" : "pipes"})`, async () => {
+    const p = spawn("sh", ["-c", "head -c 30000 /dev/zero | tr '\\0' z"], { pty });
+    p.pause();
+    // The command writes into the kernel's buffers and exits while nobody reads. (With pipes, Node's
+    // child_process resumes paused stdio itself at exit; with a PTY the output waits for the reader.)
+    await new Promise((r) => setTimeout(r, 400));
+    p.resume();
+    const result = await p.wait();
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.outputBytes, 30000);
+    assert.equal(result.output, "z".repeat(30000));
+  });
+}
