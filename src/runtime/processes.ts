@@ -63,9 +63,13 @@ export function signalProcess(id: ProcessIdentity, signal: NodeJS.Signals): bool
 export function collectTree(root: ProcessIdentity, holders: Holders = {}): ProcessInfo[] {
   const all = listProcesses().filter((p) => p.pid !== process.pid && !p.zombie);
   const members = new Map<number, ProcessInfo>();
-  const rootNow = all.find((p) => p.pid === root.pid && p.startTime === root.startTime);
-  if (rootNow) members.set(rootNow.pid, rootNow);
-  const related = (p: ProcessInfo) => members.has(p.ppid) || p.session === root.pid || p.pgrp === root.pid;
+  const holder = all.find((p) => p.pid === root.pid);
+  if (holder?.startTime === root.startTime) members.set(holder.pid, holder);
+  // The kernel keeps a pid out of reuse while it names a live session or group, so processes in
+  // session/group root.pid are the root's, unless another process now has that pid: then the root's
+  // session has ended and the number names someone else's.
+  const reused = holder !== undefined && holder.startTime !== root.startTime;
+  const related = (p: ProcessInfo) => members.has(p.ppid) || (!reused && (p.session === root.pid || p.pgrp === root.pid));
   const grow = () => {
     for (let changed = true; changed; ) {
       changed = false;

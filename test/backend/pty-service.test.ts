@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { PtyClient } from "../../src/client/pty.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { alive } from "../helpers/fixtures.js";
+import { alive, identify } from "../helpers/fixtures.js";
 
 let daemon: TestDaemon;
 const clients: PtyClient[] = [];
@@ -51,7 +51,7 @@ test("a session outlives the client that started it, and a late attacher sees th
   const later = await client();
   const [session] = (await later.list()).filter((s) => s.name === "survivor");
   assert.equal(session?.state, "running");
-  assert.equal(alive(session!.pid), true);
+  assert.equal(alive(identify(session!.pid)), true);
 
   const a = await later.attach("survivor");
   assert.match(a.backlog.toString(), /hello from the start/);
@@ -121,7 +121,7 @@ test("kill ends the session's whole tree", async () => {
   await c.start({ name: "tree", file: "sh", args: ["-c", "(trap '' HUP INT TERM; sleep 300) & echo child $!; wait"] });
   const a = await c.attach("tree", { write: false });
   const seen = a.backlog.toString().match(/child (\d+)/) ? a.backlog.toString() : await waitForOutput(a, /child \d+/);
-  const grandchild = Number(seen.match(/child (\d+)/)![1]);
+  const grandchild = identify(Number(seen.match(/child (\d+)/)![1]));
   assert.equal(alive(grandchild), true);
   const ended = await c.kill("tree");
   assert.equal(ended.state, "exited");

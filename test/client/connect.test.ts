@@ -6,7 +6,9 @@ import { after, before, test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin.js";
 import { connect } from "../../src/client/connect.js";
 import { Lane } from "../../src/wire/lanes.js";
+import type { ProcessIdentity } from "../../src/runtime/processes.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
+import { alive, eventually, identify } from "../helpers/fixtures.js";
 
 let daemon: TestDaemon;
 before(async () => (daemon = await startTestDaemon()));
@@ -74,23 +76,16 @@ test("with autostart off and no daemon, connect fails with QUIRE_ERR_DAEMON_UNRE
 
 test("connect starts the daemon when none runs", async () => {
   const home = tempHome();
-  let pid = 0;
+  let daemonProcess: ProcessIdentity | undefined;
   try {
     const c = await connect("echo", { home, autostart: true, daemonArgs: ["--allow-root"] });
     assert.equal((await c.request(Lane.ECHO, Buffer.from("autostarted"))).toString(), "autostarted");
-    pid = (await adminCall(AdminOp.STATUS, { home })).status!.pid;
+    daemonProcess = identify((await adminCall(AdminOp.STATUS, { home })).status!.pid);
     c.close();
   } finally {
-    if (pid) {
+    if (daemonProcess) {
       await adminCall(AdminOp.SHUTDOWN, { home }).catch(() => {});
-      for (let i = 0; i < 200; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await eventually(() => !alive(daemonProcess!), "the autostarted daemon to exit");
     }
     rmSync(home, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { probeSocket } from "../../src/broker/listener.js";
 import { resolvePlaces, type Places } from "../../src/broker/paths.js";
 import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { repoRoot } from "./paths.js";
 
 export const QUIRED = join(repoRoot, "bin", "quired.js");
@@ -34,7 +35,8 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome()): 
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const places = resolvePlaces({ home });
-  const known = new Set<number>();
+  /** Backends seen, by pid and start time: a bare pid may belong to another process by cleanup time. */
+  const known = new Map<number, ProcessIdentity>();
   const daemon: TestDaemon = {
     home,
     places,
@@ -44,7 +46,10 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome()): 
     async backendPids() {
       const { status } = await adminCall(AdminOp.STATUS, { home, timeoutMs: 2_000 });
       const pids = status!.backends.map((b) => b.pid).filter((p) => p > 0);
-      for (const pid of pids) known.add(pid);
+      for (const pid of pids) {
+        const info = describe(pid);
+        if (info && !known.has(pid)) known.set(pid, { pid, startTime: info.startTime });
+      }
       return pids;
     },
     async stop() {
@@ -55,11 +60,7 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome()): 
         await exited;
         clearTimeout(timer);
       }
-      for (const pid of known) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {}
-      }
+      for (const backend of known.values()) signalProcess(backend, "SIGKILL");
       rmSync(home, { recursive: true, force: true });
     },
   };

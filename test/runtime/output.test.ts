@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OutputCapture } from "../../src/runtime/output.js";
 import { spawn, run } from "../../src/runtime/index.js";
-import { alive } from "../helpers/fixtures.js";
+import { alive, identify } from "../helpers/fixtures.js";
 
 test("50 MiB through a 64 KiB buffer keeps the head, the tail and says what was dropped", async () => {
   const total = 50 * 1024 * 1024;
@@ -32,6 +32,7 @@ test("the capture keeps exactly its budget, however the output is chunked", () =
 
 test("a reader that stops reading pauses the command instead of buffering its output", async () => {
   const p = spawn("sh", ["-c", "head -c 104857600 /dev/zero"], { maxOutputBytes: 1024 });
+  const command = identify(p.pid);
   const stream = p.output;
   let received = 0;
   let pausedOnce = false;
@@ -45,7 +46,7 @@ test("a reader that stops reading pauses the command instead of buffering its ou
   await new Promise((r) => setTimeout(r, 500));
   const heldBack = received;
   assert.ok(heldBack < 8 * 1024 * 1024, `read ${heldBack} bytes while paused`);
-  assert.equal(alive(p.pid), true, "the command waits for its reader");
+  assert.equal(alive(command), true, "the command waits for its reader");
   stream.resume();
   const result = await p.wait();
   assert.equal(result.outputBytes, 104857600);

@@ -2,49 +2,52 @@
 import assert from "node:assert/strict";
 import { spawn as spawnChild } from "node:child_process";
 import { test } from "node:test";
-import { describe, signalProcess } from "../../src/runtime/processes.js";
-import { run, spawn } from "../../src/runtime/index.js";
-import { alive, eventually, fixture } from "../helpers/fixtures.js";
+import { collectTree, describe, signalProcess } from "../../src/runtime/processes.js";
+import { spawn } from "../../src/runtime/index.js";
+import { alive, eventually, fixture, identify } from "../helpers/fixtures.js";
 
 test("a child that ignores INT and TERM is killed after the grace period", async () => {
   const p = spawn(fixture("ignores-term.sh"), [], { killGraceMs: 300 });
-  const pid = Number((await p.expect(/pid (\d+)/, { timeoutMs: 5_000 })).groups[0]);
+  const child = identify(Number((await p.expect(/pid (\d+)/, { timeoutMs: 5_000 })).groups[0]));
   const result = await p.kill();
   assert.equal(result.signal, "SIGKILL");
   assert.equal(result.killed, true);
-  assert.equal(alive(pid), false);
+  assert.equal(alive(child), false);
 });
 
 test("a grandchild left holding the PTY and ignoring HUP is gone after kill()", async () => {
   const p = spawn(fixture("leaves-grandchild.sh"), [], { killGraceMs: 300 });
-  const grandchild = Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]);
+  const root = identify(p.pid);
+  const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
   assert.equal(alive(grandchild), true);
   await p.kill();
   assert.equal(alive(grandchild), false);
-  assert.equal(alive(p.pid), false);
+  assert.equal(alive(root), false);
 });
 
 test("a setsid'd grandchild holding the terminal is gone after kill()", async () => {
   const p = spawn(fixture("setsid-grandchild.sh"), ["stay"], { killGraceMs: 300 });
-  const grandchild = Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]);
+  const root = identify(p.pid);
+  const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
   assert.equal(alive(grandchild), true);
   await p.kill();
   assert.equal(alive(grandchild), false);
-  assert.equal(alive(p.pid), false);
+  assert.equal(alive(root), false);
 });
 
 test("a setsid'd grandchild still holding the terminal is gone once the command ends", async () => {
   const p = spawn(fixture("setsid-grandchild.sh"), ["exit"], { killGraceMs: 300 });
-  const grandchild = Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]);
+  const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
   const result = await p.wait();
   assert.equal(result.exitCode, 0, "the command itself exited normally");
   assert.equal(alive(grandchild), false, "its leftover went with its terminal");
 });
 
 test("a leftover holding a pipe is ended, so the command's exit is not held up", async () => {
-  const result = await run("sh", ["-c", "(trap '' HUP INT TERM; sleep 300) & echo $!"], { pty: false, killGraceMs: 300 });
-  assert.equal(result.exitCode, 0);
-  await eventually(() => !alive(Number(result.output.trim())), "the leftover to be gone");
+  const p = spawn("sh", ["-c", "(trap '' HUP INT TERM; exec sleep 300) & echo \"leftover $!\"; sleep 0.3"], { pty: false, killGraceMs: 300 });
+  const leftover = identify(Number((await p.expect(/leftover (\d+)/, { timeoutMs: 5_000 })).groups[0]));
+  assert.equal((await p.wait()).exitCode, 0);
+  await eventually(() => !alive(leftover), "the leftover to be gone");
 });
 
 test("a pid that now belongs to another process is never signalled", async () => {
@@ -55,9 +58,22 @@ test("a pid that now belongs to another process is never signalled", async () =>
     const stale = { pid: real.pid, startTime: String(Number(real.startTime) - 1) };
     assert.equal(signalProcess(stale, "SIGKILL"), false);
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(bystander.pid!), true);
+    assert.equal(alive(real), true);
     assert.equal(signalProcess(real, "SIGKILL"), true);
-    await eventually(() => !alive(bystander.pid!), "the real one to die");
+    await eventually(() => !alive(real), "the real one to die");
+  } finally {
+    bystander.kill("SIGKILL");
+  }
+});
+
+test("a session leader that took a dead root's pid is not mistaken for the root's session", async () => {
+  // detached: the bystander leads a session of its own, numbered by its pid, as our roots do.
+  const bystander = spawnChild("sleep", ["30"], { stdio: "ignore", detached: true });
+  try {
+    const real = describe(bystander.pid!)!;
+    const deadRoot = { pid: real.pid, startTime: String(Number(real.startTime) - 1) };
+    assert.deepEqual(collectTree(deadRoot), []);
+    assert.deepEqual(collectTree(real).map((p) => p.pid), [real.pid]);
   } finally {
     bystander.kill("SIGKILL");
   }
@@ -68,8 +84,9 @@ test("kill() of a command that already exited signals nothing", async () => {
   await p.wait();
   const bystander = spawnChild("sleep", ["30"], { stdio: "ignore" });
   try {
+    const identity = identify(bystander.pid!);
     await p.kill();
-    assert.equal(alive(bystander.pid!), true);
+    assert.equal(alive(identity), true);
   } finally {
     bystander.kill("SIGKILL");
   }
