@@ -4,19 +4,15 @@ import { connect } from "../src/client/connect.js";
 import { FramedSocket } from "../src/client/framed.js";
 import { dial } from "../src/client/transport.js";
 import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
-import { Hello, HelloReply } from "../src/gen/quire/v1/hello.js";
+import { HelloReply } from "../src/gen/quire/v1/hello.js";
 import { newFrame } from "../src/wire/codec.js";
 import { Lane } from "../src/wire/lanes.js";
+import { helloFrame } from "../test/helpers/raw-peer.js";
 import { heading, note, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
 import { latency } from "./lib/stats.js";
 
 const PAYLOAD = Buffer.from("ping");
-
-function helloFrame(fields: Partial<Hello>) {
-  const hello = Hello.fromPartial({ clientMinProtocol: 1, clientMaxProtocol: 1, serviceName: "echo", peerPid: process.pid, ...fields });
-  return newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(hello).finish()) });
-}
 
 async function viaConnect(home: string, handoff: boolean): Promise<number> {
   const start = performance.now();
@@ -31,7 +27,7 @@ async function viaConnect(home: string, handoff: boolean): Promise<number> {
 /** A token registered with the backend, minted through the broker (not timed). */
 async function mintToken(socket: string): Promise<{ token: Buffer; backend: string }> {
   const framed = new FramedSocket(await dial(socket, 5_000));
-  framed.send(helloFrame({ clientCapabilities: 0n }));
+  framed.socket.write(helloFrame({ clientCapabilities: 0n }));
   const n = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload).negotiated!;
   framed.close();
   return { token: n.handlePassedToken, backend: n.backendPipe };
@@ -40,7 +36,7 @@ async function mintToken(socket: string): Promise<{ token: Buffer; backend: stri
 async function direct({ token, backend }: { token: Buffer; backend: string }): Promise<number> {
   const start = performance.now();
   const framed = new FramedSocket(await dial(backend, 5_000));
-  framed.send(helloFrame({ authToken: token }));
+  framed.socket.write(helloFrame({ authToken: token }));
   const reply = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload);
   if (!reply.negotiated) throw new Error(reply.refused?.reason);
   framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.ECHO, requestId: 2n, payload: PAYLOAD }));

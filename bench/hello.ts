@@ -1,22 +1,13 @@
 // Hello -> Negotiated on an open connection vs a raw Unix-socket echo of the same bytes.
 import type { Socket } from "node:net";
 import { dial } from "../src/client/transport.js";
-import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
-import { Hello } from "../src/gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../src/wire/codec.js";
-import { Lane } from "../src/wire/lanes.js";
+import { FrameDecoder } from "../src/wire/codec.js";
+import { helloFrame } from "../test/helpers/raw-peer.js";
 import { heading, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
 import { latency } from "./lib/stats.js";
 
-const HELLO = encodeFramed(
-  newFrame({
-    kind: Frame_Kind.REQUEST,
-    payloadProtocol: Lane.CONTROL,
-    requestId: 1n,
-    payload: Buffer.from(Hello.encode(Hello.fromPartial({ clientMinProtocol: 1, clientMaxProtocol: 1, serviceName: "echo", clientCapabilities: 1n, peerPid: process.pid })).finish()),
-  }),
-);
+const HELLO = helloFrame({ clientCapabilities: 1n });
 
 /** Writes `bytes` and resolves when `done(chunk)` says the answer is complete. */
 function roundTrip(socket: Socket, bytes: Buffer, done: (chunk: Buffer) => boolean): Promise<number> {

@@ -19,10 +19,7 @@ export interface ServiceHandler {
   drain?(): Promise<void>;
 }
 
-let nextClientId = 1;
-
 export class BackendClient {
-  readonly id = nextClientId++;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #service: string;
@@ -42,10 +39,6 @@ export class BackendClient {
     this.#service = options.service;
     this.#handler = options.handler;
     this.#onClosed = options.onClosed;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Bytes written to this client that its socket has not yet sent. */

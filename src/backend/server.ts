@@ -4,7 +4,7 @@ import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
-import { Hello, HelloReply, Refused_Code } from "../gen/quire/v1/hello.js";
+import { Hello, Refused_Code } from "../gen/quire/v1/hello.js";
 import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
@@ -13,6 +13,7 @@ import { QUIRE_VERSION } from "../version.js";
 import { BackendClient, type ServiceHandler } from "./client.js";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "./control.js";
 import type { Logger } from "./log.js";
+import { refused, sendNegotiated, sendRefused } from "./replies.js";
 import { TokenStore } from "./tokens.js";
 
 /** How long an orphaned backend gives its work before it exits. */
@@ -134,51 +135,43 @@ export class BackendServer {
       clearTimeout(timer);
       socket.off("data", onData);
       socket.pause();
-      if (first instanceof WireError) return this.#replyRefused(socket, 0n, Refused_Code.UNSPECIFIED, first.message, { error: first.code });
+      if (first instanceof WireError) return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, first.message, { error: first.code }));
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
-        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello");
+        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello"));
       }
       let hello: Hello;
       try {
         hello = Hello.decode(first.payload);
       } catch (cause) {
-        return this.#replyRefused(socket, first.requestId, Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(cause as Error).message}`);
+        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(cause as Error).message}`));
       }
       if (hello.clientMaxProtocol < PROTOCOL_MIN || hello.clientMinProtocol > PROTOCOL_MAX) {
-        return this.#replyRefused(socket, first.requestId, Refused_Code.VERSION_UNSUPPORTED, `this backend speaks protocol ${PROTOCOL_MIN}..${PROTOCOL_MAX}`);
+        return sendRefused(socket, first.requestId, refused(Refused_Code.VERSION_UNSUPPORTED, `this backend speaks protocol ${PROTOCOL_MIN}..${PROTOCOL_MAX}`));
       }
       if (hello.serviceName !== this.#options.service) {
-        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, `this socket serves "${this.#options.service}", not "${hello.serviceName}"; say Hello to the broker`);
+        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `this socket serves "${this.#options.service}", not "${hello.serviceName}"; say Hello to the broker`));
       }
       const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
       if (!consumed.ok) {
-        return this.#replyRefused(socket, first.requestId, Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`);
+        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`));
       }
       this.#tell({ t: "token-used", id: consumed.id });
-      const reply = HelloReply.encode({
-        negotiated: {
-          negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
-          daemonVersion: QUIRE_VERSION,
-          backendPipe: this.#options.socketPath,
-          warnings: [],
-          serverCapabilities: 0n,
-          keepaliveIntervalSecs: 0,
-          handlePassedToken: hello.authToken,
-          connectionId: hello.connectionId,
-        },
-      }).finish();
-      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId: first.requestId, payload: Buffer.from(reply) })));
+      // The write happens now, so the Negotiated goes out before anything served after it.
+      void sendNegotiated(socket, first.requestId, {
+        negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
+        daemonVersion: QUIRE_VERSION,
+        backendPipe: this.#options.socketPath,
+        warnings: [],
+        serverCapabilities: 0n,
+        keepaliveIntervalSecs: 0,
+        handlePassedToken: hello.authToken,
+        connectionId: hello.connectionId,
+      });
       this.#serve(socket, decoder);
       socket.resume();
     };
     socket.on("data", onData);
     socket.on("error", () => socket.destroy());
-  }
-
-  #replyRefused(socket: Socket, requestId: bigint, code: Refused_Code, reason: string, details: Record<string, string> = {}): void {
-    const reply = HelloReply.encode(HelloReply.fromPartial({ refused: { reason, code, details, daemonMinProtocol: PROTOCOL_MIN, daemonMaxProtocol: PROTOCOL_MAX } })).finish();
-    socket.end(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(reply) })));
-    socket.destroySoon();
   }
 
   #serve(socket: Socket, decoder: FrameDecoder): void {

@@ -9,7 +9,7 @@ import { mintToken } from "../backend/tokens.js";
 import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
-import { Hello, Refused_Code } from "../gen/quire/v1/hello.js";
+import { Hello, Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
 import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
@@ -17,12 +17,12 @@ import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol
 import { QUIRE_VERSION } from "../version.js";
 import { handleAdmin, type AdminContext } from "./admin.js";
 import { BackendUnavailableError, RootRefusedError } from "./errors.js";
-import { checkHello, refused } from "./hello.js";
+import { checkHello } from "./hello.js";
 import { listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import type { Places } from "./paths.js";
 import { HelloRateLimiter } from "./rate-limit.js";
-import { sendNegotiated, sendRefused } from "./replies.js";
+import { refused, sendNegotiated, sendRefused } from "../backend/replies.js";
 import { Backend, type RespawnPolicy } from "./supervisor.js";
 
 export interface BrokerOptions {
@@ -45,6 +45,8 @@ export interface BrokerOptions {
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
 }
+
+const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
 
@@ -128,7 +130,7 @@ export class Broker {
     this.#server?.close();
     for (const [socket, timer] of this.#greeting) {
       clearTimeout(timer);
-      sendRefused(socket, 0n, refused(Refused_Code.SHUTTING_DOWN, "quired is shutting down; start it again (quirectl daemon start) and retry"));
+      sendRefused(socket, 0n, refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
     }
     this.#greeting.clear();
     await Promise.all([...this.#backends.values()].map((b) => b.drain(this.#settings.drainGraceMs)));
@@ -186,13 +188,13 @@ export class Broker {
 
   async #serveHello(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): Promise<void> {
     this.#metrics.inc("quire_hellos_total");
-    const refuse = (r: ReturnType<typeof refused>) => {
+    const refuse = (r: Refused) => {
       this.#metrics.inc("quire_refused_total", { code: Refused_Code[r.code] ?? String(r.code) });
       sendRefused(socket, requestId, r);
     };
     const wait = this.#rateLimiter.take(hello.peerPid ? `pid:${hello.peerPid}` : "anonymous");
     if (wait > 0) return refuse(refused(Refused_Code.RATE_LIMITED, "too many Hellos from this peer; wait and retry", {}, wait));
-    if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, "quired is shutting down; start it again (quirectl daemon start) and retry"));
+    if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
     const invalid = checkHello(hello, this.#settings.services, QUIRE_VERSION);
     if (invalid) return refuse(invalid);
     if (this.#pendingTokenCount() >= this.#settings.maxPendingTokens) {

@@ -1,5 +1,6 @@
 // Checking a client's Hello before anything is launched for it.
-import { Hello, Refused, Refused_Code } from "../gen/quire/v1/hello.js";
+import { refused } from "../backend/replies.js";
+import { Refused_Code, type Hello, type Refused } from "../gen/quire/v1/hello.js";
 import { PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { compareVersions, parseVersion } from "./semver.js";
 
@@ -33,8 +34,4 @@ export function checkHello(hello: Hello, services: readonly string[], daemonVers
     return refused(Refused_Code.SERVICE_UNKNOWN, `no service named "${hello.serviceName}"; this daemon serves: ${services.join(", ")}`);
   }
   return undefined;
-}
-
-export function refused(code: Refused_Code, reason: string, details: Record<string, string> = {}, retryAfterMs = 0): Refused {
-  return { reason, code, details, retryAfterMs: BigInt(Math.max(0, Math.ceil(retryAfterMs))), daemonMinProtocol: PROTOCOL_MIN, daemonMaxProtocol: PROTOCOL_MAX };
 }

@@ -43,21 +43,22 @@ const EMPTY = Buffer.alloc(0);
 
 /** Encodes one frame with its framing header, ready to write. */
 export function encodeFramed(frame: Frame): Buffer {
-  const out = encodeFrameBody(frame, FRAME_HEADER_BYTES);
-  const length = out.length - FRAME_HEADER_BYTES;
-  if (length > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BODY_BYTES, false);
-  out[0] = FRAMING_VERSION;
-  out.writeUInt32LE(length, 1);
-  return out;
+  return writeHeader(encodeFrameBody(frame, FRAME_HEADER_BYTES));
 }
 
 /** Puts the framing header in front of an encoded body. */
 export function frameBody(body: Uint8Array): Buffer {
-  if (body.length > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(body.length, MAX_FRAME_BODY_BYTES, false);
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
-  out[0] = FRAMING_VERSION;
-  out.writeUInt32LE(body.length, 1);
   out.set(body, FRAME_HEADER_BYTES);
+  return writeHeader(out);
+}
+
+/** Fills in the header of a buffer whose body starts at FRAME_HEADER_BYTES; refuses an oversized body. */
+function writeHeader(out: Buffer): Buffer {
+  const length = out.length - FRAME_HEADER_BYTES;
+  if (length > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(length, MAX_FRAME_BODY_BYTES, false);
+  out[0] = FRAMING_VERSION;
+  out.writeUInt32LE(length, 1);
   return out;
 }
 
@@ -123,12 +124,13 @@ export class FrameDecoder {
     if (this.#error) return this.#error;
     if (this.#bodyLength < 0) {
       if (this.#buffered < FRAME_HEADER_BYTES) return undefined;
-      const first = this.#chunks[0]!;
-      const header = first.length - this.#offset >= FRAME_HEADER_BYTES ? first : this.#take(FRAME_HEADER_BYTES);
-      const at = header === first ? this.#offset : 0;
+      // Read the header in place when the first chunk holds it (the usual case): no view, no copy.
+      let header = this.#chunks[0]!;
+      let at = this.#offset;
+      if (header.length - at >= FRAME_HEADER_BYTES) this.#skip(FRAME_HEADER_BYTES);
+      else [header, at] = [this.#take(FRAME_HEADER_BYTES), 0];
       if (header[at] !== FRAMING_VERSION) return this.#fail(new FramingVersionError(header[at]!));
       const length = header.readUInt32LE(at + 1);
-      if (header === first) this.#skip(FRAME_HEADER_BYTES);
       const isFirstFrame = this.#decoded === 0;
       const limit = isFirstFrame ? this.#maxFirstBody : this.#maxBody;
       if (length > limit) return this.#fail(new FrameTooLargeError(length, limit, isFirstFrame));

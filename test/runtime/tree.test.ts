@@ -15,25 +15,20 @@ test("a child that ignores INT and TERM is killed after the grace period", async
   assert.equal(alive(child), false);
 });
 
-test("a grandchild left holding the PTY and ignoring HUP is gone after kill()", async () => {
-  const p = spawn(fixture("leaves-grandchild.sh"), [], { killGraceMs: 300 });
-  const root = identify(p.pid);
-  const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
-  assert.equal(alive(grandchild), true);
-  await p.kill();
-  assert.equal(alive(grandchild), false);
-  assert.equal(alive(root), false);
-});
-
-test("a setsid'd grandchild holding the terminal is gone after kill()", async () => {
-  const p = spawn(fixture("setsid-grandchild.sh"), ["stay"], { killGraceMs: 300 });
-  const root = identify(p.pid);
-  const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
-  assert.equal(alive(grandchild), true);
-  await p.kill();
-  assert.equal(alive(grandchild), false);
-  assert.equal(alive(root), false);
-});
+for (const { what, fixtureName, args } of [
+  { what: "a grandchild left holding the PTY and ignoring HUP", fixtureName: "leaves-grandchild.sh", args: [] },
+  { what: "a setsid'd grandchild holding the terminal", fixtureName: "setsid-grandchild.sh", args: ["stay"] },
+]) {
+  test(`${what} is gone after kill()`, async () => {
+    const p = spawn(fixture(fixtureName), args, { killGraceMs: 300 });
+    const root = identify(p.pid);
+    const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
+    assert.equal(alive(grandchild), true);
+    await p.kill();
+    assert.equal(alive(grandchild), false);
+    assert.equal(alive(root), false);
+  });
+}
 
 test("a setsid'd grandchild still holding the terminal is gone once the command ends", async () => {
   const p = spawn(fixture("setsid-grandchild.sh"), ["exit"], { killGraceMs: 300 });

@@ -51,7 +51,7 @@ class Session {
       cwd: this.cwd,
       startedUnixMs: BigInt(this.startedAt),
       exitedUnixMs: BigInt(this.exitedAt),
-      hasExitCode: r?.exitCode !== null && r !== undefined,
+      hasExitCode: r !== undefined && r.exitCode !== null,
       exitCode: r?.exitCode ?? 0,
       signal: r?.signal ?? "",
       clients: new Set(this.subscribers.map((s) => s.client)).size,

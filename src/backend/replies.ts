@@ -1,9 +1,15 @@
-// Writing handshake replies on a client socket.
+// Handshake replies on a client socket: the broker's answers to Hellos, and a backend's to reconnects.
 import type { Socket } from "node:net";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
-import { HelloReply, type Negotiated, type Refused } from "../gen/quire/v1/hello.js";
+import { HelloReply, type Negotiated, type Refused, type Refused_Code } from "../gen/quire/v1/hello.js";
 import { encodeFramed, newFrame } from "../wire/codec.js";
 import { Lane } from "../wire/lanes.js";
+import { PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
+
+/** A Refused carrying this build's protocol range; retryAfterMs 0 means "retrying will not help". */
+export function refused(code: Refused_Code, reason: string, details: Record<string, string> = {}, retryAfterMs = 0): Refused {
+  return { reason, code, details, retryAfterMs: BigInt(Math.max(0, Math.ceil(retryAfterMs))), daemonMinProtocol: PROTOCOL_MIN, daemonMaxProtocol: PROTOCOL_MAX };
+}
 
 function helloReplyBytes(reply: HelloReply, requestId: bigint): Buffer {
   return encodeFramed(
