@@ -16,28 +16,33 @@ export class PtyRequestError extends ClientError {}
  * the writer now), `exit` (PtySession), `close` (Error) when the connection ends.
  */
 export class Attachment extends EventEmitter {
+  readonly #endEvents: () => void;
+  readonly #client: PtyClient;
+
   constructor(
     readonly name: string,
     readonly backlog: Buffer,
     public writer: boolean,
     readonly session: PtySession,
-    readonly end: () => void,
-    readonly client: PtyClient,
+    endEvents: () => void,
+    client: PtyClient,
   ) {
     super();
+    this.#endEvents = endEvents;
+    this.#client = client;
   }
 
   input(data: Buffer | string): Promise<void> {
-    return this.client.call({ input: { name: this.name, data: Buffer.from(data) } }).then(() => undefined);
+    return this.#client.call({ input: { name: this.name, data: Buffer.from(data) } }).then(() => undefined);
   }
 
   resize(cols: number, rows: number): Promise<void> {
-    return this.client.call({ resize: { name: this.name, cols, rows } }).then(() => undefined);
+    return this.#client.call({ resize: { name: this.name, cols, rows } }).then(() => undefined);
   }
 
   async detach(): Promise<void> {
-    this.end();
-    await this.client.call({ detach: { name: this.name } });
+    this.#endEvents();
+    await this.#client.call({ detach: { name: this.name } });
   }
 }
 
