@@ -1,0 +1,41 @@
+import { QuireError } from "../wire/errors.js";
+
+/** Every error the CI layer raises. */
+export class CiError extends QuireError {}
+
+/** Where in a pipeline file something is wrong; line and column are 1-based, absent when there is no text to point at. */
+export interface PipelineLocation {
+  file: string;
+  line?: number;
+  column?: number;
+  /** The path of the offending field, e.g. `jobs.test.steps[0].run`; absent for the file as a whole. */
+  field?: string;
+}
+
+/**
+ * A pipeline file that cannot be used: unreadable, not YAML, or not a valid pipeline. The message reads
+ * `file:line:column: field: what is wrong; what is allowed`.
+ */
+export class PipelineError extends CiError {
+  readonly file: string;
+  readonly line: number | null;
+  readonly column: number | null;
+  readonly field: string | null;
+
+  constructor(at: PipelineLocation, problem: string, allowed: string, options?: { cause?: unknown }) {
+    const where = at.line === undefined ? at.file : `${at.file}:${at.line}:${at.column ?? 1}`;
+    const field = at.field === undefined ? "" : `${at.field}: `;
+    super("QUIRE_ERR_PIPELINE_INVALID", `${where}: ${field}${problem}; ${allowed}`, options);
+    this.file = at.file;
+    this.line = at.line ?? null;
+    this.column = at.line === undefined ? null : (at.column ?? 1);
+    this.field = at.field ?? null;
+  }
+}
+
+/** Jobs whose `needs` loop back on themselves were handed to code that requires a DAG (parsePipeline refuses them). */
+export class PipelineCycleError extends CiError {
+  constructor(readonly cycle: readonly string[]) {
+    super("QUIRE_ERR_PIPELINE_CYCLE", `jobs depend on each other in a cycle: ${cycle.join(" -> ")}; validate the pipeline with parsePipeline first`);
+  }
+}

@@ -1,0 +1,288 @@
+// Reading and validating a pipeline file (DESIGN section 7). Every refusal is a PipelineError naming
+// file:line:column, the field, what is wrong and what is allowed; parsing stops at the first problem found.
+import { readFileSync } from "node:fs";
+import { basename, extname } from "node:path";
+import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
+import { PipelineError } from "../errors.js";
+import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
+import { findCycle } from "./graph.js";
+import type { Job, Pipeline, Step } from "./model.js";
+import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
+import { closest } from "./suggest.js";
+
+const PIPELINE_FIELDS = ["name", "env", "jobs"];
+const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "steps"];
+const STEP_FIELDS = ["name", "run", "env", "timeout", "working-directory"];
+const JOB_NAME = /^[A-Za-z0-9_-]+$/;
+const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+// Names every shell can export; others (`A-B`, `1X`) are legal in an environment but unusable in `$NAME`.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_RETRIES = 10;
+const STEP_NAME_LENGTH = 60;
+
+const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name` and `env`";
+const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`";
+const STEPS_SHAPE = "expected a non-empty list of steps, each `- run: COMMAND` or just `- COMMAND`";
+const STEP_HINT = " (quote a command that contains `: `)";
+
+/** Reads and parses the pipeline file at `path`; an unreadable file is a PipelineError with no line. */
+export function loadPipeline(path: string): Pipeline {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const problem = (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot read it (${(cause as Error).message})`;
+    throw new PipelineError({ file: path }, problem, "give the path of a readable pipeline file (by default quire.yml)", { cause });
+  }
+  return parsePipeline(text, path);
+}
+
+/** Parses pipeline YAML; `file` is used for positions in errors and for the default name. */
+export function parsePipeline(text: string, file: string): Pipeline {
+  return new Parser(new PipelineSource(file, text)).pipeline();
+}
+
+/** One entry of a job's `needs`, kept with its node so a later check can point at it. */
+interface NeedRef {
+  name: string;
+  node: Node;
+  field: string;
+}
+
+class Parser {
+  readonly #src: PipelineSource;
+  readonly #needs = new Map<string, NeedRef[]>();
+
+  constructor(src: PipelineSource) {
+    this.#src = src;
+  }
+
+  pipeline(): Pipeline {
+    const root = this.#src.root();
+    if (root === null) this.#src.fail(undefined, undefined, "the file holds no pipeline", PIPELINE_SHAPE);
+    if (!isMap(root)) this.#src.fail(root, undefined, `the top level is ${describe(root)}`, PIPELINE_SHAPE);
+    const fields = this.#src.fields(root, "", PIPELINE_FIELDS);
+    const name = fields.has("name") ? this.#name(fields.get("name")!) : basename(this.#src.file, extname(this.#src.file));
+    const env = fields.has("env") ? this.#env(fields.get("env")!, "env") : {};
+    const jobsPair = fields.get("jobs");
+    if (!jobsPair) this.#src.fail(root, "jobs", "missing", "expected a mapping of job names to jobs, e.g. `jobs: { build: { steps: [make] } }`");
+    const jobs = this.#jobs(jobsPair);
+    this.#checkNeeds(jobs);
+    return { name, file: this.#src.file, env, jobs };
+  }
+
+  #name(pair: Pair): string {
+    const name = this.#string(pair, "name", "expected a non-empty, single-line string");
+    if (name.trim() === "" || /[\r\n]/.test(name)) this.#src.fail(this.#src.valueAt(pair), "name", "must be a non-empty single line", "expected a name such as `ci`");
+    return name;
+  }
+
+  #jobs(pair: Pair): Job[] {
+    const map = this.#value(pair, "jobs");
+    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), "jobs", `got ${describe(map)}`, "expected a mapping of job names to jobs");
+    if (map.items.length === 0) this.#src.fail(this.#src.valueAt(pair), "jobs", "no jobs", "expected at least one job, e.g. `jobs: { build: { steps: [make] } }`");
+    return map.items.map((jobPair) => {
+      const name = this.#src.keyName(jobPair, "jobs.");
+      if (!JOB_NAME.test(name)) this.#src.fail(jobPair.key as Node, `jobs.${name}`, "not a valid job name", "job names use letters, digits, `_` and `-` only");
+      return this.#job(jobPair, name);
+    });
+  }
+
+  #job(pair: Pair, name: string): Job {
+    const prefix = `jobs.${name}`;
+    const map = this.#value(pair, prefix);
+    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), prefix, `got ${describe(map)}`, JOB_SHAPE);
+    const fields = this.#src.fields(map, `${prefix}.`, JOB_FIELDS);
+    const read = optional(fields, prefix);
+    const steps = fields.get("steps");
+    return {
+      name,
+      needs: read("needs", (p, path) => this.#jobNeeds(p, path, name), []),
+      env: read("env", (p, path) => this.#env(p, path), {}),
+      timeoutMs: read("timeout", (p, path) => this.#duration(p, path), null),
+      retries: read("retries", (p, path) => this.#retries(p, path), 0),
+      secrets: read("secrets", (p, path) => this.#secrets(p, path), []),
+      workingDirectory: read("working-directory", (p, path) => this.#directory(p, path), null),
+      steps: steps
+        ? this.#steps(steps, `${prefix}.steps`)
+        : this.#src.fail(pair.key as Node, `${prefix}.steps`, "missing: a job needs at least one step", STEPS_SHAPE),
+    };
+  }
+
+  #jobNeeds(pair: Pair, field: string, job: string): string[] {
+    const value = this.#value(pair, field);
+    const refs: NeedRef[] = [];
+    const add = (node: ValueNode, path: string) => {
+      if (!isScalar(node) || typeof node.value !== "string" || node.value === "") {
+        this.#src.fail(node, path, `got ${describe(node)}`, "expected the name of a job");
+      }
+      if (!refs.some((ref) => ref.name === node.value)) refs.push({ name: node.value as string, node, field: path });
+    };
+    if (isSeq(value)) value.items.forEach((item, i) => add(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`));
+    else if (isScalar(value) && typeof value.value === "string") add(value, field);
+    else this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected a job name or a list of job names");
+    this.#needs.set(job, refs);
+    return refs.map((ref) => ref.name);
+  }
+
+  #steps(pair: Pair, field: string): Step[] {
+    const list = this.#value(pair, field);
+    if (!isSeq(list)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, STEPS_SHAPE);
+    if (list.items.length === 0) this.#src.fail(list, field, "no steps", STEPS_SHAPE);
+    return list.items.map((item, i) => this.#step(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`));
+  }
+
+  #step(node: ValueNode, prefix: string): Step {
+    if (isScalar(node) && typeof node.value === "string") {
+      const run = this.#command(node, prefix);
+      return { name: defaultStepName(run), run, env: {}, timeoutMs: null, workingDirectory: null };
+    }
+    if (!isMap(node)) this.#src.fail(node, prefix, `got ${describe(node)}`, "expected a command as a string (quote `true`, numbers and the like) or a mapping with `run`");
+    const fields = this.#src.fields(node, `${prefix}.`, STEP_FIELDS, STEP_HINT);
+    const runPair = fields.get("run");
+    if (!runPair) this.#src.fail(node, `${prefix}.run`, "missing", "every step runs a command: `run: COMMAND`");
+    const run = this.#command(this.#value(runPair, `${prefix}.run`), `${prefix}.run`, runPair);
+    const read = optional(fields, prefix);
+    return {
+      name: read("name", (p, path) => this.#stepName(p, path), defaultStepName(run)),
+      run,
+      env: read("env", (p, path) => this.#env(p, path), {}),
+      timeoutMs: read("timeout", (p, path) => this.#duration(p, path), null),
+      workingDirectory: read("working-directory", (p, path) => this.#directory(p, path), null),
+    };
+  }
+
+  #command(node: ValueNode, field: string, pair?: Pair): string {
+    const at = pair ? this.#src.valueAt(pair) : node;
+    if (!isScalar(node) || typeof node.value !== "string") {
+      this.#src.fail(at, field, `got ${describe(node)}`, "expected a shell command as a string (quote `true`, numbers and the like)");
+    }
+    if (node.value.trim() === "") this.#src.fail(at, field, "the command is empty", "expected a shell command");
+    return node.value;
+  }
+
+  #stepName(pair: Pair, field: string): string {
+    const name = this.#string(pair, field, "expected a non-empty string");
+    if (name.trim() === "") this.#src.fail(this.#src.valueAt(pair), field, "the name is empty", "expected a non-empty string, or no `name` to use the command's first line");
+    return name;
+  }
+
+  #env(pair: Pair, field: string): Record<string, string> {
+    const map = this.#value(pair, field);
+    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of variable names to values");
+    const env: Record<string, string> = {};
+    for (const item of map.items) {
+      const name = this.#src.keyName(item, `${field}.`);
+      if (!ENV_NAME.test(name)) this.#src.fail(item.key as Node, `${field}.${name}`, "not a usable variable name", "names use letters, digits and `_`, not starting with a digit");
+      const value = this.#value(item, `${field}.${name}`);
+      if (!isScalar(value) || value.value === null || !["string", "number", "boolean"].includes(typeof value.value)) {
+        this.#src.fail(this.#src.valueAt(item), `${field}.${name}`, `got ${describe(value)}`, "expected a string, number or boolean (write '' for an empty value)");
+      }
+      env[name] = typeof value.value === "string" ? value.value : scalarText(value);
+    }
+    return env;
+  }
+
+  #duration(pair: Pair, field: string): number {
+    const value = this.#value(pair, field);
+    const at = this.#src.valueAt(pair);
+    const allowed = `expected ${DURATION_FORMS}`;
+    let text: string | undefined;
+    if (isScalar(value) && typeof value.value === "string") text = value.value;
+    else if (isScalar(value) && typeof value.value === "number") text = scalarText(value); // bare seconds, as written
+    const ms = text === undefined ? undefined : parseDuration(text);
+    if (ms === undefined) this.#src.fail(at, field, `got ${describe(value)}`, allowed);
+    if (ms <= 0) this.#src.fail(at, field, `\`${text}\` is not more than zero`, `${allowed}, above zero`);
+    if (ms > MAX_DURATION_MS) this.#src.fail(at, field, `\`${text}\` is too long`, `${allowed}, at most 596h (the longest timer Node keeps)`);
+    return ms;
+  }
+
+  #retries(pair: Pair, field: string): number {
+    const value = this.#value(pair, field);
+    if (!isScalar(value) || typeof value.value !== "number" || !Number.isInteger(value.value) || value.value < 0 || value.value > MAX_RETRIES) {
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, `expected a whole number from 0 to ${MAX_RETRIES}`);
+    }
+    return value.value;
+  }
+
+  #secrets(pair: Pair, field: string): string[] {
+    const list = this.#value(pair, field);
+    if (!isSeq(list)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, "expected a list of secret names, e.g. `[NPM_TOKEN]`");
+    const names: string[] = [];
+    list.items.forEach((item, i) => {
+      const node = this.#src.resolve(item as Node, `${field}[${i}]`);
+      if (!isScalar(node) || typeof node.value !== "string" || !SECRET_NAME.test(node.value)) {
+        this.#src.fail(node, `${field}[${i}]`, `got ${describe(node)}`, "expected a secret name: capital letters, digits and `_`, not starting with a digit");
+      }
+      if (!names.includes(node.value)) names.push(node.value);
+    });
+    return names;
+  }
+
+  #directory(pair: Pair, field: string): string {
+    const text = this.#string(pair, field, "expected a relative path inside the workspace");
+    const directory = workspacePath(text);
+    if (directory === undefined) {
+      this.#src.fail(this.#src.valueAt(pair), field, `\`${text}\` leaves the workspace or is not a relative path`, "expected a relative path inside the workspace, with `/` separators and no `..` above the root");
+    }
+    return directory;
+  }
+
+  #string(pair: Pair, field: string, allowed: string): string {
+    const value = this.#value(pair, field);
+    if (!isScalar(value) || typeof value.value !== "string") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, allowed);
+    return value.value;
+  }
+
+  #value(pair: Pair, field: string): ValueNode {
+    return this.#src.resolve(pair.value as Node | null, field);
+  }
+
+  /** Needs must name jobs of this pipeline and must not loop; checked once every job is known. */
+  #checkNeeds(jobs: Job[]): void {
+    const names = jobs.map((job) => job.name);
+    for (const job of jobs) {
+      for (const ref of this.#needs.get(job.name) ?? []) {
+        if (names.includes(ref.name)) continue;
+        const guess = closest(ref.name, names);
+        const problem = `\`${ref.name}\` is not a job in this pipeline${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
+        this.#src.fail(ref.node, ref.field, problem, `expected one of: ${names.join(", ")}`);
+      }
+    }
+    const cycle = findCycle(jobs);
+    if (cycle) {
+      const ref = this.#needs.get(cycle[0]!)!.find((need) => need.name === cycle[1])!;
+      this.#src.fail(ref.node, ref.field, `needs form a cycle: ${cycle.join(" -> ")} (each needs the next)`, "a job may not need itself, directly or through the jobs it needs");
+    }
+  }
+}
+
+/** Reads a field of `fields` with `read` (given the pair and the field's path), or gives `fallback` when absent. */
+function optional(fields: Map<string, Pair>, prefix: string) {
+  return <T>(field: string, read: (pair: Pair, path: string) => T, fallback: T): T => {
+    const pair = fields.get(field);
+    return pair ? read(pair, `${prefix}.${field}`) : fallback;
+  };
+}
+
+/** The first non-blank line of a command, trimmed, cut to STEP_NAME_LENGTH characters (code points). */
+function defaultStepName(run: string): string {
+  const line = run.split(/\r?\n/).find((text) => text.trim() !== "")!.trim();
+  const chars = Array.from(line);
+  return chars.length <= STEP_NAME_LENGTH ? line : chars.slice(0, STEP_NAME_LENGTH - 1).join("") + "…";
+}
+
+/**
+ * `text` as a normalised path relative to the workspace root (`a/./b/` is `a/b`, `a/..` is `.`), or
+ * undefined when it is empty, absolute, uses `\` or a NUL, or climbs above the root.
+ */
+function workspacePath(text: string): string | undefined {
+  if (text === "" || text.startsWith("/") || /^[A-Za-z]:/.test(text) || /[\\\0]/.test(text)) return undefined;
+  const parts: string[] = [];
+  for (const part of text.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") parts.push(part);
+    else if (parts.pop() === undefined) return undefined;
+  }
+  return parts.length === 0 ? "." : parts.join("/");
+}

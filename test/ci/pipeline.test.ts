@@ -1,0 +1,390 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { PipelineCycleError, PipelineError } from "../../src/ci/errors.js";
+import { parseDuration } from "../../src/ci/pipeline/duration.js";
+import { findCycle, topologicalOrder } from "../../src/ci/pipeline/graph.js";
+import type { Job, Pipeline, Step } from "../../src/ci/pipeline/model.js";
+import { loadPipeline, parsePipeline } from "../../src/ci/pipeline/parse.js";
+import { closest } from "../../src/ci/pipeline/suggest.js";
+
+const FILE = "quire.yml";
+
+/** Lines joined with newlines, so positions in a test read off the array index (line = index + 1). */
+function yaml(...lines: string[]): string {
+  return lines.join("\n") + "\n";
+}
+
+/** The PipelineError parsing `text` throws. */
+function refusal(text: string, file = FILE): PipelineError {
+  try {
+    parsePipeline(text, file);
+  } catch (error) {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${error}`);
+    return error;
+  }
+  assert.fail("the pipeline was accepted");
+}
+
+/** Asserts the refusal's code and place: field, line and column (1-based). */
+function assertRefused(text: string, field: string | null, line: number, column: number): PipelineError {
+  const error = refusal(text);
+  assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
+  assert.deepEqual({ file: error.file, line: error.line, column: error.column, field: error.field }, { file: FILE, line, column, field });
+  assert.ok(error.message.startsWith(`${FILE}:${line}:${column}: `), error.message);
+  return error;
+}
+
+function step(run: string, name = run): Step {
+  return { name, run, env: {}, timeoutMs: null, workingDirectory: null };
+}
+
+function job(name: string, steps: Step[], more: Partial<Job> = {}): Job {
+  return { name, needs: [], env: {}, timeoutMs: null, retries: 0, secrets: [], workingDirectory: null, steps, ...more };
+}
+
+describe("good files", () => {
+  test("the DESIGN section 7 example parses into the exact model", () => {
+    const text = yaml(
+      "name: demo",
+      "env: { GREETING: hello }",
+      "jobs:",
+      "  build:",
+      "    steps:",
+      "      - name: compile",
+      '        run: echo "$GREETING"',
+      "  test:",
+      "    needs: [build]",
+      "    timeout: 5m",
+      "    steps:",
+      '      - run: test -t 1 && echo "in a terminal"',
+    );
+    const expected: Pipeline = {
+      name: "demo",
+      file: FILE,
+      env: { GREETING: "hello" },
+      jobs: [
+        job("build", [step('echo "$GREETING"', "compile")]),
+        job("test", [step('test -t 1 && echo "in a terminal"')], { needs: ["build"], timeoutMs: 300_000 }),
+      ],
+    };
+    assert.deepEqual(parsePipeline(text, FILE), expected);
+  });
+
+  test("every field round-trips to the model and through JSON", () => {
+    const text = yaml(
+      "name: everything",
+      "env:",
+      "  A: one",
+      "jobs:",
+      "  build:",
+      "    steps: [make]",
+      "  test:",
+      "    needs: build", // a single name is a list of one
+      "    env: { B: two }",
+      "    timeout: 1h30m",
+      "    retries: 2",
+      "    secrets: [NPM_TOKEN, _X1, NPM_TOKEN]", // duplicates collapse
+      "    working-directory: ./packages//web/",
+      "    steps:",
+      "      - name: unit",
+      "        run: npm test",
+      "        env: { C: three }",
+      "        timeout: 90",
+      "        working-directory: .",
+      "      - run: npm run lint",
+      "        timeout: 500ms",
+      "        working-directory: tools/../lint",
+    );
+    const pipeline = parsePipeline(text, FILE);
+    assert.deepEqual(pipeline, {
+      name: "everything",
+      file: FILE,
+      env: { A: "one" },
+      jobs: [
+        job("build", [step("make")]),
+        job(
+          "test",
+          [
+            { name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." },
+            { name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" },
+          ],
+          { needs: ["build"], env: { B: "two" }, timeoutMs: 5_400_000, retries: 2, secrets: ["NPM_TOKEN", "_X1"], workingDirectory: "packages/web" },
+        ),
+      ],
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(pipeline)), pipeline);
+  });
+
+  test("a plain string is a step's run, named after its first non-blank line", () => {
+    const long = "x".repeat(70);
+    const text = yaml(
+      "jobs:",
+      "  a:",
+      "    steps:",
+      "      - make all",
+      "      - |",
+      "",
+      "        set -e   ",
+      "        make test",
+      `      - echo ${long}`,
+      "      - name: explicit",
+      "        run: make dist",
+    );
+    const steps = parsePipeline(text, FILE).jobs[0]!.steps;
+    assert.deepEqual(steps.map((s) => s.run), ["make all", "\nset -e   \nmake test\n", `echo ${long}`, "make dist"]);
+    assert.deepEqual(steps.map((s) => s.name), ["make all", "set -e", `echo ${"x".repeat(54)}…`, "explicit"]);
+    assert.equal(Array.from(steps[2]!.name).length, 60);
+  });
+
+  test("env numbers and booleans become strings as written; anchors and aliases work", () => {
+    const text = yaml(
+      "env: &common",
+      "  VERSION: 1.10",
+      "  PORT: 8080",
+      "  MASK: 0x1F",
+      "  DEBUG: true",
+      "  EMPTY: ''",
+      "jobs:",
+      "  a:",
+      "    env: *common",
+      "    steps: [make]",
+    );
+    const pipeline = parsePipeline(text, FILE);
+    const env = { VERSION: "1.10", PORT: "8080", MASK: "0x1F", DEBUG: "true", EMPTY: "" };
+    assert.deepEqual(pipeline.env, env);
+    assert.deepEqual(pipeline.jobs[0]!.env, env);
+  });
+
+  test("the name defaults to the file's base name without its extension", () => {
+    const text = yaml("jobs:", "  a:", "    steps: [make]");
+    assert.equal(parsePipeline(text, "ci/nightly.yaml").name, "nightly");
+    assert.equal(parsePipeline(text, "quire.yml").name, "quire");
+    assert.equal(parsePipeline("name: mine\n" + text, "quire.yml").name, "mine");
+  });
+
+  test("jobs keep file order even when a job needs one defined after it", () => {
+    const text = yaml("jobs:", "  test:", "    needs: [build]", "    steps: [t]", "  build:", "    steps: [b]");
+    const pipeline = parsePipeline(text, FILE);
+    assert.deepEqual(pipeline.jobs.map((j) => j.name), ["test", "build"]);
+    assert.deepEqual(topologicalOrder(pipeline.jobs), ["build", "test"]);
+  });
+});
+
+describe("bad files name file:line:column and the field", () => {
+  test("a YAML syntax error: the first one, at its position", () => {
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: echo a: b", "      - run: [x"), null, 4, 14);
+    assert.match(error.message, /invalid YAML/);
+  });
+
+  test("duplicate keys and a second document are YAML errors", () => {
+    assertRefused(yaml("jobs:", "  a:", "    steps: [x]", "  a:", "    steps: [y]"), null, 4, 3);
+    assertRefused(yaml("name: x", "---", "jobs: {}"), null, 2, 1);
+  });
+
+  test("the top level must be a mapping", () => {
+    assertRefused("", null, 1, 1);
+    assertRefused("# only a comment\n", null, 1, 1);
+    assertRefused(yaml("- a", "- b"), null, 1, 1);
+    assertRefused(yaml("", "just text"), null, 2, 1);
+  });
+
+  test("an unknown field at the top level, with a suggestion", () => {
+    const error = assertRefused(yaml("name: x", "job:", "  a:", "    steps: [x]"), "job", 2, 1);
+    assert.match(error.message, /did you mean `jobs`\?/);
+  });
+
+  test("an unknown field in a job, with a suggestion", () => {
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps: [x]", "  b:", "    need: [a]", "    steps: [y]"), "jobs.b.need", 5, 5);
+    assert.match(error.message, /did you mean `needs`\?/);
+    const underscore = assertRefused(yaml("jobs:", "  a:", "    working_directory: x", "    steps: [x]"), "jobs.a.working_directory", 3, 5);
+    assert.match(underscore.message, /did you mean `working-directory`\?/);
+  });
+
+  test("an unknown field in a step, with a suggestion (a swap of two letters counts as one edit)", () => {
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", "      - rnu: make", "        nmae: x"), "jobs.a.steps[0].rnu", 4, 9);
+    assert.match(error.message, /did you mean `run`\?/);
+  });
+
+  test("an unknown field far from every known one gets no suggestion", () => {
+    const error = assertRefused(yaml("jobs:", "  a:", "    runs-on: linux", "    steps: [x]"), "jobs.a.runs-on", 3, 5);
+    assert.doesNotMatch(error.message, /did you mean/);
+    assert.equal(closest("on", ["env", "name"]), undefined);
+  });
+
+  test("wrong types, at the value", () => {
+    assertRefused(yaml("name: [x]", "jobs: {}"), "name", 1, 7);
+    assertRefused(yaml("jobs:", "  - a"), "jobs", 2, 3);
+    assertRefused(yaml("jobs:", "  a: make"), "jobs.a", 2, 6);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      run: make"), "jobs.a.steps", 4, 7);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - 42"), "jobs.a.steps[0]", 4, 9);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: true"), "jobs.a.steps[0].run", 4, 14);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: '  '"), "jobs.a.steps[0].run", 4, 14);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        name: 3"), "jobs.a.steps[0].name", 5, 15);
+    assertRefused(yaml("jobs:", "  a:", "    needs: 3", "    steps: [x]"), "jobs.a.needs", 3, 12);
+    assertRefused(yaml("jobs:", "  a:", "    needs: [b, [c]]", "    steps: [x]"), "jobs.a.needs[1]", 3, 16);
+    assertRefused(yaml("jobs:", "  a:", "    secrets: NPM_TOKEN", "    steps: [x]"), "jobs.a.secrets", 3, 14);
+    assertRefused(yaml("jobs:", "  a:", "    working-directory: 3", "    steps: [x]"), "jobs.a.working-directory", 3, 24);
+  });
+
+  test("env: a mapping of shell names to scalars", () => {
+    assertRefused(yaml("env: [A]", "jobs: {}"), "env", 1, 6);
+    assertRefused(yaml("env:", "  A: { b: c }", "jobs: {}"), "env.A", 2, 6);
+    assertRefused(yaml("env:", "  A:", "jobs: {}"), "env.A", 2, 3);
+    assertRefused(yaml("env:", "  A-B: x", "jobs: {}"), "env.A-B", 2, 3);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        env: { 1X: y }"), "jobs.a.steps[0].env.1X", 5, 16);
+  });
+
+  test("a bad duration, at job and step level", () => {
+    const job = (timeout: string) => yaml("jobs:", "  a:", `    timeout: ${timeout}`, "    steps: [x]");
+    for (const timeout of ["5 min", "30m1h", "0s", "0", "-5", "1000h", "true", "[5m]"]) {
+      assertRefused(job(timeout), "jobs.a.timeout", 3, 14);
+    }
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        timeout: 5d"), "jobs.a.steps[0].timeout", 5, 18);
+  });
+
+  test("bad retries", () => {
+    for (const retries of ["11", "-1", "1.5", '"3"', "many"]) {
+      assertRefused(yaml("jobs:", "  a:", `    retries: ${retries}`, "    steps: [x]"), "jobs.a.retries", 3, 14);
+    }
+  });
+
+  test("a bad secret name, at the item", () => {
+    assertRefused(yaml("jobs:", "  a:", "    secrets: [NPM_TOKEN, npm_token]", "    steps: [x]"), "jobs.a.secrets[1]", 3, 26);
+    assertRefused(yaml("jobs:", "  a:", "    secrets:", "      - 1X", "    steps: [x]"), "jobs.a.secrets[0]", 4, 9);
+  });
+
+  test("a bad job name, at the key", () => {
+    assertRefused(yaml("jobs:", "  ok:", "    steps: [x]", "  my job:", "    steps: [x]"), "jobs.my job", 4, 3);
+  });
+
+  test("needs naming no job, with a suggestion", () => {
+    const text = yaml("jobs:", "  test:", "    steps: [x]", "  deploy:", "    needs: [test, tset]", "    steps: [y]");
+    const error = assertRefused(text, "jobs.deploy.needs[1]", 5, 19);
+    assert.match(error.message, /did you mean `test`\?/);
+  });
+
+  test("a cycle, naming its jobs in order, at the need that starts it", () => {
+    const text = yaml(
+      "jobs:",
+      "  lint:",
+      "    steps: [l]",
+      "  build:",
+      "    needs: [lint, deploy]",
+      "    steps: [b]",
+      "  test:",
+      "    needs: build",
+      "    steps: [t]",
+      "  deploy:",
+      "    needs: [test]",
+      "    steps: [d]",
+    );
+    const error = assertRefused(text, "jobs.build.needs[1]", 5, 19);
+    assert.match(error.message, /build -> deploy -> test -> build/);
+    const self = assertRefused(yaml("jobs:", "  a:", "    needs: a", "    steps: [x]"), "jobs.a.needs", 3, 12);
+    assert.match(self.message, /a -> a/);
+  });
+
+  test("a job with no steps", () => {
+    assertRefused(yaml("jobs:", "  a:", "    steps: [x]", "  b:", "    needs: [a]"), "jobs.b.steps", 4, 3);
+    assertRefused(yaml("jobs:", "  a:", "    steps: []"), "jobs.a.steps", 3, 12);
+    assertRefused(yaml("jobs:", "  a:", "    steps:"), "jobs.a.steps", 3, 5);
+    assertRefused(yaml("jobs:", "  a: {}"), "jobs.a.steps", 2, 3);
+    assertRefused(yaml("jobs:", "  a:"), "jobs.a", 2, 3);
+  });
+
+  test("an empty or missing jobs map", () => {
+    assertRefused(yaml("name: x", "jobs: {}"), "jobs", 2, 7);
+    assertRefused(yaml("name: x", "jobs:"), "jobs", 2, 1);
+    assertRefused(yaml("name: x", "env: { A: b }"), "jobs", 1, 1);
+  });
+
+  test("a working-directory that is absolute or escapes the workspace", () => {
+    const job = (dir: string) => yaml("jobs:", "  a:", `    working-directory: ${dir}`, "    steps: [x]");
+    for (const dir of ["..", "../x", "a/../../b", "/etc", "'C:\\x'", "'a\\b'", "''"]) {
+      assertRefused(job(dir), "jobs.a.working-directory", 3, 24);
+    }
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        working-directory: ../.."), "jobs.a.steps[0].working-directory", 5, 28);
+  });
+
+  test("an alias naming no anchor", () => {
+    assertRefused(yaml("jobs:", "  a:", "    env: *common", "    steps: [x]"), "jobs.a.env", 3, 10);
+  });
+});
+
+describe("loadPipeline", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "quire-pipeline-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("reads a file, positions and default name taken from its path", async () => {
+    const path = join(dir, "nightly.yml");
+    await writeFile(path, yaml("jobs:", "  a:", "    steps: [make]"));
+    assert.deepEqual(loadPipeline(path), { name: "nightly", file: path, env: {}, jobs: [job("a", [step("make")])] });
+    await writeFile(path, yaml("jobs:", "  a:", "    stesp: [make]"));
+    const error = refusalOf(() => loadPipeline(path));
+    assert.deepEqual([error.file, error.line, error.column, error.field], [path, 3, 5, "jobs.a.stesp"]);
+  });
+
+  test("a missing file is a PipelineError at the path with no line", () => {
+    const path = join(dir, "missing.yml");
+    const error = refusalOf(() => loadPipeline(path));
+    assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
+    assert.deepEqual([error.file, error.line, error.column, error.field], [path, null, null, null]);
+    assert.equal((error.cause as NodeJS.ErrnoException).code, "ENOENT");
+    assert.ok(error.message.startsWith(`${path}: `), error.message);
+  });
+});
+
+function refusalOf(load: () => unknown): PipelineError {
+  try {
+    load();
+  } catch (error) {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${error}`);
+    return error;
+  }
+  assert.fail("the pipeline was accepted");
+}
+
+test("parseDuration reads the documented forms and nothing else", () => {
+  const good: [string, number][] = [
+    ["500ms", 500],
+    ["90s", 90_000],
+    ["5m", 300_000],
+    ["1h30m", 5_400_000],
+    ["1h1m1s1ms", 3_661_001],
+    ["1.5h", 5_400_000],
+    ["90", 90_000],
+    ["0.25", 250],
+    ["0s", 0],
+  ];
+  for (const [text, ms] of good) assert.equal(parseDuration(text), ms, text);
+  for (const text of ["", "m", "5x", "5 m", "30m1h", "1m1m", "-5s", "1e3", "1h 30m", "5ms5m", " 5s", "5."]) {
+    assert.equal(parseDuration(text), undefined, JSON.stringify(text));
+  }
+});
+
+test("findCycle and topologicalOrder", () => {
+  const dag = [
+    { name: "deploy", needs: ["test", "build"] },
+    { name: "build", needs: [] },
+    { name: "lint", needs: [] },
+    { name: "test", needs: ["build"] },
+  ];
+  assert.equal(findCycle(dag), undefined);
+  assert.deepEqual(topologicalOrder(dag), ["build", "lint", "test", "deploy"]);
+  const loop = [
+    { name: "a", needs: [] },
+    { name: "b", needs: ["c"] },
+    { name: "c", needs: ["d"] },
+    { name: "d", needs: ["b"] },
+  ];
+  assert.deepEqual(findCycle(loop), ["b", "c", "d", "b"]);
+  assert.throws(() => topologicalOrder(loop), (error: unknown) => error instanceof PipelineCycleError && error.code === "QUIRE_ERR_PIPELINE_CYCLE");
+});
