@@ -1,0 +1,407 @@
+// Snapshots of real git repositories (and a plain directory) in temp dirs: the snapshot holds exactly the
+// working copy, and the working copy, its index, stash and refs are byte for byte what they were before.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, test } from "node:test";
+import { materialize } from "../../src/ci/workspace/checkout.js";
+import { snapshotSource, type GitSnapshot } from "../../src/ci/workspace/snapshot.js";
+import { Workspaces } from "../../src/ci/workspace/workspaces.js";
+
+const base = mkdtempSync(join(tmpdir(), "quire-workspace-"));
+after(() => {
+  chmodTree(base);
+  rmSync(base, { recursive: true, force: true });
+});
+// No configuration from the machine or the person running the tests.
+process.env.HOME = join(base, "home");
+process.env.XDG_CONFIG_HOME = join(base, "home", ".config");
+process.env.GIT_CONFIG_NOSYSTEM = "1";
+mkdirSync(process.env.HOME);
+
+let dirs = 0;
+function freshDir(name: string): string {
+  const dir = join(base, `${++dirs}-${name}`);
+  mkdirSync(dir);
+  return realpathSync(dir);
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" } });
+}
+
+function put(root: string, path: string, content: string, mode = 0o644): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), content, { mode });
+  chmodSync(join(root, path), mode);
+}
+
+function newRepo(name: string, files: Record<string, string> = {}): string {
+  const repo = freshDir(name);
+  git(repo, "init", "-q", "-b", "main");
+  git(repo, "config", "user.name", "Quire Test");
+  git(repo, "config", "user.email", "test@quire.invalid");
+  git(repo, "config", "commit.gpgsign", "false");
+  for (const [path, content] of Object.entries(files)) put(repo, path, content);
+  if (Object.keys(files).length > 0) {
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "initial");
+  }
+  return repo;
+}
+
+// Everything under `root` (but `skip`): kind, mode, size, mtime and ctime in ns, and the content's hash or
+// the link's target. Directories too, so a file made and removed again shows in its directory's mtime.
+function walk(root: string, skip: string[] = []): Map<string, string> {
+  const out = new Map<string, string>();
+  const visit = (rel: string) => {
+    for (const name of readdirSync(join(root, rel))) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (skip.includes(path)) continue;
+      const full = join(root, path);
+      const s = lstatSync(full, { bigint: true });
+      let what = "";
+      if (s.isFile()) what = createHash("sha256").update(readFileSync(full)).digest("hex");
+      else if (s.isSymbolicLink()) what = `-> ${readlinkSync(full)}`;
+      out.set(path, `${s.mode.toString(8)} ${s.size} ${s.mtimeNs} ${s.ctimeNs} ${what}`);
+      if (s.isDirectory()) visit(path);
+    }
+  };
+  visit("");
+  return out;
+}
+
+// The state a snapshot must not change. New objects in .git/objects are expected (the snapshot's blobs and
+// trees), nothing else. The walk comes first: the git commands after it only read.
+function fingerprint(repo: string) {
+  return {
+    files: walk(repo, [".git/objects"]),
+    status: git(repo, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--ignored"),
+    stash: git(repo, "stash", "list"),
+    refs: git(repo, "for-each-ref", "--format=%(refname) %(objectname) %(symref)"),
+    head: readFileSync(join(repo, ".git", "HEAD"), "utf8"),
+  };
+}
+
+// What a materialized tree holds: path -> content (with `+x` for executables) or `-> target` for links.
+function contents(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const visit = (rel: string) => {
+    for (const name of readdirSync(join(root, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      const s = lstatSync(join(root, path));
+      if (s.isDirectory()) {
+        if (readdirSync(join(root, path)).length === 0) out[`${path}/`] = "(empty dir)";
+        visit(path);
+      } else if (s.isSymbolicLink()) out[path] = `-> ${readlinkSync(join(root, path))}`;
+      else out[path] = readFileSync(join(root, path), "utf8") + (s.mode & 0o100 ? " +x" : "");
+    }
+  };
+  visit("");
+  return out;
+}
+
+function lsTree(repo: string, tree: string): string[] {
+  return git(repo, "ls-tree", "-r", "-z", "--full-tree", tree).split("\0").filter(Boolean).map((line) => {
+    const [meta, path] = line.split("\t");
+    const [mode] = meta!.split(" ");
+    return `${mode} ${path}`;
+  });
+}
+
+function chmodTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !entry.isSymbolicLink()) {
+      chmodSync(join(dir, entry.name), 0o700);
+      chmodTree(join(dir, entry.name));
+    }
+  }
+}
+
+async function gitSnapshot(dir: string): Promise<GitSnapshot> {
+  const snapshot = await snapshotSource(dir);
+  assert.equal(snapshot.kind, "git");
+  return snapshot as GitSnapshot;
+}
+
+test("a clean working copy snapshots to HEAD's own tree, not dirty", async () => {
+  const repo = newRepo("clean", { "README.md": "hello\n", "src/a.js": "a\n", ".gitignore": "*.log\n" });
+  const before = fingerprint(repo);
+  const snapshot = await gitSnapshot(repo);
+  assert.deepEqual(fingerprint(repo), before);
+  assert.deepEqual(snapshot, {
+    kind: "git",
+    repo,
+    ref: "main",
+    commit: git(repo, "rev-parse", "HEAD").trim(),
+    tree: git(repo, "rev-parse", "HEAD^{tree}").trim(),
+    dirty: false,
+  });
+  // An ignored file is not a change.
+  put(repo, "debug.log", "noise\n");
+  const again = await gitSnapshot(repo);
+  assert.equal(again.dirty, false);
+  assert.equal(again.tree, snapshot.tree);
+});
+
+test("every kind of change is in the snapshot, and the working copy, index, stash and refs are untouched", async () => {
+  const repo = newRepo("changes", {
+    ".gitignore": "*.log\nbuild/\n",
+    "README.md": "hello\n",
+    "src/app.js": "v1\n",
+    "src/staged.txt": "s1\n",
+    "src/both.txt": "b1\n",
+    "gone.txt": "bye\n",
+    "removed.txt": "rm\n",
+    "run.sh": "#!/bin/sh\n",
+    "stale.txt": "same\n",
+    "sub/dir/f.txt": "f\n",
+  });
+  symlinkSync("README.md", join(repo, "link-old"));
+  put(repo, "keep.log", "tracked although ignored\n");
+  git(repo, "add", "link-old");
+  git(repo, "add", "-f", "keep.log");
+  git(repo, "commit", "-q", "-m", "more");
+  // A stash entry that must survive (and stay the only one).
+  put(repo, "README.md", "stashed change\n");
+  git(repo, "stash", "push", "-q");
+
+  put(repo, "src/app.js", "v2\n"); // modified, not staged
+  put(repo, "src/staged.txt", "s2\n"); // staged
+  git(repo, "add", "src/staged.txt");
+  put(repo, "src/both.txt", "b2\n"); // staged, then changed again: the working copy wins
+  git(repo, "add", "src/both.txt");
+  put(repo, "src/both.txt", "b3\n");
+  rmSync(join(repo, "gone.txt")); // deleted, not staged
+  git(repo, "rm", "-q", "removed.txt"); // deletion staged
+  put(repo, "added-then-deleted.txt", "x\n");
+  git(repo, "add", "added-then-deleted.txt");
+  rmSync(join(repo, "added-then-deleted.txt"));
+  chmodSync(join(repo, "run.sh"), 0o755);
+  put(repo, "keep.log", "tracked and changed\n");
+  put(repo, "deep/nested/dir/new.txt", "new\n"); // untracked, nested
+  put(repo, "with space.txt", "space\n");
+  put(repo, "new\nline.txt", "newline\n");
+  put(repo, "tab\tand\\backslash \"quoted\".txt", "odd\n");
+  put(repo, "ünïcödé.txt", "utf-8\n");
+  symlinkSync("src/app.js", join(repo, "link-new"));
+  put(repo, "debug.log", "ignored\n");
+  put(repo, "build/out.bin", "ignored\n");
+  put(repo, "deep/nested/x.log", "ignored\n");
+  // Same content, new mtime: the real index's stat data is stale, so a refresh would rewrite it.
+  utimesSync(join(repo, "stale.txt"), new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+
+  const indexBytes = readFileSync(join(repo, ".git", "index"));
+  const before = fingerprint(repo);
+  assert.match(before.status, /stale\.txt|src\/app\.js/); // the scenario really is dirty
+  assert.equal(before.stash.split("\n").filter(Boolean).length, 1);
+
+  const snapshot = await gitSnapshot(repo);
+
+  assert.deepEqual(fingerprint(repo), before);
+  assert.ok(readFileSync(join(repo, ".git", "index")).equals(indexBytes), "the real index's bytes");
+  assert.equal(snapshot.repo, repo);
+  assert.equal(snapshot.ref, "main");
+  assert.equal(snapshot.commit, git(repo, "rev-parse", "HEAD").trim());
+  assert.equal(snapshot.dirty, true);
+
+  const modes = lsTree(repo, snapshot.tree);
+  assert.ok(modes.includes("100755 run.sh"), modes.join("\n"));
+  assert.ok(modes.includes("120000 link-new"));
+
+  const dest = join(freshDir("changes-out"), "ws");
+  await materialize(snapshot, dest);
+  assert.deepEqual(contents(dest), {
+    ".gitignore": "*.log\nbuild/\n",
+    "README.md": "hello\n",
+    "deep/nested/dir/new.txt": "new\n",
+    "keep.log": "tracked and changed\n",
+    "link-new": "-> src/app.js",
+    "link-old": "-> README.md",
+    "new\nline.txt": "newline\n",
+    "run.sh": "#!/bin/sh\n +x",
+    "src/app.js": "v2\n",
+    "src/both.txt": "b3\n",
+    "src/staged.txt": "s2\n",
+    "stale.txt": "same\n",
+    "sub/dir/f.txt": "f\n",
+    "tab\tand\\backslash \"quoted\".txt": "odd\n",
+    "with space.txt": "space\n",
+    "ünïcödé.txt": "utf-8\n",
+  });
+  assert.deepEqual(fingerprint(repo), before, "materializing leaves the repository alone too");
+});
+
+test("a repository with no commits: the tree of what is there, commit null, and no index is created", async () => {
+  const repo = newRepo("unborn");
+  const empty = await gitSnapshot(repo);
+  assert.deepEqual(empty, { kind: "git", repo, ref: "main", commit: null, tree: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", dirty: false });
+
+  put(repo, "a.txt", "untracked\n");
+  const before = fingerprint(repo);
+  const untracked = await gitSnapshot(repo);
+  assert.deepEqual(fingerprint(repo), before);
+  assert.equal(existsSync(join(repo, ".git", "index")), false);
+  assert.equal(untracked.commit, null);
+  assert.equal(untracked.dirty, true);
+  assert.deepEqual(lsTree(repo, untracked.tree), ["100644 a.txt"]);
+
+  put(repo, "b.txt", "staged\n");
+  git(repo, "add", "b.txt");
+  const staged = fingerprint(repo);
+  const both = await gitSnapshot(repo);
+  assert.deepEqual(fingerprint(repo), staged);
+  assert.deepEqual(lsTree(repo, both.tree), ["100644 a.txt", "100644 b.txt"]);
+});
+
+test("a detached HEAD names the commit as the ref", async () => {
+  const repo = newRepo("detached", { "a.txt": "1\n" });
+  put(repo, "a.txt", "2\n");
+  git(repo, "commit", "-q", "-am", "second");
+  const first = git(repo, "rev-parse", "HEAD~1").trim();
+  git(repo, "checkout", "-q", "--detach", first);
+  const snapshot = await gitSnapshot(repo);
+  assert.equal(snapshot.ref, first);
+  assert.equal(snapshot.commit, first);
+  assert.equal(snapshot.dirty, false);
+});
+
+test("a directory inside the work tree snapshots the whole work tree", async () => {
+  const repo = newRepo("subdir", { "top.txt": "top\n", "ci/pipelines/build.yml": "jobs: {}\n" });
+  put(repo, "other/untracked.txt", "u\n");
+  const snapshot = await gitSnapshot(join(repo, "ci", "pipelines"));
+  assert.equal(snapshot.repo, repo);
+  assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 ci/pipelines/build.yml", "100644 other/untracked.txt", "100644 top.txt"]);
+});
+
+test("a linked worktree is snapshotted through its own index, which stays as it was", async () => {
+  const main = newRepo("main-wt", { "a.txt": "a\n" });
+  const linked = join(freshDir("linked"), "wt");
+  git(main, "worktree", "add", "-q", "-b", "feature", linked);
+  put(linked, "a.txt", "staged in the linked worktree\n");
+  git(linked, "add", "a.txt");
+  const index = join(main, ".git", "worktrees", "wt", "index");
+  const before = { bytes: readFileSync(index), mtime: lstatSync(index, { bigint: true }).mtimeNs, main: fingerprint(main) };
+  const snapshot = await gitSnapshot(linked);
+  assert.equal(snapshot.repo, linked);
+  assert.equal(snapshot.ref, "feature");
+  assert.equal(snapshot.dirty, true);
+  assert.equal(git(linked, "cat-file", "-p", `${snapshot.tree}:a.txt`), "staged in the linked worktree\n");
+  assert.deepEqual({ bytes: readFileSync(index), mtime: lstatSync(index, { bigint: true }).mtimeNs, main: fingerprint(main) }, before);
+});
+
+test("a nested repository or submodule is a gitlink in the tree and an empty directory in the workspace", async () => {
+  const repo = newRepo("outer", { "a.txt": "a\n" });
+  const inner = newRepo("inner", { "lib.txt": "lib\n" });
+  git(repo, "clone", "-q", inner, "vendor/inner");
+  const snapshot = await gitSnapshot(repo);
+  assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 a.txt", "160000 vendor/inner"]);
+  const dest = join(freshDir("outer-out"), "ws");
+  await materialize(snapshot, dest);
+  assert.deepEqual(contents(dest), { "a.txt": "a\n", "vendor/inner/": "(empty dir)" });
+});
+
+test("a plain directory is copied with modes and links; sockets, FIFOs and the work root are left out", async (t) => {
+  const dir = freshDir("plain");
+  put(dir, "a.txt", "a\n");
+  put(dir, "bin/tool", "#!/bin/sh\n", 0o755);
+  put(dir, "nested/deeper/b.txt", "b\n");
+  mkdirSync(join(dir, "empty"));
+  symlinkSync("a.txt", join(dir, "link"));
+  symlinkSync("/nonexistent/target", join(dir, "dangling"));
+  execFileSync("mkfifo", [join(dir, "fifo")]);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(join(dir, "socket"), resolve));
+  t.after(() => server.close());
+  // The work root inside the copied directory (quire's home in a project dir) is not copied into itself.
+  const workspaces = new Workspaces(join(dir, ".quire", "work"));
+
+  const snapshot = await snapshotSource(join(dir, "."));
+  assert.deepEqual(snapshot, { kind: "dir", dir });
+  const path = await workspaces.create(7, snapshot);
+  assert.equal(path, join(dir, ".quire", "work", "7"));
+  assert.deepEqual(contents(path), {
+    ".quire/": "(empty dir)",
+    "a.txt": "a\n",
+    "bin/tool": "#!/bin/sh\n +x",
+    "dangling": "-> /nonexistent/target",
+    "empty/": "(empty dir)",
+    "link": "-> a.txt",
+    "nested/deeper/b.txt": "b\n",
+  });
+});
+
+test("failures are WorkspaceErrors: a missing directory, a git directory, an unknown tree", async () => {
+  await assert.rejects(snapshotSource(join(base, "does-not-exist")), { code: "QUIRE_ERR_WORKSPACE" });
+  const repo = newRepo("errors", { "a.txt": "a\n" });
+  await assert.rejects(snapshotSource(join(repo, ".git")), { code: "QUIRE_ERR_WORKSPACE" });
+  const bogus = { kind: "git" as const, repo, ref: "main", commit: null, tree: "1".repeat(40), dirty: true };
+  await assert.rejects(materialize(bogus, join(freshDir("errors-out"), "ws")), (error: { code: string; command: string[]; stderr: string }) => {
+    assert.equal(error.code, "QUIRE_ERR_WORKSPACE");
+    assert.deepEqual(error.command.slice(0, 2), ["git", "read-tree"]);
+    assert.ok(error.stderr.length > 0);
+    return true;
+  });
+});
+
+test("workspaces: released ones go, the last keepFailed failed ones stay (oldest failure removed first)", async () => {
+  const repo = newRepo("runs", { "a.txt": "a\n" });
+  const snapshot = await gitSnapshot(repo);
+  const root = join(freshDir("work"), "work");
+  const workspaces = new Workspaces(root, 2);
+  for (const id of [1, 2, 3, 4, 5]) {
+    const path = await workspaces.create(id, snapshot);
+    assert.equal(path, workspaces.path(id));
+    assert.equal(readFileSync(join(path, "a.txt"), "utf8"), "a\n");
+  }
+  const left = () => readdirSync(root).filter((name) => /^\d+$/.test(name)).sort();
+
+  await workspaces.release(5, false);
+  assert.deepEqual(left(), ["1", "2", "3", "4"]);
+  // Failures arrive out of id order: the ones that failed last are kept.
+  await workspaces.release(3, true);
+  await workspaces.release(1, true);
+  assert.deepEqual(left(), ["1", "2", "3", "4"]);
+  await Promise.all([workspaces.release(4, true), workspaces.release(2, true)]);
+  assert.deepEqual(left(), ["2", "4"]);
+  // A fresh instance (a restarted daemon) continues the same order.
+  const restarted = new Workspaces(root, 2);
+  await restarted.create(6, snapshot);
+  await restarted.release(6, true);
+  assert.deepEqual(left(), ["2", "6"]);
+});
+
+test("workspaces: a step's read-only directories are removed too; create replaces leftovers", async () => {
+  const repo = newRepo("readonly", { "a.txt": "a\n" });
+  const snapshot = await gitSnapshot(repo);
+  const workspaces = new Workspaces(join(freshDir("work-ro"), "work"), 0);
+  const path = await workspaces.create(1, snapshot);
+  put(path, "cache/mod/file.go", "package mod\n", 0o444);
+  chmodSync(join(path, "cache", "mod"), 0o555);
+  chmodSync(join(path, "cache"), 0o555);
+  await workspaces.release(1, true); // keepFailed 0: nothing is kept
+  assert.equal(existsSync(path), false);
+
+  await workspaces.create(2, snapshot);
+  put(workspaces.path(2), "leftover.txt", "from a crashed attempt\n");
+  await workspaces.create(2, snapshot);
+  assert.deepEqual(contents(workspaces.path(2)), { "a.txt": "a\n" });
+});
