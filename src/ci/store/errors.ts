@@ -1,0 +1,47 @@
+import { QuireError } from "../../wire/errors.js";
+
+/** A failure of the run store (quire.db). */
+export class StoreError extends QuireError {}
+
+export class StoreOpenError extends StoreError {
+  constructor(readonly file: string, why: string, cause?: unknown) {
+    super("QUIRE_ERR_STORE_OPEN", `cannot open the run store ${file}: ${why}`, { cause });
+  }
+}
+
+export class StoreTooNewError extends StoreError {
+  constructor(readonly file: string, readonly version: number, readonly known: number) {
+    super(
+      "QUIRE_ERR_STORE_TOO_NEW",
+      `${file} has schema version ${version} but this quire knows versions up to ${known}; run a newer quire, or point QUIRE_HOME elsewhere`,
+    );
+  }
+}
+
+export class StoreMigrationError extends StoreError {
+  constructor(readonly file: string, readonly version: number, cause: unknown) {
+    super(
+      "QUIRE_ERR_STORE_MIGRATION",
+      `migrating ${file} to schema version ${version} failed and was rolled back: ${(cause as Error)?.message ?? cause}; is it a quire database?`,
+      { cause },
+    );
+  }
+}
+
+export class UnknownRunError extends StoreError {
+  constructor(readonly runId: number) {
+    super("QUIRE_ERR_STORE_UNKNOWN_RUN", `there is no run ${runId}; \`quirectl runs\` lists the runs`);
+  }
+}
+
+export class AnnotationInvalidError extends StoreError {
+  constructor(readonly length: number, readonly limit: number) {
+    super("QUIRE_ERR_STORE_ANNOTATION_INVALID", `an annotation must hold 1 to ${limit} characters; this one has ${length}`);
+  }
+}
+
+export class SecretInvalidError extends StoreError {
+  constructor(readonly secret: string, what: string) {
+    super("QUIRE_ERR_STORE_SECRET_INVALID", `secret ${JSON.stringify(secret)}: ${what}`);
+  }
+}

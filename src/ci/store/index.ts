@@ -1,0 +1,9 @@
+export { RunStore } from "./store.js";
+export { SCHEMA_VERSION } from "./schema-version.js";
+export { stepLogPath } from "./log-path.js";
+export {
+  StoreError, StoreOpenError, StoreTooNewError, StoreMigrationError, UnknownRunError, AnnotationInvalidError, SecretInvalidError,
+} from "./errors.js";
+export type {
+  RunState, JobState, StepState, FailureKind, EndState, RunEnd, NewRun, RunRecord, RunView, JobView, StepView, AnnotationView, StoreStats,
+} from "./types.js";

@@ -1,0 +1,353 @@
+import Database from "better-sqlite3";
+import type { Pipeline } from "../pipeline/model.js";
+import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
+import { stepLogPath } from "./log-path.js";
+import { migrate } from "./migrate.js";
+import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StoreStats } from "./types.js";
+import { toRunRecord, toRunViews, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
+
+type Db = Database.Database;
+type Stmt = Database.Statement;
+
+const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
+  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace`;
+const SUMMARY_LIMIT = 600;
+const ANNOTATION_LIMIT = 4096;
+const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
+
+// Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
+// finish write break the `finished_at >= started_at` CHECK and leave the run live forever.
+
+/**
+ * The run store (`quire.db`): runs, their jobs and steps, annotations and sealed secrets. Synchronous;
+ * every time is passed in as `at` (ms since the epoch) so callers and tests drive the clock. The first
+ * terminal write wins: a write that would move a finished run, job or step returns false and changes nothing.
+ */
+export class RunStore {
+  readonly #db: Db;
+  readonly #s: ReturnType<typeof prepare>;
+  readonly #createRun: Database.Transaction<(input: NewRun, at: number) => { run: RunRecord; superseded: number[] }>;
+  readonly #finishRun: Database.Transaction<(id: number, end: RunEnd, at: number) => boolean>;
+  readonly #finishJob: Database.Transaction<(runId: number, job: string, state: EndState, exitCode: number | null, at: number) => boolean>;
+  readonly #skipJob: Database.Transaction<(runId: number, job: string, at: number) => boolean>;
+  readonly #retryJob: Database.Transaction<(runId: number, job: string, at: number) => number | undefined>;
+  readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
+
+  /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
+  static open(file: string): RunStore {
+    let db: Db | undefined;
+    try {
+      db = new Database(file, { timeout: 5000 }); // busy_timeout: wait for another connection's write
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new StoreOpenError(file, `SQLite would not use WAL (journal_mode is ${String(mode)}); put QUIRE_HOME on a local filesystem`);
+      // NORMAL is durable enough under WAL (a power cut may lose the last commits, never consistency)
+      // and keeps a step event to one write without an fsync.
+      db.pragma("synchronous = NORMAL");
+      db.pragma("foreign_keys = ON");
+    } catch (err) {
+      db?.close();
+      if (err instanceof StoreOpenError) throw err;
+      throw new StoreOpenError(file, `${(err as Error)?.message ?? err}; is it a quire database on a writable local filesystem?`, err);
+    }
+    try {
+      migrate(db, file);
+      return new RunStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private constructor(db: Db) {
+    this.#db = db;
+    const s = (this.#s = prepare(db));
+
+    const endRunWork = (runId: number, activeTo: "cancelled" | "failed", at: number) => {
+      s.endRunSteps.run({ run: runId, active: activeTo, at });
+      s.endRunJobs.run({ run: runId, active: activeTo, at });
+    };
+
+    this.#createRun = db.transaction((input: NewRun, at: number) => {
+      const id = s.nextRunId.get() as number;
+      const superseded = s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[];
+      for (const old of superseded) {
+        endRunWork(old, "cancelled", at);
+        s.supersede.run({ id: old, by: id, at });
+      }
+      s.insertRun.run({
+        id,
+        repo: input.repo,
+        ref: input.ref,
+        pipeline: input.pipeline.name,
+        file: input.pipeline.file,
+        spec: JSON.stringify(input.pipeline),
+        at,
+        commit: input.commit,
+        tree: input.tree,
+        dirty: input.dirty ? 1 : 0,
+        workspace: input.workspace,
+        token: input.tokenHash,
+      });
+      input.pipeline.jobs.forEach((job, position) => {
+        const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
+        job.steps.forEach((step, index) => {
+          s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(id, job.name, 1, index));
+        });
+      });
+      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded };
+    });
+
+    this.#finishRun = db.transaction((id: number, end: RunEnd, at: number) => {
+      const failed = end.state === "failed";
+      const changed = s.finishRun.run({
+        id,
+        state: end.state,
+        kind: failed ? end.kind : null,
+        summary: failed ? clampSummary(end.summary) : null,
+        at,
+      }).changes;
+      if (changed === 0) return false;
+      endRunWork(id, "cancelled", at);
+      return true;
+    });
+
+    this.#finishJob = db.transaction((runId: number, job: string, state: EndState, exitCode: number | null, at: number) => {
+      if (s.finishJob.run({ run: runId, job, state, exit: exitCode, at }).changes === 0) return false;
+      s.endJobSteps.run({ run: runId, job, at });
+      return true;
+    });
+
+    this.#skipJob = db.transaction((runId: number, job: string, at: number) => {
+      if (s.skipJob.run(at, runId, job).changes === 0) return false;
+      s.endJobSteps.run({ run: runId, job, at });
+      return true;
+    });
+
+    this.#retryJob = db.transaction((runId: number, job: string, at: number) => {
+      const row = s.activeJob.get(runId, job) as { id: number; attempt: number } | undefined;
+      if (row === undefined) return undefined;
+      s.endJobSteps.run({ run: runId, job, at });
+      const attempt = row.attempt + 1;
+      s.setAttempt.run(attempt, row.id);
+      for (const step of s.attemptSteps.all(row.id, row.attempt) as { position: number; name: string; command: string }[]) {
+        s.insertStep.run(row.id, attempt, step.position, step.name, step.command, stepLogPath(runId, job, attempt, step.position));
+      }
+      return attempt;
+    });
+
+    this.#recover = db.transaction((at: number) => {
+      const orphaned = s.runIdsInState.all("active") as number[];
+      for (const id of orphaned) {
+        s.finishRun.run({ id, state: "failed", kind: "orphaned", summary: ORPHANED_SUMMARY, at });
+        endRunWork(id, "failed", at);
+      }
+      return { orphaned, requeued: s.runIdsInState.all("pending") as number[] };
+    });
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /**
+   * Inserts a pending run with its pending jobs and the pending steps of attempt 1; in the same
+   * transaction, the live run of the same (repo, ref, pipeline), if any, becomes superseded by it.
+   */
+  createRun(input: NewRun, at: number): { run: RunRecord; superseded: number[] } {
+    return this.#createRun.immediate(input, at);
+  }
+
+  /** pending -> active; false if the run is not pending. */
+  startRun(id: number, at: number): boolean {
+    return this.#s.startRun.run(at, id).changes === 1;
+  }
+
+  /** Ends a live run (a pending one cannot complete); its active jobs and steps become cancelled, pending ones skipped. */
+  finishRun(id: number, end: RunEnd, at: number): boolean {
+    return this.#finishRun.immediate(id, end, at);
+  }
+
+  /** pending -> active, in an active run. */
+  startJob(runId: number, job: string, at: number): boolean {
+    return this.#s.startJob.run(at, runId, job, runId).changes === 1;
+  }
+
+  /** Ends a live job (a pending one cannot complete); its active steps become cancelled, pending ones skipped. */
+  finishJob(runId: number, job: string, state: EndState, exitCode: number | null, at: number): boolean {
+    return this.#finishJob.immediate(runId, job, state, exitCode, at);
+  }
+
+  /** pending -> skipped (a job whose needs failed), with its steps. */
+  skipJob(runId: number, job: string, at: number): boolean {
+    return this.#skipJob.immediate(runId, job, at);
+  }
+
+  /**
+   * Starts the next attempt of an active job: the current attempt's unfinished steps end (active ->
+   * cancelled, pending -> skipped) and the new attempt's steps are inserted pending. Returns the new
+   * attempt, or undefined when the job is not active (it finished, or its run ended meanwhile).
+   */
+  retryJob(runId: number, job: string, at: number): number | undefined {
+    return this.#retryJob.immediate(runId, job, at);
+  }
+
+  /** pending -> active, for a step of the job's current attempt while the job is active. */
+  startStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
+    return this.#s.startStep.run(at, runId, job, attempt, attempt, index).changes === 1;
+  }
+
+  /** Ends a live step (a pending one cannot complete; a complete step's exit code is 0). */
+  finishStep(runId: number, job: string, attempt: number, index: number, state: EndState, exitCode: number | null, at: number): boolean {
+    return this.#s.finishStep.run(state, exitCode, at, runId, job, attempt, index, state).changes === 1;
+  }
+
+  /** The whole run: jobs in file order with the steps of every attempt, and annotations. */
+  getRun(id: number): RunView | undefined {
+    const run = this.#s.runById.get(id) as RunRow | undefined;
+    if (run === undefined) return undefined;
+    return this.#views([run])[0];
+  }
+
+  /** The newest runs first, whole. */
+  listRuns(limit = 50): RunView[] {
+    return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
+  }
+
+  /** Pending and active runs, oldest first. */
+  liveRuns(): RunRecord[] {
+    return (this.#s.liveRuns.all() as RunRow[]).map(toRunRecord);
+  }
+
+  /**
+   * For a daemon starting after another stopped: active runs become failed/orphaned (their active jobs
+   * and steps failed, pending ones skipped); pending runs stay pending and are returned to queue again.
+   */
+  recoverAfterCrash(at: number): { orphaned: number[]; requeued: number[] } {
+    return this.#recover.immediate(at);
+  }
+
+  /** The live run whose token hashes to `tokenHash`; a run's token dies with it. */
+  runForToken(tokenHash: Buffer): number | undefined {
+    return this.#s.runForToken.get(tokenHash) as number | undefined;
+  }
+
+  /** Replaces a live run's token hash (a requeued run gets a new token: the old one lived only in memory). */
+  setToken(runId: number, tokenHash: Buffer): boolean {
+    return this.#s.setToken.run(tokenHash, runId).changes === 1;
+  }
+
+  annotate(runId: number, job: string | null, step: string | null, text: string, at: number): void {
+    const length = [...text].length; // SQLite counts characters, not UTF-16 units
+    if (length === 0 || length > ANNOTATION_LIMIT) throw new AnnotationInvalidError(length, ANNOTATION_LIMIT);
+    if (this.#s.runExists.get(runId) === undefined) throw new UnknownRunError(runId);
+    this.#s.insertAnnotation.run(runId, job, step, text, at);
+  }
+
+  putSecret(name: string, nonce: Buffer, box: Buffer, at: number): void {
+    if (!SECRET_NAME.test(name)) throw new SecretInvalidError(name, "a name is capitals, digits and _, not starting with a digit");
+    if (nonce.length !== 24 || box.length < 16) throw new SecretInvalidError(name, "not a secretbox (24-byte nonce, box of at least 16 bytes)");
+    this.#s.putSecret.run(name, nonce, box, at);
+  }
+
+  getSecret(name: string): { nonce: Buffer; box: Buffer } | undefined {
+    return this.#s.getSecret.get(name) as { nonce: Buffer; box: Buffer } | undefined;
+  }
+
+  secretNames(): string[] {
+    return this.#s.secretNames.all() as string[];
+  }
+
+  deleteSecret(name: string): boolean {
+    return this.#s.deleteSecret.run(name).changes === 1;
+  }
+
+  stats(): StoreStats {
+    const runsByState: Record<RunState, number> = { pending: 0, active: 0, complete: 0, failed: 0, cancelled: 0, superseded: 0 };
+    for (const { state, n } of this.#s.runsByState.all() as { state: RunState; n: number }[]) runsByState[state] = n;
+    return { runsByState, jobsActive: this.#s.jobsActive.get() as number, stepsActive: this.#s.stepsActive.get() as number };
+  }
+
+  #views(runs: RunRow[]): RunView[] {
+    if (runs.length === 0) return [];
+    // The rows are the newest N (or one), so their ids are exactly those in [min, max].
+    const ids = runs.map((r) => r.id);
+    const lo = Math.min(...ids);
+    const hi = Math.max(...ids);
+    const s = this.#s;
+    return toRunViews(
+      runs,
+      s.jobsOfRuns.all(lo, hi) as JobRow[],
+      s.stepsOfRuns.all(lo, hi) as StepRow[],
+      s.annotationsOfRuns.all(lo, hi) as AnnotationRow[],
+    );
+  }
+}
+
+// SQLite's length() counts code points; cut there so a surrogate pair is never split.
+function clampSummary(summary: string): string {
+  const chars = [...summary];
+  return chars.length <= SUMMARY_LIMIT ? summary : chars.slice(0, SUMMARY_LIMIT - 1).join("") + "…";
+}
+
+/** Every statement the store runs, prepared once when it opens. */
+function prepare(db: Db) {
+  const p = (sql: string): Stmt => db.prepare(sql);
+  const unfinished = `state IN ('pending', 'active')`;
+  const endFields = (activeTo: string) =>
+    `state = CASE state WHEN 'active' THEN ${activeTo} ELSE 'skipped' END, finished_at = max(@at, coalesce(started_at, 0))`;
+  return {
+    nextRunId: p(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'runs'), 0) + 1`).pluck(),
+    liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
+    supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by, token_hash = NULL,
+      finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token)`),
+    insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
+    insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
+    startRun: p(`UPDATE runs SET state = 'active', started_at = max(?, created_at) WHERE id = ? AND state = 'pending'`),
+    finishRun: p(`UPDATE runs SET state = @state, failure_kind = @kind, failure_summary = @summary, token_hash = NULL,
+      finished_at = max(@at, coalesce(started_at, created_at))
+      WHERE id = @id AND (state = 'active' OR (state = 'pending' AND @state <> 'complete'))`),
+    endRunSteps: p(`UPDATE steps SET ${endFields("@active")}
+      WHERE job_id IN (SELECT id FROM jobs WHERE run_id = @run) AND ${unfinished}`),
+    endRunJobs: p(`UPDATE jobs SET ${endFields("@active")} WHERE run_id = @run AND ${unfinished}`),
+    startJob: p(`UPDATE jobs SET state = 'active', started_at = ?
+      WHERE run_id = ? AND name = ? AND state = 'pending' AND (SELECT state FROM runs WHERE id = ?) = 'active'`),
+    finishJob: p(`UPDATE jobs SET state = @state, exit_code = @exit, finished_at = max(@at, coalesce(started_at, 0))
+      WHERE run_id = @run AND name = @job AND (state = 'active' OR (state = 'pending' AND @state <> 'complete'))`),
+    skipJob: p(`UPDATE jobs SET state = 'skipped', finished_at = ? WHERE run_id = ? AND name = ? AND state = 'pending'`),
+    endJobSteps: p(`UPDATE steps SET ${endFields("'cancelled'")}
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = @run AND name = @job) AND ${unfinished}`),
+    activeJob: p(`SELECT id, attempt FROM jobs WHERE run_id = ? AND name = ? AND state = 'active'`),
+    setAttempt: p(`UPDATE jobs SET attempt = ?, exit_code = NULL WHERE id = ?`),
+    attemptSteps: p(`SELECT position, name, command FROM steps WHERE job_id = ? AND attempt = ? ORDER BY position`),
+    startStep: p(`UPDATE steps SET state = 'active', started_at = ?
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = ? AND name = ? AND state = 'active' AND attempt = ?)
+        AND attempt = ? AND position = ? AND state = 'pending'`),
+    finishStep: p(`UPDATE steps SET state = ?, exit_code = ?, finished_at = max(?, coalesce(started_at, 0))
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = ? AND name = ?) AND attempt = ? AND position = ?
+        AND (state = 'active' OR (state = 'pending' AND ? <> 'complete'))`),
+    runById: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
+    runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
+    jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at
+      FROM jobs WHERE run_id BETWEEN ? AND ? ORDER BY run_id, position`),
+    stepsOfRuns: p(`SELECT s.job_id, s.attempt, s.position, s.name, s.command, s.state, s.exit_code, s.started_at, s.finished_at, s.log
+      FROM steps s JOIN jobs j ON j.id = s.job_id WHERE j.run_id BETWEEN ? AND ? ORDER BY s.job_id, s.attempt, s.position`),
+    annotationsOfRuns: p(`SELECT run_id, job, step, text, created_at FROM annotations WHERE run_id BETWEEN ? AND ? ORDER BY id`),
+    runForToken: p(`SELECT id FROM runs WHERE token_hash = ? AND ${unfinished}`).pluck(),
+    setToken: p(`UPDATE runs SET token_hash = ? WHERE id = ? AND ${unfinished}`),
+    runExists: p(`SELECT 1 FROM runs WHERE id = ?`),
+    insertAnnotation: p(`INSERT INTO annotations (run_id, job, step, text, created_at) VALUES (?, ?, ?, ?, ?)`),
+    putSecret: p(`INSERT INTO secrets (name, nonce, box, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET nonce = excluded.nonce, box = excluded.box, updated_at = excluded.updated_at`),
+    getSecret: p(`SELECT nonce, box FROM secrets WHERE name = ?`),
+    secretNames: p(`SELECT name FROM secrets ORDER BY name`).pluck(),
+    deleteSecret: p(`DELETE FROM secrets WHERE name = ?`),
+    runsByState: p(`SELECT state, count(*) AS n FROM runs GROUP BY state`),
+    jobsActive: p(`SELECT count(*) FROM jobs WHERE state = 'active'`).pluck(),
+    stepsActive: p(`SELECT count(*) FROM steps WHERE state = 'active'`).pluck(),
+  };
+}

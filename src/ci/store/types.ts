@@ -1,0 +1,89 @@
+import type { Pipeline } from "../pipeline/model.js";
+
+// The store's public vocabulary. Times are integers, ms since the epoch (UTC); absent values are null.
+
+export type RunState = "pending" | "active" | "complete" | "failed" | "cancelled" | "superseded";
+export type JobState = "pending" | "active" | "complete" | "failed" | "cancelled" | "skipped";
+export type StepState = JobState;
+export type FailureKind = "pipeline-failure" | "timeout" | "orphaned" | "internal";
+
+/** How finishJob/finishStep end a job or step ("skipped" is skipJob's, and what ending a run or job does to pending ones). */
+export type EndState = "complete" | "failed" | "cancelled";
+
+export type RunEnd =
+  | { state: "complete" }
+  | { state: "cancelled" }
+  | { state: "failed"; kind: FailureKind; summary: string };
+
+export interface NewRun {
+  repo: string;
+  ref: string;
+  pipeline: Pipeline;
+  commit: string | null; // null: not a git repository, or one with no commits
+  tree: string | null;
+  dirty: boolean;
+  workspace: string;
+  tokenHash: Buffer; // a hash of the run token, never the token
+}
+
+/** A run without its jobs; `spec` is the pipeline it runs (what a requeued run needs). */
+export interface RunRecord {
+  id: number;
+  repo: string;
+  ref: string;
+  pipeline: string;
+  pipelineFile: string;
+  spec: Pipeline;
+  state: RunState;
+  failureKind: FailureKind | null;
+  failureSummary: string | null;
+  supersededBy: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  commit: string | null;
+  tree: string | null;
+  dirty: boolean;
+  workspace: string;
+}
+
+export interface StepView {
+  index: number; // position in the job, 0-based
+  attempt: number;
+  name: string;
+  command: string;
+  state: StepState;
+  exitCode: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  log: string; // relative to the home's logs/ directory
+}
+
+export interface JobView {
+  name: string;
+  state: JobState;
+  attempt: number; // the current (latest) attempt, 1-based
+  exitCode: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  steps: StepView[]; // every attempt's, by attempt then index
+}
+
+export interface AnnotationView {
+  text: string;
+  job: string | null;
+  step: string | null;
+  createdAt: number;
+}
+
+/** A run as DESIGN section 7 shows it, in camelCase with ms times; the CLI makes the snake_case JSON. */
+export interface RunView extends RunRecord {
+  jobs: JobView[]; // in file order
+  annotations: AnnotationView[]; // oldest first
+}
+
+export interface StoreStats {
+  runsByState: Record<RunState, number>;
+  jobsActive: number;
+  stepsActive: number;
+}
