@@ -1,9 +1,11 @@
-// Entry point of a backend worker: `node main.js SERVICE SOCKET`, launched by the broker with an IPC channel.
+// Entry point of a backend worker: `node main.js SERVICE SOCKET [HOME]`, launched by the broker with an IPC
+// channel. HOME is the broker's --home (empty when it uses the default places, which the same environment gives here).
+import { resolvePlaces } from "../broker/paths.js";
 import { jsonLogger } from "./log.js";
 import { BackendServer } from "./server.js";
 import { createService } from "./services/index.js";
 
-const [service, socketPath] = process.argv.slice(2);
+const [service, socketPath, home] = process.argv.slice(2);
 const logger = jsonLogger(2, `backend:${service}`);
 
 if (!service || !socketPath || !process.send) {
@@ -12,7 +14,7 @@ if (!service || !socketPath || !process.send) {
 }
 
 try {
-  const handler = await createService(service);
+  const handler = await createService(service, { places: resolvePlaces({ home: home || undefined }) });
   await new BackendServer({ service, socketPath, handler, logger }).start();
 } catch (error) {
   logger.log("error", "backend failed to start", { service, error: String(error) });

@@ -334,6 +334,7 @@ export class Broker {
       backend = new Backend({
         service,
         socketPath: this.places.backendSocket(service),
+        home: this.places.home,
         logFd: this.#logFd,
         logger: this.#logger,
         respawn: this.#settings.respawn,

@@ -23,6 +23,8 @@ export interface RespawnPolicy {
 export interface BackendOptions {
   service: string;
   socketPath: string;
+  /** The broker's QUIRE_HOME, passed on so the backend finds the same places. */
+  home?: string;
   /** Where the backend's stdout and stderr go (quired.log). */
   logFd: number;
   logger: Logger;
@@ -133,8 +135,8 @@ export class Backend extends EventEmitter {
 
   #launch(): Promise<void> {
     this.state = "starting";
-    const { service, socketPath, logFd, startTimeoutMs } = this.#options;
-    const child = fork(BACKEND_MAIN, [service, socketPath], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
+    const { service, socketPath, home, logFd, startTimeoutMs } = this.#options;
+    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
     this.#child = child;
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

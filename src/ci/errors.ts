@@ -39,3 +39,31 @@ export class PipelineCycleError extends CiError {
     super("QUIRE_ERR_PIPELINE_CYCLE", `jobs depend on each other in a cycle: ${cycle.join(" -> ")}; validate the pipeline with parsePipeline first`);
   }
 }
+
+/** A run id the store does not know. */
+export class RunNotFoundError extends CiError {
+  constructor(readonly id: number) {
+    super("QUIRE_ERR_RUN_NOT_FOUND", `no run ${id}; quirectl runs lists them`);
+  }
+}
+
+/** A pipeline names a secret that was never set (or one was asked to be removed that is not there). */
+export class SecretMissingError extends CiError {
+  constructor(readonly secret: string) {
+    super("QUIRE_ERR_SECRET_MISSING", `secret ${secret} is not set; set it with: quirectl secret set ${secret} < file-holding-the-value`);
+  }
+}
+
+/** A run token that names no live run: forged, of another daemon, or of a run that has ended. */
+export class RunTokenError extends CiError {
+  constructor() {
+    super("QUIRE_ERR_RUN_TOKEN", "QUIRE_RUN_TOKEN names no live run: annotate works only from a step of a run that is still going");
+  }
+}
+
+/** The ci backend is draining and takes no new runs. */
+export class CiShuttingDownError extends CiError {
+  constructor() {
+    super("QUIRE_ERR_CI_SHUTTING_DOWN", "the ci backend is shutting down; run it again in a moment");
+  }
+}

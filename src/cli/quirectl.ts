@@ -4,6 +4,7 @@ import { DaemonUnreachableError } from "../client/errors.js";
 import { QuireError } from "../wire/errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop, type StartArgs } from "./daemon.js";
+import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { ExitCode } from "./exit-codes.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import { showStatus, type GlobalArgs } from "./status.js";
@@ -30,6 +31,44 @@ export async function main(argv: string[]): Promise<number> {
           .demandCommand(1, "name a daemon command: start, stop, status or restart"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      .command(
+        "run [file]",
+        "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",
+        (y) =>
+          y
+            .positional("file", { type: "string", describe: "The pipeline file" })
+            .option("repo", { type: "string", describe: "Record the run under this repository (default: the file's git work tree)" })
+            .option("ref", { type: "string", describe: "Record the run under this ref (default: the work tree's branch)" })
+            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
+        run((a: RunArgs) => submitRun(a)),
+      )
+      .command("runs", "Runs, newest first", (y) =>
+        y
+          .option("limit", { type: "number", default: 50, describe: "At most this many" })
+          .command("show <id>", "One run: jobs, steps, why it failed", (z) => z.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => showRun(a))),
+        run((a: GlobalArgs & { limit: number }) => listRuns(a)),
+      )
+      .command(
+        "logs <id>",
+        "The bytes of a run's step logs",
+        (y) =>
+          y
+            .positional("id", { type: "number", demandOption: true })
+            .option("job", { type: "string", describe: "Only this job" })
+            .option("step", { type: "string", describe: "Only this step" })
+            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" }),
+        run((a: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }) => showLogs(a)),
+      )
+      .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => watchRun(a)))
+      .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => cancelRun(a)))
+      .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
+        y
+          .command("set <name>", "Set a secret; the value is read from stdin, never from the command line", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => setSecret(a)))
+          .command("list", "Names of the secrets (never their values)", {}, run((a: GlobalArgs) => listSecrets(a)))
+          .command("rm <name>", "Remove a secret", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => removeSecret(a)))
+          .demandCommand(1, "name a secret command: set, list or rm"),
+      )
+      .command("annotate <text>", "From inside a pipeline step: add a note to its run", (y) => y.positional("text", { type: "string", demandOption: true }), run((a: GlobalArgs & { text: string }) => annotate(a)))
       .command(
         "start <name> [command..]",
         "Start a long-lived command in a terminal: quirectl start NAME -- COMMAND [ARGS...]",
@@ -69,6 +108,10 @@ export async function main(argv: string[]): Promise<number> {
       .parseAsync();
     return exit;
   } catch (error) {
+    if (error instanceof PipelineUsageError) {
+      process.stderr.write(`quirectl: ${error.message}\n`);
+      return ExitCode.Usage;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`quirectl: ${error.message}\nRun quirectl --help for usage.\n`);
       return ExitCode.Usage;

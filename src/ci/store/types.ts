@@ -22,6 +22,7 @@ export interface NewRun {
   commit: string | null; // null: not a git repository, or one with no commits
   tree: string | null;
   dirty: boolean;
+  /** Where steps run, relative to the run's workspace: the directory holding the pipeline file ("." at the root). */
   workspace: string;
   tokenHash: Buffer; // a hash of the run token, never the token
 }

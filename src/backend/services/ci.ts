@@ -1,0 +1,205 @@
+// ci: pipelines of jobs whose shell steps run in PTYs, recorded in the run store. This file speaks the
+// wire (CiRequest in, CiResponse and CiEvent out); src/ci does the work.
+import { join } from "node:path";
+import { Frame_Kind, type Frame } from "../../gen/quire/v1/frame.js";
+import { CiEvent, CiRequest, CiResponse, CiRun } from "../../gen/quire/v1/ci.js";
+import { PipelineError } from "../../ci/errors.js";
+import { followLog } from "../../ci/output/log-file.js";
+import { installQuirectlShim } from "../../ci/runner/quirectl-shim.js";
+import { Runner } from "../../ci/runner/runner.js";
+import { RunStore, type RunView } from "../../ci/store/index.js";
+import { QuireError } from "../../wire/errors.js";
+import { newFrame } from "../../wire/codec.js";
+import { Lane } from "../../wire/lanes.js";
+import type { BackendClient, ServiceHandler } from "../client.js";
+import type { ServiceContext } from "./index.js";
+
+/** Log bytes a client may have unsent before the service waits for it to read. */
+const LOG_BACKLOG_BYTES = 1024 * 1024;
+
+export function createCiService(context: ServiceContext): ServiceHandler {
+  const store = RunStore.open(context.places.database);
+  const runner = new Runner({
+    store,
+    dataDir: context.places.dataDir,
+    logDir: context.places.logDir,
+    home: context.places.home,
+    binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
+  });
+  runner.start();
+  /** Requests that stream (watch, logs), by client, so CANCEL and a closed client end them. */
+  const streams = new Map<BackendClient, Map<bigint, () => void>>();
+
+  const message = (view: RunView): CiRun => toMessage(view, context.places.logDir);
+  const respond = (client: BackendClient, request: Frame, response: Partial<CiResponse>) =>
+    client.respond(request, CiResponse.encode(CiResponse.fromPartial({ ok: true, ...response })).finish());
+  const event = (client: BackendClient, request: Frame, e: CiEvent) =>
+    client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CI, requestId: request.requestId, payload: Buffer.from(CiEvent.encode(e).finish()) }));
+  const fail = (client: BackendClient, request: Frame, error: unknown) => {
+    const position = error instanceof PipelineError ? { file: error.file, line: error.line ?? 0, column: error.column ?? 0, field: error.field ?? "" } : undefined;
+    const code = error instanceof QuireError ? error.code : "QUIRE_ERR_CI_INTERNAL";
+    respond(client, request, { ok: false, error: (error as Error).message, errorCode: code, position });
+  };
+  const track = (client: BackendClient, requestId: bigint, end: () => void) => {
+    let mine = streams.get(client);
+    if (!mine) streams.set(client, (mine = new Map()));
+    mine.set(requestId, end);
+    return () => mine!.delete(requestId);
+  };
+
+  /** The run now, then on every change (coalesced to one event per tick), then the response at its end. */
+  const watch = (client: BackendClient, request: Frame, id: number) => {
+    let view = runner.get(id);
+    let scheduled = false;
+    const send = () => {
+      scheduled = false;
+      view = runner.get(id);
+      event(client, request, { run: message(view) });
+      if (!runner.isLive(id)) finish();
+    };
+    const onChange = (changed: number) => {
+      if (changed !== id || scheduled) return;
+      scheduled = true;
+      setImmediate(send);
+    };
+    const untrack = track(client, request.requestId, () => runner.off("changed", onChange));
+    const finish = () => {
+      runner.off("changed", onChange);
+      untrack();
+      respond(client, request, { run: message(runner.get(id)) });
+    };
+    runner.on("changed", onChange);
+    event(client, request, { run: message(view) });
+    if (!runner.isLive(id)) finish();
+  };
+
+  /** Every selected step's log in job and step order; with follow, each one until it has ended. */
+  const logs = async (client: BackendClient, request: Frame, op: NonNullable<CiRequest["logs"]>) => {
+    const id = Number(op.id);
+    const view = runner.get(id);
+    const abort = new AbortController();
+    const untrack = track(client, request.requestId, () => abort.abort());
+    try {
+      for (const job of view.jobs) {
+        if (op.job && job.name !== op.job) continue;
+        for (let i = 0; ; i++) {
+          const step = runner.get(id).jobs.find((j) => j.name === job.name)?.steps[i];
+          if (!step) break;
+          if (op.step && step.name !== op.step) continue;
+          const path = join(context.places.logDir, step.log);
+          const send = async (data: Buffer) => {
+            event(client, request, { log: { job: job.name, step: step.name, attempt: step.attempt, data } });
+            while (client.pendingBytes > LOG_BACKLOG_BYTES && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 10));
+          };
+          if (op.follow) {
+            const live = () => {
+              const now = runner.get(id).jobs.find((j) => j.name === job.name)?.steps[i]?.state;
+              return now === "pending" || now === "active";
+            };
+            // A pending step of a run that has ended never starts: nothing to wait for.
+            if (live() && !runner.isLive(id)) continue;
+            await followLog(path, send, () => live() && runner.isLive(id), abort.signal);
+          } else {
+            await followLog(path, send, () => false, abort.signal);
+          }
+          if (abort.signal.aborted) return;
+        }
+      }
+      respond(client, request, { run: message(runner.get(id)) });
+    } finally {
+      untrack();
+    }
+  };
+
+  const handle = async (client: BackendClient, request: Frame, ci: CiRequest) => {
+    if (ci.submit) {
+      const view = await runner.submit(ci.submit.file, ci.submit.text, { repo: ci.submit.repo, ref: ci.submit.ref });
+      return respond(client, request, { run: message(view) });
+    }
+    if (ci.get) return respond(client, request, { run: message(runner.get(Number(ci.get.id))) });
+    if (ci.list) return respond(client, request, { runs: runner.list(ci.list.limit || undefined).map(message) });
+    if (ci.watch) return watch(client, request, Number(ci.watch.id));
+    if (ci.cancel) return respond(client, request, { run: message(await runner.cancel(Number(ci.cancel.id))) });
+    if (ci.logs) return logs(client, request, ci.logs);
+    if (ci.secretSet) {
+      runner.setSecret(ci.secretSet.name, ci.secretSet.value);
+      return respond(client, request, {});
+    }
+    if (ci.secretList) return respond(client, request, { secretNames: runner.secretNames() });
+    if (ci.secretRemove) {
+      runner.removeSecret(ci.secretRemove.name);
+      return respond(client, request, {});
+    }
+    if (ci.annotate) {
+      runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text, ci.annotate.job, ci.annotate.step);
+      return respond(client, request, {});
+    }
+    respond(client, request, { ok: false, error: "empty ci request: set one operation", errorCode: "QUIRE_ERR_CI_BAD_REQUEST" });
+  };
+
+  return {
+    onFrame(frame, client) {
+      if (frame.kind === Frame_Kind.CANCEL) {
+        streams.get(client)?.get(frame.requestId)?.();
+        return;
+      }
+      let request: CiRequest;
+      try {
+        request = CiRequest.decode(frame.payload);
+      } catch (error) {
+        return fail(client, frame, new QuireError("QUIRE_ERR_PAYLOAD_MALFORMED", `payload is not a valid CiRequest: ${(error as Error).message}`));
+      }
+      handle(client, frame, request).catch((error) => fail(client, frame, error));
+    },
+    onClose(client) {
+      for (const end of streams.get(client)?.values() ?? []) end();
+      streams.delete(client);
+    },
+    async drain() {
+      await runner.shutdown();
+      store.close();
+    },
+  };
+}
+
+function toMessage(view: RunView, logDir: string): CiRun {
+  return CiRun.fromPartial({
+    id: BigInt(view.id),
+    repo: view.repo,
+    ref: view.ref,
+    pipeline: view.pipeline,
+    pipelineFile: view.pipelineFile,
+    state: view.state,
+    failureKind: view.failureKind ?? "",
+    failureSummary: view.failureSummary ?? "",
+    supersededBy: BigInt(view.supersededBy ?? 0),
+    createdUnixMs: BigInt(view.createdAt),
+    startedUnixMs: BigInt(view.startedAt ?? 0),
+    finishedUnixMs: BigInt(view.finishedAt ?? 0),
+    commit: view.commit ?? "",
+    tree: view.tree ?? "",
+    dirty: view.dirty,
+    jobs: view.jobs.map((job) => ({
+      needs: view.spec.jobs.find((j) => j.name === job.name)?.needs ?? [],
+      name: job.name,
+      state: job.state,
+      hasExitCode: job.exitCode !== null,
+      exitCode: job.exitCode ?? 0,
+      startedUnixMs: BigInt(job.startedAt ?? 0),
+      finishedUnixMs: BigInt(job.finishedAt ?? 0),
+      attempt: job.attempt,
+      steps: job.steps.map((step) => ({
+        name: step.name,
+        state: step.state,
+        hasExitCode: step.exitCode !== null,
+        exitCode: step.exitCode ?? 0,
+        startedUnixMs: BigInt(step.startedAt ?? 0),
+        finishedUnixMs: BigInt(step.finishedAt ?? 0),
+        log: join(logDir, step.log),
+        attempt: step.attempt,
+        command: step.command,
+      })),
+    })),
+    annotations: view.annotations.map((a) => ({ text: a.text, job: a.job ?? "", step: a.step ?? "", createdUnixMs: BigInt(a.createdAt) })),
+  });
+}

@@ -1,0 +1,123 @@
+// One step of one attempt: the command in a PTY, every byte (secrets redacted) into the step's log, the
+// last output kept for the failure summary, and the end told as plain data.
+import { spawn, type Subprocess } from "../../runtime/index.js";
+import { StepLog } from "../output/log-file.js";
+import { Redactor } from "../output/redact.js";
+import { stepCommand } from "./shell.js";
+
+/** Output kept for the summary: a terminal screen's worth, many times over. */
+const TAIL_BYTES = 64 * 1024;
+
+export interface StepLaunch {
+  script: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number | null;
+  /** Absolute path of the log file. */
+  logFile: string;
+  /** Values to redact from the log and the tail. */
+  secrets: readonly string[];
+  niceness: number;
+  killGraceMs: number;
+}
+
+export interface StepOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  /** "step": the step's own timeout; "job": the job's. */
+  timedOut: false | "step" | "job";
+  /** Stopped from outside: cancel, supersede or shutdown. */
+  stopped: boolean;
+  /** The last output, redacted. */
+  tail: Buffer;
+  /** Could not start at all (a missing working directory, no shell): the reason. */
+  startError: string | null;
+}
+
+export class StepProcess {
+  readonly result: Promise<StepOutcome>;
+  readonly #handle: Subprocess | undefined;
+  #stopReason: "job" | "stop" | undefined;
+
+  private constructor(launch: StepLaunch) {
+    const log = StepLog.open(launch.logFile);
+    const redactor = new Redactor([...launch.secrets]);
+    const tail = new TailBuffer(TAIL_BYTES);
+    const keep = (bytes: Buffer) => {
+      if (bytes.length === 0) return;
+      log.write(bytes);
+      tail.push(bytes);
+    };
+    const { file, args } = stepCommand(launch.script, launch.niceness);
+    let handle: Subprocess;
+    try {
+      handle = spawn(file, args, {
+        pty: true,
+        cwd: launch.cwd,
+        env: launch.env,
+        inheritEnv: false,
+        cols: 120,
+        rows: 40,
+        timeoutMs: launch.timeoutMs ?? undefined,
+        killGraceMs: launch.killGraceMs,
+        // The step's output lives in its log; the result need not hold it too.
+        maxOutputBytes: 1,
+      });
+    } catch (error) {
+      const why = `the step could not start: ${(error as Error).message}`;
+      keep(Buffer.from(`quire: ${why}\r\n`));
+      this.result = log.close().then(() => ({ exitCode: null, signal: null, timedOut: false, stopped: false, tail: tail.bytes(), startError: why }));
+      return;
+    }
+    this.#handle = handle;
+    handle.on("data", (chunk: Buffer) => keep(redactor.push(chunk)));
+    this.result = handle.wait().then(async (r) => {
+      keep(redactor.end());
+      await log.close();
+      return {
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: this.#stopReason === "job" ? "job" : r.timedOut === "wall" ? "step" : false,
+        stopped: this.#stopReason === "stop",
+        tail: tail.bytes(),
+        startError: null,
+      };
+    });
+  }
+
+  static start(launch: StepLaunch): StepProcess {
+    return new StepProcess(launch);
+  }
+
+  get pid(): number | undefined {
+    return this.#handle?.pid;
+  }
+
+  /** Ends the step's whole tree; `why` decides how the outcome reads. Resolves once it has exited. */
+  async stop(why: "job" | "stop"): Promise<void> {
+    this.#stopReason ??= why;
+    await this.#handle?.kill();
+  }
+}
+
+/** The last `limit` bytes of a stream. */
+class TailBuffer {
+  readonly #limit: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#size - this.#chunks[0]!.length >= this.#limit) this.#size -= this.#chunks.shift()!.length;
+  }
+
+  bytes(): Buffer {
+    const all = Buffer.concat(this.#chunks);
+    return all.length > this.#limit ? all.subarray(all.length - this.#limit) : all;
+  }
+}

@@ -1,0 +1,244 @@
+// quirectl's CI commands: run, runs, runs show, logs, watch, cancel, secret and annotate.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
+import { PipelineError } from "../ci/errors.js";
+import { parsePipeline } from "../ci/pipeline/parse.js";
+import { ExitCode } from "./exit-codes.js";
+import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
+import { runJson, currentSteps } from "./run-json.js";
+import { lineView, liveView, printReport } from "./run-view.js";
+import type { GlobalArgs } from "./global-args.js";
+
+export interface RunArgs extends GlobalArgs {
+  file?: string;
+  repo?: string;
+  ref?: string;
+  wait: boolean;
+}
+
+/** Thrown for a bad pipeline file: quirectl prints it and exits 2. */
+export class PipelineUsageError extends Error {}
+
+export async function submitRun(args: RunArgs): Promise<number> {
+  const file = resolve(args.file ?? "quire.yml");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : `${file}: cannot read it (${code ?? (error as Error).message})`);
+  }
+  try {
+    // Checked here too, so a bad file is refused before the daemon is even started.
+    parsePipeline(text, file);
+  } catch (error) {
+    if (error instanceof PipelineError) throw new PipelineUsageError(error.message);
+    throw error;
+  }
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    let run: CiRun;
+    try {
+      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref });
+    } catch (error) {
+      if (error instanceof CiRequestError && error.code === "QUIRE_ERR_PIPELINE_INVALID") throw new PipelineUsageError(error.message);
+      throw error;
+    }
+    if (!args.wait) {
+      if (args.json) printJson(runJson(run));
+      else println(`run ${run.id} ${run.state}: ${run.pipeline} on ${run.ref || run.repo}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
+      return ExitCode.Ok;
+    }
+    return await follow(ci, run.id, args.json);
+  } finally {
+    ci.close();
+  }
+}
+
+export async function watchRun(args: GlobalArgs & { id: number }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    return await follow(ci, BigInt(args.id), args.json);
+  } finally {
+    ci.close();
+  }
+}
+
+/** Shows the run until it ends; the exit code says how it ended. */
+async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> {
+  const view = json ? undefined : process.stdout.isTTY ? liveView() : lineView();
+  let final: CiRun;
+  try {
+    final = await ci.watch(id, (run) => view?.update(run));
+  } finally {
+    view?.done();
+  }
+  if (json) printJson(runJson(final));
+  else await printReport(final);
+  return final.state === "complete" ? ExitCode.Ok : ExitCode.Failed;
+}
+
+export async function listRuns(args: GlobalArgs & { limit: number }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    const runs = await ci.list(args.limit);
+    if (args.json) {
+      printJson(runs.map(runJson));
+      return ExitCode.Ok;
+    }
+    if (runs.length === 0) {
+      println("no runs yet: quirectl run [FILE]");
+      return ExitCode.Ok;
+    }
+    println(
+      table([
+        ["ID", "STATE", "PIPELINE", "REF", "CREATED", "TOOK"],
+        ...runs.map((r) => [
+          String(r.id),
+          r.state === "failed" ? `failed (${r.failureKind})` : r.state,
+          r.pipeline,
+          (r.ref || "-") + (r.dirty ? "*" : ""),
+          isoOrNull(r.createdUnixMs)!.replace("T", " ").slice(0, 19),
+          r.startedUnixMs ? formatDuration(Number((r.finishedUnixMs || BigInt(Date.now())) - r.startedUnixMs)) : "-",
+        ]),
+      ]),
+    );
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function showRun(args: GlobalArgs & { id: number }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    const run = await ci.get(args.id);
+    if (args.json) {
+      printJson(runJson(run));
+      return ExitCode.Ok;
+    }
+    println(`run ${run.id}  ${run.pipeline}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
+    println(`repo ${run.repo}  ref ${run.ref || "-"}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
+    if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
+    for (const job of run.jobs) {
+      println(`  ${job.name}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      for (const step of currentSteps(job)) println(`    ${step.name}: ${step.state}${step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
+    }
+    if (run.failureSummary) {
+      println();
+      println(run.failureSummary);
+    }
+    for (const a of run.annotations) println(`note${a.job ? ` (${a.job}${a.step ? ` / ${a.step}` : ""})` : ""}: ${a.text}`);
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function showLogs(args: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  const headers = process.stdout.isTTY && !args.step;
+  let last = "";
+  try {
+    await ci.logs(args.id, { job: args.job, step: args.step, follow: args.follow }, (chunk) => {
+      const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
+      if (headers && key !== last) process.stdout.write(`\n==> ${chunk.job} / ${chunk.step}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
+      last = key;
+      process.stdout.write(chunk.data);
+    });
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    const run = await ci.cancel(args.id);
+    if (args.json) printJson(runJson(run));
+    else println(TERMINAL_RUN_STATES.has(run.state) && run.state !== "cancelled" ? `run ${run.id} had already ended: ${run.state}` : `run ${run.id} ${run.state}`);
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
+  const value = await readSecretValue(args.name);
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    await ci.setSecret(args.name, value);
+    if (!args.json) println(`secret ${args.name} set`);
+    else printJson({ name: args.name, set: true });
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function listSecrets(args: GlobalArgs): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    const names = await ci.secretNames();
+    if (args.json) printJson(names);
+    else println(names.length ? names.join("\n") : "no secrets: quirectl secret set NAME < value-file");
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+export async function removeSecret(args: GlobalArgs & { name: string }): Promise<number> {
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    await ci.removeSecret(args.name);
+    if (!args.json) println(`secret ${args.name} removed`);
+    else printJson({ name: args.name, removed: true });
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+/** From inside a step: the step's run token says which run. */
+export async function annotate(args: GlobalArgs & { text: string }): Promise<number> {
+  const token = process.env.QUIRE_RUN_TOKEN;
+  if (!token) throw new PipelineUsageError("annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
+  const ci = await CiClient.connect({ home: args.home });
+  try {
+    await ci.annotate(Buffer.from(token), args.text, { job: process.env.QUIRE_JOB, step: process.env.QUIRE_STEP });
+    return ExitCode.Ok;
+  } finally {
+    ci.close();
+  }
+}
+
+/** The value comes from stdin, never from argv (where `ps` and shell history would show it). */
+async function readSecretValue(name: string): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) {
+    process.stderr.write(`value for ${name} (not echoed), then Enter: `);
+    stdin.setRawMode(true);
+    const chunks: string[] = [];
+    try {
+      for await (const chunk of stdin) {
+        const text = String(chunk);
+        if (text === "\u0003") throw new PipelineUsageError("cancelled");
+        const end = text.search(/[\r\n]/);
+        chunks.push(end >= 0 ? text.slice(0, end) : text);
+        if (end >= 0) break;
+      }
+    } finally {
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    }
+    return chunks.join("");
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is how `echo` and files end; it is not part of the value.
+  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+}

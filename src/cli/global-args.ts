@@ -1,0 +1,5 @@
+// Options every quirectl command takes.
+export interface GlobalArgs {
+  home?: string;
+  json: boolean;
+}
