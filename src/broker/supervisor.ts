@@ -232,14 +232,18 @@ export class Backend extends EventEmitter {
     return TYPICAL_START_MS;
   }
 
-  /** False when there is no live channel to send on; send errors reach `callback`. */
-  #send(message: BrokerMessage, handle?: Socket, callback?: (error: Error | null) => void): boolean {
+  /**
+   * False when there is no live channel to send on; send errors reach `callback`. There is always a
+   * callback: without one, a write to a backend that died a moment ago (EPIPE) becomes an 'error' event.
+   * The backend's death itself is handled on 'exit'.
+   */
+  #send(message: BrokerMessage, handle?: Socket, callback: (error: Error | null) => void = () => {}): boolean {
     const child = this.#child;
     if (!child?.connected) return false;
     try {
       child.send(message, handle, { keepOpen: false }, callback);
     } catch (error) {
-      callback?.(error as Error);
+      callback(error as Error);
     }
     return true;
   }
