@@ -233,7 +233,8 @@ export class Broker {
         return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, `the ${hello.serviceName} backend did not take the token: ${(error as Error).message}`, {}, 250));
       }
       this.#metrics.inc("quire_negotiated_total", { path: "reconnect" });
-      if (await sendNegotiated(socket, requestId, negotiated)) socket.end();
+      // We stopped reading at the Hello, so the client's EOF is never seen: close once our bytes are out.
+      if (await sendNegotiated(socket, requestId, negotiated)) socket.destroySoon();
       return;
     }
 
