@@ -248,7 +248,8 @@ export class Broker {
       if (ack.accepted) this.#pendingTokens.delete(id);
       else this.#logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });
     } catch (error) {
-      // The client sees its connection close before the ready event and reconnects with the same token.
+      // The client sees its connection close before the ready event and reconnects with the same token
+      // (Backend.offer has closed our copy of the socket, even one already written to the channel).
       this.#metrics.inc("quire_handoffs_total", { outcome: "failed" });
       this.#logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, error: String(error) });
       socket.destroy();
@@ -326,6 +327,7 @@ export class Broker {
       quire_backend_up: { help: "1 when the service's backend is ready", values: backends.map((b) => [{ service: b.service }, b.state === "ready" ? 1 : 0]) },
       quire_backend_restarts: { help: "Respawns after a crash", values: backends.map((b) => [{ service: b.service }, b.restarts]) },
       quire_backend_clients: { help: "Clients a backend is serving", values: backends.map((b) => [{ service: b.service }, b.clients]) },
+      quire_handoffs_in_flight: { help: "Sockets offered to a backend and not yet ACKed", values: backends.map((b) => [{ service: b.service }, b.offersInFlight]) },
     });
   }
 

@@ -91,10 +91,27 @@ export class Backend extends EventEmitter {
     }
   }
 
-  /** Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come in time. */
+  /** Offers sent and not yet ACKed (or given up). */
+  get offersInFlight(): number {
+    return this.#acks.size;
+  }
+
+  /**
+   * Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come
+   * in time or the backend dies first. On rejection the broker's copy of the socket is closed.
+   */
   offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number, tokenExpiresAt: number): Promise<HandoffAck> {
+    // Once sent, the socket no longer owns its handle: Node holds it until the backend acknowledges the
+    // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
+    // Closing it ourselves is what lets the client see EOF and reconnect.
+    const handle = (socket as unknown as { _handle?: { close(): void } | null })._handle;
     return new Promise((resolve, reject) => {
-      this.#wait(this.#acks, correlationId, resolve, reject, deadline - Date.now(), "handoff ACK");
+      const fail = (error: Error) => {
+        socket.destroy();
+        handle?.close();
+        reject(error);
+      };
+      this.#wait(this.#acks, correlationId, resolve, fail, deadline - Date.now(), "handoff ACK");
       const message: BrokerMessage = { t: "offer", offer, pending, deadline, tokenExpiresAt };
       const sent = this.#send(message, socket, (error) => {
         if (error) this.#settle(this.#acks, correlationId)?.reject(error);
