@@ -21,6 +21,7 @@ import { checkHello } from "./hello.js";
 import { listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import type { Places } from "./paths.js";
+import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
 import { refused, sendNegotiated, sendRefused } from "../backend/replies.js";
 import { Backend, type RespawnPolicy } from "./supervisor.js";
@@ -37,6 +38,8 @@ export interface BrokerOptions {
   tokenTtlMs?: number;
   /** Tokens minted and not yet used or expired, at most. */
   maxPendingTokens?: number;
+  /** ... and at most this many for one peer (by the Hello's peer_pid; anonymous peers share one count). */
+  maxPendingTokensPerPeer?: number;
   helloRatePerSecond?: number;
   helloBurst?: number;
   respawn?: Partial<RespawnPolicy>;
@@ -58,6 +61,7 @@ function settings(options: BrokerOptions): Settings {
     handoffAckTimeoutMs: 2_000,
     tokenTtlMs: 30_000,
     maxPendingTokens: 1_024,
+    maxPendingTokensPerPeer: 256,
     helloRatePerSecond: 1_000,
     helloBurst: 2_000,
     drainGraceMs: 10_000,
@@ -80,8 +84,8 @@ export class Broker {
   readonly #metrics = new Metrics();
   readonly #rateLimiter: HelloRateLimiter;
   readonly #backends = new Map<string, Backend>();
-  /** Tokens minted and not yet known to be used, by id, with their expiry. */
-  readonly #pendingTokens = new Map<number, number>();
+  /** Tokens minted and not yet known to be used. */
+  readonly #pendingTokens = new PendingTokens();
   readonly #adminSockets = new Set<Socket>();
   /** Connections that have not sent their first frame yet, with their deadline timers. */
   readonly #greeting = new Map<Socket, NodeJS.Timeout>();
@@ -192,12 +196,17 @@ export class Broker {
       this.#metrics.inc("quire_refused_total", { code: Refused_Code[r.code] ?? String(r.code) });
       sendRefused(socket, requestId, r);
     };
-    const wait = this.#rateLimiter.take(hello.peerPid ? `pid:${hello.peerPid}` : "anonymous");
+    const peer = hello.peerPid ? `pid:${hello.peerPid}` : "anonymous";
+    const wait = this.#rateLimiter.take(peer);
     if (wait > 0) return refuse(refused(Refused_Code.RATE_LIMITED, "too many Hellos from this peer; wait and retry", {}, wait));
     if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
     const invalid = checkHello(hello, this.#settings.services, QUIRE_VERSION);
     if (invalid) return refuse(invalid);
-    if (this.#pendingTokenCount() >= this.#settings.maxPendingTokens) {
+    if (this.#pendingTokens.countFor(peer) >= this.#settings.maxPendingTokensPerPeer) {
+      const who = hello.peerPid ? `peer pid ${hello.peerPid}` : "peers that send no peer_pid";
+      return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokensPerPeer} handshakes are already in flight for ${who}; use the tokens already given (or let them expire) and retry`, {}, 100));
+    }
+    if (this.#pendingTokens.size() >= this.#settings.maxPendingTokens) {
       return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100));
     }
     const backend = this.#backend(hello.serviceName);
@@ -212,7 +221,7 @@ export class Broker {
     const id = this.#nextId++;
     const token = mintToken();
     const expiresAt = Date.now() + this.#settings.tokenTtlMs;
-    this.#pendingTokens.set(id, expiresAt);
+    this.#pendingTokens.add(id, peer, expiresAt);
     const handoff = this.#settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
     const negotiated = {
       negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
@@ -323,7 +332,7 @@ export class Broker {
   #renderMetrics(): string {
     const backends = [...this.#backends.values()];
     return this.#metrics.render({
-      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#pendingTokenCount()]] },
+      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#pendingTokens.size()]] },
       quire_backend_up: { help: "1 when the service's backend is ready", values: backends.map((b) => [{ service: b.service }, b.state === "ready" ? 1 : 0]) },
       quire_backend_restarts: { help: "Respawns after a crash", values: backends.map((b) => [{ service: b.service }, b.restarts]) },
       quire_backend_clients: { help: "Clients a backend is serving", values: backends.map((b) => [{ service: b.service }, b.clients]) },
@@ -346,12 +355,6 @@ export class Broker {
       this.#backends.set(service, backend);
     }
     return backend;
-  }
-
-  #pendingTokenCount(): number {
-    const now = Date.now();
-    for (const [id, expiresAt] of this.#pendingTokens) if (expiresAt <= now) this.#pendingTokens.delete(id);
-    return this.#pendingTokens.size;
   }
 }
 

@@ -18,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("handoff-ack-timeout-ms", { type: "number", describe: "Give up a handoff the backend has not ACKed in this time (default 2000)" })
     .option("token-ttl-ms", { type: "number", describe: "How long a handoff/reconnect token stays good (default 30000)" })
     .option("max-pending-tokens", { type: "number", describe: "Handshakes in flight, at most (default 1024)" })
+    .option("max-pending-tokens-per-peer", { type: "number", describe: "Handshakes in flight for one peer pid, at most (default 256)" })
     .option("hello-rate", { type: "number", describe: "Hellos per second per peer (default 1000)" })
     .option("hello-burst", { type: "number", describe: "Hellos a peer may send at once (default 2000)" })
     .option("respawn-budget", { type: "number", describe: "Crashes tolerated per window before a backend is marked failed (default 3)" })
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       handoffAckTimeoutMs: args.handoffAckTimeoutMs,
       tokenTtlMs: args.tokenTtlMs,
       maxPendingTokens: args.maxPendingTokens,
+      maxPendingTokensPerPeer: args.maxPendingTokensPerPeer,
       helloRatePerSecond: args.helloRate,
       helloBurst: args.helloBurst,
       respawn: { budget: args.respawnBudget, windowMs: args.respawnWindowMs, delayMs: args.respawnDelayMs },
