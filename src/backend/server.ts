@@ -91,6 +91,8 @@ export class BackendServer {
       }
       case "drain":
         return void this.#drain(m.graceMs);
+      case "ping":
+        return this.#tell({ t: "pong", seq: m.seq });
     }
   }
 

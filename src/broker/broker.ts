@@ -45,6 +45,10 @@ export interface BrokerOptions {
   respawn?: Partial<RespawnPolicy>;
   drainGraceMs?: number;
   backendStartTimeoutMs?: number;
+  /** Ping each ready backend on its control channel this long after its last answer (0: never). */
+  livenessIntervalMs?: number;
+  /** A backend that leaves a ping unanswered this long (stopped, or spinning) is killed and respawned. */
+  livenessTimeoutMs?: number;
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
 }
@@ -66,6 +70,8 @@ function settings(options: BrokerOptions): Settings {
     helloBurst: 2_000,
     drainGraceMs: 10_000,
     backendStartTimeoutMs: 10_000,
+    livenessIntervalMs: 2_000,
+    livenessTimeoutMs: 10_000,
     handoff: process.platform !== "win32",
     ...stripUndefined(options),
     respawn: { budget: 3, windowMs: 30_000, delayMs: 250, ...stripUndefined(options.respawn ?? {}) },
@@ -350,6 +356,7 @@ export class Broker {
         logger: this.#logger,
         respawn: this.#settings.respawn,
         startTimeoutMs: this.#settings.backendStartTimeoutMs,
+        liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
       });
       backend.on("token-used", (id: number) => this.#pendingTokens.delete(id));
       this.#backends.set(service, backend);

@@ -25,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("respawn-window-ms", { type: "number", describe: "The crash budget's window (default 30000)" })
     .option("respawn-delay-ms", { type: "number", describe: "Pause before respawning a crashed backend (default 250)" })
     .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
+    .option("liveness-interval-ms", { type: "number", describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)" })
+    .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -50,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
       helloBurst: args.helloBurst,
       respawn: { budget: args.respawnBudget, windowMs: args.respawnWindowMs, delayMs: args.respawnDelayMs },
       drainGraceMs: args.drainGraceMs,
+      livenessIntervalMs: args.livenessIntervalMs,
+      livenessTimeoutMs: args.livenessTimeoutMs,
     });
   } catch (error) {
     process.stderr.write(`quired: ${(error as Error).message}\n`);
