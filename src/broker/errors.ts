@@ -26,6 +26,12 @@ export class SocketPathTooLongError extends BrokerError {
   }
 }
 
+export class SocketPathOccupiedError extends BrokerError {
+  constructor(readonly path: string, readonly kind: string) {
+    super("QUIRE_ERR_SOCKET_PATH_OCCUPIED", `${path} is ${kind}, not a socket, so quired will not replace it: move it away, or choose another QUIRE_HOME`);
+  }
+}
+
 export class BackendUnavailableError extends BrokerError {
   constructor(readonly service: string, reason: string, readonly retryAfterMs: number) {
     super("QUIRE_ERR_BACKEND_UNAVAILABLE", `the ${service} backend is unavailable: ${reason}`);
