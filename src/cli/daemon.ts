@@ -63,7 +63,9 @@ export async function daemonStatus(args: GlobalArgs): Promise<number> {
     return ExitCode.Ok;
   } catch (error) {
     if (!(error instanceof DaemonUnreachableError)) throw error;
-    report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
+    if (error.nobodyListening) report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
+    else if (args.json) printJson({ running: false, socket: places.socket, errno: error.errno ?? null, error: error.message });
+    else process.stderr.write(`quirectl: ${error.message}\n`);
     return ExitCode.DaemonUnreachable;
   }
 }
@@ -72,7 +74,8 @@ async function currentPid(args: GlobalArgs): Promise<number | undefined> {
   try {
     return (await adminCall(AdminOp.STATUS, { home: args.home })).status?.pid;
   } catch (error) {
-    if (error instanceof DaemonUnreachableError) return undefined;
+    // Not running; but a socket we cannot use is not a reason to start another quired.
+    if (error instanceof DaemonUnreachableError && error.nobodyListening) return undefined;
     throw error;
   }
 }
