@@ -15,8 +15,9 @@ export class SocketDirInsecureError extends BrokerError {
 }
 
 export class RootRefusedError extends BrokerError {
-  constructor() {
-    super("QUIRE_ERR_RUNNING_AS_ROOT", "quired refuses to run as root: run it as your own user, or pass --allow-root if you mean it");
+  /** `command`: the exact command line that would start it, where known. */
+  constructor(command?: string) {
+    super("QUIRE_ERR_RUNNING_AS_ROOT", `quired refuses to run as root: run it as your own user, or if you mean it, ${command ? `run ${command}` : "pass --allow-root"} (or set QUIRE_ALLOW_ROOT=1)`);
   }
 }
 
