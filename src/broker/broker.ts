@@ -53,6 +53,9 @@ export interface BrokerOptions {
   handoff?: boolean;
 }
 
+/** Undecoded input one admin connection may hold: requests are a few bytes each. */
+const ADMIN_MAX_BUFFERED_BYTES = 1024 * 1024;
+
 const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
@@ -271,22 +274,47 @@ export class Broker {
     }
   }
 
+  /**
+   * Answers admin requests in order. A client that sends faster than it reads is not read from while
+   * its answers are backed up (write() returned false): what one admin connection holds is bounded by the
+   * socket's buffers, never by how many requests it pipelines.
+   */
   #serveAdmin(socket: Socket, decoder: FrameDecoder, first: Frame): void {
     this.#adminSockets.add(socket);
     socket.once("close", () => this.#adminSockets.delete(socket));
-    const answer = (frame: Frame) => {
-      if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return;
+    let blocked = false;
+    let failed = false;
+    /** False once the socket's write buffer is full: stop until "drain". */
+    const answer = (frame: Frame): boolean => {
+      if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return true;
       const { response, op, after } = handleAdmin(frame.payload, this.#adminContext);
       this.#metrics.inc("quire_admin_requests_total", { op });
-      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
+      return socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
     };
-    answer(first);
     const pump = () => {
-      for (let item = decoder.next(); item; item = decoder.next()) {
-        if (item instanceof WireError) return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, item.message, { error: item.code }));
-        answer(item);
+      while (!blocked && !failed) {
+        const item = decoder.next();
+        if (item === undefined) break;
+        if (item instanceof WireError) {
+          failed = true;
+          return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, item.message, { error: item.code }));
+        }
+        blocked = !answer(item);
       }
+      // Admin requests are a few bytes: a partial frame this large is not one.
+      if (!failed && decoder.buffered > ADMIN_MAX_BUFFERED_BYTES) {
+        failed = true;
+        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" }));
+      }
+      if (blocked || failed) socket.pause();
     };
+    socket.on("drain", () => {
+      if (failed) return;
+      blocked = false;
+      pump();
+      if (!blocked && !failed) socket.resume();
+    });
+    blocked = !answer(first);
     pump();
     socket.on("data", (chunk: Buffer) => {
       decoder.push(chunk);

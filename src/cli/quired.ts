@@ -1,9 +1,11 @@
 // quired: the broker in the foreground, as a service manager starts it.
 import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
+import { RootRefusedError } from "../broker/errors.js";
 import { resolvePlaces } from "../broker/paths.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
+import { commandLine } from "./output.js";
 
 export async function main(argv: string[]): Promise<number> {
   let usageError = false;
@@ -56,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       livenessTimeoutMs: args.livenessTimeoutMs,
     });
   } catch (error) {
-    process.stderr.write(`quired: ${(error as Error).message}\n`);
+    const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;
+    process.stderr.write(`quired: ${message}\n`);
     return ExitCode.Failed;
   }
   const stop = () => void broker.stop();
