@@ -8,7 +8,9 @@ export type BrokerMessage =
   /** Accept this token on a reconnect Hello until `expiresAt`; answer token-registered. */
   | { t: "token"; id: number; token: Uint8Array; expiresAt: number }
   /** Stop accepting, let work finish (at most graceMs), close clients, exit 0. */
-  | { t: "drain"; graceMs: number };
+  | { t: "drain"; graceMs: number }
+  /** Liveness: answer pong with the same seq at once. A backend that does not is killed and respawned. */
+  | { t: "ping"; seq: number };
 
 /** Backend -> broker. */
 export type BackendMessage =
@@ -18,7 +20,8 @@ export type BackendMessage =
   | { t: "token-registered"; id: number; ok: boolean }
   /** A token registered with `id` (a correlation id for offers) was consumed by a reconnect. */
   | { t: "token-used"; id: number }
-  | { t: "clients"; count: number };
+  | { t: "clients"; count: number }
+  | { t: "pong"; seq: number };
 
 /** Messages on the channel are objects tagged by `t`; anything else is ignored. */
 export function isControlMessage(value: unknown): value is { t: string } {

@@ -67,8 +67,16 @@ export class BackendServer {
     this.#options.logger.log("info", "backend ready", { service: this.#options.service, socket: socketPath });
   }
 
+  /**
+   * The broker may be gone (SIGKILLed) before we have read its channel's EOF: a write then fails with
+   * EPIPE, which without a callback is an 'error' on `process` and kills us before we drain. The
+   * 'disconnect' that follows starts the drain, so a failed send needs nothing more.
+   */
   #tell(message: BackendMessage): void {
-    if (process.connected) process.send!(message);
+    if (!process.connected) return;
+    try {
+      process.send!(message, ignoreSendError);
+    } catch {}
   }
 
   #onControl(message: unknown, handle: Socket | undefined): void {
@@ -83,6 +91,8 @@ export class BackendServer {
       }
       case "drain":
         return void this.#drain(m.graceMs);
+      case "ping":
+        return this.#tell({ t: "pong", seq: m.seq });
     }
   }
 
@@ -210,3 +220,5 @@ export class BackendServer {
     setImmediate(() => process.exit(0));
   }
 }
+
+function ignoreSendError(): void {}

@@ -21,6 +21,7 @@ import { checkHello } from "./hello.js";
 import { listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import type { Places } from "./paths.js";
+import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
 import { refused, sendNegotiated, sendRefused } from "../backend/replies.js";
 import { Backend, type RespawnPolicy } from "./supervisor.js";
@@ -37,14 +38,23 @@ export interface BrokerOptions {
   tokenTtlMs?: number;
   /** Tokens minted and not yet used or expired, at most. */
   maxPendingTokens?: number;
+  /** ... and at most this many for one peer (by the Hello's peer_pid; anonymous peers share one count). */
+  maxPendingTokensPerPeer?: number;
   helloRatePerSecond?: number;
   helloBurst?: number;
   respawn?: Partial<RespawnPolicy>;
   drainGraceMs?: number;
   backendStartTimeoutMs?: number;
+  /** Ping each ready backend on its control channel this long after its last answer (0: never). */
+  livenessIntervalMs?: number;
+  /** A backend that leaves a ping unanswered this long (stopped, or spinning) is killed and respawned. */
+  livenessTimeoutMs?: number;
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
 }
+
+/** Undecoded input one admin connection may hold: requests are a few bytes each. */
+const ADMIN_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
@@ -58,10 +68,13 @@ function settings(options: BrokerOptions): Settings {
     handoffAckTimeoutMs: 2_000,
     tokenTtlMs: 30_000,
     maxPendingTokens: 1_024,
+    maxPendingTokensPerPeer: 256,
     helloRatePerSecond: 1_000,
     helloBurst: 2_000,
     drainGraceMs: 10_000,
     backendStartTimeoutMs: 10_000,
+    livenessIntervalMs: 2_000,
+    livenessTimeoutMs: 10_000,
     handoff: process.platform !== "win32",
     ...stripUndefined(options),
     respawn: { budget: 3, windowMs: 30_000, delayMs: 250, ...stripUndefined(options.respawn ?? {}) },
@@ -80,8 +93,8 @@ export class Broker {
   readonly #metrics = new Metrics();
   readonly #rateLimiter: HelloRateLimiter;
   readonly #backends = new Map<string, Backend>();
-  /** Tokens minted and not yet known to be used, by id, with their expiry. */
-  readonly #pendingTokens = new Map<number, number>();
+  /** Tokens minted and not yet known to be used. */
+  readonly #pendingTokens = new PendingTokens();
   readonly #adminSockets = new Set<Socket>();
   /** Connections that have not sent their first frame yet, with their deadline timers. */
   readonly #greeting = new Map<Socket, NodeJS.Timeout>();
@@ -192,12 +205,17 @@ export class Broker {
       this.#metrics.inc("quire_refused_total", { code: Refused_Code[r.code] ?? String(r.code) });
       sendRefused(socket, requestId, r);
     };
-    const wait = this.#rateLimiter.take(hello.peerPid ? `pid:${hello.peerPid}` : "anonymous");
+    const peer = hello.peerPid ? `pid:${hello.peerPid}` : "anonymous";
+    const wait = this.#rateLimiter.take(peer);
     if (wait > 0) return refuse(refused(Refused_Code.RATE_LIMITED, "too many Hellos from this peer; wait and retry", {}, wait));
     if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
     const invalid = checkHello(hello, this.#settings.services, QUIRE_VERSION);
     if (invalid) return refuse(invalid);
-    if (this.#pendingTokenCount() >= this.#settings.maxPendingTokens) {
+    if (this.#pendingTokens.countFor(peer) >= this.#settings.maxPendingTokensPerPeer) {
+      const who = hello.peerPid ? `peer pid ${hello.peerPid}` : "peers that send no peer_pid";
+      return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokensPerPeer} handshakes are already in flight for ${who}; use the tokens already given (or let them expire) and retry`, {}, 100));
+    }
+    if (this.#pendingTokens.size() >= this.#settings.maxPendingTokens) {
       return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100));
     }
     const backend = this.#backend(hello.serviceName);
@@ -212,7 +230,7 @@ export class Broker {
     const id = this.#nextId++;
     const token = mintToken();
     const expiresAt = Date.now() + this.#settings.tokenTtlMs;
-    this.#pendingTokens.set(id, expiresAt);
+    this.#pendingTokens.add(id, peer, expiresAt);
     const handoff = this.#settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
     const negotiated = {
       negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
@@ -233,7 +251,8 @@ export class Broker {
         return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, `the ${hello.serviceName} backend did not take the token: ${(error as Error).message}`, {}, 250));
       }
       this.#metrics.inc("quire_negotiated_total", { path: "reconnect" });
-      if (await sendNegotiated(socket, requestId, negotiated)) socket.end();
+      // We stopped reading at the Hello, so the client's EOF is never seen: close once our bytes are out.
+      if (await sendNegotiated(socket, requestId, negotiated)) socket.destroySoon();
       return;
     }
 
@@ -247,29 +266,55 @@ export class Broker {
       if (ack.accepted) this.#pendingTokens.delete(id);
       else this.#logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });
     } catch (error) {
-      // The client sees its connection close before the ready event and reconnects with the same token.
+      // The client sees its connection close before the ready event and reconnects with the same token
+      // (Backend.offer has closed our copy of the socket, even one already written to the channel).
       this.#metrics.inc("quire_handoffs_total", { outcome: "failed" });
       this.#logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, error: String(error) });
       socket.destroy();
     }
   }
 
+  /**
+   * Answers admin requests in order. A client that sends faster than it reads is not read from while
+   * its answers are backed up (write() returned false): what one admin connection holds is bounded by the
+   * socket's buffers, never by how many requests it pipelines.
+   */
   #serveAdmin(socket: Socket, decoder: FrameDecoder, first: Frame): void {
     this.#adminSockets.add(socket);
     socket.once("close", () => this.#adminSockets.delete(socket));
-    const answer = (frame: Frame) => {
-      if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return;
+    let blocked = false;
+    let failed = false;
+    /** False once the socket's write buffer is full: stop until "drain". */
+    const answer = (frame: Frame): boolean => {
+      if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return true;
       const { response, op, after } = handleAdmin(frame.payload, this.#adminContext);
       this.#metrics.inc("quire_admin_requests_total", { op });
-      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
+      return socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
     };
-    answer(first);
     const pump = () => {
-      for (let item = decoder.next(); item; item = decoder.next()) {
-        if (item instanceof WireError) return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, item.message, { error: item.code }));
-        answer(item);
+      while (!blocked && !failed) {
+        const item = decoder.next();
+        if (item === undefined) break;
+        if (item instanceof WireError) {
+          failed = true;
+          return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, item.message, { error: item.code }));
+        }
+        blocked = !answer(item);
       }
+      // Admin requests are a few bytes: a partial frame this large is not one.
+      if (!failed && decoder.buffered > ADMIN_MAX_BUFFERED_BYTES) {
+        failed = true;
+        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" }));
+      }
+      if (blocked || failed) socket.pause();
     };
+    socket.on("drain", () => {
+      if (failed) return;
+      blocked = false;
+      pump();
+      if (!blocked && !failed) socket.resume();
+    });
+    blocked = !answer(first);
     pump();
     socket.on("data", (chunk: Buffer) => {
       decoder.push(chunk);
@@ -321,10 +366,11 @@ export class Broker {
   #renderMetrics(): string {
     const backends = [...this.#backends.values()];
     return this.#metrics.render({
-      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#pendingTokenCount()]] },
+      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#pendingTokens.size()]] },
       quire_backend_up: { help: "1 when the service's backend is ready", values: backends.map((b) => [{ service: b.service }, b.state === "ready" ? 1 : 0]) },
       quire_backend_restarts: { help: "Respawns after a crash", values: backends.map((b) => [{ service: b.service }, b.restarts]) },
       quire_backend_clients: { help: "Clients a backend is serving", values: backends.map((b) => [{ service: b.service }, b.clients]) },
+      quire_handoffs_in_flight: { help: "Sockets offered to a backend and not yet ACKed", values: backends.map((b) => [{ service: b.service }, b.offersInFlight]) },
     });
   }
 
@@ -339,17 +385,12 @@ export class Broker {
         logger: this.#logger,
         respawn: this.#settings.respawn,
         startTimeoutMs: this.#settings.backendStartTimeoutMs,
+        liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
       });
       backend.on("token-used", (id: number) => this.#pendingTokens.delete(id));
       this.#backends.set(service, backend);
     }
     return backend;
-  }
-
-  #pendingTokenCount(): number {
-    const now = Date.now();
-    for (const [id, expiresAt] of this.#pendingTokens) if (expiresAt <= now) this.#pendingTokens.delete(id);
-    return this.#pendingTokens.size;
   }
 }
 

@@ -15,14 +15,21 @@ export class SocketDirInsecureError extends BrokerError {
 }
 
 export class RootRefusedError extends BrokerError {
-  constructor() {
-    super("QUIRE_ERR_RUNNING_AS_ROOT", "quired refuses to run as root: run it as your own user, or pass --allow-root if you mean it");
+  /** `command`: the exact command line that would start it, where known. */
+  constructor(command?: string) {
+    super("QUIRE_ERR_RUNNING_AS_ROOT", `quired refuses to run as root: run it as your own user, or if you mean it, ${command ? `run ${command}` : "pass --allow-root"} (or set QUIRE_ALLOW_ROOT=1)`);
   }
 }
 
 export class SocketPathTooLongError extends BrokerError {
   constructor(readonly path: string, readonly limit: number) {
     super("QUIRE_ERR_SOCKET_PATH_TOO_LONG", `socket path ${path} is ${Buffer.byteLength(path)} bytes, over this system's ${limit}-byte limit; choose a shorter QUIRE_HOME`);
+  }
+}
+
+export class SocketPathOccupiedError extends BrokerError {
+  constructor(readonly path: string, readonly kind: string) {
+    super("QUIRE_ERR_SOCKET_PATH_OCCUPIED", `${path} is ${kind}, not a socket, so quired will not replace it: move it away, or choose another QUIRE_HOME`);
   }
 }
 

@@ -1,8 +1,9 @@
 // The broker's listening socket and its safety rules (DESIGN section 6): a 0700 directory owned by the
-// user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+// user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced, and
+// nothing but a socket ever removed.
+import { chmodSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { DaemonRunningError, SocketDirInsecureError, SocketPathTooLongError } from "./errors.js";
+import { DaemonRunningError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
 const SOCKET_PATH_LIMIT = process.platform === "linux" ? 107 : 103;
@@ -41,6 +42,7 @@ export function probeSocket(path: string, timeoutMs = 1_000): Promise<boolean> {
 /** Listens on `path`, replacing a stale socket; throws DaemonRunningError when a live one is there. */
 export async function listenExclusive(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
   if (process.platform !== "win32" && Buffer.byteLength(path) > SOCKET_PATH_LIMIT) throw new SocketPathTooLongError(path, SOCKET_PATH_LIMIT);
+  refuseNonSocket(path);
   const server = createServer({ pauseOnConnect: false }, onConnection);
   for (let attempt = 0; ; attempt++) {
     try {
@@ -55,9 +57,32 @@ export async function listenExclusive(path: string, onConnection: (socket: Socke
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > 0) throw error;
       if (process.platform === "win32" || (await probeSocket(path))) throw new DaemonRunningError(path);
+      // Connecting to something that is not a socket is refused too: only a socket is stale, and removable.
+      refuseNonSocket(path);
       unlinkSync(path);
     }
   }
   if (process.platform !== "win32") chmodSync(path, 0o600);
   return server;
+}
+
+/** Throws SocketPathOccupiedError when something other than a socket is at `path`. */
+function refuseNonSocket(path: string): void {
+  if (process.platform === "win32") return;
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  if (!st.isSocket()) throw new SocketPathOccupiedError(path, fileKind(st));
+}
+
+function fileKind(st: Stats): string {
+  if (st.isFile()) return "a regular file";
+  if (st.isDirectory()) return "a directory";
+  if (st.isSymbolicLink()) return "a symbolic link";
+  if (st.isFIFO()) return "a named pipe";
+  return "a device or other special file";
 }

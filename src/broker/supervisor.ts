@@ -20,6 +20,13 @@ export interface RespawnPolicy {
   delayMs: number;
 }
 
+export interface LivenessPolicy {
+  /** Ping the backend this long after its last pong; 0 turns the check off. */
+  intervalMs: number;
+  /** A ping not answered within this time gets the backend killed and respawned. */
+  timeoutMs: number;
+}
+
 export interface BackendOptions {
   service: string;
   socketPath: string;
@@ -30,6 +37,7 @@ export interface BackendOptions {
   logger: Logger;
   respawn: RespawnPolicy;
   startTimeoutMs: number;
+  liveness: LivenessPolicy;
 }
 
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
@@ -55,6 +63,10 @@ export class Backend extends EventEmitter {
   #crashes: number[] = [];
   #respawnAt = 0;
   #respawnTimer: NodeJS.Timeout | undefined;
+  /** Why we killed the current process ourselves, if we did: reported instead of the bare signal. */
+  #killedBecause: string | undefined;
+  #livenessTimer: NodeJS.Timeout | undefined;
+  #pingSeq = 0;
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
 
@@ -93,10 +105,27 @@ export class Backend extends EventEmitter {
     }
   }
 
-  /** Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come in time. */
+  /** Offers sent and not yet ACKed (or given up). */
+  get offersInFlight(): number {
+    return this.#acks.size;
+  }
+
+  /**
+   * Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come
+   * in time or the backend dies first. On rejection the broker's copy of the socket is closed.
+   */
   offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number, tokenExpiresAt: number): Promise<HandoffAck> {
+    // Once sent, the socket no longer owns its handle: Node holds it until the backend acknowledges the
+    // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
+    // Closing it ourselves is what lets the client see EOF and reconnect.
+    const handle = (socket as unknown as { _handle?: { close(): void } | null })._handle;
     return new Promise((resolve, reject) => {
-      this.#wait(this.#acks, correlationId, resolve, reject, deadline - Date.now(), "handoff ACK");
+      const fail = (error: Error) => {
+        socket.destroy();
+        handle?.close();
+        reject(error);
+      };
+      this.#wait(this.#acks, correlationId, resolve, fail, deadline - Date.now(), "handoff ACK");
       const message: BrokerMessage = { t: "offer", offer, pending, deadline, tokenExpiresAt };
       const sent = this.#send(message, socket, (error) => {
         if (error) this.#settle(this.#acks, correlationId)?.reject(error);
@@ -116,6 +145,7 @@ export class Backend extends EventEmitter {
   /** Asks the backend to finish and exit; resolves when it has, killing it if it overstays. */
   drain(graceMs: number): Promise<void> {
     clearTimeout(this.#respawnTimer);
+    clearTimeout(this.#livenessTimer);
     const child = this.#child;
     const wasLive = this.state === "ready" || this.state === "starting";
     this.state = "draining";
@@ -140,7 +170,7 @@ export class Backend extends EventEmitter {
     this.#child = child;
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.lastError = `did not become ready within ${startTimeoutMs} ms`;
+        this.#killedBecause = `did not become ready within ${startTimeoutMs} ms`;
         child.kill("SIGKILL");
       }, startTimeoutMs);
       child.on("message", (message: unknown) => {
@@ -151,6 +181,7 @@ export class Backend extends EventEmitter {
           this.state = "ready";
           this.startedAt = Date.now();
           this.#options.logger.log("info", "backend launched", { service, backendPid: child.pid });
+          this.#schedulePing(child);
           resolve();
         } else this.#onMessage(m);
       });
@@ -190,13 +221,45 @@ export class Backend extends EventEmitter {
       case "clients":
         this.clients = m.count;
         return;
+      case "pong":
+        if (m.seq === this.#pingSeq && this.#child) this.#schedulePing(this.#child);
+        return;
     }
+  }
+
+  #schedulePing(child: ChildProcess): void {
+    clearTimeout(this.#livenessTimer);
+    const { intervalMs } = this.#options.liveness;
+    if (intervalMs > 0) this.#livenessTimer = setTimeout(() => this.#ping(child), intervalMs).unref();
+  }
+
+  /**
+   * A stopped (SIGSTOP) or spinning backend keeps its channel open and looks ready while every handoff
+   * and reconnect to it fails: a ping it does not answer in time gets it killed (SIGKILL, the one signal
+   * a stopped process cannot hold off) and respawned like a crashed one, within the same budget.
+   */
+  #ping(child: ChildProcess): void {
+    if (child !== this.#child || this.state !== "ready") return;
+    const { timeoutMs } = this.#options.liveness;
+    const seq = ++this.#pingSeq;
+    this.#livenessTimer = setTimeout(() => {
+      if (child !== this.#child || this.state !== "ready" || seq !== this.#pingSeq) return;
+      this.#killedBecause = `stopped answering liveness pings (none for ${timeoutMs} ms); killed it with SIGKILL`;
+      this.lastError = this.#killedBecause;
+      // Refuse Hellos from now on, not from the moment the exit is noticed.
+      this.state = "backoff";
+      this.#respawnAt = Date.now() + this.#options.respawn.delayMs;
+      this.#options.logger.log("warn", "backend unresponsive", { service: this.service, backendPid: child.pid, timeoutMs });
+      child.kill("SIGKILL");
+    }, timeoutMs).unref();
+    this.#send({ t: "ping", seq });
   }
 
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.#child) return;
     this.#child = undefined;
     this.clients = 0;
+    clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
     for (const waiters of [this.#acks, this.#registrations] as Map<unknown, Waiter<never>>[]) {
       for (const [key, waiter] of waiters) {
@@ -205,11 +268,14 @@ export class Backend extends EventEmitter {
         waiter.reject(new Error(`backend ${why}`));
       }
     }
-    if (this.state === "draining") {
+    const killedBecause = this.#killedBecause;
+    this.#killedBecause = undefined;
+    // "stopped": drain() ran while a process we had just killed was still exiting.
+    if (this.state === "draining" || this.state === "stopped") {
       this.state = "stopped";
       return;
     }
-    if (!this.lastError.startsWith("did not become ready")) this.lastError = why;
+    this.lastError = killedBecause ?? why;
     this.#options.logger.log("warn", "backend died", { service: this.service, backendPid: child.pid, why });
     const now = Date.now();
     this.#crashes = this.#crashes.filter((t) => t > now - this.#options.respawn.windowMs);
@@ -234,14 +300,18 @@ export class Backend extends EventEmitter {
     return TYPICAL_START_MS;
   }
 
-  /** False when there is no live channel to send on; send errors reach `callback`. */
-  #send(message: BrokerMessage, handle?: Socket, callback?: (error: Error | null) => void): boolean {
+  /**
+   * False when there is no live channel to send on; send errors reach `callback`. There is always a
+   * callback: without one, a write to a backend that died a moment ago (EPIPE) becomes an 'error' event.
+   * The backend's death itself is handled on 'exit'.
+   */
+  #send(message: BrokerMessage, handle?: Socket, callback: (error: Error | null) => void = () => {}): boolean {
     const child = this.#child;
     if (!child?.connected) return false;
     try {
       child.send(message, handle, { keepOpen: false }, callback);
     } catch (error) {
-      callback?.(error as Error);
+      callback(error as Error);
     }
     return true;
   }

@@ -8,7 +8,7 @@ import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
 import { lineView, liveView, printReport } from "./run-view.js";
-import type { GlobalArgs } from "./global-args.js";
+import { daemonArgs, type GlobalArgs } from "./status.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;
@@ -36,7 +36,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message);
     throw error;
   }
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     let run: CiRun;
     try {
@@ -57,7 +57,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
 }
 
 export async function watchRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     return await follow(ci, BigInt(args.id), args.json);
   } finally {
@@ -80,7 +80,7 @@ async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> 
 }
 
 export async function listRuns(args: GlobalArgs & { limit: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     const runs = await ci.list(args.limit);
     if (args.json) {
@@ -111,7 +111,7 @@ export async function listRuns(args: GlobalArgs & { limit: number }): Promise<nu
 }
 
 export async function showRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     const run = await ci.get(args.id);
     if (args.json) {
@@ -137,7 +137,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
 }
 
 export async function showLogs(args: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   const headers = process.stdout.isTTY && !args.step;
   let last = "";
   try {
@@ -154,7 +154,7 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
 }
 
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     const run = await ci.cancel(args.id);
     if (args.json) printJson(runJson(run));
@@ -167,7 +167,7 @@ export async function cancelRun(args: GlobalArgs & { id: number }): Promise<numb
 
 export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
   const value = await readSecretValue(args.name);
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     await ci.setSecret(args.name, value);
     if (!args.json) println(`secret ${args.name} set`);
@@ -179,7 +179,7 @@ export async function setSecret(args: GlobalArgs & { name: string }): Promise<nu
 }
 
 export async function listSecrets(args: GlobalArgs): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     const names = await ci.secretNames();
     if (args.json) printJson(names);
@@ -191,7 +191,7 @@ export async function listSecrets(args: GlobalArgs): Promise<number> {
 }
 
 export async function removeSecret(args: GlobalArgs & { name: string }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     await ci.removeSecret(args.name);
     if (!args.json) println(`secret ${args.name} removed`);
@@ -206,7 +206,7 @@ export async function removeSecret(args: GlobalArgs & { name: string }): Promise
 export async function annotate(args: GlobalArgs & { text: string }): Promise<number> {
   const token = process.env.QUIRE_RUN_TOKEN;
   if (!token) throw new PipelineUsageError("annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
-  const ci = await CiClient.connect({ home: args.home });
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     await ci.annotate(Buffer.from(token), args.text, { job: process.env.QUIRE_JOB, step: process.env.QUIRE_STEP });
     return ExitCode.Ok;

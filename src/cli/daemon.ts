@@ -6,20 +6,16 @@ import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, printJson, println } from "./output.js";
-import type { GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./status.js";
 
-export interface StartArgs extends GlobalArgs {
-  allowRoot: boolean;
-}
-
-export async function daemonStart(args: StartArgs): Promise<number> {
+export async function daemonStart(args: GlobalArgs): Promise<number> {
   const places = resolvePlaces({ home: args.home });
   const running = await currentPid(args);
   if (running) {
     report(args, { running: true, started: false, pid: running, socket: places.socket }, `quired is already running (pid ${running}) on ${places.socket}`);
     return ExitCode.Ok;
   }
-  const { pid } = await startDaemon({ places, args: args.allowRoot ? ["--allow-root"] : [] });
+  const { pid } = await startDaemon({ places, args: daemonArgs(args) });
   report(args, { running: true, started: true, pid, socket: places.socket }, `quired started (pid ${pid}) on ${places.socket}; log: ${places.logFile}`);
   return ExitCode.Ok;
 }
@@ -44,7 +40,7 @@ export async function daemonStop(args: GlobalArgs, options: { quiet?: boolean } 
   return ExitCode.Ok;
 }
 
-export async function daemonRestart(args: StartArgs): Promise<number> {
+export async function daemonRestart(args: GlobalArgs): Promise<number> {
   const stopped = await daemonStop(args, { quiet: true });
   if (stopped !== ExitCode.Ok) return stopped;
   return daemonStart(args);
@@ -63,7 +59,9 @@ export async function daemonStatus(args: GlobalArgs): Promise<number> {
     return ExitCode.Ok;
   } catch (error) {
     if (!(error instanceof DaemonUnreachableError)) throw error;
-    report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
+    if (error.nobodyListening) report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
+    else if (args.json) printJson({ running: false, socket: places.socket, errno: error.errno ?? null, error: error.message });
+    else process.stderr.write(`quirectl: ${error.message}\n`);
     return ExitCode.DaemonUnreachable;
   }
 }
@@ -72,7 +70,8 @@ async function currentPid(args: GlobalArgs): Promise<number | undefined> {
   try {
     return (await adminCall(AdminOp.STATUS, { home: args.home })).status?.pid;
   } catch (error) {
-    if (error instanceof DaemonUnreachableError) return undefined;
+    // Not running; but a socket we cannot use is not a reason to start another quired.
+    if (error instanceof DaemonUnreachableError && error.nobodyListening) return undefined;
     throw error;
   }
 }

@@ -26,3 +26,8 @@ export function isoOrNull(unixMs: bigint | number): string | null {
   const ms = Number(unixMs);
   return ms > 0 ? new Date(ms).toISOString() : null;
 }
+
+/** Words as one command line a POSIX shell reads back as the same words. */
+export function commandLine(words: readonly string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
+}

@@ -2,13 +2,13 @@
 import { PtyClient, type PtySession } from "../client/pty.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
-import type { GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./status.js";
 
 /** Ctrl-]: leaves the session running and returns to the shell. */
 const DETACH_KEY = 0x1d;
 
 async function withClient<T>(args: GlobalArgs, use: (client: PtyClient) => Promise<T>): Promise<T> {
-  const client = await PtyClient.connect({ home: args.home });
+  const client = await PtyClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     return await use(client);
   } finally {

@@ -1,20 +1,22 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
-import yargs, { type Argv } from "yargs";
-import { DaemonUnreachableError } from "../client/errors.js";
+import yargs from "yargs";
+import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
 import { QuireError } from "../wire/errors.js";
 import { QUIRE_VERSION } from "../version.js";
-import { daemonRestart, daemonStart, daemonStatus, daemonStop, type StartArgs } from "./daemon.js";
+import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { ExitCode } from "./exit-codes.js";
+import { commandLine } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import { showStatus, type GlobalArgs } from "./status.js";
 
 export async function main(argv: string[]): Promise<number> {
   let exit: number = ExitCode.Ok;
+  let parsed: { allowRoot?: boolean } = {};
   const run = (action: (args: never) => Promise<number>) => async (args: unknown) => {
+    parsed = args as { allowRoot?: boolean };
     exit = await action(args as never);
   };
-  const allowRoot = (y: Argv) => y.option("allow-root", { type: "boolean", default: false, describe: "Let quired run as root" });
   try {
     await yargs(argv)
       .scriptName("quirectl")
@@ -22,12 +24,18 @@ export async function main(argv: string[]): Promise<number> {
       .version(QUIRE_VERSION)
       .option("home", { type: "string", describe: "The quire home (default: $QUIRE_HOME, else XDG places)", global: true })
       .option("json", { type: "boolean", default: false, describe: "One JSON document on stdout", global: true })
+      .option("allow-root", {
+        type: "boolean",
+        default: process.env.QUIRE_ALLOW_ROOT === "1",
+        describe: "Let the quired this command starts (daemon start, or any command's autostart) run as root (or set QUIRE_ALLOW_ROOT=1)",
+        global: true,
+      })
       .command("daemon", "Start, stop and inspect quired", (y) =>
         y
-          .command("start", "Start quired in the background", allowRoot, run((a: StartArgs) => daemonStart(a)))
+          .command("start", "Start quired in the background", {}, run((a: GlobalArgs) => daemonStart(a)))
           .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
           .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
-          .command("restart", "Stop quired, then start it", allowRoot, run((a: StartArgs) => daemonRestart(a)))
+          .command("restart", "Stop quired, then start it", {}, run((a: GlobalArgs) => daemonRestart(a)))
           .demandCommand(1, "name a daemon command: start, stop, status or restart"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
@@ -115,6 +123,13 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       process.stderr.write(`quirectl: ${error.message}\nRun quirectl --help for usage.\n`);
       return ExitCode.Usage;
+    }
+    if (error instanceof DaemonStartError && process.getuid?.() === 0 && !parsed.allowRoot) {
+      // As root, quired refuses to run before anything else: say exactly what would start it.
+      process.stderr.write(
+        `quirectl: quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${commandLine(["quirectl", "--allow-root", ...argv])} (or set QUIRE_ALLOW_ROOT=1)\n`,
+      );
+      return ExitCode.Failed;
     }
     process.stderr.write(`quirectl: ${(error as Error).message}\n`);
     if (error instanceof DaemonUnreachableError) return ExitCode.DaemonUnreachable;

@@ -1,9 +1,11 @@
 // quired: the broker in the foreground, as a service manager starts it.
 import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
+import { RootRefusedError } from "../broker/errors.js";
 import { resolvePlaces } from "../broker/paths.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
+import { commandLine } from "./output.js";
 
 export async function main(argv: string[]): Promise<number> {
   let usageError = false;
@@ -18,12 +20,15 @@ export async function main(argv: string[]): Promise<number> {
     .option("handoff-ack-timeout-ms", { type: "number", describe: "Give up a handoff the backend has not ACKed in this time (default 2000)" })
     .option("token-ttl-ms", { type: "number", describe: "How long a handoff/reconnect token stays good (default 30000)" })
     .option("max-pending-tokens", { type: "number", describe: "Handshakes in flight, at most (default 1024)" })
+    .option("max-pending-tokens-per-peer", { type: "number", describe: "Handshakes in flight for one peer pid, at most (default 256)" })
     .option("hello-rate", { type: "number", describe: "Hellos per second per peer (default 1000)" })
     .option("hello-burst", { type: "number", describe: "Hellos a peer may send at once (default 2000)" })
     .option("respawn-budget", { type: "number", describe: "Crashes tolerated per window before a backend is marked failed (default 3)" })
     .option("respawn-window-ms", { type: "number", describe: "The crash budget's window (default 30000)" })
     .option("respawn-delay-ms", { type: "number", describe: "Pause before respawning a crashed backend (default 250)" })
     .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
+    .option("liveness-interval-ms", { type: "number", describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)" })
+    .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -44,13 +49,17 @@ export async function main(argv: string[]): Promise<number> {
       handoffAckTimeoutMs: args.handoffAckTimeoutMs,
       tokenTtlMs: args.tokenTtlMs,
       maxPendingTokens: args.maxPendingTokens,
+      maxPendingTokensPerPeer: args.maxPendingTokensPerPeer,
       helloRatePerSecond: args.helloRate,
       helloBurst: args.helloBurst,
       respawn: { budget: args.respawnBudget, windowMs: args.respawnWindowMs, delayMs: args.respawnDelayMs },
       drainGraceMs: args.drainGraceMs,
+      livenessIntervalMs: args.livenessIntervalMs,
+      livenessTimeoutMs: args.livenessTimeoutMs,
     });
   } catch (error) {
-    process.stderr.write(`quired: ${(error as Error).message}\n`);
+    const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;
+    process.stderr.write(`quired: ${message}\n`);
     return ExitCode.Failed;
   }
   const stop = () => void broker.stop();

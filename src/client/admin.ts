@@ -4,9 +4,8 @@ import { AdminRequest, AdminRequest_Op, AdminResponse } from "../gen/quire/v1/ad
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { newFrame } from "../wire/codec.js";
 import { Lane } from "../wire/lanes.js";
-import { DaemonUnreachableError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
-import { dial, isNobodyListening } from "./transport.js";
+import { dial } from "./transport.js";
 
 export { AdminRequest_Op as AdminOp };
 
@@ -15,17 +14,11 @@ export interface AdminOptions {
   timeoutMs?: number;
 }
 
-/** One admin request on a fresh connection. Throws DaemonUnreachableError when no quired answers. */
+/** One admin request on a fresh connection. Throws DaemonUnreachableError when quired cannot be reached. */
 export async function adminCall(op: AdminRequest_Op, options: AdminOptions = {}): Promise<AdminResponse> {
   const places = resolvePlaces({ home: options.home });
   const timeoutMs = options.timeoutMs ?? 5_000;
-  let framed: FramedSocket;
-  try {
-    framed = new FramedSocket(await dial(places.socket, timeoutMs));
-  } catch (error) {
-    if (isNobodyListening(error)) throw new DaemonUnreachableError(places.socket, error);
-    throw error;
-  }
+  const framed = new FramedSocket(await dial(places.socket, timeoutMs));
   try {
     framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.ADMIN, requestId: 1n, payload: Buffer.from(AdminRequest.encode({ op }).finish()) }));
     const frame = await framed.read(timeoutMs, `admin ${AdminRequest_Op[op]}`);

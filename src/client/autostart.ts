@@ -1,9 +1,9 @@
 // Starting quired in the background on first use (and for `quirectl daemon start`).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { probeSocket } from "../broker/listener.js";
 import type { Places } from "../broker/paths.js";
-import { DaemonStartError } from "./errors.js";
+import { DaemonStartError, DaemonUnreachableError } from "./errors.js";
+import { dial } from "./transport.js";
 
 const QUIRED_BIN = fileURLToPath(new URL("../../../bin/quired.js", import.meta.url));
 
@@ -23,19 +23,41 @@ export async function startDaemon({ places, args = [], timeoutMs = 10_000 }: Sta
   const child = spawn(process.execPath, [QUIRED_BIN, ...homeArgs, ...args], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  const exited = new Promise<number>((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
+  const exited = new Promise<string>((resolve) => {
+    child.once("exit", (code) => resolve(stderr.trim().replace(/^quired: /, "") || `quired exited with code ${code ?? 1}`));
+    // Not even started (no memory, no processes left, ...).
+    child.once("error", (error) => resolve(`could not run ${process.execPath}: ${error.message}`));
+  });
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
-      const outcome = await Promise.race([exited.then((code) => ({ code })), delay(50).then(() => undefined)]);
-      if (outcome) throw new DaemonStartError(stderr.trim().replace(/^quired: /, "") || `quired exited with code ${outcome.code}`);
-      if (await probeSocket(places.socket, 500)) return { pid: child.pid! };
+      const outcome = await Promise.race([exited, delay(50).then(() => undefined)]);
+      if (outcome !== undefined) throw new DaemonStartError(outcome);
+      if (await answers(places.socket)) return { pid: child.pid! };
     }
     child.kill();
     throw new DaemonStartError(`its socket ${places.socket} did not answer within ${timeoutMs} ms; see ${places.logFile}`);
+  } catch (error) {
+    // A daemon this process cannot reach is of no use to it.
+    if (error instanceof DaemonUnreachableError) child.kill();
+    throw error;
   } finally {
     child.stderr!.destroy();
     child.unref();
+  }
+}
+
+/** Does something listen on the socket? Throws DaemonUnreachableError for a socket we cannot use. */
+async function answers(socket: string): Promise<boolean> {
+  try {
+    (await dial(socket, 500)).destroy();
+    return true;
+  } catch (error) {
+    if (!(error instanceof DaemonUnreachableError)) throw error;
+    if (error.nobodyListening) return false;
+    // A full backlog or a slow accept: a listener is there.
+    if (error.errno === "EAGAIN" || error.errno === undefined) return true;
+    throw error;
   }
 }
 

@@ -14,7 +14,7 @@ import { startDaemon } from "./autostart.js";
 import { Connection } from "./connection.js";
 import { ClientError, ConnectionClosedError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
-import { dial, isNobodyListening } from "./transport.js";
+import { dial } from "./transport.js";
 
 /** Each step of a handshake, for diagnostics: `{ step, service, ... }`. */
 export const handshakeChannel = channel("quire:client:handshake");
@@ -51,9 +51,18 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       framed = new FramedSocket(await dial(places.socket, remaining()));
       reply = await hello(framed, service, options, Buffer.alloc(0), remaining());
     } catch (error) {
-      // No socket, a stale one, or a daemon that closed on us before answering: nobody is serving.
-      if (!isNobodyListening(error) && !(error instanceof ConnectionClosedError)) throw error;
-      if (!autostart) throw new DaemonUnreachableError(places.socket, error);
+      // A daemon that closed on us before answering is not serving either.
+      const unreachable = error instanceof ConnectionClosedError ? new DaemonUnreachableError(places.socket, error) : error;
+      if (!(unreachable instanceof DaemonUnreachableError)) throw error;
+      if (unreachable.errno === "EAGAIN") {
+        // Its listen backlog is full: it is there, and busy. Try again while time remains.
+        lastProblem = unreachable;
+        await delay(Math.min(50, Math.max(0, remaining())));
+        continue;
+      }
+      // Starting quired helps only where nobody serves (no socket, a stale one), not with a socket we
+      // may not use.
+      if (!autostart || !unreachable.nobodyListening) throw unreachable;
       autostart = false;
       publish({ step: "autostart", service, socket: places.socket });
       await startDaemon({ places, args: options.daemonArgs, timeoutMs: remaining() });
@@ -83,14 +92,16 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
     try {
       return await reconnect(service, negotiated, options, remaining());
     } catch (error) {
-      if (!(error instanceof ClientError || isNobodyListening(error))) throw error;
+      if (!(error instanceof ClientError)) throw error;
       // The backend went away or forgot the token (it restarted): start over with the broker.
       publish({ step: "reconnect-failed", service, reason: (error as Error).message });
       lastProblem = error as Error;
       await delay(Math.min(50, Math.max(0, remaining())));
     }
   }
-  throw lastProblem instanceof RefusedError ? lastProblem : new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
+  if (lastProblem instanceof RefusedError) throw lastProblem;
+  if (lastProblem instanceof DaemonUnreachableError && lastProblem.socket === places.socket) throw lastProblem;
+  throw new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
 }
 
 async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Connection> {

@@ -1,8 +1,17 @@
 // Processes as the OS sees them: identity (pid + start time, so a reused pid is never mistaken for the
 // process we started), parentage, sessions and who holds a terminal or pipe open.
 // Linux reads /proc; macOS asks ps and lsof (written, not tested here); Windows has no equivalent here.
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { channel } from "node:diagnostics_channel";
+import { readFileSync } from "node:fs";
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { promisify } from "node:util";
+
+/**
+ * One message per scan of the process table (`{ scan: "processes", processes }`) or of every process's
+ * descriptors (`{ scan: "holders", processes }`): the expensive reads, which concurrent callers share.
+ */
+export const processScanChannel = channel("quire:runtime:process-scan");
 
 export interface ProcessIdentity {
   pid: number;
@@ -30,13 +39,10 @@ export interface Holders {
   pipeInodes?: readonly string[];
 }
 
-export function listProcesses(): ProcessInfo[] {
-  return process.platform === "linux" ? listLinux() : process.platform === "darwin" ? listDarwin() : [];
-}
-
 export function describe(pid: number): ProcessInfo | undefined {
   if (process.platform === "linux") return readLinuxStat(pid);
-  return listProcesses().find((p) => p.pid === pid);
+  if (process.platform === "darwin") return parseDarwinPs(psSync()).find((p) => p.pid === pid);
+  return undefined;
 }
 
 /** The live, non-zombie process with this pid and start time, if it still exists. */
@@ -59,9 +65,10 @@ export function signalProcess(id: ProcessIdentity, signal: NodeJS.Signals): bool
 /**
  * The root and everything that belongs to it: descendants, members of its session and process group
  * (the root leads both), and any process holding its terminal or pipes, with their descendants.
+ * Concurrent callers share the scans of /proc (see `scanProcesses`).
  */
-export function collectTree(root: ProcessIdentity, holders: Holders = {}): ProcessInfo[] {
-  const all = listProcesses().filter((p) => p.pid !== process.pid && !p.zombie);
+export async function collectTree(root: ProcessIdentity, holders: Holders = {}): Promise<ProcessInfo[]> {
+  const all = (await scanProcesses()).filter((p) => p.pid !== process.pid && !p.zombie);
   const members = new Map<number, ProcessInfo>();
   const holder = all.find((p) => p.pid === root.pid);
   if (holder?.startTime === root.startTime) members.set(holder.pid, holder);
@@ -82,46 +89,120 @@ export function collectTree(root: ProcessIdentity, holders: Holders = {}): Proce
     }
   };
   grow();
-  if (holders.tty || holders.pipeInodes?.length) {
-    for (const pid of holdersOf(all.filter((p) => !members.has(p.pid) && p.pid !== root.pid), holders)) {
-      members.set(pid, all.find((p) => p.pid === pid)!);
-    }
+  if (holderTargets(holders).size > 0) {
+    const found = await scanHolders(holderTargets(holders));
+    // The source may have closed its terminal or pipes while we looked: then their numbers may already
+    // name someone else's, and only what it still holds identifies our tree.
+    const still = holderTargets(holders);
+    const holding = new Set([...found].filter(([target]) => still.has(target)).flatMap(([, pids]) => pids));
+    for (const p of all) if (!members.has(p.pid) && p.pid !== root.pid && holding.has(p.pid)) members.set(p.pid, p);
     grow();
   }
   return [...members.values()];
 }
 
-function holdersOf(candidates: ProcessInfo[], holders: Holders): number[] {
-  if (process.platform === "darwin") return holdersDarwin(holders);
-  const targets = new Set<string>([...(holders.tty ? [holders.tty] : []), ...(holders.pipeInodes ?? []).map((i) => `pipe:[${i}]`)]);
-  const found: number[] = [];
-  for (const p of candidates) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${p.pid}/fd`);
-    } catch {
-      continue; // gone, or not ours to look at
-    }
-    for (const fd of fds) {
-      try {
-        if (targets.has(readlinkSync(`/proc/${p.pid}/fd/${fd}`))) {
-          found.push(p.pid);
-          break;
-        }
-      } catch {}
-    }
-  }
-  return found;
+/** What a holder's descriptor links to: `/dev/pts/4`, `pipe:[1234]`. */
+function holderTargets(holders: Holders): Set<string> {
+  return new Set([...(holders.tty ? [holders.tty] : []), ...(holders.pipeInodes ?? []).map((i) => `pipe:[${i}]`)]);
 }
 
-function listLinux(): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
-    const info = readLinuxStat(Number(name));
-    if (info) out.push(info);
+/**
+ * One scan for everyone who asks in the same tick; whoever asks while a scan runs gets the next one, so
+ * every caller sees the table as it was after it asked (a process it just started is in it).
+ */
+class SharedScan<Request, Result> {
+  #queued: { requests: Request[]; promise: Promise<Result>; resolve(r: Result): void; reject(e: unknown): void } | undefined;
+  #running = false;
+
+  constructor(private readonly run: (requests: Request[]) => Promise<Result>) {}
+
+  request(request: Request): Promise<Result> {
+    if (!this.#queued) {
+      let resolve!: (r: Result) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<Result>((res, rej) => ([resolve, reject] = [res, rej]));
+      this.#queued = { requests: [], promise, resolve, reject };
+      if (!this.#running) setImmediate(() => this.#start());
+    }
+    this.#queued.requests.push(request);
+    return this.#queued.promise;
   }
-  return out;
+
+  #start(): void {
+    const batch = this.#queued;
+    if (!batch || this.#running) return;
+    this.#queued = undefined;
+    this.#running = true;
+    this.run(batch.requests)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        this.#running = false;
+        if (this.#queued) setImmediate(() => this.#start());
+      });
+  }
+}
+
+const processTable = new SharedScan<void, ProcessInfo[]>(async () => {
+  const list = process.platform === "linux" ? await listLinuxAsync() : process.platform === "darwin" ? await listDarwinAsync() : [];
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "processes", processes: list.length });
+  return list;
+});
+
+/** Every process, read after the call; concurrent callers share one read. */
+export function scanProcesses(): Promise<ProcessInfo[]> {
+  return processTable.request();
+}
+
+const holderTable = new SharedScan<Set<string>, Map<string, number[]>>(async (requests) => {
+  const targets = new Set(requests.flatMap((r) => [...r]));
+  if (process.platform === "darwin") return holdersDarwin(targets);
+  const found = new Map<string, number[]>();
+  const pids = (await readdir("/proc")).filter(isPidName).map(Number).filter((pid) => pid !== process.pid);
+  await forEachLimited(pids, 32, async (pid) => {
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${pid}/fd`);
+    } catch {
+      return; // gone, or not ours to look at
+    }
+    const seen = new Set<string>();
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+      if (target === undefined || !targets.has(target) || seen.has(target)) continue;
+      seen.add(target);
+      found.set(target, [...(found.get(target) ?? []), pid]);
+    }
+  });
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "holders", processes: pids.length });
+  return found;
+});
+
+/** Which processes hold each of `targets` open, by descriptor link; concurrent callers share one scan. */
+function scanHolders(targets: Set<string>): Promise<Map<string, number[]>> {
+  return holderTable.request(targets);
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await each(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function isPidName(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return c >= 48 && c <= 57;
+}
+
+async function listLinuxAsync(): Promise<ProcessInfo[]> {
+  const pids = (await readdir("/proc")).filter(isPidName).map(Number);
+  const out: (ProcessInfo | undefined)[] = new Array(pids.length);
+  await forEachLimited([...pids.keys()], 64, async (i) => {
+    const stat = await readFile(`/proc/${pids[i]}/stat`, "latin1").catch(() => undefined);
+    out[i] = stat === undefined ? undefined : parseLinuxStat(pids[i]!, stat);
+  });
+  return out.filter((p): p is ProcessInfo => p !== undefined);
 }
 
 /** /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr ... starttime(22) ...". comm may hold spaces and parens. */
@@ -132,6 +213,10 @@ function readLinuxStat(pid: number): ProcessInfo | undefined {
   } catch {
     return undefined;
   }
+  return parseLinuxStat(pid, stat);
+}
+
+function parseLinuxStat(pid: number, stat: string): ProcessInfo {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state).
   return {
@@ -144,13 +229,22 @@ function readLinuxStat(pid: number): ProcessInfo | undefined {
   };
 }
 
-function listDarwin(): ProcessInfo[] {
-  let text: string;
+const PS_ARGS = ["-axo", "pid=,ppid=,pgid=,stat=,lstart="];
+
+function psSync(): string {
   try {
-    text = execFileSync("ps", ["-axo", "pid=,ppid=,pgid=,stat=,lstart="], { encoding: "utf8" });
+    return execFileSync("ps", PS_ARGS, { encoding: "utf8" });
   } catch {
-    return [];
+    return "";
   }
+}
+
+async function listDarwinAsync(): Promise<ProcessInfo[]> {
+  const { stdout } = await promisify(execFile)("ps", PS_ARGS, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).catch(() => ({ stdout: "" }));
+  return parseDarwinPs(stdout);
+}
+
+function parseDarwinPs(text: string): ProcessInfo[] {
   return text
     .split("\n")
     .filter(Boolean)
@@ -160,11 +254,12 @@ function listDarwin(): ProcessInfo[] {
     });
 }
 
-function holdersDarwin(holders: Holders): number[] {
-  if (!holders.tty) return [];
-  try {
-    return execFileSync("lsof", ["-t", holders.tty], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
+/** lsof finds who holds the terminal; pipes are not looked for on macOS. */
+async function holdersDarwin(targets: Set<string>): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  for (const tty of [...targets].filter((t) => t.startsWith("/dev/"))) {
+    const { stdout } = await promisify(execFile)("lsof", ["-t", tty], { encoding: "utf8" }).catch(() => ({ stdout: "" }));
+    found.set(tty, stdout.split("\n").filter(Boolean).map(Number));
   }
+  return found;
 }

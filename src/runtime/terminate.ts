@@ -4,7 +4,9 @@
 import { execFile } from "node:child_process";
 import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
 
+/** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
 const POLL_MS = 10;
+const POLL_MAX_MS = 100;
 
 /**
  * How long a command's terminal or pipes may stay open after it exited before we conclude a leftover
@@ -22,7 +24,7 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
   ];
   let members: ProcessInfo[] = [];
   for (const [signal, waitMs] of rounds) {
-    members = collectTree(root, holders);
+    members = await collectTree(root, holders);
     if (members.length === 0) return 0;
     for (const member of members) signalProcess(member, signal);
     // SIGCONT wakes stopped processes so they can act on the signal.
@@ -34,7 +36,9 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
 
 async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
-  while (members.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
+  for (let pollMs = POLL_MS; members.some(isAlive) && Date.now() < deadline; pollMs = Math.min(POLL_MAX_MS, pollMs * 2)) {
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+  }
 }
 
 /** Windows has no signals to escalate through: taskkill ends the tree at once. (Untested here.) */

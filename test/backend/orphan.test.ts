@@ -1,10 +1,13 @@
 // A backend whose broker dies finishes its work and exits: nothing a service started outlives them.
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { adminCall, AdminOp } from "../../src/client/admin.js";
 import { PtyClient } from "../../src/client/pty.js";
-import { startTestDaemon } from "../helpers/daemon.js";
-import { signalProcess } from "../../src/runtime/processes.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { alive, eventually, identify } from "../helpers/fixtures.js";
+import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 test("SIGKILL quired: the pty backend ends its sessions' trees, even ones that ignore SIGHUP, and exits", async () => {
   const daemon = await startTestDaemon();
@@ -35,3 +38,77 @@ test("SIGKILL quired: the pty backend ends its sessions' trees, even ones that i
     await daemon.stop();
   }
 });
+
+/** `quire_pending_tokens` from the broker's metrics. */
+async function pendingTokens(home: string): Promise<number> {
+  const { metricsText } = await adminCall(AdminOp.METRICS, { home });
+  return Number(/^quire_pending_tokens (\d+)$/m.exec(metricsText)?.[1] ?? NaN);
+}
+
+// The backend used to answer on the dead broker's channel and die of the EPIPE ('error' on process, no
+// listener) before draining, leaving sessions that ignore SIGHUP behind. Each round makes that answer
+// certain: the backend is stopped while the broker registers a token with it, the broker is SIGKILLed,
+// and the backend is let go with the registration still to answer.
+test("SIGKILL quired while the pty backend owes it a reply: the backend drains instead of dying of EPIPE (50 rounds)", async (t) => {
+  const ROUNDS = 50;
+  const LANES = 5;
+  const daemons: TestDaemon[] = [];
+  const spawned: ProcessIdentity[] = [];
+  t.after(async () => {
+    for (const p of spawned) signalProcess(p, "SIGKILL");
+    await Promise.all(daemons.map((d) => d.stop()));
+  });
+
+  const round = async (n: number) => {
+    const daemon = await startTestDaemon();
+    daemons.push(daemon);
+    const c = await PtyClient.connect({ home: daemon.home, autostart: false });
+    await c.start({ name: "stubborn", file: "sh", args: ["-c", "trap '' HUP INT; echo \"pid $$\"; exec sleep 300"] });
+    let output = "";
+    const tail = await c.tail("stubborn", true, (d) => (output += d.toString()));
+    output = tail.backlog.toString() + output;
+    await eventually(() => /pid \d+/.test(output), "the session to say its pid");
+    const session = identify(Number(output.match(/pid (\d+)/)![1]));
+    spawned.push(session);
+    const [backendPid] = await daemon.backendPids();
+    const backend = identify(backendPid!);
+    spawned.push(backend);
+
+    signalProcess(backend, "SIGSTOP");
+    const before = await pendingTokens(daemon.home);
+    const peer = await RawPeer.connect(daemon.places.socket);
+    peer.write(helloFrame({ serviceName: "pty", clientCapabilities: 0n }));
+    // The token is counted in the same turn that writes its registration to the backend's channel.
+    await eventuallyAsync(async () => (await pendingTokens(daemon.home)) > before, "the broker to register a token");
+    daemon.process.kill("SIGKILL");
+    await daemon.exited;
+    signalProcess(backend, "SIGCONT");
+    try {
+      await eventually(() => !alive(backend), "the backend to exit", 15_000);
+      await eventually(() => !alive(session), "the session's process to be gone", 15_000);
+      const log = readFileSync(daemon.places.logFile, "utf8");
+      const drained = log.split("\n").some((line) => line.includes('"backend exiting"') && line.includes(`"pid":${backend.pid},`) && line.includes('"why":"drained"'));
+      assert.ok(drained, `round ${n}: the backend did not drain; quired.log ends:\n${log.split("\n").slice(-15).join("\n")}`);
+    } finally {
+      signalProcess(session, "SIGKILL");
+      peer.close();
+      c.close();
+    }
+  };
+
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: LANES }, async () => {
+      while (next < ROUNDS) await round(next++);
+    }),
+  );
+  assert.equal(next, ROUNDS);
+});
+
+async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,11 +1,11 @@
 // The listener's safety rules: one daemon per home, a private directory, stale sockets replaced.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { probeSocket } from "../../src/broker/listener.js";
+import { listenExclusive, probeSocket } from "../../src/broker/listener.js";
 import { connect } from "../../src/client/connect.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
@@ -81,3 +81,35 @@ test("quired refuses root unless --allow-root, and needs no flag for anyone else
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+// Regression: connecting to a regular file also says ECONNREFUSED, which the probe took for a stale
+// socket, so quired deleted the file; a directory there gave a raw EISDIR.
+for (const { what, make, check } of [
+  {
+    what: "a regular file",
+    make: (path: string) => writeFileSync(path, "precious\n"),
+    check: (path: string) => assert.equal(readFileSync(path, "utf8"), "precious\n", "the file is untouched"),
+  },
+  {
+    what: "a directory",
+    make: (path: string) => mkdirSync(path),
+    check: (path: string) => assert.ok(statSync(path).isDirectory(), "the directory is untouched"),
+  },
+]) {
+  test(`${what} at the socket path is refused, named, and left in place`, async () => {
+    const home = tempHome();
+    try {
+      const path = join(home, "quired.sock");
+      make(path);
+      await assert.rejects(listenExclusive(path, () => {}), { code: "QUIRE_ERR_SOCKET_PATH_OCCUPIED" });
+      check(path);
+      const result = runQuired(["--home", home, "--allow-root"]);
+      assert.equal(result.status, 1);
+      assert.ok(result.stderr.startsWith(`quired: ${path} is `), result.stderr);
+      assert.doesNotMatch(result.stderr, /EISDIR|\n\s+at /);
+      check(path);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+}

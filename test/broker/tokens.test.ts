@@ -1,6 +1,7 @@
 // Tokens are good for one use, within their TTL, for their own service.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { adminCall, AdminOp } from "../../src/client/admin.js";
 import { Refused_Code, type Negotiated } from "../../src/gen/quire/v1/hello.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
@@ -85,6 +86,58 @@ test("the broker bounds the tokens in flight: past the bound, Hellos are told to
     assert.equal(third?.refused?.code, Refused_Code.RATE_LIMITED);
     assert.ok(third!.refused!.retryAfterMs > 0n);
     assert.match(third!.refused!.reason, /in flight/);
+  } finally {
+    await small.stop();
+  }
+});
+
+// Regression: the only bound was the global one, and one client could fill it in a second and have every
+// Hello refused RATE_LIMITED until its tokens expired.
+test("one peer filling its share of tokens in flight leaves other peers, and anonymous ones, served", async () => {
+  const PER_PEER = 16;
+  const small = await startTestDaemon(["--max-pending-tokens", "64", "--max-pending-tokens-per-peer", String(PER_PEER)]);
+  try {
+    const hello = async (peerPid: number) => {
+      const peer = await RawPeer.connect(small.places.socket);
+      peer.write(helloFrame({ clientCapabilities: 0n, peerPid }));
+      const reply = await peer.nextReply();
+      peer.close();
+      return reply;
+    };
+    const pending = async () => Number(/^quire_pending_tokens (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: small.home })).metricsText)?.[1]);
+    const greedy = 4_000_001;
+    const tokens: Negotiated[] = [];
+    for (let i = 0; i < PER_PEER; i++) {
+      const reply = await hello(greedy);
+      assert.ok(reply?.negotiated, `Hello ${i} of the greedy peer: ${reply?.refused?.reason}`);
+      tokens.push(reply.negotiated);
+    }
+    const refusedReply = (await hello(greedy))?.refused;
+    assert.equal(refusedReply?.code, Refused_Code.RATE_LIMITED);
+    assert.ok(refusedReply!.retryAfterMs > 0n);
+    assert.match(refusedReply!.reason, /in flight for peer pid 4000001/);
+
+    assert.ok((await hello(4_000_002))?.negotiated, "another peer is served");
+    assert.ok((await hello(0))?.negotiated, "an anonymous peer is served");
+
+    // Using one of its tokens gives the greedy peer room for one more handshake.
+    const before = await pending();
+    const used = tokens.pop()!;
+    assert.ok((await presentToken(used.backendPipe, used.handlePassedToken))?.negotiated);
+    const deadline = Date.now() + 10_000;
+    while ((await pending()) >= before) {
+      assert.ok(Date.now() < deadline, "the broker to hear that the token was used");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok((await hello(greedy))?.negotiated);
+    assert.equal((await hello(greedy))?.refused?.code, Refused_Code.RATE_LIMITED);
+
+    // Anonymous peers share one share: filling it leaves named peers served.
+    for (let i = 1; i < PER_PEER; i++) assert.ok((await hello(0))?.negotiated, `anonymous Hello ${i}`);
+    const anonymous = (await hello(0))?.refused;
+    assert.equal(anonymous?.code, Refused_Code.RATE_LIMITED);
+    assert.match(anonymous!.reason, /no peer_pid/);
+    assert.ok((await hello(4_000_003))?.negotiated, "a named peer is still served");
   } finally {
     await small.stop();
   }

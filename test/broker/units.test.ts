@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolvePlaces } from "../../src/broker/paths.js";
+import { PendingTokens } from "../../src/broker/pending-tokens.js";
 import { HelloRateLimiter } from "../../src/broker/rate-limit.js";
 import { compareVersions, parseVersion } from "../../src/broker/semver.js";
 
@@ -13,6 +14,25 @@ test("the rate limiter allows a burst, then refills at its rate, per peer", () =
   assert.equal(limiter.take("a", t), 100, "one token refills in 100 ms at 10/s");
   assert.equal(limiter.take("b", t), 0, "another peer has its own bucket");
   assert.equal(limiter.take("a", t + 100), 0);
+});
+
+test("pending tokens are counted in all and per peer, and stop counting when used or expired", () => {
+  const tokens = new PendingTokens();
+  const t = 1_000_000;
+  tokens.add(1, "pid:1", t + 100);
+  tokens.add(2, "pid:1", t + 200);
+  tokens.add(3, "anonymous", t + 300);
+  assert.equal(tokens.size(t), 3);
+  assert.equal(tokens.countFor("pid:1", t), 2);
+  assert.equal(tokens.countFor("pid:2", t), 0);
+  tokens.delete(2);
+  tokens.delete(2);
+  assert.equal(tokens.countFor("pid:1", t), 1);
+  assert.equal(tokens.countFor("pid:1", t + 100), 0, "expired");
+  assert.equal(tokens.size(t + 100), 1);
+  tokens.delete(1); // already gone by expiry: no effect
+  assert.equal(tokens.countFor("anonymous", t + 100), 1);
+  assert.equal(tokens.size(t + 300), 0);
 });
 
 test("semver: parse and order, prereleases below their release", () => {

@@ -67,8 +67,8 @@ test("a session leader that took a dead root's pid is not mistaken for the root'
   try {
     const real = describe(bystander.pid!)!;
     const deadRoot = { pid: real.pid, startTime: String(Number(real.startTime) - 1) };
-    assert.deepEqual(collectTree(deadRoot), []);
-    assert.deepEqual(collectTree(real).map((p) => p.pid), [real.pid]);
+    assert.deepEqual(await collectTree(deadRoot), []);
+    assert.deepEqual((await collectTree(real)).map((p) => p.pid), [real.pid]);
   } finally {
     bystander.kill("SIGKILL");
   }

@@ -1,5 +1,0 @@
-// Options every quirectl command takes.
-export interface GlobalArgs {
-  home?: string;
-  json: boolean;
-}

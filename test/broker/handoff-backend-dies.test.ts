@@ -1,0 +1,84 @@
+// Regression: a backend that died with a handed-off socket not yet acknowledged left the client hanging
+// after Negotiated (neither the ready event nor EOF), because Node keeps a sent handle until the receiver
+// acknowledges it, and for ever when the receiver is dead. The broker now closes its copy, so the client
+// sees EOF at once and reconnects. The ACK deadline is long here so that only the death can explain it.
+import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { after, before, test } from "node:test";
+import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { connect } from "../../src/client/connect.js";
+import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
+import { Lane } from "../../src/wire/lanes.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { identify } from "../helpers/fixtures.js";
+import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
+
+let daemon: TestDaemon;
+const stopped: ProcessIdentity[] = [];
+before(async () => (daemon = await startTestDaemon(["--handoff-ack-timeout-ms", "60000"])));
+after(async () => {
+  for (const p of stopped) signalProcess(p, "SIGKILL");
+  await daemon.stop();
+});
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const echoStatus = async () => (await adminCall(AdminOp.STATUS, { home: daemon.home })).status!.backends.find((b) => b.service === "echo")!;
+const inFlight = async () => Number(/^quire_handoffs_in_flight\{service="echo"\} (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: daemon.home })).metricsText)?.[1] ?? 0);
+
+/** Stops the (running) echo backend so that an offer sent to it stays unacknowledged. */
+async function stopEchoBackend(): Promise<ProcessIdentity> {
+  const { pid } = await until(echoStatus, (b) => b.state === "ready", "the echo backend to be ready");
+  const backend = identify(pid);
+  stopped.push(backend);
+  signalProcess(backend, "SIGSTOP");
+  return backend;
+}
+
+test("a backend dying with a handoff unacknowledged: the raw client gets EOF, not a hang", async () => {
+  const warm = await connect("echo", { home: daemon.home, autostart: false });
+  warm.close();
+  const backend = await stopEchoBackend();
+
+  const peer = await RawPeer.connect(daemon.places.socket);
+  peer.write(helloFrame({ clientCapabilities: 1n }));
+  const negotiated = (await peer.nextReply())?.negotiated;
+  assert.equal((negotiated?.serverCapabilities ?? 0n) & 1n, 1n, "Negotiated for a handoff");
+  await until(inFlight, (n) => n === 1, "the offer to be sent");
+
+  signalProcess(backend, "SIGKILL");
+  // Bounded well inside the 60 s ACK deadline: EOF has to come from the backend's death.
+  assert.equal(await peer.next(20_000), undefined, "EOF, and no ready event, after the backend died");
+  assert.equal(await inFlight(), 0);
+});
+
+test("a backend dying with a handoff unacknowledged: the client library reconnects and is served by the respawned backend", async () => {
+  const backend = await stopEchoBackend();
+  const steps: { step: string; reason?: string; code?: string }[] = [];
+  const listen = (m: unknown) => steps.push(m as { step: string });
+  subscribe("quire:client:handshake", listen);
+  try {
+    const connecting = connect("echo", { home: daemon.home, autostart: false, readyTimeoutMs: 20_000, timeoutMs: 60_000 });
+    await until(inFlight, (n) => n === 1, "the offer to be sent");
+    signalProcess(backend, "SIGKILL");
+    const connection = await connecting;
+    assert.equal((await connection.request(Lane.ECHO, Buffer.from("after the respawn"))).toString(), "after the respawn");
+    connection.close();
+  } finally {
+    unsubscribe("quire:client:handshake", listen);
+  }
+  const failed = steps.find((s) => s.step === "handoff-failed");
+  // The closed connection, not the ready timeout, sent the client on: it was not left waiting.
+  assert.match(failed?.reason ?? "", /^connection closed/, JSON.stringify(steps));
+  assert.ok(["handoff", "reconnect"].includes(steps.at(-1)!.step), JSON.stringify(steps));
+  const now = await echoStatus();
+  assert.notEqual(now.pid, backend.pid);
+});
