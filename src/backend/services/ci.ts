@@ -25,6 +25,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
     logDir: context.places.logDir,
     home: context.places.home,
     binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
+    concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY),
   });
   runner.start();
   /** Requests that stream (watch, logs), by client, so CANCEL and a closed client end them. */
@@ -160,6 +161,12 @@ export function createCiService(context: ServiceContext): ServiceHandler {
       store.close();
     },
   };
+}
+
+/** A setting from the environment: a positive integer, or undefined for the default. */
+function positiveInt(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function toMessage(view: RunView, logDir: string): CiRun {

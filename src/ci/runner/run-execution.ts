@@ -42,6 +42,7 @@ export class RunExecution {
   readonly #ctx: RunContext;
   readonly #running = new Set<StepProcess>();
   #stopped = false;
+  #runStarted = false;
   #failure: Failure | undefined;
   readonly #allSecrets: string[];
 
@@ -50,11 +51,12 @@ export class RunExecution {
     this.#allSecrets = [...ctx.secrets.values()];
   }
 
-  /** Runs the pipeline to its end and records it. Resolves when nothing of it runs any more. */
+  /**
+   * Runs the pipeline to its end and records it. Resolves when nothing of it runs any more. The run stays
+   * pending (queued) until its first job gets a slot.
+   */
   async execute(): Promise<void> {
     const { store, runId } = this.#ctx;
-    if (!store.startRun(runId, this.#ctx.now())) return;
-    this.#ctx.changed();
     const states = new Map<string, JobEnd | "skipped" | "waiting" | "running">(this.#ctx.pipeline.jobs.map((j) => [j.name, "waiting"]));
     const inFlight = new Map<string, Promise<void>>();
     for (;;) {
@@ -96,7 +98,7 @@ export class RunExecution {
     const { store, runId } = this.#ctx;
     const release = await this.#ctx.slots.acquire();
     try {
-      if (this.#stopped || !store.startJob(runId, job.name, this.#ctx.now())) return "stopped";
+      if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#ctx.now())) return "stopped";
       this.#ctx.changed();
       let attempt = 1;
       for (;;) {
@@ -121,6 +123,15 @@ export class RunExecution {
     } finally {
       release();
     }
+  }
+
+  /** Moves the run from pending to active the first time one of its jobs starts; false if it has ended meanwhile. */
+  #started(): boolean {
+    if (this.#runStarted) return true;
+    if (!this.#ctx.store.startRun(this.#ctx.runId, this.#ctx.now())) return false;
+    this.#runStarted = true;
+    this.#ctx.changed();
+    return true;
   }
 
   async #runAttempt(job: Job, attempt: number): Promise<{ end: JobEnd; failure?: Failure }> {

@@ -171,11 +171,15 @@ export class Runner extends EventEmitter {
     return this.#settled.get(id) ?? Promise.resolve();
   }
 
-  /** The daemon is going away: live runs end as orphaned and their trees are ended. */
+  /**
+   * The daemon is going away: active runs end as orphaned and their trees are ended. Pending runs stay
+   * pending, and the next daemon runs them.
+   */
   async shutdown(): Promise<void> {
     this.#closing = true;
     const summary = "quired stopped while this run was active; its steps were ended. Run it again with quirectl run";
     for (const id of this.#executions.keys()) {
+      if (this.#store.getRun(id)?.state !== "active") continue;
       if (this.#store.finishRun(id, { state: "failed", kind: "orphaned", summary }, Date.now())) this.emit("changed", id);
     }
     await Promise.all([...this.#executions.values()].map((e) => e.stop()));
@@ -229,7 +233,8 @@ export class Runner extends EventEmitter {
         this.#tokens.delete(id);
         this.#secretsByRun.delete(id);
         const state = this.#store.getRun(id)?.state;
-        await this.#workspaces.release(id, state === "failed").catch(() => {});
+        // A run still pending (the daemon is stopping) keeps its workspace: the next daemon runs it.
+        if (state !== undefined && TERMINAL.has(state)) await this.#workspaces.release(id, state === "failed").catch(() => {});
         this.#settled.delete(id);
       });
     this.#settled.set(id, done);
