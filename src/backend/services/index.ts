@@ -12,9 +12,9 @@ export interface ServiceContext {
 }
 
 const services: Record<string, (context: ServiceContext) => ServiceHandler | Promise<ServiceHandler>> = {
-  ci: createCiService,
   echo: createEchoService,
   pty: createPtyService,
+  ci: createCiService,
 };
 
 export const SERVICE_NAMES: readonly string[] = Object.keys(services);
