@@ -55,6 +55,8 @@ export class Runner extends EventEmitter {
 
   constructor(options: RunnerOptions) {
     super();
+    // One listener per watching client: there is no leak to warn about at eleven.
+    this.setMaxListeners(0);
     this.#options = options;
     this.#store = options.store;
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
