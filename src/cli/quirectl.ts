@@ -1,7 +1,7 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
 import yargs from "yargs";
 import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { ExitCode } from "./exit-codes.js";

@@ -1,5 +1,5 @@
 import { Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 
 export class ClientError extends QuireError {}
 

@@ -6,7 +6,7 @@ import { Refused_Code } from "../../gen/quire/v1/hello.js";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession } from "../../gen/quire/v1/pty.js";
 import { OutputCapture } from "../../runtime/output.js";
 import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
-import { QuireError } from "../../wire/errors.js";
+import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/codec.js";
 import { Lane } from "../../wire/lanes.js";
 import type { BackendClient, ServiceHandler } from "../client.js";
