@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probeSocket } from "../src/broker/listener.js";
+import { probeSocket } from "../src/daemon/socket-probe.js";
 import { adminCall, AdminOp, connect, Lane, PtyClient, resolvePlaces, startDaemon } from "../src/index.js";
 
 const ownHome = !process.env.QUIRE_HOME;

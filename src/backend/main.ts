@@ -1,5 +1,5 @@
 // Entry point of a backend worker: `node main.js SERVICE SOCKET`, launched by the broker with an IPC channel.
-import { jsonLogger } from "./log.js";
+import { jsonLogger } from "../daemon/log.js";
 import { BackendServer } from "./server.js";
 import { createService } from "./services/index.js";
 

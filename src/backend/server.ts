@@ -11,10 +11,10 @@ import { Lane } from "../wire/lanes.js";
 import { MAX_FRAME_BODY_BYTES, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
 import { BackendClient, type ServiceHandler } from "./client.js";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "./control.js";
-import type { Logger } from "./log.js";
-import { refused, sendNegotiated, sendRefused } from "./replies.js";
-import { TokenStore } from "./tokens.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import type { Logger } from "../daemon/log.js";
+import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
+import { TokenStore } from "../daemon/tokens.js";
 
 /** How long an orphaned backend gives its work before it exits. */
 const ORPHAN_GRACE_MS = 5_000;
@@ -32,6 +32,7 @@ export interface BackendOptions {
 export class BackendServer {
   readonly #options: BackendOptions;
   readonly #tokens = new TokenStore();
+  readonly #helloRules: HelloRules;
   readonly #clients = new Set<BackendClient>();
   #server: Server | undefined;
   #draining = false;
@@ -39,6 +40,15 @@ export class BackendServer {
 
   constructor(options: BackendOptions) {
     this.#options = options;
+    const { service } = options;
+    // A reconnect Hello passes the broker's checks, with this backend's one service as the only one served.
+    this.#helloRules = {
+      services: [service],
+      daemonVersion: QUIRE_VERSION,
+      speaker: `the ${service} backend`,
+      unlistedServiceCode: Refused_Code.PEER_REJECTED,
+      unlistedServiceReason: (name) => `this socket serves "${service}", not "${name}"; say Hello to the broker`,
+    };
   }
 
   async start(): Promise<void> {
@@ -149,34 +159,26 @@ export class BackendServer {
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello"));
       }
-      let hello: Hello;
-      try {
-        hello = Hello.decode(first.payload);
-      } catch (cause) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(cause as Error).message}`));
-      }
-      if (hello.clientMaxProtocol < PROTOCOL_MIN || hello.clientMinProtocol > PROTOCOL_MAX) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.VERSION_UNSUPPORTED, `this backend speaks protocol ${PROTOCOL_MIN}..${PROTOCOL_MAX}`));
-      }
-      if (hello.serviceName !== this.#options.service) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `this socket serves "${this.#options.service}", not "${hello.serviceName}"; say Hello to the broker`));
-      }
+      const { hello, refused: malformed } = decodeHello(first);
+      if (malformed) return sendRefused(socket, first.requestId, malformed);
+      const invalid = checkHello(hello, this.#helloRules);
+      if (invalid) return sendRefused(socket, first.requestId, invalid);
       const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
       if (!consumed.ok) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`));
       }
       this.#tell({ t: "token-used", id: consumed.id });
       // The write happens now, so the Negotiated goes out before anything served after it.
-      void sendNegotiated(socket, first.requestId, {
-        negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
-        daemonVersion: QUIRE_VERSION,
-        backendPipe: this.#options.socketPath,
-        warnings: [],
-        serverCapabilities: 0n,
-        keepaliveIntervalSecs: 0,
-        handlePassedToken: hello.authToken,
-        connectionId: hello.connectionId,
-      });
+      void sendNegotiated(
+        socket,
+        first.requestId,
+        negotiatedFor(hello, QUIRE_VERSION, {
+          backendPipe: this.#options.socketPath,
+          serverCapabilities: 0n,
+          handlePassedToken: hello.authToken,
+          connectionId: hello.connectionId,
+        }),
+      );
       this.#serve(socket, decoder);
       socket.resume();
     };

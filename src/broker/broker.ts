@@ -2,10 +2,10 @@
 // (or tells it where to reconnect). After the handoff the broker is out of the data path.
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import type { Logger } from "../backend/log.js";
-import { jsonLogger } from "../backend/log.js";
-import { SERVICE_NAMES } from "../backend/services/index.js";
-import { mintToken } from "../backend/tokens.js";
+import type { Logger } from "../daemon/log.js";
+import { jsonLogger } from "../daemon/log.js";
+import { SERVICE_NAMES } from "../daemon/services.js";
+import { mintToken } from "../daemon/tokens.js";
 import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
@@ -17,13 +17,12 @@ import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol
 import { QUIRE_VERSION } from "../version.js";
 import { handleAdmin, type AdminContext } from "./admin.js";
 import { BackendUnavailableError, RootRefusedError } from "./errors.js";
-import { checkHello } from "./hello.js";
 import { listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
-import type { Places } from "./paths.js";
+import type { Places } from "../daemon/places.js";
 import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
-import { refused, sendNegotiated, sendRefused } from "../backend/replies.js";
+import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused } from "../daemon/handshake.js";
 import { Backend, type RespawnPolicy } from "./supervisor.js";
 
 export interface BrokerOptions {
@@ -185,12 +184,8 @@ export class Broker {
       }
       // Nothing more may be read here: whatever follows the Hello belongs to the backend.
       stopReading(socket);
-      let hello: Hello;
-      try {
-        hello = Hello.decode(first.payload);
-      } catch (error) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(error as Error).message}`));
-      }
+      const { hello, refused: malformed } = decodeHello(first);
+      if (malformed) return sendRefused(socket, first.requestId, malformed);
       this.#serveHello(socket, decoder, first.requestId, hello).catch((error) => {
         this.#logger.log("error", "handshake failed", { error: String(error) });
         sendRefused(socket, first.requestId, refused(Refused_Code.INTERNAL, `quired failed to handle the Hello: ${(error as Error).message}; see quired.log`));
@@ -209,7 +204,7 @@ export class Broker {
     const wait = this.#rateLimiter.take(peer);
     if (wait > 0) return refuse(refused(Refused_Code.RATE_LIMITED, "too many Hellos from this peer; wait and retry", {}, wait));
     if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
-    const invalid = checkHello(hello, this.#settings.services, QUIRE_VERSION);
+    const invalid = checkHello(hello, { services: this.#settings.services, daemonVersion: QUIRE_VERSION });
     if (invalid) return refuse(invalid);
     if (this.#pendingTokens.countFor(peer) >= this.#settings.maxPendingTokensPerPeer) {
       const who = hello.peerPid ? `peer pid ${hello.peerPid}` : "peers that send no peer_pid";
@@ -232,16 +227,12 @@ export class Broker {
     const expiresAt = Date.now() + this.#settings.tokenTtlMs;
     this.#pendingTokens.add(id, peer, expiresAt);
     const handoff = this.#settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
-    const negotiated = {
-      negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
-      daemonVersion: QUIRE_VERSION,
+    const negotiated = negotiatedFor(hello, QUIRE_VERSION, {
       backendPipe: backend.socketPath,
-      warnings: [],
       serverCapabilities: handoff ? CAP_HANDLE_PASSING : 0n,
-      keepaliveIntervalSecs: 0,
       handlePassedToken: token,
       connectionId: hello.connectionId || BigInt(id),
-    };
+    });
 
     if (!handoff) {
       try {

@@ -4,8 +4,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../backend/control.js";
-import type { Logger } from "../backend/log.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import type { Logger } from "../daemon/log.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 

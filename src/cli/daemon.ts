@@ -1,6 +1,6 @@
 // quirectl daemon start|stop|status|restart.
-import { probeSocket } from "../broker/listener.js";
-import { resolvePlaces } from "../broker/paths.js";
+import { probeSocket } from "../daemon/socket-probe.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { adminCall, AdminOp } from "../client/admin.js";
 import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";

@@ -2,7 +2,7 @@
 // backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms are
 // handled here, within the caller's deadline, and never surface as errors while time remains.
 import { channel } from "node:diagnostics_channel";
-import { resolvePlaces } from "../broker/paths.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";

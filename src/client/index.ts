@@ -3,6 +3,6 @@ export { connect, handshakeChannel, type ConnectOptions } from "./connect.js";
 export { Connection, type RequestOptions } from "./connection.js";
 export { adminCall, AdminOp, type AdminOptions } from "./admin.js";
 export { startDaemon, type StartOptions } from "./autostart.js";
-export { resolvePlaces, type Places } from "../broker/paths.js";
+export { resolvePlaces, type Places } from "../daemon/places.js";
 export * from "./errors.js";
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolvePlaces } from "../../src/broker/paths.js";
+import { resolvePlaces } from "../../src/daemon/places.js";
 import { PendingTokens } from "../../src/broker/pending-tokens.js";
 import { HelloRateLimiter } from "../../src/broker/rate-limit.js";
-import { compareVersions, parseVersion } from "../../src/broker/semver.js";
+import { compareVersions, parseVersion } from "../../src/daemon/semver.js";
 
 test("the rate limiter allows a burst, then refills at its rate, per peer", () => {
   const limiter = new HelloRateLimiter(10, 3);

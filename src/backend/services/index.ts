@@ -1,18 +1,18 @@
-// The services quire ships. The broker launches one backend process per service on first need.
+// Where a backend creates its service: the names are the registry's (src/daemon/services.ts), the code
+// is here, so only the backend process that serves a service loads it.
+import { SERVICE_NAMES, type ServiceName } from "../../daemon/services.js";
 import type { ServiceHandler } from "../client.js";
 import { UnknownServiceError } from "../errors.js";
 import { createEchoService } from "./echo.js";
 import { createPtyService } from "./pty.js";
 
-const services: Record<string, () => ServiceHandler | Promise<ServiceHandler>> = {
+const factories: Record<ServiceName, () => ServiceHandler | Promise<ServiceHandler>> = {
   echo: createEchoService,
   pty: createPtyService,
 };
 
-export const SERVICE_NAMES: readonly string[] = Object.keys(services);
-
 export function createService(name: string): ServiceHandler | Promise<ServiceHandler> {
-  const factory = services[name];
+  const factory = (factories as Record<string, (() => ServiceHandler | Promise<ServiceHandler>) | undefined>)[name];
   if (!factory) throw new UnknownServiceError(name, SERVICE_NAMES);
   return factory();
 }
