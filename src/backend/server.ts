@@ -5,12 +5,12 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Hello, Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { MAX_FRAME_BODY_BYTES, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { BackendClient, type ServiceHandler } from "./client.js";
+import { ServedConnection, type ServiceHandler } from "./served-connection.js";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
 import type { Logger } from "../daemon/log.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
@@ -33,7 +33,7 @@ export class BackendServer {
   readonly #options: BackendOptions;
   readonly #tokens = new TokenStore();
   readonly #helloRules: HelloRules;
-  readonly #clients = new Set<BackendClient>();
+  readonly #clients = new Set<ServedConnection>();
   #server: Server | undefined;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
@@ -187,7 +187,7 @@ export class BackendServer {
   }
 
   #serve(socket: Socket, decoder: FrameDecoder): void {
-    const client = new BackendClient({
+    const client = new ServedConnection({
       socket,
       decoder,
       service: this.#options.service,

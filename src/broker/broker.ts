@@ -10,7 +10,7 @@ import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Hello, Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
@@ -23,7 +23,7 @@ import type { Places } from "../daemon/places.js";
 import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused } from "../daemon/handshake.js";
-import { Backend, type RespawnPolicy } from "./supervisor.js";
+import { BackendProcess, type RespawnPolicy } from "./supervisor.js";
 
 export interface BrokerOptions {
   places: Places;
@@ -91,7 +91,7 @@ export class Broker {
   readonly #logFd: number;
   readonly #metrics = new Metrics();
   readonly #rateLimiter: HelloRateLimiter;
-  readonly #backends = new Map<string, Backend>();
+  readonly #backends = new Map<string, BackendProcess>();
   /** Tokens minted and not yet known to be used. */
   readonly #pendingTokens = new PendingTokens();
   readonly #adminSockets = new Set<Socket>();
@@ -258,7 +258,7 @@ export class Broker {
       else this.#logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });
     } catch (error) {
       // The client sees its connection close before the ready event and reconnects with the same token
-      // (Backend.offer has closed our copy of the socket, even one already written to the channel).
+      // (BackendProcess.offer has closed our copy of the socket, even one already written to the channel).
       this.#metrics.inc("quire_handoffs_total", { outcome: "failed" });
       this.#logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, error: String(error) });
       socket.destroy();
@@ -365,10 +365,10 @@ export class Broker {
     });
   }
 
-  #backend(service: string): Backend {
+  #backend(service: string): BackendProcess {
     let backend = this.#backends.get(service);
     if (!backend) {
-      backend = new Backend({
+      backend = new BackendProcess({
         service,
         socketPath: this.places.backendSocket(service),
         logFd: this.#logFd,

@@ -27,7 +27,7 @@ export interface LivenessPolicy {
   timeoutMs: number;
 }
 
-export interface BackendOptions {
+export interface BackendProcessOptions {
   service: string;
   socketPath: string;
   /** Where the backend's stdout and stderr go (quired.log). */
@@ -48,14 +48,14 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
-export class Backend extends EventEmitter {
+export class BackendProcess extends EventEmitter {
   readonly service: string;
   state: BackendState = "stopped";
   restarts = 0;
   clients = 0;
   startedAt = 0;
   lastError = "";
-  readonly #options: BackendOptions;
+  readonly #options: BackendProcessOptions;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;
   #crashes: number[] = [];
@@ -68,7 +68,7 @@ export class Backend extends EventEmitter {
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
 
-  constructor(options: BackendOptions) {
+  constructor(options: BackendProcessOptions) {
     super();
     this.service = options.service;
     this.#options = options;

@@ -6,7 +6,7 @@ import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, printJson, println } from "./output.js";
-import { daemonArgs, type GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export async function daemonStart(args: GlobalArgs): Promise<number> {
   const places = resolvePlaces({ home: args.home });

@@ -7,7 +7,8 @@ import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.j
 import { ExitCode } from "./exit-codes.js";
 import { commandLine } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
-import { showStatus, type GlobalArgs } from "./status.js";
+import type { GlobalArgs } from "./global-args.js";
+import { showStatus } from "./status.js";
 
 export async function main(argv: string[]): Promise<number> {
   let exit: number = ExitCode.Ok;

@@ -6,7 +6,7 @@ import { resolvePlaces } from "../daemon/places.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";
-import { newFrame } from "../wire/codec.js";
+import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";

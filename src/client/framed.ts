@@ -3,7 +3,7 @@
 import type { Socket } from "node:net";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { Refused } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder } from "../wire/codec.js";
+import { encodeFramed, FrameDecoder } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";

@@ -4,7 +4,7 @@
 import type { Socket } from "node:net";
 import { Frame_Kind, type Frame } from "../gen/quire/v1/frame.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated, type Refused } from "../gen/quire/v1/hello.js";
-import { encodeFramed, newFrame } from "../wire/codec.js";
+import { encodeFramed, newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { compareVersions, parseVersion } from "./semver.js";

@@ -1,7 +1,7 @@
 // Where a backend creates its service: the names are the registry's (src/daemon/services.ts), the code
 // is here, so only the backend process that serves a service loads it.
 import { SERVICE_NAMES, type ServiceName } from "../../daemon/services.js";
-import type { ServiceHandler } from "../client.js";
+import type { ServiceHandler } from "../served-connection.js";
 import { UnknownServiceError } from "../errors.js";
 import { createEchoService } from "./echo.js";
 import { createPtyService } from "./pty.js";

@@ -7,9 +7,9 @@ import { PtyEvent, PtyRequest, PtyResponse, type PtySession } from "../../gen/qu
 import { OutputCapture } from "../../runtime/output.js";
 import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
 import { QuireError } from "../../errors.js";
-import { newFrame } from "../../wire/codec.js";
+import { newFrame } from "../../wire/framing.js";
 import { Lane } from "../../wire/lanes.js";
-import type { BackendClient, ServiceHandler } from "../client.js";
+import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Recent output a late attacher is shown. */
@@ -20,14 +20,14 @@ const SLOW_CLIENT_BYTES = 8 * 1024 * 1024;
 class PtyError extends QuireError {}
 
 interface Subscription {
-  client: BackendClient;
+  client: ServedConnection;
   requestId: bigint;
 }
 
 class Session {
   readonly backlog = new OutputCapture(BACKLOG_BYTES, 0);
   readonly subscribers: Subscription[] = [];
-  writer: BackendClient | undefined;
+  writer: ServedConnection | undefined;
   result: RunResult | undefined;
   exitedAt = 0;
   readonly startedAt = Date.now();
@@ -76,7 +76,7 @@ export function createPtyService(): ServiceHandler {
     sub.client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.PTY, requestId: sub.requestId, payload: Buffer.from(PtyEvent.encode(e).finish()) }));
   };
 
-  const unsubscribe = (session: Session, client: BackendClient, requestId?: bigint) => {
+  const unsubscribe = (session: Session, client: ServedConnection, requestId?: bigint) => {
     for (let i = session.subscribers.length - 1; i >= 0; i--) {
       const sub = session.subscribers[i]!;
       if (sub.client === client && (requestId === undefined || sub.requestId === requestId)) session.subscribers.splice(i, 1);
@@ -116,7 +116,7 @@ export function createPtyService(): ServiceHandler {
     return PtyResponse.fromPartial({ ok: true, session: session.describe() });
   };
 
-  const attach = (req: NonNullable<PtyRequest["attach"]>, client: BackendClient, requestId: bigint): PtyResponse => {
+  const attach = (req: NonNullable<PtyRequest["attach"]>, client: ServedConnection, requestId: bigint): PtyResponse => {
     const session = find(req.name);
     if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
     session.subscribers.push({ client, requestId });
@@ -139,14 +139,14 @@ export function createPtyService(): ServiceHandler {
     session.handle.resize(cols, rows);
   };
 
-  const asWriter = (name: string, client: BackendClient): Session => {
+  const asWriter = (name: string, client: ServedConnection): Session => {
     const session = find(name);
     if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${name}" has exited`);
     if (session.writer !== client) throw new PtyError("QUIRE_ERR_PTY_NOT_WRITER", `another client is the writer of "${name}"; attach with --takeover to become it`);
     return session;
   };
 
-  const handle = async (frame: Frame, client: BackendClient): Promise<PtyResponse> => {
+  const handle = async (frame: Frame, client: ServedConnection): Promise<PtyResponse> => {
     const req = PtyRequest.decode(frame.payload);
     if (req.start) return start(req.start);
     if (req.list) return PtyResponse.fromPartial({ ok: true, sessions: [...sessions.values()].map((s) => s.describe()) });

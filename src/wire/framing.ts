@@ -1,4 +1,4 @@
-// The framing codec: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`.
+// The framing: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`, and the FrameDecoder.
 // It knows bytes, not sockets. The decoder is total: any input yields frames or one typed error.
 
 import { Frame_Kind, Frame_PayloadEncoding, type Frame } from "../gen/quire/v1/frame.js";
@@ -13,7 +13,7 @@ import {
   UnknownLaneError,
   type WireError,
 } from "./errors.js";
-import { decodeFrameBody, encodeFrameBody } from "./frame-codec.js";
+import { decodeFrameBody, encodeFrameBody } from "./frame-body.js";
 import { isKnownLane } from "./lanes.js";
 import {
   ENVELOPE_VERSION,
