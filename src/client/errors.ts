@@ -77,8 +77,12 @@ export class RefusedError extends ClientError {
 }
 
 export class ConnectionClosedError extends ClientError {
-  constructor(reason: string, cause?: unknown) {
+  /** The peer's Refused code when it closed the connection with an unsolicited Refused; undefined otherwise. */
+  readonly refusedCode: Refused_Code | undefined;
+
+  constructor(reason: string, cause?: unknown, refusedCode?: Refused_Code) {
     super("QUIRE_ERR_CONNECTION_CLOSED", `connection closed: ${reason}`, { cause });
+    this.refusedCode = refusedCode;
   }
 }
 

@@ -10,7 +10,16 @@ import { resolveCommand } from "./which.js";
 export { Subprocess, type RunResult } from "./subprocess.js";
 export type { SpawnOptions } from "./options.js";
 export type { ExpectMatch } from "./expect.js";
-export * from "./errors.js";
+export { QuireError } from "../errors.js";
+export {
+  RuntimeError,
+  InvalidOptionError,
+  CommandNotFoundError,
+  SpawnError,
+  ExpectTimeoutError,
+  ExpectEndedError,
+  ProcessEndedError,
+} from "./errors.js";
 
 /** Starts `file` with `args`; throws QUIRE_ERR_INVALID_OPTION, QUIRE_ERR_COMMAND_NOT_FOUND or QUIRE_ERR_SPAWN. */
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {

@@ -8,6 +8,7 @@ import { OutputCapture } from "../../runtime/output.js";
 import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
 import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/framing.js";
+import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 
@@ -17,7 +18,11 @@ const BACKLOG_BYTES = 256 * 1024;
 /** A client this far behind on output is detached rather than buffered for without end. */
 const SLOW_CLIENT_BYTES = 8 * 1024 * 1024;
 
-class PtyError extends QuireError {}
+class PtyError extends QuireError {
+  constructor(code: PtyErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 interface Subscription {
   client: ServedConnection;
@@ -68,7 +73,7 @@ export function createPtyService(): ServiceHandler {
 
   const find = (name: string): Session => {
     const session = sessions.get(name);
-    if (!session) throw new PtyError("QUIRE_ERR_PTY_NO_SESSION", `no session named "${name}"; quirectl ps lists them`);
+    if (!session) throw new PtyError(PtyErrorCode.NO_SESSION, `no session named "${name}"; quirectl ps lists them`);
     return session;
   };
 
@@ -85,10 +90,10 @@ export function createPtyService(): ServiceHandler {
   };
 
   const start = (req: NonNullable<PtyRequest["start"]>): PtyResponse => {
-    if (!NAME.test(req.name)) throw new PtyError("QUIRE_ERR_PTY_INVALID_NAME", `session name ${JSON.stringify(req.name)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
+    if (!NAME.test(req.name)) throw new PtyError(PtyErrorCode.INVALID_NAME, `session name ${JSON.stringify(req.name)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
     const existing = sessions.get(req.name);
-    if (existing && !existing.result) throw new PtyError("QUIRE_ERR_PTY_NAME_TAKEN", `a session named "${req.name}" is running; kill it first or pick another name`);
-    if (!req.file) throw new PtyError("QUIRE_ERR_PTY_NO_COMMAND", "no command given: quirectl start NAME -- COMMAND [ARGS...]");
+    if (existing && !existing.result) throw new PtyError(PtyErrorCode.NAME_TAKEN, `a session named "${req.name}" is running; kill it first or pick another name`);
+    if (!req.file) throw new PtyError(PtyErrorCode.NO_COMMAND, "no command given: quirectl start NAME -- COMMAND [ARGS...]");
     const cols = req.cols || 80;
     const rows = req.rows || 24;
     const cwd = req.cwd || process.env.HOME || "/";
@@ -118,7 +123,7 @@ export function createPtyService(): ServiceHandler {
 
   const attach = (req: NonNullable<PtyRequest["attach"]>, client: ServedConnection, requestId: bigint): PtyResponse => {
     const session = find(req.name);
-    if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
+    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
     session.subscribers.push({ client, requestId });
     let writer = false;
     if (req.write && (session.writer === undefined || session.writer === client || req.takeover)) {
@@ -141,8 +146,8 @@ export function createPtyService(): ServiceHandler {
 
   const asWriter = (name: string, client: ServedConnection): Session => {
     const session = find(name);
-    if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${name}" has exited`);
-    if (session.writer !== client) throw new PtyError("QUIRE_ERR_PTY_NOT_WRITER", `another client is the writer of "${name}"; attach with --takeover to become it`);
+    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${name}" has exited`);
+    if (session.writer !== client) throw new PtyError(PtyErrorCode.NOT_WRITER, `another client is the writer of "${name}"; attach with --takeover to become it`);
     return session;
   };
 
@@ -174,7 +179,7 @@ export function createPtyService(): ServiceHandler {
       sessions.delete(session.name);
       return PtyResponse.fromPartial({ ok: true, session: session.describe() });
     }
-    throw new PtyError("QUIRE_ERR_PTY_UNKNOWN_OP", "the request names no operation this service knows; upgrade quirectl or quired");
+    throw new PtyError(PtyErrorCode.UNKNOWN_OP, "the request names no operation this service knows; upgrade quirectl or quired");
   };
 
   return {
@@ -186,7 +191,7 @@ export function createPtyService(): ServiceHandler {
       handle(frame, client).then(
         (response) => client.respond(frame, PtyResponse.encode(response).finish()),
         (error: Error & { code?: string }) =>
-          client.respond(frame, PtyResponse.encode(PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? "QUIRE_ERR_PTY" })).finish()),
+          client.respond(frame, PtyResponse.encode(PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? PtyErrorCode.FAILED })).finish()),
       );
     },
     onClose(client) {
