@@ -1,4 +1,5 @@
 // quire/runtime: commands in a PTY or with pipes, losing no output, ending whole process trees.
+import { debuglog } from "node:util";
 import { ConptySource } from "./conpty-source.js";
 import { resolveOptions, type SpawnOptions } from "./options.js";
 import { PipeSource } from "./pipe-source.js";
@@ -21,6 +22,9 @@ export {
   ProcessEndedError,
 } from "./errors.js";
 
+/** NODE_DEBUG=quire prints each spawn. */
+const debug = debuglog("quire");
+
 /** Starts `file` with `args`; throws QUIRE_ERR_INVALID_OPTION, QUIRE_ERR_COMMAND_NOT_FOUND or QUIRE_ERR_SPAWN. */
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): Subprocess {
   const resolved = resolveOptions(options);
@@ -29,6 +33,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   if (!resolved.pty) source = new PipeSource(path, args, resolved);
   else if (process.platform === "win32") source = new ConptySource(path, args, resolved);
   else source = new PtySource(path, args, resolved);
+  debug("runtime: spawned %s as pid %d (%s)", path, source.identity.pid, resolved.pty ? "pty" : "pipes");
   return new Subprocess(source, resolved);
 }
 
