@@ -3,7 +3,7 @@ import { QuireError } from "../errors.js";
 
 export { QuireError };
 
-/** A byte stream or a frame that breaks the wire rules of DESIGN section 3. */
+/** A byte stream or a frame that breaks the wire rules (ARCHITECTURE.md, "The wire"). */
 export class WireError extends QuireError {}
 
 export class FramingVersionError extends WireError {
