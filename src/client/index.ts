@@ -6,3 +6,4 @@ export { startDaemon, type StartOptions } from "./autostart.js";
 export { resolvePlaces, type Places } from "../broker/paths.js";
 export * from "./errors.js";
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";
+export { Lane } from "../wire/lanes.js";
