@@ -1,8 +1,8 @@
-// The package's entry points (DESIGN section 7), imported by name as a user would.
+// The package's entry points (package.json `exports`, README.md), imported by name as a user would.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-test("quire, quire/runtime, quire/client and quire/wire export what DESIGN section 7 promises", async () => {
+test("quire, quire/runtime, quire/client and quire/wire export what README.md promises", async () => {
   const root = await import("quire");
   const runtime = await import("quire/runtime");
   const client = await import("quire/client");

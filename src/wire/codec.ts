@@ -62,7 +62,7 @@ function writeHeader(out: Buffer): Buffer {
   return out;
 }
 
-/** Checks a decoded frame's envelope in the order DESIGN section 3 gives; undefined when it is good. */
+/** Checks a decoded frame's envelope in the order ARCHITECTURE.md (section 4) gives; undefined when it is good. */
 export function validateFrame(frame: Frame): WireError | undefined {
   if (frame.envelopeVersion !== ENVELOPE_VERSION) return new EnvelopeVersionError(frame.envelopeVersion);
   if (!(frame.kind >= Frame_Kind.REQUEST && frame.kind <= Frame_Kind.CANCEL)) return new FrameKindError(frame.kind);

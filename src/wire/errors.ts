@@ -12,7 +12,7 @@ export class QuireError extends Error {
   }
 }
 
-/** A byte stream or a frame that breaks the wire rules of DESIGN section 3. */
+/** A byte stream or a frame that breaks the wire rules (ARCHITECTURE.md, section 4). */
 export class WireError extends QuireError {}
 
 export class FramingVersionError extends WireError {
