@@ -5,7 +5,7 @@ import { FramedSocket } from "../src/client/framed.js";
 import { dial } from "../src/client/transport.js";
 import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
 import { HelloReply } from "../src/gen/quire/v1/hello.js";
-import { newFrame } from "../src/wire/codec.js";
+import { newFrame } from "../src/wire/framing.js";
 import { Lane } from "../src/wire/lanes.js";
 import { helloFrame } from "../test/helpers/raw-peer.js";
 import { heading, note, report } from "./lib/report.js";

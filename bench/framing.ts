@@ -1,6 +1,6 @@
 // Framing encode/decode frames per second vs protobufjs encoding and decoding the same Frame alone.
 import { Frame, Frame_Kind } from "../src/gen/quire/v1/frame.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../src/wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../src/wire/framing.js";
 import { WireError } from "../src/wire/errors.js";
 import { Lane } from "../src/wire/lanes.js";
 import { reflectedType } from "../test/helpers/protobufjs.js";

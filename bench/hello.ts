@@ -1,7 +1,7 @@
 // Hello -> Negotiated on an open connection vs a raw Unix-socket echo of the same bytes.
 import type { Socket } from "node:net";
 import { dial } from "../src/client/transport.js";
-import { FrameDecoder } from "../src/wire/codec.js";
+import { FrameDecoder } from "../src/wire/framing.js";
 import { helloFrame } from "../test/helpers/raw-peer.js";
 import { heading, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";

@@ -3,7 +3,7 @@ import { connect } from "../src/client/connect.js";
 import type { Connection } from "../src/client/connection.js";
 import { dial } from "../src/client/transport.js";
 import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
-import { encodeFramed, newFrame } from "../src/wire/codec.js";
+import { encodeFramed, newFrame } from "../src/wire/framing.js";
 import { Lane } from "../src/wire/lanes.js";
 import { heading, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";

@@ -1,4 +1,38 @@
 // quire: the subprocess/PTY runtime and the client, for embedding in any Node program.
-export * from "./client/index.js";
-export { run, spawn, Subprocess, type RunResult, type SpawnOptions, type ExpectMatch } from "./runtime/index.js";
-export { Lane } from "./wire/lanes.js";
+export { QuireError } from "./errors.js";
+export {
+  connect,
+  handshakeChannel,
+  type ConnectOptions,
+  Connection,
+  type RequestOptions,
+  adminCall,
+  AdminOp,
+  type AdminOptions,
+  startDaemon,
+  type StartOptions,
+  resolvePlaces,
+  type Places,
+  ClientError,
+  DaemonUnreachableError,
+  DaemonStartError,
+  RefusedError,
+  ConnectionClosedError,
+  TimeoutError,
+  HandshakeError,
+  PtyClient,
+  Attachment,
+  PtyRequestError,
+  type PtySession,
+  Lane,
+  type LaneId,
+  PtyErrorCode,
+} from "./client/index.js";
+export {
+  run,
+  spawn,
+  Subprocess,
+  type RunResult,
+  type SpawnOptions,
+  type ExpectMatch,
+} from "./runtime/index.js";

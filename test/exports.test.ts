@@ -1,8 +1,8 @@
-// The package's entry points (DESIGN section 7), imported by name as a user would.
+// The package's entry points (the package.json "exports" map), imported by name as a user would.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-test("quire, quire/runtime, quire/client and quire/wire export what DESIGN section 7 promises", async () => {
+test("quire, quire/runtime, quire/client and quire/wire export what they promise", async () => {
   const root = await import("quire");
   const runtime = await import("quire/runtime");
   const client = await import("quire/client");
@@ -26,4 +26,25 @@ test("quire, quire/runtime, quire/client and quire/wire export what DESIGN secti
     output: "from the package\n",
     timedOut: false,
   });
+});
+
+test("every entry point exports QuireError, the one base class of quire's errors", async () => {
+  const entries = await Promise.all([import("quire"), import("quire/runtime"), import("quire/client"), import("quire/wire")]);
+  const base = entries[0].QuireError;
+  assert.equal(typeof base, "function");
+  for (const entry of entries) assert.equal(entry.QuireError, base);
+  const client = entries[2];
+  const runtime = entries[1];
+  const wire = entries[3];
+  assert.ok(new client.TimeoutError("x", 1) instanceof base);
+  assert.ok(new runtime.ProcessEndedError("x") instanceof base);
+  assert.ok(new wire.UnknownLaneError(1) instanceof base);
+});
+
+test("the README's import works: connect, Lane and PtyClient from quire/client", async () => {
+  const { connect, Lane, PtyClient, PtyErrorCode } = await import("quire/client");
+  assert.equal(typeof connect, "function");
+  assert.equal(typeof PtyClient, "function");
+  assert.equal(Lane.PTY, 0xf700);
+  assert.equal(PtyErrorCode.NO_SESSION, "QUIRE_ERR_PTY_NO_SESSION");
 });

@@ -1,7 +1,8 @@
 // Entry point of a backend worker: `node main.js SERVICE SOCKET [HOME]`, launched by the broker with an IPC
-// channel. HOME is the broker's --home (empty when it uses the default places, which the same environment gives here).
-import { resolvePlaces } from "../broker/paths.js";
-import { jsonLogger } from "./log.js";
+// channel. HOME is the broker's --home (empty when it uses the default places, which the same environment
+// gives here).
+import { jsonLogger } from "../daemon/log.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { BackendServer } from "./server.js";
 import { createService } from "./services/index.js";
 
@@ -9,7 +10,7 @@ const [service, socketPath, home] = process.argv.slice(2);
 const logger = jsonLogger(2, `backend:${service}`);
 
 if (!service || !socketPath || !process.send) {
-  logger.log("error", "a backend is started by quired: node main.js SERVICE SOCKET, with an IPC channel");
+  logger.log("error", "a backend is started by quired: node main.js SERVICE SOCKET [HOME], with an IPC channel");
   process.exit(2);
 }
 

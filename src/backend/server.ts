@@ -4,17 +4,17 @@ import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
-import { Hello, Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { Refused_Code } from "../gen/quire/v1/hello.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
-import { MAX_FRAME_BODY_BYTES, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
+import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { BackendClient, type ServiceHandler } from "./client.js";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "./control.js";
-import type { Logger } from "./log.js";
-import { refused, sendNegotiated, sendRefused } from "./replies.js";
-import { TokenStore } from "./tokens.js";
+import { ServedConnection, type ServiceHandler } from "./served-connection.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import type { Logger } from "../daemon/log.js";
+import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
+import { TokenStore } from "../daemon/tokens.js";
 
 /** How long an orphaned backend gives its work before it exits. */
 const ORPHAN_GRACE_MS = 5_000;
@@ -32,13 +32,23 @@ export interface BackendOptions {
 export class BackendServer {
   readonly #options: BackendOptions;
   readonly #tokens = new TokenStore();
-  readonly #clients = new Set<BackendClient>();
+  readonly #helloRules: HelloRules;
+  readonly #clients = new Set<ServedConnection>();
   #server: Server | undefined;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: BackendOptions) {
     this.#options = options;
+    const { service } = options;
+    // A reconnect Hello passes the broker's checks, with this backend's one service as the only one served.
+    this.#helloRules = {
+      services: [service],
+      daemonVersion: QUIRE_VERSION,
+      speaker: `the ${service} backend`,
+      unlistedServiceCode: Refused_Code.PEER_REJECTED,
+      unlistedServiceReason: (name) => `this socket serves "${service}", not "${name}"; say Hello to the broker`,
+    };
   }
 
   async start(): Promise<void> {
@@ -149,34 +159,26 @@ export class BackendServer {
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello"));
       }
-      let hello: Hello;
-      try {
-        hello = Hello.decode(first.payload);
-      } catch (cause) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(cause as Error).message}`));
-      }
-      if (hello.clientMaxProtocol < PROTOCOL_MIN || hello.clientMinProtocol > PROTOCOL_MAX) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.VERSION_UNSUPPORTED, `this backend speaks protocol ${PROTOCOL_MIN}..${PROTOCOL_MAX}`));
-      }
-      if (hello.serviceName !== this.#options.service) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `this socket serves "${this.#options.service}", not "${hello.serviceName}"; say Hello to the broker`));
-      }
+      const { hello, refused: malformed } = decodeHello(first);
+      if (malformed) return sendRefused(socket, first.requestId, malformed);
+      const invalid = checkHello(hello, this.#helloRules);
+      if (invalid) return sendRefused(socket, first.requestId, invalid);
       const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
       if (!consumed.ok) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`));
       }
       this.#tell({ t: "token-used", id: consumed.id });
       // The write happens now, so the Negotiated goes out before anything served after it.
-      void sendNegotiated(socket, first.requestId, {
-        negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
-        daemonVersion: QUIRE_VERSION,
-        backendPipe: this.#options.socketPath,
-        warnings: [],
-        serverCapabilities: 0n,
-        keepaliveIntervalSecs: 0,
-        handlePassedToken: hello.authToken,
-        connectionId: hello.connectionId,
-      });
+      void sendNegotiated(
+        socket,
+        first.requestId,
+        negotiatedFor(hello, QUIRE_VERSION, {
+          backendPipe: this.#options.socketPath,
+          serverCapabilities: 0n,
+          handlePassedToken: hello.authToken,
+          connectionId: hello.connectionId,
+        }),
+      );
       this.#serve(socket, decoder);
       socket.resume();
     };
@@ -185,7 +187,7 @@ export class BackendServer {
   }
 
   #serve(socket: Socket, decoder: FrameDecoder): void {
-    const client = new BackendClient({
+    const client = new ServedConnection({
       socket,
       decoder,
       service: this.#options.service,

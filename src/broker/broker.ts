@@ -1,30 +1,25 @@
-// quired: accepts connections, checks each Hello, and hands the client to its service's backend
-// (or tells it where to reconnect). After the handoff the broker is out of the data path.
+// quired: accepts connections and routes each by its first frame: a Hello to the handshake (which hands
+// the client to its service's backend, or tells it where to reconnect), an admin request to the admin
+// server. It owns the lifecycle: start, the backends it supervises, and the drain.
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import type { Logger } from "../backend/log.js";
-import { jsonLogger } from "../backend/log.js";
-import { SERVICE_NAMES } from "../backend/services/index.js";
-import { mintToken } from "../backend/tokens.js";
-import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
-import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
-import { HandoffOffer } from "../gen/quire/v1/handoff.js";
-import { Hello, Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { decodeHello, refused, sendRefused } from "../daemon/handshake.js";
+import { jsonLogger, type Logger } from "../daemon/log.js";
+import type { Places } from "../daemon/places.js";
+import { SERVICE_NAMES } from "../daemon/services.js";
+import type { DaemonStatus } from "../gen/quire/v1/admin.js";
+import { Frame_Kind } from "../gen/quire/v1/frame.js";
+import { Refused_Code } from "../gen/quire/v1/hello.js";
 import { WireError } from "../wire/errors.js";
+import { FrameDecoder } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
-import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { handleAdmin, type AdminContext } from "./admin.js";
-import { BackendUnavailableError, RootRefusedError } from "./errors.js";
-import { checkHello } from "./hello.js";
+import { AdminServer } from "./admin-server.js";
+import { RootRefusedError } from "./errors.js";
+import { HandshakeServer, SHUTTING_DOWN_REASON, stopReading } from "./handshake.js";
 import { listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
-import type { Places } from "./paths.js";
-import { PendingTokens } from "./pending-tokens.js";
-import { HelloRateLimiter } from "./rate-limit.js";
-import { refused, sendNegotiated, sendRefused } from "../backend/replies.js";
-import { Backend, type RespawnPolicy } from "./supervisor.js";
+import { BackendProcess, type RespawnPolicy } from "./supervisor.js";
 
 export interface BrokerOptions {
   places: Places;
@@ -52,11 +47,6 @@ export interface BrokerOptions {
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
 }
-
-/** Undecoded input one admin connection may hold: requests are a few bytes each. */
-const ADMIN_MAX_BUFFERED_BYTES = 1024 * 1024;
-
-const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
 
@@ -91,16 +81,13 @@ export class Broker {
   readonly #logger: Logger;
   readonly #logFd: number;
   readonly #metrics = new Metrics();
-  readonly #rateLimiter: HelloRateLimiter;
-  readonly #backends = new Map<string, Backend>();
-  /** Tokens minted and not yet known to be used. */
-  readonly #pendingTokens = new PendingTokens();
-  readonly #adminSockets = new Set<Socket>();
+  readonly #backends = new Map<string, BackendProcess>();
+  readonly #handshakes: HandshakeServer;
+  readonly #admin: AdminServer;
   /** Connections that have not sent their first frame yet, with their deadline timers. */
   readonly #greeting = new Map<Socket, NodeJS.Timeout>();
   readonly #startedAt = Date.now();
   #server: Server | undefined;
-  #nextId = 1;
   #draining: Promise<void> | undefined;
   #resolveClosed!: () => void;
   /** Resolves when the broker has drained and stopped. */
@@ -111,7 +98,25 @@ export class Broker {
     this.#settings = settings(options);
     this.#logFd = logFd;
     this.#logger = jsonLogger(logFd, "broker");
-    this.#rateLimiter = new HelloRateLimiter(this.#settings.helloRatePerSecond, this.#settings.helloBurst);
+    const draining = () => this.#draining !== undefined;
+    this.#handshakes = new HandshakeServer({
+      settings: this.#settings,
+      metrics: this.#metrics,
+      logger: this.#logger,
+      backend: (service) => this.#backend(service),
+      draining,
+    });
+    this.#admin = new AdminServer({
+      places: this.places,
+      services: this.#settings.services,
+      startedAt: this.#startedAt,
+      metrics: this.#metrics,
+      backends: () => this.#backends.values(),
+      backend: (service) => this.#backends.get(service),
+      pendingTokens: () => this.#handshakes.pendingTokens,
+      draining,
+      stop: () => void this.stop(),
+    });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
@@ -138,6 +143,11 @@ export class Broker {
     return this.#draining;
   }
 
+  /** What `quirectl status` shows. */
+  status(): DaemonStatus {
+    return this.#admin.status();
+  }
+
   async #drain(): Promise<void> {
     this.#logger.log("info", "draining");
     this.#server?.close();
@@ -147,12 +157,13 @@ export class Broker {
     }
     this.#greeting.clear();
     await Promise.all([...this.#backends.values()].map((b) => b.drain(this.#settings.drainGraceMs)));
-    for (const socket of this.#adminSockets) socket.end();
+    this.#admin.closeAll();
     this.#logger.log("info", "quired stopped");
     closeSync(this.#logFd);
     this.#resolveClosed();
   }
 
+  /** A new connection: wait (bounded) for its first frame, then route it by what that frame is. */
   #onConnection(socket: Socket): void {
     this.#metrics.inc("quire_connections_total");
     socket.on("error", () => socket.destroy());
@@ -179,205 +190,23 @@ export class Broker {
         this.#metrics.inc("quire_frame_errors_total", { code: first.code });
         return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, first.message, { error: first.code }));
       }
-      if (first.payloadProtocol === Lane.ADMIN && first.kind === Frame_Kind.REQUEST) return this.#serveAdmin(socket, decoder, first);
+      if (first.payloadProtocol === Lane.ADMIN && first.kind === Frame_Kind.REQUEST) return this.#admin.serve(socket, decoder, first);
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, "the first frame must be a Hello (a REQUEST on lane 0) or an admin request"));
       }
       // Nothing more may be read here: whatever follows the Hello belongs to the backend.
       stopReading(socket);
-      let hello: Hello;
-      try {
-        hello = Hello.decode(first.payload);
-      } catch (error) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, `Hello payload is malformed: ${(error as Error).message}`));
-      }
-      this.#serveHello(socket, decoder, first.requestId, hello).catch((error) => {
-        this.#logger.log("error", "handshake failed", { error: String(error) });
-        sendRefused(socket, first.requestId, refused(Refused_Code.INTERNAL, `quired failed to handle the Hello: ${(error as Error).message}; see quired.log`));
-      });
+      const { hello, refused: malformed } = decodeHello(first);
+      if (malformed) return sendRefused(socket, first.requestId, malformed);
+      this.#handshakes.serve(socket, decoder, first.requestId, hello);
     };
     socket.on("data", onData);
   }
 
-  async #serveHello(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): Promise<void> {
-    this.#metrics.inc("quire_hellos_total");
-    const refuse = (r: Refused) => {
-      this.#metrics.inc("quire_refused_total", { code: Refused_Code[r.code] ?? String(r.code) });
-      sendRefused(socket, requestId, r);
-    };
-    const peer = hello.peerPid ? `pid:${hello.peerPid}` : "anonymous";
-    const wait = this.#rateLimiter.take(peer);
-    if (wait > 0) return refuse(refused(Refused_Code.RATE_LIMITED, "too many Hellos from this peer; wait and retry", {}, wait));
-    if (this.#draining) return refuse(refused(Refused_Code.SHUTTING_DOWN, SHUTTING_DOWN_REASON));
-    const invalid = checkHello(hello, this.#settings.services, QUIRE_VERSION);
-    if (invalid) return refuse(invalid);
-    if (this.#pendingTokens.countFor(peer) >= this.#settings.maxPendingTokensPerPeer) {
-      const who = hello.peerPid ? `peer pid ${hello.peerPid}` : "peers that send no peer_pid";
-      return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokensPerPeer} handshakes are already in flight for ${who}; use the tokens already given (or let them expire) and retry`, {}, 100));
-    }
-    if (this.#pendingTokens.size() >= this.#settings.maxPendingTokens) {
-      return refuse(refused(Refused_Code.RATE_LIMITED, `${this.#settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100));
-    }
-    const backend = this.#backend(hello.serviceName);
-    try {
-      await backend.ensure();
-    } catch (error) {
-      const retry = error instanceof BackendUnavailableError ? error.retryAfterMs : 1_000;
-      return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, (error as Error).message, { service: hello.serviceName }, retry));
-    }
-    if (socket.destroyed) return;
-
-    const id = this.#nextId++;
-    const token = mintToken();
-    const expiresAt = Date.now() + this.#settings.tokenTtlMs;
-    this.#pendingTokens.add(id, peer, expiresAt);
-    const handoff = this.#settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
-    const negotiated = {
-      negotiatedProtocol: Math.min(PROTOCOL_MAX, hello.clientMaxProtocol),
-      daemonVersion: QUIRE_VERSION,
-      backendPipe: backend.socketPath,
-      warnings: [],
-      serverCapabilities: handoff ? CAP_HANDLE_PASSING : 0n,
-      keepaliveIntervalSecs: 0,
-      handlePassedToken: token,
-      connectionId: hello.connectionId || BigInt(id),
-    };
-
-    if (!handoff) {
-      try {
-        await backend.registerToken(id, token, expiresAt, this.#settings.handoffAckTimeoutMs);
-      } catch (error) {
-        this.#pendingTokens.delete(id);
-        return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, `the ${hello.serviceName} backend did not take the token: ${(error as Error).message}`, {}, 250));
-      }
-      this.#metrics.inc("quire_negotiated_total", { path: "reconnect" });
-      // We stopped reading at the Hello, so the client's EOF is never seen: close once our bytes are out.
-      if (await sendNegotiated(socket, requestId, negotiated)) socket.destroySoon();
-      return;
-    }
-
-    this.#metrics.inc("quire_negotiated_total", { path: "handoff" });
-    if (!(await sendNegotiated(socket, requestId, negotiated))) return;
-    const pending = takeBuffered(socket, decoder);
-    const offer = HandoffOffer.encode({ handleValue: 0n, token, serviceName: hello.serviceName, correlationId: BigInt(id) }).finish();
-    try {
-      const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + this.#settings.handoffAckTimeoutMs, expiresAt);
-      this.#metrics.inc("quire_handoffs_total", { outcome: ack.accepted ? "accepted" : "refused" });
-      if (ack.accepted) this.#pendingTokens.delete(id);
-      else this.#logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });
-    } catch (error) {
-      // The client sees its connection close before the ready event and reconnects with the same token
-      // (Backend.offer has closed our copy of the socket, even one already written to the channel).
-      this.#metrics.inc("quire_handoffs_total", { outcome: "failed" });
-      this.#logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, error: String(error) });
-      socket.destroy();
-    }
-  }
-
-  /**
-   * Answers admin requests in order. A client that sends faster than it reads is not read from while
-   * its answers are backed up (write() returned false): what one admin connection holds is bounded by the
-   * socket's buffers, never by how many requests it pipelines.
-   */
-  #serveAdmin(socket: Socket, decoder: FrameDecoder, first: Frame): void {
-    this.#adminSockets.add(socket);
-    socket.once("close", () => this.#adminSockets.delete(socket));
-    let blocked = false;
-    let failed = false;
-    /** False once the socket's write buffer is full: stop until "drain". */
-    const answer = (frame: Frame): boolean => {
-      if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return true;
-      const { response, op, after } = handleAdmin(frame.payload, this.#adminContext);
-      this.#metrics.inc("quire_admin_requests_total", { op });
-      return socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
-    };
-    const pump = () => {
-      while (!blocked && !failed) {
-        const item = decoder.next();
-        if (item === undefined) break;
-        if (item instanceof WireError) {
-          failed = true;
-          return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, item.message, { error: item.code }));
-        }
-        blocked = !answer(item);
-      }
-      // Admin requests are a few bytes: a partial frame this large is not one.
-      if (!failed && decoder.buffered > ADMIN_MAX_BUFFERED_BYTES) {
-        failed = true;
-        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" }));
-      }
-      if (blocked || failed) socket.pause();
-    };
-    socket.on("drain", () => {
-      if (failed) return;
-      blocked = false;
-      pump();
-      if (!blocked && !failed) socket.resume();
-    });
-    blocked = !answer(first);
-    pump();
-    socket.on("data", (chunk: Buffer) => {
-      decoder.push(chunk);
-      pump();
-    });
-    socket.on("end", () => socket.end());
-  }
-
-  readonly #adminContext: AdminContext = {
-    status: () => this.status(),
-    ready: () => {
-      if (this.#draining) return { ok: false, detail: "draining" };
-      const failed = [...this.#backends.values()].filter((b) => b.state === "failed" || b.state === "backoff");
-      if (failed.length) return { ok: false, detail: `backends down: ${failed.map((b) => `${b.service} (${b.lastError})`).join(", ")}` };
-      return { ok: true, detail: "accepting clients" };
-    },
-    metrics: () => this.#renderMetrics(),
-    shutdown: () => void this.stop(),
-  };
-
-  status(): DaemonStatus {
-    const now = Date.now();
-    return DaemonStatus.fromPartial({
-      daemonVersion: QUIRE_VERSION,
-      pid: process.pid,
-      startedUnixMs: BigInt(this.#startedAt),
-      uptimeMs: BigInt(now - this.#startedAt),
-      socket: this.places.socket,
-      home: this.places.home ?? "",
-      minProtocol: PROTOCOL_MIN,
-      maxProtocol: PROTOCOL_MAX,
-      draining: this.#draining !== undefined,
-      backends: this.#settings.services.map((service) => {
-        const b = this.#backends.get(service);
-        return {
-          service,
-          pid: b?.pid ?? 0,
-          state: b?.state ?? "stopped",
-          clients: b?.clients ?? 0,
-          restarts: b?.restarts ?? 0,
-          socket: this.places.backendSocket(service),
-          startedUnixMs: BigInt(b?.startedAt ?? 0),
-          lastError: b?.lastError ?? "",
-        };
-      }),
-    });
-  }
-
-  #renderMetrics(): string {
-    const backends = [...this.#backends.values()];
-    return this.#metrics.render({
-      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#pendingTokens.size()]] },
-      quire_backend_up: { help: "1 when the service's backend is ready", values: backends.map((b) => [{ service: b.service }, b.state === "ready" ? 1 : 0]) },
-      quire_backend_restarts: { help: "Respawns after a crash", values: backends.map((b) => [{ service: b.service }, b.restarts]) },
-      quire_backend_clients: { help: "Clients a backend is serving", values: backends.map((b) => [{ service: b.service }, b.clients]) },
-      quire_handoffs_in_flight: { help: "Sockets offered to a backend and not yet ACKed", values: backends.map((b) => [{ service: b.service }, b.offersInFlight]) },
-    });
-  }
-
-  #backend(service: string): Backend {
+  #backend(service: string): BackendProcess {
     let backend = this.#backends.get(service);
     if (!backend) {
-      backend = new Backend({
+      backend = new BackendProcess({
         service,
         socketPath: this.places.backendSocket(service),
         home: this.places.home,
@@ -387,25 +216,9 @@ export class Broker {
         startTimeoutMs: this.#settings.backendStartTimeoutMs,
         liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
       });
-      backend.on("token-used", (id: number) => this.#pendingTokens.delete(id));
+      backend.on("token-used", (id: number) => this.#handshakes.tokenUsed(id));
       this.#backends.set(service, backend);
     }
     return backend;
   }
-}
-
-/**
- * `socket.pause()` alone does not stop the handle from reading, and bytes read after the handle is sent
- * to another process are lost. Stop at the handle itself.
- */
-function stopReading(socket: Socket): void {
-  socket.pause();
-  (socket as unknown as { _handle?: { readStop?(): number } })._handle?.readStop?.();
-}
-
-/** Everything this side read past the Hello, in order, so the backend sees the stream whole. */
-function takeBuffered(socket: Socket, decoder: FrameDecoder): Buffer {
-  const parts = [decoder.takeRemainder()];
-  for (let chunk: Buffer | null = socket.read(); chunk !== null; chunk = socket.read()) parts.push(chunk);
-  return Buffer.concat(parts);
 }

@@ -1,8 +1,9 @@
-// The broker's listening socket and its safety rules (DESIGN section 6): a 0700 directory owned by the
+// The broker's listening socket and its safety rules (ARCHITECTURE.md, "Security"): a 0700 directory owned by the
 // user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced, and
 // nothing but a socket ever removed.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
+import { probeSocket } from "../daemon/socket-probe.js";
 import { DaemonRunningError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
@@ -21,22 +22,6 @@ export function secureDirectory(dir: string): void {
   if (mode & 0o077) {
     throw new SocketDirInsecureError(dir, `has mode ${mode.toString(8).padStart(4, "0")}, open to other users`, `run: chmod 700 ${dir}`);
   }
-}
-
-/** Is something accepting connections on this socket? */
-export function probeSocket(path: string, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect(path);
-    const done = (live: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(live);
-    };
-    // A listener too busy to accept within the timeout is still alive: never unlink it.
-    const timer = setTimeout(() => done(true), timeoutMs);
-    socket.once("connect", () => done(true));
-    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code !== "ECONNREFUSED" && error.code !== "ENOENT"));
-  });
 }
 
 /** Listens on `path`, replacing a stale socket; throws DaemonRunningError when a live one is there. */

@@ -4,8 +4,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../backend/control.js";
-import type { Logger } from "../backend/log.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import type { Logger } from "../daemon/log.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 
@@ -27,7 +27,7 @@ export interface LivenessPolicy {
   timeoutMs: number;
 }
 
-export interface BackendOptions {
+export interface BackendProcessOptions {
   service: string;
   socketPath: string;
   /** The broker's QUIRE_HOME, passed on so the backend finds the same places. */
@@ -50,14 +50,14 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
-export class Backend extends EventEmitter {
+export class BackendProcess extends EventEmitter {
   readonly service: string;
   state: BackendState = "stopped";
   restarts = 0;
   clients = 0;
   startedAt = 0;
   lastError = "";
-  readonly #options: BackendOptions;
+  readonly #options: BackendProcessOptions;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;
   #crashes: number[] = [];
@@ -70,7 +70,7 @@ export class Backend extends EventEmitter {
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
 
-  constructor(options: BackendOptions) {
+  constructor(options: BackendProcessOptions) {
     super();
     this.service = options.service;
     this.#options = options;

@@ -1,4 +1,4 @@
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 
 /** Every error the CI layer raises. */
 export class CiError extends QuireError {}

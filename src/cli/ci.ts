@@ -8,7 +8,7 @@ import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
 import { lineView, liveView, printReport } from "./run-view.js";
-import { daemonArgs, type GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;

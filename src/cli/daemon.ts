@@ -1,12 +1,12 @@
 // quirectl daemon start|stop|status|restart.
-import { probeSocket } from "../broker/listener.js";
-import { resolvePlaces } from "../broker/paths.js";
+import { probeSocket } from "../daemon/socket-probe.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { adminCall, AdminOp } from "../client/admin.js";
 import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, printJson, println } from "./output.js";
-import { daemonArgs, type GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export async function daemonStart(args: GlobalArgs): Promise<number> {
   const places = resolvePlaces({ home: args.home });

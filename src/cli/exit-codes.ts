@@ -1,4 +1,4 @@
-// quirectl's exit codes (DESIGN section 7): scripts depend on them.
+// quirectl's exit codes: scripts depend on them.
 export const ExitCode = {
   Ok: 0,
   /** The thing failed: a run failed, a check failed, the daemon refused. */

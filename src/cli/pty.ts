@@ -2,7 +2,7 @@
 import { PtyClient, type PtySession } from "../client/pty.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
-import { daemonArgs, type GlobalArgs } from "./status.js";
+import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 /** Ctrl-]: leaves the session running and returns to the shell. */
 const DETACH_KEY = 0x1d;

@@ -1,14 +1,15 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
 import yargs from "yargs";
 import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { ExitCode } from "./exit-codes.js";
 import { commandLine } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
-import { showStatus, type GlobalArgs } from "./status.js";
+import type { GlobalArgs } from "./global-args.js";
+import { showStatus } from "./status.js";
 
 export async function main(argv: string[]): Promise<number> {
   let exit: number = ExitCode.Ok;

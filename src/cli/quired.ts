@@ -2,7 +2,7 @@
 import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
 import { RootRefusedError } from "../broker/errors.js";
-import { resolvePlaces } from "../broker/paths.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
 import { commandLine } from "./output.js";

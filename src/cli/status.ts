@@ -2,19 +2,8 @@
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
 import { adminCall, AdminOp } from "../client/admin.js";
 import { ExitCode } from "./exit-codes.js";
+import type { GlobalArgs } from "./global-args.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
-
-export interface GlobalArgs {
-  home?: string;
-  json: boolean;
-  /** Let a quired this command starts run as root (--allow-root, QUIRE_ALLOW_ROOT=1). */
-  allowRoot?: boolean;
-}
-
-/** The quired flags for a daemon this command starts. */
-export function daemonArgs(args: GlobalArgs): string[] {
-  return args.allowRoot ? ["--allow-root"] : [];
-}
 
 /** The daemon status as scripts see it (`quirectl status --json`). */
 export function statusJson(s: DaemonStatus) {

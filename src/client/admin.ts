@@ -1,8 +1,8 @@
 // Admin calls on the broker's lane 0xAD01: status, health, readiness, metrics, shutdown.
-import { resolvePlaces } from "../broker/paths.js";
+import { resolvePlaces } from "../daemon/places.js";
 import { AdminRequest, AdminRequest_Op, AdminResponse } from "../gen/quire/v1/admin.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
-import { newFrame } from "../wire/codec.js";
+import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { FramedSocket } from "./framed.js";
 import { dial } from "./transport.js";

@@ -1,7 +1,7 @@
 // Starting quired in the background on first use (and for `quirectl daemon start`).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Places } from "../broker/paths.js";
+import type { Places } from "../daemon/places.js";
 import { DaemonStartError, DaemonUnreachableError } from "./errors.js";
 import { dial } from "./transport.js";
 

@@ -2,11 +2,12 @@
 // backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms are
 // handled here, within the caller's deadline, and never surface as errors while time remains.
 import { channel } from "node:diagnostics_channel";
-import { resolvePlaces } from "../broker/paths.js";
+import { debuglog } from "node:util";
+import { resolvePlaces } from "../daemon/places.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";
-import { newFrame } from "../wire/codec.js";
+import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
@@ -18,6 +19,11 @@ import { dial } from "./transport.js";
 
 /** Each step of a handshake, for diagnostics: `{ step, service, ... }`. */
 export const handshakeChannel = channel("quire:client:handshake");
+/** One message per connection made: `{ service, path: "handoff" | "reconnect", durationMs }`. */
+export const handoffChannel = channel("quire:client:handoff");
+
+/** NODE_DEBUG=quire prints the path each connect takes. */
+const debug = debuglog("quire");
 
 export interface ConnectOptions {
   /** QUIRE_HOME to use (default: $QUIRE_HOME, else the XDG places). */
@@ -43,6 +49,14 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
   const remaining = () => deadline - Date.now();
   let autostart = options.autostart ?? process.env.QUIRE_NO_AUTOSTART !== "1";
   let lastProblem: Error | undefined;
+  const started = performance.now();
+  const connected = (connection: Connection): Connection => {
+    const durationMs = performance.now() - started;
+    debug("client: %s service reached by %s in %d ms", service, connection.path, Math.round(durationMs));
+    if (handoffChannel.hasSubscribers) handoffChannel.publish({ service, path: connection.path, durationMs });
+    return connection;
+  };
+  debug("client: connecting to the %s service through %s (handoff %s)", service, places.socket, options.handoff === false ? "off" : "asked");
 
   while (remaining() > 0) {
     let framed: FramedSocket;
@@ -57,6 +71,7 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       if (unreachable.errno === "EAGAIN") {
         // Its listen backlog is full: it is there, and busy. Try again while time remains.
         lastProblem = unreachable;
+        debug("client: %s is busy (EAGAIN); retrying", places.socket);
         await delay(Math.min(50, Math.max(0, remaining())));
         continue;
       }
@@ -64,6 +79,7 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       // may not use.
       if (!autostart || !unreachable.nobodyListening) throw unreachable;
       autostart = false;
+      debug("client: nothing answers on %s; starting quired", places.socket);
       publish({ step: "autostart", service, socket: places.socket });
       await startDaemon({ places, args: options.daemonArgs, timeoutMs: remaining() });
       continue;
@@ -73,6 +89,7 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       if (retryAfter > 0 && retryAfter < remaining()) {
         publish({ step: "refused", service, code: Refused_Code[reply.refused.code], retryAfterMs: retryAfter, reason: reply.refused.reason });
         lastProblem = new RefusedError(reply.refused);
+        debug("client: refused (%s), retrying in %d ms: %s", Refused_Code[reply.refused.code], retryAfter, reply.refused.reason);
         await delay(retryAfter);
         continue;
       }
@@ -83,17 +100,20 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       const ready = await awaitReady(framed, negotiated, Math.min(options.readyTimeoutMs ?? 2_000, remaining()));
       if (ready === true) {
         publish({ step: "handoff", service });
-        return new Connection(framed, service, "handoff", negotiated);
+        return connected(new Connection(framed, service, "handoff", negotiated));
       }
+      debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, ready.message, negotiated.backendPipe);
       publish({ step: "handoff-failed", service, reason: ready.message });
     } else {
       framed.close();
+      debug("client: reconnecting to %s", negotiated.backendPipe);
     }
     try {
-      return await reconnect(service, negotiated, options, remaining());
+      return connected(await reconnect(service, negotiated, options, remaining()));
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
       // The backend went away or forgot the token (it restarted): start over with the broker.
+      debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, (error as Error).message);
       publish({ step: "reconnect-failed", service, reason: (error as Error).message });
       lastProblem = error as Error;
       await delay(Math.min(50, Math.max(0, remaining())));

@@ -3,7 +3,7 @@
 import { EventEmitter } from "node:events";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import type { Negotiated } from "../gen/quire/v1/hello.js";
-import { newFrame } from "../wire/codec.js";
+import { newFrame } from "../wire/framing.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 import type { FramedSocket } from "./framed.js";
 

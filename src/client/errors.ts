@@ -1,5 +1,5 @@
 import { Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 
 export class ClientError extends QuireError {}
 
@@ -77,8 +77,12 @@ export class RefusedError extends ClientError {
 }
 
 export class ConnectionClosedError extends ClientError {
-  constructor(reason: string, cause?: unknown) {
+  /** The peer's Refused code when it closed the connection with an unsolicited Refused; undefined otherwise. */
+  readonly refusedCode: Refused_Code | undefined;
+
+  constructor(reason: string, cause?: unknown, refusedCode?: Refused_Code) {
     super("QUIRE_ERR_CONNECTION_CLOSED", `connection closed: ${reason}`, { cause });
+    this.refusedCode = refusedCode;
   }
 }
 

@@ -2,8 +2,8 @@
 // frames are read one at a time with `read()`; after it they are delivered to `onFrame`.
 import type { Socket } from "node:net";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
-import { Refused } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder } from "../wire/codec.js";
+import { Refused, type Refused_Code } from "../gen/quire/v1/hello.js";
+import { encodeFramed, FrameDecoder } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
@@ -69,10 +69,13 @@ export class FramedSocket {
     // A peer that closes on us says why first: an unsolicited Refused on the control lane.
     if (frame.kind === Frame_Kind.EVENT && frame.payloadProtocol === Lane.CONTROL) {
       let reason = "the peer closed the connection";
+      let code: Refused_Code | undefined;
       try {
-        reason = Refused.decode(frame.payload).reason || reason;
+        const refused = Refused.decode(frame.payload);
+        reason = refused.reason || reason;
+        code = refused.code;
       } catch {}
-      return this.#fail(new ConnectionClosedError(reason));
+      return this.#fail(new ConnectionClosedError(reason, undefined, code));
     }
     if (this.#waiter) {
       const waiter = this.#waiter;

@@ -1,8 +1,19 @@
 // quire/client: reach a service through the daemon, and administer the daemon.
+export { QuireError } from "../errors.js";
 export { connect, handshakeChannel, type ConnectOptions } from "./connect.js";
 export { Connection, type RequestOptions } from "./connection.js";
 export { adminCall, AdminOp, type AdminOptions } from "./admin.js";
 export { startDaemon, type StartOptions } from "./autostart.js";
-export { resolvePlaces, type Places } from "../broker/paths.js";
-export * from "./errors.js";
+export { resolvePlaces, type Places } from "../daemon/places.js";
+export {
+  ClientError,
+  DaemonUnreachableError,
+  DaemonStartError,
+  RefusedError,
+  ConnectionClosedError,
+  TimeoutError,
+  HandshakeError,
+} from "./errors.js";
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";
+export { Lane, type LaneId } from "../wire/lanes.js";
+export { PtyErrorCode } from "../wire/error-codes.js";

@@ -1,6 +1,7 @@
 // Typed calls to the pty service: start, list, attach, tail, kill.
 import { EventEmitter } from "node:events";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession, type PtyStart } from "../gen/quire/v1/pty.js";
+import { PtyErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
 import { connect, type ConnectOptions } from "./connect.js";
 import type { Connection } from "./connection.js";
@@ -8,7 +9,7 @@ import { ClientError } from "./errors.js";
 
 export type { PtySession };
 
-/** The pty service said no; `code` is its permanent error code (QUIRE_ERR_PTY_NO_SESSION, ...). */
+/** The pty service said no; `code` is its permanent error code, one of PtyErrorCode (QUIRE_ERR_PTY_NO_SESSION, ...). */
 export class PtyRequestError extends ClientError {}
 
 /**
@@ -120,6 +121,6 @@ function encode(request: PtyRequest): Buffer {
 }
 
 function check(response: PtyResponse): PtyResponse {
-  if (!response.ok) throw new PtyRequestError(response.errorCode || "QUIRE_ERR_PTY", response.error);
+  if (!response.ok) throw new PtyRequestError(response.errorCode || PtyErrorCode.FAILED, response.error);
   return response;
 }

@@ -25,7 +25,7 @@ export class ConptySource extends EventEmitter implements ProcessSource {
     this.identity = { pid: this.#pty.pid, startTime: "" };
     this.#pty.onData((data) => this.emit("data", Buffer.isBuffer(data) ? data : Buffer.from(data)));
     this.#pty.onExit(({ exitCode }) => {
-      void terminateTree(this.identity, this.holders, options.killGraceMs).then(() => {
+      void terminateTree(this.identity, this.holders, options.killGraceMs, "leftovers").then(() => {
         this.#done = true;
         this.emit("exit", exitCode, null);
       });

@@ -1,4 +1,4 @@
-import { QuireError } from "../wire/errors.js";
+import { QuireError } from "../errors.js";
 
 export class RuntimeError extends QuireError {}
 

@@ -1,4 +1,4 @@
-// spawn()/run() options (DESIGN section 7), validated once: a bad option names itself and its value.
+// spawn()/run() options, validated once: a bad option names itself and its value.
 import { statSync } from "node:fs";
 import { InvalidOptionError } from "./errors.js";
 

@@ -41,7 +41,7 @@ export class PipeSource extends EventEmitter implements ProcessSource {
       // holding them: find it (an fd scan) and end it. One we may not signal, another user's, is not
       // waited for: we close our ends.
       holderTimer = setTimeout(async () => {
-        const survivors = await terminateTree(this.identity, this.holders, options.killGraceMs);
+        const survivors = await terminateTree(this.identity, this.holders, options.killGraceMs, "holders");
         if (survivors > 0) this.#outputs.forEach((stream) => stream.destroy());
       }, HOLDER_GRACE_MS);
     });
@@ -51,7 +51,7 @@ export class PipeSource extends EventEmitter implements ProcessSource {
       // Closed pipes' inodes get reused: they no longer identify our tree.
       delete this.holders.pipeInodes;
       // Leftovers that let go of the pipes may still be in the command's session: end them too.
-      void terminateTree(this.identity, {}, options.killGraceMs).then(() => this.emit("exit", ...exit));
+      void terminateTree(this.identity, {}, options.killGraceMs, "leftovers").then(() => this.emit("exit", ...exit));
     });
   }
 

@@ -158,7 +158,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
    * holds it (end it). One we may not signal, another user's, is not waited for.
    */
   async #endHolders(): Promise<void> {
-    const survivors = await terminateTree(this.identity, this.holders, this.#killGraceMs);
+    const survivors = await terminateTree(this.identity, this.holders, this.#killGraceMs, "holders");
     if (survivors > 0) this.#onMasterClosed();
   }
 
@@ -169,7 +169,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     clearTimeout(this.#holderTimer);
     if (this.#carry.length) this.emit("data", this.#carry);
     // Leftovers that let go of the terminal may still be in the command's session: end them too.
-    void terminateTree(this.identity, {}, this.#killGraceMs).then(() => this.#finish());
+    void terminateTree(this.identity, {}, this.#killGraceMs, "leftovers").then(() => this.#finish());
   }
 
   #finish(): void {

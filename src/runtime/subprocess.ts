@@ -3,6 +3,7 @@
 import { EventEmitter } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { Readable } from "node:stream";
+import { debuglog } from "node:util";
 import { Expecter, type ExpectMatch } from "./expect.js";
 import type { ResolvedOptions } from "./options.js";
 import { OutputCapture } from "./output.js";
@@ -23,6 +24,9 @@ export interface RunResult {
   outputBytes: number;
   droppedBytes: number;
 }
+
+/** NODE_DEBUG=quire prints each process's start, kill and exit. */
+const debug = debuglog("quire");
 
 /**
  * Events: `data` (Buffer) for each piece of output, in order; `exit` (RunResult) once, after the last `data`.
@@ -82,7 +86,8 @@ export class Subprocess extends EventEmitter {
   /** Ends the whole tree: interrupt, TERM, then KILL after killGraceMs. Resolves once it has exited. */
   async kill(): Promise<RunResult> {
     this.#killed = true;
-    this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs);
+    debug("runtime: kill pid %d", this.pid);
+    this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs, "kill");
     await this.#killing;
     return this.#result;
   }
@@ -133,7 +138,8 @@ export class Subprocess extends EventEmitter {
   #timeout(kind: "wall" | "idle"): void {
     if (this.#timedOut) return;
     this.#timedOut = kind;
-    this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs);
+    debug("runtime: pid %d timed out (%s)", this.pid, kind);
+    this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs, `timeout-${kind}`);
   }
 
   async #finish(exitCode: number | null, signal: string | null): Promise<RunResult> {
@@ -152,6 +158,7 @@ export class Subprocess extends EventEmitter {
       outputBytes: this.#capture.totalBytes,
       droppedBytes: this.#capture.droppedBytes,
     };
+    debug("runtime: pid %d exited (code %s, signal %s) after %d ms", this.pid, exitCode, signal, Math.round(result.durationMs));
     this.emit("exit", result);
     return result;
   }

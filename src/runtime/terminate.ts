@@ -2,6 +2,8 @@
 // re-collects the tree (children spawned meanwhile are caught) and signals only processes whose pid
 // still carries the start time we saw.
 import { execFile } from "node:child_process";
+import { channel } from "node:diagnostics_channel";
+import { debuglog } from "node:util";
 import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
 
 /** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
@@ -14,9 +16,24 @@ const POLL_MAX_MS = 100;
  */
 export const HOLDER_GRACE_MS = 50;
 
+/**
+ * Why a tree is being ended: the caller's kill(), a timeout, leftovers holding the terminal or pipes
+ * after the command exited, or leftovers still in the command's session once its output is in.
+ */
+export type TerminateReason = "kill" | "timeout-wall" | "timeout-idle" | "holders" | "leftovers";
+
+/** One message per signal sent to a tree: `{ pid, signal, reason, members }` (pid: the command's). */
+export const terminateChannel = channel("quire:runtime:terminate");
+
+/** NODE_DEBUG=quire prints what is signalled and why. */
+const debug = debuglog("quire");
+
 /** Resolves with how many members outlived even SIGKILL (processes we may not signal: another user's). */
-export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number): Promise<number> {
-  if (process.platform === "win32") return terminateWindows(root.pid);
+export async function terminateTree(root: ProcessIdentity, holders: Holders, graceMs: number, reason: TerminateReason): Promise<number> {
+  if (process.platform === "win32") {
+    announce(root.pid, "taskkill", reason, 1);
+    return terminateWindows(root.pid);
+  }
   const rounds: [NodeJS.Signals, number][] = [
     ["SIGINT", graceMs / 2],
     ["SIGTERM", graceMs / 2],
@@ -26,12 +43,18 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
   for (const [signal, waitMs] of rounds) {
     members = await collectTree(root, holders);
     if (members.length === 0) return 0;
+    announce(root.pid, signal, reason, members.length);
     for (const member of members) signalProcess(member, signal);
     // SIGCONT wakes stopped processes so they can act on the signal.
     if (signal !== "SIGKILL") for (const member of members) signalProcess(member, "SIGCONT");
     await waitGone(members, waitMs);
   }
   return members.filter(isAlive).length;
+}
+
+function announce(pid: number, signal: string, reason: TerminateReason, members: number): void {
+  debug("runtime: %s to the %d process(es) of pid %d (%s)", signal, members, pid, reason);
+  if (terminateChannel.hasSubscribers) terminateChannel.publish({ pid, signal, reason, members });
 }
 
 async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {

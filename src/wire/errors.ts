@@ -1,18 +1,9 @@
-// Every error quire raises locally is a QuireError with a permanent `code`: match on `err.code`, never on
-// the message. Codes, once published, keep their meaning and are never reused. Wire refusal codes
-// (Refused.Code) are a separate, on-the-wire vocabulary.
+// The wire layer's errors: a byte stream or a frame that breaks the wire rules.
+import { QuireError } from "../errors.js";
 
-export class QuireError extends Error {
-  readonly code: string;
+export { QuireError };
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-/** A byte stream or a frame that breaks the wire rules of DESIGN section 3. */
+/** A byte stream or a frame that breaks the wire rules (ARCHITECTURE.md, "The wire"). */
 export class WireError extends QuireError {}
 
 export class FramingVersionError extends WireError {

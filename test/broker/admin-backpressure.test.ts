@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin.js";
 import { AdminRequest, AdminRequest_Op, AdminResponse } from "../../src/gen/quire/v1/admin.js";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/framing.js";
 import { WireError } from "../../src/wire/errors.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";

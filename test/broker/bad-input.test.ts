@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import { connect } from "../../src/client/connect.js";
 import type { Connection } from "../../src/client/connection.js";
 import { HelloReply, Refused_Code } from "../../src/gen/quire/v1/hello.js";
-import { encodeFramed, newFrame } from "../../src/wire/codec.js";
+import { encodeFramed, newFrame } from "../../src/wire/framing.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";

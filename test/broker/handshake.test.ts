@@ -1,4 +1,4 @@
-// DESIGN section 3's handshake against a real daemon, spoken byte by byte: handoff and reconnect.
+// The handshake (ARCHITECTURE.md, "The handshake") against a real daemon, spoken byte by byte: handoff and reconnect.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";

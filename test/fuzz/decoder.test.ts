@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Frame, Frame_Kind, FrameDecoder, Hello, Lane, newFrame, encodeFramed, validateFrame, WireError } from "../../src/wire/index.js";
-import { decodeFrameBody, encodeFrameBody } from "../../src/wire/frame-codec.js";
+import { decodeFrameBody, encodeFrameBody } from "../../src/wire/frame-body.js";
 import { reflectedType } from "../helpers/protobufjs.js";
 import { fuzzIterations, fuzzSeed, Random } from "../helpers/random.js";
 

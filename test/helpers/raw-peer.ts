@@ -3,7 +3,7 @@
 import { connect, type Socket } from "node:net";
 import { Frame, Frame_Kind } from "../../src/gen/quire/v1/frame.js";
 import { Hello, HelloReply } from "../../src/gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/framing.js";
 import { WireError } from "../../src/wire/errors.js";
 import { Lane } from "../../src/wire/lanes.js";
 

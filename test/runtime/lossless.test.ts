@@ -1,5 +1,5 @@
 // No byte is lost when a process exits: 1,000 short commands with known output, 4 at a time.
-// (Bare node-pty loses the tail of `cat`'s output in most of these runs: see bench/pty-loss.ts.)
+// (Bare node-pty loses the tail of `cat`'s output in most of these runs: `npm run bench` measures it in bench/runtime.ts.)
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-// Golden bytes, written once by hand from the values in issue 3 and DESIGN section 3. They pin the wire:
+// Golden bytes, written once by hand from the wire's field numbers and framing. They pin the wire:
 // a change here breaks every client in every language.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -8,10 +8,10 @@ import { followLog } from "../../ci/output/log-file.js";
 import { installQuirectlShim } from "../../ci/runner/quirectl-shim.js";
 import { Runner } from "../../ci/runner/runner.js";
 import { RunStore, type RunView } from "../../ci/store/index.js";
-import { QuireError } from "../../wire/errors.js";
-import { newFrame } from "../../wire/codec.js";
+import { QuireError } from "../../errors.js";
+import { newFrame } from "../../wire/framing.js";
 import { Lane } from "../../wire/lanes.js";
-import type { BackendClient, ServiceHandler } from "../client.js";
+import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 import type { ServiceContext } from "./index.js";
 
 /** Log bytes a client may have unsent before the service waits for it to read. */
@@ -29,19 +29,19 @@ export function createCiService(context: ServiceContext): ServiceHandler {
   });
   runner.start();
   /** Requests that stream (watch, logs), by client, so CANCEL and a closed client end them. */
-  const streams = new Map<BackendClient, Map<bigint, () => void>>();
+  const streams = new Map<ServedConnection, Map<bigint, () => void>>();
 
   const message = (view: RunView): CiRun => toMessage(view, context.places.logDir);
-  const respond = (client: BackendClient, request: Frame, response: Partial<CiResponse>) =>
+  const respond = (client: ServedConnection, request: Frame, response: Partial<CiResponse>) =>
     client.respond(request, CiResponse.encode(CiResponse.fromPartial({ ok: true, ...response })).finish());
-  const event = (client: BackendClient, request: Frame, e: CiEvent) =>
+  const event = (client: ServedConnection, request: Frame, e: CiEvent) =>
     client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CI, requestId: request.requestId, payload: Buffer.from(CiEvent.encode(e).finish()) }));
-  const fail = (client: BackendClient, request: Frame, error: unknown) => {
+  const fail = (client: ServedConnection, request: Frame, error: unknown) => {
     const position = error instanceof PipelineError ? { file: error.file, line: error.line ?? 0, column: error.column ?? 0, field: error.field ?? "" } : undefined;
     const code = error instanceof QuireError ? error.code : "QUIRE_ERR_CI_INTERNAL";
     respond(client, request, { ok: false, error: (error as Error).message, errorCode: code, position });
   };
-  const track = (client: BackendClient, requestId: bigint, end: () => void) => {
+  const track = (client: ServedConnection, requestId: bigint, end: () => void) => {
     let mine = streams.get(client);
     if (!mine) streams.set(client, (mine = new Map()));
     mine.set(requestId, end);
@@ -49,7 +49,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
   };
 
   /** The run now, then on every change (coalesced to one event per tick), then the response at its end. */
-  const watch = (client: BackendClient, request: Frame, id: number) => {
+  const watch = (client: ServedConnection, request: Frame, id: number) => {
     let view = runner.get(id);
     let scheduled = false;
     const send = () => {
@@ -75,7 +75,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
   };
 
   /** Every selected step's log in job and step order; with follow, each one until it has ended. */
-  const logs = async (client: BackendClient, request: Frame, op: NonNullable<CiRequest["logs"]>) => {
+  const logs = async (client: ServedConnection, request: Frame, op: NonNullable<CiRequest["logs"]>) => {
     const id = Number(op.id);
     const view = runner.get(id);
     const abort = new AbortController();
@@ -112,7 +112,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
     }
   };
 
-  const handle = async (client: BackendClient, request: Frame, ci: CiRequest) => {
+  const handle = async (client: ServedConnection, request: Frame, ci: CiRequest) => {
     if (ci.submit) {
       const view = await runner.submit(ci.submit.file, ci.submit.text, { repo: ci.submit.repo, ref: ci.submit.ref });
       return respond(client, request, { run: message(view) });

@@ -1,7 +1,7 @@
 // echo: answers every REQUEST on a service lane with a RESPONSE carrying the same lane, request_id and
 // payload. It measures the machinery alone.
 import { Frame_Kind } from "../../gen/quire/v1/frame.js";
-import type { ServiceHandler } from "../client.js";
+import type { ServiceHandler } from "../served-connection.js";
 
 export function createEchoService(): ServiceHandler {
   return {

@@ -1,6 +1,8 @@
-// The services quire ships. The broker launches one backend process per service on first need.
-import type { Places } from "../../broker/paths.js";
-import type { ServiceHandler } from "../client.js";
+// Where a backend creates its service: the names are the registry's (src/daemon/services.ts), the code
+// is here, so only the backend process that serves a service loads it.
+import type { Places } from "../../daemon/places.js";
+import { SERVICE_NAMES, type ServiceName } from "../../daemon/services.js";
+import type { ServiceHandler } from "../served-connection.js";
 import { UnknownServiceError } from "../errors.js";
 import { createCiService } from "./ci.js";
 import { createEchoService } from "./echo.js";
@@ -11,16 +13,16 @@ export interface ServiceContext {
   places: Places;
 }
 
-const services: Record<string, (context: ServiceContext) => ServiceHandler | Promise<ServiceHandler>> = {
+type Factory = (context: ServiceContext) => ServiceHandler | Promise<ServiceHandler>;
+
+const factories: Record<ServiceName, Factory> = {
   echo: createEchoService,
   pty: createPtyService,
   ci: createCiService,
 };
 
-export const SERVICE_NAMES: readonly string[] = Object.keys(services);
-
 export function createService(name: string, context: ServiceContext): ServiceHandler | Promise<ServiceHandler> {
-  const factory = services[name];
+  const factory = (factories as Record<string, Factory | undefined>)[name];
   if (!factory) throw new UnknownServiceError(name, SERVICE_NAMES);
   return factory(context);
 }

@@ -6,10 +6,11 @@ import { Refused_Code } from "../../gen/quire/v1/hello.js";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession } from "../../gen/quire/v1/pty.js";
 import { OutputCapture } from "../../runtime/output.js";
 import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
-import { QuireError } from "../../wire/errors.js";
-import { newFrame } from "../../wire/codec.js";
+import { QuireError } from "../../errors.js";
+import { newFrame } from "../../wire/framing.js";
+import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
-import type { BackendClient, ServiceHandler } from "../client.js";
+import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Recent output a late attacher is shown. */
@@ -17,17 +18,21 @@ const BACKLOG_BYTES = 256 * 1024;
 /** A client this far behind on output is detached rather than buffered for without end. */
 const SLOW_CLIENT_BYTES = 8 * 1024 * 1024;
 
-class PtyError extends QuireError {}
+class PtyError extends QuireError {
+  constructor(code: PtyErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 interface Subscription {
-  client: BackendClient;
+  client: ServedConnection;
   requestId: bigint;
 }
 
 class Session {
   readonly backlog = new OutputCapture(BACKLOG_BYTES, 0);
   readonly subscribers: Subscription[] = [];
-  writer: BackendClient | undefined;
+  writer: ServedConnection | undefined;
   result: RunResult | undefined;
   exitedAt = 0;
   readonly startedAt = Date.now();
@@ -68,7 +73,7 @@ export function createPtyService(): ServiceHandler {
 
   const find = (name: string): Session => {
     const session = sessions.get(name);
-    if (!session) throw new PtyError("QUIRE_ERR_PTY_NO_SESSION", `no session named "${name}"; quirectl ps lists them`);
+    if (!session) throw new PtyError(PtyErrorCode.NO_SESSION, `no session named "${name}"; quirectl ps lists them`);
     return session;
   };
 
@@ -76,7 +81,7 @@ export function createPtyService(): ServiceHandler {
     sub.client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.PTY, requestId: sub.requestId, payload: Buffer.from(PtyEvent.encode(e).finish()) }));
   };
 
-  const unsubscribe = (session: Session, client: BackendClient, requestId?: bigint) => {
+  const unsubscribe = (session: Session, client: ServedConnection, requestId?: bigint) => {
     for (let i = session.subscribers.length - 1; i >= 0; i--) {
       const sub = session.subscribers[i]!;
       if (sub.client === client && (requestId === undefined || sub.requestId === requestId)) session.subscribers.splice(i, 1);
@@ -85,10 +90,10 @@ export function createPtyService(): ServiceHandler {
   };
 
   const start = (req: NonNullable<PtyRequest["start"]>): PtyResponse => {
-    if (!NAME.test(req.name)) throw new PtyError("QUIRE_ERR_PTY_INVALID_NAME", `session name ${JSON.stringify(req.name)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
+    if (!NAME.test(req.name)) throw new PtyError(PtyErrorCode.INVALID_NAME, `session name ${JSON.stringify(req.name)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
     const existing = sessions.get(req.name);
-    if (existing && !existing.result) throw new PtyError("QUIRE_ERR_PTY_NAME_TAKEN", `a session named "${req.name}" is running; kill it first or pick another name`);
-    if (!req.file) throw new PtyError("QUIRE_ERR_PTY_NO_COMMAND", "no command given: quirectl start NAME -- COMMAND [ARGS...]");
+    if (existing && !existing.result) throw new PtyError(PtyErrorCode.NAME_TAKEN, `a session named "${req.name}" is running; kill it first or pick another name`);
+    if (!req.file) throw new PtyError(PtyErrorCode.NO_COMMAND, "no command given: quirectl start NAME -- COMMAND [ARGS...]");
     const cols = req.cols || 80;
     const rows = req.rows || 24;
     const cwd = req.cwd || process.env.HOME || "/";
@@ -116,9 +121,9 @@ export function createPtyService(): ServiceHandler {
     return PtyResponse.fromPartial({ ok: true, session: session.describe() });
   };
 
-  const attach = (req: NonNullable<PtyRequest["attach"]>, client: BackendClient, requestId: bigint): PtyResponse => {
+  const attach = (req: NonNullable<PtyRequest["attach"]>, client: ServedConnection, requestId: bigint): PtyResponse => {
     const session = find(req.name);
-    if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
+    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
     session.subscribers.push({ client, requestId });
     let writer = false;
     if (req.write && (session.writer === undefined || session.writer === client || req.takeover)) {
@@ -139,14 +144,14 @@ export function createPtyService(): ServiceHandler {
     session.handle.resize(cols, rows);
   };
 
-  const asWriter = (name: string, client: BackendClient): Session => {
+  const asWriter = (name: string, client: ServedConnection): Session => {
     const session = find(name);
-    if (session.result) throw new PtyError("QUIRE_ERR_PTY_EXITED", `"${name}" has exited`);
-    if (session.writer !== client) throw new PtyError("QUIRE_ERR_PTY_NOT_WRITER", `another client is the writer of "${name}"; attach with --takeover to become it`);
+    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${name}" has exited`);
+    if (session.writer !== client) throw new PtyError(PtyErrorCode.NOT_WRITER, `another client is the writer of "${name}"; attach with --takeover to become it`);
     return session;
   };
 
-  const handle = async (frame: Frame, client: BackendClient): Promise<PtyResponse> => {
+  const handle = async (frame: Frame, client: ServedConnection): Promise<PtyResponse> => {
     const req = PtyRequest.decode(frame.payload);
     if (req.start) return start(req.start);
     if (req.list) return PtyResponse.fromPartial({ ok: true, sessions: [...sessions.values()].map((s) => s.describe()) });
@@ -174,7 +179,7 @@ export function createPtyService(): ServiceHandler {
       sessions.delete(session.name);
       return PtyResponse.fromPartial({ ok: true, session: session.describe() });
     }
-    throw new PtyError("QUIRE_ERR_PTY_UNKNOWN_OP", "the request names no operation this service knows; upgrade quirectl or quired");
+    throw new PtyError(PtyErrorCode.UNKNOWN_OP, "the request names no operation this service knows; upgrade quirectl or quired");
   };
 
   return {
@@ -186,7 +191,7 @@ export function createPtyService(): ServiceHandler {
       handle(frame, client).then(
         (response) => client.respond(frame, PtyResponse.encode(response).finish()),
         (error: Error & { code?: string }) =>
-          client.respond(frame, PtyResponse.encode(PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? "QUIRE_ERR_PTY" })).finish()),
+          client.respond(frame, PtyResponse.encode(PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? PtyErrorCode.FAILED })).finish()),
       );
     },
     onClose(client) {

@@ -1,5 +1,5 @@
 // Failures of the CI output layer: step logs and the secret key. Match on `code`.
-import { QuireError } from "../../wire/errors.js";
+import { QuireError } from "../../errors.js";
 
 export class OutputError extends QuireError {}
 

@@ -1,4 +1,4 @@
-import { QuireError } from "../../wire/errors.js";
+import { QuireError } from "../../errors.js";
 
 /** A failure of the run store (quire.db). */
 export class StoreError extends QuireError {}

@@ -1,4 +1,4 @@
-import { QuireError } from "../../wire/errors.js";
+import { QuireError } from "../../errors.js";
 
 /**
  * A snapshot, checkout or workspace operation failed. When git failed, `command` is its argument list and

@@ -13,7 +13,7 @@ export const protobufFileName = "quire/v1/frame.proto";
 
 /**
  * The v1 envelope. Field numbers and the framing around it are wire-compatible with the
- * running-process broker v1 envelope; see DESIGN section 3. Never renumber, never reuse.
+ * running-process broker v1 envelope; see ARCHITECTURE.md, section 4. Never renumber, never reuse.
  */
 
 export interface Frame {

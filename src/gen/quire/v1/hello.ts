@@ -11,7 +11,7 @@ export const protobufPackage = "quire.v1";
 
 export const protobufFileName = "quire/v1/hello.proto";
 
-/** The handshake on lane 0x0000 (control). DESIGN section 3 walks through it step by step. */
+/** The handshake on lane 0x0000 (control). ARCHITECTURE.md, section 3, walks through it step by step. */
 
 export interface Hello {
   clientMinProtocol: number;

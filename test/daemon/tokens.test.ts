@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { mintToken, TokenStore, TOKEN_BYTES } from "../../src/backend/tokens.js";
+import { mintToken, TokenStore, TOKEN_BYTES } from "../../src/daemon/tokens.js";
 
 test("minted tokens are 16 random bytes", () => {
   const a = mintToken();

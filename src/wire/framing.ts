@@ -1,4 +1,4 @@
-// The framing codec: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`.
+// The framing: `[u8 framing_version = 1][u32 LE body length][body = protobuf Frame]`, and the FrameDecoder.
 // It knows bytes, not sockets. The decoder is total: any input yields frames or one typed error.
 
 import { Frame_Kind, Frame_PayloadEncoding, type Frame } from "../gen/quire/v1/frame.js";
@@ -13,7 +13,7 @@ import {
   UnknownLaneError,
   type WireError,
 } from "./errors.js";
-import { decodeFrameBody, encodeFrameBody } from "./frame-codec.js";
+import { decodeFrameBody, encodeFrameBody } from "./frame-body.js";
 import { isKnownLane } from "./lanes.js";
 import {
   ENVELOPE_VERSION,
@@ -62,7 +62,7 @@ function writeHeader(out: Buffer): Buffer {
   return out;
 }
 
-/** Checks a decoded frame's envelope in the order DESIGN section 3 gives; undefined when it is good. */
+/** Checks a decoded frame's envelope in the wire's order (envelope_version, kind, payload_protocol, encoding); undefined when it is good. */
 export function validateFrame(frame: Frame): WireError | undefined {
   if (frame.envelopeVersion !== ENVELOPE_VERSION) return new EnvelopeVersionError(frame.envelopeVersion);
   if (!(frame.kind >= Frame_Kind.REQUEST && frame.kind <= Frame_Kind.CANCEL)) return new FrameKindError(frame.kind);

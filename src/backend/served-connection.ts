@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { BackendIdentity } from "../gen/quire/v1/admin.js";
 import { Refused, Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/codec.js";
+import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { PROTOCOL_MAX } from "../wire/protocol.js";
@@ -13,26 +13,26 @@ import { QUIRE_VERSION } from "../version.js";
 /** What a service implements. Frames reach it already validated. */
 export interface ServiceHandler {
   /** A REQUEST or CANCEL on a service lane. */
-  onFrame(frame: Frame, client: BackendClient): void;
-  onClose?(client: BackendClient): void;
+  onFrame(frame: Frame, client: ServedConnection): void;
+  onClose?(client: ServedConnection): void;
   /** Resolves when in-flight work is done; the backend waits for it (bounded) before exiting on drain. */
   drain?(): Promise<void>;
 }
 
-export class BackendClient {
+export class ServedConnection {
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #service: string;
   readonly #handler: ServiceHandler;
   #closed = false;
-  #onClosed: (client: BackendClient) => void;
+  #onClosed: (client: ServedConnection) => void;
 
   constructor(options: {
     socket: Socket;
     decoder: FrameDecoder;
     service: string;
     handler: ServiceHandler;
-    onClosed: (client: BackendClient) => void;
+    onClosed: (client: ServedConnection) => void;
   }) {
     this.#socket = options.socket;
     this.#decoder = options.decoder;

@@ -1,4 +1,4 @@
-// Where quire keeps things (DESIGN section 7, "Places").
+// Where quire keeps things: sockets, the database and logs (ARCHITECTURE.md, "Places").
 import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 
