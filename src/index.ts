@@ -27,6 +27,13 @@ export {
   Lane,
   type LaneId,
   PtyErrorCode,
+  CiClient,
+  CiRequestError,
+  TERMINAL_RUN_STATES,
+  type CiRun,
+  type CiLogChunk,
+  type CiPosition,
+  CiErrorCode,
 } from "./client/index.js";
 export {
   run,

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { PipelineError } from "../ci/errors.js";
+import { CiErrorCode } from "../wire/error-codes.js";
 import { parsePipeline } from "../ci/pipeline/parse.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
@@ -42,7 +43,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     try {
       run = await ci.submit(file, text, { repo: args.repo, ref: args.ref });
     } catch (error) {
-      if (error instanceof CiRequestError && error.code === "QUIRE_ERR_PIPELINE_INVALID") throw new PipelineUsageError(error.message);
+      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message);
       throw error;
     }
     if (!args.wait) {

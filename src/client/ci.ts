@@ -1,6 +1,7 @@
 // Typed calls to the ci service: submit a pipeline, read runs, watch them, follow their logs, cancel,
 // keep secrets and annotate a live run from one of its steps.
 import { CiEvent, CiRequest, CiResponse, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
+import { CiErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
 import { connect, type ConnectOptions } from "./connect.js";
 import type { Connection } from "./connection.js";
@@ -105,6 +106,6 @@ function encode(request: CiRequest): Buffer {
 }
 
 function check(response: CiResponse): CiResponse {
-  if (!response.ok) throw new CiRequestError(response.errorCode || "QUIRE_ERR_CI", response.error, response.position);
+  if (!response.ok) throw new CiRequestError(response.errorCode || CiErrorCode.FAILED, response.error, response.position);
   return response;
 }

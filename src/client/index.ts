@@ -16,4 +16,5 @@ export {
 } from "./errors.js";
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";
 export { Lane, type LaneId } from "../wire/lanes.js";
-export { PtyErrorCode } from "../wire/error-codes.js";
+export { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun, type CiLogChunk, type CiPosition } from "./ci.js";
+export { CiErrorCode, PtyErrorCode } from "../wire/error-codes.js";

@@ -16,3 +16,27 @@ export const PtyErrorCode = {
 } as const;
 
 export type PtyErrorCode = (typeof PtyErrorCode)[keyof typeof PtyErrorCode];
+
+/**
+ * The ci service's codes, raised in the client as CiRequestError with this `code`. The CI layer's own
+ * errors (src/ci) carry the same strings; these are the ones a client is expected to match on.
+ */
+export const CiErrorCode = {
+  /** Any other failure of a ci request. */
+  FAILED: "QUIRE_ERR_CI",
+  /** A pipeline file that cannot be used; the response's `position` says where. */
+  PIPELINE_INVALID: "QUIRE_ERR_PIPELINE_INVALID",
+  RUN_NOT_FOUND: "QUIRE_ERR_RUN_NOT_FOUND",
+  /** annotate with a token that names no live run. */
+  RUN_TOKEN: "QUIRE_ERR_RUN_TOKEN",
+  SECRET_MISSING: "QUIRE_ERR_SECRET_MISSING",
+  SECRET_NAME: "QUIRE_ERR_SECRET_NAME",
+  /** The tree could not be snapshotted or checked out (git's message is in the error). */
+  WORKSPACE: "QUIRE_ERR_WORKSPACE",
+  SHUTTING_DOWN: "QUIRE_ERR_CI_SHUTTING_DOWN",
+  BAD_REQUEST: "QUIRE_ERR_CI_BAD_REQUEST",
+  /** A fault in the ci backend itself; quired.log has the details. */
+  INTERNAL: "QUIRE_ERR_CI_INTERNAL",
+} as const;
+
+export type CiErrorCode = (typeof CiErrorCode)[keyof typeof CiErrorCode];

@@ -14,7 +14,7 @@ export {
 } from "../gen/quire/v1/admin.js";
 export { encodeFramed, frameBody, newFrame, validateFrame, FrameDecoder, type FrameDecoderOptions } from "./framing.js";
 export { Lane, isKnownLane, laneName, type LaneId } from "./lanes.js";
-export { PtyErrorCode } from "./error-codes.js";
+export { CiErrorCode, PtyErrorCode } from "./error-codes.js";
 export {
   FRAMING_VERSION,
   ENVELOPE_VERSION,

@@ -10,6 +10,7 @@ import { Runner } from "../../ci/runner/runner.js";
 import { RunStore, type RunView } from "../../ci/store/index.js";
 import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/framing.js";
+import { CiErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 import type { ServiceContext } from "./index.js";
@@ -38,7 +39,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
     client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CI, requestId: request.requestId, payload: Buffer.from(CiEvent.encode(e).finish()) }));
   const fail = (client: ServedConnection, request: Frame, error: unknown) => {
     const position = error instanceof PipelineError ? { file: error.file, line: error.line ?? 0, column: error.column ?? 0, field: error.field ?? "" } : undefined;
-    const code = error instanceof QuireError ? error.code : "QUIRE_ERR_CI_INTERNAL";
+    const code = error instanceof QuireError ? error.code : CiErrorCode.INTERNAL;
     respond(client, request, { ok: false, error: (error as Error).message, errorCode: code, position });
   };
   const track = (client: ServedConnection, requestId: bigint, end: () => void) => {
@@ -135,7 +136,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
       runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text, ci.annotate.job, ci.annotate.step);
       return respond(client, request, {});
     }
-    respond(client, request, { ok: false, error: "empty ci request: set one operation", errorCode: "QUIRE_ERR_CI_BAD_REQUEST" });
+    respond(client, request, { ok: false, error: "empty ci request: set one operation", errorCode: CiErrorCode.BAD_REQUEST });
   };
 
   return {
@@ -148,7 +149,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
       try {
         request = CiRequest.decode(frame.payload);
       } catch (error) {
-        return fail(client, frame, new QuireError("QUIRE_ERR_PAYLOAD_MALFORMED", `payload is not a valid CiRequest: ${(error as Error).message}`));
+        return fail(client, frame, new QuireError(CiErrorCode.BAD_REQUEST, `payload is not a valid CiRequest: ${(error as Error).message}`));
       }
       handle(client, frame, request).catch((error) => fail(client, frame, error));
     },
