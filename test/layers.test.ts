@@ -1,4 +1,4 @@
-// The layering of src/ (ARCHITECTURE.md, "Layout"): imports point down only. Every relative import in
+// The layering of src/ (ARCHITECTURE.md, "Layout, and why imports point down only"): imports point down only. Every relative import in
 // src/ is read from the sources and checked against the rules below, so a module that reaches into a
 // layer it must not know fails here, with the offending file and import named.
 import assert from "node:assert/strict";

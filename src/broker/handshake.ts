@@ -1,6 +1,6 @@
 // Serving a Hello: the checks (rate, drain, the shared Hello rules, tokens in flight), the backend made
 // ready, a one-time token minted, Negotiated, then the handoff offer or the reconnect registration
-// (ARCHITECTURE.md, "The handshake").
+// (ARCHITECTURE.md, "A Hello, from the socket to the backend").
 import type { Socket } from "node:net";
 import { checkHello, negotiatedFor, refused, sendNegotiated, sendRefused } from "../daemon/handshake.js";
 import type { Logger } from "../daemon/log.js";

@@ -1,4 +1,4 @@
-// The broker's listening socket and its safety rules (ARCHITECTURE.md, "Security"): a 0700 directory owned by the
+// The broker's listening socket and its safety rules (ARCHITECTURE.md, "A Hello, from the socket to the backend"): a 0700 directory owned by the
 // user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced, and
 // nothing but a socket ever removed.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";

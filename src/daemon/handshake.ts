@@ -1,6 +1,6 @@
 // The handshake as both sides that answer Hellos speak it: the broker (first Hellos) and a backend
 // (reconnect Hellos). One acceptance path (protocol range, service name, wanted_version) and one writer
-// of HelloReply frames (ARCHITECTURE.md, "The handshake").
+// of HelloReply frames (ARCHITECTURE.md, "A Hello, from the socket to the backend").
 import type { Socket } from "node:net";
 import { Frame_Kind, type Frame } from "../gen/quire/v1/frame.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated, type Refused } from "../gen/quire/v1/hello.js";

@@ -1,4 +1,4 @@
-// Where quire keeps things: sockets, the database and logs (ARCHITECTURE.md, "Places").
+// Where quire keeps things: sockets, the database and logs (README.md, "Using it").
 import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 

@@ -49,6 +49,8 @@ test("a session outlives the client that started it, and a late attacher sees th
   starter.close();
 
   const later = await client();
+  // Attach only once the command has printed: under load it may not have yet, and the backlog would be empty.
+  await until(async () => ((await later.list()).find((s) => s.name === "survivor")?.outputBytes ?? 0n) > 0n, "the command's first output");
   const [session] = (await later.list()).filter((s) => s.name === "survivor");
   assert.equal(session?.state, "running");
   assert.equal(alive(identify(session!.pid)), true);

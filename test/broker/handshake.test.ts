@@ -1,4 +1,4 @@
-// The handshake (ARCHITECTURE.md, "The handshake") against a real daemon, spoken byte by byte: handoff and reconnect.
+// The handshake (ARCHITECTURE.md, "A Hello, from the socket to the backend") against a real daemon, spoken byte by byte: handoff and reconnect.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";
