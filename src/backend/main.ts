@@ -18,6 +18,8 @@ try {
   const handler = await createService(service, { places: resolvePlaces({ home: home || undefined }) });
   await new BackendServer({ service, socketPath, handler, logger }).start();
 } catch (error) {
-  logger.log("error", "backend failed to start", { service, error: String(error) });
-  process.exit(1);
+  const message = error instanceof Error ? error.message : String(error);
+  logger.log("error", "backend failed to start", { service, error: message });
+  // The broker shows the reason in status and in the clients' refusals, not just "exited with code 1".
+  process.send({ t: "failed", error: message }, () => process.exit(1));
 }

@@ -199,6 +199,9 @@ export class BackendProcess extends EventEmitter {
 
   #onMessage(m: BackendMessage): void {
     switch (m.t) {
+      case "failed":
+        this.#killedBecause = `could not start: ${m.error}`;
+        return;
       case "ack": {
         let ack: HandoffAck;
         try {

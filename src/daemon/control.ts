@@ -21,6 +21,8 @@ export type BackendMessage =
   /** A token registered with `id` (a correlation id for offers) was consumed by a reconnect. */
   | { t: "token-used"; id: number }
   | { t: "clients"; count: number }
+  /** The backend could not start its service and is exiting; `error` says why, for status and the refusal. */
+  | { t: "failed"; error: string }
   | { t: "pong"; seq: number };
 
 /** Messages on the channel are objects tagged by `t`; anything else is ignored. */

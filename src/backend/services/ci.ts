@@ -15,8 +15,8 @@ import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection, ServiceHandler } from "../served-connection.js";
 import type { ServiceContext } from "./index.js";
 
-/** Log bytes a client may have unsent before the service waits for it to read. */
-const LOG_BACKLOG_BYTES = 1024 * 1024;
+/** Bytes a client may have unsent before the service waits for it to read (logs) or skips to the latest state (watch). */
+const CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
 export function createCiService(context: ServiceContext): ServiceHandler {
   const store = RunStore.open(context.places.database);
@@ -49,11 +49,17 @@ export function createCiService(context: ServiceContext): ServiceHandler {
     return () => mine!.delete(requestId);
   };
 
-  /** The run now, then on every change (coalesced to one event per tick), then the response at its end. */
+  /**
+   * The run now, then on every change (coalesced to one event per tick), then the response at its end. A
+   * client that does not read is sent nothing more until it has caught up, and then only the latest state.
+   */
   const watch = (client: ServedConnection, request: Frame, id: number) => {
     let view = runner.get(id);
     let scheduled = false;
+    let ended = false;
     const send = () => {
+      if (ended) return;
+      if (client.pendingBytes > CLIENT_BACKLOG_BYTES) return void setTimeout(send, 50);
       scheduled = false;
       view = runner.get(id);
       event(client, request, { run: message(view) });
@@ -64,8 +70,12 @@ export function createCiService(context: ServiceContext): ServiceHandler {
       scheduled = true;
       setImmediate(send);
     };
-    const untrack = track(client, request.requestId, () => runner.off("changed", onChange));
+    const untrack = track(client, request.requestId, () => {
+      ended = true;
+      runner.off("changed", onChange);
+    });
     const finish = () => {
+      ended = true;
       runner.off("changed", onChange);
       untrack();
       respond(client, request, { run: message(runner.get(id)) });
@@ -91,7 +101,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
           const path = join(context.places.logDir, step.log);
           const send = async (data: Buffer) => {
             event(client, request, { log: { job: job.name, step: step.name, attempt: step.attempt, data } });
-            while (client.pendingBytes > LOG_BACKLOG_BYTES && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 10));
+            while (client.pendingBytes > CLIENT_BACKLOG_BYTES && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 10));
           };
           if (op.follow) {
             const live = () => {

@@ -7,6 +7,7 @@ import { renderTail } from "../output/screen.js";
 import { failureSummary } from "../output/summary.js";
 import { redactString } from "../output/redact.js";
 import { stepLogPath, type RunStore } from "../store/index.js";
+import { endLeftovers, JOB_KEY_ENV } from "./leftovers.js";
 import type { Slots } from "./slots.js";
 import { StepProcess, type StepOutcome } from "./step-process.js";
 
@@ -25,6 +26,9 @@ export interface RunContext {
   secrets: ReadonlyMap<string, string>;
   niceness: number;
   killGraceMs: number;
+  /** QUIRE_CI_JOB_KEY for a job's steps, and the prefix all of this run's keys share. */
+  jobKey(job: string): string;
+  runKey: string;
   /** Called after every store write that changes the run. */
   changed(): void;
   now(): number;
@@ -92,6 +96,7 @@ export class RunExecution {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([...this.#running].map((step) => step.stop("stop")));
+    await endLeftovers(this.#ctx.runKey, this.#ctx.killGraceMs);
   }
 
   async #runJob(job: Job): Promise<JobEnd> {
@@ -155,7 +160,16 @@ export class RunExecution {
         const process = StepProcess.start({
           script: step.run,
           cwd: join(this.#ctx.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."),
-          env: { ...this.#ctx.baseEnv, ...this.#ctx.pipeline.env, ...job.env, ...step.env, ...this.#jobSecrets(job), QUIRE_JOB: job.name, QUIRE_STEP: step.name },
+          env: {
+            ...this.#ctx.baseEnv,
+            ...this.#ctx.pipeline.env,
+            ...job.env,
+            ...step.env,
+            ...this.#jobSecrets(job),
+            QUIRE_JOB: job.name,
+            QUIRE_STEP: step.name,
+            [JOB_KEY_ENV]: this.#ctx.jobKey(job.name),
+          },
           timeoutMs: step.timeoutMs,
           logFile: join(this.#ctx.logDir, stepLogPath(runId, job.name, attempt, index)),
           secrets: this.#allSecrets,
@@ -170,7 +184,7 @@ export class RunExecution {
         this.#running.delete(process);
         current = undefined;
         if (outcome.stopped) return { end: "stopped" };
-        const ok = outcome.exitCode === 0 && outcome.timedOut === false;
+        const ok = outcome.exitCode === 0 && outcome.timedOut === false && outcome.internalError === null;
         store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", outcome.exitCode, this.#ctx.now());
         this.#ctx.changed();
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
@@ -181,6 +195,8 @@ export class RunExecution {
       return { end: "complete" };
     } finally {
       clearTimeout(jobTimer);
+      // What the attempt's steps started and left behind out of their terminal's reach ends with it.
+      await endLeftovers(this.#ctx.jobKey(job.name), this.#ctx.killGraceMs);
     }
   }
 
@@ -192,15 +208,17 @@ export class RunExecution {
     const failure = this.#failure;
     if (!failure) return { state: "complete" as const };
     const { outcome } = failure;
-    const tail = await renderTail(outcome.tail);
+    const why = outcome.internalError ?? outcome.startError;
+    const lines = why ? [why] : await renderTail(outcome.tail);
     const summary = failureSummary({
       job: failure.job,
       step: failure.step,
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       timedOut: outcome.timedOut !== false,
-      tail: tail.map((line) => redactString(line, this.#allSecrets)),
+      tail: lines.map((line) => redactString(line, this.#allSecrets)),
     });
-    return { state: "failed" as const, kind: outcome.timedOut ? ("timeout" as const) : ("pipeline-failure" as const), summary };
+    const kind = outcome.internalError ? "internal" : outcome.timedOut ? "timeout" : "pipeline-failure";
+    return { state: "failed" as const, kind: kind as "internal" | "timeout" | "pipeline-failure", summary };
   }
 }

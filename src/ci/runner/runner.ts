@@ -14,6 +14,7 @@ import { materialize } from "../workspace/checkout.js";
 import { snapshotSource } from "../workspace/snapshot.js";
 import { Workspaces } from "../workspace/workspaces.js";
 import { RunExecution } from "./run-execution.js";
+import { endLeftovers, jobKey, runKeyPrefix } from "./leftovers.js";
 import { hashRunToken, mintRunToken } from "./run-token.js";
 import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
@@ -67,7 +68,11 @@ export class Runner extends EventEmitter {
   /** Settles what a previous daemon left: active runs become orphaned, pending runs queue again. */
   start(): void {
     const { orphaned, requeued } = this.#store.recoverAfterCrash(Date.now());
-    for (const id of orphaned) void this.#workspaces.release(id, true);
+    for (const id of orphaned) {
+      // A backend killed outright could not end its steps; whatever of them still runs ends now.
+      void endLeftovers(runKeyPrefix(this.#options.dataDir, id), this.#options.killGraceMs ?? 2_000);
+      void this.#workspaces.release(id, true);
+    }
     this.#removeHalfMadeWorkspaces();
     for (const id of requeued) this.#launch(id);
   }
@@ -150,7 +155,8 @@ export class Runner extends EventEmitter {
     const runId = this.#store.runForToken(hashRunToken(token));
     if (runId === undefined) throw new RunTokenError();
     const secrets = [...(this.#secretsByRun.get(runId)?.values() ?? [])];
-    this.#store.annotate(runId, job || null, step || null, redactString(text.slice(0, 4096), secrets), Date.now());
+    // Where it came from is the step's own say (QUIRE_JOB, QUIRE_STEP): a label, not a proof.
+    this.#store.annotate(runId, job || null, job ? step || null : null, redactString(text, secrets), Date.now());
     this.emit("changed", runId);
   }
 
@@ -204,13 +210,15 @@ export class Runner extends EventEmitter {
       token = minted.token;
       this.#store.setToken(id, minted.hash);
     }
-    let secrets: Map<string, string>;
+    let secrets = this.#secretsByRun.get(id);
     try {
-      secrets = this.#secretsByRun.get(id) ?? this.#secretsFor(pipeline);
+      secrets ??= this.#secretsFor(pipeline);
     } catch (error) {
       this.#failInternal(id, (error as Error).message);
       return;
     }
+    // Kept for the run's life: annotations are redacted with them too.
+    this.#secretsByRun.set(id, secrets);
     const env = this.#baseEnv(id, token);
     const execution = new RunExecution({
       store: this.#store,
@@ -222,6 +230,8 @@ export class Runner extends EventEmitter {
       baseEnv: env,
       secrets,
       niceness: this.#options.niceness ?? DEFAULT_NICENESS,
+      jobKey: (job) => jobKey(this.#options.dataDir, id, job),
+      runKey: runKeyPrefix(this.#options.dataDir, id),
       killGraceMs: this.#options.killGraceMs ?? 2_000,
       changed: () => this.emit("changed", id),
       now: Date.now,

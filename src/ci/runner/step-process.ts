@@ -32,12 +32,15 @@ export interface StepOutcome {
   tail: Buffer;
   /** Could not start at all (a missing working directory, no shell): the reason. */
   startError: string | null;
+  /** quire itself failed while the step ran (its log could not be written) and stopped it: the reason. */
+  internalError: string | null;
 }
 
 export class StepProcess {
   readonly result: Promise<StepOutcome>;
   readonly #handle: Subprocess | undefined;
-  #stopReason: "job" | "stop" | undefined;
+  #stopReason: "job" | "stop" | "internal" | undefined;
+  #internalError: string | null = null;
 
   private constructor(launch: StepLaunch) {
     const log = StepLog.open(launch.logFile);
@@ -45,8 +48,15 @@ export class StepProcess {
     const tail = new TailBuffer(TAIL_BYTES);
     const keep = (bytes: Buffer) => {
       if (bytes.length === 0) return;
-      log.write(bytes);
       tail.push(bytes);
+      if (this.#internalError !== null) return;
+      try {
+        log.write(bytes);
+      } catch (error) {
+        // A log that cannot be written (a full disk, a vanished logs/) fails this step's run, not the backend.
+        this.#internalError = `quire could not write the step's log, so it stopped the step: ${(error as Error).message}`;
+        void this.stop("internal");
+      }
     };
     const { file, args } = stepCommand(launch.script, launch.niceness);
     let handle: Subprocess;
@@ -66,14 +76,14 @@ export class StepProcess {
     } catch (error) {
       const why = `the step could not start: ${(error as Error).message}`;
       keep(Buffer.from(`quire: ${why}\r\n`));
-      this.result = log.close().then(() => ({ exitCode: null, signal: null, timedOut: false, stopped: false, tail: tail.bytes(), startError: why }));
+      this.result = closeQuietly(log).then(() => ({ exitCode: null, signal: null, timedOut: false, stopped: false, tail: tail.bytes(), startError: why, internalError: this.#internalError }));
       return;
     }
     this.#handle = handle;
     handle.on("data", (chunk: Buffer) => keep(redactor.push(chunk)));
     this.result = handle.wait().then(async (r) => {
       keep(redactor.end());
-      await log.close();
+      await closeQuietly(log);
       return {
         exitCode: r.exitCode,
         signal: r.signal,
@@ -81,6 +91,7 @@ export class StepProcess {
         stopped: this.#stopReason === "stop",
         tail: tail.bytes(),
         startError: null,
+        internalError: this.#internalError,
       };
     });
   }
@@ -94,10 +105,17 @@ export class StepProcess {
   }
 
   /** Ends the step's whole tree; `why` decides how the outcome reads. Resolves once it has exited. */
-  async stop(why: "job" | "stop"): Promise<void> {
+  async stop(why: "job" | "stop" | "internal"): Promise<void> {
     this.#stopReason ??= why;
     await this.#handle?.kill();
   }
+}
+
+/** Closing a log whose writes failed may fail again; the step's outcome already says so. */
+async function closeQuietly(log: StepLog): Promise<void> {
+  try {
+    await log.close();
+  } catch {}
 }
 
 /** The last `limit` bytes of a stream. */

@@ -5,7 +5,7 @@ export class StoreError extends QuireError {}
 
 export class StoreOpenError extends StoreError {
   constructor(readonly file: string, why: string, cause?: unknown) {
-    super("QUIRE_ERR_STORE_OPEN", `cannot open the run store ${file}: ${why}`, { cause });
+    super("QUIRE_ERR_STORE_OPEN", `cannot open the run store ${file}: ${why}; if it is damaged, move it aside (the ci backend then starts an empty one) and restart quired`, { cause });
   }
 }
 

@@ -1,0 +1,59 @@
+// Processes a job left behind that its terminal's tree no longer leads to: a daemon started with
+// `setsid` that closed its descriptors, or steps of a ci backend that was killed. Every step carries
+// QUIRE_CI_JOB_KEY in its environment; processes inherit it, so /proc/*/environ finds them whatever
+// their parent, session or terminal. Linux only: elsewhere there is no /proc to read, and nothing is done.
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { describe, isAlive, signalProcess, type ProcessIdentity } from "../../runtime/processes.js";
+
+export const JOB_KEY_ENV = "QUIRE_CI_JOB_KEY";
+
+/** The key of one job of one run under one daemon home: `<home hash>/<run>/<job>/`. */
+export function jobKey(dataDir: string, runId: number, job: string): string {
+  return `${runKeyPrefix(dataDir, runId)}${job}/`;
+}
+
+/** What every job key of a run starts with. */
+export function runKeyPrefix(dataDir: string, runId: number): string {
+  return `${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}/${runId}/`;
+}
+
+/** Ends every process whose QUIRE_CI_JOB_KEY starts with `prefix`: TERM, then KILL after `graceMs`. Returns how many there were. */
+export async function endLeftovers(prefix: string, graceMs: number): Promise<number> {
+  if (process.platform !== "linux") return 0;
+  const marked = await findMarked(`${JOB_KEY_ENV}=${prefix}`);
+  if (marked.length === 0) return 0;
+  for (const p of marked) signalProcess(p, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (marked.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const p of marked) if (isAlive(p)) signalProcess(p, "SIGKILL");
+  return marked.length;
+}
+
+async function findMarked(needle: string): Promise<ProcessIdentity[]> {
+  const found: ProcessIdentity[] = [];
+  const pids = (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number);
+  await Promise.all(
+    pids.map(async (pid) => {
+      if (pid === process.pid) return;
+      let environ: Buffer;
+      try {
+        environ = await readFile(`/proc/${pid}/environ`);
+      } catch {
+        return; // gone, or not ours to read
+      }
+      if (!hasEntry(environ, needle)) return;
+      const info = describe(pid);
+      if (info) found.push({ pid, startTime: info.startTime });
+    }),
+  );
+  return found;
+}
+
+/** Does the NUL-separated environment hold an entry starting with `needle`? */
+function hasEntry(environ: Buffer, needle: string): boolean {
+  for (let at = environ.indexOf(needle); at >= 0; at = environ.indexOf(needle, at + 1)) {
+    if (at === 0 || environ[at - 1] === 0) return true;
+  }
+  return false;
+}
