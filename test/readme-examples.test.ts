@@ -6,28 +6,30 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { parsePipeline } from "../src/ci/pipeline/parse.js";
 import { startTestDaemon, type TestDaemon } from "./helpers/daemon.js";
 import { repoRoot } from "./helpers/paths.js";
 
 const EXAMPLE_TIME_LIMIT_MS = 60_000;
 
-/** The ```js blocks of a Markdown text, with the line each starts on. */
-function jsBlocks(markdown: string): { line: number; code: string }[] {
+/** The ```LANGUAGE blocks of a Markdown text, with the line each starts on. */
+function codeBlocks(markdown: string, language: string): { line: number; code: string }[] {
   const blocks: { line: number; code: string }[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    if (!/^```js\s*$/.test(lines[i]!)) continue;
+    if (lines[i]!.trimEnd() !== "```" + language) continue;
     const start = i + 1;
     let end = start;
     while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end++;
-    assert.ok(end < lines.length, `README.md:${start}: a \`\`\`js block is never closed`);
+    assert.ok(end < lines.length, `README.md:${start}: a \`\`\`${language} block is never closed`);
     blocks.push({ line: start, code: lines.slice(start, end).join("\n") + "\n" });
     i = end;
   }
   return blocks;
 }
 
-const blocks = jsBlocks(readFileSync(join(repoRoot, "README.md"), "utf8"));
+const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+const blocks = codeBlocks(readme, "js");
 // Inside the repository (dist/ is ignored by git), so `import "quire/..."` resolves through package.json's
 // own `exports`, as it does for anyone who installed the package.
 let dir: string;
@@ -59,6 +61,13 @@ for (const [index, block] of blocks.entries()) {
     });
     assert.equal(signal, null, `README.md:${block.line}: killed by ${signal} after ${EXAMPLE_TIME_LIMIT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     assert.equal(code, 0, `README.md:${block.line}: exit code ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+  });
+}
+
+for (const block of codeBlocks(readme, "yaml")) {
+  test(`README.md:${block.line}: the pipeline parses`, () => {
+    const pipeline = parsePipeline(block.code, `README.md:${block.line}`);
+    assert.ok(pipeline.jobs.length > 0);
   });
 }
 
