@@ -116,7 +116,7 @@ export class RunExecution {
         }
         if (attempt > job.retries) {
           this.#failure ??= result.failure;
-          store.finishJob(runId, job.name, "failed", result.failure!.outcome.exitCode, this.#ctx.now());
+          store.finishJob(runId, job.name, "failed", result.failure!.outcome.exitCode || null, this.#ctx.now());
           this.#ctx.changed();
           return "failed";
         }
@@ -185,7 +185,9 @@ export class RunExecution {
         current = undefined;
         if (outcome.stopped) return { end: "stopped" };
         const ok = outcome.exitCode === 0 && outcome.timedOut === false && outcome.internalError === null;
-        store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", outcome.exitCode, this.#ctx.now());
+        // A step that failed for another reason than its exit code (a timeout, its log) keeps no exit code of 0.
+        const exitCode = !ok && outcome.exitCode === 0 ? null : outcome.exitCode;
+        store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#ctx.now());
         this.#ctx.changed();
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
         if (!ok) {
