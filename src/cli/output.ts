@@ -1,5 +1,23 @@
 // Printing for people and for scripts: with --json, exactly one JSON document on stdout.
 
+/**
+ * A reader that stops early (`quirectl logs 7 | head`) closes stdout: the next write fails with EPIPE.
+ * quirectl then ends at once, quietly and with exit 0, as a program killed by SIGPIPE does under
+ * `git log | head` (the shell reports head's status). Whatever it was doing is left as it is: a run
+ * goes on in the daemon. An error writing to stderr has nowhere to be reported and ends it the same way.
+ */
+let ending = false;
+export function endQuietlyWhenOutputCloses(): void {
+  if (ending) return;
+  ending = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || stream === process.stderr) process.exit(0);
+      throw error;
+    });
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
 }
