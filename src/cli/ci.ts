@@ -6,9 +6,9 @@ import { CiErrorCode } from "../wire/error-codes.js";
 import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
 import { annotationText, secretName, secretValue, MAX_SECRET_BYTES } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
+import { formatDuration, isoOrNull, printJson, println, table, visible } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { lineView, liveView, printReport } from "./run-view.js";
+import { annotationLine, lineView, liveView, printReport } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export interface RunArgs extends GlobalArgs {
@@ -50,7 +50,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     }
     if (!args.wait) {
       if (args.json) printJson(runJson(run));
-      else println(`run ${run.id} ${run.state}: ${run.pipeline} on ${run.ref || run.repo}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
+      else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
     return await follow(ci, run.id, args.json);
@@ -100,8 +100,8 @@ export async function listRuns(args: GlobalArgs & { limit: number }): Promise<nu
         ...runs.map((r) => [
           String(r.id),
           r.state === "failed" ? `failed (${r.failureKind})` : r.state,
-          r.pipeline,
-          (r.ref || "-") + (r.dirty ? "*" : ""),
+          visible(r.pipeline),
+          visible(r.ref || "-") + (r.dirty ? "*" : ""),
           isoOrNull(r.createdUnixMs)!.replace("T", " ").slice(0, 19),
           r.startedUnixMs ? formatDuration(Number((r.finishedUnixMs || BigInt(Date.now())) - r.startedUnixMs)) : "-",
         ]),
@@ -121,18 +121,18 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
       printJson(runJson(run));
       return ExitCode.Ok;
     }
-    println(`run ${run.id}  ${run.pipeline}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
-    println(`repo ${run.repo}  ref ${run.ref || "-"}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
+    println(`run ${run.id}  ${visible(run.pipeline)}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
+    println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${job.name}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
-      for (const step of currentSteps(job)) println(`    ${step.name}: ${step.state}${step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
+      println(`  ${visible(job.name)}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      for (const step of currentSteps(job)) println(`    ${visible(step.name)}: ${step.state}${step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
     }
     if (run.failureSummary) {
       println();
-      println(run.failureSummary);
+      println(run.failureSummary.split("\n").map(visible).join("\n"));
     }
-    for (const a of run.annotations) println(`note${a.job ? ` (${a.job}${a.step ? ` / ${a.step}` : ""})` : ""}: ${a.text}`);
+    for (const a of run.annotations) println(annotationLine(a));
     return ExitCode.Ok;
   } finally {
     ci.close();
@@ -154,7 +154,7 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
     }
     await ci.logs(args.id, { job: args.job, step: args.step, follow: args.follow }, (chunk) => {
       const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
-      if (headers && key !== last) process.stdout.write(`\n==> ${chunk.job} / ${chunk.step}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
+      if (headers && key !== last) process.stdout.write(`\n==> ${visible(chunk.job)} / ${visible(chunk.step)}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
       last = key;
       process.stdout.write(chunk.data);
     });
@@ -166,13 +166,15 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
 
 /** Why `job` / `step` name nothing in `run` (listing what it has), or undefined when they do. */
 function missingName(run: CiRun, job: string | undefined, step: string | undefined): string | undefined {
-  const list = (names: string[]) => [...new Set(names)].join(", ") || "none";
+  const list = (names: string[]) => [...new Set(names)].map(visible).join(", ") || "none";
   const jobs = job === undefined ? run.jobs : run.jobs.filter((j) => j.name === job);
-  if (job !== undefined && jobs.length === 0) return `run ${run.id} has no job ${job}; its jobs: ${list(run.jobs.map((j) => j.name))}`;
+  if (job !== undefined && jobs.length === 0) return `run ${run.id} has no job ${visible(job)}; its jobs: ${list(run.jobs.map((j) => j.name))}`;
   if (step === undefined) return undefined;
   const steps = jobs.flatMap((j) => j.steps.map((s) => s.name));
   if (steps.includes(step)) return undefined;
-  return job === undefined ? `run ${run.id} has no step ${step}; its steps: ${list(steps)}` : `run ${run.id} has no step ${step} in job ${job}; its steps: ${list(steps)}`;
+  return job === undefined
+    ? `run ${run.id} has no step ${visible(step)}; its steps: ${list(steps)}`
+    : `run ${run.id} has no step ${visible(step)} in job ${visible(job)}; its steps: ${list(steps)}`;
 }
 
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
