@@ -1,14 +1,14 @@
 // quirectl's CI commands: run, runs, runs show, logs, watch, cancel, secret and annotate.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { PipelineError } from "../ci/errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
-import { parsePipeline } from "../ci/pipeline/parse.js";
+import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
+import { annotationText, secretName, secretValue, MAX_SECRET_BYTES } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
+import { formatDuration, isoOrNull, printJson, println, table, visible } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { lineView, liveView, printReport } from "./run-view.js";
+import { annotationLine, lineView, liveView, printReport } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export interface RunArgs extends GlobalArgs {
@@ -25,10 +25,12 @@ export async function submitRun(args: RunArgs): Promise<number> {
   const file = resolve(args.file ?? "quire.yml");
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
+    text = readPipelineFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : `${file}: cannot read it (${code ?? (error as Error).message})`);
+    if (!(error instanceof PipelineError)) throw error;
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message);
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
@@ -48,7 +50,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     }
     if (!args.wait) {
       if (args.json) printJson(runJson(run));
-      else println(`run ${run.id} ${run.state}: ${run.pipeline} on ${run.ref || run.repo}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
+      else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
     return await follow(ci, run.id, args.json);
@@ -98,8 +100,8 @@ export async function listRuns(args: GlobalArgs & { limit: number }): Promise<nu
         ...runs.map((r) => [
           String(r.id),
           r.state === "failed" ? `failed (${r.failureKind})` : r.state,
-          r.pipeline,
-          (r.ref || "-") + (r.dirty ? "*" : ""),
+          visible(r.pipeline),
+          visible(r.ref || "-") + (r.dirty ? "*" : ""),
           isoOrNull(r.createdUnixMs)!.replace("T", " ").slice(0, 19),
           r.startedUnixMs ? formatDuration(Number((r.finishedUnixMs || BigInt(Date.now())) - r.startedUnixMs)) : "-",
         ]),
@@ -119,18 +121,18 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
       printJson(runJson(run));
       return ExitCode.Ok;
     }
-    println(`run ${run.id}  ${run.pipeline}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
-    println(`repo ${run.repo}  ref ${run.ref || "-"}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
+    println(`run ${run.id}  ${visible(run.pipeline)}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
+    println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${job.name}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
-      for (const step of currentSteps(job)) println(`    ${step.name}: ${step.state}${step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
+      println(`  ${visible(job.name)}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      for (const step of currentSteps(job)) println(`    ${visible(step.name)}: ${step.state}${step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
     }
     if (run.failureSummary) {
       println();
-      println(run.failureSummary);
+      println(run.failureSummary.split("\n").map(visible).join("\n"));
     }
-    for (const a of run.annotations) println(`note${a.job ? ` (${a.job}${a.step ? ` / ${a.step}` : ""})` : ""}: ${a.text}`);
+    for (const a of run.annotations) println(annotationLine(a));
     return ExitCode.Ok;
   } finally {
     ci.close();
@@ -142,9 +144,17 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
   const headers = process.stdout.isTTY && !args.step;
   let last = "";
   try {
+    // A job or step the run does not have would print nothing and look like an empty log: say so.
+    if (args.job !== undefined || args.step !== undefined) {
+      const missing = missingName(await ci.get(args.id), args.job, args.step);
+      if (missing) {
+        process.stderr.write(`quirectl: ${missing}\n`);
+        return ExitCode.Failed;
+      }
+    }
     await ci.logs(args.id, { job: args.job, step: args.step, follow: args.follow }, (chunk) => {
       const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
-      if (headers && key !== last) process.stdout.write(`\n==> ${chunk.job} / ${chunk.step}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
+      if (headers && key !== last) process.stdout.write(`\n==> ${visible(chunk.job)} / ${visible(chunk.step)}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
       last = key;
       process.stdout.write(chunk.data);
     });
@@ -152,6 +162,19 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
   } finally {
     ci.close();
   }
+}
+
+/** Why `job` / `step` name nothing in `run` (listing what it has), or undefined when they do. */
+function missingName(run: CiRun, job: string | undefined, step: string | undefined): string | undefined {
+  const list = (names: string[]) => [...new Set(names)].map(visible).join(", ") || "none";
+  const jobs = job === undefined ? run.jobs : run.jobs.filter((j) => j.name === job);
+  if (job !== undefined && jobs.length === 0) return `run ${run.id} has no job ${visible(job)}; its jobs: ${list(run.jobs.map((j) => j.name))}`;
+  if (step === undefined) return undefined;
+  const steps = jobs.flatMap((j) => j.steps.map((s) => s.name));
+  if (steps.includes(step)) return undefined;
+  return job === undefined
+    ? `run ${run.id} has no step ${visible(step)}; its steps: ${list(steps)}`
+    : `run ${run.id} has no step ${visible(step)} in job ${visible(job)}; its steps: ${list(steps)}`;
 }
 
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
@@ -167,7 +190,8 @@ export async function cancelRun(args: GlobalArgs & { id: number }): Promise<numb
 }
 
 export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
-  const value = await readSecretValue(args.name);
+  secretName(args.name);
+  const value = secretValue(args.name, await readSecretValue(args.name));
   const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     await ci.setSecret(args.name, value);
@@ -192,6 +216,7 @@ export async function listSecrets(args: GlobalArgs): Promise<number> {
 }
 
 export async function removeSecret(args: GlobalArgs & { name: string }): Promise<number> {
+  secretName(args.name);
   const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     await ci.removeSecret(args.name);
@@ -205,6 +230,7 @@ export async function removeSecret(args: GlobalArgs & { name: string }): Promise
 
 /** From inside a step: the step's run token says which run. */
 export async function annotate(args: GlobalArgs & { text: string }): Promise<number> {
+  annotationText(args.text);
   const token = process.env.QUIRE_RUN_TOKEN;
   if (!token) throw new PipelineUsageError("annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
   const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
@@ -239,7 +265,13 @@ async function readSecretValue(name: string): Promise<string> {
     return chunks.join("");
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(chunk as Buffer);
+  let length = 0;
+  for await (const chunk of stdin) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    // Enough to know it is too long (a trailing newline aside) without reading an endless stream.
+    if (length > MAX_SECRET_BYTES + 2) break;
+  }
   // One trailing newline is how `echo` and files end; it is not part of the value.
   return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }

@@ -1,5 +1,23 @@
 // Printing for people and for scripts: with --json, exactly one JSON document on stdout.
 
+/**
+ * A reader that stops early (`quirectl logs 7 | head`) closes stdout: the next write fails with EPIPE.
+ * quirectl then ends at once, quietly and with exit 0, as a program killed by SIGPIPE does under
+ * `git log | head` (the shell reports head's status). Whatever it was doing is left as it is: a run
+ * goes on in the daemon. An error writing to stderr has nowhere to be reported and ends it the same way.
+ */
+let ending = false;
+export function endQuietlyWhenOutputCloses(): void {
+  if (ending) return;
+  ending = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || stream === process.stderr) process.exit(0);
+      throw error;
+    });
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
 }
@@ -27,7 +45,40 @@ export function isoOrNull(unixMs: bigint | number): string | null {
   return ms > 0 ? new Date(ms).toISOString() : null;
 }
 
+// C0 controls (ESC, CR, BS, newline and tab included), DEL and the C1 controls (U+0080-U+009F: a lone
+// U+009B is CSI to some terminals).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * `text` with every control character made visible, so that a name from a pipeline file cannot move the
+ * cursor, recolour or retitle the terminal: C0 and DEL in caret notation (`^[` for ESC, `^?` for DEL),
+ * C1 as `\u009b`. Everything a file or the daemon says that is shown to a person goes through this.
+ */
+export function visible(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    if (code < 0x20) return `^${String.fromCharCode(code + 0x40)}`;
+    if (code === 0x7f) return "^?";
+    return `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** Words as one command line a POSIX shell reads back as the same words. */
 export function commandLine(words: readonly string[]): string {
-  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
+  return words.map(shellWord).join(" ");
+}
+
+/**
+ * One word a POSIX shell reads back as `word`; one holding control characters is written in bash's and
+ * zsh's `$'...'` form with them escaped, so that it reaches the terminal harmless and can still be pasted.
+ */
+export function shellWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  if (!HAS_CONTROL.test(word)) return `'${word.replace(/'/g, "'\\''")}'`;
+  const escaped = word.replace(/[\\']/g, (c) => `\\${c}`).replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+  return `$'${escaped}'`;
 }

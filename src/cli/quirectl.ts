@@ -5,13 +5,15 @@ import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
+import { limit, runId, UsageError } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
-import { commandLine } from "./output.js";
+import { commandLine, endQuietlyWhenOutputCloses } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyWhenOutputCloses();
   let exit: number = ExitCode.Ok;
   let parsed: { allowRoot?: boolean } = {};
   const run = (action: (args: never) => Promise<number>) => async (args: unknown) => {
@@ -53,23 +55,23 @@ export async function main(argv: string[]): Promise<number> {
       )
       .command("runs", "Runs, newest first", (y) =>
         y
-          .option("limit", { type: "number", default: 50, describe: "At most this many" })
-          .command("show <id>", "One run: jobs, steps, why it failed", (z) => z.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => showRun(a))),
-        run((a: GlobalArgs & { limit: number }) => listRuns(a)),
+          .option("limit", { type: "string", default: "50", describe: "At most this many" })
+          .command("show <id>", "One run: jobs, steps, why it failed", (z) => z.positional("id", { type: "string", demandOption: true }), run((a: WithId) => showRun({ ...a, id: runId(a.id) }))),
+        run((a: GlobalArgs & { limit: string }) => listRuns({ ...a, limit: limit(a.limit) })),
       )
       .command(
         "logs <id>",
         "The bytes of a run's step logs",
         (y) =>
           y
-            .positional("id", { type: "number", demandOption: true })
+            .positional("id", { type: "string", demandOption: true })
             .option("job", { type: "string", describe: "Only this job" })
             .option("step", { type: "string", describe: "Only this step" })
             .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" }),
-        run((a: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }) => showLogs(a)),
+        run((a: WithId & { job?: string; step?: string; follow: boolean }) => showLogs({ ...a, id: runId(a.id) })),
       )
-      .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => watchRun(a)))
-      .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "number", demandOption: true }), run((a: GlobalArgs & { id: number }) => cancelRun(a)))
+      .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => watchRun({ ...a, id: runId(a.id) })))
+      .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })))
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y
           .command("set <name>", "Set a secret; the value is read from stdin, never from the command line", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => setSecret(a)))
@@ -139,4 +141,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** A command taking a run id, as yargs hands it over: checked by runId() before use. */
+type WithId = GlobalArgs & { id: string };

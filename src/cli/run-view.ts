@@ -6,7 +6,7 @@ import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
 import { currentSteps } from "./run-json.js";
-import { println } from "./output.js";
+import { println, shellWord, visible } from "./output.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const MARK: Record<string, string> = { complete: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
@@ -23,7 +23,8 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
   const draw = createLogUpdate(stream, { showCursor: false });
   let run: CiRun | undefined;
   let tick = 0;
-  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now()));
+  // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
+  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }));
   const timer = setInterval(render, 100);
   return {
     update(next) {
@@ -51,10 +52,10 @@ export function lineView(): RunView {
       for (const job of run.jobs) {
         if (job.state === "pending") continue;
         const attempt = job.attempt > 1 ? ` (attempt ${job.attempt})` : "";
-        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${job.name} ${job.state}${attempt}${ended(job)}`);
+        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${visible(job.name)} ${job.state}${attempt}${ended(job)}`);
         for (const step of currentSteps(job)) {
           if (step.state === "pending") continue;
-          note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${job.name} / ${step.name} ${step.state}${exitText(step)}${ended(step)}`);
+          note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${visible(job.name)} / ${visible(step.name)} ${step.state}${exitText(step)}${ended(step)}`);
         }
       }
       note("run", run.state, `run ${run.id} ${run.state}`);
@@ -68,18 +69,90 @@ function ended(item: CiJob | CiStep): string {
   return item.finishedUnixMs ? duration(item.startedUnixMs, item.finishedUnixMs) : "";
 }
 
-function frame(run: CiRun, spin: string, now: number): string {
-  const lines = [`run ${run.id}  ${run.pipeline}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`];
-  for (const job of run.jobs) {
-    const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.join(", ")}` : "";
+export interface FrameSize {
+  /** The terminal's height; undefined: not known, so nothing is left out. */
+  rows?: number;
+  /** The terminal's width; undefined: lines are not cut. */
+  columns?: number;
+}
+
+/**
+ * The live view of `run`, at most `rows - 1` lines (the cursor waits on the last row) of at most
+ * `columns - 1` characters (a wrapped line would take two rows). When everything does not fit: the header
+ * and every active job with its steps always; failed jobs while there is room; the other jobs as one
+ * line of counts (`✓ 40 complete, · 200 pending`). When the active jobs' steps alone do not fit, they
+ * are shortened (counts of finished and pending steps), then only the running ones are shown.
+ */
+export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}): string {
+  const header = `run ${run.id}  ${visible(run.pipeline)}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`;
+  const jobLine = (job: CiJob) => {
+    const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
     const attempt = job.attempt > 1 ? `  attempt ${job.attempt}` : "";
-    lines.push(`  ${mark(job.state, spin)} ${job.name}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt}${waiting}`);
-    if (job.state === "pending" || job.state === "skipped") continue;
-    for (const step of currentSteps(job)) {
-      lines.push(`      ${mark(step.state, spin)} ${step.name}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}`);
-    }
+    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt}${waiting}`;
+  };
+  const stepLine = (step: CiStep) => `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}`;
+  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map(stepLine));
+  const fit = (lines: string[]) => cut(lines, size.columns).join("\n");
+
+  const full = [header, ...run.jobs.flatMap((job) => [jobLine(job), ...stepLines(job)])];
+  const room = size.rows === undefined ? Infinity : Math.max(1, size.rows - 1);
+  if (full.length <= room) return fit(full);
+
+  // Each active job's steps in full, else in short, else only those running, else none: the first
+  // that leaves room for a line of counts.
+  const active = run.jobs.filter((job) => job.state === "active");
+  const levels = [stepLines, (job: CiJob) => collapsedSteps(job, stepLine), (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map(stepLine), () => []];
+  let blocks = new Map<CiJob, string[]>();
+  for (const steps of levels) {
+    blocks = new Map(active.map((job) => [job, [jobLine(job), ...steps(job)]]));
+    if (linesIn(blocks) + 2 <= room) break;
   }
-  return lines.join("\n");
+  // Failed jobs are worth a line each while there is room; the rest are counted.
+  let spare = room - linesIn(blocks) - 2;
+  for (const job of run.jobs) {
+    if (spare <= 0) break;
+    if (job.state !== "failed") continue;
+    blocks.set(job, [jobLine(job)]);
+    spare--;
+  }
+  const counts = new Map<string, number>();
+  for (const job of run.jobs) if (!blocks.has(job)) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
+  const tail = counts.size === 0 ? [] : [`  ${COUNT_ORDER.filter((state) => counts.has(state)).map((state) => `${MARK[state] ?? "?"} ${counts.get(state)} ${state}`).join(", ")}`];
+  const body = run.jobs.flatMap((job) => blocks.get(job) ?? []);
+  // Still too tall (more active jobs than rows): the top of them, and how many lines are left out.
+  const bodyRoom = room - 1 - tail.length;
+  if (body.length > bodyRoom) body.splice(Math.max(0, bodyRoom - 1), body.length, `  … ${body.length - Math.max(0, bodyRoom - 1)} more lines`);
+  return fit([header, ...body, ...tail].slice(0, room));
+}
+
+function linesIn(blocks: Map<CiJob, string[]>): number {
+  let n = 0;
+  for (const lines of blocks.values()) n += lines.length;
+  return n;
+}
+
+const COUNT_ORDER = ["complete", "failed", "cancelled", "superseded", "skipped", "pending"];
+
+/** An active job's steps in short: the active and failed ones, with counts of the others. */
+function collapsedSteps(job: CiJob, stepLine: (step: CiStep) => string): string[] {
+  const steps = currentSteps(job);
+  const done = steps.filter((s) => s.state === "complete").length;
+  const pending = steps.filter((s) => s.state === "pending").length;
+  const lines: string[] = [];
+  if (done) lines.push(`      ${MARK.complete} ${done} steps complete`);
+  for (const step of steps) if (step.state !== "complete" && step.state !== "pending") lines.push(stepLine(step));
+  if (pending) lines.push(`      ${MARK.pending} ${pending} steps pending`);
+  return lines;
+}
+
+/** Lines cut to `columns - 1` characters (code points) with an ellipsis, so that none wraps. */
+function cut(lines: string[], columns: number | undefined): string[] {
+  if (columns === undefined || columns < 2) return lines;
+  const width = columns - 1;
+  return lines.map((line) => {
+    const chars = Array.from(line);
+    return chars.length <= width ? line : chars.slice(0, width - 1).join("") + "…";
+  });
 }
 
 /** The end of a run for a person: what failed (with its last output and how to see all of it), then the rest. */
@@ -90,20 +163,21 @@ export async function printReport(run: CiRun): Promise<void> {
   const failed = run.jobs.flatMap((job) => currentSteps(job).filter((s) => s.state === "failed").map((step) => ({ job, step })));
   for (const { job, step } of failed) {
     println();
-    println(`✗ ${job.name} / ${step.name}${exitText(step)}`);
-    for (const line of await lastLines(step)) println(`    ${line}`);
-    println(`    full log: quirectl logs ${run.id} --job ${job.name} --step ${quoteArg(step.name)}`);
+    println(`✗ ${visible(job.name)} / ${visible(step.name)}${exitText(step)}`);
+    for (const line of await lastLines(step)) println(`    ${visible(line)}`);
+    // Control characters written as $'\x1b', so the hint can be pasted and cannot drive the terminal.
+    println(`    full log: quirectl logs ${run.id} --job ${shellWord(job.name)} --step ${shellWord(step.name)}`);
   }
   if (failed.length === 0 && run.failureSummary) {
     println();
-    for (const line of run.failureSummary.split("\n")) println(`    ${line}`);
+    for (const line of run.failureSummary.split("\n")) println(`    ${visible(line)}`);
   }
   const others = run.jobs.filter((job) => job.state !== "failed");
   if (others.length) {
     println();
-    for (const job of others) println(`${MARK[job.state] ?? "?"} ${job.name} ${job.state}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
+    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
   }
-  for (const a of run.annotations) println(`note${a.job ? ` (${a.job}${a.step ? ` / ${a.step}` : ""})` : ""}: ${a.text}`);
+  for (const a of run.annotations) println(annotationLine(a));
 }
 
 async function lastLines(step: CiStep): Promise<string[]> {
@@ -124,13 +198,18 @@ async function lastLines(step: CiStep): Promise<string[]> {
   }
 }
 
+/** An annotation as a person reads it; its text comes from a step, so it is made visible too. */
+export function annotationLine(a: { text: string; job: string; step: string }): string {
+  return `note${a.job ? ` (${visible(a.job)}${a.step ? ` / ${visible(a.step)}` : ""})` : ""}: ${visible(a.text)}`;
+}
+
 function mark(state: string, spin: string): string {
   return state === "active" ? spin : (MARK[state] ?? "?");
 }
 
 function where(run: CiRun): string {
   const commit = run.commit ? `@${run.commit.slice(0, 8)}` : "";
-  return `${run.ref || run.repo}${commit}${run.dirty ? " (with uncommitted changes)" : ""}`;
+  return `${visible(run.ref || run.repo)}${commit}${run.dirty ? " (with uncommitted changes)" : ""}`;
 }
 
 function exitText(step: CiStep | CiJob): string {
@@ -141,8 +220,4 @@ function duration(start: bigint, end: bigint, now = Date.now()): string {
   if (!start) return "";
   const ms = (end ? Number(end) : now) - Number(start);
   return `  ${ms < 10_000 ? (ms / 1000).toFixed(1) : Math.round(ms / 1000)}s`;
-}
-
-function quoteArg(text: string): string {
-  return /^[A-Za-z0-9_./:-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }

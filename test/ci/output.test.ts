@@ -145,6 +145,24 @@ describe("renderTail", () => {
     assert.match(line!, /^é+z$/);
   });
 
+  test("rendering 20 KB of random bytes logs nothing (xterm's \"Parsing error\" dump is off)", async () => {
+    const said: string[] = [];
+    const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;
+    const saved = methods.map((m) => console[m]);
+    const write = process.stderr.write;
+    for (const m of methods) console[m] = (...args: unknown[]) => void said.push(`console.${m}: ${args.join(" ")}`);
+    process.stderr.write = ((chunk: unknown) => (said.push(`stderr: ${String(chunk)}`), true)) as typeof process.stderr.write;
+    try {
+      for (const seed of [1, 2, 3]) await renderTail(new Random(seed).bytes(20_000));
+      // Bytes that reach the parser's error state for certain: a DCS with too many parameters, and C1 bytes.
+      await renderTail(Buffer.from("\x1bP" + "1;".repeat(40) + "q\x1b\\\x90\x9b99999999999999m"));
+    } finally {
+      methods.forEach((m, i) => (console[m] = saved[i]!));
+      process.stderr.write = write;
+    }
+    assert.deepEqual(said, []);
+  });
+
   test("the rendered tail of real PTY output: \\r progress bar, cursor-up redraws, colours", async () => {
     const steps = ["#    ", "##   ", "###  ", "#### ", "#####"];
     const script = [

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,8 @@ import { PipelineCycleError, PipelineError } from "../../src/ci/errors.js";
 import { parseDuration } from "../../src/ci/pipeline/duration.js";
 import { findCycle, topologicalOrder } from "../../src/ci/pipeline/graph.js";
 import type { Job, Pipeline, Step } from "../../src/ci/pipeline/model.js";
-import { loadPipeline, parsePipeline } from "../../src/ci/pipeline/parse.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "../../src/ci/pipeline/limits.js";
+import { loadPipeline, parsePipeline, readPipelineFile } from "../../src/ci/pipeline/parse.js";
 import { closest } from "../../src/ci/pipeline/suggest.js";
 
 const FILE = "quire.yml";
@@ -387,4 +389,150 @@ test("findCycle and topologicalOrder", () => {
   ];
   assert.deepEqual(findCycle(loop), ["b", "c", "d", "b"]);
   assert.throws(() => topologicalOrder(loop), (error: unknown) => error instanceof PipelineCycleError && error.code === "QUIRE_ERR_PIPELINE_CYCLE");
+});
+
+describe("bounds and NUL: a small hostile file cannot make unbounded work or hide a command", () => {
+  const jobs = (count: number, steps = "[x]") => Array.from({ length: count }, (_, i) => `  j${i}:\n    steps: ${steps}`);
+
+  test("the limits are the documented ones", () => {
+    assert.deepEqual({ ...PIPELINE_LIMITS, bytes: MAX_PIPELINE_BYTES }, {
+      jobs: 500,
+      stepsPerJob: 1000,
+      steps: 5000,
+      runBytes: 65536,
+      aliasNodes: 200_000,
+      bytes: 1048576,
+    });
+  });
+
+  test("44 KB of aliases for a million steps is refused at once, at the job past the limit", () => {
+    const text = yaml("jobs:", "  j0:", `    steps: &s [${Array(1000).fill("x").join(", ")}]`, ...Array.from({ length: 1000 }, (_, i) => `  k${i}: { steps: *s }`));
+    assert.ok(text.length < 44_000);
+    const started = Date.now();
+    const error = assertRefused(text, "jobs", 4 + 499, 3);
+    assert.match(error.message, /at most 500 jobs/);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  });
+
+  test("at most 500 jobs: the 501st job's key is named", () => {
+    parsePipeline(yaml("jobs:", ...jobs(500)), FILE);
+    assertRefused(yaml("jobs:", ...jobs(501)), "jobs", 2 + 500 * 2, 3);
+  });
+
+  test("at most 1,000 steps in a job: the 1,001st step is named", () => {
+    const steps = (n: number) => Array.from({ length: n }, (_, i) => `      - echo ${i}`);
+    assert.equal(parsePipeline(yaml("jobs:", "  a:", "    steps:", ...steps(1000)), FILE).jobs[0]!.steps.length, 1000);
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", ...steps(1001)), "jobs.a.steps[1000]", 4 + 1000, 9);
+    assert.match(error.message, /at most 1000 steps/);
+  });
+
+  test("at most 5,000 steps in all: the 5,001st is named", () => {
+    const list = `[${Array(1000).fill("x").join(", ")}]`;
+    parsePipeline(yaml("jobs:", ...jobs(5, list)), FILE);
+    const error = assertRefused(yaml("jobs:", ...jobs(5, list), "  j5:", "    steps: [y]"), "jobs.j5.steps[0]", 13, 13);
+    assert.match(error.message, /step 5001 of the pipeline.*at most 5000 steps in all/);
+  });
+
+  test("a run of at most 64 KiB (UTF-8 bytes)", () => {
+    const fits = "#".repeat(64 * 1024);
+    assert.equal(parsePipeline(yaml("jobs:", "  a:", "    steps:", `      - run: '${fits}'`), FILE).jobs[0]!.steps[0]!.run, fits);
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", `      - run: '${"é".repeat(32 * 1024)}x'`), "jobs.a.steps[0].run", 4, 14);
+    assert.match(error.message, /65537 bytes.*at most 65536 bytes/);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", `      - '${fits}#'`), "jobs.a.steps[0]", 4, 9);
+  });
+
+  test("aliases that expand past the node budget are refused at the alias, measured without expanding", () => {
+    // Each level is ten of the one before: *l6 names ten million nodes in a few hundred bytes.
+    const levels = [`      - &l0 [${Array(10).fill("x").join(", ")}]`];
+    for (let i = 1; i <= 6; i++) levels.push(`      - &l${i} [${Array(10).fill(`*l${i - 1}`).join(", ")}]`);
+    const started = Date.now();
+    // `env` is read before `steps`, so the alias is expanded before the lists are found not to be steps.
+    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", ...levels, "    env: *l6"), "jobs.a.env", 11, 10);
+    assert.match(error.message, /aliases expand to more than 200000 YAML nodes/);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    // Many uses of one modest anchor add up too: 5,000 steps each naming a 60-variable env.
+    const env = `    env: &e { ${Array.from({ length: 60 }, (_, i) => `V${i}: x`).join(", ")} }`;
+    const steps = `[${Array(1000).fill("{ run: x, env: *e }").join(", ")}]`;
+    const many = refusal(yaml("env: { A: x }", "jobs:", "  a:", env, `    steps: ${steps}`, ...jobs(4, steps).map((l) => l.replace(/^  j/, "  k"))));
+    assert.match(many.message, /aliases expand to more than 200000 YAML nodes/);
+  });
+
+  test("an alias inside its own anchor, and a 30,000-long chain of anchors, are PipelineErrors, quickly", () => {
+    assertRefused(yaml("jobs:", "  a:", "    steps: &s [x, *s]"), "jobs.a.steps[1]", 3, 19);
+    const chain = ["      - &z0 [x]"];
+    for (let i = 1; i < 30_000; i++) chain.push(`      - &z${i} [*z${i - 1}]`);
+    // Also pins alias lookup as one pass: yaml's Alias.resolve(doc) walks the document per alias (minutes here).
+    const started = Date.now();
+    const error = refusal(yaml("jobs:", "  a:", "    steps:", ...chain, `    env: *z${chain.length - 1}`));
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
+    assert.equal(error.field, "jobs.a.env");
+    assert.match(error.message, /got a list/);
+  });
+
+  test("a file over 1 MiB is refused before it is parsed", () => {
+    const text = yaml("jobs:", "  a:", "    steps: [x]") + "#".repeat(MAX_PIPELINE_BYTES);
+    const error = refusal(text);
+    assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
+    assert.deepEqual([error.file, error.line], [FILE, null]);
+    assert.match(error.message, /at most 1048576 bytes/);
+  });
+
+  test("a NUL in a command, an env value or a name is refused (it would cut the string short: `false\\0` passes)", () => {
+    assertRefused(yaml("jobs:", "  a:", "    steps:", '      - run: "false\\0 && echo"'), "jobs.a.steps[0].run", 4, 14);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", '      - "false\\0"'), "jobs.a.steps[0]", 4, 9);
+    assertRefused(yaml("env: { A: \"x\\0y\" }", "jobs:", "  a:", "    steps: [x]"), "env.A", 1, 11);
+    assertRefused(yaml("jobs:", "  a:", "    env: { B: \"\\0\" }", "    steps: [x]"), "jobs.a.env.B", 3, 15);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", '        env: { C: "\\0" }'), "jobs.a.steps[0].env.C", 5, 19);
+    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", '        name: "a\\0b"'), "jobs.a.steps[0].name", 5, 15);
+    assertRefused(yaml('name: "ci\\0"', "jobs:", "  a:", "    steps: [x]"), "name", 1, 7);
+    assertRefused(yaml('env: { "A\\0": x }', "jobs:", "  a:", "    steps: [x]"), "env.A\0", 1, 8);
+    assertRefused(yaml('jobs:', '  "a\\0":', "    steps: [x]"), "jobs.a\0", 2, 3);
+    assert.match(refusal(yaml("jobs:", "  a:", "    steps:", '      - run: "false\\0"')).message, /NUL/);
+  });
+
+  test("findCycle walks a 7,000-job chain of needs without recursion", () => {
+    const chain = Array.from({ length: 7000 }, (_, i) => ({ name: `j${i}`, needs: i === 0 ? [] : [`j${i - 1}`] }));
+    assert.equal(findCycle(chain), undefined);
+    const reversed = [...chain].reverse(); // the search starts at the far end and goes all the way down
+    assert.equal(findCycle(reversed), undefined);
+    const loop = chain.map((job, i) => (i === 0 ? { name: "j0", needs: ["j6999"] } : job));
+    const cycle = findCycle(loop)!;
+    assert.equal(cycle.length, 7001);
+    assert.deepEqual([cycle[0], cycle[1], cycle[6999], cycle[7000]], ["j0", "j6999", "j1", "j0"]);
+  });
+
+  test("500 jobs each needing every job before them parse, and a cycle among them is named", () => {
+    const lines = Array.from({ length: 500 }, (_, i) => `  j${i}: { needs: [${Array.from({ length: i }, (_, k) => `j${k}`).join(", ")}], steps: [x] }`);
+    const started = Date.now();
+    const pipeline = parsePipeline(yaml("jobs:", ...lines), FILE);
+    assert.equal(pipeline.jobs[499]!.needs.length, 499);
+    assert.deepEqual(topologicalOrder(pipeline.jobs), pipeline.jobs.map((j) => j.name));
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    lines[0] = "  j0: { needs: [j499], steps: [x] }";
+    const error = refusal(yaml("jobs:", ...lines));
+    assert.match(error.message, /needs form a cycle: j0 -> j499 -> j0/);
+  });
+});
+
+describe("readPipelineFile", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "quire-pipeline-file-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a FIFO, a directory and a file over 1 MiB are refused before reading (a FIFO does not block)", async () => {
+    const fifo = join(dir, "fifo.yml");
+    execFileSync("mkfifo", [fifo]);
+    assert.match(refusalOf(() => readPipelineFile(fifo)).message, /not a regular file \(a FIFO\)/);
+    assert.match(refusalOf(() => loadPipeline(dir)).message, /not a regular file \(a directory\)/);
+    const big = join(dir, "big.yml");
+    await writeFile(big, "#".repeat(MAX_PIPELINE_BYTES + 1));
+    const error = refusalOf(() => loadPipeline(big));
+    assert.deepEqual([error.file, error.line], [big, null]);
+    assert.match(error.message, /1048577 bytes.*at most 1048576 bytes/);
+  });
 });

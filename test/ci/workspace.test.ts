@@ -292,6 +292,56 @@ test("a directory inside the work tree snapshots the whole work tree", async () 
   assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 ci/pipelines/build.yml", "100644 other/untracked.txt", "100644 top.txt"]);
 });
 
+// Every object id in the repository's store (loose and packed), reachable or not.
+function allObjects(repo: string): Set<string> {
+  return new Set(git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)").split("\n").filter(Boolean));
+}
+
+test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree, not dirty, no blob of secret.key", async () => {
+  const repo = newRepo("home-inside", { "README.md": "hello\n", "src/a.js": "a\n" });
+  const home = join(repo, ".quire");
+  const secret = `secret key ${Math.random()} ${Date.now()}\n`;
+  put(home, "secret.key", secret, 0o600);
+  put(home, "quire.db", `database ${Math.random()}\n`);
+  put(home, "logs/run-1/job/step.log", "log\n");
+  // `git hash-object` without -w computes the id and writes nothing.
+  const hashOf = (path: string) => execFileSync("git", ["hash-object", "--no-filters", path], { cwd: repo, encoding: "utf8" }).trim();
+  const blobs = [hashOf(join(home, "secret.key")), hashOf(join(home, "quire.db"))];
+
+  const clean = await snapshotSource(join(repo, "src"), { skip: [home] });
+  assert.equal(clean.kind, "git");
+  assert.equal((clean as GitSnapshot).dirty, false);
+  assert.equal((clean as GitSnapshot).tree, git(repo, "rev-parse", "HEAD^{tree}").trim());
+  for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
+
+  // With a real change the run is dirty and holds the change, still without the home.
+  put(repo, "src/b.js", "b\n");
+  const changed = (await snapshotSource(repo, { skip: [home] })) as GitSnapshot;
+  assert.equal(changed.dirty, true);
+  assert.deepEqual(lsTree(repo, changed.tree), ["100644 README.md", "100644 src/a.js", "100644 src/b.js"]);
+  for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
+
+  // The same home named through a symlink to the repository, and a name with glob characters, are left out too.
+  const link = join(freshDir("home-link"), "repo");
+  symlinkSync(repo, link);
+  put(repo, "we*rd[home]/secret.key", secret, 0o600);
+  const viaLink = (await snapshotSource(repo, { skip: [join(link, ".quire"), join(repo, "we*rd[home]")] })) as GitSnapshot;
+  assert.equal(viaLink.tree, changed.tree);
+  // A skipped path outside the work tree, or the root itself, changes nothing.
+  const outside = (await snapshotSource(repo, { skip: [freshDir("elsewhere"), repo] })) as GitSnapshot;
+  assert.deepEqual(lsTree(repo, outside.tree), [
+    "100644 .quire/logs/run-1/job/step.log",
+    "100644 .quire/quire.db",
+    "100644 .quire/secret.key",
+    "100644 README.md",
+    "100644 src/a.js",
+    "100644 src/b.js",
+    "100644 we*rd[home]/secret.key",
+  ]);
+  // The check above would have seen the blobs: without the skip they are written.
+  assert.ok(allObjects(repo).has(blobs[0]!));
+});
+
 test("a linked worktree is snapshotted through its own index, which stays as it was", async () => {
   const main = newRepo("main-wt", { "a.txt": "a\n" });
   const linked = join(freshDir("linked"), "wt");

@@ -9,6 +9,9 @@ const { Terminal } = xterm;
  */
 const RENDER_BYTES = 64 * 1024;
 
+const ignore = (): void => {};
+const SILENT = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 /**
  * The last `rows` lines (at most) a `cols`-wide terminal shows after `bytes`, scrollback included, with
  * carriage returns, cursor movement and erasing applied and colours dropped. Lines the terminal wrapped are
@@ -18,8 +21,10 @@ const RENDER_BYTES = 64 * 1024;
  */
 export async function renderTail(bytes: Buffer, cols = 120, rows = 50): Promise<string[]> {
   // Enough scrollback that the last `rows` lines are all kept even if the cursor ended near the top.
-  // The headless build counts reading the buffer as proposed API.
-  const terminal = new Terminal({ cols, rows, scrollback: rows, convertEol: true, allowProposedApi: true });
+  // The headless build counts reading the buffer as proposed API. Logging off, and a logger that drops
+  // everything besides: xterm reports each byte its parser rejects (a binary dump is thousands) with
+  // console.error, which would land in quirectl's stderr and quired.log.
+  const terminal = new Terminal({ cols, rows, scrollback: rows, convertEol: true, allowProposedApi: true, logLevel: "off", logger: SILENT });
   try {
     await new Promise<void>((resolve) => terminal.write(tailOf(bytes), resolve));
     const buffer = terminal.buffer.active;

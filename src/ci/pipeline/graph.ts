@@ -15,28 +15,46 @@ export interface GraphJob {
 export function findCycle(jobs: readonly GraphJob[]): string[] | undefined {
   const byName = new Map(jobs.map((job) => [job.name, job]));
   const state = new Map<string, "open" | "done">();
-  const stack: string[] = [];
+  // A depth-first search with its own stack (a chain of thousands of needs would overflow the call
+  // stack): each frame is a job on the current path and the index of the next need to look at.
+  const path: string[] = [];
+  const next: number[] = [];
+  const onPath = new Map<string, number>(); // name -> index in `path`
 
-  const visit = (name: string): string[] | undefined => {
-    state.set(name, "open");
-    stack.push(name);
-    for (const need of byName.get(name)!.needs) {
+  const search = (root: string): string[] | undefined => {
+    state.set(root, "open");
+    onPath.set(root, 0);
+    path.push(root);
+    next.push(0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const needs = byName.get(path[top]!)!.needs;
+      const i = next[top]!;
+      if (i === needs.length) {
+        state.set(path[top]!, "done");
+        onPath.delete(path[top]!);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      next[top] = i + 1;
+      const need = needs[i]!;
       if (!byName.has(need)) continue;
       const seen = state.get(need);
-      if (seen === "open") return stack.slice(stack.indexOf(need));
+      if (seen === "open") return path.slice(onPath.get(need)!);
       if (seen === undefined) {
-        const cycle = visit(need);
-        if (cycle) return cycle;
+        state.set(need, "open");
+        onPath.set(need, path.length);
+        path.push(need);
+        next.push(0);
       }
     }
-    stack.pop();
-    state.set(name, "done");
     return undefined;
   };
 
   for (const job of jobs) {
     if (state.has(job.name)) continue;
-    const cycle = visit(job.name);
+    const cycle = search(job.name);
     if (!cycle) continue;
     const position = new Map(jobs.map((j, i) => [j.name, i]));
     const first = cycle.reduce((best, name, i) => (position.get(name)! < position.get(cycle[best]!)! ? i : best), 0);

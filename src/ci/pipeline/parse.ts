@@ -1,12 +1,13 @@
 // Reading and validating a pipeline file (DESIGN section 7). Every refusal is a PipelineError naming
 // file:line:column, the field, what is wrong and what is allowed; parsing stops at the first problem found.
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { PipelineError } from "../errors.js";
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import type { Job, Pipeline, Step } from "./model.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "./limits.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
 import { closest } from "./suggest.js";
 
@@ -24,21 +25,58 @@ const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally 
 const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`";
 const STEPS_SHAPE = "expected a non-empty list of steps, each `- run: COMMAND` or just `- COMMAND`";
 const STEP_HINT = " (quote a command that contains `: `)";
+const NUL_PROBLEM = "contains a NUL character (\\0)";
 
 /** Reads and parses the pipeline file at `path`; an unreadable file is a PipelineError with no line. */
 export function loadPipeline(path: string): Pipeline {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    const problem = (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot read it (${(cause as Error).message})`;
-    throw new PipelineError({ file: path }, problem, "give the path of a readable pipeline file (by default quire.yml)", { cause });
-  }
-  return parsePipeline(text, path);
+  return parsePipeline(readPipelineFile(path), path);
 }
 
-/** Parses pipeline YAML; `file` is used for positions in errors and for the default name. */
+const READABLE = "give the path of a readable pipeline file (by default quire.yml)";
+
+/**
+ * The text of the pipeline file at `path`, refused (a PipelineError with no line, the errno error as
+ * `cause`) when it cannot be read, is not a regular file (a FIFO or a device would block or never end) or
+ * is larger than MAX_PIPELINE_BYTES; all checked before a byte is read.
+ */
+export function readPipelineFile(path: string): string {
+  let fd: number;
+  try {
+    // Non-blocking, so that opening a FIFO with no writer returns at once and fstat can refuse it.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (cause) {
+    const problem = (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot read it (${(cause as Error).message})`;
+    throw new PipelineError({ file: path }, problem, READABLE, { cause });
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new PipelineError({ file: path }, `not a regular file (${fileKind(stats)})`, READABLE);
+    if (stats.size > MAX_PIPELINE_BYTES) throw new PipelineError({ file: path }, `the file is ${stats.size} bytes`, `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`);
+    try {
+      return readFileSync(fd, "utf8");
+    } catch (cause) {
+      throw new PipelineError({ file: path }, `cannot read it (${(cause as Error).message})`, READABLE, { cause });
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileKind(stats: import("node:fs").Stats): string {
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
+  return "not a file";
+}
+
+/**
+ * Parses pipeline YAML; `file` is used for positions in errors and for the default name. Text longer
+ * than MAX_PIPELINE_BYTES is refused before it is parsed; see PIPELINE_LIMITS for the other bounds.
+ */
 export function parsePipeline(text: string, file: string): Pipeline {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_PIPELINE_BYTES) throw new PipelineError({ file }, `the file is ${bytes} bytes`, `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`);
   return new Parser(new PipelineSource(file, text)).pipeline();
 }
 
@@ -52,6 +90,7 @@ interface NeedRef {
 class Parser {
   readonly #src: PipelineSource;
   readonly #needs = new Map<string, NeedRef[]>();
+  #stepCount = 0;
 
   constructor(src: PipelineSource) {
     this.#src = src;
@@ -81,6 +120,10 @@ class Parser {
     const map = this.#value(pair, "jobs");
     if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), "jobs", `got ${describe(map)}`, "expected a mapping of job names to jobs");
     if (map.items.length === 0) this.#src.fail(this.#src.valueAt(pair), "jobs", "no jobs", "expected at least one job, e.g. `jobs: { build: { steps: [make] } }`");
+    if (map.items.length > PIPELINE_LIMITS.jobs) {
+      const extra = map.items[PIPELINE_LIMITS.jobs]!;
+      this.#src.fail(extra.key as Node, "jobs", `too many jobs (${map.items.length}); this is job ${PIPELINE_LIMITS.jobs + 1}`, `a pipeline has at most ${PIPELINE_LIMITS.jobs} jobs`);
+    }
     return map.items.map((jobPair) => {
       const name = this.#src.keyName(jobPair, "jobs.");
       if (!JOB_NAME.test(name)) this.#src.fail(jobPair.key as Node, `jobs.${name}`, "not a valid job name", "job names use letters, digits, `_` and `-` only");
@@ -112,11 +155,14 @@ class Parser {
   #jobNeeds(pair: Pair, field: string, job: string): string[] {
     const value = this.#value(pair, field);
     const refs: NeedRef[] = [];
+    const seen = new Set<string>();
     const add = (node: ValueNode, path: string) => {
       if (!isScalar(node) || typeof node.value !== "string" || node.value === "") {
         this.#src.fail(node, path, `got ${describe(node)}`, "expected the name of a job");
       }
-      if (!refs.some((ref) => ref.name === node.value)) refs.push({ name: node.value as string, node, field: path });
+      if (seen.has(node.value)) return;
+      seen.add(node.value);
+      refs.push({ name: node.value, node, field: path });
     };
     if (isSeq(value)) value.items.forEach((item, i) => add(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`));
     else if (isScalar(value) && typeof value.value === "string") add(value, field);
@@ -129,7 +175,21 @@ class Parser {
     const list = this.#value(pair, field);
     if (!isSeq(list)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, STEPS_SHAPE);
     if (list.items.length === 0) this.#src.fail(list, field, "no steps", STEPS_SHAPE);
-    return list.items.map((item, i) => this.#step(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`));
+    const limit = PIPELINE_LIMITS.stepsPerJob;
+    if (list.items.length > limit) {
+      this.#src.fail(this.#at(list.items[limit], list), `${field}[${limit}]`, `too many steps (${list.items.length})`, `a job has at most ${limit} steps`);
+    }
+    return list.items.map((item, i) => {
+      if (++this.#stepCount > PIPELINE_LIMITS.steps) {
+        this.#src.fail(this.#at(item, list), `${field}[${i}]`, `this is step ${this.#stepCount} of the pipeline`, `a pipeline has at most ${PIPELINE_LIMITS.steps} steps in all`);
+      }
+      return this.#step(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`);
+    });
+  }
+
+  /** Where to point for a list item: the item itself (an alias included), else the list. */
+  #at(item: unknown, list: Node): Node {
+    return item && typeof item === "object" && "range" in item && (item as Node).range ? (item as Node) : list;
   }
 
   #step(node: ValueNode, prefix: string): Step {
@@ -158,6 +218,11 @@ class Parser {
       this.#src.fail(at, field, `got ${describe(node)}`, "expected a shell command as a string (quote `true`, numbers and the like)");
     }
     if (node.value.trim() === "") this.#src.fail(at, field, "the command is empty", "expected a shell command");
+    if (node.value.includes("\0")) this.#src.fail(at, field, NUL_PROBLEM, "remove the NUL: a command cannot hold one, the shell would see only what comes before it");
+    const bytes = Buffer.byteLength(node.value, "utf8");
+    if (bytes > PIPELINE_LIMITS.runBytes) {
+      this.#src.fail(at, field, `the command is ${bytes} bytes`, `a command is at most ${PIPELINE_LIMITS.runBytes} bytes (64 KiB); put a longer script in a file of the repository and run that`);
+    }
     return node.value;
   }
 
@@ -178,7 +243,9 @@ class Parser {
       if (!isScalar(value) || value.value === null || !["string", "number", "boolean"].includes(typeof value.value)) {
         this.#src.fail(this.#src.valueAt(item), `${field}.${name}`, `got ${describe(value)}`, "expected a string, number or boolean (write '' for an empty value)");
       }
-      env[name] = typeof value.value === "string" ? value.value : scalarText(value);
+      const text = typeof value.value === "string" ? value.value : scalarText(value);
+      if (text.includes("\0")) this.#src.fail(this.#src.valueAt(item), `${field}.${name}`, NUL_PROBLEM, "remove the NUL: an environment value cannot hold one, a step would see only what comes before it");
+      env[name] = text;
     }
     return env;
   }
@@ -231,6 +298,7 @@ class Parser {
   #string(pair: Pair, field: string, allowed: string): string {
     const value = this.#value(pair, field);
     if (!isScalar(value) || typeof value.value !== "string") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, allowed);
+    if (value.value.includes("\0")) this.#src.fail(this.#src.valueAt(pair), field, NUL_PROBLEM, "remove the NUL");
     return value.value;
   }
 
@@ -241,9 +309,10 @@ class Parser {
   /** Needs must name jobs of this pipeline and must not loop; checked once every job is known. */
   #checkNeeds(jobs: Job[]): void {
     const names = jobs.map((job) => job.name);
+    const known = new Set(names);
     for (const job of jobs) {
       for (const ref of this.#needs.get(job.name) ?? []) {
-        if (names.includes(ref.name)) continue;
+        if (known.has(ref.name)) continue;
         const guess = closest(ref.name, names);
         const problem = `\`${ref.name}\` is not a job in this pipeline${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
         this.#src.fail(ref.node, ref.field, problem, `expected one of: ${names.join(", ")}`);

@@ -1,6 +1,7 @@
 // The YAML document of a pipeline file, read node by node, with every failure placed at file:line:column.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Alias, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { PipelineError } from "../errors.js";
+import { PIPELINE_LIMITS } from "./limits.js";
 import { closest } from "./suggest.js";
 
 /** A YAML node holding a value (aliases already resolved). */
@@ -9,6 +10,11 @@ export type ValueNode = Scalar | YAMLMap | YAMLSeq;
 export class PipelineSource {
   readonly #lines = new LineCounter();
   readonly #doc: Document;
+  /** Expanded size of the collections measured so far; null while one is being measured. */
+  readonly #sizes = new Map<Node, number | null>();
+  #aliasNodes = 0;
+  /** Each alias's anchored node (undefined: no anchor of that name before it), found in one pass. */
+  readonly #targets = new Map<Alias, Node | undefined>();
 
   constructor(readonly file: string, text: string) {
     // prettyErrors off: we place errors ourselves and want yaml's one-line message, not its code frame.
@@ -20,6 +26,16 @@ export class PipelineSource {
       if (error.code === "MULTIPLE_DOCS") throw new PipelineError(at, "a second YAML document starts here", "a pipeline file holds one document: remove the `---` separator");
       throw new PipelineError(at, `invalid YAML: ${error.message}`, "fix the syntax there");
     }
+    // What yaml's Alias.resolve(doc) answers (the last node with that anchor before the alias, in document
+    // order), computed once: resolve(doc) walks the whole document on every call, which made a file of
+    // many aliases quadratic.
+    const anchors = new Map<string, Node>();
+    visit(this.#doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.#targets.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
   }
 
   /** The top-level node; null for a file with nothing but comments and blank lines. */
@@ -31,13 +47,57 @@ export class PipelineSource {
   /** Follows an alias to the node it names. */
   resolve(node: Node | null | undefined, field: string | undefined): ValueNode {
     if (isAlias(node)) {
-      const target = node.resolve(this.#doc);
+      const target = this.#targets.get(node) as ValueNode | undefined;
       if (!target) this.fail(node, field, `alias *${node.source} names no anchor`, "define `&" + node.source + "` before using it");
-      return target;
+      this.#aliasNodes += this.#expandedSize(target, node, field);
+      if (this.#aliasNodes > PIPELINE_LIMITS.aliasNodes) {
+        this.fail(node, field, `aliases expand to more than ${PIPELINE_LIMITS.aliasNodes} YAML nodes by this one`, "use fewer or smaller aliases (a pipeline this large is likely a mistake or an attack)");
+      }
+      return target as ValueNode;
     }
     if (isScalar(node) || isMap(node) || isSeq(node)) return node;
     // A pair without a value (`? key` alone) reads as an empty scalar.
     return new Scalar(null);
+  }
+
+  /**
+   * How many nodes `root` stands for with every alias in it expanded, memoised per node so that measuring
+   * is linear in the document. Iterative: a chain of anchors each naming the one before can be as long as
+   * the file allows. An alias inside the node it names is refused at `alias`.
+   */
+  #expandedSize(root: Node, alias: Node, field: string | undefined): number {
+    const deref = (node: unknown): unknown => (isAlias(node) ? this.#targets.get(node) : node);
+    const known = (node: unknown): number | undefined => {
+      if (!isMap(node) && !isSeq(node)) return 1;
+      const size = this.#sizes.get(node);
+      if (size === null) this.fail(alias, field, `alias ${(alias as { source?: string }).source ? `*${(alias as { source: string }).source} ` : ""}expands into itself`, "an alias may only name a node that does not contain it");
+      return size;
+    };
+    const first = deref(root);
+    const done = known(first);
+    if (done !== undefined) return done;
+    const stack: { node: Node; children: unknown[]; next: number; size: number }[] = [];
+    const open = (node: YAMLMap | YAMLSeq) => {
+      this.#sizes.set(node, null);
+      const children = (node.items as unknown[]).flatMap((item) => (isPair(item) ? [item.key, item.value] : [item]));
+      stack.push({ node, children, next: 0, size: 1 });
+    };
+    open(first as YAMLMap | YAMLSeq);
+    for (;;) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.children.length) {
+        const child = deref(top.children[top.next++]);
+        const size = known(child);
+        if (size === undefined) open(child as YAMLMap | YAMLSeq);
+        else top.size = Math.min(top.size + size, Number.MAX_SAFE_INTEGER);
+        continue;
+      }
+      this.#sizes.set(top.node, top.size);
+      stack.pop();
+      if (stack.length === 0) return top.size;
+      const parent = stack[stack.length - 1]!;
+      parent.size = Math.min(parent.size + top.size, Number.MAX_SAFE_INTEGER);
+    }
   }
 
   /** Throws a PipelineError placed at `node` (its first character), or at the start of the file without one. */

@@ -8,9 +8,9 @@
 // (touched since the last `git status`: each is hashed again, on every snapshot, because the refreshed
 // stat data lands in the temporary index, never the real one). Checking the tree out takes 0.2-1.3 s more.
 // So a snapshot is taken afresh for every run request, before it is queued; nothing is cached.
-import { mkdtemp, open, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { WorkspaceError } from "./errors.js";
 import { git, gitMaybe } from "./git.js";
 
@@ -47,8 +47,18 @@ const EMPTY_TREES: Record<number, string> = {
 // and do not fail or warn per file over line-ending conversions.
 const ADD_CONFIG = ["-c", "core.splitIndex=false", "-c", "core.fsmonitor=false", "-c", "core.safecrlf=false", "-c", "advice.addEmbeddedRepo=false"];
 
+export interface SnapshotOptions {
+  /**
+   * Absolute paths left out of a git snapshot when they lie inside the work tree (quire's home, whose
+   * secret.key and quire.db must never be hashed, stored in .git/objects or make a run dirty). Whatever
+   * the real index already holds under them (the person staged or committed it) stays as staged. A plain
+   * directory is not copied here: pass the same list to `materialize`.
+   */
+  skip?: string[];
+}
+
 /** Snapshots the git work tree containing `dir` (any directory inside it), or describes a plain directory. */
-export async function snapshotSource(dir: string): Promise<Snapshot> {
+export async function snapshotSource(dir: string, options: SnapshotOptions = {}): Promise<Snapshot> {
   const absolute = resolve(dir);
   try {
     if (!(await stat(absolute)).isDirectory()) throw new WorkspaceError(`${absolute} is not a directory; give the directory of the pipeline's repository`);
@@ -75,7 +85,7 @@ export async function snapshotSource(dir: string): Promise<Snapshot> {
   const branch = (await gitMaybe(repo, ["symbolic-ref", "-q", "--short", "HEAD"]))?.trim();
   const ref = branch ?? commit;
   if (!ref) throw new WorkspaceError(`HEAD of ${repo} is neither a branch nor a commit; repair it with \`git checkout <branch>\``);
-  const tree = await workingTree(repo, index);
+  const tree = await workingTree(repo, index, await excludes(repo, options.skip ?? []));
   const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[tree.length];
   return { kind: "git", repo, ref, commit, tree, dirty: tree !== headTree };
 }
@@ -83,16 +93,40 @@ export async function snapshotSource(dir: string): Promise<Snapshot> {
 // The tree of the working copy as `git add -A && git write-tree` would see it, staged through a copy of the
 // real index so that the index's skip-worktree, assume-unchanged and force-added entries count as they do
 // for the person, and so that unchanged files are not hashed again.
-async function workingTree(repo: string, realIndex: string): Promise<string> {
+async function workingTree(repo: string, realIndex: string, exclude: string[]): Promise<string> {
   const temp = await mkdtemp(join(tmpdir(), "quire-snapshot-"));
   try {
     const index = join(temp, "index");
     await copyIndex(realIndex, index);
     const env = { GIT_INDEX_FILE: index };
-    await git(repo, [...ADD_CONFIG, "add", "-A"], { env });
+    await git(repo, [...ADD_CONFIG, "add", "-A", "--", ":(top)", ...exclude], { env });
     return (await git(repo, ["write-tree"], { env })).trim();
   } finally {
     await rm(temp, { recursive: true, force: true });
+  }
+}
+
+// `:(exclude)` pathspecs for the skipped paths strictly inside the work tree (`repo` has its symlinks
+// resolved, so the paths are too), literal so that `*` or `[` in a name is no wildcard. A path equal to
+// or above the root is not excluded: leaving out the whole tree would snapshot nothing.
+async function excludes(repo: string, skip: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of skip) {
+    const rel = relative(repo, await realPathOf(resolve(path)));
+    if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) continue;
+    out.push(`:(top,exclude,literal)${rel.split(sep).join("/")}`);
+  }
+  return out;
+}
+
+// The real path of `path`, or of its nearest existing ancestor with the rest appended (a home not
+// created yet can still be excluded).
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(await realPathOf(parent), basename(path));
   }
 }
 

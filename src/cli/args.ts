@@ -1,0 +1,54 @@
+// Checks of quirectl's arguments, made before anything is sent: a bad one is a usage error (exit 2) with
+// a sentence saying what was expected, never a request the daemon has to refuse or a stack trace.
+import { MIN_SECRET_BYTES } from "../ci/output/redact.js";
+
+/** A bad argument: quirectl prints the message and exits 2. */
+export class UsageError extends Error {}
+
+const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/** A step's environment holds every secret it names; one larger than this would crowd out the rest. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+/** A run id: a positive whole number that fits a JavaScript number exactly. */
+export function runId(value: unknown): number {
+  return positiveInteger(value, "a run id", "a run's number as `quirectl runs` lists it, e.g. 12");
+}
+
+/** `--limit`: a positive whole number. */
+export function limit(value: unknown): number {
+  return positiveInteger(value, "--limit", "how many runs to list at most, e.g. 20");
+}
+
+function positiveInteger(value: unknown, what: string, example: string): number {
+  const text = String(value);
+  const number = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(number) || number < 1) {
+    throw new UsageError(`${what} must be a positive whole number (${example}); got ${JSON.stringify(text)}`);
+  }
+  return number;
+}
+
+export function secretName(value: string): string {
+  if (!SECRET_NAME.test(value)) {
+    throw new UsageError(`${JSON.stringify(value)} is not a secret name: use capital letters, digits and _, not starting with a digit (e.g. NPM_TOKEN)`);
+  }
+  return value;
+}
+
+/** A secret's value, refused when quire could not redact it or a step's environment could not hold it. */
+export function secretValue(name: string, value: string): string {
+  const bytes = Buffer.byteLength(value, "utf8");
+  if (bytes === 0) throw new UsageError(`the value for ${name} is empty; give it on stdin: quirectl secret set ${name} < file`);
+  if (bytes < MIN_SECRET_BYTES) {
+    throw new UsageError(`the value for ${name} is ${bytes} byte${bytes === 1 ? "" : "s"}: a secret must be at least ${MIN_SECRET_BYTES} bytes, or quire could not redact it from logs (so short a string occurs everywhere)`);
+  }
+  if (bytes > MAX_SECRET_BYTES) {
+    throw new UsageError(`the value for ${name} is over ${MAX_SECRET_BYTES} bytes (64 KiB): it would not fit in a step's environment; keep a large secret in a file and store its path or a key to it`);
+  }
+  return value;
+}
+
+export function annotationText(value: string): string {
+  if (value.trim() === "") throw new UsageError("annotate needs some text: quirectl annotate TEXT");
+  return value;
+}

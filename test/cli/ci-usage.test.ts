@@ -1,0 +1,74 @@
+// quirectl's CI commands against bad arguments and odd pipeline files, through the real binary with no
+// daemon: usage errors exit 2 with one sentence, never a stack trace, before anything is sent.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { tempHome } from "../helpers/daemon.js";
+import { quirectl, type CliResult } from "../helpers/quirectl.js";
+
+const cleanup: string[] = [];
+after(() => {
+  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Exit 2, one line on stderr matching `said` (then the --help hint), nothing on stdout, no stack trace. */
+function assertUsage(r: CliResult, said: RegExp, what: string): void {
+  assert.equal(r.code, 2, `${what}: exit ${r.code}, stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "", what);
+  assert.match(r.stderr.split("\n")[0]!, said, what);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, `${what}: a stack trace`);
+}
+
+describe("usage errors are refused before any call (no daemon running)", () => {
+  const home = tempHome();
+  cleanup.push(home);
+
+  test("run ids that are not positive safe integers, for runs show, logs, watch and cancel", async () => {
+    // Every bad form through `runs show`, and the commonest through each other command (each is a process).
+    const cases: [string[], string][] = [
+      ...["abc", "1.5", "-1", "0", "99999999999999999999", "9007199254740993", "1e3", "0x10", ""].map((id): [string[], string] => [["runs", "show"], id]),
+      [["logs"], "abc"],
+      [["watch"], "-1"],
+      [["cancel"], "1.5"],
+    ];
+    for (const [command, id] of cases) {
+      const r = await quirectl(home, [...command, id]);
+      assertUsage(r, /a run id must be a positive whole number/, `${command.join(" ")} ${id}`);
+      assert.ok(r.stderr.includes(`got ${JSON.stringify(id)}`), r.stderr);
+    }
+  });
+
+  test("--limit that is not a positive integer", async () => {
+    for (const limit of ["-5", "abc", "0", "2.5"]) assertUsage(await quirectl(home, ["runs", "--limit", limit]), /--limit must be a positive whole number/, `--limit ${limit}`);
+  });
+
+  test("secret names are checked client-side; set and rm", async () => {
+    for (const name of ["lower", "1ABC", "A-B", ""]) {
+      assertUsage(await quirectl(home, ["secret", "set", name], { input: "value\n" }), /is not a secret name/, `secret set ${name}`);
+    }
+    assertUsage(await quirectl(home, ["secret", "rm", "lower"]), /is not a secret name/, "secret rm lower");
+  });
+
+  test("secret values that are empty, shorter than 3 bytes or over 64 KiB", async () => {
+    for (const input of ["", "ab\n", "é"]) {
+      assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input }), /value for TOKEN is (empty|\d bytes?: a secret must be at least 3 bytes, or quire could not redact it)/, JSON.stringify(input));
+    }
+    assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input: "x".repeat(64 * 1024 + 1) }), /over 65536 bytes \(64 KiB\): it would not fit in a step's environment/, "64 KiB + 1");
+  });
+
+  test('annotate "" and annotate with blanks only', async () => {
+    for (const text of ["", "  "]) assertUsage(await quirectl(home, ["annotate", text], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } }), /annotate needs some text/, JSON.stringify(text));
+  });
+
+  test("a pipeline file that is a FIFO, a directory or over 1 MiB is refused without reading (no hang)", async () => {
+    const fifo = join(home, "fifo.yml");
+    execFileSync("mkfifo", [fifo]);
+    assertUsage(await quirectl(home, ["run", fifo], { timeoutMs: 20_000 }), /fifo\.yml: not a regular file \(a FIFO\)/, "FIFO");
+    assertUsage(await quirectl(home, ["run", home]), /not a regular file \(a directory\)/, "directory");
+    const big = join(home, "big.yml");
+    writeFileSync(big, "jobs:\n  a:\n    steps: [x]\n" + "#".repeat(1024 * 1024));
+    assertUsage(await quirectl(home, ["run", big]), /big\.yml: the file is 1048602 bytes; a pipeline file is at most 1048576 bytes/, "1 MiB");
+  });
+});
