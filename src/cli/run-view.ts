@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
+import { TERMINAL_RUN_STATES } from "../client/ci.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
 
@@ -39,7 +40,10 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
   };
 }
 
-/** One line per change of a job's or step's state, for logs and pipes; the run's own line comes last. */
+/**
+ * One line per change of a job's or step's state, for logs and pipes. The run's own line comes before its
+ * jobs' while it starts, after them when it ends.
+ */
 export function lineView(): RunView {
   const seen = new Map<string, string>();
   const note = (key: string, state: string, text: string) => {
@@ -49,6 +53,8 @@ export function lineView(): RunView {
   };
   return {
     update(run) {
+      const over = TERMINAL_RUN_STATES.has(run.state);
+      if (!over) note("run", run.state, `run ${run.id} ${run.state}`);
       for (const job of run.jobs) {
         if (job.state === "pending") continue;
         const attempt = job.attempt > 1 ? ` (attempt ${job.attempt})` : "";
@@ -58,7 +64,7 @@ export function lineView(): RunView {
           note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${visible(job.name)} / ${visible(step.name)} ${step.state}${exitText(step)}${ended(step)}`);
         }
       }
-      note("run", run.state, `run ${run.id} ${run.state}`);
+      if (over) note("run", run.state, `run ${run.id} ${run.state}`);
     },
     done() {},
   };

@@ -31,6 +31,8 @@ export const CiErrorCode = {
   RUN_TOKEN: "QUIRE_ERR_RUN_TOKEN",
   SECRET_MISSING: "QUIRE_ERR_SECRET_MISSING",
   SECRET_NAME: "QUIRE_ERR_SECRET_NAME",
+  /** Too short to redact, or too long for a step's environment. */
+  SECRET_VALUE: "QUIRE_ERR_SECRET_VALUE",
   /** The tree could not be snapshotted or checked out (git's message is in the error). */
   WORKSPACE: "QUIRE_ERR_WORKSPACE",
   SHUTTING_DOWN: "QUIRE_ERR_CI_SHUTTING_DOWN",

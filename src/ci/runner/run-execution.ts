@@ -154,7 +154,10 @@ export class RunExecution {
       for (const [index, step] of job.steps.entries()) {
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
-        if (jobTimedOut) break;
+        if (jobTimedOut) {
+          const outcome: StepOutcome = { exitCode: null, signal: null, timedOut: "job", stopped: false, tail: Buffer.alloc(0), startError: null, internalError: null };
+          return { end: "failed", failure: { job: job.name, step: step.name, outcome } };
+        }
         if (!store.startStep(runId, job.name, attempt, index, this.#ctx.now())) return { end: "stopped" };
         this.#ctx.changed();
         const process = StepProcess.start({

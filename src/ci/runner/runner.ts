@@ -5,10 +5,10 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiError, CiShuttingDownError, RunNotFoundError, RunTokenError, SecretMissingError } from "../errors.js";
-import { redactString } from "../output/redact.js";
+import { MIN_SECRET_BYTES, redactString } from "../output/redact.js";
 import type { Pipeline } from "../pipeline/model.js";
 import { parsePipeline } from "../pipeline/parse.js";
-import { SecretBox } from "../secrets.js";
+import { MAX_SECRET_BYTES, SecretBox } from "../secrets.js";
 import type { RunStore, RunView } from "../store/index.js";
 import { materialize } from "../workspace/checkout.js";
 import { snapshotSource } from "../workspace/snapshot.js";
@@ -20,6 +20,7 @@ import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
 
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
 const TERMINAL = new Set(["complete", "failed", "cancelled", "superseded"]);
 
 export interface RunnerOptions {
@@ -91,7 +92,7 @@ export class Runner extends EventEmitter {
     const path = resolve(file);
     const pipeline = parsePipeline(text, path);
     const secrets = this.#secretsFor(pipeline);
-    const snapshot = await snapshotSource(dirname(path));
+    const snapshot = await snapshotSource(dirname(path), { skip: [this.#options.dataDir] });
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
     // Made aside and renamed into place once the run exists, so a crash never leaves a half-made workspace under a run.
     const staging = join(this.#workspaces.root, `.staging-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
@@ -162,6 +163,10 @@ export class Runner extends EventEmitter {
 
   setSecret(name: string, value: string): void {
     if (!SECRET_NAME.test(name)) throw new CiError("QUIRE_ERR_SECRET_NAME", `secret name "${name}" is not allowed: use capitals, digits and _, not starting with a digit`);
+    const bytes = Buffer.byteLength(value);
+    if (bytes < MIN_SECRET_BYTES || bytes > MAX_SECRET_BYTES) {
+      throw new CiError("QUIRE_ERR_SECRET_VALUE", `secret ${name} must be ${MIN_SECRET_BYTES} bytes to 64 KiB (shorter could not be redacted from logs; longer would not fit a step's environment); it is ${bytes}`);
+    }
     const { nonce, box } = this.#secretBox.seal(value);
     this.#store.putSecret(name, nonce, box, Date.now());
   }
