@@ -67,7 +67,7 @@ export function signalProcess(id: ProcessIdentity, signal: NodeJS.Signals): bool
  * (the root leads both), and any process holding its terminal or pipes, with their descendants.
  * Concurrent callers share the scans of /proc (see `scanProcesses`).
  */
-export async function collectTree(root: ProcessIdentity, holders: Holders = {}): Promise<ProcessInfo[]> {
+export async function collectTree(root: ProcessIdentity, holders: Holders = {}, heldSince?: number): Promise<ProcessInfo[]> {
   const all = (await scanProcesses()).filter((p) => p.pid !== process.pid && !p.zombie);
   const members = new Map<number, ProcessInfo>();
   const holder = all.find((p) => p.pid === root.pid);
@@ -95,10 +95,36 @@ export async function collectTree(root: ProcessIdentity, holders: Holders = {}):
     // name someone else's, and only what it still holds identifies our tree.
     const still = holderTargets(holders);
     const holding = new Set([...found].filter(([target]) => still.has(target)).flatMap(([, pids]) => pids));
-    for (const p of all) if (!members.has(p.pid) && p.pid !== root.pid && holding.has(p.pid)) members.set(p.pid, p);
+    for (const p of all) {
+      if (members.has(p.pid) || p.pid === root.pid || !holding.has(p.pid) || startedAfter(p, heldSince)) continue;
+      // Our own children are other commands' roots, or forks that have not yet exec'd and so still hold
+      // copies of every descriptor we have open, this command's terminal among them: never its leftovers.
+      if (p.ppid === process.pid) continue;
+      members.set(p.pid, p);
+    }
     grow();
   }
   return [...members.values()];
+}
+
+/**
+ * The moment a tree's collection began, in the units of Linux start times (clock ticks since boot), so a
+ * process that started later is not taken for a holder: the source's terminal may close during the
+ * scan, and a new command may get the same pts number before the source knows. Leftovers that fork
+ * later are still found, as descendants of members. Undefined where start times are not ticks.
+ */
+export function ticksSinceBoot(): number | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    // USER_HZ, the unit of /proc/<pid>/stat's start time, is 100 on every Linux architecture node runs on.
+    return Math.floor(Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]) * 100);
+  } catch {
+    return undefined;
+  }
+}
+
+function startedAfter(p: ProcessInfo, ticks: number | undefined): boolean {
+  return ticks !== undefined && Number(p.startTime) > ticks;
 }
 
 /** What a holder's descriptor links to: `/dev/pts/4`, `pipe:[1234]`. */

@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
-import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
+import { collectTree, isAlive, signalProcess, ticksSinceBoot, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
 
 /** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
 const POLL_MS = 10;
@@ -40,8 +40,9 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
     ["SIGKILL", 5_000],
   ];
   let members: ProcessInfo[] = [];
+  const since = ticksSinceBoot();
   for (const [signal, waitMs] of rounds) {
-    members = await collectTree(root, holders);
+    members = await collectTree(root, holders, since);
     if (members.length === 0) return 0;
     announce(root.pid, signal, reason, members.length);
     for (const member of members) signalProcess(member, signal);

@@ -1,6 +1,7 @@
 // kill() ends whole trees, whatever their members do; a reused pid is never signalled.
 import assert from "node:assert/strict";
 import { spawn as spawnChild } from "node:child_process";
+import { closeSync, openSync, readlinkSync } from "node:fs";
 import { test } from "node:test";
 import { collectTree, describe, signalProcess } from "../../src/runtime/processes.js";
 import { spawn } from "../../src/runtime/index.js";
@@ -84,5 +85,25 @@ test("kill() of a command that already exited signals nothing", async () => {
     assert.equal(alive(identity), true);
   } finally {
     bystander.kill("SIGKILL");
+  }
+});
+
+// Regression: with commands starting while another's terminal was scanned for holders, the fork of a new
+// command (which holds copies of all our descriptors until it execs) was taken for a leftover of the
+// other command and sent SIGINT: 7 of 1,500 short commands under load died that way.
+test("a process of ours holding a command's terminal is not that command's leftover", async () => {
+  const p = spawn("sh", ["-c", "echo ready; exec sleep 30"]);
+  await p.expect(/ready/, { timeoutMs: 5_000 });
+  const tty = readlinkSync(`/proc/${p.pid}/fd/0`);
+  const fd = openSync(tty, "r+");
+  const sibling = spawnChild("sleep", ["30"], { stdio: ["ignore", fd, "ignore"] });
+  try {
+    await eventually(() => readlinkSync(`/proc/${sibling.pid}/fd/1`) === tty, "the sibling to hold the terminal");
+    const members = await collectTree(identify(p.pid), { tty });
+    assert.deepEqual(members.map((m) => m.pid), [p.pid]);
+  } finally {
+    sibling.kill("SIGKILL");
+    closeSync(fd);
+    await p.kill();
   }
 });
