@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick]: every figure as a ratio against a baseline measured in this run.
+// npm run bench [-- --json] [-- --quick] [-- --only runtime,hello]: every figure as a ratio against a baseline measured in this run.
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,12 +16,16 @@ note(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${p
 const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
 const daemon = await startBenchDaemon();
 const raw = await startRawEcho(dir);
+/** `--only NAME[,NAME]` runs just those benches. */
+const onlyFlag = process.argv.indexOf("--only");
+const only = onlyFlag >= 0 ? new Set(process.argv[onlyFlag + 1]?.split(",")) : undefined;
+const wanted = (name: string) => !only || only.has(name);
 try {
-  benchFraming(quick ? 20_000 : 200_000);
-  await benchConnect(daemon, quick ? 250 : 2_000);
-  await benchHello(daemon, raw.path, quick ? 300 : 2_000);
-  await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
-  await benchRuntime(quick);
+  if (wanted("framing")) benchFraming(quick ? 20_000 : 200_000);
+  if (wanted("connect")) await benchConnect(daemon, quick ? 250 : 2_000);
+  if (wanted("hello")) await benchHello(daemon, raw.path, quick ? 300 : 2_000);
+  if (wanted("throughput")) await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
+  if (wanted("runtime")) await benchRuntime(quick);
 } finally {
   raw.child.kill();
   await daemon.stop();
