@@ -2,7 +2,7 @@
 // re-collects the tree (children spawned meanwhile are caught) and signals only processes whose pid
 // still carries the start time we saw.
 import { execFile } from "node:child_process";
-import { collectTree, isAlive, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
+import { collectTree, isAlive, mayHaveMembers, signalProcess, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
 
 /** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
 const POLL_MS = 10;
@@ -32,6 +32,16 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
     await waitGone(members, waitMs);
   }
   return members.filter(isAlive).length;
+}
+
+/**
+ * Once the root has exited and its terminal or pipes have closed: ends what is left in its session and
+ * process group. Usually nothing is, and the kernel says so for much less than a scan of /proc costs
+ * (`mayHaveMembers`); `mark` is a `forkMark()` from before the root started.
+ */
+export async function endLeftovers(root: ProcessIdentity, mark: number, graceMs: number): Promise<number> {
+  if (!(await mayHaveMembers(root, mark))) return 0;
+  return terminateTree(root, {}, graceMs);
 }
 
 async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
