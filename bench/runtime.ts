@@ -1,4 +1,5 @@
-// The runtime against bare node-pty (and child_process): lost output, spawn latency, throughput, memory.
+// The runtime against bare node-pty (and child_process): lost output, spawn latency, commands in a row,
+// throughput, memory.
 import { spawn as spawnChild } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -79,6 +80,46 @@ async function firstByte(rounds: number): Promise<void> {
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * `count` short commands one after another, start to result: run() against the bare call (node-pty's
+ * spawn to onExit; child_process's spawn to close). Blocks alternate, each timed whole; the medians of
+ * `rounds` blocks are compared.
+ */
+async function oneAfterAnother(count: number, rounds: number): Promise<void> {
+  const kinds = [
+    {
+      what: "PTY",
+      quire: () => run("true").then(() => {}),
+      bare: { name: "node-pty", run: () => new Promise<void>((resolve) => void pty.spawn("true", [], {}).onExit(() => resolve())) },
+    },
+    {
+      what: "pipes",
+      quire: () => run("true", [], { pty: false }).then(() => {}),
+      bare: { name: "child_process", run: () => new Promise<void>((resolve) => void spawnChild("true").once("close", () => resolve())) },
+    },
+  ];
+  const block = async (job: () => Promise<void>) => {
+    const start = performance.now();
+    for (let i = 0; i < count; i++) await job();
+    return performance.now() - start;
+  };
+  for (const { what, quire, bare } of kinds) {
+    await block(quire);
+    await block(bare.run);
+    const quireMs: number[] = [];
+    const bareMs: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      quireMs.push(await block(quire));
+      bareMs.push(await block(bare.run));
+    }
+    const [q, b] = [median(quireMs), median(bareMs)];
+    report({ bench: "runtime", metric: `${count} in a row (${what}), per command`, value: q / count, unit: "ms", baseline: { name: bare.name, value: b / count } });
+    report({ bench: "runtime", metric: `${count} in a row (${what}), total`, value: q, unit: "ms", baseline: { name: bare.name, value: b } });
+  }
+}
+
 async function throughput(bytes: number): Promise<void> {
   const args = ["-c", `${bytes}`, "/dev/zero"];
   const timeQuire = async () => {
@@ -102,7 +143,6 @@ async function throughput(bytes: number): Promise<void> {
     quire.push(await timeQuire());
     bare.push(await timeBare());
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   report({ bench: "runtime", metric: `PTY throughput, ${bytes >> 20} MiB`, value: bytes / median(quire) / 1e6, unit: "MB/s", baseline: { name: "node-pty", value: bytes / median(bare) / 1e6 } });
 }
 
@@ -158,6 +198,7 @@ export async function benchRuntime(quick: boolean): Promise<void> {
   heading("runtime: commands in PTYs");
   await lostRuns(quick ? 200 : 1000);
   await firstByte(quick ? 50 : 300);
+  await oneAfterAnother(100, quick ? 3 : 7);
   await throughput((quick ? 20 : 100) * 2 ** 20);
   // The reader is slower than a PTY can produce, so output must wait somewhere: in the kernel, or in memory.
   await slowConsumer((quick ? 64 : 1024) * 2 ** 20, 50);

@@ -7,9 +7,9 @@ import { fstatSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { ProcessEndedError, SpawnError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { describe, type Holders, type ProcessIdentity } from "./processes.js";
+import { describe, forkMark, type Holders, type ProcessIdentity } from "./processes.js";
 import type { ProcessSource } from "./source.js";
-import { HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
+import { endLeftovers, HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
 
 export class PipeSource extends EventEmitter implements ProcessSource {
   readonly identity: ProcessIdentity;
@@ -20,6 +20,8 @@ export class PipeSource extends EventEmitter implements ProcessSource {
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
     super();
     let child: ChildProcess;
+    // From before the spawn: bounds where leftovers' pids can be.
+    const mark = forkMark();
     try {
       // detached: its own session and process group, so the tree can be found and ended as a whole.
       child = spawn(file, [...args], { cwd: options.cwd, env: options.env, detached: true, stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
@@ -51,7 +53,7 @@ export class PipeSource extends EventEmitter implements ProcessSource {
       // Closed pipes' inodes get reused: they no longer identify our tree.
       delete this.holders.pipeInodes;
       // Leftovers that let go of the pipes may still be in the command's session: end them too.
-      void terminateTree(this.identity, {}, options.killGraceMs, "leftovers").then(() => this.emit("exit", ...exit));
+      void endLeftovers(this.identity, mark, options.killGraceMs).then(() => this.emit("exit", ...exit));
     });
   }
 

@@ -3,13 +3,15 @@
 // Linux reads /proc; macOS asks ps and lsof (written, not tested here); Windows has no equivalent here.
 import { execFile, execFileSync } from "node:child_process";
 import { channel } from "node:diagnostics_channel";
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { promisify } from "node:util";
 
 /**
  * One message per scan of the process table (`{ scan: "processes", processes }`) or of every process's
  * descriptors (`{ scan: "holders", processes }`): the expensive reads, which concurrent callers share.
+ * `{ scan: "window", processes }` is the cheap look `mayHaveMembers` takes at the pids handed out while
+ * a command ran.
  */
 export const processScanChannel = channel("quire:runtime:process-scan");
 
@@ -127,6 +129,96 @@ function startedAfter(p: ProcessInfo, ticks: number | undefined): boolean {
   return ticks !== undefined && Number(p.startTime) > ticks;
 }
 
+/**
+ * Where the kernel's pid allocation stood before a command started: a count of every process and
+ * thread created since boot. Taken from an earlier read when there was one (an older count only makes
+ * `mayHaveMembers` more careful), so starting a command costs no read.
+ */
+export function forkMark(): number {
+  if (process.platform !== "linux") return 0;
+  return (lastForkCount ??= readForkCount());
+}
+
+let lastForkCount: number | undefined;
+let pidMax: number | undefined;
+
+/** /proc/stat's "processes": every fork and clone since boot, in every pid namespace. */
+function readForkCount(): number {
+  try {
+    const stat = readFileSync("/proc/stat", "latin1");
+    const at = stat.indexOf("\nprocesses ");
+    const count = at < 0 ? NaN : Number.parseInt(stat.slice(at + 11), 10);
+    if (Number.isFinite(count)) return (lastForkCount = count);
+  } catch {}
+  return Number.POSITIVE_INFINITY; // unknown: mayHaveMembers then always says "maybe"
+}
+
+/**
+ * After the root has exited and been reaped: may anything still be in the session or process group
+ * it led (what `collectTree(root)` would find)? False only when nothing can be, so the caller can skip
+ * the full scan of /proc. Members were all created after the root, and the kernel hands out pids in
+ * cyclic order, so their pids lie between the root's and the last one handed out (/proc/loadavg): only
+ * the live pids in that window are read. Usually it holds a few, probed directly. When so many
+ * processes were created since `mark` (a `forkMark()` from before the root started) that the window
+ * may have come round past the root's pid, the answer is "maybe". (A pid chosen through clone3's
+ * set_tid, which needs CAP_CHECKPOINT_RESTORE, could fall outside the window.)
+ */
+export async function mayHaveMembers(root: ProcessIdentity, mark: number): Promise<boolean> {
+  if (process.platform !== "linux") return true;
+  const isMember = (p: ProcessInfo | undefined) => p !== undefined && !p.zombie && (p.session === root.pid || p.pgrp === root.pid);
+  let last = lastPidSince(root.pid, mark);
+  if (last === undefined) return true;
+  if (last >= root.pid && last - root.pid <= PROBED_WINDOW) {
+    if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: last - root.pid });
+    for (let pid = root.pid + 1; pid <= last; pid++) {
+      // existsSync: most of the window is gone or never was a process, and it does not throw for those.
+      if (pid !== process.pid && existsSync(`/proc/${pid}`) && isMember(readLinuxStat(pid))) return true;
+    }
+    return false;
+  }
+  // A wide window: list /proc (shared with concurrent callers), then see where the window ends.
+  const pids = await listPids();
+  last = lastPidSince(root.pid, mark);
+  if (last === undefined) return true;
+  const end = last;
+  const inWindow = (pid: number) => pid !== process.pid && (end >= root.pid ? pid > root.pid && pid <= end : pid > root.pid || pid <= end);
+  const candidates = pids.filter(inWindow);
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: candidates.length });
+  let member = false;
+  await forEachLimited(candidates, 64, async (pid) => {
+    if (member) return;
+    const stat = await readFile(`/proc/${pid}/stat`, "latin1").catch(() => undefined);
+    if (stat !== undefined && isMember(parseLinuxStat(pid, stat))) member = true;
+  });
+  return member;
+}
+
+/** Windows up to this many pids wide are probed pid by pid; wider ones are matched against a listing. */
+const PROBED_WINDOW = 64;
+
+/**
+ * The last pid the kernel handed out, if the pids handed out since `mark` cannot have come round past
+ * `rootPid` again; undefined when they may have, or when /proc does not say.
+ */
+function lastPidSince(rootPid: number, mark: number): number | undefined {
+  let last: number;
+  let tasks: number;
+  try {
+    // "0.52 0.58 0.59 2/242 30541": runnable/all tasks, then the last pid handed out in our namespace.
+    const fields = readFileSync("/proc/loadavg", "latin1").trim().split(" ");
+    tasks = Number(fields[3]!.split("/")[1]);
+    last = Number(fields[4]);
+    pidMax ??= Number(readFileSync("/proc/sys/kernel/pid_max", "latin1"));
+  } catch {
+    return undefined;
+  }
+  // Counted after `last` was read, so it counts at least every pid handed out up to `last`. Coming
+  // round once takes pid_max allocations, less the reserved low pids and those in use: stay well short.
+  const created = readForkCount() - mark;
+  if (!(created >= 0 && created + tasks < (pidMax - 300) / 2)) return undefined;
+  return Number.isInteger(last) && last > 0 ? last : undefined;
+}
+
 /** What a holder's descriptor links to: `/dev/pts/4`, `pipe:[1234]`. */
 function holderTargets(holders: Holders): Set<string> {
   return new Set([...(holders.tty ? [holders.tty] : []), ...(holders.pipeInodes ?? []).map((i) => `pipe:[${i}]`)]);
@@ -173,6 +265,13 @@ const processTable = new SharedScan<void, ProcessInfo[]>(async () => {
   if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "processes", processes: list.length });
   return list;
 });
+
+/** The pids in /proc, listed after the call; concurrent callers share one listing. */
+const pidList = new SharedScan<void, number[]>(async () => (await readdir("/proc")).filter(isPidName).map(Number));
+
+function listPids(): Promise<number[]> {
+  return pidList.request();
+}
 
 /** Every process, read after the call; concurrent callers share one read. */
 export function scanProcesses(): Promise<ProcessInfo[]> {
@@ -233,14 +332,25 @@ async function listLinuxAsync(): Promise<ProcessInfo[]> {
 
 /** /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr ... starttime(22) ...". comm may hold spaces and parens. */
 function readLinuxStat(pid: number): ProcessInfo | undefined {
-  let stat: string;
+  // One read into a reused buffer: readFileSync would stat the file and read twice (procfs sizes are 0).
+  let fd: number;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    fd = openSync(`/proc/${pid}/stat`, "r");
   } catch {
     return undefined;
   }
-  return parseLinuxStat(pid, stat);
+  try {
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
+    return n > 0 ? parseLinuxStat(pid, statBuffer.toString("latin1", 0, n)) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
+
+/** A stat line is at most a few hundred bytes (comm is at most 64). */
+const statBuffer = Buffer.allocUnsafe(4096);
 
 function parseLinuxStat(pid: number, stat: string): ProcessInfo {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

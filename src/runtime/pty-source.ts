@@ -12,7 +12,7 @@
 //   4. only then close the master and report the exit.
 // native-notes/pty.md has the whole story.
 import { EventEmitter } from "node:events";
-import { closeSync, constants, openSync, write } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { constants as osConstants } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -20,9 +20,9 @@ import { ReadStream } from "node:tty";
 import { randomBytes } from "node:crypto";
 import { ProcessEndedError, SpawnError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { describe, type Holders, type ProcessIdentity } from "./processes.js";
+import { describe, forkMark, type Holders, type ProcessIdentity } from "./processes.js";
 import type { ProcessSource } from "./source.js";
-import { HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
+import { endLeftovers, HOLDER_GRACE_MS, terminateTree } from "./terminate.js";
 
 interface NativePty {
   fork(
@@ -65,9 +65,12 @@ export class PtySource extends EventEmitter implements ProcessSource {
   readonly #slaveFd: number;
   readonly #master: ReadStream;
   readonly #killGraceMs: number;
+  /** forkMark() from before the fork: bounds where leftovers' pids can be. */
+  readonly #forkMark = forkMark();
   readonly #sentinel = Buffer.from(`\x1b_quire-eof-${randomBytes(12).toString("hex")}\x1b\\`);
   /** Set once the sentinel is on its way: from then on output is scanned for it. */
   #sentinelSent = false;
+  #sentinelWritten = 0;
   /** Set once the sentinel has been read: everything the command wrote is in. */
   #drained = false;
   #carry: Buffer = Buffer.alloc(0);
@@ -126,10 +129,12 @@ export class PtySource extends EventEmitter implements ProcessSource {
 
   #writeSentinel(): void {
     if (this.#drained) return;
-    write(this.#slaveFd, this.#sentinel, (error) => {
-      // EAGAIN: the reader is paused and the tty buffers are full; try again once it has read some.
-      if (error) setTimeout(() => this.#writeSentinel(), 10);
-    });
+    // The descriptor is non-blocking: written now, with no trip through the thread pool, or not at all.
+    try {
+      this.#sentinelWritten += writeSync(this.#slaveFd, this.#sentinel, this.#sentinelWritten);
+    } catch {}
+    // EAGAIN or a part: the reader is paused and the tty buffers are full; go on once it has read some.
+    if (this.#sentinelWritten < this.#sentinel.length) setTimeout(() => this.#writeSentinel(), 10);
   }
 
   #onChunk(chunk: Buffer): void {
@@ -169,7 +174,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     clearTimeout(this.#holderTimer);
     if (this.#carry.length) this.emit("data", this.#carry);
     // Leftovers that let go of the terminal may still be in the command's session: end them too.
-    void terminateTree(this.identity, {}, this.#killGraceMs, "leftovers").then(() => this.#finish());
+    void endLeftovers(this.identity, this.#forkMark, this.#killGraceMs).then(() => this.#finish());
   }
 
   #finish(): void {

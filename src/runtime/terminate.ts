@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
-import { collectTree, isAlive, signalProcess, ticksSinceBoot, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
+import { collectTree, isAlive, mayHaveMembers, signalProcess, ticksSinceBoot, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
 
 /** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
 const POLL_MS = 10;
@@ -56,6 +56,16 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
 function announce(pid: number, signal: string, reason: TerminateReason, members: number): void {
   debug("runtime: %s to the %d process(es) of pid %d (%s)", signal, members, pid, reason);
   if (terminateChannel.hasSubscribers) terminateChannel.publish({ pid, signal, reason, members });
+}
+
+/**
+ * Once the root has exited and its terminal or pipes have closed: ends what is left in its session and
+ * process group. Usually nothing is, and the kernel says so for much less than a scan of /proc costs
+ * (`mayHaveMembers`); `mark` is a `forkMark()` from before the root started.
+ */
+export async function endLeftovers(root: ProcessIdentity, mark: number, graceMs: number): Promise<number> {
+  if (!(await mayHaveMembers(root, mark))) return 0;
+  return terminateTree(root, {}, graceMs, "leftovers");
 }
 
 async function waitGone(members: ProcessInfo[], waitMs: number): Promise<void> {
