@@ -8,6 +8,7 @@ import { Frame } from "../gen/quire/v1/frame.js";
 
 const EMPTY = Buffer.alloc(0);
 const TWO_POW_32 = 2 ** 32;
+const MAX_UINT64 = 2n ** 64n - 1n;
 
 // Tags of fields 1..9 with their declared wire types; each fits in one byte.
 const TAG_ENVELOPE = 8;
@@ -211,6 +212,7 @@ function varint32Size(value: number): number {
 }
 
 function varint64Size(value: bigint): number {
+  if (value <= 0xffffffffn) return varint32Size(Number(value)); // request ids, deadlines in ms: no BigInt arithmetic
   let size = 1;
   while (value >= 128n) {
     value >>= 7n;
@@ -267,5 +269,5 @@ function isInt32(v: number): boolean {
 }
 
 function isUint64(v: bigint): boolean {
-  return typeof v === "bigint" && BigInt.asUintN(64, v) === v;
+  return typeof v === "bigint" && v >= 0n && v <= MAX_UINT64;
 }
