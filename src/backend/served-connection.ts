@@ -4,7 +4,8 @@ import type { Socket } from "node:net";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { BackendIdentity } from "../gen/quire/v1/admin.js";
 import { Refused, Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
+import { FrameDecoder, newFrame } from "../wire/framing.js";
+import { FrameWriter } from "../wire/frame-writer.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { PROTOCOL_MAX } from "../wire/protocol.js";
@@ -22,6 +23,7 @@ export interface ServiceHandler {
 export class ServedConnection {
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
+  readonly #writer: FrameWriter;
   readonly #service: string;
   readonly #handler: ServiceHandler;
   #closed = false;
@@ -39,11 +41,13 @@ export class ServedConnection {
     this.#service = options.service;
     this.#handler = options.handler;
     this.#onClosed = options.onClosed;
+    // Frames sent in one tick leave in one write; reading from this client pauses while its socket is backed up.
+    this.#writer = new FrameWriter(options.socket, { onFull: () => options.socket.pause() });
   }
 
   /** Bytes written to this client that its socket has not yet sent. */
   get pendingBytes(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#writer.pending;
   }
 
   /** Starts serving: frames already in the decoder first, then whatever the socket reads. */
@@ -64,23 +68,26 @@ export class ServedConnection {
     this.#pump();
   }
 
-  /** Writes a frame; pauses reading from this client while its socket is backed up. */
+  /**
+   * Sends a frame, with every other frame sent in this tick; pauses reading from this client while its
+   * socket is backed up. A payload of 16 KiB or more is sent from its own buffer: leave it unchanged.
+   */
   send(frame: Frame): void {
     if (this.#closed) return;
-    if (!this.#socket.write(encodeFramed(frame))) this.#socket.pause();
+    this.#writer.write(frame);
   }
 
   respond(request: Frame, payload: Uint8Array): void {
-    this.send(
-      newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: request.payloadProtocol, requestId: request.requestId, payload: Buffer.from(payload) }),
-    );
+    this.send(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: request.payloadProtocol, requestId: request.requestId, payload: asBuffer(payload) }));
   }
 
   /** Sends the reason as an unsolicited Refused on the control lane, then closes. */
   close(code: Refused_Code, reason: string, details: Record<string, string> = {}): void {
     if (this.#closed) return;
     const refused = Refused.encode(Refused.fromPartial({ reason, code, details })).finish();
-    this.#socket.end(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CONTROL, payload: Buffer.from(refused) })));
+    this.#writer.write(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CONTROL, payload: asBuffer(refused) }));
+    this.#writer.flush();
+    this.#socket.end();
     this.#finish();
   }
 
@@ -114,4 +121,9 @@ export class ServedConnection {
     this.#handler.onClose?.(this);
     this.#onClosed(this);
   }
+}
+
+/** The same bytes as a Buffer, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -13,10 +13,20 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** A request waiting for its response; the timer and abort listener exist only when asked for. */
 interface Pending {
   resolve(payload: Buffer): void;
   reject(error: Error): void;
-  cleanup(): void;
+  timer?: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+const REQUEST = newFrame({ kind: Frame_Kind.REQUEST });
+
+function cleanup(pending: Pending): void {
+  if (pending.timer !== undefined) clearTimeout(pending.timer);
+  if (pending.onAbort !== undefined) pending.signal!.removeEventListener("abort", pending.onAbort);
 }
 
 /**
@@ -50,7 +60,10 @@ export class Connection extends EventEmitter {
     return this.#closed !== undefined;
   }
 
-  /** Sends a REQUEST on `lane`; resolves with the RESPONSE payload. */
+  /**
+   * Sends a REQUEST on `lane`; resolves with the RESPONSE payload. A payload of 16 KiB or more is sent from
+   * its own buffer, not copied: leave it unchanged until the request settles.
+   */
   request(lane: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Buffer> {
     return this.#request(this.#nextRequestId++, lane, payload, options);
   }
@@ -72,20 +85,27 @@ export class Connection extends EventEmitter {
 
   #request(requestId: bigint, lane: number, payload: Uint8Array, options: RequestOptions): Promise<Buffer> {
     if (this.#closed) return Promise.reject(this.#closed);
-    return new Promise<Buffer>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.#abandon(requestId, lane, options.signal!.reason ?? new Error("aborted"));
-      const cleanup = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-      };
-      this.#pending.set(requestId, { resolve, reject, cleanup });
-      if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => this.#abandon(requestId, lane, new TimeoutError(`request on lane 0x${lane.toString(16)}`, options.timeoutMs!)), options.timeoutMs);
-      }
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      this.#framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: lane, requestId, payload: Buffer.from(payload) }));
-    });
+    let pending!: Pending;
+    const response = new Promise<Buffer>((resolve, reject) => (pending = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined }));
+    this.#pending.set(requestId, pending);
+    if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      pending.timer = setTimeout(() => this.#abandon(requestId, lane, new TimeoutError(`request on lane 0x${lane.toString(16)}`, timeoutMs)), timeoutMs);
+    }
+    const signal = options.signal;
+    if (signal) {
+      pending.signal = signal;
+      pending.onAbort = () => this.#abandon(requestId, lane, signal.reason ?? new Error("aborted"));
+      signal.addEventListener("abort", pending.onAbort, { once: true });
+    }
+    try {
+      this.#framed.send({ ...REQUEST, payloadProtocol: lane, requestId, payload: asBuffer(payload) });
+    } catch (error) {
+      this.#pending.delete(requestId);
+      cleanup(pending);
+      pending.reject(error as Error);
+    }
+    return response;
   }
 
   /** Sends a raw frame (events, or requests whose responses you match yourself). */
@@ -102,7 +122,7 @@ export class Connection extends EventEmitter {
     const pending = this.#pending.get(requestId);
     if (!pending) return;
     this.#pending.delete(requestId);
-    pending.cleanup();
+    cleanup(pending);
     pending.reject(error);
     if (!this.#closed) this.#framed.send(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
   }
@@ -112,7 +132,7 @@ export class Connection extends EventEmitter {
       const pending = this.#pending.get(frame.requestId);
       if (!pending) return;
       this.#pending.delete(frame.requestId);
-      pending.cleanup();
+      cleanup(pending);
       pending.resolve(frame.payload);
     } else if (frame.kind === Frame_Kind.EVENT) {
       const stream = this.#streams.get(frame.requestId);
@@ -125,11 +145,16 @@ export class Connection extends EventEmitter {
     if (this.#closed) return;
     this.#closed = error;
     for (const [, pending] of this.#pending) {
-      pending.cleanup();
+      cleanup(pending);
       pending.reject(error instanceof ConnectionClosedError ? error : new ConnectionClosedError(error.message, error));
     }
     this.#pending.clear();
     this.#streams.clear();
     this.emit("close", error);
   }
+}
+
+/** The same bytes as a Buffer, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

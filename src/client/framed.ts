@@ -3,14 +3,17 @@
 import type { Socket } from "node:net";
 import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { Refused, type Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder } from "../wire/framing.js";
+import { FrameDecoder } from "../wire/framing.js";
+import { FrameWriter } from "../wire/frame-writer.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
 
 export class FramedSocket {
   readonly socket: Socket;
-  readonly #decoder = new FrameDecoder();
+  // Payloads go to application code, which may keep them: a small one must not pin a whole read chunk.
+  readonly #decoder = new FrameDecoder({ detachSmallPayloads: true });
+  readonly #writer: FrameWriter;
   readonly #queue: Frame[] = [];
   #waiter: { resolve(f: Frame): void; reject(e: Error): void } | undefined;
   #closedWith: Error | undefined;
@@ -19,6 +22,7 @@ export class FramedSocket {
 
   constructor(socket: Socket) {
     this.socket = socket;
+    this.#writer = new FrameWriter(socket);
     socket.on("data", (chunk: Buffer) => {
       this.#decoder.push(chunk);
       for (let item = this.#decoder.next(); item; item = this.#decoder.next()) {
@@ -31,9 +35,13 @@ export class FramedSocket {
     socket.on("close", () => this.#fail(new ConnectionClosedError("the peer closed the connection")));
   }
 
+  /**
+   * Sends a frame, with every other frame sent in this tick (in one write). A payload of 16 KiB or more is
+   * sent from its own buffer: leave it unchanged until the peer has answered.
+   */
   send(frame: Frame): void {
     if (this.#closedWith) throw this.#closedWith;
-    this.socket.write(encodeFramed(frame));
+    this.#writer.write(frame);
   }
 
   /** The next frame, for the handshake. */
@@ -61,7 +69,9 @@ export class FramedSocket {
     if (this.#closedWith) onClose(this.#closedWith);
   }
 
+  /** Closes the connection; frames already sent are written first. */
   close(): void {
+    this.#writer.flush();
     this.socket.destroy();
   }
 

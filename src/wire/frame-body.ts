@@ -8,6 +8,7 @@ import { Frame } from "../gen/quire/v1/frame.js";
 
 const EMPTY = Buffer.alloc(0);
 const TWO_POW_32 = 2 ** 32;
+const MAX_UINT64 = 2n ** 64n - 1n;
 
 // Tags of fields 1..9 with their declared wire types; each fits in one byte.
 const TAG_ENVELOPE = 8;
@@ -22,12 +23,25 @@ const TAG_TRACESTATE = 74;
 
 /** The frame's protobuf body behind `headerBytes` bytes left for the caller to fill. */
 export function encodeFrameBody(frame: Frame, headerBytes: number): Buffer {
+  const size = frameBodySize(frame);
+  if (size < 0) return withHeader(Frame.encode(frame).finish(), headerBytes); // throws the generated code's error
+  const out = Buffer.allocUnsafe(headerBytes + size);
+  let pos = writeFrameHead(frame, out, headerBytes);
+  out.set(frame.payload, pos);
+  pos += frame.payload.length;
+  writeFrameTail(frame, out, pos);
+  return out;
+}
+
+/**
+ * The size of the frame's body, or -1 when a field holds a value this code leaves to the generated
+ * encoder (which refuses it, or encodes it its own way).
+ */
+export function frameBodySize(frame: Frame): number {
   const { envelopeVersion, kind, payloadProtocol, payload, requestId, payloadEncoding, deadlineUnixMs, traceparent, tracestate } = frame;
   if (!isUint32(envelopeVersion) || !isInt32(kind) || !isUint32(payloadProtocol) || !isInt32(payloadEncoding) || !isUint64(requestId) || !isUint64(deadlineUnixMs)) {
-    return withHeader(Frame.encode(frame).finish(), headerBytes); // throws the generated code's error
+    return -1;
   }
-  const traceparentBytes = traceparent === "" ? 0 : Buffer.byteLength(traceparent);
-  const tracestateBytes = tracestate === "" ? 0 : Buffer.byteLength(tracestate);
   let size = 0;
   if (envelopeVersion !== 0) size += 1 + varint32Size(envelopeVersion);
   if (kind !== 0) size += 1 + (kind < 0 ? 10 : varint32Size(kind));
@@ -36,11 +50,17 @@ export function encodeFrameBody(frame: Frame, headerBytes: number): Buffer {
   if (requestId !== 0n) size += 1 + varint64Size(requestId);
   if (payloadEncoding !== 0) size += 1 + (payloadEncoding < 0 ? 10 : varint32Size(payloadEncoding));
   if (deadlineUnixMs !== 0n) size += 1 + varint64Size(deadlineUnixMs);
-  if (traceparentBytes !== 0) size += 1 + varint32Size(traceparentBytes) + traceparentBytes;
-  if (tracestateBytes !== 0) size += 1 + varint32Size(tracestateBytes) + tracestateBytes;
+  if (traceparent !== "") size += stringFieldSize(traceparent);
+  if (tracestate !== "") size += stringFieldSize(tracestate);
+  return size;
+}
 
-  const out = Buffer.allocUnsafe(headerBytes + size);
-  let pos = headerBytes;
+/**
+ * Writes the fields before the payload bytes (1–3, then field 4's tag and length) at `pos`; returns
+ * where the payload goes. Only for a frame whose frameBodySize() is not -1.
+ */
+export function writeFrameHead(frame: Frame, out: Buffer, pos: number): number {
+  const { envelopeVersion, kind, payloadProtocol, payload } = frame;
   if (envelopeVersion !== 0) {
     out[pos++] = TAG_ENVELOPE;
     pos = writeVarint32(out, pos, envelopeVersion);
@@ -56,9 +76,13 @@ export function encodeFrameBody(frame: Frame, headerBytes: number): Buffer {
   if (payload.length !== 0) {
     out[pos++] = TAG_PAYLOAD;
     pos = writeVarint32(out, pos, payload.length);
-    out.set(payload, pos);
-    pos += payload.length;
   }
+  return pos;
+}
+
+/** Writes the fields after the payload (5–9) at `pos`; returns the end. */
+export function writeFrameTail(frame: Frame, out: Buffer, pos: number): number {
+  const { requestId, payloadEncoding, deadlineUnixMs, traceparent, tracestate } = frame;
   if (requestId !== 0n) {
     out[pos++] = TAG_REQUEST_ID;
     pos = writeVarint64(out, pos, requestId);
@@ -71,21 +95,29 @@ export function encodeFrameBody(frame: Frame, headerBytes: number): Buffer {
     out[pos++] = TAG_DEADLINE;
     pos = writeVarint64(out, pos, deadlineUnixMs);
   }
-  if (traceparentBytes !== 0) {
-    out[pos++] = TAG_TRACEPARENT;
-    pos = writeVarint32(out, pos, traceparentBytes);
-    pos += out.write(traceparent, pos, "utf8");
-  }
-  if (tracestateBytes !== 0) {
-    out[pos++] = TAG_TRACESTATE;
-    pos = writeVarint32(out, pos, tracestateBytes);
-    out.write(tracestate, pos, "utf8");
-  }
-  return out;
+  if (traceparent !== "") pos = writeString(out, pos, TAG_TRACEPARENT, traceparent);
+  if (tracestate !== "") pos = writeString(out, pos, TAG_TRACESTATE, tracestate);
+  return pos;
 }
 
-/** Decodes a Frame body; throws (the generated decoder's error) on malformed input. */
-export function decodeFrameBody(body: Buffer): Frame {
+function stringFieldSize(text: string): number {
+  const bytes = Buffer.byteLength(text);
+  return 1 + varint32Size(bytes) + bytes;
+}
+
+function writeString(out: Buffer, pos: number, tag: number, text: string): number {
+  out[pos++] = tag;
+  pos = writeVarint32(out, pos, Buffer.byteLength(text));
+  return pos + out.write(text, pos, "utf8");
+}
+
+/**
+ * Decodes the Frame body in `buf` from `start` to `end`; throws (the generated decoder's error) on
+ * malformed input. The payload is a view of `buf`, so `buf` must not be reused while the frame lives;
+ * with `detach`, a payload smaller than half of the memory a view would keep alive (`buf.buffer`) is
+ * copied instead, so that holding on to it does not hold on to a whole read chunk.
+ */
+export function decodeFrameBody(buf: Buffer, start = 0, end = buf.length, detach = false): Frame {
   const frame: Frame = {
     envelopeVersion: 0,
     kind: 0,
@@ -97,19 +129,18 @@ export function decodeFrameBody(body: Buffer): Frame {
     traceparent: "",
     tracestate: "",
   };
-  const end = body.length;
-  let pos = 0;
+  let pos = start;
   while (pos < end) {
-    const tag = body[pos++]!;
+    const tag = buf[pos++]!;
     if (tag === TAG_PAYLOAD || tag === TAG_TRACEPARENT || tag === TAG_TRACESTATE) {
-      const len = readSmallVarint(body, pos);
-      if (len < 0) return Frame.decode(body);
+      const len = readSmallVarint(buf, pos, end);
+      if (len < 0) return reference(buf, start, end);
       pos += varintSize(len);
-      if (pos + len > end) return Frame.decode(body);
-      if (tag === TAG_PAYLOAD) frame.payload = Buffer.from(body.subarray(pos, pos + len));
+      if (pos + len > end) return reference(buf, start, end);
+      if (tag === TAG_PAYLOAD) frame.payload = len === 0 ? EMPTY : detach && len * 2 < buf.buffer.byteLength ? copyOf(buf, pos, len) : buf.subarray(pos, pos + len);
       else {
-        for (let i = pos; i < pos + len; i++) if (body[i]! > 0x7f) return Frame.decode(body);
-        const text = body.toString("latin1", pos, pos + len);
+        for (let i = pos; i < pos + len; i++) if (buf[i]! > 0x7f) return reference(buf, start, end);
+        const text = buf.toString("latin1", pos, pos + len);
         if (tag === TAG_TRACEPARENT) frame.traceparent = text;
         else frame.tracestate = text;
       }
@@ -117,16 +148,16 @@ export function decodeFrameBody(body: Buffer): Frame {
       continue;
     }
     if (tag === TAG_REQUEST_ID || tag === TAG_DEADLINE) {
-      const value = readSmallVarint(body, pos);
-      if (value < 0) return Frame.decode(body);
+      const value = readSmallVarint(buf, pos, end);
+      if (value < 0) return reference(buf, start, end);
       pos += varintSize(value);
       if (tag === TAG_REQUEST_ID) frame.requestId = BigInt(value);
       else frame.deadlineUnixMs = BigInt(value);
       continue;
     }
     if (tag === TAG_ENVELOPE || tag === TAG_KIND || tag === TAG_LANE || tag === TAG_ENCODING) {
-      const value = readSmallVarint(body, pos);
-      if (value < 0 || value >= TWO_POW_32) return Frame.decode(body);
+      const value = readSmallVarint(buf, pos, end);
+      if (value < 0 || value >= TWO_POW_32) return reference(buf, start, end);
       pos += varintSize(value);
       if (tag === TAG_ENVELOPE) frame.envelopeVersion = value;
       else if (tag === TAG_LANE) frame.payloadProtocol = value;
@@ -134,21 +165,32 @@ export function decodeFrameBody(body: Buffer): Frame {
       else frame.payloadEncoding = value | 0;
       continue;
     }
-    return Frame.decode(body); // unknown field, another wire type, or tag 0: the reference decides
+    return reference(buf, start, end); // unknown field, another wire type, or tag 0: the reference decides
   }
   return frame;
+}
+
+/** The generated decoder's answer for the same bytes. */
+function reference(buf: Buffer, start: number, end: number): Frame {
+  return Frame.decode(buf.subarray(start, end));
+}
+
+function copyOf(buf: Buffer, pos: number, len: number): Buffer {
+  const copy = Buffer.allocUnsafe(len);
+  buf.copy(copy, 0, pos, pos + len);
+  return copy;
 }
 
 /**
  * A varint of at most 7 bytes (values below 2^49, exact as a number) in its minimal encoding; -1 for
  * anything else (longer, overlong, or running past the end), which the caller hands to the reference.
  */
-function readSmallVarint(buf: Buffer, pos: number): number {
+function readSmallVarint(buf: Buffer, pos: number, end: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 7; i++) {
-    const b = buf[pos + i];
-    if (b === undefined) return -1;
+    if (pos + i >= end) return -1;
+    const b = buf[pos + i]!;
     value += (b & 0x7f) * scale;
     if ((b & 0x80) === 0) return b === 0 && i > 0 ? -1 : value;
     scale *= 128;
@@ -170,6 +212,7 @@ function varint32Size(value: number): number {
 }
 
 function varint64Size(value: bigint): number {
+  if (value <= 0xffffffffn) return varint32Size(Number(value)); // request ids, deadlines in ms: no BigInt arithmetic
   let size = 1;
   while (value >= 128n) {
     value >>= 7n;
@@ -226,5 +269,5 @@ function isInt32(v: number): boolean {
 }
 
 function isUint64(v: bigint): boolean {
-  return typeof v === "bigint" && BigInt.asUintN(64, v) === v;
+  return typeof v === "bigint" && v >= 0n && v <= MAX_UINT64;
 }

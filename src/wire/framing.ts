@@ -78,6 +78,12 @@ export interface FrameDecoderOptions {
   maxFirstBodyBytes?: number;
   /** Check each frame's envelope (default true); off only to look at framing alone. */
   validate?: boolean;
+  /**
+   * Payloads are views of the received chunks (no copy). Set this where frames go to code that may keep
+   * a payload for long: a payload smaller than half of its chunk is then copied, so it does not keep the
+   * whole chunk (up to 64 KiB from a socket) alive.
+   */
+  detachSmallPayloads?: boolean;
 }
 
 /**
@@ -88,6 +94,7 @@ export class FrameDecoder {
   readonly #maxBody: number;
   readonly #maxFirstBody: number;
   readonly #validate: boolean;
+  readonly #detach: boolean;
   #chunks: Buffer[] = [];
   /** Bytes of chunks[0] already consumed. */
   #offset = 0;
@@ -101,6 +108,7 @@ export class FrameDecoder {
     this.#maxBody = options.maxBodyBytes ?? MAX_FRAME_BODY_BYTES;
     this.#maxFirstBody = options.maxFirstBodyBytes ?? MAX_FIRST_FRAME_BODY_BYTES;
     this.#validate = options.validate ?? true;
+    this.#detach = options.detachSmallPayloads ?? false;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -113,6 +121,7 @@ export class FrameDecoder {
     return this.#decoded;
   }
 
+  /** Adds received bytes. The decoder keeps the chunk, and frames' payloads are views of it: do not reuse it. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.#error) return;
     this.#chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -136,12 +145,19 @@ export class FrameDecoder {
       if (length > limit) return this.#fail(new FrameTooLargeError(length, limit, isFirstFrame));
       this.#bodyLength = length;
     }
-    if (this.#buffered < this.#bodyLength) return undefined;
-    const body = this.#take(this.#bodyLength);
+    const length = this.#bodyLength;
+    if (this.#buffered < length) return undefined;
     this.#bodyLength = -1;
     let frame: Frame;
     try {
-      frame = decodeFrameBody(body);
+      // A body within the first chunk is decoded in place; one spread over chunks is gathered first.
+      const first = this.#chunks[0];
+      if (length === 0) frame = decodeFrameBody(EMPTY);
+      else if (first!.length - this.#offset >= length) {
+        const at = this.#offset;
+        this.#skip(length);
+        frame = decodeFrameBody(first!, at, at + length, this.#detach);
+      } else frame = decodeFrameBody(this.#take(length));
     } catch (cause) {
       return this.#fail(new FrameMalformedError(cause));
     }
@@ -198,7 +214,7 @@ export class FrameDecoder {
     }
   }
 
-  /** Removes n buffered bytes from the front; a view, not a copy, when one chunk holds them all. */
+  /** Removes n buffered bytes from the front: a view, not a copy, when one chunk holds them all. */
   #take(n: number): Buffer {
     if (n === 0) return EMPTY;
     const first = this.#chunks[0]!;
@@ -207,7 +223,8 @@ export class FrameDecoder {
       this.#skip(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    // allocUnsafeSlow: a body of its own, so a payload view of it keeps nothing else alive.
+    const out = Buffer.allocUnsafeSlow(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[0]!;

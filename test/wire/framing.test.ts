@@ -154,3 +154,25 @@ test("takeRemainder returns the undecoded bytes exactly, a started frame include
     assert.deepEqual(decodeAll([rest, b.subarray(cut), c], new FrameDecoder()).frames, [sample(2, 50), sample(3)]);
   }
 });
+
+test("payloads are views of the received chunk; detachSmallPayloads copies those under half of it", () => {
+  const small = encodeFramed(sample(1, 64));
+  const large = encodeFramed(sample(2, 6000));
+  const chunk = Buffer.concat([small, large]);
+  const views = decodeAll([chunk]).frames;
+  assert.deepEqual(views, [sample(1, 64), sample(2, 6000)]);
+  assert.ok(views.every((f) => f.payload.buffer === chunk.buffer), "no copies");
+
+  const detached = decodeAll([Buffer.concat([small, large])], new FrameDecoder({ detachSmallPayloads: true })).frames;
+  assert.deepEqual(detached, [sample(1, 64), sample(2, 6000)]);
+  assert.notEqual(detached[0]!.payload.buffer, chunk.buffer, "the small payload does not keep the chunk alive");
+  const within = detached[1]!.payload;
+  assert.ok(within.byteLength * 2 >= within.buffer.byteLength, "the large one stays a view: it is most of its chunk");
+});
+
+test("a frame spread over chunks is gathered into a body of its own", () => {
+  const bytes = encodeFramed(sample(3, 100_000));
+  const { frames } = decodeAll([bytes.subarray(0, 65536), bytes.subarray(65536)], new FrameDecoder({ maxFirstBodyBytes: 200_000 }));
+  assert.deepEqual(frames, [sample(3, 100_000)]);
+  assert.ok(frames[0]!.payload.buffer.byteLength < 100_100, "its payload pins no read chunk");
+});
