@@ -1,6 +1,8 @@
 // Connect to first echo response: handoff vs reconnect vs a direct connection to the backend socket
-// (a token minted beforehand, so only the backend's own Hello and the echo are timed).
+// (a token minted beforehand, so only the backend's own Hello and the echo are timed). Then echo round
+// trips on established connections: after a handoff vs after a reconnect, interleaved.
 import { connect } from "../src/client/connect.js";
+import type { Connection } from "../src/client/connection.js";
 import { FramedSocket } from "../src/client/framed.js";
 import { dial } from "../src/client/transport.js";
 import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
@@ -74,4 +76,44 @@ export async function benchConnect(daemon: TestDaemon, connections: number): Pro
     report({ bench: "connect", metric: `handoff vs reconnect ${p}`, value: h[p], unit: "µs", baseline: { name: "reconnect", value: r[p] } });
   }
   note(`handoff beats reconnect at p50: ${h.p50 < r.p50 ? "yes" : "NO"}, at p99: ${h.p99 < r.p99 ? "yes" : "NO"}`);
+}
+
+/** Sequential request/response round trips; returns the samples in ms. */
+async function roundTrips(c: Connection, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await c.request(Lane.ECHO, PAYLOAD);
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+/** Echo on a connection that was handed off vs on one the same client reached by reconnecting. */
+export async function benchEchoAfter(daemon: TestDaemon, roundTripsPerPath: number): Promise<void> {
+  heading(`echo round trips after connect (${roundTripsPerPath} per path, interleaved in blocks of 250)`);
+  const handoff = await connect("echo", { home: daemon.home, handoff: true, autostart: false });
+  const reconnect = await connect("echo", { home: daemon.home, handoff: false, autostart: false });
+  if (handoff.path !== "handoff" || reconnect.path !== "reconnect") throw new Error("expected one connection by each path");
+  const samples = { handoff: [] as number[], reconnect: [] as number[] };
+  const time = { handoff: 0, reconnect: 0 };
+  const block = 250;
+  for (let done = -1_000; done < roundTripsPerPath; done += block) {
+    const first = (done / block) % 2 === 0 ? "handoff" : "reconnect";
+    for (const path of first === "handoff" ? (["handoff", "reconnect"] as const) : (["reconnect", "handoff"] as const)) {
+      const s = await roundTrips(path === "handoff" ? handoff : reconnect, block);
+      if (done < 0) continue;
+      samples[path].push(...s);
+      time[path] += s.reduce((a, b) => a + b, 0);
+    }
+  }
+  handoff.close();
+  reconnect.close();
+  const rate = (path: "handoff" | "reconnect") => samples[path].length / (time[path] / 1000);
+  report({ bench: "connect", metric: "echo after handoff round trips/s", value: rate("handoff"), unit: "rt/s", baseline: { name: "after reconnect", value: rate("reconnect") } });
+  const h = latency(samples.handoff);
+  const r = latency(samples.reconnect);
+  for (const p of ["p50", "p99"] as const) {
+    report({ bench: "connect", metric: `echo after handoff ${p}`, value: h[p], unit: "µs", baseline: { name: "after reconnect", value: r[p] } });
+  }
 }

@@ -1,12 +1,13 @@
-// npm run bench [-- --json] [-- --quick] [-- --only ci,runtime]: every figure as a ratio against a baseline measured in this run.
-import { mkdtempSync, rmSync } from "node:fs";
+// npm run bench [-- --json] [-- --quick] [-- --only ci,runtime] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { benchCi } from "./ci.js";
-import { benchConnect } from "./connect.js";
+import { benchConnect, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
 import { benchRuntime } from "./runtime.js";
+import { profileFlags, summariseProfiles } from "./lib/profile.js";
 import { note } from "./lib/report.js";
 import { startBenchDaemon, startRawEcho } from "./lib/servers.js";
 import { benchThroughput } from "./throughput.js";
@@ -21,9 +22,23 @@ const raw = await startRawEcho(dir);
 const onlyFlag = process.argv.indexOf("--only");
 const only = onlyFlag >= 0 ? new Set(process.argv[onlyFlag + 1]?.split(",")) : undefined;
 const wanted = (name: string) => !only || only.has(name);
+/** `--profile [DIR]`: CPU profiles of the broker and its backends during the connect bench, written to DIR. */
+const profileFlag = process.argv.indexOf("--profile");
+const profileArg = process.argv[profileFlag + 1];
+const profileDir = profileFlag < 0 ? undefined : resolve(profileArg && !profileArg.startsWith("--") ? profileArg : `quire-profile-${Date.now()}`);
+if (profileDir) mkdirSync(profileDir, { recursive: true });
 try {
   if (wanted("framing")) benchFraming(quick ? 20_000 : 200_000);
-  if (wanted("connect")) await benchConnect(daemon, quick ? 250 : 2_000);
+  if (wanted("connect")) {
+    const profiled = profileDir ? await startBenchDaemon(profileFlags(profileDir)) : daemon;
+    await benchConnect(profiled, quick ? 250 : 2_000);
+    if (profileDir) {
+      const names = new Map([[profiled.process.pid!, "broker"], ...(await profiled.backendPids()).map((pid) => [pid, "backend"] as [number, string])]);
+      await profiled.stop();
+      summariseProfiles(profileDir, names);
+    }
+    await benchEchoAfter(daemon, quick ? 2_000 : 20_000);
+  }
   if (wanted("hello")) await benchHello(daemon, raw.path, quick ? 300 : 2_000);
   if (wanted("throughput")) await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
   if (wanted("runtime")) await benchRuntime(quick);

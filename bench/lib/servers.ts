@@ -7,8 +7,9 @@ import { startTestDaemon, type TestDaemon } from "../../test/helpers/daemon.js";
 export type { TestDaemon };
 
 /** A quired tuned only so the benchmark itself is not rate limited. */
-export function startBenchDaemon(): Promise<TestDaemon> {
-  return startTestDaemon(["--hello-rate", "1000000", "--hello-burst", "1000000", "--max-pending-tokens", "100000"]);
+export function startBenchDaemon(nodeFlags: string[] = []): Promise<TestDaemon> {
+  const flags = ["--hello-rate", "1000000", "--hello-burst", "1000000", "--max-pending-tokens", "100000", "--max-pending-tokens-per-peer", "100000"];
+  return startTestDaemon(flags, undefined, {}, nodeFlags);
 }
 
 export async function startRawEcho(dir: string): Promise<{ path: string; child: ChildProcess }> {

@@ -2,6 +2,7 @@
 // hands off, accepts reconnect Hellos on its own socket, checks and consumes tokens, and serves frames.
 import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { debuglog } from "node:util";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
@@ -14,10 +15,14 @@ import { ServedConnection, type ServiceHandler } from "./served-connection.js";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
 import type { Logger } from "../daemon/log.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
-import { TokenStore } from "../daemon/tokens.js";
+import { TokenChecker } from "../daemon/tokens.js";
 
 /** How long an orphaned backend gives its work before it exits. */
 const ORPHAN_GRACE_MS = 5_000;
+/** The clients count goes to the broker at most this often. */
+const CLIENTS_REPORT_MS = 50;
+/** NODE_DEBUG=quire-handoff: the backend's hops of each handoff (see the broker's supervisor.ts). */
+const handoffDebug = debuglog("quire-handoff");
 
 export interface BackendOptions {
   service: string;
@@ -31,7 +36,10 @@ export interface BackendOptions {
 
 export class BackendServer {
   readonly #options: BackendOptions;
-  readonly #tokens = new TokenStore();
+  /** Checks the tokens the broker seals with the key it gives us at start. */
+  #tokens!: TokenChecker;
+  #keyArrived: (() => void) | undefined;
+  #clientsTimer: NodeJS.Timeout | undefined;
   readonly #helloRules: HelloRules;
   readonly #clients = new Set<ServedConnection>();
   #server: Server | undefined;
@@ -59,6 +67,14 @@ export class BackendServer {
         unlinkSync(socketPath);
       } catch {}
     }
+    // The key comes first: we ask once our listener is attached, so the answer cannot be missed.
+    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
+    // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
+    process.on("disconnect", () => void this.#drain(ORPHAN_GRACE_MS));
+    await new Promise<void>((resolve) => {
+      this.#keyArrived = resolve;
+      this.#tell({ t: "want-key" });
+    });
     const server = createServer((socket) => this.#acceptReconnect(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -69,9 +85,6 @@ export class BackendServer {
       });
     });
     if (process.platform !== "win32") chmodSync(socketPath, 0o600);
-    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
-    // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
-    process.on("disconnect", () => void this.#drain(ORPHAN_GRACE_MS));
     this.#sweeper = setInterval(() => this.#tokens.sweep(), 5_000).unref();
     this.#tell({ t: "ready", socket: socketPath });
     this.#options.logger.log("info", "backend ready", { service: this.#options.service, socket: socketPath });
@@ -93,12 +106,12 @@ export class BackendServer {
     if (!isControlMessage(message)) return;
     const m = message as BrokerMessage;
     switch (m.t) {
+      case "key":
+        if (this.#tokens) return;
+        this.#tokens = new TokenChecker(m.key);
+        return this.#keyArrived?.();
       case "offer":
         return this.#adopt(m, handle);
-      case "token": {
-        const ok = this.#tokens.add(m.token, this.#options.service, m.expiresAt, m.id);
-        return this.#tell({ t: "token-registered", id: m.id, ok });
-      }
       case "drain":
         return void this.#drain(m.graceMs);
       case "ping":
@@ -108,6 +121,7 @@ export class BackendServer {
 
   /** The handoff: consume the token, adopt the socket, say ready to the client, ACK the broker. */
   #adopt(m: Extract<BrokerMessage, { t: "offer" }>, socket: Socket | undefined): void {
+    const receivedAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
     let offer: HandoffOffer;
     try {
       offer = HandoffOffer.decode(m.offer);
@@ -115,32 +129,34 @@ export class BackendServer {
       socket?.destroy();
       return;
     }
-    const id = Number(offer.correlationId);
-    const answer = (accepted: boolean, errorDetail: string) => {
-      const ack = HandoffAck.encode({ token: offer.token, accepted, errorDetail, correlationId: offer.correlationId }).finish();
-      this.#tell({ t: "ack", ack });
-      return ack;
-    };
+    const handoffAck = (accepted: boolean, errorDetail: string) =>
+      HandoffAck.encode({ token: offer.token, accepted, errorDetail, correlationId: offer.correlationId }).finish();
     // Refusing closes the socket without a word: that tells the client to take the reconnect path with the
-    // same token, which stays registered (unused) whenever the handoff itself does not go through.
+    // same token, which stays unused whenever the handoff itself does not go through.
     const refuse = (why: string) => {
       socket?.destroy();
-      answer(false, why);
+      this.#tell({ t: "ack", ack: handoffAck(false, why) });
     };
-    const registered = this.#tokens.add(offer.token, offer.serviceName, m.tokenExpiresAt, id);
     if (!socket) return refuse("no socket arrived with the offer");
-    if (!registered) return refuse("token store full");
     if (this.#draining) return refuse("backend is draining");
     if (Date.now() > m.deadline) return refuse("offer arrived after its deadline");
     const consumed = this.#tokens.consume(offer.token, this.#options.service);
     if (!consumed.ok) return refuse(`token ${consumed.reason}`);
 
-    const ack = answer(true, "");
+    const ack = handoffAck(true, "");
     // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
     socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+    const readyAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
+    this.#tell({ t: "ack", ack });
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
     decoder.push(m.pending);
     this.#serve(socket, decoder);
+    if (handoffDebug.enabled) {
+      const id = String(offer.correlationId);
+      handoffDebug("%s offer-received %s", id, String(receivedAt));
+      handoffDebug("%s ready-written %s", id, String(readyAt));
+      handoffDebug("%s serving %s", id, String(process.hrtime.bigint()));
+    }
   }
 
   /** A client dialled our own socket: its first frame must be a Hello carrying a broker-minted token. */
@@ -164,10 +180,12 @@ export class BackendServer {
       const invalid = checkHello(hello, this.#helloRules);
       if (invalid) return sendRefused(socket, first.requestId, invalid);
       const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
+      if (!consumed.ok && consumed.reason === "full") {
+        return sendRefused(socket, first.requestId, refused(Refused_Code.RATE_LIMITED, "too many tokens used in their TTL; retry shortly", {}, 100));
+      }
       if (!consumed.ok) {
         return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`));
       }
-      this.#tell({ t: "token-used", id: consumed.id });
       // The write happens now, so the Negotiated goes out before anything served after it.
       void sendNegotiated(
         socket,
@@ -181,6 +199,8 @@ export class BackendServer {
       );
       this.#serve(socket, decoder);
       socket.resume();
+      // After the client's answer: the broker only needs it to stop counting the token as in flight.
+      this.#tell({ t: "token-used", id: consumed.id });
     };
     socket.on("data", onData);
     socket.on("error", () => socket.destroy());
@@ -194,12 +214,27 @@ export class BackendServer {
       handler: this.#options.handler,
       onClosed: (c) => {
         this.#clients.delete(c);
-        this.#tell({ t: "clients", count: this.#clients.size });
+        this.#reportClients();
       },
     });
     this.#clients.add(client);
-    this.#tell({ t: "clients", count: this.#clients.size });
+    this.#reportClients();
     client.start();
+  }
+
+  /**
+   * Tells the broker how many clients we serve: at once after a quiet spell, else at most once per
+   * CLIENTS_REPORT_MS, so a stream of connections does not put two IPC messages each on the channel that
+   * carries the handoffs.
+   */
+  #reportClients(): void {
+    if (this.#clientsTimer) return;
+    this.#tell({ t: "clients", count: this.#clients.size });
+    const reported = this.#clients.size;
+    this.#clientsTimer = setTimeout(() => {
+      this.#clientsTimer = undefined;
+      if (this.#clients.size !== reported) this.#reportClients();
+    }, CLIENTS_REPORT_MS).unref();
   }
 
   async #drain(graceMs: number): Promise<void> {
@@ -216,6 +251,7 @@ export class BackendServer {
   #exit(why: string): void {
     for (const client of this.#clients) client.close(Refused_Code.SHUTTING_DOWN, `the ${this.#options.service} backend is shutting down; say Hello again to reach its successor`);
     clearInterval(this.#sweeper);
+    clearTimeout(this.#clientsTimer);
     this.#server?.close();
     this.#options.logger.log("info", "backend exiting", { service: this.#options.service, why });
     // Let the goodbye frames flush before the process ends.

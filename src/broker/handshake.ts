@@ -1,10 +1,9 @@
 // Serving a Hello: the checks (rate, drain, the shared Hello rules, tokens in flight), the backend made
-// ready, a one-time token minted, Negotiated, then the handoff offer or the reconnect registration
-// (ARCHITECTURE.md, "A Hello, from the socket to the backend").
+// ready, a one-time token minted (sealed for the backend, which checks it by itself), Negotiated, then the
+// handoff offer or, for a reconnect, nothing more (ARCHITECTURE.md, "A Hello, from the socket to the backend").
 import type { Socket } from "node:net";
-import { checkHello, negotiatedFor, refused, sendNegotiated, sendRefused } from "../daemon/handshake.js";
+import { checkHello, negotiatedFor, refused, sendNegotiatedAndClose, sendRefused, writeNegotiated } from "../daemon/handshake.js";
 import type { Logger } from "../daemon/log.js";
-import { mintToken } from "../daemon/tokens.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Refused_Code, type Hello, type Refused } from "../gen/quire/v1/hello.js";
 import type { FrameDecoder } from "../wire/framing.js";
@@ -14,7 +13,7 @@ import { BackendUnavailableError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
-import type { BackendProcess } from "./supervisor.js";
+import { handoffDebug, handoffMark, type BackendProcess } from "./supervisor.js";
 
 export const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
@@ -70,6 +69,7 @@ export class HandshakeServer {
   }
 
   async #serve(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): Promise<void> {
+    const helloAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
     const { settings, metrics, logger } = this.#ctx;
     metrics.inc("quire_hellos_total");
     const refuse = (r: Refused) => {
@@ -90,17 +90,20 @@ export class HandshakeServer {
       return refuse(refused(Refused_Code.RATE_LIMITED, `${settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100));
     }
     const backend = this.#ctx.backend(hello.serviceName);
-    try {
-      await backend.ensure();
-    } catch (error) {
-      const retry = error instanceof BackendUnavailableError ? error.retryAfterMs : 1_000;
-      return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, (error as Error).message, { service: hello.serviceName }, retry));
+    // A ready backend is the common case: no await then, so nothing runs between stopping the reads and the offer.
+    if (backend.state !== "ready") {
+      try {
+        await backend.ensure();
+      } catch (error) {
+        const retry = error instanceof BackendUnavailableError ? error.retryAfterMs : 1_000;
+        return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, (error as Error).message, { service: hello.serviceName }, retry));
+      }
+      if (socket.destroyed) return;
     }
-    if (socket.destroyed) return;
 
     const id = this.#nextId++;
-    const token = mintToken();
     const expiresAt = Date.now() + settings.tokenTtlMs;
+    const token = backend.mintToken(expiresAt, id);
     this.#pendingTokens.add(id, peer, expiresAt);
     const handoff = settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
     const negotiated = negotiatedFor(hello, QUIRE_VERSION, {
@@ -111,24 +114,24 @@ export class HandshakeServer {
     });
 
     if (!handoff) {
-      try {
-        await backend.registerToken(id, token, expiresAt, settings.handoffAckTimeoutMs);
-      } catch (error) {
-        this.#pendingTokens.delete(id);
-        return refuse(refused(Refused_Code.BACKEND_SPAWN_FAILED, `the ${hello.serviceName} backend did not take the token: ${(error as Error).message}`, {}, 250));
-      }
       metrics.inc("quire_negotiated_total", { path: "reconnect" });
       // We stopped reading at the Hello, so the client's EOF is never seen: close once our bytes are out.
-      if (await sendNegotiated(socket, requestId, negotiated)) socket.destroySoon();
-      return;
+      return sendNegotiatedAndClose(socket, requestId, negotiated);
     }
 
     metrics.inc("quire_negotiated_total", { path: "handoff" });
-    if (!(await sendNegotiated(socket, requestId, negotiated))) return;
+    if (handoffDebug.enabled) handoffMark(id, "hello", helloAt);
+    // Negotiated must be on the stream before the backend can write its ready event. When the write went
+    // to the kernel at once (the usual case: a fresh connection's buffer is empty), it is, and the offer
+    // goes now; otherwise it waits for the write to complete.
+    let written!: (ok: boolean) => void;
+    const out = new Promise<boolean>((resolve) => (written = resolve));
+    if (!writeNegotiated(socket, requestId, negotiated, written) && !(await out)) return;
     const pending = takeBuffered(socket, decoder);
     const offer = HandoffOffer.encode({ handleValue: 0n, token, serviceName: hello.serviceName, correlationId: BigInt(id) }).finish();
+    if (handoffDebug.enabled) handoffMark(id, "negotiated-written");
     try {
-      const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + settings.handoffAckTimeoutMs, expiresAt);
+      const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + settings.handoffAckTimeoutMs);
       metrics.inc("quire_handoffs_total", { outcome: ack.accepted ? "accepted" : "refused" });
       if (ack.accepted) this.#pendingTokens.delete(id);
       else logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });

@@ -4,8 +4,10 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { debuglog } from "node:util";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
 import type { Logger } from "../daemon/log.js";
+import { newTokenKey, TokenSealer } from "../daemon/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 
@@ -43,6 +45,15 @@ export interface BackendProcessOptions {
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
 /** A respawned backend is usually ready this soon; it is added to retry_after_ms. */
 const TYPICAL_START_MS = 150;
+/**
+ * NODE_DEBUG=quire-handoff: a line per hop of each handoff, `<correlation id> <hop> <process.hrtime in ns>`,
+ * from the broker (on its stderr) and the backend (in quired.log). The clock is the same in both processes.
+ */
+export const handoffDebug = debuglog("quire-handoff");
+
+export function handoffMark(id: number | bigint, hop: string, at = process.hrtime.bigint()): void {
+  handoffDebug("%s %s %s", String(id), hop, String(at));
+}
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -68,7 +79,8 @@ export class BackendProcess extends EventEmitter {
   #livenessTimer: NodeJS.Timeout | undefined;
   #pingSeq = 0;
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
-  readonly #registrations = new Map<number, Waiter<void>>();
+  /** Seals tokens under the key of the current launch; a respawned backend gets a new key. */
+  #sealer: TokenSealer | undefined;
 
   constructor(options: BackendProcessOptions) {
     super();
@@ -105,6 +117,15 @@ export class BackendProcess extends EventEmitter {
     }
   }
 
+  /**
+   * A one-time token the running backend checks by itself (no registration round trip). Call only once
+   * ensure() has resolved: the token is good for this launch of the backend only.
+   */
+  mintToken(expiresAt: number, id: number): Buffer {
+    if (!this.#sealer) throw new BackendUnavailableError(this.service, "not running", this.#retryAfter());
+    return this.#sealer.mint(this.service, expiresAt, id);
+  }
+
   /** Offers sent and not yet ACKed (or given up). */
   get offersInFlight(): number {
     return this.#acks.size;
@@ -114,7 +135,7 @@ export class BackendProcess extends EventEmitter {
    * Passes a client socket with an offer; resolves with the backend's ACK, rejects when it does not come
    * in time or the backend dies first. On rejection the broker's copy of the socket is closed.
    */
-  offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number, tokenExpiresAt: number): Promise<HandoffAck> {
+  offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number): Promise<HandoffAck> {
     // Once sent, the socket no longer owns its handle: Node holds it until the backend acknowledges the
     // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
     // Closing it ourselves is what lets the client see EOF and reconnect.
@@ -126,19 +147,13 @@ export class BackendProcess extends EventEmitter {
         reject(error);
       };
       this.#wait(this.#acks, correlationId, resolve, fail, deadline - Date.now(), "handoff ACK");
-      const message: BrokerMessage = { t: "offer", offer, pending, deadline, tokenExpiresAt };
+      const message: BrokerMessage = { t: "offer", offer, pending, deadline };
       const sent = this.#send(message, socket, (error) => {
+        if (handoffDebug.enabled) handoffMark(correlationId, "offer-send-callback");
         if (error) this.#settle(this.#acks, correlationId)?.reject(error);
       });
+      if (handoffDebug.enabled) handoffMark(correlationId, "offer-sent");
       if (!sent) this.#settle(this.#acks, correlationId)?.reject(new Error("backend is not running"));
-    });
-  }
-
-  /** Registers a token for a reconnect; resolves once the backend has it. */
-  registerToken(id: number, token: Uint8Array, expiresAt: number, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#wait(this.#registrations, id, resolve, reject, timeoutMs, "token registration");
-      if (!this.#send({ t: "token", id, token, expiresAt })) this.#settle(this.#registrations, id)?.reject(new Error("backend is not running"));
     });
   }
 
@@ -168,6 +183,8 @@ export class BackendProcess extends EventEmitter {
     const { service, socketPath, home, logFd, startTimeoutMs } = this.#options;
     const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
     this.#child = child;
+    const key = newTokenKey();
+    this.#sealer = new TokenSealer(key);
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#killedBecause = `did not become ready within ${startTimeoutMs} ms`;
@@ -176,7 +193,9 @@ export class BackendProcess extends EventEmitter {
       child.on("message", (message: unknown) => {
         if (!isControlMessage(message)) return;
         const m = message as BackendMessage;
-        if (m.t === "ready" && this.state === "starting") {
+        // The backend asks once its listener is attached: a message sent before that would be lost.
+        if (m.t === "want-key") this.#send({ t: "key", key });
+        else if (m.t === "ready" && this.state === "starting") {
           clearTimeout(timer);
           this.state = "ready";
           this.startedAt = Date.now();
@@ -185,6 +204,12 @@ export class BackendProcess extends EventEmitter {
           resolve();
         } else this.#onMessage(m);
       });
+      if (handoffDebug.enabled) {
+        // Node's own acknowledgement of a passed handle; until it arrives, everything else sent on the channel waits.
+        child.on("internalMessage", (message: { cmd?: string }) => {
+          if (message?.cmd === "NODE_HANDLE_ACK") handoffDebug("- node-handle-ack %s", String(process.hrtime.bigint()));
+        });
+      }
       child.on("error", (error) => {
         this.lastError = error.message;
       });
@@ -209,13 +234,8 @@ export class BackendProcess extends EventEmitter {
         } catch {
           return;
         }
+        if (handoffDebug.enabled) handoffMark(ack.correlationId, "ack-received");
         this.#settle(this.#acks, ack.correlationId)?.resolve(ack);
-        return;
-      }
-      case "token-registered": {
-        const waiter = this.#settle(this.#registrations, m.id);
-        if (m.ok) waiter?.resolve();
-        else waiter?.reject(new Error("backend token store is full"));
         return;
       }
       case "token-used":
@@ -261,15 +281,14 @@ export class BackendProcess extends EventEmitter {
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (child !== this.#child) return;
     this.#child = undefined;
+    this.#sealer = undefined;
     this.clients = 0;
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    for (const waiters of [this.#acks, this.#registrations] as Map<unknown, Waiter<never>>[]) {
-      for (const [key, waiter] of waiters) {
-        clearTimeout(waiter.timer);
-        waiters.delete(key);
-        waiter.reject(new Error(`backend ${why}`));
-      }
+    for (const [key, waiter] of this.#acks) {
+      clearTimeout(waiter.timer);
+      this.#acks.delete(key);
+      waiter.reject(new Error(`backend ${why}`));
     }
     const killedBecause = this.#killedBecause;
     this.#killedBecause = undefined;

@@ -3,10 +3,10 @@
 
 /** Broker -> backend. */
 export type BrokerMessage =
+  /** The answer to want-key: the key this launch's tokens are sealed with (TokenSealer). */
+  | { t: "key"; key: Uint8Array }
   /** Adopt the socket sent with this message. `offer` is an encoded HandoffOffer; `pending` the bytes the broker read past the Hello. */
-  | { t: "offer"; offer: Uint8Array; pending: Uint8Array; deadline: number; tokenExpiresAt: number }
-  /** Accept this token on a reconnect Hello until `expiresAt`; answer token-registered. */
-  | { t: "token"; id: number; token: Uint8Array; expiresAt: number }
+  | { t: "offer"; offer: Uint8Array; pending: Uint8Array; deadline: number }
   /** Stop accepting, let work finish (at most graceMs), close clients, exit 0. */
   | { t: "drain"; graceMs: number }
   /** Liveness: answer pong with the same seq at once. A backend that does not is killed and respawned. */
@@ -14,11 +14,12 @@ export type BrokerMessage =
 
 /** Backend -> broker. */
 export type BackendMessage =
+  /** The backend listens on the channel and asks for its token key; it says ready only once it has it. */
+  | { t: "want-key" }
   | { t: "ready"; socket: string }
   /** An encoded HandoffAck answering an offer. */
   | { t: "ack"; ack: Uint8Array }
-  | { t: "token-registered"; id: number; ok: boolean }
-  /** A token registered with `id` (a correlation id for offers) was consumed by a reconnect. */
+  /** The token minted for handshake `id` was consumed by a reconnect. */
   | { t: "token-used"; id: number }
   | { t: "clients"; count: number }
   /** The backend could not start its service and is exiting; `error` says why, for status and the refusal. */

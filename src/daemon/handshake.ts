@@ -100,6 +100,27 @@ export function sendRefused(socket: Socket, requestId: bigint, refused: Refused)
   socket.destroySoon();
 }
 
+/** Sends Negotiated and closes our side once it is flushed: the reconnect path, where the client dials the backend next. */
+export function sendNegotiatedAndClose(socket: Socket, requestId: bigint, negotiated: Negotiated): void {
+  if (socket.destroyed) return;
+  socket.end(helloReplyBytes({ negotiated }, requestId));
+  socket.destroySoon();
+}
+
+/**
+ * Writes Negotiated. True when the bytes are with the kernel already (nothing queued in the socket), so
+ * whatever any process writes to the same connection afterwards comes after them on the stream; false when
+ * they are queued, and `written` says when they are out (true) or the socket failed (false).
+ */
+export function writeNegotiated(socket: Socket, requestId: bigint, negotiated: Negotiated, written: (ok: boolean) => void): boolean {
+  if (socket.destroyed) {
+    written(false);
+    return false;
+  }
+  socket.write(helloReplyBytes({ negotiated }, requestId), (error) => written(!error && !socket.destroyed));
+  return socket.writableLength === 0 && !socket.errored && !socket.destroyed;
+}
+
 /** Sends Negotiated; resolves once the bytes are with the kernel, false if the socket failed first. */
 export function sendNegotiated(socket: Socket, requestId: bigint, negotiated: Negotiated): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,6 +1,7 @@
 // The handshake (ARCHITECTURE.md, "A Hello, from the socket to the backend") against a real daemon, spoken byte by byte: handoff and reconnect.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { tokenLength } from "../../src/daemon/tokens.js";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";
 import { HandoffAck } from "../../src/gen/quire/v1/handoff.js";
 import { HelloReply, Refused_Code } from "../../src/gen/quire/v1/hello.js";
@@ -20,7 +21,7 @@ test("handoff: Negotiated with bit 0, then the ready event echoing the token, th
   assert.equal(reply?.requestId, 7n);
   const negotiated = HelloReply.decode(reply!.payload).negotiated!;
   assert.equal(negotiated.serverCapabilities & 1n, 1n);
-  assert.equal(negotiated.handlePassedToken.length, 16);
+  assert.equal(negotiated.handlePassedToken.length, tokenLength("echo"));
   assert.equal(negotiated.backendPipe, daemon.places.backendSocket("echo"));
 
   const ready = await peer.next();

@@ -28,9 +28,12 @@ export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), "quire-"));
 }
 
-/** Starts quired with `flags` (and `env` on top of this process's) and waits until its socket answers. */
-export async function startTestDaemon(flags: string[] = [], home = tempHome(), env: Record<string, string> = {}): Promise<TestDaemon> {
-  const child = spawn(process.execPath, [QUIRED, "--home", home, "--allow-root", ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+/**
+ * Starts quired with `flags` (and `env` on top of this process's) and waits until its socket answers.
+ * `nodeFlags` go to node itself (and so to the backends quired forks, which inherit its execArgv), e.g. --cpu-prof.
+ */
+export async function startTestDaemon(flags: string[] = [], home = tempHome(), env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<TestDaemon> {
+  const child = spawn(process.execPath, [...nodeFlags, QUIRED, "--home", home, "--allow-root", ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
