@@ -5,6 +5,7 @@ import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { ExitCode } from "./exit-codes.js";
+import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
 import { commandLine } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
@@ -36,7 +37,10 @@ export async function main(argv: string[]): Promise<number> {
           .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
           .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
           .command("restart", "Stop quired, then start it", {}, run((a: GlobalArgs) => daemonRestart(a)))
-          .demandCommand(1, "name a daemon command: start, stop, status or restart"),
+          // Start at login (README.md, "Run it at login").
+          .command("install", "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task", loginOptions, run((a: LoginArgs) => daemonInstall(a)))
+          .command("uninstall", "Remove what daemon install wrote (stopping quired where the unit ran it)", loginOptions, run((a: LoginArgs) => daemonUninstall(a)))
+          .demandCommand(1, "name a daemon command: start, stop, status, restart, install or uninstall"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
       .command(
@@ -97,3 +101,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+const loginOptions = {
+  "dry-run": { type: "boolean", default: false, describe: "Print the files and the commands, and do nothing" },
+  activate: { type: "boolean", default: true, describe: "Run systemctl/launchctl/schtasks (--no-activate: only write or remove the files)" },
+} as const;
