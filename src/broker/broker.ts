@@ -17,7 +17,7 @@ import { QUIRE_VERSION } from "../version.js";
 import { AdminServer } from "./admin-server.js";
 import { RootRefusedError } from "./errors.js";
 import { HandshakeServer, SHUTTING_DOWN_REASON, stopReading } from "./handshake.js";
-import { listenExclusive, secureDirectory } from "./listener.js";
+import { adoptListener, listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import { BackendProcess, type RespawnPolicy } from "./supervisor.js";
 
@@ -46,9 +46,11 @@ export interface BrokerOptions {
   livenessTimeoutMs?: number;
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
+  /** Serve this inherited listening socket (systemd socket activation) instead of listening on places.socket. */
+  listenFd?: number;
 }
 
-type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
+type Settings = Required<Omit<BrokerOptions, "places" | "respawn" | "listenFd">> & { respawn: RespawnPolicy };
 
 function settings(options: BrokerOptions): Settings {
   return {
@@ -128,12 +130,14 @@ export class Broker {
     const logFd = openSync(places.logFile, "a", 0o600);
     const broker = new Broker(options, logFd);
     try {
-      broker.#server = await listenExclusive(places.socket, (socket) => broker.#onConnection(socket));
+      const onConnection = (socket: Socket) => broker.#onConnection(socket);
+      broker.#server =
+        options.listenFd === undefined ? await listenExclusive(places.socket, onConnection) : await adoptListener(options.listenFd, places.socket, onConnection);
     } catch (error) {
       closeSync(logFd);
       throw error;
     }
-    broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid });
+    broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid, socketActivated: options.listenFd !== undefined });
     return broker;
   }
 

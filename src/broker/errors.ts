@@ -38,3 +38,9 @@ export class BackendUnavailableError extends BrokerError {
     super("QUIRE_ERR_BACKEND_UNAVAILABLE", `the ${service} backend is unavailable: ${reason}`);
   }
 }
+
+export class SocketActivationError extends BrokerError {
+  constructor(problem: string) {
+    super("QUIRE_ERR_SOCKET_ACTIVATION", `the socket systemd handed to quired cannot be used: ${problem}`);
+  }
+}

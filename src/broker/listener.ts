@@ -1,10 +1,11 @@
 // The broker's listening socket and its safety rules (ARCHITECTURE.md, "A Hello, from the socket to the backend"): a 0700 directory owned by the
 // user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced, and
-// nothing but a socket ever removed.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
+// nothing but a socket ever removed. A socket systemd hands in (socket activation) is served only after
+// the same checks, and once it is shown to be a listening Unix stream socket bound to our path.
+import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, unlinkSync, type Stats } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { probeSocket } from "../daemon/socket-probe.js";
-import { DaemonRunningError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
+import { DaemonRunningError, SocketActivationError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
 const SOCKET_PATH_LIMIT = process.platform === "linux" ? 107 : 103;
@@ -49,6 +50,69 @@ export async function listenExclusive(path: string, onConnection: (socket: Socke
   }
   if (process.platform !== "win32") chmodSync(path, 0o600);
   return server;
+}
+
+/**
+ * Serves the listening socket handed in as `fd` (systemd socket activation) once it is shown to be a
+ * listening Unix stream socket bound to `path`, with a socket at `path`; throws SocketActivationError
+ * naming what is wrong otherwise. The directory is checked by the caller, as for listenExclusive.
+ */
+export async function adoptListener(fd: number, path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  checkInheritedSocket(fd, path);
+  const server = createServer({ pauseOnConnect: false }, onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ fd }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  chmodSync(path, 0o600);
+  return server;
+}
+
+function checkInheritedSocket(fd: number, path: string): void {
+  // /proc/net/unix is how Linux tells a socket's kind and address; systemd exists only there anyway.
+  if (process.platform !== "linux") throw new SocketActivationError(`socket activation is systemd's, on Linux only; run quired without LISTEN_FDS`);
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    throw new SocketActivationError(`LISTEN_FDS says fd ${fd} is a socket, but fd ${fd} is not open`);
+  }
+  if (!st.isSocket()) throw new SocketActivationError(`fd ${fd} is ${fileKind(st)}, not a socket`);
+  const entry = unixSockets().get(st.ino);
+  if (!entry) throw new SocketActivationError(`fd ${fd} is not a Unix socket (a network socket?); quired.socket's ListenStream= must be the path ${path}`);
+  if (entry.type !== SOCK_STREAM) throw new SocketActivationError(`fd ${fd} is a Unix socket of type ${entry.type}, not a stream socket; use ListenStream=, not ListenDatagram= or ListenSequentialPacket=`);
+  if (!entry.listening) throw new SocketActivationError(`fd ${fd} is a Unix stream socket that is not listening`);
+  if (entry.path !== path) {
+    throw new SocketActivationError(
+      `fd ${fd} is bound to ${entry.path || "no path"}, but quired's socket is ${path}: make quired.socket's ListenStream= that path (quirectl daemon install does), or start quired with the same --home and environment as quirectl`,
+    );
+  }
+  let onDisk: Stats;
+  try {
+    onDisk = lstatSync(path);
+  } catch {
+    throw new SocketActivationError(`fd ${fd} is bound to ${path}, but nothing is at that path any more, so no client can reach it: restart quired.socket`);
+  }
+  if (!onDisk.isSocket()) throw new SocketPathOccupiedError(path, fileKind(onDisk));
+}
+
+/** SOCK_STREAM in /proc/net/unix's Type column. */
+const SOCK_STREAM = 1;
+/** __SO_ACCEPTCON in its Flags column: the socket is listening. */
+const SO_ACCEPTCON = 0x10000;
+
+/** The Unix sockets of this network namespace by inode, from /proc/net/unix. */
+function unixSockets(): Map<number, { type: number; listening: boolean; path: string }> {
+  const sockets = new Map<number, { type: number; listening: boolean; path: string }>();
+  // Num RefCount Protocol Flags Type St Inode [Path]; the path is the rest of the line.
+  for (const line of readFileSync("/proc/net/unix", "utf8").split("\n").slice(1)) {
+    const m = /^\s*[0-9a-f]+: [0-9a-f]+ [0-9a-f]+ ([0-9a-f]+) ([0-9a-f]+) [0-9a-f]+ +(\d+)(?: (.*))?$/i.exec(line);
+    if (m) sockets.set(Number(m[3]), { type: parseInt(m[2]!, 16), listening: (parseInt(m[1]!, 16) & SO_ACCEPTCON) !== 0, path: m[4] ?? "" });
+  }
+  return sockets;
 }
 
 /** Throws SocketPathOccupiedError when something other than a socket is at `path`. */

@@ -4,6 +4,7 @@ import { resolvePlaces } from "../daemon/places.js";
 import { adminCall, AdminOp } from "../client/admin.js";
 import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
+import { describe, isAlive } from "../runtime/processes.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, printJson, println } from "./output.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
@@ -27,12 +28,17 @@ export async function daemonStop(args: GlobalArgs, options: { quiet?: boolean } 
     if (!options.quiet) report(args, { running: false, stopped: false }, "quired is not running");
     return ExitCode.Ok;
   }
+  // A quired whose pid we can see is waited for by its pid: under socket activation the socket outlives
+  // it (systemd holds it), and a probe would even start the next quired.
+  const seen = describe(pid);
+  const identity = seen && !seen.zombie ? { pid, startTime: seen.startTime } : undefined;
   await adminCall(AdminOp.SHUTDOWN, { home: args.home });
   if (!args.json && !options.quiet) process.stderr.write(`stopping quired (pid ${pid}): backends are finishing their work...\n`);
-  // The broker closes its socket when it has drained; wait for that.
+  // Otherwise (another pid namespace), the broker closes its socket when it has drained; wait for that.
+  const running = () => (identity ? Promise.resolve(isAlive(identity)) : probeSocket(places.socket, 500));
   const deadline = Date.now() + 30_000;
-  while ((await probeSocket(places.socket, 500)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (await probeSocket(places.socket, 500)) {
+  while ((await running()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (await running()) {
     process.stderr.write(`quired (pid ${pid}) is still draining after 30 s; see ${places.logFile}\n`);
     return ExitCode.Failed;
   }

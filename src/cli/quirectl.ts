@@ -7,6 +7,7 @@ import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.j
 import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { limit, runId, UsageError } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
+import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
 import { commandLine, endQuietlyWhenOutputCloses } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
@@ -39,7 +40,10 @@ export async function main(argv: string[]): Promise<number> {
           .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
           .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
           .command("restart", "Stop quired, then start it", {}, run((a: GlobalArgs) => daemonRestart(a)))
-          .demandCommand(1, "name a daemon command: start, stop, status or restart"),
+          // Start at login (README.md, "Run it at login").
+          .command("install", "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task", loginOptions, run((a: LoginArgs) => daemonInstall(a)))
+          .command("uninstall", "Remove what daemon install wrote (stopping quired where the unit ran it)", loginOptions, run((a: LoginArgs) => daemonUninstall(a)))
+          .demandCommand(1, "name a daemon command: start, stop, status, restart, install or uninstall"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
       .command(
@@ -143,3 +147,8 @@ export async function main(argv: string[]): Promise<number> {
 
 /** A command taking a run id, as yargs hands it over: checked by runId() before use. */
 type WithId = GlobalArgs & { id: string };
+
+const loginOptions = {
+  "dry-run": { type: "boolean", default: false, describe: "Print the files and the commands, and do nothing" },
+  activate: { type: "boolean", default: true, describe: "Run systemctl/launchctl/schtasks (--no-activate: only write or remove the files)" },
+} as const;

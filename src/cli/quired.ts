@@ -2,6 +2,7 @@
 import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
 import { RootRefusedError } from "../broker/errors.js";
+import { takeActivation, type Activation } from "../broker/socket-activation.js";
 import { resolvePlaces } from "../daemon/places.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
@@ -41,7 +42,11 @@ export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   let broker: Broker;
   try {
+    // Taken before anything is forked, so no backend inherits LISTEN_FDS.
+    const activation: Activation = takeActivation();
+    if (activation.warning) process.stderr.write(`quired: ${activation.warning}\n`);
     broker = await Broker.start({
+      listenFd: activation.fd,
       places: resolvePlaces({ home: args.home }),
       allowRoot: args.allowRoot,
       handoff: args.handoff,

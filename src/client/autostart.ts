@@ -1,11 +1,9 @@
 // Starting quired in the background on first use (and for `quirectl daemon start`).
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { Places } from "../daemon/places.js";
+import { quiredCommand } from "../daemon/quired-command.js";
 import { DaemonStartError, DaemonUnreachableError } from "./errors.js";
 import { dial } from "./transport.js";
-
-const QUIRED_BIN = fileURLToPath(new URL("../../../bin/quired.js", import.meta.url));
 
 export interface StartOptions {
   places: Places;
@@ -19,8 +17,8 @@ export interface StartOptions {
  * first (say, because another one already runs) is reported with what it printed.
  */
 export async function startDaemon({ places, args = [], timeoutMs = 10_000 }: StartOptions): Promise<{ pid: number }> {
-  const homeArgs = places.home ? ["--home", places.home] : [];
-  const child = spawn(process.execPath, [QUIRED_BIN, ...homeArgs, ...args], { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  const command = quiredCommand(places, args);
+  const child = spawn(command.file, command.args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const exited = new Promise<string>((resolve) => {
