@@ -11,6 +11,7 @@ import { commandLine, endQuietlyWhenOutputCloses } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
+import { doctor } from "./doctor.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -42,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
           .demandCommand(1, "name a daemon command: start, stop, status or restart"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
+      .command("doctor", "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)", {}, run((a: GlobalArgs) => doctor(a)))
       .command(
         "run [file]",
         "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",
