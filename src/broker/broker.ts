@@ -217,6 +217,7 @@ export class Broker {
         liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
       });
       backend.on("token-used", (id: number) => this.#handshakes.tokenUsed(id));
+      backend.on("ack-latency", (seconds: number) => this.#metrics.handoffAck.observe(seconds, { service }));
       this.#backends.set(service, backend);
     }
     return backend;

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
 import type { Logger } from "../daemon/log.js";
+import { isMetricFamily, type MetricFamily } from "../daemon/metrics.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 
@@ -69,6 +70,8 @@ export class BackendProcess extends EventEmitter {
   #pingSeq = 0;
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
+  readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
+  #requestSeq = 0;
 
   constructor(options: BackendProcessOptions) {
     super();
@@ -119,13 +122,18 @@ export class BackendProcess extends EventEmitter {
     // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
     // Closing it ourselves is what lets the client see EOF and reconnect.
     const handle = (socket as unknown as { _handle?: { close(): void } | null })._handle;
+    const started = performance.now();
     return new Promise((resolve, reject) => {
+      const acked = (ack: HandoffAck) => {
+        this.emit("ack-latency", (performance.now() - started) / 1000);
+        resolve(ack);
+      };
       const fail = (error: Error) => {
         socket.destroy();
         handle?.close();
         reject(error);
       };
-      this.#wait(this.#acks, correlationId, resolve, fail, deadline - Date.now(), "handoff ACK");
+      this.#wait(this.#acks, correlationId, acked, fail, deadline - Date.now(), "handoff ACK");
       const message: BrokerMessage = { t: "offer", offer, pending, deadline, tokenExpiresAt };
       const sent = this.#send(message, socket, (error) => {
         if (error) this.#settle(this.#acks, correlationId)?.reject(error);
@@ -139,6 +147,16 @@ export class BackendProcess extends EventEmitter {
     return new Promise((resolve, reject) => {
       this.#wait(this.#registrations, id, resolve, reject, timeoutMs, "token registration");
       if (!this.#send({ t: "token", id, token, expiresAt })) this.#settle(this.#registrations, id)?.reject(new Error("backend is not running"));
+    });
+  }
+
+  /** The backend's metric families (none when it is not ready); rejects when it does not answer in time. */
+  collectMetrics(timeoutMs: number): Promise<MetricFamily[]> {
+    if (this.state !== "ready") return Promise.resolve([]);
+    const seq = ++this.#requestSeq;
+    return new Promise((resolve, reject) => {
+      this.#wait(this.#metricRequests, seq, resolve, reject, timeoutMs, "metrics");
+      if (!this.#send({ t: "metrics", seq })) this.#settle(this.#metricRequests, seq)?.reject(new Error("backend is not running"));
     });
   }
 
@@ -224,6 +242,9 @@ export class BackendProcess extends EventEmitter {
       case "clients":
         this.clients = m.count;
         return;
+      case "metrics":
+        this.#settle(this.#metricRequests, m.seq)?.resolve(Array.isArray(m.families) ? m.families.filter(isMetricFamily) : []);
+        return;
       case "pong":
         if (m.seq === this.#pingSeq && this.#child) this.#schedulePing(this.#child);
         return;
@@ -264,7 +285,7 @@ export class BackendProcess extends EventEmitter {
     this.clients = 0;
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    for (const waiters of [this.#acks, this.#registrations] as Map<unknown, Waiter<never>>[]) {
+    for (const waiters of [this.#acks, this.#registrations, this.#metricRequests] as Map<unknown, Waiter<never>>[]) {
       for (const [key, waiter] of waiters) {
         clearTimeout(waiter.timer);
         waiters.delete(key);

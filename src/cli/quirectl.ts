@@ -12,6 +12,7 @@ import { attachSession, killSession, listSessions, startSession, tailSession, ty
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 import { doctor } from "./doctor.js";
+import { showMetrics } from "./metrics.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
       // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
       .command("doctor", "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)", {}, run((a: GlobalArgs) => doctor(a)))
+      .command("metrics", "The daemon's metrics, Prometheus text (--json: families of samples)", {}, run((a: GlobalArgs) => showMetrics(a)))
       .command(
         "run [file]",
         "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",
