@@ -2,13 +2,14 @@
 // channel. HOME is the broker's --home (empty when it uses the default places, which the same environment
 // gives here). Its stdout and stderr are pipes the broker reads into quired.log, a line at a time.
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import { jsonLogger } from "../daemon/log.js";
+import { backendLogTarget, jsonLogger } from "../daemon/log.js";
 import { resolvePlaces } from "../daemon/places.js";
 import { BackendServer } from "./server.js";
 import { createService, type Service } from "./services/index.js";
 
 const [service, socketPath, home] = process.argv.slice(2);
-const logger = jsonLogger(2, `backend:${service}`);
+const places = resolvePlaces({ home: home || undefined });
+const logger = jsonLogger(backendLogTarget(places.logFile), `backend:${service}`);
 
 if (!service || !socketPath || !process.send) {
   logger.log("error", "a backend is started by quired: node main.js SERVICE SOCKET [HOME], with an IPC channel");
@@ -16,7 +17,7 @@ if (!service || !socketPath || !process.send) {
 }
 
 try {
-  const handler = await createService(service, { places: resolvePlaces({ home: home || undefined }), logger });
+  const handler = await createService(service, { places, logger });
   answerObservations(handler);
   await new BackendServer({ service, socketPath, handler, logger }).start();
 } catch (error) {

@@ -1,10 +1,10 @@
 // quired: accepts connections and routes each by its first frame: a Hello to the handshake (which hands
 // the client to its service's backend, or tells it where to reconnect), an admin request to the admin
 // server. It owns the lifecycle: start, the backends it supervises, and the drain.
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { decodeHello, refused, sendRefused } from "../daemon/handshake.js";
-import { jsonLogger, type Logger } from "../daemon/log.js";
+import { jsonLogger, LogFile, type Logger } from "../daemon/log.js";
 import type { Places } from "../daemon/places.js";
 import { SERVICE_NAMES } from "../daemon/services.js";
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
@@ -46,9 +46,16 @@ export interface BrokerOptions {
   livenessTimeoutMs?: number;
   /** Pass sockets to backends where the platform can (default true except on Windows). */
   handoff?: boolean;
+  /** Rotate quired.log before it would grow past this (default 10 MiB; 0: never). */
+  logMaxBytes?: number;
+  /** Log files kept in all, quired.log included (default 5). */
+  logFiles?: number;
 }
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
+
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_FILES = 5;
 
 function settings(options: BrokerOptions): Settings {
   return {
@@ -66,6 +73,8 @@ function settings(options: BrokerOptions): Settings {
     livenessIntervalMs: 2_000,
     livenessTimeoutMs: 10_000,
     handoff: process.platform !== "win32",
+    logMaxBytes: DEFAULT_LOG_MAX_BYTES,
+    logFiles: DEFAULT_LOG_FILES,
     ...stripUndefined(options),
     respawn: { budget: 3, windowMs: 30_000, delayMs: 250, ...stripUndefined(options.respawn ?? {}) },
   } as Settings;
@@ -79,7 +88,7 @@ export class Broker {
   readonly places: Places;
   readonly #settings: Settings;
   readonly #logger: Logger;
-  readonly #logFd: number;
+  readonly #log: LogFile;
   readonly #metrics = new Metrics();
   readonly #backends = new Map<string, BackendProcess>();
   readonly #handshakes: HandshakeServer;
@@ -93,11 +102,11 @@ export class Broker {
   /** Resolves when the broker has drained and stopped. */
   readonly closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
 
-  private constructor(options: BrokerOptions, logFd: number) {
+  private constructor(options: BrokerOptions, log: LogFile) {
     this.places = options.places;
     this.#settings = settings(options);
-    this.#logFd = logFd;
-    this.#logger = jsonLogger(logFd, "broker");
+    this.#log = log;
+    this.#logger = jsonLogger(log, "broker");
     const draining = () => this.#draining !== undefined;
     this.#handshakes = new HandshakeServer({
       settings: this.#settings,
@@ -125,12 +134,13 @@ export class Broker {
     secureDirectory(places.socketDir);
     if (places.dataDir !== places.socketDir) mkdirSync(places.dataDir, { recursive: true, mode: 0o700 });
     mkdirSync(places.logDir, { recursive: true, mode: 0o700 });
-    const logFd = openSync(places.logFile, "a", 0o600);
-    const broker = new Broker(options, logFd);
+    const { logMaxBytes, logFiles } = settings(options);
+    const log = new LogFile(places.logFile, { maxBytes: logMaxBytes, files: logFiles });
+    const broker = new Broker(options, log);
     try {
       broker.#server = await listenExclusive(places.socket, (socket) => broker.#onConnection(socket));
     } catch (error) {
-      closeSync(logFd);
+      log.close();
       throw error;
     }
     broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid });
@@ -141,6 +151,12 @@ export class Broker {
   stop(): Promise<void> {
     this.#draining ??= this.#drain();
     return this.#draining;
+  }
+
+  /** Reopens quired.log at its path (SIGHUP: an external logrotate has moved it). */
+  reopenLog(): void {
+    this.#log.reopen();
+    this.#logger.log("info", "log reopened", { path: this.places.logFile });
   }
 
   /** What `quirectl status` shows. */
@@ -159,7 +175,7 @@ export class Broker {
     await Promise.all([...this.#backends.values()].map((b) => b.drain(this.#settings.drainGraceMs)));
     this.#admin.closeAll();
     this.#logger.log("info", "quired stopped");
-    closeSync(this.#logFd);
+    this.#log.close();
     this.#resolveClosed();
   }
 
@@ -210,7 +226,7 @@ export class Broker {
         service,
         socketPath: this.places.backendSocket(service),
         home: this.places.home,
-        logFd: this.#logFd,
+        writeLog: (line) => this.#log.writeLine(line),
         logger: this.#logger,
         respawn: this.#settings.respawn,
         startTimeoutMs: this.#settings.backendStartTimeoutMs,

@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import type { Logger } from "../daemon/log.js";
+import { pipeLines, type Logger } from "../daemon/log.js";
 import { isMetricFamily, type MetricFamily } from "../daemon/metrics.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
@@ -33,8 +33,8 @@ export interface BackendProcessOptions {
   socketPath: string;
   /** The broker's QUIRE_HOME, passed on so the backend finds the same places. */
   home?: string;
-  /** Where the backend's stdout and stderr go (quired.log). */
-  logFd: number;
+  /** Writes one line to quired.log: the backend's stdout and stderr are copied there a line at a time. */
+  writeLog(line: string): void;
   logger: Logger;
   respawn: RespawnPolicy;
   startTimeoutMs: number;
@@ -68,6 +68,8 @@ export class BackendProcess extends EventEmitter {
   #killedBecause: string | undefined;
   #livenessTimer: NodeJS.Timeout | undefined;
   #pingSeq = 0;
+  /** Resolves when the current process's stdout and stderr have been copied to the log to their end. */
+  #output: Promise<void> = Promise.resolve();
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
   readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
@@ -171,11 +173,13 @@ export class BackendProcess extends EventEmitter {
       this.state = "stopped";
       return Promise.resolve();
     }
+    const output = this.#output;
     return new Promise((resolve) => {
       const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2_000);
       child.once("exit", () => {
         clearTimeout(kill);
-        resolve();
+        // Its last lines, bounded: a grandchild holding the pipe open must not hold up the drain.
+        void Promise.race([output, new Promise((r) => setTimeout(r, 1_000))]).then(() => resolve());
       });
       this.#send({ t: "drain", graceMs });
     });
@@ -183,9 +187,12 @@ export class BackendProcess extends EventEmitter {
 
   #launch(): Promise<void> {
     this.state = "starting";
-    const { service, socketPath, home, logFd, startTimeoutMs } = this.#options;
-    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
+    const { service, socketPath, home, writeLog, startTimeoutMs } = this.#options;
+    // Pipes, not the log file itself: only the broker writes quired.log, so it can rotate it between lines.
+    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"] });
     this.#child = child;
+    const fallback = (stream: string) => () => ({ level: stream === "stderr" ? "warn" : "info", component: `backend:${service}`, pid: child.pid, stream });
+    this.#output = Promise.all([pipeLines(child.stdout!, writeLog, fallback("stdout")), pipeLines(child.stderr!, writeLog, fallback("stderr"))]).then(() => {});
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#killedBecause = `did not become ready within ${startTimeoutMs} ms`;

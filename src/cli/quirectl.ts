@@ -13,6 +13,7 @@ import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 import { doctor } from "./doctor.js";
 import { showMetrics } from "./metrics.js";
+import { showDaemonLog, type LogArgs } from "./daemon-log.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -41,7 +42,16 @@ export async function main(argv: string[]): Promise<number> {
           .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
           .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
           .command("restart", "Stop quired, then start it", {}, run((a: GlobalArgs) => daemonRestart(a)))
-          .demandCommand(1, "name a daemon command: start, stop, status or restart"),
+          .command(
+            "log",
+            "The daemon's log, readably (--json: the JSON lines as they are)",
+            (z) =>
+              z
+                .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing, across rotations, until interrupted" })
+                .option("lines", { alias: "n", type: "number", describe: "Only the last N lines of quired.log" }),
+            run((a: LogArgs) => showDaemonLog(a)),
+          )
+          .demandCommand(1, "name a daemon command: start, stop, status, restart or log"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
       // Diagnosis and observation (doctor, metrics; daemon log is under daemon).

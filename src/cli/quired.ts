@@ -29,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
     .option("liveness-interval-ms", { type: "number", describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)" })
     .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
+    .option("log-max-bytes", { type: "number", describe: "Rotate quired.log before it grows past this many bytes; 0 never (default 10485760)" })
+    .option("log-files", { type: "number", describe: "Log files kept, quired.log and quired.log.1 ... included (default 5)" })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -56,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       drainGraceMs: args.drainGraceMs,
       livenessIntervalMs: args.livenessIntervalMs,
       livenessTimeoutMs: args.livenessTimeoutMs,
+      logMaxBytes: args.logMaxBytes,
+      logFiles: args.logFiles,
     });
   } catch (error) {
     const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;
@@ -65,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   const stop = () => void broker.stop();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // For an external logrotate: it moves quired.log away, then tells us to open a new one.
+  process.on("SIGHUP", () => broker.reopenLog());
   await broker.closed;
   return ExitCode.Ok;
 }
