@@ -52,6 +52,11 @@ export class AdminServer {
     };
   }
 
+  /** Admin connections open now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
   /** Ends every admin connection (the broker has drained). */
   closeAll(): void {
     for (const socket of this.#sockets) socket.end();

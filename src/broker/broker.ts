@@ -50,12 +50,17 @@ export interface BrokerOptions {
   logMaxBytes?: number;
   /** Log files kept in all, quired.log included (default 5). */
   logFiles?: number;
+  /** Stop a backend with no Hello and no clients this long whose service says it is idle; the next Hello starts it again (0: never). */
+  backendIdleMs?: number;
+  /** Exit (draining as on SHUTDOWN) once no backend has run and no client has connected this long (0: never). */
+  exitWhenIdleMs?: number;
 }
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn">> & { respawn: RespawnPolicy };
 
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_LOG_FILES = 5;
+export const DEFAULT_BACKEND_IDLE_MS = 10 * 60_000;
 
 function settings(options: BrokerOptions): Settings {
   return {
@@ -75,6 +80,8 @@ function settings(options: BrokerOptions): Settings {
     handoff: process.platform !== "win32",
     logMaxBytes: DEFAULT_LOG_MAX_BYTES,
     logFiles: DEFAULT_LOG_FILES,
+    backendIdleMs: DEFAULT_BACKEND_IDLE_MS,
+    exitWhenIdleMs: 0,
     ...stripUndefined(options),
     respawn: { budget: 3, windowMs: 30_000, delayMs: 250, ...stripUndefined(options.respawn ?? {}) },
   } as Settings;
@@ -98,6 +105,9 @@ export class Broker {
   readonly #startedAt = Date.now();
   #server: Server | undefined;
   #draining: Promise<void> | undefined;
+  /** When the daemon last had something to do (a connection, a running backend), for --exit-when-idle. */
+  #lastBusy = Date.now();
+  #idleExitTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: () => void;
   /** Resolves when the broker has drained and stopped. */
   readonly closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
@@ -144,6 +154,7 @@ export class Broker {
       throw error;
     }
     broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid });
+    broker.#watchIdle();
     return broker;
   }
 
@@ -164,7 +175,29 @@ export class Broker {
     return this.#admin.status();
   }
 
+  /**
+   * --exit-when-idle: a daemon started on demand goes away once nothing has used it for the given time:
+   * no connection, and every backend stopped (for idleness, see --backend-idle-ms) or never started.
+   */
+  #watchIdle(): void {
+    const ms = this.#settings.exitWhenIdleMs;
+    if (ms <= 0) return;
+    const check = () => {
+      const now = Date.now();
+      const busy = this.#greeting.size > 0 || this.#admin.connections > 0 || [...this.#backends.values()].some((b) => b.state !== "stopped" && b.state !== "failed");
+      if (busy) this.#lastBusy = now;
+      if (now - this.#lastBusy >= ms) {
+        this.#logger.log("info", "idle: exiting", { exitWhenIdleMs: ms });
+        void this.stop();
+        return;
+      }
+      this.#idleExitTimer = setTimeout(check, Math.min(ms, 1_000));
+    };
+    this.#idleExitTimer = setTimeout(check, Math.min(ms, 1_000));
+  }
+
   async #drain(): Promise<void> {
+    clearTimeout(this.#idleExitTimer);
     this.#logger.log("info", "draining");
     this.#server?.close();
     for (const [socket, timer] of this.#greeting) {
@@ -182,6 +215,7 @@ export class Broker {
   /** A new connection: wait (bounded) for its first frame, then route it by what that frame is. */
   #onConnection(socket: Socket): void {
     this.#metrics.inc("quire_connections_total");
+    this.#lastBusy = Date.now();
     socket.on("error", () => socket.destroy());
     const decoder = new FrameDecoder();
     const timer = setTimeout(() => {
@@ -231,7 +265,10 @@ export class Broker {
         respawn: this.#settings.respawn,
         startTimeoutMs: this.#settings.backendStartTimeoutMs,
         liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
+        idleMs: this.#settings.backendIdleMs,
+        idleDrainGraceMs: this.#settings.drainGraceMs,
       });
+      backend.on("idle-stop", () => this.#metrics.inc("quire_backend_idle_stops_total", { service }));
       backend.on("token-used", (id: number) => this.#handshakes.tokenUsed(id));
       backend.on("ack-latency", (seconds: number) => this.#metrics.handoffAck.observe(seconds, { service }));
       this.#backends.set(service, backend);

@@ -39,6 +39,10 @@ export interface BackendProcessOptions {
   respawn: RespawnPolicy;
   startTimeoutMs: number;
   liveness: LivenessPolicy;
+  /** Stop the backend once it has had no Hello and no clients this long and says it is idle (0: never). */
+  idleMs?: number;
+  /** How long a backend stopped for idleness may take to drain. */
+  idleDrainGraceMs?: number;
 }
 
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
@@ -73,7 +77,13 @@ export class BackendProcess extends EventEmitter {
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   readonly #registrations = new Map<number, Waiter<void>>();
   readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
+  readonly #idleQuestions = new Map<number, Waiter<{ idle: boolean; why: string }>>();
   #requestSeq = 0;
+  /** The last Hello routed here (ensure()); idleness counts from it. */
+  #lastUsed = Date.now();
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** Set while the backend drains because it was idle: a Hello then waits for it and starts a new one. */
+  #idleStop: Promise<void> | undefined;
 
   constructor(options: BackendProcessOptions) {
     super();
@@ -91,6 +101,8 @@ export class BackendProcess extends EventEmitter {
 
   /** Resolves once the backend is ready; rejects with BackendUnavailableError (and a retry time) otherwise. */
   ensure(now = Date.now()): Promise<void> {
+    this.#lastUsed = now;
+    if (this.#idleStop) return this.#idleStop.then(() => this.ensure());
     switch (this.state) {
       case "ready":
         return Promise.resolve();
@@ -164,8 +176,10 @@ export class BackendProcess extends EventEmitter {
 
   /** Asks the backend to finish and exit; resolves when it has, killing it if it overstays. */
   drain(graceMs: number): Promise<void> {
+    if (this.#idleStop) return this.#idleStop;
     clearTimeout(this.#respawnTimer);
     clearTimeout(this.#livenessTimer);
+    clearTimeout(this.#idleTimer);
     const child = this.#child;
     const wasLive = this.state === "ready" || this.state === "starting";
     this.state = "draining";
@@ -207,6 +221,7 @@ export class BackendProcess extends EventEmitter {
           this.startedAt = Date.now();
           this.#options.logger.log("info", "backend launched", { service, backendPid: child.pid });
           this.#schedulePing(child);
+          this.#scheduleIdleCheck(child);
           resolve();
         } else this.#onMessage(m);
       });
@@ -249,6 +264,9 @@ export class BackendProcess extends EventEmitter {
       case "clients":
         this.clients = m.count;
         return;
+      case "idle":
+        this.#settle(this.#idleQuestions, m.seq)?.resolve({ idle: m.idle === true, why: String(m.why ?? "") });
+        return;
       case "metrics":
         this.#settle(this.#metricRequests, m.seq)?.resolve(Array.isArray(m.families) ? m.families.filter(isMetricFamily) : []);
         return;
@@ -256,6 +274,42 @@ export class BackendProcess extends EventEmitter {
         if (m.seq === this.#pingSeq && this.#child) this.#schedulePing(this.#child);
         return;
     }
+  }
+
+  /** After idleMs without a Hello: no clients, nothing in flight, and the service says it has no work -> drain it. */
+  #scheduleIdleCheck(child: ChildProcess, delayMs = this.#options.idleMs ?? 0): void {
+    clearTimeout(this.#idleTimer);
+    const idleMs = this.#options.idleMs ?? 0;
+    if (idleMs <= 0) return;
+    this.#idleTimer = setTimeout(() => void this.#checkIdle(child), Math.max(10, delayMs)).unref();
+  }
+
+  async #checkIdle(child: ChildProcess): Promise<void> {
+    if (child !== this.#child || this.state !== "ready") return;
+    const idleMs = this.#options.idleMs ?? 0;
+    const quietFor = Date.now() - this.#lastUsed;
+    if (quietFor < idleMs) return this.#scheduleIdleCheck(child, idleMs - quietFor);
+    if (this.clients > 0 || this.#acks.size > 0 || this.#registrations.size > 0) return this.#scheduleIdleCheck(child);
+    const asked = Date.now();
+    const seq = ++this.#requestSeq;
+    let answer: { idle: boolean; why: string };
+    try {
+      answer = await new Promise((resolve, reject) => {
+        this.#wait(this.#idleQuestions, seq, resolve, reject, 2_000, "idle question");
+        if (!this.#send({ t: "idle", seq })) this.#settle(this.#idleQuestions, seq)?.reject(new Error("backend is not running"));
+      });
+    } catch {
+      return this.#scheduleIdleCheck(child);
+    }
+    // Anything that happened meanwhile (a Hello, a client) means it is not idle after all.
+    if (child !== this.#child || this.state !== "ready") return;
+    if (!answer.idle || this.#lastUsed > asked || this.clients > 0 || this.#acks.size > 0 || this.#registrations.size > 0) return this.#scheduleIdleCheck(child);
+    this.#options.logger.log("info", "backend idle: stopping it until the next Hello", { service: this.service, backendPid: child.pid, idleMs });
+    this.emit("idle-stop");
+    const stopped = this.drain(this.#options.idleDrainGraceMs ?? 10_000);
+    this.#idleStop = stopped.then(() => {
+      this.#idleStop = undefined;
+    });
   }
 
   #schedulePing(child: ChildProcess): void {
@@ -292,7 +346,8 @@ export class BackendProcess extends EventEmitter {
     this.clients = 0;
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    for (const waiters of [this.#acks, this.#registrations, this.#metricRequests] as Map<unknown, Waiter<never>>[]) {
+    clearTimeout(this.#idleTimer);
+    for (const waiters of [this.#acks, this.#registrations, this.#metricRequests, this.#idleQuestions] as Map<unknown, Waiter<never>>[]) {
       for (const [key, waiter] of waiters) {
         clearTimeout(waiter.timer);
         waiters.delete(key);

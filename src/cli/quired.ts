@@ -31,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
     .option("log-max-bytes", { type: "number", describe: "Rotate quired.log before it grows past this many bytes; 0 never (default 10485760)" })
     .option("log-files", { type: "number", describe: "Log files kept, quired.log and quired.log.1 ... included (default 5)" })
+    .option("backend-idle-ms", { type: "number", describe: "Stop a backend after this long without Hellos or clients when it has no work (no pty sessions, no live runs); the next Hello starts it again. 0 never (default 600000)" })
+    .option("exit-when-idle", { type: "number", describe: "Exit once no client has connected and no backend has run for this many ms (quirectl passes it to a quired it starts on demand; default: never)" })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -60,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
       livenessTimeoutMs: args.livenessTimeoutMs,
       logMaxBytes: args.logMaxBytes,
       logFiles: args.logFiles,
+      backendIdleMs: args.backendIdleMs,
+      exitWhenIdleMs: args.exitWhenIdle,
     });
   } catch (error) {
     const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;

@@ -7,6 +7,12 @@ import { dial } from "./transport.js";
 
 const QUIRED_BIN = fileURLToPath(new URL("../../../bin/quired.js", import.meta.url));
 
+/**
+ * What a quired started on demand (by connect(), not by `quirectl daemon start` or at login) is also told:
+ * to exit once nothing has used it for 10 minutes (its backends stop after 10 idle minutes first).
+ */
+export const ON_DEMAND_ARGS: readonly string[] = ["--exit-when-idle", String(10 * 60_000)];
+
 export interface StartOptions {
   places: Places;
   /** Extra quired flags, e.g. --allow-root. */
