@@ -1,7 +1,10 @@
 // The admin connection: a connection whose first frame is an admin request is served by the broker
 // itself, in order and with backpressure; what STATUS, READYZ and METRICS report is gathered here.
+import { statSync } from "node:fs";
 import type { Socket } from "node:net";
+import { basename } from "node:path";
 import { refused, sendRefused } from "../daemon/handshake.js";
+import { renderFamilies, withLabels, type MetricFamily } from "../daemon/metrics.js";
 import type { Places } from "../daemon/places.js";
 import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame_Kind, type Frame } from "../gen/quire/v1/frame.js";
@@ -17,6 +20,8 @@ import type { BackendProcess } from "./supervisor.js";
 
 /** Undecoded input one admin connection may hold: requests are a few bytes each. */
 const ADMIN_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** How long METRICS waits for a backend's families before leaving them out. */
+const BACKEND_METRICS_TIMEOUT_MS = 1_000;
 
 /** What the admin lane reads of the broker. */
 export interface BrokerView {
@@ -47,6 +52,11 @@ export class AdminServer {
     };
   }
 
+  /** Admin connections open now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
   /** Ends every admin connection (the broker has drained). */
   closeAll(): void {
     for (const socket of this.#sockets) socket.end();
@@ -62,12 +72,28 @@ export class AdminServer {
     socket.once("close", () => this.#sockets.delete(socket));
     let blocked = false;
     let failed = false;
-    /** False once the socket's write buffer is full: stop until "drain". */
+    /** An answer being gathered (METRICS asks the backends): nothing more is answered until it is written. */
+    let awaiting = false;
+    const write = (frame: Frame, response: AdminResponse, after?: () => void): boolean =>
+      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
+    /** False once the socket's write buffer is full (wait for "drain") or an answer is being gathered. */
     const answer = (frame: Frame): boolean => {
       if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return true;
       const { response, op, after } = handleAdmin(frame.payload, this.#context);
       this.#broker.metrics.inc("quire_admin_requests_total", { op });
-      return socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
+      if (!(response instanceof Promise)) return write(frame, response, after);
+      awaiting = true;
+      void response
+        .catch((error: Error) => AdminResponse.fromPartial({ ok: false, detail: `${op} failed: ${error.message}` }))
+        .then((r) => {
+          awaiting = false;
+          if (socket.destroyed) return;
+          if (!write(frame, r, after)) return; // "drain" resumes
+          blocked = false;
+          pump();
+          if (!blocked && !failed) socket.resume();
+        });
+      return false;
     };
     const pump = () => {
       while (!blocked && !failed) {
@@ -87,7 +113,7 @@ export class AdminServer {
       if (blocked || failed) socket.pause();
     };
     socket.on("drain", () => {
-      if (failed) return;
+      if (failed || awaiting) return;
       blocked = false;
       pump();
       if (!blocked && !failed) socket.resume();
@@ -137,14 +163,45 @@ export class AdminServer {
     return { ok: true, detail: "accepting clients" };
   }
 
-  #renderMetrics(): string {
-    const backends = [...this.#broker.backends()];
-    return this.#broker.metrics.render({
-      quire_pending_tokens: { help: "Tokens minted and not yet used or expired", values: [[{}, this.#broker.pendingTokens()]] },
-      quire_backend_up: { help: "1 when the service's backend is ready", values: backends.map((b) => [{ service: b.service }, b.state === "ready" ? 1 : 0]) },
-      quire_backend_restarts: { help: "Respawns after a crash", values: backends.map((b) => [{ service: b.service }, b.restarts]) },
-      quire_backend_clients: { help: "Clients a backend is serving", values: backends.map((b) => [{ service: b.service }, b.clients]) },
-      quire_handoffs_in_flight: { help: "Sockets offered to a backend and not yet ACKed", values: backends.map((b) => [{ service: b.service }, b.offersInFlight]) },
-    });
+  /** The broker's own metrics and each ready backend's, asked for with a deadline (a slow backend is left out, and says so). */
+  async #renderMetrics(): Promise<string> {
+    const broker = this.#broker;
+    const backends = [...broker.backends()];
+    const reported = await Promise.all(
+      backends.map(async (b) => {
+        if (b.state !== "ready") return { b, families: [] as MetricFamily[], ok: false };
+        try {
+          return { b, families: await b.collectMetrics(BACKEND_METRICS_TIMEOUT_MS), ok: true };
+        } catch {
+          return { b, families: [] as MetricFamily[], ok: false };
+        }
+      }),
+    );
+    const gauge = (name: string, help: string, samples: [Record<string, string>, number][]): MetricFamily => ({ name, help, type: "gauge", samples: samples.map(([labels, value]) => ({ labels, value })) });
+    const perBackend = (f: (b: BackendProcess) => number) => backends.map((b): [Record<string, string>, number] => [{ service: b.service }, f(b)]);
+    return renderFamilies([
+      ...broker.metrics.families(),
+      gauge("quire_pending_tokens", "Tokens minted and not yet used or expired", [[{}, broker.pendingTokens()]]),
+      gauge("quire_backend_up", "1 when the service's backend is ready", perBackend((b) => (b.state === "ready" ? 1 : 0))),
+      { name: "quire_backend_restarts_total", help: "Respawns of a service's backend after a crash", type: "counter", samples: perBackend((b) => b.restarts).map(([labels, value]) => ({ labels, value })) },
+      gauge("quire_backend_restarts", "Respawns after a crash (the same as quire_backend_restarts_total; kept for existing dashboards)", perBackend((b) => b.restarts)),
+      gauge("quire_backend_clients", "Clients a backend is serving", perBackend((b) => b.clients)),
+      gauge("quire_handoffs_in_flight", "Sockets offered to a backend and not yet ACKed", perBackend((b) => b.offersInFlight)),
+      gauge("quire_backend_metrics_up", "1 when the backend answered the metrics request in time", reported.map((r) => [{ service: r.b.service }, r.ok ? 1 : 0])),
+      gauge("quire_store_bytes", "Size of the run store's files", storeFiles(broker.places).map(([file, bytes]) => [{ file }, bytes])),
+      ...reported.flatMap((r) => r.families.map((f) => withLabels(f, { service: r.b.service }))),
+    ]);
   }
+}
+
+/** quire.db and its write-ahead log, with their sizes (0 for one that does not exist). */
+function storeFiles(places: Places): [string, number][] {
+  return ["", "-wal"].map((suffix) => {
+    const path = places.database + suffix;
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {}
+    return [basename(path), size];
+  });
 }

@@ -4,12 +4,14 @@ import { AdminRequest, AdminRequest_Op, AdminResponse, type DaemonStatus } from 
 export interface AdminContext {
   status(): DaemonStatus;
   ready(): { ok: boolean; detail: string };
-  metrics(): string;
+  /** Asks the backends for theirs, with a deadline. */
+  metrics(): Promise<string>;
   /** Starts the drain; the reply is sent before the broker stops. */
   shutdown(): void;
 }
 
-export function handleAdmin(payload: Uint8Array, ctx: AdminContext): { response: AdminResponse; op: string; after?: () => void } {
+/** The response, or a promise of it (METRICS waits for the backends); the admin server keeps answers in order. */
+export function handleAdmin(payload: Uint8Array, ctx: AdminContext): { response: AdminResponse | Promise<AdminResponse>; op: string; after?: () => void } {
   let request: AdminRequest;
   try {
     request = AdminRequest.decode(payload);
@@ -24,7 +26,7 @@ export function handleAdmin(payload: Uint8Array, ctx: AdminContext): { response:
     case AdminRequest_Op.READYZ:
       return { op: "readyz", response: AdminResponse.fromPartial(ctx.ready()) };
     case AdminRequest_Op.METRICS:
-      return { op: "metrics", response: AdminResponse.fromPartial({ ok: true, metricsText: ctx.metrics() }) };
+      return { op: "metrics", response: ctx.metrics().then((metricsText) => AdminResponse.fromPartial({ ok: true, metricsText })) };
     case AdminRequest_Op.SHUTDOWN:
       return {
         op: "shutdown",

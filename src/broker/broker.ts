@@ -1,10 +1,10 @@
 // quired: accepts connections and routes each by its first frame: a Hello to the handshake (which hands
 // the client to its service's backend, or tells it where to reconnect), an admin request to the admin
 // server. It owns the lifecycle: start, the backends it supervises, and the drain.
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { decodeHello, refused, sendRefused } from "../daemon/handshake.js";
-import { jsonLogger, type Logger } from "../daemon/log.js";
+import { jsonLogger, LogFile, type Logger } from "../daemon/log.js";
 import type { Places } from "../daemon/places.js";
 import { SERVICE_NAMES } from "../daemon/services.js";
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
@@ -48,9 +48,21 @@ export interface BrokerOptions {
   handoff?: boolean;
   /** Serve this inherited listening socket (systemd socket activation) instead of listening on places.socket. */
   listenFd?: number;
+  /** Rotate quired.log before it would grow past this (default 10 MiB; 0: never). */
+  logMaxBytes?: number;
+  /** Log files kept in all, quired.log included (default 5). */
+  logFiles?: number;
+  /** Stop a backend with no Hello and no clients this long whose service says it is idle; the next Hello starts it again (0: never). */
+  backendIdleMs?: number;
+  /** Exit (draining as on SHUTDOWN) once no backend has run and no client has connected this long (0: never). */
+  exitWhenIdleMs?: number;
 }
 
 type Settings = Required<Omit<BrokerOptions, "places" | "respawn" | "listenFd">> & { respawn: RespawnPolicy };
+
+export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_FILES = 5;
+export const DEFAULT_BACKEND_IDLE_MS = 10 * 60_000;
 
 function settings(options: BrokerOptions): Settings {
   return {
@@ -68,6 +80,10 @@ function settings(options: BrokerOptions): Settings {
     livenessIntervalMs: 2_000,
     livenessTimeoutMs: 10_000,
     handoff: process.platform !== "win32",
+    logMaxBytes: DEFAULT_LOG_MAX_BYTES,
+    logFiles: DEFAULT_LOG_FILES,
+    backendIdleMs: DEFAULT_BACKEND_IDLE_MS,
+    exitWhenIdleMs: 0,
     ...stripUndefined(options),
     respawn: { budget: 3, windowMs: 30_000, delayMs: 250, ...stripUndefined(options.respawn ?? {}) },
   } as Settings;
@@ -81,7 +97,7 @@ export class Broker {
   readonly places: Places;
   readonly #settings: Settings;
   readonly #logger: Logger;
-  readonly #logFd: number;
+  readonly #log: LogFile;
   readonly #metrics = new Metrics();
   readonly #backends = new Map<string, BackendProcess>();
   readonly #handshakes: HandshakeServer;
@@ -91,15 +107,18 @@ export class Broker {
   readonly #startedAt = Date.now();
   #server: Server | undefined;
   #draining: Promise<void> | undefined;
+  /** When the daemon last had something to do (a connection, a running backend), for --exit-when-idle. */
+  #lastBusy = Date.now();
+  #idleExitTimer: NodeJS.Timeout | undefined;
   #resolveClosed!: () => void;
   /** Resolves when the broker has drained and stopped. */
   readonly closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
 
-  private constructor(options: BrokerOptions, logFd: number) {
+  private constructor(options: BrokerOptions, log: LogFile) {
     this.places = options.places;
     this.#settings = settings(options);
-    this.#logFd = logFd;
-    this.#logger = jsonLogger(logFd, "broker");
+    this.#log = log;
+    this.#logger = jsonLogger(log, "broker");
     const draining = () => this.#draining !== undefined;
     this.#handshakes = new HandshakeServer({
       settings: this.#settings,
@@ -127,17 +146,19 @@ export class Broker {
     secureDirectory(places.socketDir);
     if (places.dataDir !== places.socketDir) mkdirSync(places.dataDir, { recursive: true, mode: 0o700 });
     mkdirSync(places.logDir, { recursive: true, mode: 0o700 });
-    const logFd = openSync(places.logFile, "a", 0o600);
-    const broker = new Broker(options, logFd);
+    const { logMaxBytes, logFiles } = settings(options);
+    const log = new LogFile(places.logFile, { maxBytes: logMaxBytes, files: logFiles });
+    const broker = new Broker(options, log);
     try {
       const onConnection = (socket: Socket) => broker.#onConnection(socket);
       broker.#server =
         options.listenFd === undefined ? await listenExclusive(places.socket, onConnection) : await adoptListener(options.listenFd, places.socket, onConnection);
     } catch (error) {
-      closeSync(logFd);
+      log.close();
       throw error;
     }
     broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid, socketActivated: options.listenFd !== undefined });
+    broker.#watchIdle();
     return broker;
   }
 
@@ -147,12 +168,40 @@ export class Broker {
     return this.#draining;
   }
 
+  /** Reopens quired.log at its path (SIGHUP: an external logrotate has moved it). */
+  reopenLog(): void {
+    this.#log.reopen();
+    this.#logger.log("info", "log reopened", { path: this.places.logFile });
+  }
+
   /** What `quirectl status` shows. */
   status(): DaemonStatus {
     return this.#admin.status();
   }
 
+  /**
+   * --exit-when-idle: a daemon started on demand goes away once nothing has used it for the given time:
+   * no connection, and every backend stopped (for idleness, see --backend-idle-ms) or never started.
+   */
+  #watchIdle(): void {
+    const ms = this.#settings.exitWhenIdleMs;
+    if (ms <= 0) return;
+    const check = () => {
+      const now = Date.now();
+      const busy = this.#greeting.size > 0 || this.#admin.connections > 0 || [...this.#backends.values()].some((b) => b.state !== "stopped" && b.state !== "failed");
+      if (busy) this.#lastBusy = now;
+      if (now - this.#lastBusy >= ms) {
+        this.#logger.log("info", "idle: exiting", { exitWhenIdleMs: ms });
+        void this.stop();
+        return;
+      }
+      this.#idleExitTimer = setTimeout(check, Math.min(ms, 1_000));
+    };
+    this.#idleExitTimer = setTimeout(check, Math.min(ms, 1_000));
+  }
+
   async #drain(): Promise<void> {
+    clearTimeout(this.#idleExitTimer);
     this.#logger.log("info", "draining");
     this.#server?.close();
     for (const [socket, timer] of this.#greeting) {
@@ -163,13 +212,14 @@ export class Broker {
     await Promise.all([...this.#backends.values()].map((b) => b.drain(this.#settings.drainGraceMs)));
     this.#admin.closeAll();
     this.#logger.log("info", "quired stopped");
-    closeSync(this.#logFd);
+    this.#log.close();
     this.#resolveClosed();
   }
 
   /** A new connection: wait (bounded) for its first frame, then route it by what that frame is. */
   #onConnection(socket: Socket): void {
     this.#metrics.inc("quire_connections_total");
+    this.#lastBusy = Date.now();
     socket.on("error", () => socket.destroy());
     const decoder = new FrameDecoder();
     const timer = setTimeout(() => {
@@ -214,13 +264,17 @@ export class Broker {
         service,
         socketPath: this.places.backendSocket(service),
         home: this.places.home,
-        logFd: this.#logFd,
+        writeLog: (line) => this.#log.writeLine(line),
         logger: this.#logger,
         respawn: this.#settings.respawn,
         startTimeoutMs: this.#settings.backendStartTimeoutMs,
         liveness: { intervalMs: this.#settings.livenessIntervalMs, timeoutMs: this.#settings.livenessTimeoutMs },
+        idleMs: this.#settings.backendIdleMs,
+        idleDrainGraceMs: this.#settings.drainGraceMs,
       });
+      backend.on("idle-stop", () => this.#metrics.inc("quire_backend_idle_stops_total", { service }));
       backend.on("token-used", (id: number) => this.#handshakes.tokenUsed(id));
+      backend.on("ack-latency", (seconds: number) => this.#metrics.handoffAck.observe(seconds, { service }));
       this.#backends.set(service, backend);
     }
     return backend;

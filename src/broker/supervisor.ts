@@ -6,7 +6,8 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { debuglog } from "node:util";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import type { Logger } from "../daemon/log.js";
+import { pipeLines, type Logger } from "../daemon/log.js";
+import { isMetricFamily, type MetricFamily } from "../daemon/metrics.js";
 import { newTokenKey, TokenSealer } from "../daemon/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
@@ -34,12 +35,16 @@ export interface BackendProcessOptions {
   socketPath: string;
   /** The broker's QUIRE_HOME, passed on so the backend finds the same places. */
   home?: string;
-  /** Where the backend's stdout and stderr go (quired.log). */
-  logFd: number;
+  /** Writes one line to quired.log: the backend's stdout and stderr are copied there a line at a time. */
+  writeLog(line: string): void;
   logger: Logger;
   respawn: RespawnPolicy;
   startTimeoutMs: number;
   liveness: LivenessPolicy;
+  /** Stop the backend once it has had no Hello and no clients this long and says it is idle (0: never). */
+  idleMs?: number;
+  /** How long a backend stopped for idleness may take to drain. */
+  idleDrainGraceMs?: number;
 }
 
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
@@ -78,9 +83,19 @@ export class BackendProcess extends EventEmitter {
   #killedBecause: string | undefined;
   #livenessTimer: NodeJS.Timeout | undefined;
   #pingSeq = 0;
+  /** Resolves when the current process's stdout and stderr have been copied to the log to their end. */
+  #output: Promise<void> = Promise.resolve();
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   /** Seals tokens under the key of the current launch; a respawned backend gets a new key. */
   #sealer: TokenSealer | undefined;
+  readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
+  readonly #idleQuestions = new Map<number, Waiter<{ idle: boolean; why: string }>>();
+  #requestSeq = 0;
+  /** The last Hello routed here (ensure()); idleness counts from it. */
+  #lastUsed = Date.now();
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** Set while the backend drains because it was idle: a Hello then waits for it and starts a new one. */
+  #idleStop: Promise<void> | undefined;
 
   constructor(options: BackendProcessOptions) {
     super();
@@ -98,6 +113,8 @@ export class BackendProcess extends EventEmitter {
 
   /** Resolves once the backend is ready; rejects with BackendUnavailableError (and a retry time) otherwise. */
   ensure(now = Date.now()): Promise<void> {
+    this.#lastUsed = now;
+    if (this.#idleStop) return this.#idleStop.then(() => this.ensure());
     switch (this.state) {
       case "ready":
         return Promise.resolve();
@@ -140,13 +157,18 @@ export class BackendProcess extends EventEmitter {
     // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
     // Closing it ourselves is what lets the client see EOF and reconnect.
     const handle = (socket as unknown as { _handle?: { close(): void } | null })._handle;
+    const started = performance.now();
     return new Promise((resolve, reject) => {
+      const acked = (ack: HandoffAck) => {
+        this.emit("ack-latency", (performance.now() - started) / 1000);
+        resolve(ack);
+      };
       const fail = (error: Error) => {
         socket.destroy();
         handle?.close();
         reject(error);
       };
-      this.#wait(this.#acks, correlationId, resolve, fail, deadline - Date.now(), "handoff ACK");
+      this.#wait(this.#acks, correlationId, acked, fail, deadline - Date.now(), "handoff ACK");
       const message: BrokerMessage = { t: "offer", offer, pending, deadline };
       const sent = this.#send(message, socket, (error) => {
         if (handoffDebug.enabled) handoffMark(correlationId, "offer-send-callback");
@@ -157,10 +179,22 @@ export class BackendProcess extends EventEmitter {
     });
   }
 
+  /** The backend's metric families (none when it is not ready); rejects when it does not answer in time. */
+  collectMetrics(timeoutMs: number): Promise<MetricFamily[]> {
+    if (this.state !== "ready") return Promise.resolve([]);
+    const seq = ++this.#requestSeq;
+    return new Promise((resolve, reject) => {
+      this.#wait(this.#metricRequests, seq, resolve, reject, timeoutMs, "metrics");
+      if (!this.#send({ t: "metrics", seq })) this.#settle(this.#metricRequests, seq)?.reject(new Error("backend is not running"));
+    });
+  }
+
   /** Asks the backend to finish and exit; resolves when it has, killing it if it overstays. */
   drain(graceMs: number): Promise<void> {
+    if (this.#idleStop) return this.#idleStop;
     clearTimeout(this.#respawnTimer);
     clearTimeout(this.#livenessTimer);
+    clearTimeout(this.#idleTimer);
     const child = this.#child;
     const wasLive = this.state === "ready" || this.state === "starting";
     this.state = "draining";
@@ -168,11 +202,13 @@ export class BackendProcess extends EventEmitter {
       this.state = "stopped";
       return Promise.resolve();
     }
+    const output = this.#output;
     return new Promise((resolve) => {
       const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2_000);
       child.once("exit", () => {
         clearTimeout(kill);
-        resolve();
+        // Its last lines, bounded: a grandchild holding the pipe open must not hold up the drain.
+        void Promise.race([output, new Promise((r) => setTimeout(r, 1_000))]).then(() => resolve());
       });
       this.#send({ t: "drain", graceMs });
     });
@@ -180,11 +216,14 @@ export class BackendProcess extends EventEmitter {
 
   #launch(): Promise<void> {
     this.state = "starting";
-    const { service, socketPath, home, logFd, startTimeoutMs } = this.#options;
-    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", logFd, logFd, "ipc"] });
+    const { service, socketPath, home, writeLog, startTimeoutMs } = this.#options;
+    // Pipes, not the log file itself: only the broker writes quired.log, so it can rotate it between lines.
+    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"] });
     this.#child = child;
     const key = newTokenKey();
     this.#sealer = new TokenSealer(key);
+    const fallback = (stream: string) => () => ({ level: stream === "stderr" ? "warn" : "info", component: `backend:${service}`, pid: child.pid, stream });
+    this.#output = Promise.all([pipeLines(child.stdout!, writeLog, fallback("stdout")), pipeLines(child.stderr!, writeLog, fallback("stderr"))]).then(() => {});
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#killedBecause = `did not become ready within ${startTimeoutMs} ms`;
@@ -201,6 +240,7 @@ export class BackendProcess extends EventEmitter {
           this.startedAt = Date.now();
           this.#options.logger.log("info", "backend launched", { service, backendPid: child.pid });
           this.#schedulePing(child);
+          this.#scheduleIdleCheck(child);
           resolve();
         } else this.#onMessage(m);
       });
@@ -244,10 +284,52 @@ export class BackendProcess extends EventEmitter {
       case "clients":
         this.clients = m.count;
         return;
+      case "idle":
+        this.#settle(this.#idleQuestions, m.seq)?.resolve({ idle: m.idle === true, why: String(m.why ?? "") });
+        return;
+      case "metrics":
+        this.#settle(this.#metricRequests, m.seq)?.resolve(Array.isArray(m.families) ? m.families.filter(isMetricFamily) : []);
+        return;
       case "pong":
         if (m.seq === this.#pingSeq && this.#child) this.#schedulePing(this.#child);
         return;
     }
+  }
+
+  /** After idleMs without a Hello: no clients, nothing in flight, and the service says it has no work -> drain it. */
+  #scheduleIdleCheck(child: ChildProcess, delayMs = this.#options.idleMs ?? 0): void {
+    clearTimeout(this.#idleTimer);
+    const idleMs = this.#options.idleMs ?? 0;
+    if (idleMs <= 0) return;
+    this.#idleTimer = setTimeout(() => void this.#checkIdle(child), Math.max(10, delayMs)).unref();
+  }
+
+  async #checkIdle(child: ChildProcess): Promise<void> {
+    if (child !== this.#child || this.state !== "ready") return;
+    const idleMs = this.#options.idleMs ?? 0;
+    const quietFor = Date.now() - this.#lastUsed;
+    if (quietFor < idleMs) return this.#scheduleIdleCheck(child, idleMs - quietFor);
+    if (this.clients > 0 || this.#acks.size > 0) return this.#scheduleIdleCheck(child);
+    const asked = Date.now();
+    const seq = ++this.#requestSeq;
+    let answer: { idle: boolean; why: string };
+    try {
+      answer = await new Promise((resolve, reject) => {
+        this.#wait(this.#idleQuestions, seq, resolve, reject, 2_000, "idle question");
+        if (!this.#send({ t: "idle", seq })) this.#settle(this.#idleQuestions, seq)?.reject(new Error("backend is not running"));
+      });
+    } catch {
+      return this.#scheduleIdleCheck(child);
+    }
+    // Anything that happened meanwhile (a Hello, a client) means it is not idle after all.
+    if (child !== this.#child || this.state !== "ready") return;
+    if (!answer.idle || this.#lastUsed > asked || this.clients > 0 || this.#acks.size > 0) return this.#scheduleIdleCheck(child);
+    this.#options.logger.log("info", "backend idle: stopping it until the next Hello", { service: this.service, backendPid: child.pid, idleMs });
+    this.emit("idle-stop");
+    const stopped = this.drain(this.#options.idleDrainGraceMs ?? 10_000);
+    this.#idleStop = stopped.then(() => {
+      this.#idleStop = undefined;
+    });
   }
 
   #schedulePing(child: ChildProcess): void {
@@ -285,10 +367,13 @@ export class BackendProcess extends EventEmitter {
     this.clients = 0;
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    for (const [key, waiter] of this.#acks) {
-      clearTimeout(waiter.timer);
-      this.#acks.delete(key);
-      waiter.reject(new Error(`backend ${why}`));
+    clearTimeout(this.#idleTimer);
+    for (const waiters of [this.#acks, this.#metricRequests, this.#idleQuestions] as Map<unknown, Waiter<never>>[]) {
+      for (const [key, waiter] of waiters) {
+        clearTimeout(waiter.timer);
+        waiters.delete(key);
+        waiter.reject(new Error(`backend ${why}`));
+      }
     }
     const killedBecause = this.#killedBecause;
     this.#killedBecause = undefined;

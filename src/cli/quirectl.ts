@@ -12,6 +12,9 @@ import { commandLine, endQuietlyWhenOutputCloses } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
+import { doctor } from "./doctor.js";
+import { showMetrics } from "./metrics.js";
+import { showDaemonLog, type LogArgs } from "./daemon-log.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -43,9 +46,21 @@ export async function main(argv: string[]): Promise<number> {
           // Start at login (README.md, "Run it at login").
           .command("install", "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task", loginOptions, run((a: LoginArgs) => daemonInstall(a)))
           .command("uninstall", "Remove what daemon install wrote (stopping quired where the unit ran it)", loginOptions, run((a: LoginArgs) => daemonUninstall(a)))
-          .demandCommand(1, "name a daemon command: start, stop, status, restart, install or uninstall"),
+          .command(
+            "log",
+            "The daemon's log, readably (--json: the JSON lines as they are)",
+            (z) =>
+              z
+                .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing, across rotations, until interrupted" })
+                .option("lines", { alias: "n", type: "number", describe: "Only the last N lines of quired.log" }),
+            run((a: LogArgs) => showDaemonLog(a)),
+          )
+          .demandCommand(1, "name a daemon command: start, stop, status, restart, log, install or uninstall"),
       )
       .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
+      .command("doctor", "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)", {}, run((a: GlobalArgs) => doctor(a)))
+      .command("metrics", "The daemon's metrics, Prometheus text (--json: families of samples)", {}, run((a: GlobalArgs) => showMetrics(a)))
       .command(
         "run [file]",
         "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",

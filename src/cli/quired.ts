@@ -30,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
     .option("liveness-interval-ms", { type: "number", describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)" })
     .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
+    .option("log-max-bytes", { type: "number", describe: "Rotate quired.log before it grows past this many bytes; 0 never (default 10485760)" })
+    .option("log-files", { type: "number", describe: "Log files kept, quired.log and quired.log.1 ... included (default 5)" })
+    .option("backend-idle-ms", { type: "number", describe: "Stop a backend after this long without Hellos or clients when it has no work (no pty sessions, no live runs); the next Hello starts it again. 0 never (default 600000)" })
+    .option("exit-when-idle", { type: "number", describe: "Exit once no client has connected and no backend has run for this many ms (quirectl passes it to a quired it starts on demand; default: never)" })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -61,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       drainGraceMs: args.drainGraceMs,
       livenessIntervalMs: args.livenessIntervalMs,
       livenessTimeoutMs: args.livenessTimeoutMs,
+      logMaxBytes: args.logMaxBytes,
+      logFiles: args.logFiles,
+      backendIdleMs: args.backendIdleMs,
+      exitWhenIdleMs: args.exitWhenIdle,
     });
   } catch (error) {
     const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;
@@ -70,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
   const stop = () => void broker.stop();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // For an external logrotate: it moves quired.log away, then tells us to open a new one.
+  process.on("SIGHUP", () => broker.reopenLog());
   await broker.closed;
   return ExitCode.Ok;
 }

@@ -5,6 +5,12 @@ import { quiredCommand } from "../daemon/quired-command.js";
 import { DaemonStartError, DaemonUnreachableError } from "./errors.js";
 import { dial } from "./transport.js";
 
+/**
+ * What a quired started on demand (by connect(), not by `quirectl daemon start` or at login) is also told:
+ * to exit once nothing has used it for 10 minutes (its backends stop after 10 idle minutes first).
+ */
+export const ON_DEMAND_ARGS: readonly string[] = ["--exit-when-idle", String(10 * 60_000)];
+
 export interface StartOptions {
   places: Places;
   /** Extra quired flags, e.g. --allow-root. */

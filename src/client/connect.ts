@@ -11,7 +11,7 @@ import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { startDaemon } from "./autostart.js";
+import { ON_DEMAND_ARGS, startDaemon } from "./autostart.js";
 import { Connection } from "./connection.js";
 import { ClientError, ConnectionClosedError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
@@ -81,7 +81,7 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       autostart = false;
       debug("client: nothing answers on %s; starting quired", places.socket);
       publish({ step: "autostart", service, socket: places.socket });
-      await startDaemon({ places, args: options.daemonArgs, timeoutMs: remaining() });
+      await startDaemon({ places, args: [...(options.daemonArgs ?? []), ...ON_DEMAND_ARGS], timeoutMs: remaining() });
       continue;
     }
     if (reply.refused) {

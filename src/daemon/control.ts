@@ -1,5 +1,6 @@
 // The control channel between the broker and a backend: Node's child_process IPC channel (advanced
 // serialization, so bytes travel as bytes). On Unix it also carries the handed-off socket (SCM_RIGHTS).
+import type { MetricFamily } from "./metrics.js";
 
 /** Broker -> backend. */
 export type BrokerMessage =
@@ -10,7 +11,11 @@ export type BrokerMessage =
   /** Stop accepting, let work finish (at most graceMs), close clients, exit 0. */
   | { t: "drain"; graceMs: number }
   /** Liveness: answer pong with the same seq at once. A backend that does not is killed and respawned. */
-  | { t: "ping"; seq: number };
+  | { t: "ping"; seq: number }
+  /** Report your metric families now (the broker renders them under your service label); answer metrics with the same seq. */
+  | { t: "metrics"; seq: number }
+  /** Is your service idle (no work a stop would lose: no pty sessions, no live runs)? Answer idle with the same seq. */
+  | { t: "idle"; seq: number };
 
 /** Backend -> broker. */
 export type BackendMessage =
@@ -24,7 +29,10 @@ export type BackendMessage =
   | { t: "clients"; count: number }
   /** The backend could not start its service and is exiting; `error` says why, for status and the refusal. */
   | { t: "failed"; error: string }
-  | { t: "pong"; seq: number };
+  | { t: "pong"; seq: number }
+  | { t: "metrics"; seq: number; families: MetricFamily[] }
+  /** `idle` false: the service has work (why says what); the broker leaves it running. */
+  | { t: "idle"; seq: number; idle: boolean; why: string };
 
 /** Messages on the channel are objects tagged by `t`; anything else is ignored. */
 export function isControlMessage(value: unknown): value is { t: string } {

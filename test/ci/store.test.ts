@@ -573,6 +573,11 @@ describe("RunStore", () => {
     assert.deepEqual(store.liveRuns().map((r) => [r.id, r.state]), [[ids[0], "active"], [ids[2], "pending"]]);
     assert.deepEqual(store.stats(), {
       runsByState: { pending: 1, active: 1, complete: 0, failed: 0, cancelled: 1, superseded: 0 },
+      runsByOutcome: [
+        { state: "active", failureKind: "", n: 1 },
+        { state: "cancelled", failureKind: "", n: 1 },
+        { state: "pending", failureKind: "", n: 1 },
+      ],
       jobsActive: 1,
       stepsActive: 1,
     });

@@ -1,6 +1,8 @@
 // ci: pipelines of jobs whose shell steps run in PTYs, recorded in the run store. This file speaks the
 // wire (CiRequest in, CiResponse and CiEvent out); src/ci does the work.
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Histogram, type MetricFamily } from "../../daemon/metrics.js";
 import { Frame_Kind, type Frame } from "../../gen/quire/v1/frame.js";
 import { CiEvent, CiRequest, CiResponse, CiRun } from "../../gen/quire/v1/ci.js";
 import { PipelineError } from "../../ci/errors.js";
@@ -12,13 +14,16 @@ import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/framing.js";
 import { CiErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
-import type { ServedConnection, ServiceHandler } from "../served-connection.js";
-import type { ServiceContext } from "./index.js";
+import type { ServedConnection } from "../served-connection.js";
+import type { Service, ServiceContext } from "./index.js";
 
 /** Bytes a client may have unsent before the service waits for it to read (logs) or skips to the latest state (watch). */
 const CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
-export function createCiService(context: ServiceContext): ServiceHandler {
+/** Run durations, seconds: from a second to an hour. */
+const DURATION_BOUNDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+
+export function createCiService(context: ServiceContext): Service {
   const store = RunStore.open(context.places.database);
   const runner = new Runner({
     store,
@@ -28,6 +33,7 @@ export function createCiService(context: ServiceContext): ServiceHandler {
     binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
     concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY),
   });
+  const observed = observeRuns(runner, context);
   runner.start();
   /** Requests that stream (watch, logs), by client, so CANCEL and a closed client end them. */
   const streams = new Map<ServedConnection, Map<bigint, () => void>>();
@@ -150,6 +156,11 @@ export function createCiService(context: ServiceContext): ServiceHandler {
   };
 
   return {
+    metrics: () => ciMetrics(store, observed),
+    busy() {
+      const { pending, active } = store.stats().runsByState;
+      return pending + active > 0 ? `${pending + active} live run${pending + active === 1 ? "" : "s"}` : undefined;
+    },
     onFrame(frame, client) {
       if (frame.kind === Frame_Kind.CANCEL) {
         streams.get(client)?.get(frame.requestId)?.();
@@ -172,6 +183,75 @@ export function createCiService(context: ServiceContext): ServiceHandler {
       store.close();
     },
   };
+}
+
+interface RunObservations {
+  durations: Histogram;
+  /** Bytes of step output (their logs), counted as each run ends. */
+  outputBytes: number;
+}
+
+/** Follows runs from live to ended: their duration and output for metrics, a log line with the run id. */
+function observeRuns(runner: Runner, context: ServiceContext): RunObservations {
+  const observed: RunObservations = { durations: new Histogram("quire_ci_run_duration_seconds", "Wall time of ended runs, from start (or creation) to end, by final state", DURATION_BOUNDS), outputBytes: 0 };
+  const live = new Set<number>();
+  runner.on("changed", (id: number) => {
+    let view: RunView;
+    try {
+      view = runner.get(id);
+    } catch {
+      return;
+    }
+    if (view.state === "pending" || view.state === "active") {
+      if (!live.has(id)) context.logger?.log("info", "run submitted", { runId: id, repo: view.repo, ref: view.ref, pipeline: view.pipeline });
+      live.add(id);
+      return;
+    }
+    if (!live.delete(id)) return;
+    const seconds = Math.max(0, (view.finishedAt ?? Date.now()) - (view.startedAt ?? view.createdAt)) / 1000;
+    observed.durations.observe(seconds, { state: view.state });
+    const bytes = treeBytes(join(context.places.logDir, String(id)));
+    observed.outputBytes += bytes;
+    context.logger?.log("info", "run ended", { runId: id, state: view.state, failureKind: view.failureKind ?? undefined, seconds, outputBytes: bytes });
+  });
+  return observed;
+}
+
+function ciMetrics(store: RunStore, observed: RunObservations): MetricFamily[] {
+  const stats = store.stats();
+  return [
+    {
+      name: "quire_ci_runs",
+      help: "Runs in the store, by state and failure_kind",
+      type: "gauge",
+      samples: stats.runsByOutcome.map((r) => ({ labels: { state: r.state, failure_kind: r.failureKind }, value: r.n })),
+    },
+    { name: "quire_ci_jobs_running", help: "Jobs active now", type: "gauge", samples: [{ labels: {}, value: stats.jobsActive }] },
+    { name: "quire_ci_steps_running", help: "Steps active now", type: "gauge", samples: [{ labels: {}, value: stats.stepsActive }] },
+    observed.durations.family(),
+    { name: "quire_ci_output_bytes_total", help: "Bytes of step output (logs) of the runs ended since the backend started", type: "counter", samples: [{ labels: {}, value: observed.outputBytes }] },
+  ];
+}
+
+/** Bytes of the files under `dir` (0 when it does not exist). */
+function treeBytes(dir: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += treeBytes(path);
+    else if (entry.isFile()) {
+      try {
+        total += statSync(path).size;
+      } catch {}
+    }
+  }
+  return total;
 }
 
 /** A setting from the environment: a positive integer, or undefined for the default. */

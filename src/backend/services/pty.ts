@@ -10,7 +10,8 @@ import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/framing.js";
 import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
-import type { ServedConnection, ServiceHandler } from "../served-connection.js";
+import type { ServedConnection } from "../served-connection.js";
+import type { Service } from "./index.js";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Recent output a late attacher is shown. */
@@ -68,8 +69,10 @@ class Session {
   }
 }
 
-export function createPtyService(): ServiceHandler {
+export function createPtyService(): Service {
   const sessions = new Map<string, Session>();
+  /** Output of every session since the backend started, for metrics. */
+  let outputBytes = 0;
 
   const find = (name: string): Session => {
     const session = sessions.get(name);
@@ -102,6 +105,7 @@ export function createPtyService(): ServiceHandler {
     const session = new Session(req.name, handle, [req.file, ...req.args], cwd, cols, rows);
     sessions.set(req.name, session);
     handle.on("data", (chunk: Buffer) => {
+      outputBytes += chunk.length;
       session.backlog.append(chunk);
       for (const sub of [...session.subscribers]) {
         if (sub.client.pendingBytes > SLOW_CLIENT_BYTES) {
@@ -183,6 +187,14 @@ export function createPtyService(): ServiceHandler {
   };
 
   return {
+    metrics() {
+      const running = [...sessions.values()].filter((s) => !s.result).length;
+      return [
+        { name: "quire_pty_sessions", help: "Sessions the pty backend holds, by state", type: "gauge", samples: [{ labels: { state: "running" }, value: running }, { labels: { state: "exited" }, value: sessions.size - running }] },
+        { name: "quire_pty_output_bytes_total", help: "Bytes of output from sessions since the backend started", type: "counter", samples: [{ labels: {}, value: outputBytes }] },
+      ];
+    },
+    busy: () => (sessions.size > 0 ? `${sessions.size} session${sessions.size === 1 ? "" : "s"}` : undefined),
     onFrame(frame, client) {
       if (frame.kind === Frame_Kind.CANCEL) {
         for (const session of sessions.values()) unsubscribe(session, client, frame.requestId);

@@ -1,5 +1,6 @@
 export { RunStore } from "./store.js";
 export { SCHEMA_VERSION } from "./schema-version.js";
+export { inspectStore, type StoreInspection } from "./inspect.js";
 export { stepLogPath } from "./log-path.js";
 export {
   StoreError, StoreOpenError, StoreTooNewError, StoreMigrationError, UnknownRunError, AnnotationInvalidError, SecretInvalidError,

@@ -265,7 +265,8 @@ export class RunStore {
   stats(): StoreStats {
     const runsByState: Record<RunState, number> = { pending: 0, active: 0, complete: 0, failed: 0, cancelled: 0, superseded: 0 };
     for (const { state, n } of this.#s.runsByState.all() as { state: RunState; n: number }[]) runsByState[state] = n;
-    return { runsByState, jobsActive: this.#s.jobsActive.get() as number, stepsActive: this.#s.stepsActive.get() as number };
+    const runsByOutcome = this.#s.runsByOutcome.all() as { state: RunState; failureKind: string; n: number }[];
+    return { runsByState, runsByOutcome, jobsActive: this.#s.jobsActive.get() as number, stepsActive: this.#s.stepsActive.get() as number };
   }
 
   #views(runs: RunRow[]): RunView[] {
@@ -347,6 +348,7 @@ function prepare(db: Db) {
     secretNames: p(`SELECT name FROM secrets ORDER BY name`).pluck(),
     deleteSecret: p(`DELETE FROM secrets WHERE name = ?`),
     runsByState: p(`SELECT state, count(*) AS n FROM runs GROUP BY state`),
+    runsByOutcome: p(`SELECT state, coalesce(failure_kind, '') AS failureKind, count(*) AS n FROM runs GROUP BY state, failureKind ORDER BY state, failureKind`),
     jobsActive: p(`SELECT count(*) FROM jobs WHERE state = 'active'`).pluck(),
     stepsActive: p(`SELECT count(*) FROM steps WHERE state = 'active'`).pluck(),
   };

@@ -85,6 +85,8 @@ export interface RunView extends RunRecord {
 
 export interface StoreStats {
   runsByState: Record<RunState, number>;
+  /** Runs by state and failure kind ("" for runs that did not fail), for metrics. */
+  runsByOutcome: { state: RunState; failureKind: string; n: number }[];
   jobsActive: number;
   stepsActive: number;
 }
