@@ -15,7 +15,8 @@ import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 let daemon: TestDaemon;
 const stopped: ProcessIdentity[] = [];
-before(async () => (daemon = await startTestDaemon(["--handoff-ack-timeout-ms", "60000"])));
+// The liveness check is slowed too: the backend stays stopped on purpose, and only its SIGKILL may end it.
+before(async () => (daemon = await startTestDaemon(["--handoff-ack-timeout-ms", "60000", "--liveness-timeout-ms", "60000"])));
 after(async () => {
   for (const p of stopped) signalProcess(p, "SIGKILL");
   await daemon.stop();
