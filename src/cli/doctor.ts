@@ -143,7 +143,9 @@ async function daemonChecks(places: Places): Promise<Finding[]> {
     const down = b.state === "failed" || b.state === "backoff";
     const restarts = b.restarts ? `, ${b.restarts} restart${b.restarts === 1 ? "" : "s"}` : "";
     const last = b.lastError ? ` (last: ${b.lastError})` : "";
-    findings.push(finding(`backend ${b.service}`, !down, `${b.state}${b.pid ? ` pid ${b.pid}` : ""}${restarts}${restarts || down ? last : ""}`, "quirectl daemon log shows why it crashed; quirectl daemon restart starts it afresh"));
+    // A backend that died since quired started is a finding even once respawned: its work was cut short.
+    const ok = !down && b.restarts === 0;
+    findings.push(finding(`backend ${b.service}`, ok, `${b.state}${b.pid ? ` pid ${b.pid}` : ""}${restarts}${restarts || down ? last : ""}`, "quirectl daemon log shows why it died; quirectl daemon restart starts it afresh"));
   }
   return findings;
 }

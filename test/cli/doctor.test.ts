@@ -87,6 +87,30 @@ describe("without a daemon", () => {
     assert.equal(autostart.fix, "quirectl daemon install");
   });
 
+  test("a backend that was killed is named, with how it died", async () => {
+    const daemon = await startTestDaemon();
+    try {
+      const ps = await quirectl(daemon.home, ["ps"]); // any pty command starts the pty backend
+      assert.equal(ps.code, 0, ps.stderr);
+      const [pid] = await daemon.backendPids();
+      process.kill(pid!, "SIGKILL");
+      const env = { QUIRE_SYSTEMD_USER_DIR: unitDir(`${process.execPath} ${QUIRED}`) };
+      let report: any;
+      // The broker notices the death at once and respawns the backend: wait for the restart to show.
+      for (let i = 0; i < 100; i++) {
+        report = JSON.parse((await quirectl(daemon.home, ["doctor", "--json"], { env })).stdout);
+        if (/restart/.test(check(report, "backend pty").detail)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const backend = check(report, "backend pty");
+      assert.equal(backend.ok, false);
+      assert.match(backend.detail, /1 restart .*SIGKILL/);
+      assert.match(backend.fix!, /quirectl daemon log/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   test("a stale socket, a loose socket directory, a store from a newer quire", async () => {
     const home = tempHome();
     cleanup.push(home);
