@@ -37,14 +37,17 @@ export class PipeSource extends EventEmitter implements ProcessSource {
     child.stdin!.on("error", () => {}); // a command that exits without reading its input is not an error
     let exit: [number | null, string | null] = [null, null];
     let holderTimer: NodeJS.Timeout | undefined;
+    /** Ending the pipes' holders, once begun: the exit waits for it (a holder closes its pipes before it is dead). */
+    let endingHolders: Promise<void> = Promise.resolve();
     child.once("exit", (code, signal) => {
       exit = [code, signal];
       // Pipes still open a moment after the exit: unread output (a paused reader: wait) or a leftover
       // holding them: find it (an fd scan) and end it. One we may not signal, another user's, is not
       // waited for: we close our ends.
-      holderTimer = setTimeout(async () => {
-        const survivors = await terminateTree(this.identity, this.holders, options.killGraceMs, "holders");
-        if (survivors > 0) this.#outputs.forEach((stream) => stream.destroy());
+      holderTimer = setTimeout(() => {
+        endingHolders = terminateTree(this.identity, this.holders, options.killGraceMs, "holders").then((survivors) => {
+          if (survivors > 0) this.#outputs.forEach((stream) => stream.destroy());
+        });
       }, HOLDER_GRACE_MS);
     });
     // "close" comes once the process has exited and every pipe has closed: all output is in.
@@ -53,7 +56,7 @@ export class PipeSource extends EventEmitter implements ProcessSource {
       // Closed pipes' inodes get reused: they no longer identify our tree.
       delete this.holders.pipeInodes;
       // Leftovers that let go of the pipes may still be in the command's session: end them too.
-      void endLeftovers(this.identity, mark, options.killGraceMs).then(() => this.emit("exit", ...exit));
+      void Promise.all([endingHolders, endLeftovers(this.identity, mark, options.killGraceMs)]).then(() => this.emit("exit", ...exit));
     });
   }
 

@@ -76,6 +76,8 @@ export class PtySource extends EventEmitter implements ProcessSource {
   #carry: Buffer = Buffer.alloc(0);
   #exit: [number | null, string | null] | undefined;
   #holderTimer: NodeJS.Timeout | undefined;
+  /** Ending the holders of the terminal, once begun: the exit waits for it. */
+  #endingHolders: Promise<void> = Promise.resolve();
   #masterClosed = false;
   #done = false;
 
@@ -155,7 +157,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     // Output after the sentinel comes from leftovers still holding the terminal.
     if (after.length) this.emit("data", after);
     closeSync(this.#slaveFd);
-    this.#holderTimer = setTimeout(() => void this.#endHolders(), HOLDER_GRACE_MS);
+    this.#holderTimer = setTimeout(() => (this.#endingHolders = this.#endHolders()), HOLDER_GRACE_MS);
   }
 
   /**
@@ -173,8 +175,9 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.#masterClosed = true;
     clearTimeout(this.#holderTimer);
     if (this.#carry.length) this.emit("data", this.#carry);
-    // Leftovers that let go of the terminal may still be in the command's session: end them too.
-    void endLeftovers(this.identity, this.#forkMark, this.#killGraceMs).then(() => this.#finish());
+    // Leftovers that let go of the terminal may still be in the command's session: end them too. A holder
+    // being killed closes its descriptors (and so the terminal) before it is dead: wait until it is.
+    void Promise.all([this.#endingHolders, endLeftovers(this.identity, this.#forkMark, this.#killGraceMs)]).then(() => this.#finish());
   }
 
   #finish(): void {
