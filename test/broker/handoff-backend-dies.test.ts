@@ -38,6 +38,9 @@ const inFlight = async () => Number(/^quire_handoffs_in_flight\{service="echo"\}
 /** Stops the (running) echo backend so that an offer sent to it stays unacknowledged. */
 async function stopEchoBackend(): Promise<ProcessIdentity> {
   const { pid } = await until(echoStatus, (b) => b.state === "ready", "the echo backend to be ready");
+  // The backend sends the client its ready event before it ACKs the broker: a warm-up handoff may still
+  // be in flight here, and stopping the backend now would leave it so.
+  await until(inFlight, (n) => n === 0, "earlier handoffs to be acknowledged");
   const backend = identify(pid);
   stopped.push(backend);
   signalProcess(backend, "SIGSTOP");
