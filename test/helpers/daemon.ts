@@ -51,7 +51,9 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome(), e
       const pids = status!.backends.map((b) => b.pid).filter((p) => p > 0);
       for (const pid of pids) {
         const info = describe(pid);
-        if (info && !known.has(pid)) known.set(pid, { pid, startTime: info.startTime });
+        // Only a child of this quired: a backend that exited after STATUS answered leaves its pid free for
+        // anyone (pids wrap fast here), and stop() SIGKILLs what it knows. Seen: another suite's test process.
+        if (info && info.ppid === child.pid && !known.has(pid)) known.set(pid, { pid, startTime: info.startTime });
       }
       return pids;
     },
