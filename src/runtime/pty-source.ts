@@ -102,8 +102,8 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.#master = new ReadStream(term.fd);
     this.#master.on("data", (chunk: Buffer) => this.#onChunk(chunk));
     // EIO or end: nothing holds the slave any more, so no more output can come.
-    this.#master.on("error", () => this.#onMasterClosed());
-    this.#master.on("end", () => this.#onMasterClosed());
+    this.#master.on("error", () => this.#onMasterGone());
+    this.#master.on("end", () => this.#onMasterGone());
   }
 
   write(data: Buffer | string): Promise<void> {
@@ -169,6 +169,17 @@ export class PtySource extends EventEmitter implements ProcessSource {
     if (survivors > 0) this.#onMasterClosed();
   }
 
+  /**
+   * On EIO libuv has closed the master before this runs, and from that moment the pts number may go to
+   * another process's new terminal: it stops naming our tree here, not later, so that a holder scan
+   * finishing after this point cannot take that terminal's holders for ours. (Seen: two suites at once
+   * signalled each other's node processes, which hold their own commands' slaves.)
+   */
+  #onMasterGone(): void {
+    delete this.holders.tty;
+    this.#onMasterClosed();
+  }
+
   /** EIO or end on the master: nothing holds the terminal any more (or we stop waiting for it to be so). */
   #onMasterClosed(): void {
     if (!this.#exit || this.#masterClosed) return;
@@ -183,7 +194,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    // From here the pts number may go to another terminal: it no longer identifies our tree.
+    // From here the pts number may go to another terminal (if it has not already: #onMasterGone).
     delete this.holders.tty;
     if (!this.#drained) closeSync(this.#slaveFd);
     this.#master.destroy();
