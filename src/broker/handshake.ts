@@ -63,7 +63,7 @@ export class HandshakeServer {
   /** Answers a Hello on a socket the caller has stopped reading; `decoder` holds whatever followed it. */
   serve(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): void {
     this.#serve(socket, decoder, requestId, hello).catch((error) => {
-      this.#ctx.logger.log("error", "handshake failed", { error: String(error) });
+      this.#ctx.logger.log("error", "handshake failed", { service: hello.serviceName, connectionId: String(hello.connectionId), peerPid: hello.peerPid, error: String(error) });
       sendRefused(socket, requestId, refused(Refused_Code.INTERNAL, `quired failed to handle the Hello: ${(error as Error).message}; see quired.log`));
     });
   }
@@ -134,12 +134,12 @@ export class HandshakeServer {
       const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + settings.handoffAckTimeoutMs);
       metrics.inc("quire_handoffs_total", { outcome: ack.accepted ? "accepted" : "refused" });
       if (ack.accepted) this.#pendingTokens.delete(id);
-      else logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, detail: ack.errorDetail });
+      else logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, connectionId: String(negotiated.connectionId), detail: ack.errorDetail });
     } catch (error) {
       // The client sees its connection close before the ready event and reconnects with the same token
       // (BackendProcess.offer has closed our copy of the socket, even one already written to the channel).
       metrics.inc("quire_handoffs_total", { outcome: "failed" });
-      logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, error: String(error) });
+      logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, connectionId: String(negotiated.connectionId), error: String(error) });
       socket.destroy();
     }
   }

@@ -3,6 +3,7 @@
 // acknowledges it, and for ever when the receiver is dead. The broker now closes its copy, so the client
 // sees EOF at once and reconnects. The ACK deadline is long here so that only the death can explain it.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { after, before, test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin.js";
@@ -62,6 +63,9 @@ test("a backend dying with a handoff unacknowledged: the raw client gets EOF, no
   // Bounded well inside the 60 s ACK deadline: EOF has to come from the backend's death.
   assert.equal(await peer.next(20_000), undefined, "EOF, and no ready event, after the backend died");
   assert.equal(await inFlight(), 0);
+  // The daemon's log says which connection it was, as Negotiated named it.
+  const logged = readFileSync(daemon.places.logFile, "utf8").split("\n").filter((l) => l.includes("handoff failed")).map((l) => JSON.parse(l));
+  assert.ok(logged.some((l) => l.connectionId === String(negotiated!.connectionId) && l.service === "echo"), JSON.stringify(logged));
 });
 
 test("a backend dying with a handoff unacknowledged: the client library reconnects and is served by the respawned backend", async () => {
