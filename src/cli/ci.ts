@@ -18,6 +18,16 @@ export interface RunArgs extends GlobalArgs {
   wait: boolean;
 }
 
+/** Runs `use` with a connection to the ci service (started on demand, as any command does), then closes it. */
+async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
+  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
+  try {
+    return await use(ci);
+  } finally {
+    ci.close();
+  }
+}
+
 /** Thrown for a bad pipeline file: quirectl prints it and exits 2. */
 export class PipelineUsageError extends Error {}
 
@@ -39,8 +49,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message);
     throw error;
   }
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     let run: CiRun;
     try {
       run = await ci.submit(file, text, { repo: args.repo, ref: args.ref });
@@ -54,18 +63,13 @@ export async function submitRun(args: RunArgs): Promise<number> {
       return ExitCode.Ok;
     }
     return await follow(ci, run.id, args.json);
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function watchRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     return await follow(ci, BigInt(args.id), args.json);
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 /** Shows the run until it ends; the exit code says how it ended. */
@@ -83,8 +87,7 @@ async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> 
 }
 
 export async function listRuns(args: GlobalArgs & { limit: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     const runs = await ci.list(args.limit);
     if (args.json) {
       printJson(runs.map(runJson));
@@ -108,14 +111,11 @@ export async function listRuns(args: GlobalArgs & { limit: number }): Promise<nu
       ]),
     );
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function showRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     const run = await ci.get(args.id);
     if (args.json) {
       printJson(runJson(run));
@@ -134,16 +134,13 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     }
     for (const a of run.annotations) println(annotationLine(a));
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function showLogs(args: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   const headers = process.stdout.isTTY && !args.step;
   let last = "";
-  try {
+  return withCi(args, async (ci) => {
     // A job or step the run does not have would print nothing and look like an empty log: say so.
     if (args.job !== undefined || args.step !== undefined) {
       const missing = missingName(await ci.get(args.id), args.job, args.step);
@@ -159,9 +156,7 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
       process.stdout.write(chunk.data);
     });
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 /** Why `job` / `step` name nothing in `run` (listing what it has), or undefined when they do. */
@@ -178,54 +173,42 @@ function missingName(run: CiRun, job: string | undefined, step: string | undefin
 }
 
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     const run = await ci.cancel(args.id);
     if (args.json) printJson(runJson(run));
     else println(TERMINAL_RUN_STATES.has(run.state) && run.state !== "cancelled" ? `run ${run.id} had already ended: ${run.state}` : `run ${run.id} ${run.state}`);
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
   secretName(args.name);
   const value = secretValue(args.name, await readSecretValue(args.name));
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     await ci.setSecret(args.name, value);
     if (!args.json) println(`secret ${args.name} set`);
     else printJson({ name: args.name, set: true });
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function listSecrets(args: GlobalArgs): Promise<number> {
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     const names = await ci.secretNames();
     if (args.json) printJson(names);
     else println(names.length ? names.join("\n") : "no secrets: quirectl secret set NAME < value-file");
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 export async function removeSecret(args: GlobalArgs & { name: string }): Promise<number> {
   secretName(args.name);
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     await ci.removeSecret(args.name);
     if (!args.json) println(`secret ${args.name} removed`);
     else printJson({ name: args.name, removed: true });
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 /** From inside a step: the step's run token says which run. */
@@ -233,13 +216,10 @@ export async function annotate(args: GlobalArgs & { text: string }): Promise<num
   annotationText(args.text);
   const token = process.env.QUIRE_RUN_TOKEN;
   if (!token) throw new PipelineUsageError("annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
-  const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
-  try {
+  return withCi(args, async (ci) => {
     await ci.annotate(Buffer.from(token), args.text, { job: process.env.QUIRE_JOB, step: process.env.QUIRE_STEP });
     return ExitCode.Ok;
-  } finally {
-    ci.close();
-  }
+  });
 }
 
 /** The value comes from stdin, never from argv (where `ps` and shell history would show it). */

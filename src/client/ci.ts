@@ -48,25 +48,19 @@ export class CiClient {
   }
 
   /** Calls `onUpdate` with the run now and each time it changes; resolves with the run once it has ended. */
-  async watch(id: number | bigint, onUpdate: (run: CiRun) => void): Promise<CiRun> {
-    const stream = this.connection.stream(Lane.CI, encode({ watch: { id: BigInt(id) } }), (frame) => {
-      const event = CiEvent.decode(frame.payload);
-      if (event.run) onUpdate(event.run);
-    });
-    try {
-      return check(CiResponse.decode(await stream.response)).run!;
-    } finally {
-      stream.end();
-    }
+  watch(id: number | bigint, onUpdate: (run: CiRun) => void): Promise<CiRun> {
+    return this.#stream({ watch: { id: BigInt(id) } }, (event) => event.run && onUpdate(event.run));
   }
 
   /** The bytes of a run's step logs; with `follow`, until the run ends. Resolves with the run at the end. */
-  async logs(id: number | bigint, options: { job?: string; step?: string; follow?: boolean }, onChunk: (chunk: CiLogChunk) => void): Promise<CiRun> {
+  logs(id: number | bigint, options: { job?: string; step?: string; follow?: boolean }, onChunk: (chunk: CiLogChunk) => void): Promise<CiRun> {
     const request = { id: BigInt(id), job: options.job ?? "", step: options.step ?? "", follow: options.follow ?? false };
-    const stream = this.connection.stream(Lane.CI, encode({ logs: request }), (frame) => {
-      const event = CiEvent.decode(frame.payload);
-      if (event.log) onChunk(event.log);
-    });
+    return this.#stream({ logs: request }, (event) => event.log && onChunk(event.log));
+  }
+
+  /** A request answered by events, then by the run once it is over. */
+  async #stream(request: CiRequest, onEvent: (event: CiEvent) => void): Promise<CiRun> {
+    const stream = this.connection.stream(Lane.CI, encode(request), (frame) => onEvent(CiEvent.decode(frame.payload)));
     try {
       return check(CiResponse.decode(await stream.response)).run!;
     } finally {
