@@ -4,7 +4,6 @@
 import { connect } from "../src/client/connect.js";
 import type { Connection } from "../src/client/connection.js";
 import { FramedSocket } from "../src/client/framed.js";
-import { dial } from "../src/client/transport.js";
 import { Frame_Kind } from "../src/gen/quire/v1/frame.js";
 import { HelloReply } from "../src/gen/quire/v1/hello.js";
 import { newFrame } from "../src/wire/framing.js";
@@ -28,7 +27,7 @@ async function viaConnect(home: string, handoff: boolean): Promise<number> {
 
 /** A token registered with the backend, minted through the broker (not timed). */
 async function mintToken(socket: string): Promise<{ token: Buffer; backend: string }> {
-  const framed = new FramedSocket(await dial(socket, 5_000));
+  const framed = await FramedSocket.dial(socket, 5_000);
   framed.socket.write(helloFrame({ clientCapabilities: 0n }));
   const n = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload).negotiated!;
   framed.close();
@@ -37,7 +36,7 @@ async function mintToken(socket: string): Promise<{ token: Buffer; backend: stri
 
 async function direct({ token, backend }: { token: Buffer; backend: string }): Promise<number> {
   const start = performance.now();
-  const framed = new FramedSocket(await dial(backend, 5_000));
+  const framed = await FramedSocket.dial(backend, 5_000);
   framed.socket.write(helloFrame({ authToken: token }));
   const reply = HelloReply.decode((await framed.read(5_000, "Negotiated")).payload);
   if (!reply.negotiated) throw new Error(reply.refused?.reason);

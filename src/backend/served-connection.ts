@@ -26,12 +26,15 @@ export class ServedConnection {
   readonly #writer: FrameWriter;
   readonly #service: string;
   readonly #handler: ServiceHandler;
+  readonly #readsIntoDecoder: boolean;
   #closed = false;
   #onClosed: (client: ServedConnection) => void;
 
   constructor(options: {
     socket: Socket;
     decoder: FrameDecoder;
+    /** The socket reads into `decoder` itself and calls pump() after each read (no 'data' events). */
+    readsIntoDecoder?: boolean;
     service: string;
     handler: ServiceHandler;
     onClosed: (client: ServedConnection) => void;
@@ -41,6 +44,7 @@ export class ServedConnection {
     this.#service = options.service;
     this.#handler = options.handler;
     this.#onClosed = options.onClosed;
+    this.#readsIntoDecoder = options.readsIntoDecoder ?? false;
     // Frames sent in one tick leave in one write; reading from this client pauses while its socket is backed up.
     this.#writer = new FrameWriter(options.socket, { onFull: () => options.socket.pause() });
   }
@@ -53,10 +57,12 @@ export class ServedConnection {
   /** Starts serving: frames already in the decoder first, then whatever the socket reads. */
   start(): void {
     const socket = this.#socket;
-    socket.on("data", (chunk: Buffer) => {
-      this.#decoder.push(chunk);
-      this.#pump();
-    });
+    if (!this.#readsIntoDecoder) {
+      socket.on("data", (chunk: Buffer) => {
+        this.#decoder.push(chunk);
+        this.pump();
+      });
+    }
     socket.on("end", () => {
       const error = this.#decoder.end();
       if (error) this.#reject(error);
@@ -65,7 +71,7 @@ export class ServedConnection {
     socket.on("drain", () => socket.resume());
     socket.on("error", () => this.#finish());
     socket.on("close", () => this.#finish());
-    this.#pump();
+    this.pump();
   }
 
   /**
@@ -91,7 +97,8 @@ export class ServedConnection {
     this.#finish();
   }
 
-  #pump(): void {
+  /** Serves every whole frame the decoder holds. */
+  pump(): void {
     for (let item = this.#decoder.next(); item && !this.#closed; item = this.#decoder.next()) {
       if (item instanceof WireError) return this.#reject(item);
       this.#dispatch(item);

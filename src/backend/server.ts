@@ -11,6 +11,7 @@ import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
+import { readIntoDecoder } from "./reading-socket.js";
 import { ServedConnection, type ServiceHandler } from "./served-connection.js";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
 import type { Logger } from "../daemon/log.js";
@@ -144,13 +145,16 @@ export class BackendServer {
     if (!consumed.ok) return refuse(`token ${consumed.reason}`);
 
     const ack = handoffAck(true, "");
-    // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
-    socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
-    const readyAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
-    this.#tell({ t: "ack", ack });
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
     decoder.push(m.pending);
-    this.#serve(socket, decoder);
+    let client: ServedConnection | undefined;
+    const reading = readIntoDecoder(socket, decoder, () => client?.pump());
+    const served = reading ?? socket;
+    // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
+    served.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+    const readyAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
+    this.#tell({ t: "ack", ack });
+    client = this.#serve(served, decoder, reading !== undefined);
     if (handoffDebug.enabled) {
       const id = String(offer.correlationId);
       handoffDebug("%s offer-received %s", id, String(receivedAt));
@@ -206,10 +210,12 @@ export class BackendServer {
     socket.on("error", () => socket.destroy());
   }
 
-  #serve(socket: Socket, decoder: FrameDecoder): void {
+  /** Serves a client; `readsIntoDecoder`: the socket reads into `decoder` itself (no 'data' events). */
+  #serve(socket: Socket, decoder: FrameDecoder, readsIntoDecoder = false): ServedConnection {
     const client = new ServedConnection({
       socket,
       decoder,
+      readsIntoDecoder,
       service: this.#options.service,
       handler: this.#options.handler,
       onClosed: (c) => {
@@ -220,6 +226,7 @@ export class BackendServer {
     this.#clients.add(client);
     this.#reportClients();
     client.start();
+    return client;
   }
 
   /**

@@ -5,7 +5,6 @@ import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { FramedSocket } from "./framed.js";
-import { dial } from "./transport.js";
 
 export { AdminRequest_Op as AdminOp };
 
@@ -18,7 +17,7 @@ export interface AdminOptions {
 export async function adminCall(op: AdminRequest_Op, options: AdminOptions = {}): Promise<AdminResponse> {
   const places = resolvePlaces({ home: options.home });
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const framed = new FramedSocket(await dial(places.socket, timeoutMs));
+  const framed = await FramedSocket.dial(places.socket, timeoutMs);
   try {
     framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.ADMIN, requestId: 1n, payload: Buffer.from(AdminRequest.encode({ op }).finish()) }));
     const frame = await framed.read(timeoutMs, `admin ${AdminRequest_Op[op]}`);

@@ -8,31 +8,54 @@ import { FrameWriter } from "../wire/frame-writer.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { ConnectionClosedError, TimeoutError } from "./errors.js";
+import { dial } from "./transport.js";
 
 export class FramedSocket {
   readonly socket: Socket;
   // Payloads go to application code, which may keep them: a small one must not pin a whole read chunk.
-  readonly #decoder = new FrameDecoder({ detachSmallPayloads: true });
+  readonly #decoder: FrameDecoder;
   readonly #writer: FrameWriter;
   readonly #queue: Frame[] = [];
   #waiter: { resolve(f: Frame): void; reject(e: Error): void } | undefined;
   #closedWith: Error | undefined;
   #onFrame: ((frame: Frame) => void) | undefined;
-  #onClose: ((error: Error) => void) | undefined;
+  /** Whether the far end closed the connection (EOF, reset), as opposed to this side giving up on it. */
+  #byPeer = false;
+  #closing = false;
+  #onClose: ((error: Error, byPeer: boolean) => void) | undefined;
 
-  constructor(socket: Socket) {
+  /**
+   * Dials `path` with reads going straight into the frame decoder (no 'data' events, no buffer allocated
+   * per read, large bodies read into their own buffers).
+   */
+  static async dial(path: string, timeoutMs: number): Promise<FramedSocket> {
+    const decoder = new FrameDecoder({ detachSmallPayloads: true });
+    let framed: FramedSocket | undefined;
+    const socket = await dial(path, timeoutMs, {
+      buffer: () => decoder.readBuffer(),
+      read: (n) => {
+        decoder.wrote(n);
+        if (framed) framed.#pump();
+      },
+    });
+    framed = new FramedSocket(socket, decoder);
+    return framed;
+  }
+
+  /** Frames over `socket`, read from its 'data' events; or, with `decoder`, a socket that reads into that decoder itself. */
+  constructor(socket: Socket, decoder?: FrameDecoder) {
     this.socket = socket;
     this.#writer = new FrameWriter(socket);
-    socket.on("data", (chunk: Buffer) => {
-      this.#decoder.push(chunk);
-      for (let item = this.#decoder.next(); item; item = this.#decoder.next()) {
-        if (item instanceof WireError) return this.#fail(new ConnectionClosedError(`the peer sent a bad frame: ${item.message}`, item));
-        this.#deliver(item);
-        if (this.#closedWith) return;
-      }
-    });
-    socket.on("error", (error) => this.#fail(new ConnectionClosedError(error.message, error)));
-    socket.on("close", () => this.#fail(new ConnectionClosedError("the peer closed the connection")));
+    this.#decoder = decoder ?? new FrameDecoder({ detachSmallPayloads: true });
+    if (decoder) this.#pump();
+    else {
+      socket.on("data", (chunk: Buffer) => {
+        this.#decoder.push(chunk);
+        this.#pump();
+      });
+    }
+    socket.on("error", (error) => this.#fail(new ConnectionClosedError(error.message, error), !this.#closing));
+    socket.on("close", () => this.#fail(new ConnectionClosedError("the peer closed the connection"), !this.#closing));
   }
 
   /**
@@ -61,18 +84,31 @@ export class FramedSocket {
     });
   }
 
-  /** Switches to push delivery; frames queued so far are delivered first. */
-  listen(onFrame: (frame: Frame) => void, onClose: (error: Error) => void): void {
+  /**
+   * Switches to push delivery; frames queued so far are delivered first. `onClose` learns whether the far
+   * end closed the connection (`byPeer`: nobody holds its side any more) or this side gave up on it (a bad
+   * frame, close()).
+   */
+  listen(onFrame: (frame: Frame) => void, onClose: (error: Error, byPeer: boolean) => void): void {
     this.#onFrame = onFrame;
     this.#onClose = onClose;
-    for (let f = this.#queue.shift(); f; f = this.#queue.shift()) onFrame(f);
-    if (this.#closedWith) onClose(this.#closedWith);
+    for (let f = this.#queue.shift(); f && !this.#closedWith; f = this.#queue.shift()) onFrame(f);
+    if (this.#closedWith) onClose(this.#closedWith, this.#byPeer);
   }
 
   /** Closes the connection; frames already sent are written first. */
   close(): void {
     this.#writer.flush();
+    this.#closing = true;
     this.socket.destroy();
+  }
+
+  /** Delivers every whole frame the decoder holds. */
+  #pump(): void {
+    for (let item = this.#decoder.next(); item && !this.#closedWith; item = this.#decoder.next()) {
+      if (item instanceof WireError) return this.#fail(new ConnectionClosedError(`the peer sent a bad frame: ${item.message}`, item));
+      this.#deliver(item);
+    }
   }
 
   #deliver(frame: Frame): void {
@@ -95,13 +131,14 @@ export class FramedSocket {
     else this.#queue.push(frame);
   }
 
-  #fail(error: Error): void {
+  #fail(error: Error, byPeer = false): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
+    this.#byPeer = byPeer;
     this.socket.destroy();
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.reject(error);
-    this.#onClose?.(error);
+    this.#onClose?.(error, byPeer);
   }
 }

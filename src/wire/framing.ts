@@ -86,9 +86,22 @@ export interface FrameDecoderOptions {
   detachSmallPayloads?: boolean;
 }
 
+/** Bodies from this size on are read straight into a buffer of their own (see readBuffer()). */
+const DIRECT_BODY_BYTES = 32 * 1024;
+/** The decoder's own read buffer, and the least room worth reading into before starting a fresh one. */
+const READ_BUFFER_BYTES = 64 * 1024;
+const MIN_READ_BYTES = 8 * 1024;
+/** After a large frame the next read is this short: the next header, and little of its body to copy. */
+const PEEK_BYTES = 256;
+
 /**
  * Incremental decoder: `push()` bytes as they arrive, then call `next()` until it returns undefined.
  * After an error the stream cannot be resynchronised: every later `next()` returns the same error.
+ *
+ * A socket can instead read straight into the decoder (`net`'s `onread`): `readBuffer()` says where the
+ * next read goes, `wrote(n)` that it put n bytes there. Small frames then share one read buffer (no
+ * allocation per read), and a large body is read into its own buffer: never copied, never spread over
+ * chunks that must be gathered.
  */
 export class FrameDecoder {
   readonly #maxBody: number;
@@ -103,6 +116,16 @@ export class FrameDecoder {
   #bodyLength = -1;
   #decoded = 0;
   #error: WireError | undefined;
+  /** readBuffer() mode: the shared read buffer and the first free byte in it. */
+  #readBuffer: Buffer | undefined;
+  #readAt = 0;
+  /** A large body being read into its own buffer, and how much of it has arrived. */
+  #body: Buffer | undefined;
+  #bodyFilled = 0;
+  /** Whether the last readBuffer() handed out the body (else the shared read buffer). */
+  #readingBody = false;
+  /** The last frame was large: read just past the next header, so little of a large body lands in the shared buffer. */
+  #peek = false;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#maxBody = options.maxBodyBytes ?? MAX_FRAME_BODY_BYTES;
@@ -124,8 +147,49 @@ export class FrameDecoder {
   /** Adds received bytes. The decoder keeps the chunk, and frames' payloads are views of it: do not reuse it. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.#error) return;
-    this.#chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    this.#buffered += chunk.length;
+    let bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.#body) {
+      const into = Math.min(bytes.length, this.#bodyLength - this.#bodyFilled);
+      this.#body.set(bytes.subarray(0, into), this.#bodyFilled);
+      this.#bodyFilled += into;
+      this.#buffered += into;
+      bytes = bytes.subarray(into);
+      if (bytes.length === 0) return;
+    }
+    this.#chunks.push(bytes);
+    this.#buffered += bytes.length;
+  }
+
+  /**
+   * Where the next read should put its bytes: the rest of a large body, or free room in the decoder's own
+   * read buffer. Follow each read with `wrote(n)`; the bytes must not be touched afterwards.
+   */
+  readBuffer(): Buffer {
+    this.#readingBody = false;
+    if (this.#error) return (this.#readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES)).subarray(0, MIN_READ_BYTES);
+    if (this.#body ? this.#bodyFilled < this.#bodyLength : this.#bodyLength >= DIRECT_BODY_BYTES && this.#buffered < this.#bodyLength) {
+      this.#body ??= this.#bodyBuffer();
+      this.#readingBody = true;
+      return this.#body.subarray(this.#bodyFilled, this.#bodyLength);
+    }
+    if (!this.#readBuffer || this.#readBuffer.length - this.#readAt < MIN_READ_BYTES) {
+      this.#readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      this.#readAt = 0;
+    }
+    const end = this.#peek ? this.#readAt + PEEK_BYTES : this.#readBuffer.length;
+    return this.#readBuffer.subarray(this.#readAt, end);
+  }
+
+  /** The read into the last readBuffer() put `n` bytes there. */
+  wrote(n: number): void {
+    if (n <= 0 || this.#error) return;
+    if (this.#readingBody) {
+      this.#bodyFilled += n;
+      this.#buffered += n;
+      return;
+    }
+    this.push(this.#readBuffer!.subarray(this.#readAt, this.#readAt + n));
+    this.#readAt += n;
   }
 
   /** The next whole frame, the error that ends the stream, or undefined until more bytes arrive. */
@@ -152,11 +216,13 @@ export class FrameDecoder {
     try {
       // A body within the first chunk is decoded in place; one spread over chunks is gathered first.
       const first = this.#chunks[0];
-      if (length === 0) frame = decodeFrameBody(EMPTY);
+      if (this.#body) frame = decodeFrameBody(this.#takeBody());
+      else if (length === 0) frame = decodeFrameBody(EMPTY);
       else if (first!.length - this.#offset >= length) {
         const at = this.#offset;
         this.#skip(length);
-        frame = decodeFrameBody(first!, at, at + length, this.#detach);
+        // Chunks of the decoder's own read buffer share 64 KiB: a small payload must not keep it all alive.
+        frame = decodeFrameBody(first!, at, at + length, this.#detach || this.#readBuffer !== undefined);
       } else frame = decodeFrameBody(this.#take(length));
     } catch (cause) {
       return this.#fail(new FrameMalformedError(cause));
@@ -164,6 +230,7 @@ export class FrameDecoder {
     const invalid = this.#validate ? validateFrame(frame) : undefined;
     if (invalid) return this.#fail(invalid);
     this.#decoded++;
+    this.#peek = length >= DIRECT_BODY_BYTES;
     return frame;
   }
 
@@ -184,6 +251,7 @@ export class FrameDecoder {
     const parts = this.#chunks;
     if (parts.length > 0) parts[0] = parts[0]!.subarray(this.#offset);
     this.#offset = 0;
+    if (this.#body) parts.unshift(this.#takeBody());
     if (this.#bodyLength >= 0) {
       const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       header[0] = FRAMING_VERSION;
@@ -198,10 +266,31 @@ export class FrameDecoder {
 
   #fail(error: WireError): WireError {
     this.#error = error;
+    this.#body = undefined;
+    this.#bodyFilled = 0;
     this.#chunks = [];
     this.#offset = 0;
     this.#buffered = 0;
     return error;
+  }
+
+  /** A buffer of its own for the body being assembled, holding the bytes of it buffered so far (all of them are its). */
+  #bodyBuffer(): Buffer {
+    const body = Buffer.allocUnsafeSlow(this.#bodyLength);
+    const have = this.#buffered;
+    if (have > 0) this.#take(have).copy(body);
+    this.#buffered = have;
+    this.#bodyFilled = have;
+    return body;
+  }
+
+  /** The body buffer's bytes so far (all of it once complete), leaving the decoder without one. */
+  #takeBody(): Buffer {
+    const body = this.#body!.subarray(0, this.#bodyFilled);
+    this.#buffered -= this.#bodyFilled;
+    this.#body = undefined;
+    this.#bodyFilled = 0;
+    return body;
   }
 
   /** Drops n bytes that lie within the first chunk. */

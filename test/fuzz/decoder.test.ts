@@ -15,13 +15,19 @@ const valid = [
   encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.ECHO, requestId: 2n ** 63n, payload: Buffer.alloc(40, 1), traceparent: "00-x" })),
 ];
 
-/** Feeds `input` in random chunks; checks the decoder's contract throughout. */
+/** Feeds `input` in random chunks, pushed or read into the decoder; checks the decoder's contract throughout. */
 function feed(random: Random, input: Buffer): void {
   const decoder = new FrameDecoder({ maxFirstBodyBytes: 1 + random.int(70_000) });
+  const reads = random.next() < 0.5;
   let error: WireError | undefined;
   for (let at = 0; at < input.length; ) {
-    const size = 1 + random.int(Math.min(64, input.length - at));
-    decoder.push(input.subarray(at, at + size));
+    let size = 1 + random.int(Math.min(64, input.length - at));
+    if (reads) {
+      const target = decoder.readBuffer();
+      size = Math.min(size, target.length);
+      input.copy(target, 0, at, at + size);
+      decoder.wrote(size);
+    } else decoder.push(input.subarray(at, at + size));
     at += size;
     for (let item = decoder.next(); item; item = decoder.next()) {
       if (item instanceof WireError) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Random } from "../helpers/random.js";
 import {
   encodeFramed,
   Frame,
@@ -175,4 +176,99 @@ test("a frame spread over chunks is gathered into a body of its own", () => {
   const { frames } = decodeAll([bytes.subarray(0, 65536), bytes.subarray(65536)], new FrameDecoder({ maxFirstBodyBytes: 200_000 }));
   assert.deepEqual(frames, [sample(3, 100_000)]);
   assert.ok(frames[0]!.payload.buffer.byteLength < 100_100, "its payload pins no read chunk");
+});
+
+/** Feeds `stream` as a socket reading into the decoder would (readBuffer, then wrote), `sizes` bytes at most per read. */
+function readAll(stream: Buffer, decoder: FrameDecoder, sizes: () => number): { frames: Frame[]; reads: number } {
+  const frames: Frame[] = [];
+  let at = 0;
+  let reads = 0;
+  while (at < stream.length) {
+    const target = decoder.readBuffer();
+    assert.ok(target.length > 0, "a read buffer always has room");
+    const n = Math.min(target.length, sizes(), stream.length - at);
+    stream.copy(target, 0, at, at + n);
+    at += n;
+    reads++;
+    decoder.wrote(n);
+    for (let item = decoder.next(); item; item = decoder.next()) {
+      assert.ok(!(item instanceof WireError), String(item));
+      frames.push(item as Frame);
+    }
+  }
+  return { frames, reads };
+}
+
+test("reading into the decoder (readBuffer/wrote) yields the same frames as push, whatever the read sizes", () => {
+  const random = new Random(0x51ab);
+  for (let round = 0; round < 40; round++) {
+    const frames = Array.from({ length: 30 }, (_, i) => sample(i, random.pick([0, 1, 64, 1000, 40_000, 70_000, 200_000]) + random.int(50)));
+    const stream = Buffer.concat(frames.map(encodeFramed));
+    const maxRead = random.pick([1, 7, 300, 4096, 65_536, 1 << 20]);
+    const decoder = new FrameDecoder({ maxFirstBodyBytes: 1 << 20 });
+    const { frames: got } = readAll(stream, decoder, () => 1 + random.int(maxRead));
+    assert.deepEqual(got, frames, `round ${round}, reads of up to ${maxRead} bytes`);
+    assert.equal(decoder.buffered, 0);
+    assert.equal(decoder.end(), undefined);
+  }
+});
+
+test("a large body is read into a buffer of its own: no copy of it, and two reads a frame once they flow", () => {
+  const payload = 64 * 1024;
+  const frames = Array.from({ length: 20 }, (_, i) => sample(i, payload));
+  const stream = Buffer.concat(frames.map(encodeFramed));
+  const decoder = new FrameDecoder({ maxFirstBodyBytes: 1 << 20 });
+  const { frames: got, reads } = readAll(stream, decoder, () => 1 << 20);
+  assert.deepEqual(got, frames);
+  // One read for the head (and little more), one for the rest of the body: the socket would give more.
+  assert.ok(reads <= 2 * frames.length + 1, `${reads} reads for ${frames.length} frames`);
+  for (const f of got.slice(1)) {
+    assert.equal(f.payload.buffer.byteLength, encodeFramed(f).length - 5, "the payload is a view of its own body buffer");
+  }
+});
+
+test("small frames read into the decoder do not each keep its 64 KiB read buffer alive", () => {
+  const frames = Array.from({ length: 200 }, (_, i) => sample(i, 64));
+  const decoder = new FrameDecoder();
+  const { frames: got } = readAll(Buffer.concat(frames.map(encodeFramed)), decoder, () => 1000);
+  assert.deepEqual(got, frames);
+  for (const f of got) assert.ok(f.payload.buffer.byteLength < 32 * 1024, "a small payload is copied out of the shared read buffer");
+});
+
+test("bytes pushed first (a handoff's forwarded bytes), then reads into the decoder: nothing lost or reordered", () => {
+  const frames = [sample(1, 10), sample(2, 100_000), sample(3, 5), sample(4, 50_000)];
+  const stream = Buffer.concat(frames.map(encodeFramed));
+  for (const cut of [3, 20, 40_000, 100_020, stream.length - 7]) {
+    const decoder = new FrameDecoder({ maxFirstBodyBytes: 1 << 20 });
+    decoder.push(stream.subarray(0, cut));
+    const early: Frame[] = [];
+    for (let item = decoder.next(); item; item = decoder.next()) early.push(item as Frame);
+    const { frames: late } = readAll(stream.subarray(cut), decoder, () => 9000);
+    assert.deepEqual([...early, ...late], frames, `cut at ${cut}`);
+  }
+});
+
+test("takeRemainder gives back a large body read halfway into its own buffer, with its header", () => {
+  const big = encodeFramed(sample(7, 90_000));
+  const next = encodeFramed(sample(8, 3));
+  const decoder = new FrameDecoder({ maxFirstBodyBytes: 1 << 20 });
+  readAll(big.subarray(0, 50_000), decoder, () => 20_000);
+  // The same bytes pushed after the body buffer exists land in it, the rest after it.
+  decoder.push(big.subarray(50_000, 60_000));
+  const rest = decoder.takeRemainder();
+  assert.ok(rest.equals(big.subarray(0, 60_000)));
+  assert.deepEqual(decodeAll([rest, big.subarray(60_000), next], new FrameDecoder({ maxFirstBodyBytes: 1 << 20 })).frames, [sample(7, 90_000), sample(8, 3)]);
+});
+
+test("a bad frame read into the decoder is the same typed error, and later reads change nothing", () => {
+  const decoder = new FrameDecoder();
+  const target = decoder.readBuffer();
+  Buffer.from([9, 1, 0, 0, 0]).copy(target);
+  decoder.wrote(5);
+  const error = decoder.next();
+  assert.ok(error instanceof WireError);
+  assert.equal(error.code, "QUIRE_ERR_FRAMING_VERSION");
+  decoder.readBuffer();
+  decoder.wrote(100);
+  assert.equal(decoder.next(), error);
 });
