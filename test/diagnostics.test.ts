@@ -27,8 +27,11 @@ async function collect(name: string, action: () => Promise<void>): Promise<Recor
 
 test("quire:client:handoff: one message per connection, with its service, path and duration", async () => {
   const seen = await collect("quire:client:handoff", async () => {
-    (await connect("echo", { home: daemon.home, autostart: false })).close();
-    (await connect("echo", { home: daemon.home, autostart: false, handoff: false })).close();
+    for (const handoff of [true, false]) {
+      const c = await connect("echo", { home: daemon.home, autostart: false, handoff });
+      await c.whenSettled();
+      c.close();
+    }
   });
   assert.deepEqual(seen.map((m) => [m.service, m.path]), [["echo", "handoff"], ["echo", "reconnect"]]);
   for (const m of seen) assert.ok(typeof m.durationMs === "number" && m.durationMs >= 0);

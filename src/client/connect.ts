@@ -1,25 +1,27 @@
-// connect(): Hello to the broker, then the handoff (stay on the connection) or the reconnect (dial the
-// backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms are
-// handled here, within the caller's deadline, and never surface as errors while time remains.
+// connect(): Hello to the broker, then the handoff (stay on the connection, usable from Negotiated on; the
+// Connection waits for the ready event and falls back here if it does not come) or the reconnect (dial
+// the backend with the token). A failed handoff, a backend restarting or a refusal with retry_after_ms
+// are handled here, within the caller's deadline, and never surface as errors while time remains.
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
 import { resolvePlaces } from "../daemon/places.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
-import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";
 import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { CAP_HANDLE_PASSING, PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ON_DEMAND_ARGS, startDaemon } from "./autostart.js";
-import { Connection } from "./connection.js";
+import { Connection, type ConnectionPath, type Link } from "./connection.js";
 import { ClientError, ConnectionClosedError, DaemonUnreachableError, HandshakeError, RefusedError, TimeoutError } from "./errors.js";
 import { FramedSocket } from "./framed.js";
-import { dial } from "./transport.js";
 
 /** Each step of a handshake, for diagnostics: `{ step, service, ... }`. */
 export const handshakeChannel = channel("quire:client:handshake");
-/** One message per connection made: `{ service, path: "handoff" | "reconnect", durationMs }`. */
+/**
+ * One message per connection made, once its path is known for good (a handoff at the backend's ready
+ * event): `{ service, path: "handoff" | "reconnect", durationMs }`.
+ */
 export const handoffChannel = channel("quire:client:handoff");
 
 /** NODE_DEBUG=quire prints the path each connect takes. */
@@ -43,26 +45,43 @@ export interface ConnectOptions {
 }
 
 export async function connect(service: string, options: ConnectOptions = {}): Promise<Connection> {
+  const started = performance.now();
+  const settled = (path: ConnectionPath) => {
+    if (path === "handoff") publish({ step: "handoff", service });
+    const durationMs = performance.now() - started;
+    debug("client: %s service reached by %s in %d ms", service, path, Math.round(durationMs));
+    if (handoffChannel.hasSubscribers) handoffChannel.publish({ service, path, durationMs });
+  };
+  const link = await establish(service, options);
+  if (link.path === "reconnect") {
+    settled("reconnect");
+    return new Connection(link, service);
+  }
+  return new Connection(link, service, {
+    readyTimeoutMs: options.readyTimeoutMs ?? 2_000,
+    fallBack: (peerClosed, why) => fallBack(service, link.negotiated, options, peerClosed, why),
+    settled,
+  });
+}
+
+/**
+ * A link to the service's backend: the Hello, retried within the deadline, then either the handed-off
+ * connection (at Negotiated, before the backend's ready event) or the reconnect to the backend's socket.
+ */
+async function establish(service: string, options: ConnectOptions): Promise<Link> {
   const places = resolvePlaces({ home: options.home });
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   const remaining = () => deadline - Date.now();
   let autostart = options.autostart ?? process.env.QUIRE_NO_AUTOSTART !== "1";
   let lastProblem: Error | undefined;
-  const started = performance.now();
-  const connected = (connection: Connection): Connection => {
-    const durationMs = performance.now() - started;
-    debug("client: %s service reached by %s in %d ms", service, connection.path, Math.round(durationMs));
-    if (handoffChannel.hasSubscribers) handoffChannel.publish({ service, path: connection.path, durationMs });
-    return connection;
-  };
   debug("client: connecting to the %s service through %s (handoff %s)", service, places.socket, options.handoff === false ? "off" : "asked");
 
   while (remaining() > 0) {
     let framed: FramedSocket;
     let reply: HelloReply;
     try {
-      framed = new FramedSocket(await dial(places.socket, remaining()));
+      framed = await FramedSocket.dial(places.socket, remaining());
       reply = await hello(framed, service, options, Buffer.alloc(0), remaining());
     } catch (error) {
       // A daemon that closed on us before answering is not serving either.
@@ -96,20 +115,13 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
       throw new RefusedError(reply.refused);
     }
     const negotiated = reply.negotiated!;
-    if ((negotiated.serverCapabilities & CAP_HANDLE_PASSING) !== 0n) {
-      const ready = await awaitReady(framed, negotiated, Math.min(options.readyTimeoutMs ?? 2_000, remaining()));
-      if (ready === true) {
-        publish({ step: "handoff", service });
-        return connected(new Connection(framed, service, "handoff", negotiated));
-      }
-      debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, ready.message, negotiated.backendPipe);
-      publish({ step: "handoff-failed", service, reason: ready.message });
-    } else {
-      framed.close();
-      debug("client: reconnecting to %s", negotiated.backendPipe);
-    }
+    // Handed off: requests may go at once; the Connection waits for the ready event (DESIGN: "a client may
+    // send requests right after Negotiated").
+    if ((negotiated.serverCapabilities & CAP_HANDLE_PASSING) !== 0n) return { framed, path: "handoff", negotiated };
+    framed.close();
+    debug("client: reconnecting to %s", negotiated.backendPipe);
     try {
-      return connected(await reconnect(service, negotiated, options, remaining()));
+      return await reconnect(service, negotiated, options, remaining());
     } catch (error) {
       if (!(error instanceof ClientError)) throw error;
       // The backend went away or forgot the token (it restarted): start over with the broker.
@@ -124,15 +136,33 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
   throw new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
 }
 
-async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Connection> {
-  const framed = new FramedSocket(await dial(negotiated.backendPipe, timeoutMs));
+/**
+ * Another link after a handoff that did not go through: the reconnect with the same token first (which,
+ * by using the token up, also proves the backend can never adopt the old connection). When that fails, a
+ * fresh start with the broker is safe only if the far end closed the old connection (`peerClosed`).
+ */
+async function fallBack(service: string, negotiated: Negotiated, options: ConnectOptions, peerClosed: boolean, why: Error): Promise<Link> {
+  debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, why.message, negotiated.backendPipe);
+  publish({ step: "handoff-failed", service, reason: why.message });
+  try {
+    return await reconnect(service, negotiated, options, options.timeoutMs ?? 10_000);
+  } catch (error) {
+    if (!(error instanceof ClientError) || !peerClosed) throw error;
+    debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, error.message);
+    publish({ step: "reconnect-failed", service, reason: error.message });
+    return establish(service, { ...options, handoff: false });
+  }
+}
+
+async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Link> {
+  const framed = await FramedSocket.dial(negotiated.backendPipe, timeoutMs);
   const reply = await hello(framed, service, { ...options, handoff: false }, negotiated.handlePassedToken, timeoutMs);
   if (reply.refused) {
     framed.close();
     throw new RefusedError(reply.refused);
   }
   publish({ step: "reconnect", service });
-  return new Connection(framed, service, "reconnect", reply.negotiated!);
+  return { framed, path: "reconnect", negotiated: reply.negotiated! };
 }
 
 async function hello(framed: FramedSocket, service: string, options: ConnectOptions, authToken: Buffer, timeoutMs: number): Promise<HelloReply> {
@@ -157,22 +187,6 @@ async function hello(framed: FramedSocket, service: string, options: ConnectOpti
   } catch (error) {
     framed.close();
     throw new HandshakeError(`the HelloReply is malformed: ${(error as Error).message}`);
-  }
-}
-
-/** True once the backend's ready event echoes our token; the reason otherwise. */
-async function awaitReady(framed: FramedSocket, negotiated: Negotiated, timeoutMs: number): Promise<true | Error> {
-  try {
-    const frame = await framed.read(timeoutMs, "waiting for the backend after the handoff");
-    if (frame.kind === Frame_Kind.EVENT && frame.payloadProtocol === Lane.HANDOFF) {
-      const ack = HandoffAck.decode(frame.payload);
-      if (ack.accepted && Buffer.compare(ack.token, negotiated.handlePassedToken) === 0) return true;
-    }
-    framed.close();
-    return new HandshakeError("the first frame after a handoff was not the backend's ready event");
-  } catch (error) {
-    framed.close();
-    return error as Error;
   }
 }
 

@@ -1,7 +1,7 @@
 // quire/client: reach a service through the daemon, and administer the daemon.
 export { QuireError } from "../errors.js";
 export { connect, handshakeChannel, type ConnectOptions } from "./connect.js";
-export { Connection, type RequestOptions } from "./connection.js";
+export { Connection, type ConnectionPath, type RequestOptions } from "./connection.js";
 export { adminCall, AdminOp, type AdminOptions } from "./admin.js";
 export { startDaemon, type StartOptions } from "./autostart.js";
 export { resolvePlaces, type Places } from "../daemon/places.js";
