@@ -44,6 +44,7 @@ export class HandshakeServer {
   /** Tokens minted and not yet known to be used. */
   readonly #pendingTokens = new PendingTokens();
   #nextId = 1;
+  readonly #newId = () => this.#nextId++;
 
   constructor(ctx: HandshakeContext) {
     this.#ctx = ctx;
@@ -101,9 +102,7 @@ export class HandshakeServer {
       if (socket.destroyed) return;
     }
 
-    const id = this.#nextId++;
-    const expiresAt = Date.now() + settings.tokenTtlMs;
-    const token = backend.mintToken(expiresAt, id);
+    const { token, id, expiresAt } = backend.takeToken(settings.tokenTtlMs, this.#newId);
     this.#pendingTokens.add(id, peer, expiresAt);
     const handoff = settings.handoff && (hello.clientCapabilities & CAP_HANDLE_PASSING) !== 0n;
     const negotiated = negotiatedFor(hello, QUIRE_VERSION, {

@@ -12,6 +12,16 @@ import { newTokenKey, TokenSealer } from "../daemon/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 
+/** A token and what the broker keeps of it: its id (reported back when used) and its expiry. */
+export interface MintedToken {
+  token: Buffer;
+  id: number;
+  expiresAt: number;
+}
+
+/** A spare token sealed longer ago than this (or a tenth of the TTL) is not handed out; a fresh one is sealed instead. */
+const SPARE_TOKEN_MAX_AGE_MS = 1_000;
+
 export type BackendState = "stopped" | "starting" | "ready" | "backoff" | "failed" | "draining";
 
 export interface RespawnPolicy {
@@ -88,6 +98,9 @@ export class BackendProcess extends EventEmitter {
   readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
   /** Seals tokens under the key of the current launch; a respawned backend gets a new key. */
   #sealer: TokenSealer | undefined;
+  /** A token sealed ahead under #sealer, for the next Hello. */
+  #spareToken: MintedToken | undefined;
+  #sealingSpare = false;
   readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
   readonly #idleQuestions = new Map<number, Waiter<{ idle: boolean; why: string }>>();
   #requestSeq = 0;
@@ -135,12 +148,31 @@ export class BackendProcess extends EventEmitter {
   }
 
   /**
-   * A one-time token the running backend checks by itself (no registration round trip). Call only once
-   * ensure() has resolved: the token is good for this launch of the backend only.
+   * A one-time token the running backend checks by itself (no registration round trip), good for this
+   * launch of the backend only: call once ensure() has resolved. Sealing is the costliest step of
+   * answering a Hello, so a spare is sealed after each Hello, off the path of the next one; `newId` gives
+   * each token the broker's id for it.
    */
-  mintToken(expiresAt: number, id: number): Buffer {
-    if (!this.#sealer) throw new BackendUnavailableError(this.service, "not running", this.#retryAfter());
-    return this.#sealer.mint(this.service, expiresAt, id);
+  takeToken(ttlMs: number, newId: () => number): MintedToken {
+    const sealer = this.#sealer;
+    if (!sealer) throw new BackendUnavailableError(this.service, "not running", this.#retryAfter());
+    let minted = this.#spareToken;
+    this.#spareToken = undefined;
+    // A token's TTL counts from its sealing: an old spare would give the client less than the TTL.
+    if (!minted || minted.expiresAt - Date.now() < ttlMs - Math.min(SPARE_TOKEN_MAX_AGE_MS, ttlMs / 10)) minted = this.#seal(sealer, ttlMs, newId());
+    if (!this.#sealingSpare) {
+      this.#sealingSpare = true;
+      setImmediate(() => {
+        this.#sealingSpare = false;
+        if (this.#sealer === sealer) this.#spareToken = this.#seal(sealer, ttlMs, newId());
+      });
+    }
+    return minted;
+  }
+
+  #seal(sealer: TokenSealer, ttlMs: number, id: number): MintedToken {
+    const expiresAt = Date.now() + ttlMs;
+    return { token: sealer.mint(this.service, expiresAt, id), id, expiresAt };
   }
 
   /** Offers sent and not yet ACKed (or given up). */
@@ -364,6 +396,7 @@ export class BackendProcess extends EventEmitter {
     if (child !== this.#child) return;
     this.#child = undefined;
     this.#sealer = undefined;
+    this.#spareToken = undefined;
     this.clients = 0;
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;

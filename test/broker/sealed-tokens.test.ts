@@ -93,3 +93,17 @@ test("a respawned backend has a new key: its predecessor's unused tokens are ref
   assert.equal(reply?.refused?.code, Refused_Code.PEER_REJECTED);
   assert.ok((await presentToken(fresh.backendPipe, fresh.handlePassedToken))?.negotiated);
 });
+
+test("tokens are sealed ahead of the Hellos that take them, yet each still has (nearly) its whole TTL", async () => {
+  const ttlMs = 30_000;
+  const expiryOf = (n: Negotiated) => n.handlePassedToken.readUIntBE(17, 6);
+  for (const pauseMs of [0, 1_200]) {
+    await new Promise((r) => setTimeout(r, pauseMs));
+    const asked = Date.now();
+    const n = await negotiate(daemon);
+    // A spare older than a second is not handed out: after the pause the token is sealed afresh.
+    assert.ok(expiryOf(n) >= asked + ttlMs - 1_000, `expires ${expiryOf(n) - asked} ms after the Hello (after a ${pauseMs} ms pause)`);
+    assert.ok(expiryOf(n) <= Date.now() + ttlMs);
+    assert.ok((await presentToken(n.backendPipe, n.handlePassedToken))?.negotiated, "and it is good");
+  }
+});
