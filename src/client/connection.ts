@@ -224,10 +224,13 @@ export class Connection extends EventEmitter {
         this.#framed = link.framed;
         this.#path = link.path;
         this.#negotiated = link.negotiated;
-        unsettled.fallingBack = false;
-        for (const frame of unsettled.sent) link.framed.send(frame);
-        this.#listen(link.framed);
         this.#settle();
+        try {
+          for (const frame of unsettled.sent) link.framed.send(frame);
+        } catch {
+          // The new link closed already: listen() reports it, and the requests fail.
+        }
+        this.#listen(link.framed);
       },
       (error: Error) => {
         this.#onClose(new ConnectionClosedError(`the handoff to the ${this.service} backend did not complete (${why.message}) and no other way to it was found (${error.message}); requests sent meanwhile may or may not have run`, error));
@@ -241,7 +244,7 @@ export class Connection extends EventEmitter {
     this.#pending.delete(requestId);
     cleanup(pending);
     pending.reject(error);
-    if (!this.#closed) this.#framed.send(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
+    if (!this.#closed) this.#write(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
   }
 
   #onFrame(frame: Frame): void {

@@ -65,7 +65,7 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
   dirs.push(home);
   const places = resolvePlaces({ home });
   const backendPipe = join(home, "backend-echo.sock");
-  const seen = { hellos: [] as Hello[], requestsAtBroker: 0, backendRequests: [] as string[], backendHellos: 0 };
+  const seen = { hellos: [] as Hello[], requestsAtBroker: 0, backendRequests: [] as string[], backendCancels: [] as bigint[], backendHellos: 0 };
   const unused = [...accepts];
 
   const brokerServer = createServer((socket) => {
@@ -97,6 +97,7 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
     let served = false;
     frames(socket, (frame) => {
       if (served) {
+        if (frame.kind === Frame_Kind.CANCEL) return void seen.backendCancels.push(frame.requestId);
         seen.backendRequests.push(frame.payload.toString());
         return echo(socket, frame);
       }
@@ -183,4 +184,17 @@ test("closed before the ready event: no fallback runs afterwards", async () => {
   // Well past the ready timeout: a fallback left running would have dialled the backend by now.
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(seen.backendHellos, 0);
+});
+
+test("a request given up before the handoff settles is cancelled on the new link as well, and the connection goes on", async () => {
+  const { home, seen } = await scripted("close", [HANDOFF_TOKEN]);
+  const c = await connect("echo", { home, autostart: false });
+  const abort = new AbortController();
+  const givenUp = c.request(Lane.ECHO, Buffer.from("given up"), { signal: abort.signal });
+  abort.abort(new Error("given up"));
+  await assert.rejects(givenUp, /given up/);
+  assert.equal((await c.request(Lane.ECHO, Buffer.from("kept"))).toString(), "kept");
+  assert.deepEqual(seen.backendRequests, ["given up", "kept"], "sent again in order");
+  assert.deepEqual(seen.backendCancels, [1n], "and the CANCEL after it");
+  c.close();
 });
