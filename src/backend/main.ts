@@ -19,12 +19,18 @@ if (!service || !socketPath || !process.send) {
 try {
   const handler = await createService(service, { places, logger });
   answerObservations(handler);
-  await new BackendServer({ service, socketPath, handler, logger }).start();
+  await new BackendServer({ service, socketPath, handler, logger, orphanGraceMs: orphanGraceFromEnv() }).start();
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   logger.log("error", "backend failed to start", { service, error: message });
   // The broker shows the reason in status and in the clients' refusals, not just "exited with code 1".
   process.send({ t: "failed", error: message }, () => process.exit(1));
+}
+
+/** QUIRE_ORPHAN_GRACE_MS, for tests: a short grace makes the drain of an orphaned backend run out. */
+function orphanGraceFromEnv(): number | undefined {
+  const ms = Number(process.env.QUIRE_ORPHAN_GRACE_MS);
+  return process.env.QUIRE_ORPHAN_GRACE_MS && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /** The broker asks for metrics (METRICS) and whether the service is idle (--backend-idle-ms). */

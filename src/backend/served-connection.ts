@@ -16,7 +16,10 @@ export interface ServiceHandler {
   /** A REQUEST or CANCEL on a service lane. */
   onFrame(frame: Frame, client: ServedConnection): void;
   onClose?(client: ServedConnection): void;
-  /** Resolves when in-flight work is done; the backend waits for it (bounded) before exiting on drain. */
+  /**
+   * Resolves when in-flight work is done; the backend waits for it before exiting on drain, at most the
+   * drain's grace, after which it SIGKILLs what the service spawned (`Subprocess.killAll()`).
+   */
   drain?(): Promise<void>;
 }
 

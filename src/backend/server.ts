@@ -17,8 +17,9 @@ import { isControlMessage, type BackendMessage, type BrokerMessage } from "../da
 import type { Logger } from "../daemon/log.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
 import { TokenChecker } from "../daemon/tokens.js";
+import { Subprocess } from "../runtime/index.js";
 
-/** How long an orphaned backend gives its work before it exits. */
+/** How long an orphaned backend gives its work before it kills what is left and exits. */
 const ORPHAN_GRACE_MS = 5_000;
 /** The clients count goes to the broker at most this often. */
 const CLIENTS_REPORT_MS = 50;
@@ -33,6 +34,8 @@ export interface BackendOptions {
   logger: Logger;
   /** How long a reconnecting client has to send its Hello. */
   helloTimeoutMs?: number;
+  /** The grace of the drain a broker's death starts (default ORPHAN_GRACE_MS). */
+  orphanGraceMs?: number;
 }
 
 export class BackendServer {
@@ -71,7 +74,7 @@ export class BackendServer {
     // The key comes first: we ask once our listener is attached, so the answer cannot be missed.
     process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
     // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
-    process.on("disconnect", () => void this.#drain(ORPHAN_GRACE_MS));
+    process.on("disconnect", () => void this.#drain(this.#options.orphanGraceMs ?? ORPHAN_GRACE_MS));
     await new Promise<void>((resolve) => {
       this.#keyArrived = resolve;
       this.#tell({ t: "want-key" });
@@ -250,9 +253,22 @@ export class BackendServer {
     this.#server?.close();
     const work = this.#options.handler.drain?.() ?? Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    const done = await Promise.race([work.then(() => true, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false)))]);
     clearTimeout(timer);
+    if (!done) await this.#killWhatIsLeft(graceMs);
     this.#exit("drained");
+  }
+
+  /**
+   * The grace ran out (on a slow machine, before the service's own kill had even sent a signal its trees
+   * cannot ignore): nothing the service started may outlive us, so it is killed outright, and we exit
+   * only once it is gone.
+   */
+  async #killWhatIsLeft(graceMs: number): Promise<void> {
+    const { logger, service } = this.#options;
+    logger.log("warn", "drain grace ran out: killing what the service started", { service, graceMs });
+    const survivors = await Subprocess.killAll();
+    if (survivors > 0) logger.log("warn", "processes the backend may not signal outlive it", { service, survivors });
   }
 
   #exit(why: string): void {

@@ -8,7 +8,7 @@ import { Expecter, type ExpectMatch } from "./expect.js";
 import type { ResolvedOptions } from "./options.js";
 import { OutputCapture } from "./output.js";
 import type { ProcessSource } from "./source.js";
-import { terminateTree } from "./terminate.js";
+import { killTree, terminateTree } from "./terminate.js";
 
 export interface RunResult {
   /** The exit code, or null when a signal ended the process. */
@@ -27,6 +27,9 @@ export interface RunResult {
 
 /** NODE_DEBUG=quire prints each process's start, kill and exit. */
 const debug = debuglog("quire");
+
+/** Every Subprocess of this process whose exit is not yet reported: what killAll() ends. */
+const unfinished = new Set<Subprocess>();
 
 /**
  * Events: `data` (Buffer) for each piece of output, in order; `exit` (RunResult) once, after the last `data`.
@@ -63,6 +66,18 @@ export class Subprocess extends EventEmitter {
     this.#armIdle();
     source.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.#result = new Promise((resolve) => source.once("exit", (code: number | null, signal: string | null) => resolve(this.#finish(code, signal))));
+    unfinished.add(this);
+  }
+
+  /**
+   * SIGKILL, with no grace, to the whole tree of every command this process spawned that has not yet
+   * exited; resolves once they are all gone, with how many processes outlived it (another user's, which
+   * we may not signal). For a process that is about to exit and must leave nothing behind, however long
+   * the trees' own kill() would still take.
+   */
+  static async killAll(): Promise<number> {
+    const survivors = await Promise.all([...unfinished].map((s) => s.#killNow()));
+    return survivors.reduce((sum, n) => sum + n, 0);
   }
 
   /** Resolves with the result once the process has exited and all its output is in. */
@@ -90,6 +105,12 @@ export class Subprocess extends EventEmitter {
     this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs, "kill");
     await this.#killing;
     return this.#result;
+  }
+
+  #killNow(): Promise<number> {
+    this.#killed = true;
+    debug("runtime: kill pid %d at once", this.pid);
+    return killTree(this.#source.identity, this.#source.holders, "kill-all");
   }
 
   /** Stops reading output until resume(): the command blocks once the kernel's buffers are full. */
@@ -143,6 +164,7 @@ export class Subprocess extends EventEmitter {
   }
 
   async #finish(exitCode: number | null, signal: string | null): Promise<RunResult> {
+    unfinished.delete(this);
     clearTimeout(this.#wallTimer);
     clearTimeout(this.#idleTimer);
     this.#expecter.end();

@@ -18,9 +18,10 @@ export const HOLDER_GRACE_MS = 50;
 
 /**
  * Why a tree is being ended: the caller's kill(), a timeout, leftovers holding the terminal or pipes
- * after the command exited, or leftovers still in the command's session once its output is in.
+ * after the command exited, leftovers still in the command's session once its output is in, or
+ * Subprocess.killAll() (a process that must exit now).
  */
-export type TerminateReason = "kill" | "timeout-wall" | "timeout-idle" | "holders" | "leftovers";
+export type TerminateReason = "kill" | "timeout-wall" | "timeout-idle" | "holders" | "leftovers" | "kill-all";
 
 /** One message per signal sent to a tree: `{ pid, signal, reason, members }` (pid: the command's). */
 export const terminateChannel = channel("quire:runtime:terminate");
@@ -51,6 +52,28 @@ export async function terminateTree(root: ProcessIdentity, holders: Holders, gra
     await waitGone(members, waitMs);
   }
   return members.filter(isAlive).length;
+}
+
+/**
+ * Ends a tree at once, with no grace: SIGKILL to every member, then again to any that forked while we
+ * looked, until none we may signal is left. It waits as long as that takes, with no deadline to run out
+ * on a slow machine; a killed process is gone once the kernel has reaped it (a zombie counts as gone).
+ * Resolves with how many members we may not signal (another user's).
+ */
+export async function killTree(root: ProcessIdentity, holders: Holders, reason: TerminateReason): Promise<number> {
+  if (process.platform === "win32") {
+    announce(root.pid, "taskkill", reason, 1);
+    return terminateWindows(root.pid);
+  }
+  const since = ticksSinceBoot();
+  for (;;) {
+    const members = await collectTree(root, holders, since);
+    if (members.length === 0) return 0;
+    announce(root.pid, "SIGKILL", reason, members.length);
+    const killed = members.filter((member) => signalProcess(member, "SIGKILL"));
+    if (killed.length === 0) return members.filter(isAlive).length;
+    await waitGone(killed, Number.POSITIVE_INFINITY);
+  }
 }
 
 function announce(pid: number, signal: string, reason: TerminateReason, members: number): void {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin.js";
 import { PtyClient } from "../../src/client/pty.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { alive, eventually, identify } from "../helpers/fixtures.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
@@ -35,6 +35,36 @@ test("SIGKILL quired: the pty backend ends its sessions' trees, even ones that i
       signalProcess(session, "SIGKILL");
     }
   } finally {
+    await daemon.stop();
+  }
+});
+
+// The drain's grace can run out before the kill of a session's tree has sent a signal the tree cannot
+// ignore (on a loaded machine, each round's scan of /proc takes seconds). A zero grace makes that certain
+// here: the tree ignores everything but SIGKILL, which the kill's own rounds send only after killGraceMs.
+test("SIGKILL quired, drain grace runs out: the pty backend SIGKILLs its sessions' trees and exits only once they are gone", async () => {
+  const daemon = await startTestDaemon([], tempHome(), { QUIRE_ORPHAN_GRACE_MS: "0" });
+  const tree: ProcessIdentity[] = [];
+  try {
+    const c = await PtyClient.connect({ home: daemon.home, autostart: false });
+    await c.start({ name: "deaf", file: "sh", args: ["-c", "trap '' HUP INT TERM; sleep 300 & echo \"pids $$ $!\"; wait"] });
+    let output = "";
+    const tail = await c.tail("deaf", true, (d) => (output += d.toString()));
+    output = tail.backlog.toString() + output;
+    await eventually(() => /pids \d+ \d+/.test(output), "the session to say its pids");
+    tree.push(...output.match(/pids (\d+) (\d+)/)!.slice(1).map((pid) => identify(Number(pid))));
+    const backend = identify((await daemon.backendPids())[0]!);
+    c.close();
+
+    daemon.process.kill("SIGKILL");
+    await daemon.exited;
+    await eventually(() => !alive(backend), "the backend to exit", 60_000);
+    // No waiting here: by the time the backend is gone, every process of the tree must be. (Its log lines
+    // are not checked: one written at once after the broker's death can go into the stderr pipe just
+    // before the dead broker's end of it is closed, and be lost; seen under load.)
+    assert.deepEqual(tree.filter(alive).map((p) => p.pid), [], "processes of the session outlived its backend");
+  } finally {
+    for (const p of tree) signalProcess(p, "SIGKILL");
     await daemon.stop();
   }
 });

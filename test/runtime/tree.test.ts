@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawn as spawnChild } from "node:child_process";
 import { closeSync, openSync, readlinkSync } from "node:fs";
 import { test } from "node:test";
-import { collectTree, describe, signalProcess } from "../../src/runtime/processes.js";
-import { spawn } from "../../src/runtime/index.js";
+import { collectTree, describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
+import { spawn, Subprocess } from "../../src/runtime/index.js";
 import { alive, eventually, fixture, identify } from "../helpers/fixtures.js";
 
 test("a child that ignores INT and TERM is killed after the grace period", async () => {
@@ -108,4 +108,25 @@ test("a process of ours holding a command's terminal is not that command's lefto
     closeSync(fd);
     await p.kill();
   }
+});
+
+// What a backend whose drain ran out of grace calls before it exits: no tree may outlive it, and the
+// trees' own kill() would still be waiting out killGraceMs.
+test("Subprocess.killAll() SIGKILLs every unfinished tree at once and resolves once they are gone", async (t) => {
+  const members: ProcessIdentity[] = [];
+  t.after(() => members.forEach((m) => signalProcess(m, "SIGKILL")));
+  const slow = { killGraceMs: 600_000 };
+  const deaf = spawn(fixture("ignores-term.sh"), [], slow);
+  const holder = spawn(fixture("setsid-grandchild.sh"), ["stay"], slow);
+  const piped = spawn("sh", ["-c", "trap '' HUP INT TERM; sleep 300 & echo \"child $!\"; wait"], { ...slow, pty: false });
+  members.push(identify(deaf.pid), identify(holder.pid), identify(piped.pid));
+  members.push(identify(Number((await holder.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0])));
+  members.push(identify(Number((await piped.expect(/child (\d+)/, { timeoutMs: 5_000 })).groups[0])));
+  await deaf.expect(/pid \d+/, { timeoutMs: 5_000 });
+  void deaf.kill();
+
+  assert.equal(await Subprocess.killAll(), 0);
+  assert.deepEqual(members.filter(alive).map((m) => m.pid), [], "members outlived killAll()");
+  for (const p of [deaf, holder, piped]) assert.deepEqual(((r) => [r.killed, r.signal])(await p.wait()), [true, "SIGKILL"]);
+  assert.equal(await Subprocess.killAll(), 0, "nothing is left to kill");
 });
