@@ -37,6 +37,7 @@ test("SHUTDOWN drains: clients are told why, backends exit, quired exits 0 and r
   const daemon = await startTestDaemon();
   try {
     const client = await connect("echo", { home: daemon.home, autostart: false });
+    await client.whenSettled();
     const backend = identify((await daemon.backendPids())[0]!);
     const closed = new Promise<Error>((resolve) => client.once("close", resolve));
     const reply = await adminCall(AdminOp.SHUTDOWN, { home: daemon.home });

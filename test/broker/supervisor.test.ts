@@ -30,6 +30,8 @@ async function waitFor(predicate: () => Promise<boolean>, what: string, timeoutM
 
 test("SIGKILL a backend: its clients see the close, get Refused with retry_after_ms, then succeed", async () => {
   const client = await connect("echo", { home: daemon.home, autostart: false });
+  // Handed off for good: a connection still waiting for its ready event would fall back to the respawned backend instead.
+  assert.equal(await client.whenSettled(), "handoff");
   const first = await echoState();
   assert.equal(first.state, "ready");
   const closed = new Promise((resolve) => client.once("close", resolve));
