@@ -88,9 +88,12 @@ export interface FrameDecoderOptions {
 
 /** Bodies from this size on are read straight into a buffer of their own (see readBuffer()). */
 const DIRECT_BODY_BYTES = 32 * 1024;
-/** The decoder's own read buffer, and the least room worth reading into before starting a fresh one. */
-const READ_BUFFER_BYTES = 64 * 1024;
-const MIN_READ_BYTES = 8 * 1024;
+/**
+ * The decoder's own read buffer (small, as every connection keeps one, idle or not), and the least room
+ * worth reading into before starting a fresh one.
+ */
+const READ_BUFFER_BYTES = 16 * 1024;
+const MIN_READ_BYTES = 4 * 1024;
 /** After a large frame the next read is this short: the next header, and little of its body to copy. */
 const PEEK_BYTES = 256;
 
@@ -221,7 +224,7 @@ export class FrameDecoder {
       else if (first!.length - this.#offset >= length) {
         const at = this.#offset;
         this.#skip(length);
-        // Chunks of the decoder's own read buffer share 64 KiB: a small payload must not keep it all alive.
+        // Chunks of the decoder's own read buffer share it: a small payload must not keep it all alive.
         frame = decodeFrameBody(first!, at, at + length, this.#detach || this.#readBuffer !== undefined);
       } else frame = decodeFrameBody(this.#take(length));
     } catch (cause) {
