@@ -72,6 +72,8 @@ export class StepLog {
 
 /** How often a follower looks again when no change event arrives (events may be missed on some filesystems, and the step's end is not a file event). */
 const POLL_MS = 200;
+/** How often to look while the log's directory does not exist yet (a follower that came before the step). */
+const UNWATCHED_POLL_MS = 10;
 const READ_BYTES = 64 * 1024;
 
 /**
@@ -151,6 +153,8 @@ class Wakeup {
     this.#directory = dirname(path);
     this.#name = basename(path);
     signal.addEventListener("abort", this.#wake);
+    // Before the first read: a write between that read and a later watch would wait for the poll.
+    this.#watch();
   }
 
   /** Watching starts as soon as the log's directory exists (it may not, yet, when following begins). */
@@ -172,7 +176,8 @@ class Wakeup {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(this.#wake, POLL_MS);
+      // Until the log's directory exists nothing can be watched: look again soon, as the first bytes follow at once.
+      const timer = setTimeout(this.#wake, this.#watcher ? POLL_MS : UNWATCHED_POLL_MS);
       this.#waiter = () => {
         clearTimeout(timer);
         resolve();
