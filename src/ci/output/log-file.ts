@@ -72,8 +72,8 @@ export class StepLog {
 
 /** How often a follower looks again when no change event arrives (events may be missed on some filesystems, and the step's end is not a file event). */
 const POLL_MS = 200;
-/** How often to look while the log's directory does not exist yet (a follower that came before the step). */
-const UNWATCHED_POLL_MS = 10;
+/** The first look again while the log's directory does not exist yet (a follower that came before the step); doubling up to POLL_MS. */
+const UNWATCHED_POLL_MS = 5;
 const READ_BYTES = 64 * 1024;
 
 /**
@@ -147,6 +147,7 @@ class Wakeup {
   #waiter: (() => void) | undefined;
   /** A change arrived while nobody waited: the next wait returns at once. */
   #changed = false;
+  #unwatchedDelay = UNWATCHED_POLL_MS;
 
   constructor(path: string, signal: AbortSignal) {
     this.#signal = signal;
@@ -176,8 +177,10 @@ class Wakeup {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      // Until the log's directory exists nothing can be watched: look again soon, as the first bytes follow at once.
-      const timer = setTimeout(this.#wake, this.#watcher ? POLL_MS : UNWATCHED_POLL_MS);
+      // Until the log's directory exists nothing can be watched: look again soon (the first bytes usually
+      // follow at once), less and less often (a pending run may wait long for a slot).
+      const delay = this.#watcher ? POLL_MS : (this.#unwatchedDelay = Math.min(POLL_MS, this.#unwatchedDelay * 2));
+      const timer = setTimeout(this.#wake, delay);
       this.#waiter = () => {
         clearTimeout(timer);
         resolve();
