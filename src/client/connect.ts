@@ -115,8 +115,8 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
       throw new RefusedError(reply.refused);
     }
     const negotiated = reply.negotiated!;
-    // Handed off: requests may go at once; the Connection waits for the ready event (DESIGN: "a client may
-    // send requests right after Negotiated").
+    // Handed off: requests may go at once; the Connection waits for the ready event (the protocol allows it:
+    // ARCHITECTURE.md, "The handoff path").
     if ((negotiated.serverCapabilities & CAP_HANDLE_PASSING) !== 0n) return { framed, path: "handoff", negotiated };
     framed.close();
     debug("client: reconnecting to %s", negotiated.backendPipe);

@@ -48,7 +48,7 @@ function job(name: string, steps: Step[], more: Partial<Job> = {}): Job {
 }
 
 describe("good files", () => {
-  test("the DESIGN section 7 example parses into the exact model", () => {
+  test("the README's example pipeline parses into the exact model", () => {
     const text = yaml(
       "name: demo",
       "env: { GREETING: hello }",

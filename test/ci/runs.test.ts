@@ -35,7 +35,7 @@ after(async () => {
 });
 
 describe("a passing pipeline", () => {
-  test("runs its jobs in order in terminals and reports the DESIGN shape", async () => {
+  test("runs its jobs in order in terminals and reports the documented shape", async () => {
     const dir = repo({
       "quire.yml": [
         "name: demo",

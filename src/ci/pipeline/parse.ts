@@ -1,4 +1,4 @@
-// Reading and validating a pipeline file (DESIGN section 7). Every refusal is a PipelineError naming
+// Reading and validating a pipeline file (README.md, "CI runs"). Every refusal is a PipelineError naming
 // file:line:column, the field, what is wrong and what is allowed; parsing stops at the first problem found.
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { basename, extname } from "node:path";

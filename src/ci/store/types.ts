@@ -77,7 +77,7 @@ export interface AnnotationView {
   createdAt: number;
 }
 
-/** A run as DESIGN section 7 shows it, in camelCase with ms times; the CLI makes the snake_case JSON. */
+/** A run as `quirectl runs show --json` shows it, in camelCase with ms times; the CLI makes the snake_case JSON. */
 export interface RunView extends RunRecord {
   jobs: JobView[]; // in file order
   annotations: AnnotationView[]; // oldest first

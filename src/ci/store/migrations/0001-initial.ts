@@ -1,6 +1,6 @@
 import type { Migration } from "./index.js";
 
-// Runs, jobs and steps. The CHECKs make the impossible states of DESIGN section 4 unrepresentable; STRICT
+// Runs, jobs and steps. The CHECKs make the impossible states of a run (ARCHITECTURE.md, section 11) unrepresentable; STRICT
 // makes SQLite refuse a value of the wrong type (a time that is not an integer, say).
 export const migration: Migration = {
   version: 1,
