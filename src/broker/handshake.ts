@@ -2,6 +2,7 @@
 // ready, a one-time token minted (sealed for the backend, which checks it by itself), Negotiated, then the
 // handoff offer or, for a reconnect, nothing more (ARCHITECTURE.md, "A Hello, from the socket to the backend").
 import type { Socket } from "node:net";
+import { handoffMark, marking } from "../daemon/handoff-marks.js";
 import { checkHello, negotiatedFor, refused, sendNegotiatedAndClose, sendRefused, writeNegotiated } from "../daemon/handshake.js";
 import type { Logger } from "../daemon/log.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
@@ -13,7 +14,7 @@ import { BackendUnavailableError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import { PendingTokens } from "./pending-tokens.js";
 import { HelloRateLimiter } from "./rate-limit.js";
-import { handoffDebug, handoffMark, type BackendProcess } from "./supervisor.js";
+import type { BackendProcess } from "./supervisor.js";
 
 export const SHUTTING_DOWN_REASON = "quired is shutting down; start it again (quirectl daemon start) and retry";
 
@@ -70,7 +71,7 @@ export class HandshakeServer {
   }
 
   async #serve(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): Promise<void> {
-    const helloAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
+    const helloAt = marking ? process.hrtime.bigint() : 0n;
     const { settings, metrics, logger } = this.#ctx;
     metrics.inc("quire_hellos_total");
     const refuse = (r: Refused) => {
@@ -119,7 +120,7 @@ export class HandshakeServer {
     }
 
     metrics.inc("quire_negotiated_total", { path: "handoff" });
-    if (handoffDebug.enabled) handoffMark(id, "hello", helloAt);
+    if (marking) handoffMark(id, "hello", helloAt);
     // Negotiated must be on the stream before the backend can write its ready event. When the write went
     // to the kernel at once (the usual case: a fresh connection's buffer is empty), it is, and the offer
     // goes now; otherwise it waits for the write to complete.
@@ -128,7 +129,7 @@ export class HandshakeServer {
     if (!writeNegotiated(socket, requestId, negotiated, written) && !(await out)) return;
     const pending = takeBuffered(socket, decoder);
     const offer = HandoffOffer.encode({ handleValue: 0n, token, serviceName: hello.serviceName, correlationId: BigInt(id) }).finish();
-    if (handoffDebug.enabled) handoffMark(id, "negotiated-written");
+    if (marking) handoffMark(id, "negotiated-written");
     try {
       const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + settings.handoffAckTimeoutMs);
       metrics.inc("quire_handoffs_total", { outcome: ack.accepted ? "accepted" : "refused" });
