@@ -15,20 +15,22 @@ import { benchThroughput } from "./throughput.js";
 const quick = process.argv.includes("--quick");
 note(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}${quick ? ", --quick" : ""}`);
 
-const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
-const daemon = await startBenchDaemon();
-const raw = await startRawEcho(dir);
 /** `--only NAME[,NAME]` runs just those benches. */
 const onlyFlag = process.argv.indexOf("--only");
 const only = onlyFlag >= 0 ? new Set(process.argv[onlyFlag + 1]?.split(",")) : undefined;
 const wanted = (name: string) => !only || only.has(name);
+// Before any daemon starts: its backends' start-up would share the CPUs with this CPU-bound bench.
+if (wanted("framing")) benchFraming(quick ? 20_000 : 200_000);
+
+const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
+const daemon = await startBenchDaemon();
+const raw = await startRawEcho(dir);
 /** `--profile [DIR]`: CPU profiles of the broker and its backends during the connect bench, written to DIR. */
 const profileFlag = process.argv.indexOf("--profile");
 const profileArg = process.argv[profileFlag + 1];
 const profileDir = profileFlag < 0 ? undefined : resolve(profileArg && !profileArg.startsWith("--") ? profileArg : `quire-profile-${Date.now()}`);
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 try {
-  if (wanted("framing")) benchFraming(quick ? 20_000 : 200_000);
   if (wanted("connect")) {
     const profiled = profileDir ? await startBenchDaemon(profileFlags(profileDir)) : daemon;
     await benchConnect(profiled, quick ? 250 : 2_000);

@@ -2,7 +2,6 @@
 // hands off, accepts reconnect Hellos on its own socket, checks and consumes tokens, and serves frames.
 import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { debuglog } from "node:util";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
@@ -11,9 +10,10 @@ import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
 import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { readIntoDecoder } from "./reading-socket.js";
+import { closeHandle, socketReadingInto } from "./reading-socket.js";
 import { ServedConnection, type ServiceHandler } from "./served-connection.js";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import { handoffMark, marking } from "../daemon/handoff-marks.js";
 import type { Logger } from "../daemon/log.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
 import { TokenChecker } from "../daemon/tokens.js";
@@ -23,8 +23,6 @@ import { Subprocess } from "../runtime/index.js";
 const ORPHAN_GRACE_MS = 5_000;
 /** The clients count goes to the broker at most this often. */
 const CLIENTS_REPORT_MS = 50;
-/** NODE_DEBUG=quire-handoff: the backend's hops of each handoff (see the broker's supervisor.ts). */
-const handoffDebug = debuglog("quire-handoff");
 
 export interface BackendOptions {
   service: string;
@@ -72,7 +70,7 @@ export class BackendServer {
       } catch {}
     }
     // The key comes first: we ask once our listener is attached, so the answer cannot be missed.
-    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as Socket | undefined));
+    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as object | undefined));
     // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
     process.on("disconnect", () => void this.#drain(this.#options.orphanGraceMs ?? ORPHAN_GRACE_MS));
     await new Promise<void>((resolve) => {
@@ -106,7 +104,7 @@ export class BackendServer {
     } catch {}
   }
 
-  #onControl(message: unknown, handle: Socket | undefined): void {
+  #onControl(message: unknown, handle: object | undefined): void {
     if (!isControlMessage(message)) return;
     const m = message as BrokerMessage;
     switch (m.t) {
@@ -123,46 +121,60 @@ export class BackendServer {
     }
   }
 
-  /** The handoff: consume the token, adopt the socket, say ready to the client, ACK the broker. */
-  #adopt(m: Extract<BrokerMessage, { t: "offer" }>, socket: Socket | undefined): void {
-    const receivedAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
+  /**
+   * The handoff: consume the token, adopt the connection (`handle`, the bare handle the broker passed),
+   * say ready to the client, serve it, ACK the broker.
+   */
+  #adopt(m: Extract<BrokerMessage, { t: "offer" }>, handle: object | undefined): void {
+    const receivedAt = marking ? process.hrtime.bigint() : 0n;
     let offer: HandoffOffer;
     try {
       offer = HandoffOffer.decode(m.offer);
     } catch {
-      socket?.destroy();
+      closeHandle(handle);
       return;
     }
     const handoffAck = (accepted: boolean, errorDetail: string) =>
       HandoffAck.encode({ token: offer.token, accepted, errorDetail, correlationId: offer.correlationId }).finish();
-    // Refusing closes the socket without a word: that tells the client to take the reconnect path with the
-    // same token, which stays unused whenever the handoff itself does not go through.
+    // Refusing closes the connection without a word: that tells the client to take the reconnect path with
+    // the same token, which stays unused whenever the handoff itself does not go through.
     const refuse = (why: string) => {
-      socket?.destroy();
+      closeHandle(handle);
       this.#tell({ t: "ack", ack: handoffAck(false, why) });
     };
-    if (!socket) return refuse("no socket arrived with the offer");
+    if (!handle) return refuse("no socket arrived with the offer");
     if (this.#draining) return refuse("backend is draining");
     if (Date.now() > m.deadline) return refuse("offer arrived after its deadline");
     const consumed = this.#tokens.consume(offer.token, this.#options.service);
     if (!consumed.ok) return refuse(`token ${consumed.reason}`);
 
     const ack = handoffAck(true, "");
+    // The broker's ACK is kept off the client's path: it goes once the answers to the first read (the
+    // requests the client sent after Negotiated) are written, or after a millisecond if nothing comes.
+    let acked = false;
+    const sendAck = () => {
+      if (acked) return;
+      acked = true;
+      clearTimeout(ackTimer);
+      this.#tell({ t: "ack", ack });
+    };
+    const ackTimer = setTimeout(sendAck, 1);
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
     decoder.push(m.pending);
     let client: ServedConnection | undefined;
-    const reading = readIntoDecoder(socket, decoder, () => client?.pump());
-    const served = reading ?? socket;
+    const socket = socketReadingInto(handle, decoder, () => {
+      client?.pump();
+      if (!acked) setImmediate(sendAck);
+    });
     // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
-    served.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
-    const readyAt = handoffDebug.enabled ? process.hrtime.bigint() : 0n;
-    this.#tell({ t: "ack", ack });
-    client = this.#serve(served, decoder, reading !== undefined);
-    if (handoffDebug.enabled) {
+    socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+    const readyAt = marking ? process.hrtime.bigint() : 0n;
+    client = this.#serve(socket, decoder, true);
+    if (marking) {
       const id = String(offer.correlationId);
-      handoffDebug("%s offer-received %s", id, String(receivedAt));
-      handoffDebug("%s ready-written %s", id, String(readyAt));
-      handoffDebug("%s serving %s", id, String(process.hrtime.bigint()));
+      handoffMark(id, "offer-received", receivedAt);
+      handoffMark(id, "ready-written", readyAt);
+      handoffMark(id, "serving");
     }
   }
 

@@ -1,11 +1,11 @@
 // One supervised backend process per service: launched on first need with an IPC channel, watched, and
 // respawned after a crash within a budget. While it is down its clients are told when to retry.
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess, type SendHandle } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { debuglog } from "node:util";
 import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
+import { handoffMark, marking } from "../daemon/handoff-marks.js";
 import { pipeLines, type Logger } from "../daemon/log.js";
 import { isMetricFamily, type MetricFamily } from "../daemon/metrics.js";
 import { newTokenKey, TokenSealer } from "../daemon/tokens.js";
@@ -60,16 +60,6 @@ export interface BackendProcessOptions {
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
 /** A respawned backend is usually ready this soon; it is added to retry_after_ms. */
 const TYPICAL_START_MS = 150;
-/**
- * NODE_DEBUG=quire-handoff: a line per hop of each handoff, `<correlation id> <hop> <process.hrtime in ns>`,
- * from the broker (on its stderr) and the backend (in quired.log). The clock is the same in both processes.
- */
-export const handoffDebug = debuglog("quire-handoff");
-
-export function handoffMark(id: number | bigint, hop: string, at = process.hrtime.bigint()): void {
-  handoffDebug("%s %s %s", String(id), hop, String(at));
-}
-
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
@@ -185,28 +175,31 @@ export class BackendProcess extends EventEmitter {
    * in time or the backend dies first. On rejection the broker's copy of the socket is closed.
    */
   offer(socket: Socket, offer: Uint8Array, correlationId: bigint, pending: Uint8Array, deadline: number): Promise<HandoffAck> {
-    // Once sent, the socket no longer owns its handle: Node holds it until the backend acknowledges the
-    // handle, and for ever if the backend dies first (a dead channel never flushes its handle queue).
-    // Closing it ourselves is what lets the client see EOF and reconnect.
-    const handle = (socket as unknown as { _handle?: { close(): void } | null })._handle;
+    // The bare handle goes, not the Socket: Node then makes no Socket of its own in the backend (which
+    // makes one that reads into its frame decoder) and keeps no list of passed sockets on either side.
+    const handle = detachHandle(socket);
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const acked = (ack: HandoffAck) => {
         this.emit("ack-latency", (performance.now() - started) / 1000);
         resolve(ack);
       };
+      // Closing our copy is what lets the client see EOF and reconnect. Closing it twice is harmless.
       const fail = (error: Error) => {
-        socket.destroy();
         handle?.close();
         reject(error);
       };
+      if (!handle) return fail(new Error("the client's socket closed before the handoff"));
       this.#wait(this.#acks, correlationId, acked, fail, deadline - Date.now(), "handoff ACK");
       const message: BrokerMessage = { t: "offer", offer, pending, deadline };
-      const sent = this.#send(message, socket, (error) => {
-        if (handoffDebug.enabled) handoffMark(correlationId, "offer-send-callback");
+      // A handle Node could not send yet (the channel waits for the previous one's acknowledgement) stays
+      // ours until this callback; once it runs the descriptor is in the backend's queue and ours can go.
+      const sent = this.#send(message, handle, (error) => {
+        if (marking) handoffMark(correlationId, "offer-send-callback");
         if (error) this.#settle(this.#acks, correlationId)?.reject(error);
+        else handle.close();
       });
-      if (handoffDebug.enabled) handoffMark(correlationId, "offer-sent");
+      if (marking) handoffMark(correlationId, "offer-sent");
       if (!sent) this.#settle(this.#acks, correlationId)?.reject(new Error("backend is not running"));
     });
   }
@@ -276,10 +269,10 @@ export class BackendProcess extends EventEmitter {
           resolve();
         } else this.#onMessage(m);
       });
-      if (handoffDebug.enabled) {
+      if (marking) {
         // Node's own acknowledgement of a passed handle; until it arrives, everything else sent on the channel waits.
         child.on("internalMessage", (message: { cmd?: string }) => {
-          if (message?.cmd === "NODE_HANDLE_ACK") handoffDebug("- node-handle-ack %s", String(process.hrtime.bigint()));
+          if (message?.cmd === "NODE_HANDLE_ACK") handoffMark("-", "node-handle-ack");
         });
       }
       child.on("error", (error) => {
@@ -306,7 +299,7 @@ export class BackendProcess extends EventEmitter {
         } catch {
           return;
         }
-        if (handoffDebug.enabled) handoffMark(ack.correlationId, "ack-received");
+        if (marking) handoffMark(ack.correlationId, "ack-received");
         this.#settle(this.#acks, ack.correlationId)?.resolve(ack);
         return;
       }
@@ -445,11 +438,11 @@ export class BackendProcess extends EventEmitter {
    * callback: without one, a write to a backend that died a moment ago (EPIPE) becomes an 'error' event.
    * The backend's death itself is handled on 'exit'.
    */
-  #send(message: BrokerMessage, handle?: Socket, callback: (error: Error | null) => void = () => {}): boolean {
+  #send(message: BrokerMessage, handle?: PipeHandle, callback: (error: Error | null) => void = () => {}): boolean {
     const child = this.#child;
     if (!child?.connected) return false;
     try {
-      child.send(message, handle, { keepOpen: false }, callback);
+      child.send(message, handle as unknown as SendHandle, callback);
     } catch (error) {
       callback(error as Error);
     }
@@ -468,4 +461,21 @@ export class BackendProcess extends EventEmitter {
     clearTimeout(waiter.timer);
     return waiter;
   }
+}
+
+/** A connection's native handle (Node's Pipe), as `child.send` passes it ('net.Native'). */
+interface PipeHandle {
+  close(): void;
+}
+
+/**
+ * Takes the handle out of `socket` (undefined when it has none left) and lets the socket go: destroying
+ * a socket without a handle closes nothing, but does the server's bookkeeping of its connections.
+ */
+function detachHandle(socket: Socket): PipeHandle | undefined {
+  const holder = socket as unknown as { _handle: PipeHandle | null };
+  const handle = holder._handle ?? undefined;
+  holder._handle = null;
+  socket.destroy();
+  return handle;
 }
