@@ -60,6 +60,12 @@ export interface BackendProcessOptions {
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
 /** A respawned backend is usually ready this soon; it is added to retry_after_ms. */
 const TYPICAL_START_MS = 150;
+/**
+ * How long a draining backend has after its grace before we SIGKILL it. When the grace runs out it
+ * SIGKILLs every tree its service started and exits once they are gone; finding them all took 4.2 s at
+ * load 20, and a backend killed before it is done leaves the rest running.
+ */
+const KILL_ALLOWANCE_MS = 10_000;
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
@@ -229,7 +235,7 @@ export class BackendProcess extends EventEmitter {
     }
     const output = this.#output;
     return new Promise((resolve) => {
-      const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2_000);
+      const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + KILL_ALLOWANCE_MS);
       child.once("exit", () => {
         clearTimeout(kill);
         // Its last lines, bounded: a grandchild holding the pipe open must not hold up the drain.
