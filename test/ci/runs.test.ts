@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { CiClient } from "../../src/client/ci.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { alive, eventually, identify } from "../helpers/fixtures.js";
 import { git, makeRepo, writeFiles } from "../helpers/git.js";
@@ -92,6 +93,31 @@ describe("a passing pipeline", () => {
     const watched = await quirectl(daemon.home, ["watch", String(submitted.id)]);
     assert.equal(watched.code, 0, watched.stderr);
     assert.match(watched.stdout, /run \d+ complete/);
+  });
+});
+
+describe("watching a run", () => {
+  test("a run of many quick steps is sent at most every 20 ms while it runs, and its end at once, whole", async () => {
+    const steps = 60;
+    const dir = repo({ "quire.yml": `jobs:\n  many:\n    steps:\n${"      - 'true'\n".repeat(steps)}` });
+    const ci = await CiClient.connect({ home: daemon.home, autostart: false });
+    try {
+      const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
+      const started = performance.now();
+      const updates: { state: string; finished: number }[] = [];
+      const end = await ci.watch(submitted.id, (run) => {
+        updates.push({ state: run.state, finished: run.jobs[0]!.steps.filter((s) => s.state === "complete").length });
+      });
+      const elapsed = performance.now() - started;
+      assert.equal(end.state, "complete");
+      assert.equal(end.jobs[0]!.steps.length, steps);
+      // Each step's start and end is a change (120 here); the events are bounded by time instead.
+      assert.ok(updates.length <= elapsed / 20 + 2, `${updates.length} events in ${elapsed.toFixed(0)} ms`);
+      assert.deepEqual(updates.at(-1), { state: "complete", finished: steps }, "the last event is the run's end");
+      for (let i = 1; i < updates.length; i++) assert.ok(updates[i]!.finished >= updates[i - 1]!.finished, "events never go back");
+    } finally {
+      ci.close();
+    }
   });
 });
 

@@ -20,6 +20,9 @@ import type { Service, ServiceContext } from "./index.js";
 /** Bytes a client may have unsent before the service waits for it to read (logs) or skips to the latest state (watch). */
 const CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
+/** A watcher is sent the run at most this often while it runs: each event is the whole run, and a live view needs no more. */
+const WATCH_INTERVAL_MS = 20;
+
 /** Run durations, seconds: from a second to an hour. */
 const DURATION_BOUNDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
@@ -56,39 +59,50 @@ export function createCiService(context: ServiceContext): Service {
   };
 
   /**
-   * The run now, then on every change (coalesced to one event per tick), then the response at its end. A
-   * client that does not read is sent nothing more until it has caught up, and then only the latest state.
+   * The run now, then on its changes, then the response at its end. Changes are coalesced: an event at
+   * most every WATCH_INTERVAL_MS, and the end at once. A client that does not read is sent nothing more
+   * until it has caught up, and then only the latest state.
    */
   const watch = (client: ServedConnection, request: Frame, id: number) => {
-    let view = runner.get(id);
-    let scheduled = false;
     let ended = false;
+    let lastSent = 0;
+    /** A send waiting for the interval to pass or the client to catch up. */
+    let timer: NodeJS.Timeout | undefined;
+    let immediate = false;
     const send = () => {
+      timer = undefined;
+      immediate = false;
       if (ended) return;
-      if (client.pendingBytes > CLIENT_BACKLOG_BYTES) return void setTimeout(send, 50);
-      scheduled = false;
-      view = runner.get(id);
+      if (client.pendingBytes > CLIENT_BACKLOG_BYTES) return void (timer = setTimeout(send, 50));
+      const view = runner.get(id);
+      lastSent = performance.now();
       event(client, request, { run: message(view) });
       if (!runner.isLive(id)) finish();
     };
     const onChange = (changed: number) => {
-      if (changed !== id || scheduled) return;
-      scheduled = true;
+      if (changed !== id || immediate) return;
+      const wait = lastSent + WATCH_INTERVAL_MS - performance.now();
+      if (wait > 0 && runner.isLive(id)) {
+        timer ??= setTimeout(send, wait);
+        return;
+      }
+      clearTimeout(timer);
+      immediate = true;
       setImmediate(send);
     };
-    const untrack = track(client, request.requestId, () => {
+    const stop = () => {
       ended = true;
+      clearTimeout(timer);
       runner.off("changed", onChange);
-    });
+    };
+    const untrack = track(client, request.requestId, stop);
     const finish = () => {
-      ended = true;
-      runner.off("changed", onChange);
+      stop();
       untrack();
       respond(client, request, { run: message(runner.get(id)) });
     };
     runner.on("changed", onChange);
-    event(client, request, { run: message(view) });
-    if (!runner.isLive(id)) finish();
+    send();
   };
 
   /** Every selected step's log in job and step order; with follow, each one until it has ended. */
@@ -110,10 +124,7 @@ export function createCiService(context: ServiceContext): Service {
             while (client.pendingBytes > CLIENT_BACKLOG_BYTES && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 10));
           };
           if (op.follow) {
-            const live = () => {
-              const now = runner.get(id).jobs.find((j) => j.name === job.name)?.steps[i]?.state;
-              return now === "pending" || now === "active";
-            };
+            const live = () => runner.isStepLive(id, job.name, step.attempt, step.index);
             // A pending step of a run that has ended never starts: nothing to wait for.
             if (live() && !runner.isLive(id)) continue;
             await followLog(path, send, () => live() && runner.isLive(id), abort.signal);
@@ -195,19 +206,23 @@ interface RunObservations {
 function observeRuns(runner: Runner, context: ServiceContext): RunObservations {
   const observed: RunObservations = { durations: new Histogram("quire_ci_run_duration_seconds", "Wall time of ended runs, from start (or creation) to end, by final state", DURATION_BOUNDS), outputBytes: 0 };
   const live = new Set<number>();
+  // Every step's start and end is a change: only a run's first and last are worth reading it whole.
   runner.on("changed", (id: number) => {
-    let view: RunView;
+    let isLive: boolean;
     try {
-      view = runner.get(id);
+      isLive = runner.isLive(id);
     } catch {
       return;
     }
-    if (view.state === "pending" || view.state === "active") {
-      if (!live.has(id)) context.logger?.log("info", "run submitted", { runId: id, repo: view.repo, ref: view.ref, pipeline: view.pipeline });
+    if (isLive) {
+      if (live.has(id)) return;
       live.add(id);
+      const view = runner.get(id);
+      context.logger?.log("info", "run submitted", { runId: id, repo: view.repo, ref: view.ref, pipeline: view.pipeline });
       return;
     }
     if (!live.delete(id)) return;
+    const view = runner.get(id);
     const seconds = Math.max(0, (view.finishedAt ?? Date.now()) - (view.startedAt ?? view.createdAt)) / 1000;
     observed.durations.observe(seconds, { state: view.state });
     const bytes = treeBytes(join(context.places.logDir, String(id)));

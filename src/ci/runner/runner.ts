@@ -140,7 +140,15 @@ export class Runner extends EventEmitter {
   }
 
   isLive(id: number): boolean {
-    return !TERMINAL.has(this.get(id).state);
+    const state = this.#store.runState(id);
+    if (state === undefined) throw new RunNotFoundError(id);
+    return !TERMINAL.has(state);
+  }
+
+  /** Whether a step (of this attempt) is still to run or running; false when there is no such step. */
+  isStepLive(id: number, job: string, attempt: number, index: number): boolean {
+    const state = this.#store.stepState(id, job, attempt, index);
+    return state === "pending" || state === "active";
   }
 
   /** Ends every step's tree. A finished run stays as it was. */

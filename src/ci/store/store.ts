@@ -3,7 +3,7 @@ import type { Pipeline } from "../pipeline/model.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StoreStats } from "./types.js";
+import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StoreStats } from "./types.js";
 import { toRunRecord, toRunViews, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
@@ -209,6 +209,16 @@ export class RunStore {
     return this.#views([run])[0];
   }
 
+  /** Just the run's state: what a watcher or follower asks at each change, without reading the whole run. */
+  runState(id: number): RunState | undefined {
+    return this.#s.runState.get(id) as RunState | undefined;
+  }
+
+  /** Just one step's state (undefined when there is no such step). */
+  stepState(runId: number, job: string, attempt: number, index: number): StepState | undefined {
+    return this.#s.stepState.get(runId, job, attempt, index) as StepState | undefined;
+  }
+
   /** The newest runs first, whole. */
   listRuns(limit = 50): RunView[] {
     return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
@@ -330,6 +340,9 @@ function prepare(db: Db) {
       WHERE job_id = (SELECT id FROM jobs WHERE run_id = ? AND name = ?) AND attempt = ? AND position = ?
         AND (state = 'active' OR (state = 'pending' AND ? <> 'complete'))`),
     runById: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    runState: p(`SELECT state FROM runs WHERE id = ?`).pluck(),
+    stepState: p(`SELECT s.state FROM steps s JOIN jobs j ON j.id = s.job_id
+      WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
     newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
     runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
