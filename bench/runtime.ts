@@ -1,10 +1,12 @@
 // The runtime against bare node-pty (and child_process): lost output, spawn latency, commands in a row,
 // throughput, memory.
-import { spawn as spawnChild } from "node:child_process";
+import { execFile, spawn as spawnChild } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type * as NodePty from "node-pty";
 import { run, spawn } from "../src/runtime/index.js";
 import { heading, note, report } from "./lib/report.js";
@@ -12,6 +14,7 @@ import { latency } from "./lib/stats.js";
 
 const require = createRequire(import.meta.url);
 const pty = require("node-pty") as typeof NodePty;
+const execFileAsync = promisify(execFile);
 
 /** Runs `count` jobs, `concurrency` at a time. */
 async function pool(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
@@ -146,51 +149,16 @@ async function throughput(bytes: number): Promise<void> {
   report({ bench: "runtime", metric: `PTY throughput, ${bytes >> 20} MiB`, value: bytes / median(quire) / 1e6, unit: "MB/s", baseline: { name: "node-pty", value: bytes / median(bare) / 1e6 } });
 }
 
-/** Peak RSS growth while `work` runs. */
-async function peakRss(work: () => Promise<void>): Promise<number> {
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
-  await work();
-  clearInterval(sampler);
-  return peak - base;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A reader of `mbPerSecond`: it sleeps whenever it is ahead of that rate (timers cannot sleep per chunk). */
-function throttle(mbPerSecond: number): (bytes: number) => Promise<void> {
-  const start = performance.now();
-  let consumed = 0;
-  return async (bytes) => {
-    consumed += bytes;
-    const ahead = (consumed / (mbPerSecond * 1e6)) * 1000 - (performance.now() - start);
-    if (ahead > 5) await sleep(ahead);
-  };
+/** Peak RSS growth of a fresh process reading `bytes` at `mbPerSecond` through one side (lib/slow-reader.ts). */
+async function rssOf(side: "quire" | "node-pty", bytes: number, mbPerSecond: number): Promise<number> {
+  const script = fileURLToPath(new URL("./lib/slow-reader.js", import.meta.url));
+  const { stdout } = await execFileAsync(process.execPath, [script, side, String(bytes), String(mbPerSecond)], { maxBuffer: 1024 });
+  return Number(stdout.trim());
 }
 
 async function slowConsumer(bytes: number, mbPerSecond: number): Promise<void> {
-  const args = ["-c", `${bytes}`, "/dev/zero"];
-  const quire = await peakRss(async () => {
-    const p = spawn("head", args, { maxOutputBytes: 64 * 1024 });
-    const read = throttle(mbPerSecond);
-    for await (const chunk of p.output) await read((chunk as Buffer).length);
-    await p.wait();
-  });
-  await sleep(200);
-  const bare = await peakRss(async () => {
-    const queue: Buffer[] = [];
-    let ended = false;
-    const term = pty.spawn("head", args, { encoding: null as unknown as string });
-    term.onData((d) => queue.push(d as unknown as Buffer));
-    term.onExit(() => (ended = true));
-    const read = throttle(mbPerSecond);
-    while (!ended || queue.length) {
-      const chunk = queue.shift();
-      if (chunk) await read(chunk.length);
-      else await sleep(1);
-    }
-  });
+  const quire = await rssOf("quire", bytes, mbPerSecond);
+  const bare = await rssOf("node-pty", bytes, mbPerSecond);
   report({ bench: "runtime", metric: `RSS held, ${bytes >> 20} MiB to a ${mbPerSecond} MB/s reader`, value: quire / 2 ** 20, unit: "MiB", baseline: { name: "node-pty", value: bare / 2 ** 20 } });
 }
 

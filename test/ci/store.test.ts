@@ -409,6 +409,29 @@ describe("RunStore", () => {
     assert.deepEqual([job(view, "test").state, job(view, "test").finishedAt], ["skipped", 107]);
   });
 
+  test("runState, stepState and stepOfJob agree with the whole run's view, across a retry's attempts", () => {
+    const store = openStore();
+    const { run } = store.createRun(newRun(), 100);
+    store.startRun(run.id, 101);
+    store.startJob(run.id, "build", 102);
+    store.startStep(run.id, "build", 1, 0, 103);
+    assert.equal(store.retryJob(run.id, "build", 104), 2);
+    store.startStep(run.id, "build", 2, 0, 105);
+    const view = store.getRun(run.id)!;
+    assert.equal(store.runState(run.id), view.state);
+    const steps = job(view, "build").steps;
+    assert.equal(steps.length, 4, "two attempts of two steps");
+    steps.forEach((step, n) => {
+      assert.deepEqual(store.stepOfJob(run.id, "build", n), step);
+      assert.equal(store.stepState(run.id, "build", step.attempt, step.index), step.state);
+    });
+    assert.deepEqual(steps.map((s) => [s.attempt, s.index, s.state]), [[1, 0, "cancelled"], [1, 1, "skipped"], [2, 0, "active"], [2, 1, "pending"]]);
+    assert.equal(store.stepOfJob(run.id, "build", 4), undefined);
+    assert.equal(store.stepState(run.id, "build", 3, 0), undefined);
+    assert.equal(store.stepOfJob(run.id, "nope", 0), undefined);
+    assert.equal(store.runState(run.id + 1), undefined);
+  });
+
   test("ending a run ends its unfinished jobs and steps: active ones cancelled, pending ones skipped", () => {
     const store = openStore();
     const { run } = store.createRun(newRun(), 100);

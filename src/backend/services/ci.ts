@@ -115,7 +115,7 @@ export function createCiService(context: ServiceContext): Service {
       for (const job of view.jobs) {
         if (op.job && job.name !== op.job) continue;
         for (let i = 0; ; i++) {
-          const step = runner.get(id).jobs.find((j) => j.name === job.name)?.steps[i];
+          const step = runner.stepAt(id, job.name, i);
           if (!step) break;
           if (op.step && step.name !== op.step) continue;
           const path = join(context.places.logDir, step.log);

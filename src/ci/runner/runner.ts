@@ -9,7 +9,7 @@ import { MIN_SECRET_BYTES, redactString } from "../output/redact.js";
 import type { Pipeline } from "../pipeline/model.js";
 import { parsePipeline } from "../pipeline/parse.js";
 import { MAX_SECRET_BYTES, SecretBox } from "../secrets.js";
-import type { RunStore, RunView } from "../store/index.js";
+import type { RunStore, RunView, StepView } from "../store/index.js";
 import { materialize } from "../workspace/checkout.js";
 import { snapshotSource } from "../workspace/snapshot.js";
 import { Workspaces } from "../workspace/workspaces.js";
@@ -143,6 +143,11 @@ export class Runner extends EventEmitter {
     const state = this.#store.runState(id);
     if (state === undefined) throw new RunNotFoundError(id);
     return !TERMINAL.has(state);
+  }
+
+  /** A job's `n`th step, counting every attempt's steps in order (as RunView lists them). */
+  stepAt(id: number, job: string, n: number): StepView | undefined {
+    return this.#store.stepOfJob(id, job, n);
   }
 
   /** Whether a step (of this attempt) is still to run or running; false when there is no such step. */

@@ -3,8 +3,8 @@ import type { Pipeline } from "../pipeline/model.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StoreStats } from "./types.js";
-import { toRunRecord, toRunViews, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
+import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
+import { toRunRecord, toRunViews, toStepView, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
 type Stmt = Database.Statement;
@@ -219,6 +219,12 @@ export class RunStore {
     return this.#s.stepState.get(runId, job, attempt, index) as StepState | undefined;
   }
 
+  /** A job's `n`th step in the order a view lists them (by attempt, then position). */
+  stepOfJob(runId: number, job: string, n: number): StepView | undefined {
+    const row = this.#s.stepOfJob.get(runId, job, n) as StepRow | undefined;
+    return row && toStepView(row);
+  }
+
   /** The newest runs first, whole. */
   listRuns(limit = 50): RunView[] {
     return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
@@ -350,6 +356,8 @@ function prepare(db: Db) {
       FROM jobs WHERE run_id BETWEEN ? AND ? ORDER BY run_id, position`),
     stepsOfRuns: p(`SELECT s.job_id, s.attempt, s.position, s.name, s.command, s.state, s.exit_code, s.started_at, s.finished_at, s.log
       FROM steps s JOIN jobs j ON j.id = s.job_id WHERE j.run_id BETWEEN ? AND ? ORDER BY s.job_id, s.attempt, s.position`),
+    stepOfJob: p(`SELECT s.job_id, s.attempt, s.position, s.name, s.command, s.state, s.exit_code, s.started_at, s.finished_at, s.log
+      FROM steps s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.name = ? ORDER BY s.attempt, s.position LIMIT 1 OFFSET ?`),
     annotationsOfRuns: p(`SELECT run_id, job, step, text, created_at FROM annotations WHERE run_id BETWEEN ? AND ? ORDER BY id`),
     runForToken: p(`SELECT id FROM runs WHERE token_hash = ? AND ${unfinished}`).pluck(),
     setToken: p(`UPDATE runs SET token_hash = ? WHERE id = ? AND ${unfinished}`),

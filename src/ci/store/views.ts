@@ -47,7 +47,7 @@ export function toRunRecord(r: RunRow): RunRecord {
   };
 }
 
-function toStepView(s: StepRow): StepView {
+export function toStepView(s: StepRow): StepView {
   return {
     index: s.position,
     attempt: s.attempt,
