@@ -1,28 +1,32 @@
 // CI runs against the parts they are made of: a pipeline's steps through a warm daemon vs the same
 // commands through quire/runtime, submission to first byte vs a bare spawn, and the run store's step
 // writes vs raw better-sqlite3 inserts of the same rows.
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type BetterSqlite3 from "better-sqlite3";
 import { CiClient } from "../src/client/ci.js";
 import { stepCommand } from "../src/ci/runner/shell.js";
 import { RunStore } from "../src/ci/store/index.js";
 import type { Pipeline } from "../src/ci/pipeline/model.js";
-import { run, spawn } from "../src/runtime/index.js";
+import { spawn } from "../src/runtime/index.js";
 import { heading, note, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
 import { latency } from "./lib/stats.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as typeof BetterSqlite3;
+const execFileAsync = promisify(execFile);
 
 function pipelineText(steps: number, command: string): string {
   return `name: bench\njobs:\n  many:\n    steps:\n${Array.from({ length: steps }, () => `      - ${JSON.stringify(command)}\n`).join("")}`;
 }
 
-/** 100 trivial steps in one job, submitted and waited for, vs the same commands run one after another in-process. */
+/** 100 trivial steps in one job, submitted and waited for, vs the same commands run one after another by run() in a fresh process. */
 async function manySteps(ci: CiClient, dir: string, steps: number): Promise<void> {
   const file = join(dir, "many.yml");
   writeFileSync(file, pipelineText(steps, "true"));
@@ -32,10 +36,8 @@ async function manySteps(ci: CiClient, dir: string, steps: number): Promise<void
   const done = await ci.watch((await ci.submit(file, text)).id, () => {});
   const daemonMs = performance.now() - start;
   if (done.state !== "complete") throw new Error(`bench pipeline ended ${done.state}: ${done.failureSummary}`);
-  const { file: shell, args } = stepCommand("true");
-  start = performance.now();
-  for (let i = 0; i < steps; i++) await run(shell, args);
-  const runtimeMs = performance.now() - start;
+  const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(new URL("./lib/run-loop.js", import.meta.url)), String(steps)]);
+  const runtimeMs = Number(stdout.trim());
   report({ bench: "ci", metric: `${steps} trivial steps, one job`, value: daemonMs, unit: "ms", baseline: { name: "run() in a loop", value: runtimeMs } });
 }
 

@@ -476,12 +476,14 @@ interface PipeHandle {
 
 /**
  * Takes the handle out of `socket` (undefined when it has none left) and lets the socket go: destroying
- * a socket without a handle closes nothing, but does the server's bookkeeping of its connections.
+ * a socket without a handle closes nothing, but does the server's bookkeeping of its connections. It is
+ * destroyed a tick later, after the callback of the write just made (Negotiated): a stream destroyed with
+ * a write callback pending makes an Error, stack and all, when that callback comes.
  */
 function detachHandle(socket: Socket): PipeHandle | undefined {
   const holder = socket as unknown as { _handle: PipeHandle | null };
   const handle = holder._handle ?? undefined;
   holder._handle = null;
-  socket.destroy();
+  process.nextTick(() => socket.destroy());
   return handle;
 }
