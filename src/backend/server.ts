@@ -44,6 +44,8 @@ export class BackendServer {
   #clientsTimer: NodeJS.Timeout | undefined;
   readonly #helloRules: HelloRules;
   readonly #clients = new Set<ServedConnection>();
+  /** ACKs of handoffs adopted but not yet acknowledged to the broker (see #adopt). */
+  readonly #unsentAcks = new Set<() => void>();
   #server: Server | undefined;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
@@ -156,9 +158,11 @@ export class BackendServer {
       if (acked) return;
       acked = true;
       clearTimeout(ackTimer);
+      this.#unsentAcks.delete(sendAck);
       this.#tell({ t: "ack", ack });
     };
     const ackTimer = setTimeout(sendAck, 1);
+    this.#unsentAcks.add(sendAck);
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
     decoder.push(m.pending);
     let client: ServedConnection | undefined;
@@ -284,6 +288,8 @@ export class BackendServer {
   }
 
   #exit(why: string): void {
+    // A client adopted a moment ago was served: the broker must not count its handoff as failed.
+    for (const sendAck of this.#unsentAcks) sendAck();
     for (const client of this.#clients) client.close(Refused_Code.SHUTTING_DOWN, `the ${this.#options.service} backend is shutting down; say Hello again to reach its successor`);
     clearInterval(this.#sweeper);
     clearTimeout(this.#clientsTimer);

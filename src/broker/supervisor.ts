@@ -306,7 +306,10 @@ export class BackendProcess extends EventEmitter {
           return;
         }
         if (marking) handoffMark(ack.correlationId, "ack-received");
-        this.#settle(this.#acks, ack.correlationId)?.resolve(ack);
+        const waiter = this.#settle(this.#acks, ack.correlationId);
+        if (waiter) waiter.resolve(ack);
+        // Too late for the offer, which has failed, but the backend serves the client: its token is used.
+        else if (ack.accepted) this.emit("token-used", Number(ack.correlationId));
         return;
       }
       case "token-used":

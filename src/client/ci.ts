@@ -47,7 +47,10 @@ export class CiClient {
     return (await this.call({ cancel: { id: BigInt(id) } })).run!;
   }
 
-  /** Calls `onUpdate` with the run now and each time it changes; resolves with the run once it has ended. */
+  /**
+   * Calls `onUpdate` with the run now and as it changes (the service sends it at most every 20 ms while it
+   * runs, so quick changes arrive together); resolves with the run once it has ended.
+   */
   watch(id: number | bigint, onUpdate: (run: CiRun) => void): Promise<CiRun> {
     return this.#stream({ watch: { id: BigInt(id) } }, (event) => event.run && onUpdate(event.run));
   }

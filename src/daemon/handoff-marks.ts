@@ -20,3 +20,6 @@ export function handoffMark(id: number | bigint | string, hop: string, at = proc
   pending.push(`${String(id)} ${hop} ${String(at)}`);
   flushTimer ??= setTimeout(flush, FLUSH_MS).unref();
 }
+
+// The last marks before an exit are written too (stderr is a pipe or a file: written at once).
+if (marking) process.once("exit", flush);

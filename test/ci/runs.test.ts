@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CiClient } from "../../src/client/ci.js";
+import { CiRequest, CiResponse } from "../../src/gen/quire/v1/ci.js";
+import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { alive, eventually, identify } from "../helpers/fixtures.js";
 import { git, makeRepo, writeFiles } from "../helpers/git.js";
@@ -115,6 +117,27 @@ describe("watching a run", () => {
       assert.ok(updates.length <= elapsed / 20 + 2, `${updates.length} events in ${elapsed.toFixed(0)} ms`);
       assert.deepEqual(updates.at(-1), { state: "complete", finished: steps }, "the last event is the run's end");
       for (let i = 1; i < updates.length; i++) assert.ok(updates[i]!.finished >= updates[i - 1]!.finished, "events never go back");
+    } finally {
+      ci.close();
+    }
+  });
+});
+
+describe("watching a run that does not exist", () => {
+  test("is refused, and nothing of it is left: the run later made with that id sends that watch nothing", async () => {
+    const ci = await CiClient.connect({ home: daemon.home, autostart: false });
+    const stray: unknown[] = [];
+    ci.connection.on("event", (frame) => stray.push(frame));
+    try {
+      const next = Number((await ci.list(1))[0]?.id ?? 0) + 1;
+      // As a plain request: a client that has its answer sends no CANCEL (CiClient's stream would).
+      const answer = CiResponse.decode(await ci.connection.request(Lane.CI, Buffer.from(CiRequest.encode({ watch: { id: BigInt(next) } }).finish())));
+      assert.deepEqual([answer.ok, answer.errorCode], [false, "QUIRE_ERR_RUN_NOT_FOUND"]);
+      const dir = repo({ "quire.yml": "jobs:\n  one:\n    steps: [ 'true', 'true' ]\n" });
+      const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
+      assert.equal(Number(submitted.id), next, "the run took the id the watch asked for");
+      assert.equal((await ci.watch(submitted.id, () => {})).state, "complete");
+      assert.deepEqual(stray, [], "no event for the refused watch's request id");
     } finally {
       ci.close();
     }

@@ -64,6 +64,7 @@ export function createCiService(context: ServiceContext): Service {
    * until it has caught up, and then only the latest state.
    */
   const watch = (client: ServedConnection, request: Frame, id: number) => {
+    runner.isLive(id); // an unknown run throws RunNotFoundError here, before anything is registered
     let ended = false;
     let lastSent = 0;
     /** A send waiting for the interval to pass or the client to catch up. */
