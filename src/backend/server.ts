@@ -151,8 +151,8 @@ export class BackendServer {
     if (!consumed.ok) return refuse(`token ${consumed.reason}`);
 
     const ack = handoffAck(true, "");
-    // The broker's ACK is kept off the client's path: it goes once the answers to the first read (the
-    // requests the client sent after Negotiated) are written, or after a millisecond if nothing comes.
+    // The broker's ACK is kept off the client's path: it goes after the first read of the socket has been
+    // handled (after whatever answers that turn wrote), or after a millisecond if no read comes.
     let acked = false;
     const sendAck = () => {
       if (acked) return;

@@ -66,6 +66,7 @@ const TYPICAL_START_MS = 150;
  * load 20, and a backend killed before it is done leaves the rest running.
  */
 const KILL_ALLOWANCE_MS = 10_000;
+
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
