@@ -386,4 +386,29 @@ describe("logs", () => {
     const expected = Array.from({ length: 200 }, (_, i) => `line ${i + 1}`).join("\n") + "\nsecond step\n";
     assert.equal(followed.stdout.replaceAll("\r\n", "\n"), expected);
   });
+
+  // Regression: a follower that reached a job's last step after an attempt had failed and before its retry
+  // was recorded found no next step and answered at once, with the run still active and the retry's log
+  // never sent. Between the two the runner ends what the attempt left behind: here a daemon that ignores
+  // SIGTERM, which holds the window open for the 2 s kill grace.
+  test("--follow started between a failed attempt and its retry follows the retry to the run's end", async () => {
+    const step = `setsid bash -c "trap '' TERM HUP; sleep 30" </dev/null >/dev/null 2>&1 & echo attempt $(( $(cat attempts 2>/dev/null || echo 0) + 1 )); echo $(( $(cat attempts 2>/dev/null || echo 0) + 1 )) > attempts; test $(cat attempts) -ge 2`;
+    const dir = repo({ "quire.yml": `jobs:\n  flaky:\n    retries: 1\n    steps:\n      - run: '${step.replaceAll("'", "''")}'\n` });
+    const ci = await CiClient.connect({ home: daemon.home, autostart: false });
+    try {
+      const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
+      let firstFailed = (await ci.get(submitted.id)).jobs[0]!;
+      for (const deadline = Date.now() + 30_000; firstFailed.steps[0]?.state !== "failed"; firstFailed = (await ci.get(submitted.id)).jobs[0]!) {
+        assert.ok(Date.now() < deadline, "the first attempt fails in time");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(firstFailed.steps.length, 1, "the retry is not recorded yet");
+      const chunks: string[] = [];
+      const end = await ci.logs(submitted.id, { follow: true }, (chunk) => chunks.push(`${chunk.attempt}: ${Buffer.from(chunk.data).toString()}`));
+      assert.equal(end.state, "complete", "the answer comes with the run's end");
+      assert.deepEqual(chunks.join("").replaceAll("\r\n", "\n"), "1: attempt 1\n2: attempt 2\n");
+    } finally {
+      ci.close();
+    }
+  });
 });

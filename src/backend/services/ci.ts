@@ -112,11 +112,37 @@ export function createCiService(context: ServiceContext): Service {
     const view = runner.get(id);
     const abort = new AbortController();
     const untrack = track(client, request.requestId, () => abort.abort());
+    /**
+     * `look()` now and after each change of the run, until it gives something, `settled()` says nothing
+     * more will come, or the request ends. Listening starts before the first look, so no change is missed.
+     */
+    const afterChanges = async <T>(look: () => T | undefined, settled: () => boolean): Promise<T | undefined> => {
+      for (;;) {
+        let wake!: () => void;
+        const woken = new Promise<void>((resolve) => (wake = resolve));
+        const onChange = (changed: number) => changed === id && wake();
+        runner.on("changed", onChange);
+        abort.signal.addEventListener("abort", wake);
+        try {
+          const found = look();
+          if (found !== undefined || abort.signal.aborted || settled()) return found;
+          await woken;
+        } finally {
+          runner.off("changed", onChange);
+          abort.signal.removeEventListener("abort", wake);
+        }
+      }
+    };
+    // A job's `n`th step. Following, a job that has run out of steps but not ended may still add some: a
+    // failed attempt's retry is recorded only once what that attempt left behind has been ended.
+    const stepAt = (job: string, n: number) =>
+      afterChanges(() => runner.stepAt(id, job, n), () => !op.follow || !runner.isJobLive(id, job) || !runner.isLive(id));
     try {
       for (const job of view.jobs) {
         if (op.job && job.name !== op.job) continue;
         for (let i = 0; ; i++) {
-          const step = runner.stepAt(id, job.name, i);
+          const step = await stepAt(job.name, i);
+          if (abort.signal.aborted) return;
           if (!step) break;
           if (op.step && step.name !== op.step) continue;
           const path = join(context.places.logDir, step.log);
@@ -135,6 +161,9 @@ export function createCiService(context: ServiceContext): Service {
           if (abort.signal.aborted) return;
         }
       }
+      // Following the whole run, the answer is its end (its last job's end is recorded a little before).
+      if (op.follow && !op.job && !op.step) await afterChanges(() => (runner.isLive(id) ? undefined : true), () => false);
+      if (abort.signal.aborted) return;
       respond(client, request, { run: message(runner.get(id)) });
     } finally {
       untrack();

@@ -150,6 +150,15 @@ export class Runner extends EventEmitter {
     return this.#store.stepOfJob(id, job, n);
   }
 
+  /**
+   * Whether a job is still to run or running: until it ends it may add steps (a retry records the next
+   * attempt's only once the failed attempt's leftovers are gone); false when there is no such job.
+   */
+  isJobLive(id: number, job: string): boolean {
+    const state = this.#store.jobState(id, job);
+    return state === "pending" || state === "active";
+  }
+
   /** Whether a step (of this attempt) is still to run or running; false when there is no such step. */
   isStepLive(id: number, job: string, attempt: number, index: number): boolean {
     const state = this.#store.stepState(id, job, attempt, index);

@@ -3,7 +3,7 @@ import type { Pipeline } from "../pipeline/model.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { EndState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
+import type { EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
 import { toRunRecord, toRunViews, toStepView, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
@@ -219,6 +219,11 @@ export class RunStore {
     return this.#s.stepState.get(runId, job, attempt, index) as StepState | undefined;
   }
 
+  /** Just one job's state (undefined when there is no such job). */
+  jobState(runId: number, job: string): JobState | undefined {
+    return this.#s.jobState.get(runId, job) as JobState | undefined;
+  }
+
   /** A job's `n`th step in the order a view lists them (by attempt, then position). */
   stepOfJob(runId: number, job: string, n: number): StepView | undefined {
     const row = this.#s.stepOfJob.get(runId, job, n) as StepRow | undefined;
@@ -347,6 +352,7 @@ function prepare(db: Db) {
         AND (state = 'active' OR (state = 'pending' AND ? <> 'complete'))`),
     runById: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     runState: p(`SELECT state FROM runs WHERE id = ?`).pluck(),
+    jobState: p(`SELECT state FROM jobs WHERE run_id = ? AND name = ?`).pluck(),
     stepState: p(`SELECT s.state FROM steps s JOIN jobs j ON j.id = s.job_id
       WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
     newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
