@@ -29,10 +29,10 @@ function pipelineText(steps: number, command: string): string {
 /** 100 trivial steps in one job, submitted and waited for, vs the same commands run one after another by run() in a fresh process. */
 async function manySteps(ci: CiClient, dir: string, steps: number): Promise<void> {
   const file = join(dir, "many.yml");
-  writeFileSync(file, pipelineText(steps, "true"));
   const text = pipelineText(steps, "true");
+  writeFileSync(file, text);
   await ci.watch((await ci.submit(file, text)).id, () => {});
-  let start = performance.now();
+  const start = performance.now();
   const done = await ci.watch((await ci.submit(file, text)).id, () => {});
   const daemonMs = performance.now() - start;
   if (done.state !== "complete") throw new Error(`bench pipeline ended ${done.state}: ${done.failureSummary}`);
