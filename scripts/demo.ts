@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { probeSocket } from "../src/daemon/socket-probe.js";
+import { probeSocket } from "../src/core/socket-probe.js";
 import { adminCall, AdminOp, connect, Lane, PtyClient, resolvePlaces, startDaemon } from "../src/index.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

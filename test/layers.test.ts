@@ -16,12 +16,12 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   version: [],
   wire: ["gen", "errors"],
   runtime: ["errors"],
-  daemon: ["wire", "gen", "errors", "version"],
-  client: ["daemon", "wire", "gen", "errors", "version"],
-  broker: ["daemon", "wire", "gen", "errors", "version"],
-  backend: ["daemon", "wire", "gen", "runtime", "errors", "version", "ci"],
+  core: ["wire", "gen", "errors", "version"],
+  client: ["core", "wire", "gen", "errors", "version"],
+  broker: ["core", "wire", "gen", "errors", "version"],
+  backend: ["core", "wire", "gen", "runtime", "errors", "version", "ci"],
   ci: ["runtime", "errors"],
-  cli: ["client", "broker", "backend", "daemon", "wire", "gen", "runtime", "ci", "errors", "version"],
+  cli: ["client", "broker", "backend", "core", "wire", "gen", "runtime", "ci", "errors", "version"],
   // Entry points: the package's public faces.
   index: ["client", "runtime", "wire", "errors"],
 };
@@ -105,4 +105,34 @@ test("the client imports nothing of the broker or the backends, the broker nothi
     imports.filter(({ file, specifier }) => layerOf(file) === layer && specifier.startsWith(".") && forbidden.includes(layerOf(resolve(dirname(file), specifier))));
   assert.deepEqual(reach("client", ["broker", "backend"]), []);
   assert.deepEqual(reach("broker", ["backend", "client"]), []);
+});
+
+/** Every import cycle among src/'s modules, each as the files around it; type-only imports count too. */
+function importCycles(): string[][] {
+  const edges = new Map<string, string[]>();
+  for (const { file, specifier } of imports) {
+    if (!specifier.startsWith(".")) continue;
+    const target = resolve(dirname(file), specifier).replace(/\.js$/, ".ts");
+    if (layerOf(target) === "gen") continue;
+    edges.set(file, [...(edges.get(file) ?? []), target]);
+  }
+  const cycles: string[][] = [];
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, "open");
+    path.push(file);
+    for (const next of edges.get(file) ?? []) {
+      if (state.get(next) === "open") cycles.push([...path.slice(path.indexOf(next)), next].map((f) => relative(repoRoot, f)));
+      else if (!state.has(next)) visit(next);
+    }
+    path.pop();
+    state.set(file, "done");
+  };
+  for (const file of files) if (!state.has(file)) visit(file);
+  return cycles;
+}
+
+test("no module of src/ imports itself through others (no import cycles)", () => {
+  assert.deepEqual(importCycles().map((c) => c.join(" -> ")), []);
 });

@@ -1,9 +1,9 @@
 // Entry point of a backend worker: `node main.js SERVICE SOCKET [HOME]`, launched by the broker with an IPC
 // channel. HOME is the broker's --home (empty when it uses the default places, which the same environment
 // gives here). Its stdout and stderr are pipes the broker reads into quired.log, a line at a time.
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import { backendLogTarget, jsonLogger } from "../daemon/log.js";
-import { resolvePlaces } from "../daemon/places.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../core/control.js";
+import { backendLogTarget, jsonLogger } from "../core/log.js";
+import { resolvePlaces } from "../core/places.js";
 import { BackendServer } from "./server.js";
 import { createService, type Service } from "./services/index.js";
 

@@ -12,11 +12,11 @@ import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
 import { closeHandle, socketReadingInto } from "./reading-socket.js";
 import { ServedConnection, type ServiceHandler } from "./served-connection.js";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import { handoffMark, marking } from "../daemon/handoff-marks.js";
-import type { Logger } from "../daemon/log.js";
-import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../daemon/handshake.js";
-import { TokenChecker } from "../daemon/tokens.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../core/control.js";
+import { handoffMark, marking } from "../core/handoff-marks.js";
+import type { Logger } from "../core/log.js";
+import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../core/hello-checks.js";
+import { TokenChecker } from "../core/tokens.js";
 import { Subprocess } from "../runtime/index.js";
 
 /** How long an orphaned backend gives its work before it kills what is left and exits. */

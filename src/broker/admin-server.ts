@@ -3,9 +3,9 @@
 import { statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { basename } from "node:path";
-import { refused, sendRefused } from "../daemon/handshake.js";
-import { renderFamilies, withLabels, type MetricFamily } from "../daemon/metrics.js";
-import type { Places } from "../daemon/places.js";
+import { refused, sendRefused } from "../core/hello-checks.js";
+import { renderFamilies, withLabels, type MetricFamily } from "../core/metrics.js";
+import type { Places } from "../core/places.js";
 import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame_Kind, type Frame } from "../gen/quire/v1/frame.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
@@ -14,7 +14,7 @@ import { encodeFramed, newFrame, type FrameDecoder } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
-import { handleAdmin, type AdminContext } from "./admin.js";
+import { handleAdmin, type AdminContext } from "./admin-ops.js";
 import type { Metrics } from "./metrics.js";
 import type { BackendProcess } from "./supervisor.js";
 

@@ -3,10 +3,10 @@
 // server. It owns the lifecycle: start, the backends it supervises, and the drain.
 import { mkdirSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import { decodeHello, refused, sendRefused } from "../daemon/handshake.js";
-import { jsonLogger, LogFile, type Logger } from "../daemon/log.js";
-import type { Places } from "../daemon/places.js";
-import { SERVICE_NAMES } from "../daemon/services.js";
+import { decodeHello, refused, sendRefused } from "../core/hello-checks.js";
+import { jsonLogger, LogFile, type Logger } from "../core/log.js";
+import type { Places } from "../core/places.js";
+import { SERVICE_NAMES } from "../core/services.js";
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
@@ -16,7 +16,7 @@ import { Lane } from "../wire/lanes.js";
 import { QUIRE_VERSION } from "../version.js";
 import { AdminServer } from "./admin-server.js";
 import { RootRefusedError } from "./errors.js";
-import { HandshakeServer, SHUTTING_DOWN_REASON, stopReading } from "./handshake.js";
+import { HandshakeServer, SHUTTING_DOWN_REASON, stopReading } from "./serve-hello.js";
 import { adoptListener, listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import { BackendProcess, type RespawnPolicy } from "./supervisor.js";

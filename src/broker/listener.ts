@@ -4,7 +4,7 @@
 // the same checks, and once it is shown to be a listening Unix stream socket bound to our path.
 import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, unlinkSync, type Stats } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { probeSocket } from "../daemon/socket-probe.js";
+import { probeSocket } from "../core/socket-probe.js";
 import { DaemonRunningError, SocketActivationError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */

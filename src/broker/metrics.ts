@@ -1,5 +1,5 @@
-// The broker's own counters and histograms; rendering (Prometheus text) is src/daemon/metrics.ts's.
-import { Histogram, renderLabels, type Labels, type MetricFamily } from "../daemon/metrics.js";
+// The broker's own counters and histograms; rendering (Prometheus text) is src/core/metrics.ts's.
+import { Histogram, renderLabels, type Labels, type MetricFamily } from "../core/metrics.js";
 
 const HELP = {
   quire_connections_total: "Connections accepted by the broker",

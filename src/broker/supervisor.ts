@@ -4,11 +4,11 @@ import { fork, type ChildProcess, type SendHandle } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../daemon/control.js";
-import { handoffMark, marking } from "../daemon/handoff-marks.js";
-import { pipeLines, type Logger } from "../daemon/log.js";
-import { isMetricFamily, type MetricFamily } from "../daemon/metrics.js";
-import { newTokenKey, TokenSealer } from "../daemon/tokens.js";
+import { isControlMessage, type BackendMessage, type BrokerMessage } from "../core/control.js";
+import { handoffMark, marking } from "../core/handoff-marks.js";
+import { pipeLines, type Logger } from "../core/log.js";
+import { isMetricFamily, type MetricFamily } from "../core/metrics.js";
+import { newTokenKey, TokenSealer } from "../core/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { BackendUnavailableError } from "./errors.js";
 

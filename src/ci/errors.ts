@@ -33,13 +33,6 @@ export class PipelineError extends CiError {
   }
 }
 
-/** Jobs whose `needs` loop back on themselves were handed to code that requires a DAG (parsePipeline refuses them). */
-export class PipelineCycleError extends CiError {
-  constructor(readonly cycle: readonly string[]) {
-    super("QUIRE_ERR_PIPELINE_CYCLE", `jobs depend on each other in a cycle: ${cycle.join(" -> ")}; validate the pipeline with parsePipeline first`);
-  }
-}
-
 /** A run id the store does not know. */
 export class RunNotFoundError extends CiError {
   constructor(readonly id: number) {

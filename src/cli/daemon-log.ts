@@ -1,7 +1,7 @@
 // quirectl daemon log: quired.log readably (time, level, component, message, key=value fields), or with
 // --json the lines as they are; --follow keeps printing, across rotations.
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { resolvePlaces } from "../daemon/places.js";
+import { resolvePlaces } from "../core/places.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { println, visible } from "./output.js";

@@ -1,7 +1,7 @@
 // quirectl daemon start|stop|status|restart.
-import { probeSocket } from "../daemon/socket-probe.js";
-import { resolvePlaces } from "../daemon/places.js";
-import { adminCall, AdminOp } from "../client/admin.js";
+import { probeSocket } from "../core/socket-probe.js";
+import { resolvePlaces } from "../core/places.js";
+import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { describe, isAlive } from "../runtime/processes.js";

@@ -5,10 +5,10 @@ import { existsSync, lstatSync, readFileSync, statfsSync, statSync } from "node:
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { adminCall, AdminOp } from "../client/admin.js";
+import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { DaemonUnreachableError } from "../client/errors.js";
-import { resolvePlaces, type Places } from "../daemon/places.js";
-import { probeSocket } from "../daemon/socket-probe.js";
+import { resolvePlaces, type Places } from "../core/places.js";
+import { probeSocket } from "../core/socket-probe.js";
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";

@@ -3,8 +3,8 @@
 // login.ts prints or performs the steps. native-notes/autostart.md explains each mechanism.
 import { homedir } from "node:os";
 import { posix, win32 } from "node:path";
-import type { Places } from "../daemon/places.js";
-import type { QuiredCommand } from "../daemon/quired-command.js";
+import type { Places } from "../core/places.js";
+import type { QuiredCommand } from "../core/quired-command.js";
 import { LoginUnsupportedError, LoginValueError } from "./errors.js";
 
 export type Step =

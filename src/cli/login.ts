@@ -4,9 +4,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { resolvePlaces, type Places } from "../daemon/places.js";
-import { quiredCommand } from "../daemon/quired-command.js";
-import { probeSocket } from "../daemon/socket-probe.js";
+import { resolvePlaces, type Places } from "../core/places.js";
+import { quiredCommand } from "../core/quired-command.js";
+import { probeSocket } from "../core/socket-probe.js";
 import { CliError, LoginCommandError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";

@@ -1,6 +1,6 @@
 // quirectl metrics: the daemon's metrics (broker and backends) in the Prometheus text format, or with
 // --json as families of samples.
-import { adminCall, AdminOp } from "../client/admin.js";
+import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { printJson } from "./output.js";

@@ -3,7 +3,7 @@ import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
 import { RootRefusedError } from "../broker/errors.js";
 import { takeActivation, type Activation } from "../broker/socket-activation.js";
-import { resolvePlaces } from "../daemon/places.js";
+import { resolvePlaces } from "../core/places.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
 import { commandLine } from "./output.js";

@@ -1,6 +1,6 @@
 // quirectl status: the daemon and its backends.
 import type { DaemonStatus } from "../gen/quire/v1/admin.js";
-import { adminCall, AdminOp } from "../client/admin.js";
+import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";

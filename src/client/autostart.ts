@@ -1,7 +1,7 @@
 // Starting quired in the background on first use (and for `quirectl daemon start`).
 import { spawn } from "node:child_process";
-import type { Places } from "../daemon/places.js";
-import { quiredCommand } from "../daemon/quired-command.js";
+import type { Places } from "../core/places.js";
+import { quiredCommand } from "../core/quired-command.js";
 import { DaemonStartError, DaemonUnreachableError } from "./errors.js";
 import { dial } from "./transport.js";
 

@@ -4,7 +4,7 @@
 // are handled here, within the caller's deadline, and never surface as errors while time remains.
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
-import { resolvePlaces } from "../daemon/places.js";
+import { resolvePlaces } from "../core/places.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { Hello, HelloReply, Refused_Code, type Negotiated } from "../gen/quire/v1/hello.js";
 import { newFrame } from "../wire/framing.js";

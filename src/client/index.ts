@@ -2,9 +2,9 @@
 export { QuireError } from "../errors.js";
 export { connect, handshakeChannel, type ConnectOptions } from "./connect.js";
 export { Connection, type ConnectionPath, type RequestOptions } from "./connection.js";
-export { adminCall, AdminOp, type AdminOptions } from "./admin.js";
+export { adminCall, AdminOp, type AdminOptions } from "./admin-calls.js";
 export { startDaemon, type StartOptions } from "./autostart.js";
-export { resolvePlaces, type Places } from "../daemon/places.js";
+export { resolvePlaces, type Places } from "../core/places.js";
 export {
   ClientError,
   DaemonUnreachableError,

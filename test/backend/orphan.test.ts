@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { PtyClient } from "../../src/client/pty.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";

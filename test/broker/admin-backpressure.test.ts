@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { AdminRequest, AdminRequest_Op, AdminResponse } from "../../src/gen/quire/v1/admin.js";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";
 import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/framing.js";

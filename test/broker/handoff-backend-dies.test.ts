@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { connect } from "../../src/client/connect.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { Lane } from "../../src/wire/lanes.js";

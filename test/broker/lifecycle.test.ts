@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { connect } from "../../src/client/connect.js";
 import { PtyClient } from "../../src/client/pty.js";
 import { Lane } from "../../src/wire/lanes.js";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { listenExclusive } from "../../src/broker/listener.js";
-import { probeSocket } from "../../src/daemon/socket-probe.js";
+import { probeSocket } from "../../src/core/socket-probe.js";
 import { connect } from "../../src/client/connect.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";

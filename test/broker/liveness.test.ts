@@ -3,7 +3,7 @@
 // does not answer in time is killed and respawned, and clients are told when to retry meanwhile.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { connect } from "../../src/client/connect.js";
 import { Refused_Code } from "../../src/gen/quire/v1/hello.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";

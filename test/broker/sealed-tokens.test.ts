@@ -2,7 +2,7 @@
 // no IPC round trip, and still only the broker's tokens, unaltered, for this backend, once, pass.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { Refused_Code, type Negotiated } from "../../src/gen/quire/v1/hello.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { connect } from "../../src/client/connect.js";
 import { Refused_Code } from "../../src/gen/quire/v1/hello.js";
 import { Lane } from "../../src/wire/lanes.js";

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
 import { alive, eventually, identify } from "../helpers/fixtures.js";
 import { makeRepo } from "../helpers/git.js";

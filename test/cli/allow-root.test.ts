@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { after, test } from "node:test";
-import { probeSocket } from "../../src/daemon/socket-probe.js";
-import { resolvePlaces } from "../../src/daemon/places.js";
+import { probeSocket } from "../../src/core/socket-probe.js";
+import { resolvePlaces } from "../../src/core/places.js";
 import { describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { QUIRECTL, tempHome } from "../helpers/daemon.js";
 

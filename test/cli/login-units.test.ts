@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { installSteps, uninstallSteps, unitEnvironment, type LoginInputs, type Step } from "../../src/cli/login-units.js";
-import { resolvePlaces } from "../../src/daemon/places.js";
-import { quiredCommand, QUIRED_BIN } from "../../src/daemon/quired-command.js";
+import { resolvePlaces } from "../../src/core/places.js";
+import { quiredCommand, QUIRED_BIN } from "../../src/core/quired-command.js";
 
 function inputs(platform: NodeJS.Platform, home: string | undefined, env: NodeJS.ProcessEnv): LoginInputs {
   const places = resolvePlaces({ home, env, platform });

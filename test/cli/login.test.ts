@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { probeSocket } from "../../src/daemon/socket-probe.js";
-import { resolvePlaces } from "../../src/daemon/places.js";
+import { probeSocket } from "../../src/core/socket-probe.js";
+import { resolvePlaces } from "../../src/core/places.js";
 import { QUIRECTL, QUIRED, tempHome } from "../helpers/daemon.js";
 
 const linuxOnly = process.platform !== "linux" && "systemd units are written on Linux";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { connect } from "../../src/client/connect.js";
 import { ConnectionClosedError } from "../../src/client/errors.js";
-import { resolvePlaces } from "../../src/daemon/places.js";
+import { resolvePlaces } from "../../src/core/places.js";
 import { Frame_Kind, type Frame } from "../../src/gen/quire/v1/frame.js";
 import { HandoffAck } from "../../src/gen/quire/v1/handoff.js";
 import { Hello, HelloReply, Refused_Code } from "../../src/gen/quire/v1/hello.js";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { connect } from "../../src/client/connect.js";
 import { DaemonUnreachableError, TimeoutError } from "../../src/client/errors.js";
 import { dial } from "../../src/client/transport.js";

@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probeSocket } from "../../src/daemon/socket-probe.js";
-import { resolvePlaces, type Places } from "../../src/daemon/places.js";
-import { adminCall, AdminOp } from "../../src/client/admin.js";
+import { probeSocket } from "../../src/core/socket-probe.js";
+import { resolvePlaces, type Places } from "../../src/core/places.js";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { repoRoot } from "./paths.js";
 

@@ -2,7 +2,7 @@
 // wire (CiRequest in, CiResponse and CiEvent out); src/ci does the work.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Histogram, type MetricFamily } from "../../daemon/metrics.js";
+import { Histogram, type MetricFamily } from "../../core/metrics.js";
 import { Frame_Kind, type Frame } from "../../gen/quire/v1/frame.js";
 import { CiEvent, CiRequest, CiResponse, CiRun } from "../../gen/quire/v1/ci.js";
 import { PipelineError } from "../../ci/errors.js";
@@ -15,7 +15,7 @@ import { newFrame } from "../../wire/framing.js";
 import { CiErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection } from "../served-connection.js";
-import type { Service, ServiceContext } from "./index.js";
+import type { Service, ServiceContext } from "./service.js";
 
 /** Bytes a client may have unsent before the service waits for it to read (logs) or skips to the latest state (watch). */
 const CLIENT_BACKLOG_BYTES = 1024 * 1024;

@@ -1,29 +1,13 @@
-// Where a backend creates its service: the names are the registry's (src/daemon/services.ts), the code
+// Where a backend creates its service: the names are the registry's (src/core/services.ts), the code
 // is here, so only the backend process that serves a service loads it.
-import type { MetricFamily } from "../../daemon/metrics.js";
-import type { Logger } from "../../daemon/log.js";
-import type { Places } from "../../daemon/places.js";
-import { SERVICE_NAMES, type ServiceName } from "../../daemon/services.js";
-import type { ServiceHandler } from "../served-connection.js";
+import { SERVICE_NAMES, type ServiceName } from "../../core/services.js";
+import type { Service, ServiceContext } from "./service.js";
 import { UnknownServiceError } from "../errors.js";
 import { createCiService } from "./ci.js";
 import { createEchoService } from "./echo.js";
 import { createPtyService } from "./pty.js";
 
-/** What a service is told about the daemon it runs under. */
-export interface ServiceContext {
-  places: Places;
-  /** The backend's log (quired.log, through the broker). */
-  logger?: Logger;
-}
-
-/** A service: it serves frames, and may report metrics and whether it has work a stop would lose. */
-export interface Service extends ServiceHandler {
-  /** Its metric families now; the broker adds the service label. */
-  metrics?(): MetricFamily[];
-  /** Why it must not be stopped for idleness (sessions, live runs), or undefined when it may be. */
-  busy?(): string | undefined;
-}
+export type { Service, ServiceContext } from "./service.js";
 
 type Factory = (context: ServiceContext) => Service | Promise<Service>;
 

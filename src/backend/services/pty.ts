@@ -11,7 +11,7 @@ import { newFrame } from "../../wire/framing.js";
 import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection } from "../served-connection.js";
-import type { Service } from "./index.js";
+import type { Service } from "./service.js";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Recent output a late attacher is shown. */

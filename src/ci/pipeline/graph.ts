@@ -1,6 +1,5 @@
 // The `needs` graph between jobs. Only edges to jobs in the list count: parsePipeline has already refused
 // needs that name no job.
-import { PipelineCycleError } from "../errors.js";
 
 export interface GraphJob {
   readonly name: string;
@@ -62,21 +61,4 @@ export function findCycle(jobs: readonly GraphJob[]): string[] | undefined {
     return [...rotated, rotated[0]!];
   }
   return undefined;
-}
-
-/**
- * Job names in an order where every job comes after the jobs it needs; among jobs that are ready at the
- * same time, list order wins. Throws PipelineCycleError when the needs loop.
- */
-export function topologicalOrder(jobs: readonly GraphJob[]): string[] {
-  const names = new Set(jobs.map((job) => job.name));
-  const done = new Set<string>();
-  const order: string[] = [];
-  while (order.length < jobs.length) {
-    const ready = jobs.find((job) => !done.has(job.name) && job.needs.every((need) => done.has(need) || !names.has(need)));
-    if (!ready) throw new PipelineCycleError(findCycle(jobs)!);
-    done.add(ready.name);
-    order.push(ready.name);
-  }
-  return order;
 }

@@ -1,4 +1,4 @@
-import type { Migration } from "./index.js";
+import type { Migration } from "./migration.js";
 
 // Runs, jobs and steps. The CHECKs make the impossible states of a run (ARCHITECTURE.md, section 11) unrepresentable; STRICT
 // makes SQLite refuse a value of the wrong type (a time that is not an integer, say).

@@ -1,4 +1,4 @@
-import type { Migration } from "./index.js";
+import type { Migration } from "./migration.js";
 
 // What steps tell about their run (`quirectl annotate`), and the secrets jobs name, sealed with secretbox.
 export const migration: Migration = {

@@ -1,5 +1,5 @@
 // Admin calls on the broker's lane 0xAD01: status, health, readiness, metrics, shutdown.
-import { resolvePlaces } from "../daemon/places.js";
+import { resolvePlaces } from "../core/places.js";
 import { AdminRequest, AdminRequest_Op, AdminResponse } from "../gen/quire/v1/admin.js";
 import { Frame_Kind } from "../gen/quire/v1/frame.js";
 import { newFrame } from "../wire/framing.js";

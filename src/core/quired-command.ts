@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Places } from "./places.js";
 
-/** bin/quired.js of this installation (this module runs from dist/src/daemon/). */
+/** bin/quired.js of this installation (this module runs from dist/src/core/). */
 export const QUIRED_BIN = fileURLToPath(new URL("../../../bin/quired.js", import.meta.url));
 
 export interface QuiredCommand {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, test } from "node:test";
-import { jsonLogger, LogFile, pipeLines } from "../../src/daemon/log.js";
+import { jsonLogger, LogFile, pipeLines } from "../../src/core/log.js";
 import { LogReader } from "../../src/cli/daemon-log.js";
 import { repoRoot } from "../helpers/paths.js";
 

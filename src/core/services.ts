@@ -5,7 +5,3 @@
 export const SERVICE_NAMES = ["echo", "pty", "ci"] as const satisfies readonly string[];
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-export function isServiceName(name: string): name is ServiceName {
-  return (SERVICE_NAMES as readonly string[]).includes(name);
-}

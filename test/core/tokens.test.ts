@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { test } from "node:test";
-import { newTokenKey, TokenChecker, tokenLength, TokenSealer } from "../../src/daemon/tokens.js";
+import { newTokenKey, TokenChecker, tokenLength, TokenSealer } from "../../src/core/tokens.js";
 
 const NOW = 1_000_000;
 

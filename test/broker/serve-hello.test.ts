@@ -1,7 +1,7 @@
 // The handshake (ARCHITECTURE.md, "A Hello, from the socket to the backend") against a real daemon, spoken byte by byte: handoff and reconnect.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { tokenLength } from "../../src/daemon/tokens.js";
+import { tokenLength } from "../../src/core/tokens.js";
 import { Frame_Kind } from "../../src/gen/quire/v1/frame.js";
 import { HandoffAck } from "../../src/gen/quire/v1/handoff.js";
 import { HelloReply, Refused_Code } from "../../src/gen/quire/v1/hello.js";

@@ -1,7 +1,7 @@
 // The one Hello checker both the broker and a backend's reconnect path use.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkHello, negotiatedFor } from "../../src/daemon/handshake.js";
+import { checkHello, negotiatedFor } from "../../src/core/hello-checks.js";
 import { Hello, Refused_Code } from "../../src/gen/quire/v1/hello.js";
 import { PROTOCOL_MAX, PROTOCOL_MIN } from "../../src/wire/protocol.js";
 

@@ -95,7 +95,7 @@ export class TokenSealer {
 
   /**
    * HMAC-SHA256 with the pads computed once: two one-shot hashes cost about half of createHmac(), and this
-   * runs for every Hello. test/daemon/tokens.test.ts holds it equal to createHmac().
+   * runs for every Hello. test/core/tokens.test.ts holds it equal to createHmac().
    */
   #mac(body: Uint8Array): Buffer {
     this.#inner.set(body, SHA256_BLOCK);

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolvePlaces } from "../../src/daemon/places.js";
-import { compareVersions, parseVersion } from "../../src/daemon/semver.js";
+import { resolvePlaces } from "../../src/core/places.js";
+import { compareVersions, parseVersion } from "../../src/core/semver.js";
 
 test("semver: parse and order, prereleases below their release", () => {
   const order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"];

@@ -2,9 +2,9 @@
 // ready, a one-time token minted (sealed for the backend, which checks it by itself), Negotiated, then the
 // handoff offer or, for a reconnect, nothing more (ARCHITECTURE.md, "A Hello, from the socket to the backend").
 import type { Socket } from "node:net";
-import { handoffMark, marking } from "../daemon/handoff-marks.js";
-import { checkHello, negotiatedFor, refused, sendNegotiatedAndClose, sendRefused, writeNegotiated } from "../daemon/handshake.js";
-import type { Logger } from "../daemon/log.js";
+import { handoffMark, marking } from "../core/handoff-marks.js";
+import { checkHello, negotiatedFor, refused, sendNegotiatedAndClose, sendRefused, writeNegotiated } from "../core/hello-checks.js";
+import type { Logger } from "../core/log.js";
 import { HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Refused_Code, type Hello, type Refused } from "../gen/quire/v1/hello.js";
 import type { FrameDecoder } from "../wire/framing.js";
