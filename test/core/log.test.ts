@@ -11,7 +11,7 @@ import { jsonLogger, LogFile, pipeLines } from "../../src/core/log.js";
 import { LogReader } from "../../src/cli/daemon-log.js";
 import { repoRoot } from "../helpers/paths.js";
 
-const LOG_MODULE = pathToFileURL(join(repoRoot, "dist", "src", "daemon", "log.js")).href;
+const LOG_MODULE = pathToFileURL(join(repoRoot, "dist", "src", "core", "log.js")).href;
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
