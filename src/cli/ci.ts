@@ -6,7 +6,7 @@ import { CiErrorCode } from "../wire/error-codes.js";
 import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
 import { annotationText, secretName, secretValue, MAX_SECRET_BYTES } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printJson, println, table, visible } from "./output.js";
+import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, lineView, liveView, printReport } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
@@ -130,7 +130,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     }
     if (run.failureSummary) {
       println();
-      println(run.failureSummary.split("\n").map(visible).join("\n"));
+      println(visibleLines(run.failureSummary));
     }
     for (const a of run.annotations) println(annotationLine(a));
     return ExitCode.Ok;
@@ -145,7 +145,7 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
     if (args.job !== undefined || args.step !== undefined) {
       const missing = missingName(await ci.get(args.id), args.job, args.step);
       if (missing) {
-        process.stderr.write(`quirectl: ${missing}\n`);
+        printError(missing);
         return ExitCode.Failed;
       }
     }
@@ -153,6 +153,8 @@ export async function showLogs(args: GlobalArgs & { id: number; job?: string; st
       const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
       if (headers && key !== last) process.stdout.write(`\n==> ${visible(chunk.job)} / ${visible(chunk.step)}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
       last = key;
+      // On purpose as they are: a log is its step's bytes, escape sequences and all (what `cat` of the
+      // log file gives). Only the headers quirectl adds are made visible.
       process.stdout.write(chunk.data);
     });
     return ExitCode.Ok;
@@ -196,7 +198,7 @@ export async function listSecrets(args: GlobalArgs): Promise<number> {
   return withCi(args, async (ci) => {
     const names = await ci.secretNames();
     if (args.json) printJson(names);
-    else println(names.length ? names.join("\n") : "no secrets: quirectl secret set NAME < value-file");
+    else println(names.length ? names.map(visible).join("\n") : "no secrets: quirectl secret set NAME < value-file");
     return ExitCode.Ok;
   });
 }

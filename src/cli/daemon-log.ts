@@ -4,7 +4,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { resolvePlaces } from "../core/places.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
-import { println, visible } from "./output.js";
+import { printError, println, visible } from "./output.js";
 
 export interface LogArgs extends GlobalArgs {
   follow: boolean;
@@ -20,7 +20,7 @@ export async function showDaemonLog(args: LogArgs): Promise<number> {
   const reader = new LogReader(path);
   const first = reader.read();
   if (first === undefined && !args.follow) {
-    process.stderr.write(`quirectl: no daemon log at ${path} (quired has not run with this home)\n`);
+    printError(`no daemon log at ${path} (quired has not run with this home)`);
     return ExitCode.Failed;
   }
   const lines = first ?? [];

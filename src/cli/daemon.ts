@@ -6,7 +6,7 @@ import { startDaemon } from "../client/autostart.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { describe, isAlive } from "../runtime/processes.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, printJson, println } from "./output.js";
+import { formatDuration, printError, printJson, println } from "./output.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 export async function daemonStart(args: GlobalArgs): Promise<number> {
@@ -67,7 +67,7 @@ export async function daemonStatus(args: GlobalArgs): Promise<number> {
     if (!(error instanceof DaemonUnreachableError)) throw error;
     if (error.nobodyListening) report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
     else if (args.json) printJson({ running: false, socket: places.socket, errno: error.errno ?? null, error: error.message });
-    else process.stderr.write(`quirectl: ${error.message}\n`);
+    else printError(error.message);
     return ExitCode.DaemonUnreachable;
   }
 }

@@ -3,7 +3,7 @@
 import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
-import { printJson } from "./output.js";
+import { printError, printJson } from "./output.js";
 
 export interface JsonFamily {
   name: string;
@@ -16,7 +16,7 @@ export interface JsonFamily {
 export async function showMetrics(args: GlobalArgs): Promise<number> {
   const { ok, detail, metricsText } = await adminCall(AdminOp.METRICS, { home: args.home });
   if (!ok) {
-    process.stderr.write(`quirectl: metrics failed: ${detail}\n`);
+    printError(`metrics failed: ${detail}`);
     return ExitCode.Failed;
   }
   if (args.json) printJson({ metrics: metricsJson(metricsText) });

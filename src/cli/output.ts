@@ -45,15 +45,20 @@ export function isoOrNull(unixMs: bigint | number): string | null {
   return ms > 0 ? new Date(ms).toISOString() : null;
 }
 
-// C0 controls (ESC, CR, BS, newline and tab included), DEL and the C1 controls (U+0080-U+009F: a lone
-// U+009B is CSI to some terminals).
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// C0 controls (ESC, CR, BS, newline and tab included), DEL, the C1 controls (U+0080-U+009F: a lone
+// U+009B is CSI to some terminals) and the bidi controls (Unicode's Bidi_Control: the embeddings,
+// overrides and isolates U+202A-U+202E and U+2066-U+2069, and the marks U+061C, U+200E and U+200F),
+// which reorder the text after them so that what a person reads is not what is there.
+const CONTROL_CHARACTER = "[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]";
+const CONTROL = new RegExp(CONTROL_CHARACTER, "g");
+const HAS_CONTROL = new RegExp(CONTROL_CHARACTER);
 
 /**
  * `text` with every control character made visible, so that a name from a pipeline file cannot move the
- * cursor, recolour or retitle the terminal: C0 and DEL in caret notation (`^[` for ESC, `^?` for DEL),
- * C1 as `\u009b`. Everything a file or the daemon says that is shown to a person goes through this.
+ * cursor, recolour or retitle the terminal, or reverse what follows: C0 and DEL in caret notation (`^[`
+ * for ESC, `^?` for DEL), C1 and bidi controls as `\u009b`, `\u202e`. Everything a file, a step, a log
+ * or the daemon says that is shown to a person goes through this (or visibleLines); stored data and
+ * --json output keep the exact text.
  */
 export function visible(text: string): string {
   return text.replace(CONTROL, (c) => {
@@ -62,6 +67,16 @@ export function visible(text: string): string {
     if (code === 0x7f) return "^?";
     return `\\u${code.toString(16).padStart(4, "0")}`;
   });
+}
+
+/** Text of several lines made visible line by line: its line breaks stay line breaks. */
+export function visibleLines(text: string): string {
+  return text.split("\n").map(visible).join("\n");
+}
+
+/** `quirectl: MESSAGE` on stderr, made visible: an error's message often quotes a file, a name or an argument. */
+export function printError(message: string): void {
+  process.stderr.write(`quirectl: ${visibleLines(message)}\n`);
 }
 
 /** Words as one command line a POSIX shell reads back as the same words. */

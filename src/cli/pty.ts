@@ -1,7 +1,7 @@
 // quirectl start | ps | attach | kill | tail: long-lived commands in the pty service.
 import { PtyClient, type PtySession } from "../client/pty.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printJson, println, table } from "./output.js";
+import { formatDuration, isoOrNull, printError, printJson, println, table, visible } from "./output.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 
 /** Ctrl-]: leaves the session running and returns to the shell. */
@@ -53,7 +53,7 @@ export async function startSession(args: StartArgs): Promise<number> {
   for (const pair of args.env) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {
-      process.stderr.write(`quirectl: --env takes NAME=VALUE, got ${JSON.stringify(pair)}\n`);
+      printError(`--env takes NAME=VALUE, got ${JSON.stringify(pair)}`);
       return ExitCode.Usage;
     }
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
@@ -81,13 +81,13 @@ export async function listSessions(args: GlobalArgs): Promise<number> {
     table([
       ["NAME", "STATE", "PID", "CLIENTS", "WRITER", "UP", "COMMAND"],
       ...sessions.map((s) => [
-        s.name,
+        visible(s.name),
         s.state === "exited" ? `exited ${s.hasExitCode ? s.exitCode : s.signal}` : s.state,
         String(s.pid),
         String(s.clients),
         s.hasWriter ? "yes" : "-",
         formatDuration((s.state === "exited" ? Number(s.exitedUnixMs) : now) - Number(s.startedUnixMs)),
-        s.command.join(" "),
+        visible(s.command.join(" ")),
       ]),
     ]),
   );

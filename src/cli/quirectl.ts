@@ -8,7 +8,7 @@ import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeS
 import { limit, runId, UsageError } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
-import { commandLine, endQuietlyWhenOutputCloses } from "./output.js";
+import { commandLine, endQuietlyWhenOutputCloses, printError } from "./output.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
@@ -139,21 +139,21 @@ export async function main(argv: string[]): Promise<number> {
     return exit;
   } catch (error) {
     if (error instanceof PipelineUsageError) {
-      process.stderr.write(`quirectl: ${error.message}\n`);
+      printError(error.message);
       return ExitCode.Usage;
     }
     if (error instanceof UsageError) {
-      process.stderr.write(`quirectl: ${error.message}\nRun quirectl --help for usage.\n`);
+      printError(`${error.message}\nRun quirectl --help for usage.`);
       return ExitCode.Usage;
     }
     if (error instanceof DaemonStartError && process.getuid?.() === 0 && !parsed.allowRoot) {
       // As root, quired refuses to run before anything else: say exactly what would start it.
-      process.stderr.write(
-        `quirectl: quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${commandLine(["quirectl", "--allow-root", ...argv])} (or set QUIRE_ALLOW_ROOT=1)\n`,
+      printError(
+        `quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${commandLine(["quirectl", "--allow-root", ...argv])} (or set QUIRE_ALLOW_ROOT=1)`,
       );
       return ExitCode.Failed;
     }
-    process.stderr.write(`quirectl: ${(error as Error).message}\n`);
+    printError((error as Error).message);
     if (error instanceof DaemonUnreachableError) return ExitCode.DaemonUnreachable;
     if (error instanceof QuireError) return ExitCode.Failed;
     throw error;

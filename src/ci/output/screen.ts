@@ -18,6 +18,11 @@ const SILENT = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error
  * joined back into one; trailing spaces and trailing blank lines are trimmed. A bare "\n" is taken as
  * "\r\n" (convertEol): PTY output already has "\r\n" (the line discipline's onlcr), and output that came
  * through a pipe means a new line by "\n" too.
+ *
+ * The lines are the main screen's even when the output ends on the alternate screen (a full-screen
+ * program, `\x1b[?1049h`, that failed there): what such a program draws is a frame of its own interface,
+ * often blank, while what was printed before it started is on the main screen. Only output that wrote
+ * nothing on the main screen is read from the alternate one.
  */
 export async function renderTail(bytes: Buffer, cols = 120, rows = 50): Promise<string[]> {
   // Enough scrollback that the last `rows` lines are all kept even if the cursor ended near the top.
@@ -27,22 +32,29 @@ export async function renderTail(bytes: Buffer, cols = 120, rows = 50): Promise<
   const terminal = new Terminal({ cols, rows, scrollback: rows, convertEol: true, allowProposedApi: true, logLevel: "off", logger: SILENT });
   try {
     await new Promise<void>((resolve) => terminal.write(tailOf(bytes), resolve));
-    const buffer = terminal.buffer.active;
-    const lines: string[] = [];
-    for (let y = 0; y < buffer.length; y++) {
-      const line = buffer.getLine(y);
-      if (!line) continue;
-      // A wrapped line goes on in the next row, so its own trailing spaces are content.
-      const continues = y + 1 < buffer.length && buffer.getLine(y + 1)?.isWrapped === true;
-      const text = line.translateToString(!continues);
-      if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
-      else lines.push(text);
-    }
-    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+    const screens = terminal.buffer;
+    const main = linesOf(screens.normal);
+    const lines = main.length === 0 && screens.active.type === "alternate" ? linesOf(screens.alternate) : main;
     return lines.slice(-rows);
   } finally {
     terminal.dispose();
   }
+}
+
+/** A screen's lines, scrollback included: wrapped rows joined, trailing spaces and blank lines trimmed. */
+function linesOf(buffer: xterm.IBuffer): string[] {
+  const lines: string[] = [];
+  for (let y = 0; y < buffer.length; y++) {
+    const line = buffer.getLine(y);
+    if (!line) continue;
+    // A wrapped line goes on in the next row, so its own trailing spaces are content.
+    const continues = y + 1 < buffer.length && buffer.getLine(y + 1)?.isWrapped === true;
+    const text = line.translateToString(!continues);
+    if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
 }
 
 /**
