@@ -36,11 +36,6 @@ export function readWorkflow(text: string, file: string): Pipeline {
   return new WorkflowReader(new PipelineSource(file, text)).read();
 }
 
-/** Whether a file's text looks like a GitHub workflow rather than a quire.yml: it has `on:` and `jobs:` with `runs-on` or `uses`. */
-export function looksLikeWorkflow(path: string): boolean {
-  return /(^|[\\/])\.github[\\/]workflows[\\/][^\\/]+\.ya?ml$/.test(path);
-}
-
 class WorkflowReader {
   readonly #src: PipelineSource;
   readonly #findings: PipelineError[] = [];
