@@ -12,7 +12,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { CiClient } from "../src/client/ci.js";
 import { stepCommand } from "../src/ci/runner/shell.js";
 import { RunStore } from "../src/ci/store/index.js";
-import type { Pipeline } from "../src/ci/pipeline/model.js";
+import { jobOf, pipelineOf, stepOf, type Pipeline } from "../src/ci/pipeline/model.js";
 import { spawn } from "../src/runtime/index.js";
 import { heading, note, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
@@ -70,12 +70,11 @@ async function firstByte(ci: CiClient, dir: string, rounds: number): Promise<voi
 /** startStep + finishStep per step (two updates, each its own commit) vs two raw inserts of the same columns. */
 function storeWrites(dir: string, steps: number): void {
   const store = RunStore.open(join(dir, "bench.db"));
-  const pipeline: Pipeline = {
+  const pipeline: Pipeline = pipelineOf({
     name: "bench",
     file: join(dir, "quire.yml"),
-    env: {},
-    jobs: [{ name: "j", needs: [], env: {}, timeoutMs: null, retries: 0, secrets: [], workingDirectory: null, steps: Array.from({ length: steps }, (_, i) => ({ name: `s${i}`, run: "true", env: {}, timeoutMs: null, workingDirectory: null })) }],
-  };
+    jobs: [jobOf({ name: "j", steps: Array.from({ length: steps }, (_, i) => stepOf({ name: `s${i}`, run: "true" })) })],
+  });
   const { run } = store.createRun({ repo: dir, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: ".", tokenHash: Buffer.alloc(32, 1) }, Date.now());
   store.startRun(run.id, Date.now());
   store.startJob(run.id, "j", Date.now());

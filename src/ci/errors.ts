@@ -33,6 +33,19 @@ export class PipelineError extends CiError {
   }
 }
 
+/** Every problem found in a pipeline file at once (a workflow's reader keeps going after the first). */
+export class PipelineFindingsError extends PipelineError {
+  readonly findings: readonly PipelineError[];
+
+  constructor(found: readonly PipelineError[]) {
+    const findings = [...found].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    const [first] = findings;
+    super({ file: first!.file, line: first!.line ?? undefined, column: first!.column ?? undefined, field: first!.field ?? undefined }, "", "");
+    this.findings = findings;
+    this.message = findings.map((finding) => finding.message).join("\n");
+  }
+}
+
 /** A run id the store does not know. */
 export class RunNotFoundError extends CiError {
   constructor(readonly id: number) {

@@ -1,20 +1,22 @@
 // quirectl's CI commands: run, runs, runs show, logs, watch, cancel, secret and annotate.
-import { resolve } from "node:path";
 import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { PipelineError } from "../ci/errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
-import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
+import { readPipelineFile } from "../ci/pipeline/parse.js";
+import { readPipeline } from "../ci/read-pipeline.js";
 import { annotationText, secretName, secretValue, MAX_SECRET_BYTES } from "./args.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, lineView, liveView, printReport } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
+import { pipelineFile } from "./pipeline-file.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;
   repo?: string;
   ref?: string;
+  workflow?: string;
   wait: boolean;
 }
 
@@ -32,7 +34,7 @@ async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): P
 export class PipelineUsageError extends Error {}
 
 export async function submitRun(args: RunArgs): Promise<number> {
-  const file = resolve(args.file ?? "quire.yml");
+  const file = pipelineFile(process.cwd(), args.file, args.workflow);
   let text: string;
   try {
     // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
@@ -44,7 +46,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
-    parsePipeline(text, file);
+    readPipeline(text, file);
   } catch (error) {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message);
     throw error;

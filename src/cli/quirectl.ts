@@ -13,6 +13,7 @@ import { attachSession, killSession, listSessions, startSession, tailSession, ty
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 import { doctor } from "./doctor.js";
+import { exportGithub, type ExportArgs } from "./export.js";
 import { showMetrics } from "./metrics.js";
 import { showDaemonLog, type LogArgs } from "./daemon-log.js";
 
@@ -69,8 +70,22 @@ export async function main(argv: string[]): Promise<number> {
             .positional("file", { type: "string", describe: "The pipeline file" })
             .option("repo", { type: "string", describe: "Record the run under this repository (default: the file's git work tree)" })
             .option("ref", { type: "string", describe: "Record the run under this ref (default: the work tree's branch)" })
+            .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
             .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
         run((a: RunArgs) => submitRun(a)),
+      )
+      .command("export", "Write the pipeline in another CI's format", (y) =>
+        y
+          .command(
+            "github [file]",
+            "Write .github/workflows/quire.yml running quire.yml's jobs on GitHub (--check: exit 1 when the file is stale)",
+            (z) =>
+              z
+                .positional("file", { type: "string", describe: "The pipeline file (default quire.yml)" })
+                .option("check", { type: "boolean", default: false, describe: "Write nothing; exit 1 when the checked-in workflow differs from what export writes" }),
+            run((a: ExportArgs) => exportGithub(a)),
+          )
+          .demandCommand(1, "name a format: github"),
       )
       .command("runs", "Runs, newest first", (y) =>
         y

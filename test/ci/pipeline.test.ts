@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { PipelineError } from "../../src/ci/errors.js";
 import { parseDuration } from "../../src/ci/pipeline/duration.js";
 import { findCycle } from "../../src/ci/pipeline/graph.js";
-import type { Job, Pipeline, Step } from "../../src/ci/pipeline/model.js";
+import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "../../src/ci/pipeline/model.js";
 import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "../../src/ci/pipeline/limits.js";
 import { loadPipeline, parsePipeline, readPipelineFile } from "../../src/ci/pipeline/parse.js";
 import { closest } from "../../src/ci/pipeline/suggest.js";
@@ -40,11 +40,11 @@ function assertRefused(text: string, field: string | null, line: number, column:
 }
 
 function step(run: string, name = run): Step {
-  return { name, run, env: {}, timeoutMs: null, workingDirectory: null };
+  return stepOf({ name, run });
 }
 
 function job(name: string, steps: Step[], more: Partial<Job> = {}): Job {
-  return { name, needs: [], env: {}, timeoutMs: null, retries: 0, secrets: [], workingDirectory: null, steps, ...more };
+  return jobOf({ name, steps, ...more });
 }
 
 describe("good files", () => {
@@ -64,6 +64,9 @@ describe("good files", () => {
       '      - run: test -t 1 && echo "in a terminal"',
     );
     const expected: Pipeline = {
+      kind: "quire",
+      on: null,
+      concurrency: null,
       name: "demo",
       file: FILE,
       env: { GREETING: "hello" },
@@ -101,7 +104,7 @@ describe("good files", () => {
       "        working-directory: tools/../lint",
     );
     const pipeline = parsePipeline(text, FILE);
-    assert.deepEqual(pipeline, {
+    assert.deepEqual(pipeline, pipelineOf({
       name: "everything",
       file: FILE,
       env: { A: "one" },
@@ -110,13 +113,13 @@ describe("good files", () => {
         job(
           "test",
           [
-            { name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." },
-            { name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" },
+            stepOf({ name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." }),
+            stepOf({ name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" }),
           ],
           { needs: ["build"], env: { B: "two" }, timeoutMs: 5_400_000, retries: 2, secrets: ["NPM_TOKEN", "_X1"], workingDirectory: "packages/web" },
         ),
       ],
-    });
+    }));
     assert.deepEqual(JSON.parse(JSON.stringify(pipeline)), pipeline);
   });
 
@@ -327,7 +330,7 @@ describe("loadPipeline", () => {
   test("reads a file, positions and default name taken from its path", async () => {
     const path = join(dir, "nightly.yml");
     await writeFile(path, yaml("jobs:", "  a:", "    steps: [make]"));
-    assert.deepEqual(loadPipeline(path), { name: "nightly", file: path, env: {}, jobs: [job("a", [step("make")])] });
+    assert.deepEqual(loadPipeline(path), pipelineOf({ name: "nightly", file: path, jobs: [job("a", [step("make")])] }));
     await writeFile(path, yaml("jobs:", "  a:", "    stesp: [make]"));
     const error = refusalOf(() => loadPipeline(path));
     assert.deepEqual([error.file, error.line, error.column, error.field], [path, 3, 5, "jobs.a.stesp"]);

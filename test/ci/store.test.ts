@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import type { Pipeline } from "../../src/ci/pipeline/model.js";
+import { jobOf, pipelineOf, stepOf, type Pipeline } from "../../src/ci/pipeline/model.js";
 import { migrations } from "../../src/ci/store/migrations/index.js";
 import { RunStore, SCHEMA_VERSION, type NewRun, type RunView } from "../../src/ci/store/index.js";
 
@@ -36,21 +36,11 @@ function rawDb(file: string): Database.Database {
 }
 
 function pipeline(name = "demo", jobs: [string, number][] = [["build", 2], ["test", 1]]): Pipeline {
-  return {
+  return pipelineOf({
     name,
     file: "quire.yml",
-    env: {},
-    jobs: jobs.map(([job, steps]) => ({
-      name: job,
-      needs: [],
-      env: {},
-      timeoutMs: null,
-      retries: 0,
-      secrets: [],
-      workingDirectory: null,
-      steps: Array.from({ length: steps }, (_, i) => ({ name: `${job} ${i}`, run: `echo ${job} ${i}`, env: {}, timeoutMs: null, workingDirectory: null })),
-    })),
-  };
+    jobs: jobs.map(([job, steps]) => jobOf({ name: job, steps: Array.from({ length: steps }, (_, i) => stepOf({ name: `${job} ${i}`, run: `echo ${job} ${i}` })) })),
+  });
 }
 
 function newRun(over: Partial<NewRun> = {}): NewRun {

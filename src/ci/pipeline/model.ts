@@ -2,21 +2,32 @@
 // present (defaults applied) so nothing downstream re-derives them.
 
 export interface Pipeline {
+  /** Which reader made it: quire.yml's or a GitHub Actions workflow's. The runner never needs to know. */
+  kind: "quire" | "github";
   /** The file's `name`, else the file's base name without its extension. */
   name: string;
   /** The path the pipeline was read from, as given to the parser. */
   file: string;
   env: Record<string, string>;
-  /** In file order. */
+  /** In file order; a matrix job's legs each a job. */
   jobs: Job[];
+  /** A workflow's `on`, as written (JSON): recorded for triggers; a run asked for by hand ignores it. */
+  on: unknown;
+  /** A workflow's `concurrency`; a run of the same group supersedes the older one when cancelInProgress. */
+  concurrency: { group: string; cancelInProgress: boolean } | null;
 }
 
+/** Text that may hold `${{ }}` expressions, already checked; the runner evaluates it when it gets there. */
+export type Template = string;
+
 export interface Job {
-  /** Matches `[A-Za-z0-9_-]+`. */
+  /** Unique in the pipeline: quire.yml's `[A-Za-z0-9_-]+`, or a workflow job's id or leg name (`test (20, ubuntu-latest)`). */
   name: string;
+  /** The job id this is a leg of (`needs` in a workflow names groups); quire.yml: the name. */
+  group: string;
   /** Names of jobs in this pipeline that must complete first; no duplicates, no cycles. */
   needs: string[];
-  env: Record<string, string>;
+  env: Record<string, Template>;
   /** Positive, at most MAX_DURATION_MS; null: no limit. */
   timeoutMs: number | null;
   /** Extra attempts after a failure, 0..10. */
@@ -27,15 +38,71 @@ export interface Job {
   workingDirectory: string | null;
   /** Non-empty. */
   steps: Step[];
+  /** When the job runs, once its needs have ended; null: when they all completed (`success()`). */
+  condition: Template | null;
+  /** A failure of this job does not fail the run or its dependents. */
+  continueOnError: boolean;
+  /** Values the job hands to the jobs that need it, by name. */
+  outputs: Record<string, Template>;
+  /** This leg's matrix values; null for a job without a matrix. */
+  matrix: Record<string, unknown> | null;
+  strategy: { failFast: boolean; maxParallel: number | null; index: number; total: number } | null;
+  /** The runner labels asked for; empty for quire.yml. */
+  runsOn: string[];
+  /** Why this job is skipped without running (another operating system's leg); null: it runs. */
+  skipReason: string | null;
 }
 
 export interface Step {
   /** The step's `name`, else the first non-blank line of `run`, trimmed, at most 60 characters. */
   name: string;
-  /** The shell command; non-empty. */
-  run: string;
-  env: Record<string, string>;
+  /** The shell command; non-empty unless `action` is set. */
+  run: Template;
+  env: Record<string, Template>;
   timeoutMs: number | null;
   /** Relative to the workspace root (not to the job's directory), normalised; replaces the job's; null: the job's. */
-  workingDirectory: string | null;
+  workingDirectory: Template | null;
+  /** A workflow step's `id`, naming it in `steps.<id>`; null without one. */
+  id: string | null;
+  /** When the step runs; null: when every step before it succeeded (`success()`). */
+  condition: Template | null;
+  /** `true`, `false` or an expression: a failure of this step does not fail the job. */
+  continueOnError: Template;
+  /** bash, sh, python, or a command with `{0}`; null: quire's strict bash (or sh). */
+  shell: Template | null;
+  /** A well-known action done by quire on the host, with its inputs; null for a `run` step. */
+  action: { uses: string; adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java"; with: Record<string, Template> } | null;
+}
+
+type Required<T, K extends keyof T> = Pick<T, K> & Partial<Omit<T, K>>;
+
+/** A step with quire.yml's defaults for every field not given. */
+export function stepOf(fields: Required<Step, "name" | "run">): Step {
+  return { env: {}, timeoutMs: null, workingDirectory: null, id: null, condition: null, continueOnError: "false", shell: null, action: null, ...fields };
+}
+
+/** A job with quire.yml's defaults for every field not given. */
+export function jobOf(fields: Required<Job, "name" | "steps">): Job {
+  return {
+    group: fields.name,
+    needs: [],
+    env: {},
+    timeoutMs: null,
+    retries: 0,
+    secrets: [],
+    workingDirectory: null,
+    condition: null,
+    continueOnError: false,
+    outputs: {},
+    matrix: null,
+    strategy: null,
+    runsOn: [],
+    skipReason: null,
+    ...fields,
+  };
+}
+
+/** A quire.yml pipeline with defaults for every field not given. */
+export function pipelineOf(fields: Required<Pipeline, "name" | "file" | "jobs">): Pipeline {
+  return { kind: "quire", env: {}, on: null, concurrency: null, ...fields };
 }

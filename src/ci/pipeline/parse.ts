@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { PipelineError } from "../errors.js";
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
-import type { Job, Pipeline, Step } from "./model.js";
+import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "./model.js";
 import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "./limits.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
 import { closest } from "./suggest.js";
@@ -107,7 +107,7 @@ class Parser {
     if (!jobsPair) this.#src.fail(root, "jobs", "missing", "expected a mapping of job names to jobs, e.g. `jobs: { build: { steps: [make] } }`");
     const jobs = this.#jobs(jobsPair);
     this.#checkNeeds(jobs);
-    return { name, file: this.#src.file, env, jobs };
+    return pipelineOf({ name, file: this.#src.file, env, jobs });
   }
 
   #name(pair: Pair): string {
@@ -138,7 +138,7 @@ class Parser {
     const fields = this.#src.fields(map, `${prefix}.`, JOB_FIELDS);
     const read = optional(fields, prefix);
     const steps = fields.get("steps");
-    return {
+    return jobOf({
       name,
       needs: read("needs", (p, path) => this.#jobNeeds(p, path, name), []),
       env: read("env", (p, path) => this.#env(p, path), {}),
@@ -149,7 +149,7 @@ class Parser {
       steps: steps
         ? this.#steps(steps, `${prefix}.steps`)
         : this.#src.fail(pair.key as Node, `${prefix}.steps`, "missing: a job needs at least one step", STEPS_SHAPE),
-    };
+    });
   }
 
   #jobNeeds(pair: Pair, field: string, job: string): string[] {
@@ -195,7 +195,7 @@ class Parser {
   #step(node: ValueNode, prefix: string): Step {
     if (isScalar(node) && typeof node.value === "string") {
       const run = this.#command(node, prefix);
-      return { name: defaultStepName(run), run, env: {}, timeoutMs: null, workingDirectory: null };
+      return stepOf({ name: defaultStepName(run), run });
     }
     if (!isMap(node)) this.#src.fail(node, prefix, `got ${describe(node)}`, "expected a command as a string (quote `true`, numbers and the like) or a mapping with `run`");
     const fields = this.#src.fields(node, `${prefix}.`, STEP_FIELDS, STEP_HINT);
@@ -203,13 +203,13 @@ class Parser {
     if (!runPair) this.#src.fail(node, `${prefix}.run`, "missing", "every step runs a command: `run: COMMAND`");
     const run = this.#command(this.#value(runPair, `${prefix}.run`), `${prefix}.run`, runPair);
     const read = optional(fields, prefix);
-    return {
+    return stepOf({
       name: read("name", (p, path) => this.#stepName(p, path), defaultStepName(run)),
       run,
       env: read("env", (p, path) => this.#env(p, path), {}),
       timeoutMs: read("timeout", (p, path) => this.#duration(p, path), null),
       workingDirectory: read("working-directory", (p, path) => this.#directory(p, path), null),
-    };
+    });
   }
 
   #command(node: ValueNode, field: string, pair?: Pair): string {

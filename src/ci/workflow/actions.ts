@@ -1,0 +1,37 @@
+// The actions a workflow step may `uses:` here. Each is a small adapter doing on the host what the
+// action does on GitHub's runners; anything else is refused before the run starts, saying why.
+
+/** What quire does for a well-known action; the runner turns it into a command at the step's start. */
+export type ActionAdapter = "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java";
+
+const ADAPTERS: Record<string, ActionAdapter> = {
+  "actions/checkout": "checkout",
+  "actions/setup-node": "setup-node",
+  "actions/setup-python": "setup-python",
+  "actions/setup-go": "setup-go",
+  "actions/setup-java": "setup-java",
+};
+
+/** Inputs each adapter honours; any other input of that action is refused by name. */
+export const ADAPTER_INPUTS: Record<ActionAdapter, readonly string[]> = {
+  // The workspace already is the checkout of the exact tree; these only say how GitHub would fetch it.
+  checkout: ["fetch-depth", "submodules", "persist-credentials", "clean", "fetch-tags", "show-progress", "lfs", "ref", "token", "filter", "sparse-checkout", "sparse-checkout-cone-mode", "set-safe-directory", "github-server-url", "repository"],
+  "setup-node": ["node-version", "node-version-file", "cache", "cache-dependency-path", "registry-url", "scope", "always-auth", "check-latest", "token", "architecture", "package-manager-cache"],
+  "setup-python": ["python-version", "python-version-file", "cache", "cache-dependency-path", "architecture", "check-latest", "token", "update-environment", "allow-prereleases"],
+  "setup-go": ["go-version", "go-version-file", "cache", "cache-dependency-path", "check-latest", "token", "architecture"],
+  "setup-java": ["java-version", "java-version-file", "distribution", "java-package", "architecture", "cache", "cache-dependency-path", "check-latest", "server-id", "server-username", "server-password", "settings-path", "overwrite-settings", "gpg-private-key", "gpg-passphrase", "token"],
+};
+
+/** Why an action is not run here, or its adapter. `uses` is the step's value (`owner/repo@ref`, `./dir`, `docker://...`). */
+export function resolveAction(uses: string): { adapter: ActionAdapter; name: string } | { refused: string } {
+  if (uses.startsWith("docker://")) return { refused: "a container action needs a container engine, and quire runs steps on the host" };
+  if (uses.startsWith("./") || uses.startsWith("../")) return { refused: "local actions are not run yet: replace the step with the `run:` commands of the action" };
+  const at = uses.indexOf("@");
+  if (at < 0) return { refused: "an action is named `owner/repo@ref`" };
+  const name = uses.slice(0, at).toLowerCase();
+  const adapter = ADAPTERS[name];
+  if (adapter) return { adapter, name };
+  if (name === "actions/cache" || name.startsWith("actions/cache/")) return { refused: "dependency caches are not in quire yet: remove the step (each run starts from the exact tree)" };
+  if (name === "actions/upload-artifact" || name === "actions/download-artifact") return { refused: "artifacts are not in quire yet: the run's workspace and logs are kept instead" };
+  return { refused: `quire runs ${Object.keys(ADAPTERS).join(", ")} on the host and no other action; replace the step with \`run:\` commands` };
+}

@@ -1,0 +1,51 @@
+// Which pipeline file `quirectl run` means: the one named, a workflow named by --workflow, else
+// quire.yml here or at the repository's root, else the repository's workflows listed to choose from.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { UsageError } from "./args.js";
+
+const WORKFLOWS = join(".github", "workflows");
+
+/** The repository root holding `dir`, or undefined outside a git work tree. */
+export function repositoryRoot(dir: string): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The workflow files of the repository at `root`, sorted. */
+export function workflowFiles(root: string): string[] {
+  const dir = join(root, WORKFLOWS);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+/** The pipeline file to run; a UsageError (exit 2) lists the choices when there is none to take. */
+export function pipelineFile(cwd: string, file: string | undefined, workflow: string | undefined): string {
+  if (file !== undefined && workflow !== undefined) throw new UsageError("give a pipeline file or --workflow NAME, not both");
+  if (file !== undefined) return resolve(cwd, file);
+  const root = repositoryRoot(cwd);
+  if (workflow !== undefined) {
+    const files = root ? workflowFiles(root) : [];
+    const found = files.find((path) => basename(path) === workflow || basename(path).replace(/\.ya?ml$/, "") === workflow);
+    if (found) return found;
+    const names = files.map((path) => basename(path).replace(/\.ya?ml$/, ""));
+    throw new UsageError(names.length > 0 ? `no workflow ${workflow} in ${join(root!, WORKFLOWS)}; there are: ${names.join(", ")}` : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`);
+  }
+  for (const dir of [cwd, root].filter((d): d is string => d !== undefined)) {
+    const path = join(dir, "quire.yml");
+    if (existsSync(path)) return path;
+  }
+  const files = root ? workflowFiles(root) : [];
+  if (files.length > 0) {
+    const names = files.map((path) => `  quirectl run --workflow ${basename(path).replace(/\.ya?ml$/, "")}`).join("\n");
+    throw new UsageError(`no quire.yml here or at ${root}; this repository has GitHub workflows, run one of them:\n${names}`);
+  }
+  return resolve(cwd, "quire.yml");
+}

@@ -1,0 +1,175 @@
+// The workflow reader: real workflow files, written like those of small npm libraries, read into the
+// pipeline model; everything quire cannot do refused at once, each finding at its line and column.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { PipelineFindingsError } from "../../../src/ci/errors.js";
+import { expandMatrix, legName } from "../../../src/ci/workflow/matrix.js";
+import { readWorkflow } from "../../../src/ci/workflow/read.js";
+
+const FILE = ".github/workflows/ci.yml";
+const lines = (...text: string[]) => `${text.join("\n")}\n`;
+
+function findings(text: string): string[] {
+  try {
+    readWorkflow(text, FILE);
+  } catch (error) {
+    assert.ok(error instanceof PipelineFindingsError, String(error));
+    assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
+    return error.findings.map((f) => f.message);
+  }
+  assert.fail("the workflow was accepted");
+}
+
+const NODE_LIBRARY = lines(
+  "name: CI",
+  "on:",
+  "  push:",
+  "    branches: [main]",
+  "  pull_request:",
+  "permissions:",
+  "  contents: read",
+  "concurrency:",
+  "  group: ci-${{ github.ref }}",
+  "  cancel-in-progress: true",
+  "env:",
+  "  FORCE_COLOR: 1",
+  "jobs:",
+  "  lint:",
+  "    runs-on: ubuntu-latest",
+  "    steps:",
+  "      - uses: actions/checkout@v4",
+  "      - uses: actions/setup-node@v4",
+  "        with:",
+  "          node-version: 20",
+  "          cache: npm",
+  "      - run: npm ci",
+  "      - run: npm run lint",
+  "  test:",
+  "    needs: lint",
+  "    name: test",
+  "    runs-on: ${{ matrix.os }}",
+  "    timeout-minutes: 10",
+  "    strategy:",
+  "      fail-fast: false",
+  "      matrix:",
+  "        node: [18, 20, 22]",
+  "        os: [ubuntu-latest, windows-latest]",
+  "        exclude:",
+  "          - os: windows-latest",
+  "            node: 18",
+  "    steps:",
+  "      - uses: actions/checkout@v4",
+  "      - name: Use Node ${{ matrix.node }}",
+  "        uses: actions/setup-node@v4",
+  "        with: { node-version: '${{ matrix.node }}' }",
+  "      - run: npm ci",
+  "      - id: t",
+  "        run: npm test -- --reporter=${{ matrix.node == 22 && 'spec' || 'dot' }}",
+  "      - if: failure()",
+  "        run: echo tests failed on ${{ matrix.os }}",
+);
+
+describe("a typical npm library's workflow", () => {
+  const pipeline = readWorkflow(NODE_LIBRARY, FILE);
+
+  test("is read as a GitHub workflow with its triggers and concurrency recorded", () => {
+    assert.equal(pipeline.kind, "github");
+    assert.equal(pipeline.name, "CI");
+    assert.deepEqual(pipeline.on, { push: { branches: ["main"] }, pull_request: null });
+    assert.deepEqual(pipeline.concurrency, { group: "ci-${{ github.ref }}", cancelInProgress: true });
+    assert.deepEqual(pipeline.env, { FORCE_COLOR: "1" });
+  });
+
+  test("each matrix leg is a job named as GitHub shows it; other OS legs are skipped with the reason", () => {
+    assert.deepEqual(
+      pipeline.jobs.map((j) => j.name),
+      ["lint", "test (18, ubuntu-latest)", "test (20, ubuntu-latest)", "test (20, windows-latest)", "test (22, ubuntu-latest)", "test (22, windows-latest)"],
+    );
+    const windows = pipeline.jobs.find((j) => j.name === "test (20, windows-latest)")!;
+    assert.match(windows.skipReason ?? "", /runs-on windows-latest/);
+    const linux = pipeline.jobs.find((j) => j.name === "test (20, ubuntu-latest)")!;
+    assert.equal(linux.skipReason, null);
+    assert.deepEqual(linux.matrix, { node: 20, os: "ubuntu-latest" });
+    assert.deepEqual(linux.strategy, { failFast: false, maxParallel: null, index: 1, total: 5 });
+    assert.deepEqual(linux.needs, ["lint"]);
+    assert.equal(linux.group, "test");
+    assert.equal(linux.timeoutMs, 600_000);
+  });
+
+  test("steps keep their expressions, conditions and actions for the runner", () => {
+    const test = pipeline.jobs[1]!;
+    assert.deepEqual(test.steps.map((s) => s.action?.adapter ?? null), ["checkout", "setup-node", null, null, null]);
+    assert.deepEqual(test.steps[1]!.action!.with, { "node-version": "${{ matrix.node }}" });
+    assert.equal(test.steps[1]!.name, "Use Node ${{ matrix.node }}");
+    assert.equal(test.steps[3]!.id, "t");
+    assert.equal(test.steps[4]!.condition, "failure()");
+    assert.equal(pipeline.jobs[0]!.steps[2]!.name, "Run npm ci");
+  });
+});
+
+test("every finding at once, each with its line, column, key and why", () => {
+  const text = lines(
+    "on: push",
+    "jobs:",
+    "  build:",
+    "    runs-on: ubuntu-latest",
+    "    services:",
+    "      db: { image: postgres }",
+    "    steps:",
+    "      - uses: actions/cache@v4",
+    "      - run: echo ${{ nosuch.value }}",
+    "      - run: echo ${{ matrix.os ==  }}",
+    "        bogus: 1",
+    "  deploy:",
+    "    needs: [biuld]",
+    "    runs-on: ubuntu-latest",
+    "    steps:",
+    "      - uses: some/action@v1",
+  );
+  const found = findings(text);
+  const expect = [
+    /ci\.yml:5:5: jobs\.build\.services: `services` needs a container engine/,
+    /ci\.yml:8:15: jobs\.build\.steps\[0\]\.uses: `actions\/cache@v4` is not run here; dependency caches/,
+    /ci\.yml:9:14: jobs\.build\.steps\[1\]\.run: Unrecognized named-value: 'nosuch'/,
+    /ci\.yml:10:14: jobs\.build\.steps\[2\]\.run: Unexpected end of expression/,
+    /ci\.yml:11:9: jobs\.build\.steps\[2\]\.bogus: not a key of a GitHub workflow here/,
+    /ci\.yml:13:13: jobs\.deploy\.needs: `biuld` is not a job of this workflow/,
+    /ci\.yml:16:15: jobs\.deploy\.steps\[0\]\.uses: `some\/action@v1` is not run here/,
+  ];
+  for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
+  assert.equal(found.length, expect.length, found.join("\n"));
+});
+
+test("a context a key may not use is refused: matrix in a workflow-level env, steps in a job's if", () => {
+  const found = findings(lines("on: push", "env:", "  A: ${{ matrix.x }}", "jobs:", "  a:", "    if: steps.x.outcome == 'success'", "    runs-on: ubuntu-latest", "    steps: [{ run: 'true' }]"));
+  assert.ok(found.some((f) => /ci\.yml:3:6: env\.A: Unrecognized named-value: 'matrix'/.test(f)), found.join("\n"));
+  assert.ok(found.some((f) => /ci\.yml:6:9: jobs\.a\.if: Unrecognized named-value: 'steps'/.test(f)), found.join("\n"));
+});
+
+describe("matrix expansion follows GitHub's rules", () => {
+  test("include adds to every leg it does not change, or stands alone", () => {
+    const legs = expandMatrix({
+      axes: [["fruit", ["apple", "pear"]], ["animal", ["cat", "dog"]]],
+      include: [{ color: "green" }, { color: "pink", animal: "cat" }, { fruit: "apple", shape: "circle" }, { fruit: "banana" }, { fruit: "banana", animal: "cat" }],
+      exclude: [],
+    });
+    assert.deepEqual(legs, [
+      { fruit: "apple", animal: "cat", color: "pink", shape: "circle" },
+      { fruit: "apple", animal: "dog", color: "green", shape: "circle" },
+      { fruit: "pear", animal: "cat", color: "pink" },
+      { fruit: "pear", animal: "dog", color: "green" },
+      { fruit: "banana" },
+      { fruit: "banana", animal: "cat" },
+    ]);
+  });
+
+  test("exclude removes every leg a partial entry matches", () => {
+    const legs = expandMatrix({ axes: [["os", ["a", "b"]], ["v", [1, 2, 3]]], include: [], exclude: [{ v: 2 }, { os: "b", v: 3 }] });
+    assert.deepEqual(legs, [{ os: "a", v: 1 }, { os: "a", v: 3 }, { os: "b", v: 1 }]);
+  });
+
+  test("legs are named by their values in order", () => {
+    assert.equal(legName("test", { node: 20, os: "ubuntu-latest" }), "test (20, ubuntu-latest)");
+    assert.equal(legName("test", {}), "test");
+  });
+});
