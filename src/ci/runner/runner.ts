@@ -13,11 +13,13 @@ import type { RunStore, RunView, StepView } from "../store/index.js";
 import { materialize } from "../workspace/checkout.js";
 import { snapshotSource } from "../workspace/snapshot.js";
 import { Workspaces } from "../workspace/workspaces.js";
+import { MarkedLeftovers } from "./leftovers.js";
+import { PtyStepLauncher } from "./pty-step-launcher.js";
 import { RunExecution } from "./run-execution.js";
-import { endLeftovers, jobKey, runKeyPrefix } from "./leftovers.js";
 import { hashRunToken, mintRunToken } from "./run-token.js";
 import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
+import { StepEnvironment } from "./step-environment.js";
 
 const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
@@ -48,6 +50,8 @@ export class Runner extends EventEmitter {
   readonly #slots: Slots;
   readonly #secretBox: SecretBox;
   readonly #workspaces: Workspaces;
+  readonly #environment: StepEnvironment;
+  readonly #launcher: PtyStepLauncher;
   readonly #executions = new Map<number, RunExecution>();
   readonly #settled = new Map<number, Promise<void>>();
   /** Run tokens and secret values of the runs started here, for their steps' environment. */
@@ -64,6 +68,8 @@ export class Runner extends EventEmitter {
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
     this.#secretBox = SecretBox.open(join(options.dataDir, "secret.key"));
     this.#workspaces = new Workspaces(join(options.dataDir, "work"), options.keepFailedWorkspaces ?? 3);
+    this.#environment = new StepEnvironment({ env: options.env, binDir: options.binDir, home: options.home });
+    this.#launcher = new PtyStepLauncher({ niceness: options.niceness ?? DEFAULT_NICENESS, killGraceMs: options.killGraceMs ?? 2_000 });
   }
 
   /** Settles what a previous daemon left: active runs become orphaned, pending runs queue again. */
@@ -71,7 +77,7 @@ export class Runner extends EventEmitter {
     const { orphaned, requeued } = this.#store.recoverAfterCrash(Date.now());
     for (const id of orphaned) {
       // A backend killed outright could not end its steps; whatever of them still runs ends now.
-      void endLeftovers(runKeyPrefix(this.#options.dataDir, id), this.#options.killGraceMs ?? 2_000);
+      void this.#leftovers(id).endRun();
       void this.#workspaces.release(id, true);
     }
     this.#removeHalfMadeWorkspaces();
@@ -246,7 +252,7 @@ export class Runner extends EventEmitter {
     }
     // Kept for the run's life: annotations are redacted with them too.
     this.#secretsByRun.set(id, secrets);
-    const env = this.#baseEnv(id, token);
+    const leftovers = this.#leftovers(id);
     const execution = new RunExecution({
       store: this.#store,
       slots: this.#slots,
@@ -254,12 +260,10 @@ export class Runner extends EventEmitter {
       pipeline,
       baseDir: join(workspace, run.workspace),
       logDir: this.#options.logDir,
-      baseEnv: env,
-      secrets,
-      niceness: this.#options.niceness ?? DEFAULT_NICENESS,
-      jobKey: (job) => jobKey(this.#options.dataDir, id, job),
-      runKey: runKeyPrefix(this.#options.dataDir, id),
-      killGraceMs: this.#options.killGraceMs ?? 2_000,
+      environment: this.#environment.forRun({ runId: id, token, pipeline, secrets, jobKey: (job) => leftovers.jobKey(job) }),
+      secrets: [...secrets.values()],
+      launcher: this.#launcher,
+      leftovers,
       changed: () => this.emit("changed", id),
       now: Date.now,
     });
@@ -294,17 +298,8 @@ export class Runner extends EventEmitter {
     return values;
   }
 
-  #baseEnv(id: number, token: string): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(this.#options.env ?? process.env)) if (value !== undefined) env[name] = value;
-    const pathKey = process.platform === "win32" ? (Object.keys(env).find((k) => k.toUpperCase() === "PATH") ?? "Path") : "PATH";
-    const sep = process.platform === "win32" ? ";" : ":";
-    env[pathKey] = env[pathKey] ? `${this.#options.binDir}${sep}${env[pathKey]}` : this.#options.binDir;
-    if (this.#options.home) env.QUIRE_HOME = this.#options.home;
-    env.QUIRE_RUN_ID = String(id);
-    env.QUIRE_RUN_TOKEN = token;
-    env.CI = "true";
-    return env;
+  #leftovers(id: number): MarkedLeftovers {
+    return new MarkedLeftovers(this.#options.dataDir, id, this.#options.killGraceMs ?? 2_000);
   }
 
   #removeHalfMadeWorkspaces(): void {
