@@ -9,17 +9,51 @@ import { describe, isAlive, signalProcess, type ProcessIdentity } from "../../ru
 export const JOB_KEY_ENV = "QUIRE_CI_JOB_KEY";
 
 /** The key of one job of one run under one daemon home: `<home hash>/<run>/<job>/`. */
-export function jobKey(dataDir: string, runId: number, job: string): string {
+function jobKey(dataDir: string, runId: number, job: string): string {
   return `${runKeyPrefix(dataDir, runId)}${job}/`;
 }
 
 /** What every job key of a run starts with. */
-export function runKeyPrefix(dataDir: string, runId: number): string {
+function runKeyPrefix(dataDir: string, runId: number): string {
   return `${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}/${runId}/`;
 }
 
+/** Ends what one run's steps left running out of their terminals' reach. */
+export interface LeftoverKiller {
+  /** Ends what the steps of `job` left; resolves once it has gone. */
+  endJob(job: string): Promise<void>;
+  /** Ends what any step of the run left. */
+  endRun(): Promise<void>;
+}
+
+/** The leftovers of run `runId` under the home `dataDir`: the processes carrying its job keys. */
+export class MarkedLeftovers implements LeftoverKiller {
+  readonly #dataDir: string;
+  readonly #runId: number;
+  readonly #graceMs: number;
+
+  constructor(dataDir: string, runId: number, graceMs: number) {
+    this.#dataDir = dataDir;
+    this.#runId = runId;
+    this.#graceMs = graceMs;
+  }
+
+  /** The QUIRE_CI_JOB_KEY of `job`'s steps. */
+  jobKey(job: string): string {
+    return jobKey(this.#dataDir, this.#runId, job);
+  }
+
+  async endJob(job: string): Promise<void> {
+    await endLeftovers(this.jobKey(job), this.#graceMs);
+  }
+
+  async endRun(): Promise<void> {
+    await endLeftovers(runKeyPrefix(this.#dataDir, this.#runId), this.#graceMs);
+  }
+}
+
 /** Ends every process whose QUIRE_CI_JOB_KEY starts with `prefix`: TERM, then KILL after `graceMs`. Returns how many there were. */
-export async function endLeftovers(prefix: string, graceMs: number): Promise<number> {
+async function endLeftovers(prefix: string, graceMs: number): Promise<number> {
   if (process.platform !== "linux") return 0;
   const marked = await findMarked(`${JOB_KEY_ENV}=${prefix}`);
   if (marked.length === 0) return 0;

@@ -1,17 +1,19 @@
 // One run, from its workspace to its end: jobs start when what they need is complete (within the
 // shared slots), a failed job skips its dependents while independent jobs go on, failed jobs retry, and
-// the first failure becomes the run's failure_kind and failure_summary.
+// the first failure becomes the run's failure_kind and failure_summary. Steps start through the injected
+// launcher and what they leave behind ends through the injected killer, so this is the scheduling alone.
 import { join } from "node:path";
-import type { Job, Pipeline } from "../pipeline/model.js";
-import { renderTail } from "../output/screen.js";
-import { failureSummary } from "../output/summary.js";
-import { redactString } from "../output/redact.js";
+import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { stepLogPath, type RunStore } from "../store/index.js";
-import { endLeftovers, JOB_KEY_ENV } from "./leftovers.js";
+import { JobStates, type JobEnd } from "./job-states.js";
+import type { LeftoverKiller } from "./leftovers.js";
+import { runEnd, type StepFailure } from "./run-end.js";
 import type { Slots } from "./slots.js";
-import { StepProcess, type StepOutcome } from "./step-process.js";
+import type { RunEnvironment } from "./step-environment.js";
+import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
+import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
 
-export interface RunContext {
+export interface RunExecutionOptions {
   store: RunStore;
   slots: Slots;
   runId: number;
@@ -20,39 +22,36 @@ export interface RunContext {
   baseDir: string;
   /** Directory the store's relative log paths are under. */
   logDir: string;
-  /** The environment every step starts from (daemon, run id and token, PATH with quirectl). */
-  baseEnv: Record<string, string>;
-  /** Secret values by name, for the jobs that list them. */
-  secrets: ReadonlyMap<string, string>;
-  niceness: number;
-  killGraceMs: number;
-  /** QUIRE_CI_JOB_KEY for a job's steps, and the prefix all of this run's keys share. */
-  jobKey(job: string): string;
-  runKey: string;
+  /** Each step's environment. */
+  environment: RunEnvironment;
+  /** Every secret value of the run, redacted from logs and the failure summary. */
+  secrets: readonly string[];
+  launcher: StepLauncher;
+  /** Ends what a job's steps left running out of their terminals' reach, after each attempt and on stop. */
+  leftovers: LeftoverKiller;
   /** Called after every store write that changes the run. */
   changed(): void;
   now(): number;
 }
 
-interface Failure {
-  job: string;
-  step: string;
-  outcome: StepOutcome;
+/** How one attempt of a job ended; a failed one says which step failed and how. */
+type AttemptEnd = { end: "complete" } | { end: "stopped" } | { end: "failed"; failure: StepFailure };
+
+/** A step this execution launched, and why the execution stopped it, if it did (the first reason wins). */
+interface RunningStep {
+  launched: LaunchedStep;
+  stoppedFor?: "job-timeout" | "run";
 }
 
-type JobEnd = "complete" | "failed" | "stopped";
-
 export class RunExecution {
-  readonly #ctx: RunContext;
-  readonly #running = new Set<StepProcess>();
+  readonly #options: RunExecutionOptions;
+  readonly #running = new Set<RunningStep>();
   #stopped = false;
   #runStarted = false;
-  #failure: Failure | undefined;
-  readonly #allSecrets: string[];
+  #failure: StepFailure | undefined;
 
-  constructor(ctx: RunContext) {
-    this.#ctx = ctx;
-    this.#allSecrets = [...ctx.secrets.values()];
+  constructor(options: RunExecutionOptions) {
+    this.#options = options;
   }
 
   /**
@@ -60,33 +59,27 @@ export class RunExecution {
    * pending (queued) until its first job gets a slot.
    */
   async execute(): Promise<void> {
-    const { store, runId } = this.#ctx;
-    const states = new Map<string, JobEnd | "skipped" | "waiting" | "running">(this.#ctx.pipeline.jobs.map((j) => [j.name, "waiting"]));
+    const { store, runId } = this.#options;
+    const jobs = new JobStates(this.#options.pipeline.jobs);
     const inFlight = new Map<string, Promise<void>>();
-    for (;;) {
-      if (this.#stopped) break;
-      for (const job of this.#ctx.pipeline.jobs) {
-        if (states.get(job.name) !== "waiting") continue;
-        const needs = job.needs.map((n) => states.get(n));
-        if (needs.some((s) => s === "failed" || s === "skipped" || s === "stopped")) {
-          states.set(job.name, "skipped");
-          store.skipJob(runId, job.name, this.#ctx.now());
-          this.#ctx.changed();
-        } else if (needs.every((s) => s === "complete")) {
-          states.set(job.name, "running");
-          inFlight.set(job.name, this.#runJob(job).then((end) => {
-            states.set(job.name, end);
-            inFlight.delete(job.name);
-          }));
-        }
+    while (!this.#stopped) {
+      for (const job of jobs.skipBlocked()) {
+        store.skipJob(runId, job.name, this.#options.now());
+        this.#options.changed();
+      }
+      for (const job of jobs.startReady()) {
+        inFlight.set(job.name, this.#runJob(job).then((end) => {
+          jobs.end(job.name, end);
+          inFlight.delete(job.name);
+        }));
       }
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
     }
     await Promise.all(inFlight.values());
     if (this.#stopped) return;
-    const end = await this.#runEnd();
-    if (store.finishRun(runId, end, this.#ctx.now())) this.#ctx.changed();
+    const end = await runEnd(this.#failure, this.#options.secrets);
+    if (store.finishRun(runId, end, this.#options.now())) this.#options.changed();
   }
 
   /**
@@ -95,35 +88,36 @@ export class RunExecution {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all([...this.#running].map((step) => step.stop("stop")));
-    await endLeftovers(this.#ctx.runKey, this.#ctx.killGraceMs);
+    await Promise.all([...this.#running].map((step) => this.#stopStep(step, "run")));
+    await this.#options.leftovers.endRun();
   }
 
+  /** One job, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
   async #runJob(job: Job): Promise<JobEnd> {
-    const { store, runId } = this.#ctx;
-    const release = await this.#ctx.slots.acquire();
+    const { store, runId } = this.#options;
+    const release = await this.#options.slots.acquire();
     try {
-      if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#ctx.now())) return "stopped";
-      this.#ctx.changed();
+      if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
+      this.#options.changed();
       let attempt = 1;
       for (;;) {
         const result = await this.#runAttempt(job, attempt);
         if (result.end === "stopped" || this.#stopped) return "stopped";
         if (result.end === "complete") {
-          store.finishJob(runId, job.name, "complete", 0, this.#ctx.now());
-          this.#ctx.changed();
+          store.finishJob(runId, job.name, "complete", 0, this.#options.now());
+          this.#options.changed();
           return "complete";
         }
         if (attempt > job.retries) {
           this.#failure ??= result.failure;
-          store.finishJob(runId, job.name, "failed", result.failure!.outcome.exitCode || null, this.#ctx.now());
-          this.#ctx.changed();
+          store.finishJob(runId, job.name, "failed", result.failure.outcome.exitCode || null, this.#options.now());
+          this.#options.changed();
           return "failed";
         }
-        const next = store.retryJob(runId, job.name, this.#ctx.now());
+        const next = store.retryJob(runId, job.name, this.#options.now());
         if (next === undefined) return "stopped";
         attempt = next;
-        this.#ctx.changed();
+        this.#options.changed();
       }
     } finally {
       release();
@@ -133,97 +127,68 @@ export class RunExecution {
   /** Moves the run from pending to active the first time one of its jobs starts; false if it has ended meanwhile. */
   #started(): boolean {
     if (this.#runStarted) return true;
-    if (!this.#ctx.store.startRun(this.#ctx.runId, this.#ctx.now())) return false;
+    if (!this.#options.store.startRun(this.#options.runId, this.#options.now())) return false;
     this.#runStarted = true;
-    this.#ctx.changed();
+    this.#options.changed();
     return true;
   }
 
-  async #runAttempt(job: Job, attempt: number): Promise<{ end: JobEnd; failure?: Failure }> {
-    const { store, runId } = this.#ctx;
-    let jobTimer: NodeJS.Timeout | undefined;
-    let current: StepProcess | undefined;
-    let jobTimedOut = false;
-    if (job.timeoutMs !== null) {
-      jobTimer = setTimeout(() => {
-        jobTimedOut = true;
-        void current?.stop("job");
-      }, job.timeoutMs);
-    }
+  /** The job's steps in order, within the job's time limit, until one fails. */
+  async #runAttempt(job: Job, attempt: number): Promise<AttemptEnd> {
+    const { store, runId } = this.#options;
+    let current: RunningStep | undefined;
+    let timedOut = false;
+    const timer = job.timeoutMs === null ? undefined : setTimeout(() => {
+      timedOut = true;
+      if (current) void this.#stopStep(current, "job-timeout");
+    }, job.timeoutMs);
     try {
       for (const [index, step] of job.steps.entries()) {
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
-        if (jobTimedOut) {
-          const outcome: StepOutcome = { exitCode: null, signal: null, timedOut: "job", stopped: false, tail: Buffer.alloc(0), startError: null, internalError: null };
-          return { end: "failed", failure: { job: job.name, step: step.name, outcome } };
-        }
-        if (!store.startStep(runId, job.name, attempt, index, this.#ctx.now())) return { end: "stopped" };
-        this.#ctx.changed();
-        const process = StepProcess.start({
-          script: step.run,
-          cwd: join(this.#ctx.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."),
-          env: {
-            ...this.#ctx.baseEnv,
-            ...this.#ctx.pipeline.env,
-            ...job.env,
-            ...step.env,
-            ...this.#jobSecrets(job),
-            QUIRE_JOB: job.name,
-            QUIRE_STEP: step.name,
-            [JOB_KEY_ENV]: this.#ctx.jobKey(job.name),
-          },
-          timeoutMs: step.timeoutMs,
-          logFile: join(this.#ctx.logDir, stepLogPath(runId, job.name, attempt, index)),
-          secrets: this.#allSecrets,
-          niceness: this.#ctx.niceness,
-          killGraceMs: this.#ctx.killGraceMs,
-        });
-        current = process;
-        this.#running.add(process);
-        // A job timeout that fired while this step was starting still ends it.
-        if (jobTimedOut) void process.stop("job");
-        const outcome = await process.result;
-        this.#running.delete(process);
+        if (timedOut) return { end: "failed", failure: { job: job.name, step: step.name, outcome: jobTimeoutOutcome() } };
+        if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
+        this.#options.changed();
+        current = this.#launch(job, step, attempt, index);
+        const exit = await current.launched.result;
+        this.#running.delete(current);
+        const { stoppedFor } = current;
         current = undefined;
-        if (outcome.stopped) return { end: "stopped" };
-        const ok = outcome.exitCode === 0 && outcome.timedOut === false && outcome.internalError === null;
+        if (stoppedFor === "run") return { end: "stopped" };
+        const outcome = stoppedFor === "job-timeout" ? jobTimeoutOutcome(exit) : ownOutcome(exit);
+        const ok = passed(outcome);
         // A step that failed for another reason than its exit code (a timeout, its log) keeps no exit code of 0.
         const exitCode = !ok && outcome.exitCode === 0 ? null : outcome.exitCode;
-        store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#ctx.now());
-        this.#ctx.changed();
+        store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#options.now());
+        this.#options.changed();
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
-        if (!ok) {
-          return { end: "failed", failure: { job: job.name, step: step.name, outcome } };
-        }
+        if (!ok) return { end: "failed", failure: { job: job.name, step: step.name, outcome } };
       }
       return { end: "complete" };
     } finally {
-      clearTimeout(jobTimer);
+      clearTimeout(timer);
       // What the attempt's steps started and left behind out of their terminal's reach ends with it.
-      await endLeftovers(this.#ctx.jobKey(job.name), this.#ctx.killGraceMs);
+      await this.#options.leftovers.endJob(job.name);
     }
   }
 
-  #jobSecrets(job: Job): Record<string, string> {
-    return Object.fromEntries(job.secrets.map((name) => [name, this.#ctx.secrets.get(name) ?? ""]));
+  #launch(job: Job, step: Step, attempt: number, index: number): RunningStep {
+    const { baseDir, logDir, runId } = this.#options;
+    const launched = this.#options.launcher.launch({
+      script: step.run,
+      cwd: join(baseDir, step.workingDirectory ?? job.workingDirectory ?? "."),
+      env: this.#options.environment.forStep(job, step),
+      timeoutMs: step.timeoutMs,
+      logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
+      secrets: this.#options.secrets,
+    });
+    const running: RunningStep = { launched };
+    this.#running.add(running);
+    return running;
   }
 
-  async #runEnd() {
-    const failure = this.#failure;
-    if (!failure) return { state: "complete" as const };
-    const { outcome } = failure;
-    const why = outcome.internalError ?? outcome.startError;
-    const lines = why ? [why] : await renderTail(outcome.tail);
-    const summary = failureSummary({
-      job: failure.job,
-      step: failure.step,
-      exitCode: outcome.exitCode,
-      signal: outcome.signal,
-      timedOut: outcome.timedOut !== false,
-      tail: lines.map((line) => redactString(line, this.#allSecrets)),
-    });
-    const kind = outcome.internalError ? "internal" : outcome.timedOut ? "timeout" : "pipeline-failure";
-    return { state: "failed" as const, kind: kind as "internal" | "timeout" | "pipeline-failure", summary };
+  #stopStep(step: RunningStep, why: "job-timeout" | "run"): Promise<void> {
+    step.stoppedFor ??= why;
+    return step.launched.stop();
   }
 }

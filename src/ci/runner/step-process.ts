@@ -3,13 +3,14 @@
 import { spawn, type Subprocess } from "../../runtime/index.js";
 import { StepLog } from "../output/log-file.js";
 import { Redactor } from "../output/redact.js";
-import { stepCommand } from "./shell.js";
+import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
 /** Output kept for the summary: a terminal screen's worth, many times over. */
 const TAIL_BYTES = 64 * 1024;
 
-export interface StepLaunch {
-  script: string;
+export interface StepProcessOptions {
+  /** What runs: the step's shell command line (shell.ts). */
+  command: { file: string; args: string[] };
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number | null;
@@ -17,32 +18,15 @@ export interface StepLaunch {
   logFile: string;
   /** Values to redact from the log and the tail. */
   secrets: readonly string[];
-  niceness: number;
   killGraceMs: number;
 }
 
-export interface StepOutcome {
-  exitCode: number | null;
-  signal: string | null;
-  /** "step": the step's own timeout; "job": the job's. */
-  timedOut: false | "step" | "job";
-  /** Stopped from outside: cancel, supersede or shutdown. */
-  stopped: boolean;
-  /** The last output, redacted. */
-  tail: Buffer;
-  /** Could not start at all (a missing working directory, no shell): the reason. */
-  startError: string | null;
-  /** quire itself failed while the step ran (its log could not be written) and stopped it: the reason. */
-  internalError: string | null;
-}
-
-export class StepProcess {
-  readonly result: Promise<StepOutcome>;
+export class StepProcess implements LaunchedStep {
+  readonly result: Promise<StepExit>;
   readonly #handle: Subprocess | undefined;
-  #stopReason: "job" | "stop" | "internal" | undefined;
   #internalError: string | null = null;
 
-  private constructor(launch: StepLaunch) {
+  private constructor(launch: StepProcessOptions) {
     const log = StepLog.open(launch.logFile);
     const redactor = new Redactor([...launch.secrets]);
     const tail = new TailBuffer(TAIL_BYTES);
@@ -55,10 +39,10 @@ export class StepProcess {
       } catch (error) {
         // A log that cannot be written (a full disk, a vanished logs/) fails this step's run, not the backend.
         this.#internalError = `quire could not write the step's log, so it stopped the step: ${(error as Error).message}`;
-        void this.stop("internal");
+        void this.stop();
       }
     };
-    const { file, args } = stepCommand(launch.script, launch.niceness);
+    const { file, args } = launch.command;
     let handle: Subprocess;
     try {
       handle = spawn(file, args, {
@@ -76,7 +60,7 @@ export class StepProcess {
     } catch (error) {
       const why = `the step could not start: ${(error as Error).message}`;
       keep(Buffer.from(`quire: ${why}\r\n`));
-      this.result = closeQuietly(log).then(() => ({ exitCode: null, signal: null, timedOut: false, stopped: false, tail: tail.bytes(), startError: why, internalError: this.#internalError }));
+      this.result = closeQuietly(log).then(() => ({ exitCode: null, signal: null, timedOut: false, tail: tail.bytes(), startError: why, internalError: this.#internalError }));
       return;
     }
     this.#handle = handle;
@@ -87,8 +71,7 @@ export class StepProcess {
       return {
         exitCode: r.exitCode,
         signal: r.signal,
-        timedOut: this.#stopReason === "job" ? "job" : r.timedOut === "wall" ? "step" : false,
-        stopped: this.#stopReason === "stop",
+        timedOut: r.timedOut === "wall",
         tail: tail.bytes(),
         startError: null,
         internalError: this.#internalError,
@@ -96,17 +79,12 @@ export class StepProcess {
     });
   }
 
-  static start(launch: StepLaunch): StepProcess {
+  static start(launch: StepProcessOptions): StepProcess {
     return new StepProcess(launch);
   }
 
-  get pid(): number | undefined {
-    return this.#handle?.pid;
-  }
-
-  /** Ends the step's whole tree; `why` decides how the outcome reads. Resolves once it has exited. */
-  async stop(why: "job" | "stop" | "internal"): Promise<void> {
-    this.#stopReason ??= why;
+  /** Ends the step's whole tree. Resolves once it has exited. */
+  async stop(): Promise<void> {
     await this.#handle?.kill();
   }
 }

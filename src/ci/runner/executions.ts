@@ -1,0 +1,143 @@
+// The runs executing in this backend: each started from its record on the shared slots, with its token,
+// secrets and step environment, and kept until nothing of it runs any more, when its workspace goes
+// (or is kept, for a failed run).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { RunStore } from "../store/index.js";
+import type { StoredSecrets } from "../stored-secrets.js";
+import type { Workspaces } from "../workspace/workspaces.js";
+import type { MarkedLeftovers } from "./leftovers.js";
+import { RunExecution } from "./run-execution.js";
+import { hasEnded } from "./run-queries.js";
+import { mintRunToken } from "./run-token.js";
+import type { Slots } from "./slots.js";
+import type { StepEnvironment } from "./step-environment.js";
+import type { StepLauncher } from "./step-launcher.js";
+
+export interface ExecutionsOptions {
+  store: RunStore;
+  slots: Slots;
+  workspaces: Workspaces;
+  /** Directory the store's relative log paths are under. */
+  logDir: string;
+  secrets: StoredSecrets;
+  environment: StepEnvironment;
+  launcher: StepLauncher;
+  leftovers(runId: number): MarkedLeftovers;
+  /** Called after every recorded change of run `runId`. */
+  changed(runId: number): void;
+}
+
+/** What a run submitted to this backend brings along; a run queued again after a restart gets both anew. */
+export interface RunSession {
+  token: string;
+  /** The values of the secrets its jobs name. */
+  secrets: Map<string, string>;
+}
+
+interface Executing {
+  execution: RunExecution;
+  /** Kept for the run's life: annotations are redacted with them too. */
+  secrets: readonly string[];
+}
+
+export class Executions {
+  readonly #options: ExecutionsOptions;
+  readonly #executing = new Map<number, Executing>();
+  readonly #settled = new Map<number, Promise<void>>();
+
+  constructor(options: ExecutionsOptions) {
+    this.#options = options;
+  }
+
+  get count(): number {
+    return this.#executing.size;
+  }
+
+  /** Runs executing now. */
+  ids(): number[] {
+    return [...this.#executing.keys()];
+  }
+
+  /** Starts pending run `id` (a run in any other state is left as it is). */
+  start(id: number, session?: RunSession): void {
+    const { store, workspaces } = this.#options;
+    const run = store.getRun(id);
+    if (!run || run.state !== "pending") return;
+    const workspace = workspaces.path(id);
+    if (!existsSync(workspace)) {
+      this.#failInternal(id, "its workspace was lost before it started (quired stopped while preparing it); run it again");
+      return;
+    }
+    let token = session?.token;
+    if (token === undefined) {
+      // A run queued again after a restart gets a new token: only the hash of the old one was kept.
+      const minted = mintRunToken();
+      token = minted.token;
+      store.setToken(id, minted.hash);
+    }
+    let secrets = session?.secrets;
+    try {
+      secrets ??= this.#options.secrets.open(run.spec.jobs.flatMap((j) => j.secrets));
+    } catch (error) {
+      this.#failInternal(id, (error as Error).message);
+      return;
+    }
+    const leftovers = this.#options.leftovers(id);
+    const secretValues = [...secrets.values()];
+    const execution = new RunExecution({
+      store,
+      slots: this.#options.slots,
+      runId: id,
+      pipeline: run.spec,
+      baseDir: join(workspace, run.workspace),
+      logDir: this.#options.logDir,
+      environment: this.#options.environment.forRun({ runId: id, token, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
+      secrets: secretValues,
+      launcher: this.#options.launcher,
+      leftovers,
+      changed: () => this.#options.changed(id),
+      now: Date.now,
+    });
+    this.#executing.set(id, { execution, secrets: secretValues });
+    const done = execution
+      .execute()
+      .catch((error: unknown) => this.#failInternal(id, `quire failed while running this pipeline: ${(error as Error).message}`))
+      .finally(async () => {
+        this.#executing.delete(id);
+        const state = store.getRun(id)?.state;
+        // A run still pending (the daemon is stopping) keeps its workspace: the next daemon runs it.
+        if (state !== undefined && hasEnded(state)) await workspaces.release(id, state === "failed").catch(() => {});
+        this.#settled.delete(id);
+      });
+    this.#settled.set(id, done);
+  }
+
+  /** Ends every step's tree of run `id`, if it executes here; the caller has recorded why. */
+  async stop(id: number): Promise<void> {
+    await this.#executing.get(id)?.execution.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#executing.values()].map((e) => e.execution.stop()));
+  }
+
+  /** The secret values of run `id` while it executes here (none otherwise). */
+  secretsOf(id: number): readonly string[] {
+    return this.#executing.get(id)?.secrets ?? [];
+  }
+
+  /** Resolves once run `id` has nothing running (immediately for a run not executing here). */
+  settled(id: number): Promise<void> {
+    return this.#settled.get(id) ?? Promise.resolve();
+  }
+
+  async allSettled(): Promise<void> {
+    await Promise.all(this.#settled.values());
+  }
+
+  #failInternal(id: number, why: string): void {
+    if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, 600) }, Date.now())) this.#options.changed(id);
+    void this.stop(id);
+  }
+}

@@ -1,0 +1,61 @@
+// Where each job of one execution stands, keyed by job name: what the scheduler decides from. A job
+// waits until every job it needs has complete; it is skipped once one of them can no longer complete.
+import type { Job } from "../pipeline/model.js";
+
+/** How a job the execution ran ended; "stopped": the run was stopped (cancel, supersede, shutdown) first. */
+export type JobEnd = "complete" | "failed" | "stopped";
+
+export type JobState = "waiting" | "running" | "skipped" | JobEnd;
+
+/** The states of a need that let its dependents start (a job served from a job cache would count here too). */
+const SATISFIED: ReadonlySet<JobState> = new Set(["complete"]);
+/** The states of a need that mean its dependents will never start. */
+const BLOCKING: ReadonlySet<JobState> = new Set(["failed", "skipped", "stopped"]);
+
+export class JobStates {
+  readonly #jobs: readonly Job[];
+  readonly #states: Map<string, JobState>;
+
+  constructor(jobs: readonly Job[]) {
+    this.#jobs = jobs;
+    this.#states = new Map(jobs.map((job) => [job.name, "waiting"]));
+  }
+
+  get(name: string): JobState | undefined {
+    return this.#states.get(name);
+  }
+
+  /**
+   * Marks skipped, and returns in the order they were found, the waiting jobs a need of which failed or
+   * was skipped or stopped: also those behind a job skipped in the same call, wherever the file lists them.
+   */
+  skipBlocked(): Job[] {
+    const skipped: Job[] = [];
+    for (let found = true; found; ) {
+      found = false;
+      for (const job of this.#waiting()) {
+        if (!job.needs.some((need) => BLOCKING.has(this.#states.get(need)!))) continue;
+        this.#states.set(job.name, "skipped");
+        skipped.push(job);
+        found = true;
+      }
+    }
+    return skipped;
+  }
+
+  /** Marks running, and returns in file order, the waiting jobs whose needs have all complete. */
+  startReady(): Job[] {
+    const ready = this.#waiting().filter((job) => job.needs.every((need) => SATISFIED.has(this.#states.get(need)!)));
+    for (const job of ready) this.#states.set(job.name, "running");
+    return ready;
+  }
+
+  /** Records how a running job ended. */
+  end(name: string, end: JobEnd): void {
+    this.#states.set(name, end);
+  }
+
+  #waiting(): Job[] {
+    return this.#jobs.filter((job) => this.#states.get(job.name) === "waiting");
+  }
+}

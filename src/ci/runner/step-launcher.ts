@@ -1,0 +1,44 @@
+// How an execution starts a step and what it gets back, so the scheduler never knows how a step runs:
+// PtyStepLauncher (pty-step-launcher.ts) runs it in a PTY through quire/runtime; the scheduler's tests
+// give a fake whose end they decide.
+
+/** One step to run, as the execution asks for it. */
+export interface StepRequest {
+  /** The step's `run` text. */
+  script: string;
+  cwd: string;
+  /** The whole environment: the step inherits nothing else. */
+  env: Record<string, string>;
+  /** The step's own limit; null: none. */
+  timeoutMs: number | null;
+  /** Absolute path of the step's log file. */
+  logFile: string;
+  /** Values to redact from the log and the tail. */
+  secrets: readonly string[];
+}
+
+/** How a step's process ended, as its launcher saw it. Why the execution stopped it, if it did, is the execution's to add. */
+export interface StepExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The step's own timeout ended it. */
+  timedOut: boolean;
+  /** The last output, redacted. */
+  tail: Buffer;
+  /** Could not start at all (a missing working directory, no shell): the reason. */
+  startError: string | null;
+  /** quire itself failed while the step ran (its log could not be written) and stopped it: the reason. */
+  internalError: string | null;
+}
+
+/** A step a launcher started. */
+export interface LaunchedStep {
+  /** Resolves once the step's whole tree has ended and its log is closed. */
+  readonly result: Promise<StepExit>;
+  /** Ends the step's whole tree; resolves once it has exited. Harmless after the end, and when called twice. */
+  stop(): Promise<void>;
+}
+
+export interface StepLauncher {
+  launch(request: StepRequest): LaunchedStep;
+}
