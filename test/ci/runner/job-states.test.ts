@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { JobStates } from "../../../src/ci/runner/job-states.js";
-import type { Job } from "../../../src/ci/pipeline/model.js";
+import { jobOf, stepOf, type Job } from "../../../src/ci/pipeline/model.js";
 
 function jobs(needs: Record<string, string[]>): Job[] {
-  return Object.entries(needs).map(([name, n]) => ({ name, needs: n, env: {}, timeoutMs: null, retries: 0, secrets: [], workingDirectory: null, steps: [{ name: "s", run: "true", env: {}, timeoutMs: null, workingDirectory: null }] }));
+  return Object.entries(needs).map(([name, n]) => jobOf({ name, needs: n, steps: [stepOf({ name: "s", run: "true" })] }));
 }
 
 const names = (list: Job[]) => list.map((j) => j.name);
