@@ -90,7 +90,8 @@ export class Executions {
       slots: this.#options.slots,
       runId: id,
       pipeline: run.spec,
-      baseDir: join(workspace, run.workspace),
+      // A workflow's steps start at the repository's root; quire.yml's in the pipeline file's directory.
+      baseDir: join(workspace, run.spec.kind === "github" ? "." : run.workspace),
       logDir: this.#options.logDir,
       environment: this.#options.environment.forRun({ runId: id, token, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
       secrets: secretValues,
@@ -98,6 +99,9 @@ export class Executions {
       leftovers,
       changed: () => this.#options.changed(id),
       now: Date.now,
+      ...(run.spec.kind === "github"
+        ? { workflowRun: { runId: id, workspace, repository: run.repo, ref: run.ref, sha: run.commit ?? "" }, secretsByName: secrets }
+        : {}),
     });
     this.#executing.set(id, { execution, secrets: secretValues });
     const done = execution

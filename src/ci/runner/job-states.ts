@@ -16,8 +16,16 @@ export class JobStates {
   readonly #jobs: readonly Job[];
   readonly #states: Map<string, JobState>;
 
-  constructor(jobs: readonly Job[]) {
+  /**
+   * Without `decide`, a job waits for its needs to complete and is skipped once one cannot. With it (a
+   * workflow's jobs, whose `if` may run them after a failure), a job waits until its needs have ended
+   * and `decide` says whether it runs.
+   */
+  readonly #decide: ((job: Job) => boolean) | undefined;
+
+  constructor(jobs: readonly Job[], decide?: (job: Job) => boolean) {
     this.#jobs = jobs;
+    this.#decide = decide;
     this.#states = new Map(jobs.map((job) => [job.name, "waiting"]));
   }
 
@@ -34,7 +42,7 @@ export class JobStates {
     for (let found = true; found; ) {
       found = false;
       for (const job of this.#waiting()) {
-        if (!job.needs.some((need) => BLOCKING.has(this.#states.get(need)!))) continue;
+        if (!job.skipReason && !this.#blocked(job)) continue;
         this.#states.set(job.name, "skipped");
         skipped.push(job);
         found = true;
@@ -45,7 +53,10 @@ export class JobStates {
 
   /** Marks running, and returns in file order, the waiting jobs whose needs have all complete. */
   startReady(): Job[] {
-    const ready = this.#waiting().filter((job) => job.needs.every((need) => SATISFIED.has(this.#states.get(need)!)));
+    const decide = this.#decide;
+    const ready = this.#waiting().filter((job) =>
+      decide ? this.#needsEnded(job) && decide(job) : job.needs.every((need) => SATISFIED.has(this.#states.get(need)!)),
+    );
     for (const job of ready) this.#states.set(job.name, "running");
     return ready;
   }
@@ -53,6 +64,15 @@ export class JobStates {
   /** Records how a running job ended. */
   end(name: string, end: JobEnd): void {
     this.#states.set(name, end);
+  }
+
+  #blocked(job: Job): boolean {
+    if (this.#decide) return this.#needsEnded(job) && !this.#decide(job);
+    return job.needs.some((need) => BLOCKING.has(this.#states.get(need)!));
+  }
+
+  #needsEnded(job: Job): boolean {
+    return job.needs.every((need) => !["waiting", "running"].includes(this.#states.get(need)!));
   }
 
   #waiting(): Job[] {

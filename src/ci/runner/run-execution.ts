@@ -12,6 +12,7 @@ import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
+import { WorkflowJob, type NeedResult, type WorkflowRun } from "./workflow-job.js";
 
 export interface RunExecutionOptions {
   store: RunStore;
@@ -32,10 +33,16 @@ export interface RunExecutionOptions {
   /** Called after every store write that changes the run. */
   changed(): void;
   now(): number;
+  /** For a GitHub workflow's run: what its `github` context says of the run. */
+  workflowRun?: WorkflowRun;
+  /** Secret values by name, for a workflow's `secrets` context. */
+  secretsByName?: ReadonlyMap<string, string>;
 }
 
+const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
+
 /** How one attempt of a job ended; a failed one says which step failed and how. */
-type AttemptEnd = { end: "complete" } | { end: "stopped" } | { end: "failed"; failure: StepFailure };
+type AttemptEnd = { end: "complete"; outputs?: Record<string, string> } | { end: "stopped" } | { end: "failed"; failure: StepFailure; outputs?: Record<string, string> };
 
 /** A step this execution launched, and why the execution stopped it, if it did (the first reason wins). */
 interface RunningStep {
@@ -49,6 +56,8 @@ export class RunExecution {
   #stopped = false;
   #runStarted = false;
   #failure: StepFailure | undefined;
+  /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
+  readonly #needResults = new Map<string, NeedResult>();
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -60,7 +69,8 @@ export class RunExecution {
    */
   async execute(): Promise<void> {
     const { store, runId } = this.#options;
-    const jobs = new JobStates(this.#options.pipeline.jobs);
+    const workflow = this.#options.workflowRun;
+    const jobs = new JobStates(this.#options.pipeline.jobs, workflow && ((job) => WorkflowJob.shouldRun(job, this.#needsOf(job), workflow)));
     const inFlight = new Map<string, Promise<void>>();
     while (!this.#stopped) {
       for (const job of jobs.skipBlocked()) {
@@ -69,7 +79,7 @@ export class RunExecution {
       }
       for (const job of jobs.startReady()) {
         inFlight.set(job.name, this.#runJob(job).then((end) => {
-          jobs.end(job.name, end);
+          jobs.end(job.name, end === "failed" && job.continueOnError ? "complete" : end);
           inFlight.delete(job.name);
         }));
       }
@@ -104,12 +114,14 @@ export class RunExecution {
         const result = await this.#runAttempt(job, attempt);
         if (result.end === "stopped" || this.#stopped) return "stopped";
         if (result.end === "complete") {
+          this.#needResults.set(job.name, { result: "success", outputs: result.outputs ?? {} });
           store.finishJob(runId, job.name, "complete", 0, this.#options.now());
           this.#options.changed();
           return "complete";
         }
         if (attempt > job.retries) {
-          this.#failure ??= result.failure;
+          this.#needResults.set(job.name, { result: job.continueOnError ? "success" : "failure", outputs: result.outputs ?? {} });
+          if (!job.continueOnError) this.#failure ??= result.failure;
           store.finishJob(runId, job.name, "failed", result.failure.outcome.exitCode || null, this.#options.now());
           this.#options.changed();
           return "failed";
@@ -142,14 +154,27 @@ export class RunExecution {
       timedOut = true;
       if (current) void this.#stopStep(current, "job-timeout");
     }, job.timeoutMs);
+    const workflow = this.#options.workflowRun
+      ? new WorkflowJob({ pipeline: this.#options.pipeline, job, run: this.#options.workflowRun, needs: this.#needsOf(job), secrets: this.#options.secretsByName ?? new Map() })
+      : undefined;
+    // A workflow's job goes on after a failed step: later steps run only where their `if` says so.
+    let failure: StepFailure | undefined;
     try {
       for (const [index, step] of job.steps.entries()) {
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
-        if (timedOut) return { end: "failed", failure: { job: job.name, step: step.name, outcome: jobTimeoutOutcome() } };
+        if (timedOut) return { end: "failed", failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome() } };
+        if (failure && !workflow) break;
+        const base = this.#options.environment.forStep(job, step);
+        const prepared = workflow?.prepare(step, index, base, this.#options.baseDir);
+        if (prepared?.skip) {
+          store.skipStep(runId, job.name, attempt, index, this.#options.now());
+          this.#options.changed();
+          continue;
+        }
         if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
         this.#options.changed();
-        current = this.#launch(job, step, attempt, index);
+        current = this.#launch(job, step, attempt, index, prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base });
         const exit = await current.launched.result;
         this.#running.delete(current);
         const { stoppedFor } = current;
@@ -161,10 +186,12 @@ export class RunExecution {
         const exitCode = !ok && outcome.exitCode === 0 ? null : outcome.exitCode;
         store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#options.now());
         this.#options.changed();
+        const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
-        if (!ok) return { end: "failed", failure: { job: job.name, step: step.name, outcome } };
+        if (!goesOn) failure ??= { job: job.name, step: step.name, outcome };
       }
-      return { end: "complete" };
+      const outputs = workflow?.outputs(this.#options.environment.forStep(job, job.steps[0]!));
+      return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
     } finally {
       clearTimeout(timer);
       // What the attempt's steps started and left behind out of their terminal's reach ends with it.
@@ -172,12 +199,10 @@ export class RunExecution {
     }
   }
 
-  #launch(job: Job, step: Step, attempt: number, index: number): RunningStep {
-    const { baseDir, logDir, runId } = this.#options;
+  #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string> }): RunningStep {
+    const { logDir, runId } = this.#options;
     const launched = this.#options.launcher.launch({
-      script: step.run,
-      cwd: join(baseDir, step.workingDirectory ?? job.workingDirectory ?? "."),
-      env: this.#options.environment.forStep(job, step),
+      ...command,
       timeoutMs: step.timeoutMs,
       logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
       secrets: this.#options.secrets,
@@ -185,6 +210,21 @@ export class RunExecution {
     const running: RunningStep = { launched };
     this.#running.add(running);
     return running;
+  }
+
+  /** The `needs` context of a workflow job: each job id it needs, its legs' results taken together. */
+  #needsOf(job: Job): Record<string, NeedResult> {
+    const byGroup: Record<string, NeedResult> = {};
+    const groupOf = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j.group]));
+    for (const need of job.needs) {
+      const group = groupOf.get(need) ?? need;
+      const ended = this.#needResults.get(need) ?? { result: "skipped" as const, outputs: {} };
+      const so = byGroup[group];
+      // Legs taken together: a failure outweighs a cancel, a cancel a success, a success a skipped leg.
+      const result = !so ? ended.result : RESULT_WEIGHT[ended.result] > RESULT_WEIGHT[so.result] ? ended.result : so.result;
+      byGroup[group] = { result, outputs: { ...so?.outputs, ...ended.outputs } };
+    }
+    return byGroup;
   }
 
   #stopStep(step: RunningStep, why: "job-timeout" | "run"): Promise<void> {

@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiShuttingDownError } from "../errors.js";
-import { parsePipeline } from "../pipeline/parse.js";
+import { readPipeline } from "../read-pipeline.js";
 import { SecretBox } from "../secrets.js";
 import type { RunStore, RunView, StepView } from "../store/index.js";
 import { StoredSecrets } from "../stored-secrets.js";
@@ -104,7 +104,7 @@ export class Runner extends EventEmitter {
   async submit(file: string, text: string, overrides: { repo?: string; ref?: string } = {}): Promise<RunView> {
     if (this.#closing) throw new CiShuttingDownError();
     const path = resolve(file);
-    const pipeline = parsePipeline(text, path);
+    const pipeline = readPipeline(text, path);
     const secrets = this.#secrets.open(pipeline.jobs.flatMap((j) => j.secrets));
     const staged = await this.#preparer.stage(dirname(path));
     const { snapshot } = staged;

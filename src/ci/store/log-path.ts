@@ -1,8 +1,9 @@
 /**
  * Where a step's log lives, relative to the home's logs/ directory: `<run>/<job>/<attempt>-<index>.log`.
  * The store owns the layout because it names the logs of a retry's new attempt itself.
- * Job names are `[A-Za-z0-9_-]+` (the pipeline parser checks), so they are safe as one path segment.
+ * A quire.yml job name (`[A-Za-z0-9_-]+`) is the segment as it is; a workflow's leg name
+ * (`test (20, ubuntu-latest)`, a matrix value may hold `/`) is percent-encoded into one.
  */
 export function stepLogPath(runId: number, job: string, attempt: number, index: number): string {
-  return `${runId}/${job}/${attempt}-${index}.log`;
+  return `${runId}/${encodeURIComponent(job)}/${attempt}-${index}.log`;
 }

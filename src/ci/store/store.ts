@@ -198,6 +198,11 @@ export class RunStore {
   }
 
   /** Ends a live step (a pending one cannot complete; a complete step's exit code is 0). */
+  /** pending -> skipped: a workflow step whose `if` said no. */
+  skipStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
+    return this.#s.finishStep.run("skipped", null, at, runId, job, attempt, index, "skipped").changes === 1;
+  }
+
   finishStep(runId: number, job: string, attempt: number, index: number, state: EndState, exitCode: number | null, at: number): boolean {
     return this.#s.finishStep.run(state, exitCode, at, runId, job, attempt, index, state).changes === 1;
   }

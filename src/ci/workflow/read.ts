@@ -61,6 +61,7 @@ class WorkflowReader {
     const jobs = jobsPair ? this.#jobs(jobsPair, defaults) : [];
     if (!jobsPair) this.#find(root, "jobs", "missing", "a workflow has `jobs`");
     if (this.#findings.length > 0) throw new PipelineFindingsError(this.#findings);
+    for (const job of jobs) job.secrets = secretsNamed(JSON.stringify([env, job]));
     return { kind: "github", name, file: this.#src.file, env, jobs, on, concurrency };
   }
 
@@ -428,6 +429,16 @@ class WorkflowReader {
     }
     return { uses, adapter: resolved.adapter, with: inputs };
   }
+}
+
+/**
+ * The stored secrets a job's expressions name (`secrets.NPM_TOKEN`), so the run is refused up front when
+ * one is not set. GITHUB_TOKEN is GitHub's own and reads as empty here.
+ */
+function secretsNamed(text: string): string[] {
+  const names = new Set([...text.matchAll(/\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!.toUpperCase()));
+  names.delete("GITHUB_TOKEN");
+  return [...names].sort();
 }
 
 function firstLine(run: string): string {

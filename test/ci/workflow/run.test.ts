@@ -1,0 +1,88 @@
+// GitHub workflow files run as they are, on the host: a real quired, real PTYs, a real git repository,
+// driven through quirectl as a person would, with a workflow written like a small npm library's.
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { makeRepo } from "../../helpers/git.js";
+import { quirectl, quirectlJson } from "../../helpers/quirectl.js";
+
+const WORKFLOW = `name: CI
+on: [push, pull_request]
+env:
+  GREETING: hello
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    outputs:
+      version: \${{ steps.meta.outputs.version }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: ${process.versions.node.split(".")[0]}
+      - id: meta
+        run: |
+          echo "version=1.2.3" >> "$GITHUB_OUTPUT"
+          echo "FROM_ENV_FILE=carried" >> "$GITHUB_ENV"
+      - run: echo "\${{ env.GREETING }} $FROM_ENV_FILE \${{ steps.meta.outputs.version }} on $RUNNER_OS in $GITHUB_WORKSPACE" > built.txt
+      - run: cat built.txt
+  test:
+    needs: build
+    runs-on: \${{ matrix.os }}
+    strategy:
+      fail-fast: false
+      matrix:
+        os: [ubuntu-latest, windows-latest]
+        flavour: [plain]
+    steps:
+      - run: echo "testing \${{ needs.build.outputs.version }} \${{ matrix.flavour }} \${{ matrix.os }}"
+      - name: a failing step that may fail
+        continue-on-error: true
+        run: exit 3
+      - if: \${{ failure() }}
+        run: echo "never printed"
+      - if: always()
+        shell: sh
+        run: echo "sh says \${{ job.status }}"
+  report:
+    needs: [test]
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "test was \${{ needs.test.result }}"
+`;
+
+let daemon: TestDaemon;
+let repo: string;
+before(async () => {
+  daemon = await startTestDaemon();
+  repo = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "package.json": "{}\n" });
+});
+after(async () => {
+  await daemon?.stop();
+  rmSync(repo, { recursive: true, force: true });
+});
+
+test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue-on-error, setup-node, an OS leg skipped", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  assert.equal(run.state, "complete", JSON.stringify(run, null, 2));
+  const jobs = Object.fromEntries(run.jobs.map((j: { name: string; state: string }) => [j.name, j]));
+  assert.deepEqual(Object.keys(jobs), ["build", "test (ubuntu-latest, plain)", "test (windows-latest, plain)", "report"]);
+  assert.equal(jobs.build.state, "complete");
+  assert.equal(jobs["test (windows-latest, plain)"].state, "skipped");
+  const linux = jobs["test (ubuntu-latest, plain)"];
+  assert.deepEqual(linux.steps.map((s: { state: string }) => s.state), ["complete", "failed", "skipped", "complete"]);
+  const logOf = async (job: string, step: number) => (await quirectl(daemon.home, ["logs", String(run.id), "--job", job, "--step", run.jobs.find((j: { name: string }) => j.name === job).steps[step].name])).stdout;
+  assert.match(await logOf("test (ubuntu-latest, plain)", 0), /testing 1\.2\.3 plain ubuntu-latest/);
+  assert.match(await logOf("test (ubuntu-latest, plain)", 3), /sh says success/);
+  assert.match(await logOf("build", 1), new RegExp(`quire: node ${process.versions.node.replace(/\./g, "\\.")} from `));
+  assert.match(await logOf("report", 0), /test was success/);
+});
+
+test("the steps' files show the expressions, the env file and the runner's environment took effect", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  const log = (await quirectl(daemon.home, ["logs", String(run.id), "--job", "build"])).stdout;
+  assert.doesNotMatch(log, /bad substitution|\$\{\{/);
+  assert.match(log, /hello carried 1\.2\.3 on Linux in \/\S+/);
+});
