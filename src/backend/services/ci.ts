@@ -17,9 +17,6 @@ import { Lane } from "../../wire/lanes.js";
 import type { ServedConnection } from "../served-connection.js";
 import type { Service, ServiceContext } from "./service.js";
 
-/** Bytes a client may have unsent before the service waits for it to read (logs) or skips to the latest state (watch). */
-const CLIENT_BACKLOG_BYTES = 1024 * 1024;
-
 /** A watcher is sent the run at most this often while it runs: each event is the whole run, and a live view needs no more. */
 const WATCH_INTERVAL_MS = 20;
 
@@ -61,27 +58,36 @@ export function createCiService(context: ServiceContext): Service {
   /**
    * The run now, then on its changes, then the response at its end. Changes are coalesced: an event at
    * most every WATCH_INTERVAL_MS, and the end at once. A client that does not read is sent nothing more
-   * until it has caught up, and then only the latest state.
+   * until it has caught up (its socket's drain), and then only the latest state.
    */
   const watch = (client: ServedConnection, request: Frame, id: number) => {
     runner.isLive(id); // an unknown run throws RunNotFoundError here, before anything is registered
     let ended = false;
     let lastSent = 0;
-    /** A send waiting for the interval to pass or the client to catch up. */
+    /** A send waiting for the interval to pass. */
     let timer: NodeJS.Timeout | undefined;
     let immediate = false;
+    /** A send waiting for the client to catch up: changes meanwhile are in the state it then reads. */
+    let behind = false;
     const send = () => {
       timer = undefined;
       immediate = false;
       if (ended) return;
-      if (client.pendingBytes > CLIENT_BACKLOG_BYTES) return void (timer = setTimeout(send, 50));
+      if (client.backedUp) {
+        behind = true;
+        void client.drained().then(() => {
+          behind = false;
+          send();
+        });
+        return;
+      }
       const view = runner.get(id);
       lastSent = performance.now();
       event(client, request, { run: message(view) });
       if (!runner.isLive(id)) finish();
     };
     const onChange = (changed: number) => {
-      if (changed !== id || immediate) return;
+      if (changed !== id || immediate || behind) return;
       const wait = lastSent + WATCH_INTERVAL_MS - performance.now();
       if (wait > 0 && runner.isLive(id)) {
         timer ??= setTimeout(send, wait);
@@ -111,6 +117,7 @@ export function createCiService(context: ServiceContext): Service {
     const id = Number(op.id);
     const view = runner.get(id);
     const abort = new AbortController();
+    const aborted = new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));
     const untrack = track(client, request.requestId, () => abort.abort());
     /**
      * `look()` now and after each change of the run, until it gives something, `settled()` says nothing
@@ -146,9 +153,10 @@ export function createCiService(context: ServiceContext): Service {
           if (!step) break;
           if (op.step && step.name !== op.step) continue;
           const path = join(context.places.logDir, step.log);
+          // A client that does not read is sent nothing more until its socket drains (or the request ends).
           const send = async (data: Buffer) => {
             event(client, request, { log: { job: job.name, step: step.name, attempt: step.attempt, data } });
-            while (client.pendingBytes > CLIENT_BACKLOG_BYTES && !abort.signal.aborted) await new Promise((r) => setTimeout(r, 10));
+            if (client.backedUp) await Promise.race([client.drained(), aborted]);
           };
           if (op.follow) {
             const live = () => runner.isStepLive(id, job.name, step.attempt, step.index);
