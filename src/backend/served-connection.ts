@@ -32,6 +32,8 @@ export class ServedConnection {
   readonly #readsIntoDecoder: boolean;
   #closed = false;
   #onClosed: (client: ServedConnection) => void;
+  /** Settles the promise drained() handed out while the socket is backed up, at its 'drain' or the close. */
+  #whenDrained: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: {
     socket: Socket;
@@ -57,6 +59,26 @@ export class ServedConnection {
     return this.#socket.writableLength + this.#writer.pending;
   }
 
+  /** True while this client is behind: its socket holds more than it takes in one go, and waits for it to read. */
+  get backedUp(): boolean {
+    return !this.#closed && this.#socket.writableNeedDrain;
+  }
+
+  /**
+   * Resolves once the client has caught up (its socket has drained), or at once when it is not behind;
+   * also when the connection closes. Frames sent in this tick leave at its end and do not count yet.
+   * A producer that awaits this after each send keeps at most a socket's worth of output queued.
+   */
+  drained(): Promise<void> {
+    if (!this.backedUp) return Promise.resolve();
+    if (!this.#whenDrained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#whenDrained = { promise, resolve };
+    }
+    return this.#whenDrained.promise;
+  }
+
   /** Starts serving: frames already in the decoder first, then whatever the socket reads. */
   start(): void {
     const socket = this.#socket;
@@ -71,7 +93,10 @@ export class ServedConnection {
       if (error) this.#reject(error);
       else socket.end();
     });
-    socket.on("drain", () => socket.resume());
+    socket.on("drain", () => {
+      socket.resume();
+      this.#settleDrained();
+    });
     socket.on("error", () => this.#finish());
     socket.on("close", () => this.#finish());
     this.pump();
@@ -130,6 +155,13 @@ export class ServedConnection {
     this.#socket.destroySoon();
     this.#handler.onClose?.(this);
     this.#onClosed(this);
+    this.#settleDrained();
+  }
+
+  #settleDrained(): void {
+    const waiting = this.#whenDrained;
+    this.#whenDrained = undefined;
+    waiting?.resolve();
   }
 }
 

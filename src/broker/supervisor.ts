@@ -10,7 +10,11 @@ import { pipeLines, type Logger } from "../core/log.js";
 import { isMetricFamily, type MetricFamily } from "../core/metrics.js";
 import { newTokenKey, TokenSealer } from "../core/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
+import { ControlRequests, type IdleAnswer } from "./control-requests.js";
 import { BackendUnavailableError } from "./errors.js";
+import { RespawnBudget, TYPICAL_START_MS, type RespawnPolicy } from "./respawn-budget.js";
+
+export type { RespawnPolicy } from "./respawn-budget.js";
 
 /** A token and what the broker keeps of it: its id (reported back when used) and its expiry. */
 export interface MintedToken {
@@ -23,15 +27,6 @@ export interface MintedToken {
 const SPARE_TOKEN_MAX_AGE_MS = 1_000;
 
 export type BackendState = "stopped" | "starting" | "ready" | "backoff" | "failed" | "draining";
-
-export interface RespawnPolicy {
-  /** At most this many crashes ... */
-  budget: number;
-  /** ... within this window before the service is marked failed. */
-  windowMs: number;
-  /** Pause between a crash and the respawn. */
-  delayMs: number;
-}
 
 export interface LivenessPolicy {
   /** Ping the backend this long after its last pong; 0 turns the check off. */
@@ -58,20 +53,12 @@ export interface BackendProcessOptions {
 }
 
 const BACKEND_MAIN = fileURLToPath(new URL("../backend/main.js", import.meta.url));
-/** A respawned backend is usually ready this soon; it is added to retry_after_ms. */
-const TYPICAL_START_MS = 150;
 /**
  * How long a draining backend has after its grace before we SIGKILL it. When the grace runs out it
  * SIGKILLs every tree its service started and exits once they are gone; finding them all took 4.2 s at
  * load 20, and a backend killed before it is done leaves the rest running.
  */
 const KILL_ALLOWANCE_MS = 10_000;
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
 
 export class BackendProcess extends EventEmitter {
   readonly service: string;
@@ -83,8 +70,7 @@ export class BackendProcess extends EventEmitter {
   readonly #options: BackendProcessOptions;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;
-  #crashes: number[] = [];
-  #respawnAt = 0;
+  readonly #budget: RespawnBudget;
   #respawnTimer: NodeJS.Timeout | undefined;
   /** Why we killed the current process ourselves, if we did: reported instead of the bare signal. */
   #killedBecause: string | undefined;
@@ -92,15 +78,13 @@ export class BackendProcess extends EventEmitter {
   #pingSeq = 0;
   /** Resolves when the current process's stdout and stderr have been copied to the log to their end. */
   #output: Promise<void> = Promise.resolve();
-  readonly #acks = new Map<bigint, Waiter<HandoffAck>>();
+  /** Offers, metrics and idle questions sent to the current process and not yet answered. */
+  readonly #requests = new ControlRequests();
   /** Seals tokens under the key of the current launch; a respawned backend gets a new key. */
   #sealer: TokenSealer | undefined;
   /** A token sealed ahead under #sealer, for the next Hello. */
   #spareToken: MintedToken | undefined;
   #sealingSpare = false;
-  readonly #metricRequests = new Map<number, Waiter<MetricFamily[]>>();
-  readonly #idleQuestions = new Map<number, Waiter<{ idle: boolean; why: string }>>();
-  #requestSeq = 0;
   /** The last Hello routed here (ensure()); idleness counts from it. */
   #lastUsed = Date.now();
   #idleTimer: NodeJS.Timeout | undefined;
@@ -111,6 +95,7 @@ export class BackendProcess extends EventEmitter {
     super();
     this.service = options.service;
     this.#options = options;
+    this.#budget = new RespawnBudget(options.respawn);
   }
 
   get pid(): number {
@@ -136,7 +121,7 @@ export class BackendProcess extends EventEmitter {
         return Promise.reject(new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#retryAfter(now)));
       case "failed": {
         if (this.#retryAfter(now) <= 0) return this.#launch();
-        const why = `crashed ${this.#crashes.length} times in ${this.#options.respawn.windowMs / 1000} s (${this.lastError}); see quired.log`;
+        const why = `crashed ${this.#budget.crashes} times in ${this.#budget.windowMs / 1000} s (${this.lastError}); see quired.log`;
         return Promise.reject(new BackendUnavailableError(this.service, why, this.#retryAfter(now)));
       }
       case "draining":
@@ -174,7 +159,7 @@ export class BackendProcess extends EventEmitter {
 
   /** Offers sent and not yet ACKed (or given up). */
   get offersInFlight(): number {
-    return this.#acks.size;
+    return this.#requests.acks.size;
   }
 
   /**
@@ -197,27 +182,27 @@ export class BackendProcess extends EventEmitter {
         reject(error);
       };
       if (!handle) return fail(new Error("the client's socket closed before the handoff"));
-      this.#wait(this.#acks, correlationId, acked, fail, deadline - Date.now(), "handoff ACK");
+      this.#requests.acks.wait(correlationId, acked, fail, deadline - Date.now());
       const message: BrokerMessage = { t: "offer", offer, pending, deadline };
       // A handle Node could not send yet (the channel waits for the previous one's acknowledgement) stays
       // ours until this callback; once it runs the descriptor is in the backend's queue and ours can go.
       const sent = this.#send(message, handle, (error) => {
         if (marking) handoffMark(correlationId, "offer-send-callback");
-        if (error) this.#settle(this.#acks, correlationId)?.reject(error);
+        if (error) this.#requests.acks.settle(correlationId)?.reject(error);
         else handle.close();
       });
       if (marking) handoffMark(correlationId, "offer-sent");
-      if (!sent) this.#settle(this.#acks, correlationId)?.reject(new Error("backend is not running"));
+      if (!sent) this.#requests.acks.settle(correlationId)?.reject(new Error("backend is not running"));
     });
   }
 
   /** The backend's metric families (none when it is not ready); rejects when it does not answer in time. */
   collectMetrics(timeoutMs: number): Promise<MetricFamily[]> {
     if (this.state !== "ready") return Promise.resolve([]);
-    const seq = ++this.#requestSeq;
+    const seq = this.#requests.nextSeq();
     return new Promise((resolve, reject) => {
-      this.#wait(this.#metricRequests, seq, resolve, reject, timeoutMs, "metrics");
-      if (!this.#send({ t: "metrics", seq })) this.#settle(this.#metricRequests, seq)?.reject(new Error("backend is not running"));
+      this.#requests.metrics.wait(seq, resolve, reject, timeoutMs);
+      if (!this.#send({ t: "metrics", seq })) this.#requests.metrics.settle(seq)?.reject(new Error("backend is not running"));
     });
   }
 
@@ -307,7 +292,7 @@ export class BackendProcess extends EventEmitter {
           return;
         }
         if (marking) handoffMark(ack.correlationId, "ack-received");
-        const waiter = this.#settle(this.#acks, ack.correlationId);
+        const waiter = this.#requests.acks.settle(ack.correlationId);
         if (waiter) waiter.resolve(ack);
         // Too late for the offer, which has failed, but the backend serves the client: its token is used.
         else if (ack.accepted) this.emit("token-used", Number(ack.correlationId));
@@ -320,10 +305,10 @@ export class BackendProcess extends EventEmitter {
         this.clients = m.count;
         return;
       case "idle":
-        this.#settle(this.#idleQuestions, m.seq)?.resolve({ idle: m.idle === true, why: String(m.why ?? "") });
+        this.#requests.idleQuestions.settle(m.seq)?.resolve({ idle: m.idle === true, why: String(m.why ?? "") });
         return;
       case "metrics":
-        this.#settle(this.#metricRequests, m.seq)?.resolve(Array.isArray(m.families) ? m.families.filter(isMetricFamily) : []);
+        this.#requests.metrics.settle(m.seq)?.resolve(Array.isArray(m.families) ? m.families.filter(isMetricFamily) : []);
         return;
       case "pong":
         if (m.seq === this.#pingSeq && this.#child) this.#schedulePing(this.#child);
@@ -344,21 +329,21 @@ export class BackendProcess extends EventEmitter {
     const idleMs = this.#options.idleMs ?? 0;
     const quietFor = Date.now() - this.#lastUsed;
     if (quietFor < idleMs) return this.#scheduleIdleCheck(child, idleMs - quietFor);
-    if (this.clients > 0 || this.#acks.size > 0) return this.#scheduleIdleCheck(child);
+    if (this.clients > 0 || this.#requests.acks.size > 0) return this.#scheduleIdleCheck(child);
     const asked = Date.now();
-    const seq = ++this.#requestSeq;
-    let answer: { idle: boolean; why: string };
+    const seq = this.#requests.nextSeq();
+    let answer: IdleAnswer;
     try {
       answer = await new Promise((resolve, reject) => {
-        this.#wait(this.#idleQuestions, seq, resolve, reject, 2_000, "idle question");
-        if (!this.#send({ t: "idle", seq })) this.#settle(this.#idleQuestions, seq)?.reject(new Error("backend is not running"));
+        this.#requests.idleQuestions.wait(seq, resolve, reject, 2_000);
+        if (!this.#send({ t: "idle", seq })) this.#requests.idleQuestions.settle(seq)?.reject(new Error("backend is not running"));
       });
     } catch {
       return this.#scheduleIdleCheck(child);
     }
     // Anything that happened meanwhile (a Hello, a client) means it is not idle after all.
     if (child !== this.#child || this.state !== "ready") return;
-    if (!answer.idle || this.#lastUsed > asked || this.clients > 0 || this.#acks.size > 0) return this.#scheduleIdleCheck(child);
+    if (!answer.idle || this.#lastUsed > asked || this.clients > 0 || this.#requests.acks.size > 0) return this.#scheduleIdleCheck(child);
     this.#options.logger.log("info", "backend idle: stopping it until the next Hello", { service: this.service, backendPid: child.pid, idleMs });
     this.emit("idle-stop");
     const stopped = this.drain(this.#options.idleDrainGraceMs ?? 10_000);
@@ -388,7 +373,7 @@ export class BackendProcess extends EventEmitter {
       this.lastError = this.#killedBecause;
       // Refuse Hellos from now on, not from the moment the exit is noticed.
       this.state = "backoff";
-      this.#respawnAt = Date.now() + this.#options.respawn.delayMs;
+      this.#budget.respawnDue(Date.now());
       this.#options.logger.log("warn", "backend unresponsive", { service: this.service, backendPid: child.pid, timeoutMs });
       child.kill("SIGKILL");
     }, timeoutMs).unref();
@@ -404,13 +389,7 @@ export class BackendProcess extends EventEmitter {
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
     clearTimeout(this.#idleTimer);
-    for (const waiters of [this.#acks, this.#metricRequests, this.#idleQuestions] as Map<unknown, Waiter<never>>[]) {
-      for (const [key, waiter] of waiters) {
-        clearTimeout(waiter.timer);
-        waiters.delete(key);
-        waiter.reject(new Error(`backend ${why}`));
-      }
-    }
+    this.#requests.rejectAll(() => new Error(`backend ${why}`));
     const killedBecause = this.#killedBecause;
     this.#killedBecause = undefined;
     // "stopped": drain() ran while a process we had just killed was still exiting.
@@ -420,16 +399,12 @@ export class BackendProcess extends EventEmitter {
     }
     this.lastError = killedBecause ?? why;
     this.#options.logger.log("warn", "backend died", { service: this.service, backendPid: child.pid, why });
-    const now = Date.now();
-    this.#crashes = this.#crashes.filter((t) => t > now - this.#options.respawn.windowMs);
-    this.#crashes.push(now);
-    if (this.#crashes.length > this.#options.respawn.budget) {
+    if (!this.#budget.crashed(Date.now())) {
       this.state = "failed";
-      this.#options.logger.log("error", "backend crash budget exhausted", { service: this.service, crashes: this.#crashes.length });
+      this.#options.logger.log("error", "backend crash budget exhausted", { service: this.service, crashes: this.#budget.crashes });
       return;
     }
     this.state = "backoff";
-    this.#respawnAt = now + this.#options.respawn.delayMs;
     this.#respawnTimer = setTimeout(() => {
       this.restarts++;
       this.#launch().catch(() => {});
@@ -438,8 +413,8 @@ export class BackendProcess extends EventEmitter {
 
   /** When a Hello refused now should come back. In the failed state: when the oldest crash leaves the window. */
   #retryAfter(now = Date.now()): number {
-    if (this.state === "backoff") return this.#respawnAt - now + TYPICAL_START_MS;
-    if (this.state === "failed") return this.#crashes[0]! + this.#options.respawn.windowMs - now;
+    if (this.state === "backoff") return this.#budget.retryAfterRespawn(now);
+    if (this.state === "failed") return this.#budget.retryAfterSpent(now);
     return TYPICAL_START_MS;
   }
 
@@ -457,19 +432,6 @@ export class BackendProcess extends EventEmitter {
       callback(error as Error);
     }
     return true;
-  }
-
-  #wait<K, T>(map: Map<K, Waiter<T>>, key: K, resolve: (v: T) => void, reject: (e: Error) => void, timeoutMs: number, what: string): void {
-    const timer = setTimeout(() => this.#settle(map, key)?.reject(new Error(`${what} timed out`)), Math.max(0, timeoutMs));
-    map.set(key, { resolve, reject, timer });
-  }
-
-  #settle<K, T>(map: Map<K, Waiter<T>>, key: K): Waiter<T> | undefined {
-    const waiter = map.get(key);
-    if (!waiter) return undefined;
-    map.delete(key);
-    clearTimeout(waiter.timer);
-    return waiter;
   }
 }
 

@@ -3,7 +3,7 @@
 import { SERVICE_NAMES, type ServiceName } from "../../core/services.js";
 import type { Service, ServiceContext } from "./service.js";
 import { UnknownServiceError } from "../errors.js";
-import { createCiService } from "./ci.js";
+import { createCiService } from "./ci/index.js";
 import { createEchoService } from "./echo.js";
 import { createPtyService } from "./pty.js";
 

@@ -1,0 +1,50 @@
+// A frame on the ci lane, to the operation it asks for: a CANCEL ends a stream, a CiRequest is decoded
+// and served, and whatever fails is answered as an error response.
+import { QuireError } from "../../../errors.js";
+import { CiRequest, type CiResponse } from "../../../gen/quire/v1/ci.js";
+import { Frame_Kind, type Frame } from "../../../gen/quire/v1/frame.js";
+import { CiErrorCode } from "../../../wire/error-codes.js";
+import type { ServedConnection } from "../../served-connection.js";
+import { sendLogs, type LogParts } from "./logs.js";
+import { watchRun, type WatchParts } from "./watch.js";
+
+export type CiParts = WatchParts & LogParts;
+
+export function serveFrame(parts: CiParts, frame: Frame, client: ServedConnection): void {
+  if (frame.kind === Frame_Kind.CANCEL) return parts.streams.cancel(client, frame.requestId);
+  let request: CiRequest;
+  try {
+    request = CiRequest.decode(frame.payload);
+  } catch (error) {
+    return parts.replies.fail(client, frame, new QuireError(CiErrorCode.BAD_REQUEST, `payload is not a valid CiRequest: ${(error as Error).message}`));
+  }
+  serveRequest(parts, client, frame, request).catch((error) => parts.replies.fail(client, frame, error));
+}
+
+async function serveRequest(parts: CiParts, client: ServedConnection, request: Frame, ci: CiRequest): Promise<void> {
+  const { runner, replies } = parts;
+  const respond = (response: Partial<CiResponse>) => replies.respond(client, request, response);
+  if (ci.submit) {
+    const view = await runner.submit(ci.submit.file, ci.submit.text, { repo: ci.submit.repo, ref: ci.submit.ref });
+    return respond({ run: replies.run(view) });
+  }
+  if (ci.get) return respond({ run: replies.run(runner.get(Number(ci.get.id))) });
+  if (ci.list) return respond({ runs: runner.list(ci.list.limit || undefined).map((view) => replies.run(view)) });
+  if (ci.watch) return watchRun(parts, client, request, Number(ci.watch.id));
+  if (ci.cancel) return respond({ run: replies.run(await runner.cancel(Number(ci.cancel.id))) });
+  if (ci.logs) return sendLogs(parts, client, request, ci.logs);
+  if (ci.secretSet) {
+    runner.setSecret(ci.secretSet.name, ci.secretSet.value);
+    return respond({});
+  }
+  if (ci.secretList) return respond({ secretNames: runner.secretNames() });
+  if (ci.secretRemove) {
+    runner.removeSecret(ci.secretRemove.name);
+    return respond({});
+  }
+  if (ci.annotate) {
+    runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text, ci.annotate.job, ci.annotate.step);
+    return respond({});
+  }
+  respond({ ok: false, error: "empty ci request: set one operation", errorCode: CiErrorCode.BAD_REQUEST });
+}

@@ -1,0 +1,196 @@
+// Processes on Linux, from /proc: stat lines for identity and parentage, descriptor links for who holds
+// a terminal or pipe open, and the kernel's pid allocation to tell when nothing can be left of a tree.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { readdir, readFile, readlink } from "node:fs/promises";
+import type { ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
+import { processScanChannel, SharedScan } from "./shared-scan.js";
+
+export const linuxProcesses: ProcessPlatform = {
+  describe: readLinuxStat,
+  listProcesses,
+  findHolders,
+  ticksSinceBoot,
+  forkMark,
+  mayHaveMembers,
+};
+
+function ticksSinceBoot(): number | undefined {
+  try {
+    // USER_HZ, the unit of /proc/<pid>/stat's start time, is 100 on every Linux architecture node runs on.
+    return Math.floor(Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]) * 100);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the kernel's pid allocation stood before a command started: a count of every process and
+ * thread created since boot. Taken from an earlier read when there was one (an older count only makes
+ * `mayHaveMembers` more careful), so starting a command costs no read.
+ */
+function forkMark(): number {
+  return (lastForkCount ??= readForkCount());
+}
+
+let lastForkCount: number | undefined;
+let pidMax: number | undefined;
+
+/** /proc/stat's "processes": every fork and clone since boot, in every pid namespace. */
+function readForkCount(): number {
+  try {
+    const stat = readFileSync("/proc/stat", "latin1");
+    const at = stat.indexOf("\nprocesses ");
+    const count = at < 0 ? NaN : Number.parseInt(stat.slice(at + 11), 10);
+    if (Number.isFinite(count)) return (lastForkCount = count);
+  } catch {}
+  return Number.POSITIVE_INFINITY; // unknown: mayHaveMembers then always says "maybe"
+}
+
+/**
+ * After the root has exited and been reaped: may anything still be in the session or process group
+ * it led (what `collectTree(root)` would find)? False only when nothing can be, so the caller can skip
+ * the full scan of /proc. Members were all created after the root, and the kernel hands out pids in
+ * cyclic order, so their pids lie between the root's and the last one handed out (/proc/loadavg): only
+ * the live pids in that window are read. Usually it holds a few, probed directly. When so many
+ * processes were created since `mark` (a `forkMark()` from before the root started) that the window
+ * may have come round past the root's pid, the answer is "maybe". (A pid chosen through clone3's
+ * set_tid, which needs CAP_CHECKPOINT_RESTORE, could fall outside the window.)
+ */
+async function mayHaveMembers(root: ProcessIdentity, mark: number): Promise<boolean> {
+  const isMember = (p: ProcessInfo | undefined) => p !== undefined && !p.zombie && (p.session === root.pid || p.pgrp === root.pid);
+  let last = lastPidSince(root.pid, mark);
+  if (last === undefined) return true;
+  if (last >= root.pid && last - root.pid <= PROBED_WINDOW) {
+    if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: last - root.pid });
+    for (let pid = root.pid + 1; pid <= last; pid++) {
+      // existsSync: most of the window is gone or never was a process, and it does not throw for those.
+      if (pid !== process.pid && existsSync(`/proc/${pid}`) && isMember(readLinuxStat(pid))) return true;
+    }
+    return false;
+  }
+  // A wide window: list /proc (shared with concurrent callers), then see where the window ends.
+  const pids = await pidList.request();
+  last = lastPidSince(root.pid, mark);
+  if (last === undefined) return true;
+  const end = last;
+  const inWindow = (pid: number) => pid !== process.pid && (end >= root.pid ? pid > root.pid && pid <= end : pid > root.pid || pid <= end);
+  const candidates = pids.filter(inWindow);
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: candidates.length });
+  let member = false;
+  await forEachLimited(candidates, 64, async (pid) => {
+    if (member) return;
+    const stat = await readFile(`/proc/${pid}/stat`, "latin1").catch(() => undefined);
+    if (stat !== undefined && isMember(parseLinuxStat(pid, stat))) member = true;
+  });
+  return member;
+}
+
+/** Windows up to this many pids wide are probed pid by pid; wider ones are matched against a listing. */
+const PROBED_WINDOW = 64;
+
+/**
+ * The last pid the kernel handed out, if the pids handed out since `mark` cannot have come round past
+ * `rootPid` again; undefined when they may have, or when /proc does not say.
+ */
+function lastPidSince(rootPid: number, mark: number): number | undefined {
+  let last: number;
+  let tasks: number;
+  try {
+    // "0.52 0.58 0.59 2/242 30541": runnable/all tasks, then the last pid handed out in our namespace.
+    const fields = readFileSync("/proc/loadavg", "latin1").trim().split(" ");
+    tasks = Number(fields[3]!.split("/")[1]);
+    last = Number(fields[4]);
+    pidMax ??= Number(readFileSync("/proc/sys/kernel/pid_max", "latin1"));
+  } catch {
+    return undefined;
+  }
+  // Counted after `last` was read, so it counts at least every pid handed out up to `last`. Coming
+  // round once takes pid_max allocations, less the reserved low pids and those in use: stay well short.
+  const created = readForkCount() - mark;
+  if (!(created >= 0 && created + tasks < (pidMax - 300) / 2)) return undefined;
+  return Number.isInteger(last) && last > 0 ? last : undefined;
+}
+
+/** The pids in /proc, listed after the call; concurrent callers share one listing. */
+const pidList = new SharedScan<void, number[]>(async () => (await readdir("/proc")).filter(isPidName).map(Number));
+
+/** Every process's descriptor links, compared with `targets`. */
+async function findHolders(targets: Set<string>): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  const pids = (await readdir("/proc")).filter(isPidName).map(Number).filter((pid) => pid !== process.pid);
+  await forEachLimited(pids, 32, async (pid) => {
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${pid}/fd`);
+    } catch {
+      return; // gone, or not ours to look at
+    }
+    const seen = new Set<string>();
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+      if (target === undefined || !targets.has(target) || seen.has(target)) continue;
+      seen.add(target);
+      found.set(target, [...(found.get(target) ?? []), pid]);
+    }
+  });
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "holders", processes: pids.length });
+  return found;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await each(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function isPidName(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return c >= 48 && c <= 57;
+}
+
+async function listProcesses(): Promise<ProcessInfo[]> {
+  const pids = (await readdir("/proc")).filter(isPidName).map(Number);
+  const out: (ProcessInfo | undefined)[] = new Array(pids.length);
+  await forEachLimited([...pids.keys()], 64, async (i) => {
+    const stat = await readFile(`/proc/${pids[i]}/stat`, "latin1").catch(() => undefined);
+    out[i] = stat === undefined ? undefined : parseLinuxStat(pids[i]!, stat);
+  });
+  return out.filter((p): p is ProcessInfo => p !== undefined);
+}
+
+/** /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr ... starttime(22) ...". comm may hold spaces and parens. */
+function readLinuxStat(pid: number): ProcessInfo | undefined {
+  // One read into a reused buffer: readFileSync would stat the file and read twice (procfs sizes are 0).
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
+    return n > 0 ? parseLinuxStat(pid, statBuffer.toString("latin1", 0, n)) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A stat line is at most a few hundred bytes (comm is at most 64). */
+const statBuffer = Buffer.allocUnsafe(4096);
+
+function parseLinuxStat(pid: number, stat: string): ProcessInfo {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state).
+  return {
+    pid,
+    startTime: fields[19]!,
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    session: Number(fields[3]),
+    zombie: fields[0] === "Z" || fields[0] === "X",
+  };
+}
