@@ -29,6 +29,16 @@ export class Redactor {
     }
   }
 
+  /** Redacts `secret` too from now on (a value a step masked while it ran). */
+  add(secret: string): void {
+    for (const pattern of patterns([secret])) {
+      const list = (this.#byFirstByte[pattern[0]!] ??= []);
+      if (list.some((known) => known.equals(pattern))) continue;
+      list.push(pattern);
+      list.sort((a, b) => b.length - a.length);
+    }
+  }
+
   /** Returns the redacted bytes that can be released now. */
   push(chunk: Buffer): Buffer {
     const data = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk]);

@@ -13,6 +13,11 @@ import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
 import { WorkflowJob, type NeedResult, type WorkflowRun } from "./workflow-job.js";
+import { redactString } from "../output/redact.js";
+import { annotationText, type WorkflowCommand } from "../output/workflow-commands.js";
+
+/** Longest annotation the store keeps (its limit); a workflow command's text is cut to it. */
+const ANNOTATION_LIMIT = 4096;
 
 export interface RunExecutionOptions {
   store: RunStore;
@@ -56,6 +61,8 @@ export class RunExecution {
   #stopped = false;
   #runStarted = false;
   #failure: StepFailure | undefined;
+  /** Values a workflow's steps masked (`::add-mask::`): redacted like secrets from then on. */
+  readonly #masks: string[] = [];
   /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
   readonly #needResults = new Map<string, NeedResult>();
 
@@ -88,7 +95,7 @@ export class RunExecution {
     }
     await Promise.all(inFlight.values());
     if (this.#stopped) return;
-    const end = await runEnd(this.#failure, this.#options.secrets);
+    const end = await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
     if (store.finishRun(runId, end, this.#options.now())) this.#options.changed();
   }
 
@@ -203,6 +210,7 @@ export class RunExecution {
     const { logDir, runId } = this.#options;
     const launched = this.#options.launcher.launch({
       ...command,
+      ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, c) } : {}),
       timeoutMs: step.timeoutMs,
       logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
       secrets: this.#options.secrets,
@@ -210,6 +218,19 @@ export class RunExecution {
     const running: RunningStep = { launched };
     this.#running.add(running);
     return running;
+  }
+
+  /** A mask applies to the rest of the run; an error, warning or notice becomes an annotation of the step. */
+  #workflowCommand(job: Job, step: Step, command: WorkflowCommand): void {
+    if (command.kind === "mask") {
+      this.#masks.push(command.value);
+      return;
+    }
+    if (command.kind !== "error" && command.kind !== "warning" && command.kind !== "notice") return;
+    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks]).slice(0, ANNOTATION_LIMIT);
+    if (text.trim() === "") return;
+    this.#options.store.annotate(this.#options.runId, job.name, step.name, text, this.#options.now());
+    this.#options.changed();
   }
 
   /** The `needs` context of a workflow job: each job id it needs, its legs' results taken together. */

@@ -1,3 +1,5 @@
+import type { WorkflowCommand } from "../output/workflow-commands.js";
+
 // How an execution starts a step and what it gets back, so the scheduler never knows how a step runs:
 // PtyStepLauncher (pty-step-launcher.ts) runs it in a PTY through quire/runtime; the scheduler's tests
 // give a fake whose end they decide.
@@ -15,6 +17,8 @@ export interface StepRequest {
   logFile: string;
   /** Values to redact from the log and the tail. */
   secrets: readonly string[];
+  /** For a workflow's step: called with each workflow command it prints (a mask is also applied at once). */
+  onWorkflowCommand?: (command: WorkflowCommand) => void;
 }
 
 /** How a step's process ended, as its launcher saw it. Why the execution stopped it, if it did, is the execution's to add. */

@@ -3,6 +3,7 @@
 import { spawn, type Subprocess } from "../../runtime/index.js";
 import { StepLog } from "../output/log-file.js";
 import { Redactor } from "../output/redact.js";
+import { WorkflowCommandScanner, type WorkflowCommand } from "../output/workflow-commands.js";
 import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
 /** Output kept for the summary: a terminal screen's worth, many times over. */
@@ -19,6 +20,8 @@ export interface StepProcessOptions {
   /** Values to redact from the log and the tail. */
   secrets: readonly string[];
   killGraceMs: number;
+  /** Workflow commands in the output, for a GitHub workflow's step (masks are applied here at once). */
+  onWorkflowCommand?: (command: WorkflowCommand) => void;
 }
 
 export class StepProcess implements LaunchedStep {
@@ -64,8 +67,14 @@ export class StepProcess implements LaunchedStep {
       return;
     }
     this.#handle = handle;
-    handle.on("data", (chunk: Buffer) => keep(redactor.push(chunk)));
+    const commands = launch.onWorkflowCommand && this.#commandScanner(launch.onWorkflowCommand, redactor);
+    handle.on("data", (chunk: Buffer) => {
+      // Commands first, so a value masked on this line is redacted from it too.
+      commands?.push(chunk);
+      keep(redactor.push(chunk));
+    });
     this.result = handle.wait().then(async (r) => {
+      commands?.end();
       keep(redactor.end());
       await closeQuietly(log);
       return {
@@ -76,6 +85,13 @@ export class StepProcess implements LaunchedStep {
         startError: null,
         internalError: this.#internalError,
       };
+    });
+  }
+
+  #commandScanner(onCommand: (command: WorkflowCommand) => void, redactor: Redactor): WorkflowCommandScanner {
+    return new WorkflowCommandScanner((command) => {
+      if (command.kind === "mask") redactor.add(command.value);
+      onCommand(command);
     });
   }
 

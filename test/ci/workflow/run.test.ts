@@ -27,6 +27,16 @@ jobs:
           echo "FROM_ENV_FILE=carried" >> "$GITHUB_ENV"
       - run: echo "\${{ env.GREETING }} $FROM_ENV_FILE \${{ steps.meta.outputs.version }} on $RUNNER_OS in $GITHUB_WORKSPACE" > built.txt
       - run: cat built.txt
+      - name: workflow commands
+        run: |
+          value="hunter-$((6 * 7))-two"
+          echo "::add-mask::$value"
+          echo "the value is $value"
+          echo "::error file=src/app.js,line=3,col=7,title=Lint::unused $value here"
+          echo "::stop-commands::pause-token"
+          echo "::warning::not a command while stopped"
+          echo "::pause-token::"
+          echo "::notice::back on"
   test:
     needs: build
     runs-on: \${{ matrix.os }}
@@ -78,6 +88,15 @@ test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue
   assert.match(await logOf("test (ubuntu-latest, plain)", 3), /sh says success/);
   assert.match(await logOf("build", 1), new RegExp(`quire: node ${process.versions.node.replace(/\./g, "\\.")} from `));
   assert.match(await logOf("report", 0), /test was success/);
+});
+
+test("workflow commands: masks redact the rest of the run, errors and notices become annotations, stop-commands pauses them", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  const log = (await quirectl(daemon.home, ["logs", String(run.id), "--job", "build", "--step", "workflow commands"])).stdout;
+  assert.doesNotMatch(log, /hunter-42-two/);
+  assert.match(log, /the value is \*\*\*/);
+  const notes = run.annotations.map((a: { text: string; job: string; step: string }) => `${a.job}/${a.step}: ${a.text}`);
+  assert.deepEqual(notes, ["build/workflow commands: error: src/app.js:3:7: Lint: unused *** here", "build/workflow commands: notice: back on"]);
 });
 
 test("the steps' files show the expressions, the env file and the runner's environment took effect", async () => {

@@ -1,0 +1,121 @@
+// GitHub's workflow commands in a step's output (`::error file=a.js,line=3::message`, `::add-mask::value`,
+// `::group::`, `::stop-commands::`), read line by line as the step prints them. What a command asks for is
+// handed to the caller; the bytes themselves go to the log as printed (a mask is applied by the redactor).
+
+export type WorkflowCommand =
+  | { kind: "mask"; value: string }
+  | { kind: "error" | "warning" | "notice"; message: string; file?: string; line?: number; column?: number; title?: string }
+  | { kind: "group"; title: string }
+  | { kind: "endgroup" };
+
+/** A line longer than this is not a command (and is not held in memory waiting for its end). */
+const MAX_LINE_BYTES = 64 * 1024;
+
+export class WorkflowCommandScanner {
+  readonly #onCommand: (command: WorkflowCommand) => void;
+  #partial = "";
+  #overlong = false;
+  /** While set, commands are not acted on until a line `::<token>::` (GitHub's stop-commands). */
+  #stopToken: string | undefined;
+
+  constructor(onCommand: (command: WorkflowCommand) => void) {
+    this.#onCommand = onCommand;
+  }
+
+  /** Reads the complete lines of `chunk` (a PTY's bytes, `\r\n` line ends). */
+  push(chunk: Buffer): void {
+    const text = this.#partial + chunk.toString("utf8");
+    const lines = text.split("\n");
+    this.#partial = lines.pop() ?? "";
+    if (this.#partial.length > MAX_LINE_BYTES) {
+      this.#partial = "";
+      this.#overlong = true;
+    }
+    for (const line of lines) {
+      if (this.#overlong) {
+        this.#overlong = false;
+        continue;
+      }
+      this.#line(line.replace(/\r$/, ""));
+    }
+  }
+
+  /** The output has ended: a last line without its newline still counts. */
+  end(): void {
+    if (this.#partial !== "" && !this.#overlong) this.#line(this.#partial);
+    this.#partial = "";
+  }
+
+  #line(raw: string): void {
+    // Colour or cursor codes before the command (a PTY's prompt, a tool's colouring) are not part of it.
+    const line = raw.replace(/^(?:\x1b\[[0-9;?]*[A-Za-z])+/, "").trimStart();
+    if (!line.startsWith("::")) return;
+    const end = line.indexOf("::", 2);
+    if (end < 0) return;
+    const head = line.slice(2, end);
+    const message = unescapeData(line.slice(end + 2));
+    const space = head.indexOf(" ");
+    const name = space < 0 ? head : head.slice(0, space);
+    if (this.#stopToken !== undefined) {
+      if (name === this.#stopToken) this.#stopToken = undefined;
+      return;
+    }
+    const props = space < 0 ? {} : properties(head.slice(space + 1));
+    switch (name) {
+      case "add-mask":
+        if (message !== "") this.#onCommand({ kind: "mask", value: message });
+        return;
+      case "error":
+      case "warning":
+      case "notice":
+        this.#onCommand({
+          kind: name,
+          message,
+          ...(props.file ? { file: props.file } : {}),
+          ...(numberOf(props.line) ? { line: numberOf(props.line) } : {}),
+          ...(numberOf(props.col ?? props.column) ? { column: numberOf(props.col ?? props.column) } : {}),
+          ...(props.title ? { title: props.title } : {}),
+        });
+        return;
+      case "group":
+        this.#onCommand({ kind: "group", title: message });
+        return;
+      case "endgroup":
+        this.#onCommand({ kind: "endgroup" });
+        return;
+      case "stop-commands":
+        if (message !== "") this.#stopToken = message;
+        return;
+    }
+  }
+}
+
+/** `file=a.js,line=3` as GitHub writes properties, with its escapes (%2C for a comma, %3A for a colon). */
+function properties(text: string): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const part of text.split(",")) {
+    const at = part.indexOf("=");
+    if (at > 0) props[part.slice(0, at).trim()] = unescapeProperty(part.slice(at + 1));
+  }
+  return props;
+}
+
+function numberOf(text: string | undefined): number | undefined {
+  const n = text === undefined ? Number.NaN : Number(text);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function unescapeData(text: string): string {
+  return text.replace(/%0D/gi, "\r").replace(/%0A/gi, "\n").replace(/%25/g, "%");
+}
+
+function unescapeProperty(text: string): string {
+  return unescapeData(text).replace(/%3A/gi, ":").replace(/%2C/gi, ",");
+}
+
+/** An annotation's text from a workflow command: `error: src/a.js:3:5: title: message`. */
+export function annotationText(command: Extract<WorkflowCommand, { kind: "error" | "warning" | "notice" }>): string {
+  const where = command.file ? `${command.file}${command.line ? `:${command.line}${command.column ? `:${command.column}` : ""}` : ""}: ` : "";
+  const title = command.title ? `${command.title}: ` : "";
+  return `${command.kind}: ${where}${title}${command.message}`;
+}
