@@ -54,16 +54,33 @@ export class JobStates {
   /** Marks running, and returns in file order, the waiting jobs whose needs have all complete. */
   startReady(): Job[] {
     const decide = this.#decide;
-    const ready = this.#waiting().filter((job) =>
-      decide ? this.#needsEnded(job) && decide(job) : job.needs.every((need) => SATISFIED.has(this.#states.get(need)!)),
-    );
-    for (const job of ready) this.#states.set(job.name, "running");
+    const ready: Job[] = [];
+    for (const job of this.#waiting()) {
+      const needsMet = decide ? this.#needsEnded(job) && decide(job) : job.needs.every((need) => SATISFIED.has(this.#states.get(need)!));
+      if (!needsMet || this.#atMaxParallel(job)) continue;
+      this.#states.set(job.name, "running");
+      ready.push(job);
+    }
     return ready;
+  }
+
+  /** Marks skipped, and returns, the waiting legs of `group` (a failed leg's fail-fast). */
+  skipWaitingLegs(group: string): Job[] {
+    const legs = this.#waiting().filter((job) => job.group === group);
+    for (const job of legs) this.#states.set(job.name, "skipped");
+    return legs;
   }
 
   /** Records how a running job ended. */
   end(name: string, end: JobEnd): void {
     this.#states.set(name, end);
+  }
+
+  /** A matrix leg waits while `max-parallel` legs of its job run. */
+  #atMaxParallel(job: Job): boolean {
+    const max = job.strategy?.maxParallel;
+    if (!max) return false;
+    return this.#jobs.filter((other) => other.group === job.group && this.#states.get(other.name) === "running").length >= max;
   }
 
   #blocked(job: Job): boolean {

@@ -47,13 +47,17 @@ export interface RunExecutionOptions {
 const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
 
 /** How one attempt of a job ended; a failed one says which step failed and how. */
-type AttemptEnd = { end: "complete"; outputs?: Record<string, string> } | { end: "stopped" } | { end: "failed"; failure: StepFailure; outputs?: Record<string, string> };
+type AttemptEnd = { end: "complete"; outputs?: Record<string, string> } | { end: "stopped" } | { end: "cancelled" } | { end: "failed"; failure: StepFailure; outputs?: Record<string, string> };
 
 /** A step this execution launched, and why the execution stopped it, if it did (the first reason wins). */
 interface RunningStep {
+  job: string;
   launched: LaunchedStep;
-  stoppedFor?: "job-timeout" | "run";
+  stoppedFor?: StopReason;
 }
+
+/** "fail-fast": another leg of the same matrix failed, and the job is cancelled. */
+type StopReason = "job-timeout" | "run" | "fail-fast";
 
 export class RunExecution {
   readonly #options: RunExecutionOptions;
@@ -61,6 +65,8 @@ export class RunExecution {
   #stopped = false;
   #runStarted = false;
   #failure: StepFailure | undefined;
+  /** Matrix jobs a leg of which failed with fail-fast: their other legs start no more steps. */
+  readonly #failedFast = new Set<string>();
   /** Values a workflow's steps masked (`::add-mask::`): redacted like secrets from then on. */
   readonly #masks: string[] = [];
   /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
@@ -88,6 +94,7 @@ export class RunExecution {
         inFlight.set(job.name, this.#runJob(job).then((end) => {
           jobs.end(job.name, end === "failed" && job.continueOnError ? "complete" : end);
           inFlight.delete(job.name);
+          if (end === "failed" && !job.continueOnError && job.strategy?.failFast) this.#failFast(job, jobs);
         }));
       }
       if (inFlight.size === 0) break;
@@ -114,12 +121,23 @@ export class RunExecution {
     const { store, runId } = this.#options;
     const release = await this.#options.slots.acquire();
     try {
+      if (this.#failedFast.has(job.group) && job.strategy) {
+        // Another leg failed while this one waited for a slot.
+        if (store.skipJob(runId, job.name, this.#options.now())) this.#options.changed();
+        return "stopped";
+      }
       if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
       this.#options.changed();
       let attempt = 1;
       for (;;) {
         const result = await this.#runAttempt(job, attempt);
         if (result.end === "stopped" || this.#stopped) return "stopped";
+        if (result.end === "cancelled") {
+          this.#needResults.set(job.name, { result: "cancelled", outputs: {} });
+          store.finishJob(runId, job.name, "cancelled", null, this.#options.now());
+          this.#options.changed();
+          return "stopped";
+        }
         if (result.end === "complete") {
           this.#needResults.set(job.name, { result: "success", outputs: result.outputs ?? {} });
           store.finishJob(runId, job.name, "complete", 0, this.#options.now());
@@ -172,6 +190,7 @@ export class RunExecution {
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
         if (timedOut) return { end: "failed", failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome() } };
         if (failure && !workflow) break;
+        if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
         const prepared = workflow?.prepare(step, index, base, this.#options.baseDir);
         if (prepared?.skip) {
@@ -187,6 +206,7 @@ export class RunExecution {
         const { stoppedFor } = current;
         current = undefined;
         if (stoppedFor === "run") return { end: "stopped" };
+        if (stoppedFor === "fail-fast") return { end: "cancelled" };
         const outcome = stoppedFor === "job-timeout" ? jobTimeoutOutcome(exit) : ownOutcome(exit);
         const ok = passed(outcome);
         // A step that failed for another reason than its exit code (a timeout, its log) keeps no exit code of 0.
@@ -201,6 +221,7 @@ export class RunExecution {
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
     } finally {
       clearTimeout(timer);
+      workflow?.dispose();
       // What the attempt's steps started and left behind out of their terminal's reach ends with it.
       await this.#options.leftovers.endJob(job.name);
     }
@@ -215,7 +236,7 @@ export class RunExecution {
       logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
       secrets: this.#options.secrets,
     });
-    const running: RunningStep = { launched };
+    const running: RunningStep = { job: job.name, launched };
     this.#running.add(running);
     return running;
   }
@@ -248,7 +269,18 @@ export class RunExecution {
     return byGroup;
   }
 
-  #stopStep(step: RunningStep, why: "job-timeout" | "run"): Promise<void> {
+  /** A leg failed: the waiting legs of its matrix are skipped and the running ones cancelled (strategy.fail-fast). */
+  #failFast(failed: Job, jobs: JobStates): void {
+    this.#failedFast.add(failed.group);
+    for (const leg of jobs.skipWaitingLegs(failed.group)) {
+      this.#options.store.skipJob(this.#options.runId, leg.name, this.#options.now());
+      this.#options.changed();
+    }
+    const siblings = new Set(this.#options.pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name));
+    for (const step of this.#running) if (siblings.has(step.job)) void this.#stopStep(step, "fail-fast");
+  }
+
+  #stopStep(step: RunningStep, why: StopReason): Promise<void> {
     step.stoppedFor ??= why;
     return step.launched.stop();
   }

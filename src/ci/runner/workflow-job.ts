@@ -2,7 +2,7 @@
 // there, its `if` decided with the job's status so far, its shell, the runner files (GITHUB_ENV,
 // GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY) made before it and read after it, continue-on-error,
 // and the job's outputs for the jobs that need it. quire.yml jobs never come here.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { join } from "node:path";
 import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "../expressions/template.js";
@@ -101,6 +101,11 @@ export class WorkflowJob {
   outputs(base: Record<string, string>): Record<string, string> {
     const scope = this.#scope(base);
     return Object.fromEntries(Object.entries(this.#job.outputs).map(([name, value]) => [name, evaluateTemplate(value, scope)]));
+  }
+
+  /** Removes RUNNER_TEMP and the runner files: they live as long as the job's attempt, as on GitHub. */
+  dispose(): void {
+    rmSync(this.#temp, { recursive: true, force: true });
   }
 
   /** What the step wrote to GITHUB_STEP_SUMMARY, if anything. */

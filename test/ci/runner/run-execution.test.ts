@@ -9,8 +9,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { parsePipeline } from "../../../src/ci/pipeline/parse.js";
+import { readWorkflow } from "../../../src/ci/workflow/read.js";
 import { RunExecution } from "../../../src/ci/runner/run-execution.js";
 import { Slots } from "../../../src/ci/runner/slots.js";
 import { StepEnvironment } from "../../../src/ci/runner/step-environment.js";
@@ -40,8 +41,8 @@ interface Started {
 }
 
 /** Records a run of the pipeline `yaml` and starts executing it. */
-function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, string>; repo?: string } = {}): Started {
-  const pipeline = parsePipeline(yaml, join(BASE_DIR, "quire.yml"));
+function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, string>; repo?: string; workflow?: boolean } = {}): Started {
+  const pipeline = options.workflow ? readWorkflow(yaml, join(BASE_DIR, ".github/workflows/ci.yml")) : parsePipeline(yaml, join(BASE_DIR, "quire.yml"));
   const { run } = store.createRun(
     { repo: options.repo ?? `/src/${randomBytes(4).toString("hex")}`, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: ".", tokenHash: randomBytes(32) },
     Date.now(),
@@ -69,6 +70,7 @@ function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, 
     leftovers,
     changed: changes.notify,
     now: Date.now,
+    ...(options.workflow ? { workflowRun: { runId: run.id, workspace: BASE_DIR, repository: "/src/app", ref: "main", sha: "c0ffee" }, secretsByName: secrets } : {}),
   });
   const view = () => store.getRun(run.id)!;
   return { id: run.id, execution, done: execution.execute(), launcher, leftovers, changes, view, job: (name) => view().jobs.find((j) => j.name === name)! };
@@ -346,4 +348,49 @@ test("the slots bound the jobs running at once across runs; a run waits pending 
   assert.equal(cancelled.view().state, "cancelled");
   assert.equal(cancelled.view().startedAt, null);
   assert.equal(slots.inUse, 0);
+});
+
+describe("a workflow's matrix", () => {
+  const matrix = (strategy: string) =>
+    ["on: push", "jobs:", "  test:", "    runs-on: ubuntu-latest", "    strategy:", strategy, "      matrix:", "        n: [1, 2, 3]", "    steps:", "      - run: hold", "      - run: after", ""].join("\n");
+
+  test("max-parallel runs that many legs at once, the next starting as one ends", async () => {
+    const run = start(matrix("      max-parallel: 1"), { workflow: true });
+    const first = await run.launcher.launched("test (1)");
+    await quiesce();
+    assert.deepEqual(run.launcher.running(), ["test (1)/Run hold"]);
+    first.exit(0);
+    (await run.launcher.launched("test (1)", 2)).exit(0);
+    await run.launcher.launched("test (2)");
+    await quiesce();
+    assert.deepEqual(run.launcher.running(), ["test (2)/Run hold"]);
+    for (const leg of ["test (2)", "test (3)"]) {
+      (await run.launcher.launched(leg)).exit(0);
+      (await run.launcher.launched(leg, 2)).exit(0);
+    }
+    await run.done;
+    assert.equal(run.view().state, "complete");
+  });
+
+  test("fail-fast: a failed leg cancels the running legs and skips those still waiting", async () => {
+    const run = start(matrix("      max-parallel: 2"), { workflow: true });
+    const one = await run.launcher.launched("test (1)");
+    const two = await run.launcher.launched("test (2)");
+    one.exit(1);
+    await run.done;
+    assert.equal(two.stops, 1);
+    assert.deepEqual(run.view().jobs.map((j) => `${j.name}:${j.state}`), ["test (1):failed", "test (2):cancelled", "test (3):skipped"]);
+    assert.equal(run.view().state, "failed");
+  });
+
+  test("fail-fast: false lets the other legs go on", async () => {
+    const run = start(matrix("      fail-fast: false"), { workflow: true });
+    (await run.launcher.launched("test (1)")).exit(1);
+    for (const leg of ["test (2)", "test (3)"]) {
+      (await run.launcher.launched(leg)).exit(0);
+      (await run.launcher.launched(leg, 2)).exit(0);
+    }
+    await run.done;
+    assert.deepEqual(run.view().jobs.map((j) => `${j.name}:${j.state}`), ["test (1):failed", "test (2):complete", "test (3):complete"]);
+  });
 });
