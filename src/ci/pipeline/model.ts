@@ -70,15 +70,31 @@ export interface Step {
   continueOnError: Template;
   /** bash, sh, python, or a command with `{0}`; null: quire's strict bash (or sh). */
   shell: Template | null;
-  /** A well-known action done by quire on the host, with its inputs; null for a `run` step. */
-  action: { uses: string; adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java"; with: Record<string, Template> } | null;
+  /**
+   * An action the step runs, with its inputs: a well-known one done by quire on the host, `local` (a
+   * `./path` action, replaced by its steps once the run's tree is there) or `node` (a JavaScript action's
+   * `entry`, run with the host's node); null for a `run` step.
+   */
+  action: {
+    uses: string;
+    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "local" | "node";
+    with: Record<string, Template>;
+    /** For `node`: the script to run, relative to the workspace root. */
+    entry?: string;
+  } | null;
+  /** Inside a composite action: its `inputs` (templates of the step that used it); null elsewhere. */
+  inputs: Record<string, Template> | null;
+  /** Inside a composite action: the scope its `steps` context is (one per use of the action); null: the job's. */
+  scope: string | null;
+  /** The last step of a composite action: the action's `outputs`, recorded for the step that used it (by id). */
+  scopeEnd: { id: string | null; outputs: Record<string, Template> } | null;
 }
 
 type Required<T, K extends keyof T> = Pick<T, K> & Partial<Omit<T, K>>;
 
 /** A step with quire.yml's defaults for every field not given. */
 export function stepOf(fields: Required<Step, "name" | "run">): Step {
-  return { env: {}, timeoutMs: null, workingDirectory: null, id: null, condition: null, continueOnError: "false", shell: null, action: null, ...fields };
+  return { env: {}, timeoutMs: null, workingDirectory: null, id: null, condition: null, continueOnError: "false", shell: null, action: null, inputs: null, scope: null, scopeEnd: null, ...fields };
 }
 
 /** A job with quire.yml's defaults for every field not given. */

@@ -16,7 +16,7 @@ const GO_DIRS = ["/usr/local/go/bin", "$HOME/go/*/bin", "$HOME/.asdf/installs/go
 const JAVA_DIRS = ["/usr/lib/jvm/*/bin", "$HOME/.sdkman/candidates/java/*/bin", "$HOME/.asdf/installs/java/*/bin", "$HOME/.local/share/mise/installs/java/*/bin"];
 
 /** The script for a step that `uses:` a well-known action, with its inputs already evaluated. */
-export function adapterScript(adapter: Adapter, inputs: Record<string, string>): string {
+export function adapterScript(adapter: Adapter, inputs: Record<string, string>, entry?: string): string {
   switch (adapter) {
     case "checkout":
       return 'echo "quire: the workspace already is the checkout of the exact tree (${GITHUB_SHA:-no commit})"';
@@ -28,6 +28,12 @@ export function adapterScript(adapter: Adapter, inputs: Record<string, string>):
       return toolchain("go", "go", "go version", GO_DIRS, inputs["go-version"], inputs["go-version-file"]);
     case "setup-java":
       return toolchain("java", "java", "java -version 2>&1", JAVA_DIRS, inputs["java-version"], inputs["java-version-file"]);
+    case "node":
+      // A JavaScript action: its inputs are in INPUT_<NAME> (WorkflowJob sets them), as on GitHub.
+      return `exec node ${quote(entry ?? "")}`;
+    case "local":
+      // Replaced by the action's own steps when the run is submitted (workflow/local-actions.ts).
+      return 'echo "quire: this local action was not read when the run was submitted" >&2; exit 1';
   }
 }
 

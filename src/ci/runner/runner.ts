@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiShuttingDownError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
+import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
 import type { RunStore, RunView, StepView } from "../store/index.js";
 import { StoredSecrets } from "../stored-secrets.js";
@@ -104,9 +105,17 @@ export class Runner extends EventEmitter {
   async submit(file: string, text: string, overrides: { repo?: string; ref?: string } = {}): Promise<RunView> {
     if (this.#closing) throw new CiShuttingDownError();
     const path = resolve(file);
-    const pipeline = readPipeline(text, path);
-    const secrets = this.#secrets.open(pipeline.jobs.flatMap((j) => j.secrets));
+    const read = readPipeline(text, path);
+    const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
     const staged = await this.#preparer.stage(dirname(path));
+    let pipeline;
+    try {
+      // A workflow's local actions are read from the run's own tree, now that it is checked out.
+      pipeline = expandLocalActions(read, staged.root);
+    } catch (error) {
+      staged.discard();
+      throw error;
+    }
     const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
     const { token, hash } = mintRunToken();

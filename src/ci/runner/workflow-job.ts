@@ -40,7 +40,8 @@ export class WorkflowJob {
   readonly #needs: Record<string, NeedResult>;
   readonly #secrets: Record<string, string>;
   readonly #temp: string;
-  readonly #steps: Record<string, StepRecord> = {};
+  /** The `steps` context of the job (scope "") and of each use of a composite action. */
+  readonly #scopes = new Map<string, Record<string, StepRecord>>();
   /** GITHUB_ENV and GITHUB_PATH written by the steps so far, for the steps after them. */
   readonly #addedEnv: Record<string, string> = {};
   readonly #addedPath: string[] = [];
@@ -65,9 +66,9 @@ export class WorkflowJob {
 
   /** The step's command, directory and environment, or skip when its condition says so. */
   prepare(step: Step, index: number, base: Record<string, string>, baseDir: string): PreparedStep {
-    const scope = this.#scope(base);
+    const scope = this.#scope(base, step);
     if (!evaluateCondition(step.condition, scope)) {
-      if (step.id) this.#steps[step.id] = { outputs: {}, outcome: "skipped", conclusion: "skipped" };
+      if (step.id) this.#stepsOf(step.scope)[step.id] = { outputs: {}, outcome: "skipped", conclusion: "skipped" };
       return { skip: true };
     }
     const files = this.#newFiles(index);
@@ -79,8 +80,11 @@ export class WorkflowJob {
     Object.assign(env, this.#runnerEnv(files));
     const stepScope = { ...scope, contexts: { ...scope.contexts, env } };
     const dir = step.workingDirectory === null ? "." : evaluateTemplate(step.workingDirectory, stepScope);
+    const inputs = step.action ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, evaluateTemplate(v, stepScope)])) : {};
+    // A JavaScript action reads its inputs from INPUT_<NAME>, the name upper-cased with spaces as `_`.
+    if (step.action?.adapter === "node") for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
     const script = step.action
-      ? adapterScript(step.action.adapter, Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, evaluateTemplate(v, stepScope)])))
+      ? adapterScript(step.action.adapter, inputs, step.action.entry === undefined ? undefined : join(baseDir, step.action.entry))
       : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
     return { skip: false, script, cwd: join(baseDir, dir), env };
   }
@@ -91,8 +95,15 @@ export class WorkflowJob {
     const outputs = readKeyValues(files.output);
     Object.assign(this.#addedEnv, readKeyValues(files.env));
     for (const line of readLines(files.path)) this.#addedPath.push(line);
-    const allowed = !ok && String(evaluateValue(step.continueOnError, this.#scope(base))) === "true";
-    if (step.id) this.#steps[step.id] = { outputs, outcome: ok ? "success" : "failure", conclusion: ok || allowed ? "success" : "failure" };
+    const allowed = !ok && String(evaluateValue(step.continueOnError, this.#scope(base, step))) === "true";
+    const record: StepRecord = { outputs, outcome: ok ? "success" : "failure", conclusion: ok || allowed ? "success" : "failure" };
+    if (step.id) this.#stepsOf(step.scope)[step.id] = record;
+    if (step.scopeEnd?.id) {
+      // A composite action's last step: the action's outputs, for the step that used it.
+      const inner = this.#scope(base, step);
+      const actionOutputs = Object.fromEntries(Object.entries(step.scopeEnd.outputs).map(([name, value]) => [name, evaluateTemplate(value, inner)]));
+      this.#stepsOf(null)[step.scopeEnd.id] = { ...record, outputs: actionOutputs };
+    }
     if (!ok && !allowed) this.#failed = true;
     return ok || allowed;
   }
@@ -113,7 +124,16 @@ export class WorkflowJob {
     return this.#files ? readText(this.#files.summary) : "";
   }
 
-  #scope(env: Record<string, string>): Scope {
+  #stepsOf(scope: string | null): Record<string, StepRecord> {
+    let records = this.#scopes.get(scope ?? "");
+    if (!records) this.#scopes.set(scope ?? "", (records = {}));
+    return records;
+  }
+
+  /** What expressions see; in a composite action's step, its own `steps` and the `inputs` it was given. */
+  #scope(env: Record<string, string>, step?: Step): Scope {
+    const outer = step?.inputs ? this.#scope(env) : undefined;
+    const inputs = step?.inputs && outer ? Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, evaluateTemplate(v, outer)])) : {};
     return {
       contexts: {
         github: githubContext(this.#run, this.#job),
@@ -121,12 +141,12 @@ export class WorkflowJob {
         matrix: this.#job.matrix ?? {},
         strategy: this.#job.strategy ? { "fail-fast": this.#job.strategy.failFast, "job-index": this.#job.strategy.index, "job-total": this.#job.strategy.total, "max-parallel": this.#job.strategy.maxParallel ?? this.#job.strategy.total } : {},
         secrets: this.#secrets,
-        steps: this.#steps,
+        steps: this.#stepsOf(step?.scope ?? null),
         needs: this.#needs,
         job: { status: this.#failed ? "failure" : "success" },
         runner: runnerContext(this.#temp),
         vars: {},
-        inputs: {},
+        inputs,
       },
       status: { failed: this.#failed, cancelled: false },
     };

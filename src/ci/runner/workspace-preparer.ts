@@ -12,6 +12,8 @@ const STAGING_PREFIX = ".staging-";
 /** A checkout made aside, waiting for its run. */
 export interface StagedWorkspace {
   readonly snapshot: Snapshot;
+  /** The checkout's root (the source's root, as the run will see it). */
+  readonly root: string;
   /** Moves the checkout to run `runId`'s workspace. */
   place(runId: number): void;
   /** Removes the checkout: no run was recorded for it. */
@@ -39,7 +41,7 @@ export class WorkspacePreparer {
       discard();
       throw error;
     }
-    return { snapshot, place: (runId) => renameSync(staging, this.#workspaces.path(runId)), discard };
+    return { snapshot, root: staging, place: (runId) => renameSync(staging, this.#workspaces.path(runId)), discard };
   }
 
   /** Removes what a daemon that stopped while staging left behind. */

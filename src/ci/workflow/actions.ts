@@ -4,6 +4,9 @@
 /** What quire does for a well-known action; the runner turns it into a command at the step's start. */
 export type ActionAdapter = "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java";
 
+/** How a step's `uses` is run: a well-known action's adapter, or a local action read once the run's tree is there. */
+export type ResolvedAction = { adapter: ActionAdapter; name: string } | { adapter: "local"; name: string } | { refused: string };
+
 const ADAPTERS: Record<string, ActionAdapter> = {
   "actions/checkout": "checkout",
   "actions/setup-node": "setup-node",
@@ -23,9 +26,10 @@ export const ADAPTER_INPUTS: Record<ActionAdapter, readonly string[]> = {
 };
 
 /** Why an action is not run here, or its adapter. `uses` is the step's value (`owner/repo@ref`, `./dir`, `docker://...`). */
-export function resolveAction(uses: string): { adapter: ActionAdapter; name: string } | { refused: string } {
+export function resolveAction(uses: string): ResolvedAction {
   if (uses.startsWith("docker://")) return { refused: "a container action needs a container engine, and quire runs steps on the host" };
-  if (uses.startsWith("./") || uses.startsWith("../")) return { refused: "local actions are not run yet: replace the step with the `run:` commands of the action" };
+  if (uses.startsWith("../")) return { refused: "a local action lives in the repository: `./path/to/action`" };
+  if (uses.startsWith("./")) return { adapter: "local", name: uses };
   const at = uses.indexOf("@");
   if (at < 0) return { refused: "an action is named `owner/repo@ref`" };
   const name = uses.slice(0, at).toLowerCase();

@@ -7,7 +7,7 @@ import { PipelineError, PipelineFindingsError } from "../errors.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
 import { checkCondition, checkTemplate, evaluateValue, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
-import { ADAPTER_INPUTS, resolveAction } from "./actions.js";
+import { ADAPTER_INPUTS, resolveAction, type ActionAdapter } from "./actions.js";
 import { expandMatrix, legName, type MatrixValues } from "./matrix.js";
 
 const WORKFLOW_FIELDS = ["name", "run-name", "on", "env", "defaults", "concurrency", "permissions", "jobs"];
@@ -30,6 +30,22 @@ const C = {
   step: ["github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "secrets", "steps", "inputs"],
 } satisfies Record<string, ContextName[]>;
 const STATUS: ExtraFunction[] = ["success", "failure", "always", "cancelled", "hashFiles"];
+
+/** What a local action's action.yml says, read with positions like a workflow. */
+export interface ActionDefinition {
+  name: string;
+  /** Input names with their defaults (templates; null: none), and which are required. */
+  inputs: Record<string, { default: string | null; required: boolean }>;
+  outputs: Record<string, string>;
+  runs:
+    | { using: "composite"; steps: Step[] }
+    | { using: "node"; main: string; pre: string | null; post: string | null; preIf: string | null; postIf: string | null };
+}
+
+/** Parses an action.yml; throws a PipelineFindingsError listing every problem found. */
+export function readAction(text: string, file: string): ActionDefinition {
+  return new WorkflowReader(new PipelineSource(file, text)).action();
+}
 
 /** Parses a workflow file; throws a PipelineFindingsError listing every problem found. */
 export function readWorkflow(text: string, file: string): Pipeline {
@@ -63,6 +79,66 @@ class WorkflowReader {
     if (this.#findings.length > 0) throw new PipelineFindingsError(this.#findings);
     for (const job of jobs) job.secrets = secretsNamed(JSON.stringify([env, job]));
     return { kind: "github", name, file: this.#src.file, env, jobs, on, concurrency };
+  }
+
+  action(): ActionDefinition {
+    const root = this.#src.root();
+    const shape = "an action.yml is a mapping with `name` and `runs` (`using: composite` with `steps`, or `using: node20` with `main`)";
+    if (root === null || !isMap(root)) this.#src.fail(root ?? undefined, undefined, "the file holds no action", shape);
+    const fields = this.#fields(root, "", ["name", "description", "author", "inputs", "outputs", "runs", "branding"]);
+    const name = this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, "name", []) : undefined)) ?? this.#src.file;
+    const inputs: ActionDefinition["inputs"] = {};
+    const inputsPair = fields.get("inputs");
+    if (inputsPair) {
+      const map = this.#value(inputsPair, "inputs");
+      if (!isMap(map)) this.#src.fail(this.#src.valueAt(inputsPair), "inputs", `got ${describe(map)}`, "expected a mapping of input names");
+      for (const item of map.items) {
+        const key = this.#src.keyName(item, "inputs.");
+        const value = this.#value(item, `inputs.${key}`);
+        const props = isMap(value) ? this.#fields(value, `inputs.${key}.`, ["description", "required", "default", "deprecationMessage"]) : new Map<string, Pair>();
+        const fallback = props.get("default");
+        const required = props.get("required");
+        inputs[key] = {
+          default: fallback ? (this.#try(() => this.#text(fallback, `inputs.${key}.default`, ["github", "env", "runner", "job", "steps", "inputs"])) ?? null) : null,
+          required: required ? this.#boolean(required, `inputs.${key}.required`) : false,
+        };
+      }
+    }
+    const outputs: Record<string, string> = {};
+    const outputsPair = fields.get("outputs");
+    if (outputsPair) {
+      const map = this.#value(outputsPair, "outputs");
+      if (!isMap(map)) this.#src.fail(this.#src.valueAt(outputsPair), "outputs", `got ${describe(map)}`, "expected a mapping of output names");
+      for (const item of map.items) {
+        const key = this.#src.keyName(item, "outputs.");
+        const value = this.#value(item, `outputs.${key}`);
+        const valuePair = isMap(value) ? this.#fields(value, `outputs.${key}.`, ["description", "value"]).get("value") : undefined;
+        if (valuePair) outputs[key] = this.#try(() => this.#text(valuePair, `outputs.${key}.value`, C.outputs)) ?? "";
+      }
+    }
+    const runsPair = fields.get("runs");
+    if (!runsPair) this.#src.fail(root, "runs", "missing", shape);
+    const runsMap = this.#value(runsPair, "runs");
+    if (!isMap(runsMap)) this.#src.fail(this.#src.valueAt(runsPair), "runs", `got ${describe(runsMap)}`, shape);
+    const runs = this.#fields(runsMap, "runs.", ["using", "steps", "main", "pre", "post", "pre-if", "post-if", "image", "args", "entrypoint", "env"]);
+    const usingPair = runs.get("using");
+    if (!usingPair) this.#src.fail(runsMap, "runs.using", "missing", shape);
+    const using = this.#text(usingPair, "runs.using", []);
+    let result: ActionDefinition["runs"];
+    if (using === "composite") {
+      const steps = runs.get("steps");
+      if (!steps) this.#src.fail(runsMap, "runs.steps", "missing", "a composite action has steps");
+      result = { using: "composite", steps: this.#try(() => this.#steps(steps, "runs.steps", {})) ?? [] };
+    } else if (/^node\d+$/.test(using)) {
+      const main = runs.get("main");
+      if (!main) this.#src.fail(runsMap, "runs.main", "missing", "a JavaScript action names its `main` script");
+      const text = (key: string) => (runs.has(key) ? this.#text(runs.get(key)!, `runs.${key}`, []) : null);
+      result = { using: "node", main: this.#text(main, "runs.main", []), pre: text("pre"), post: text("post"), preIf: text("pre-if"), postIf: text("post-if") };
+    } else {
+      this.#src.fail(this.#src.valueAt(usingPair), "runs.using", `\`${using}\` actions are not run here`, "quire runs composite and JavaScript (node) actions; a docker action needs a container engine");
+    }
+    if (this.#findings.length > 0) throw new PipelineFindingsError(this.#findings);
+    return { name, inputs, outputs, runs: result };
   }
 
   /** Runs one check, keeping its finding and going on with the rest. */
@@ -406,6 +482,9 @@ class WorkflowReader {
       continueOnError: continuePair ? this.#text(continuePair, `${prefix}.continue-on-error`, C.step) : "false",
       shell: shellPair ? this.#shell(shellPair, `${prefix}.shell`, C.step) : (defaults.shell ?? null),
       action,
+      inputs: null,
+      scope: null,
+      scopeEnd: null,
     };
   }
 
@@ -419,8 +498,9 @@ class WorkflowReader {
       if (!isMap(map)) this.#src.fail(this.#src.valueAt(withPair), `${prefix}.with`, `got ${describe(map)}`, "expected a mapping of input names to values");
       for (const item of map.items) {
         const key = this.#src.keyName(item, `${prefix}.with.`);
-        if (!ADAPTER_INPUTS[resolved.adapter].includes(key)) {
-          this.#find(item.key as Node, `${prefix}.with.${key}`, `${resolved.name} has no input \`${key}\` that quire knows`, `inputs: ${ADAPTER_INPUTS[resolved.adapter].join(", ")}`);
+        // A local action's inputs are checked against its action.yml once the run's tree is there.
+        if (resolved.adapter !== "local" && !ADAPTER_INPUTS[resolved.adapter].includes(key)) {
+          this.#find(item.key as Node, `${prefix}.with.${key}`, `${resolved.name} has no input \`${key}\` that quire knows`, `inputs: ${ADAPTER_INPUTS[resolved.adapter as ActionAdapter].join(", ")}`);
           continue;
         }
         const value = this.#try(() => this.#text(item, `${prefix}.with.${key}`, C.step));
