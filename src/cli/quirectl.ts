@@ -14,6 +14,7 @@ import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 import { doctor } from "./doctor.js";
 import { exportGithub, type ExportArgs } from "./export.js";
+import { actionAdd, type ActionAddArgs } from "./action.js";
 import { showMetrics } from "./metrics.js";
 import { showDaemonLog, type LogArgs } from "./daemon-log.js";
 
@@ -73,6 +74,19 @@ export async function main(argv: string[]): Promise<number> {
             .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
             .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
         run((a: RunArgs) => submitRun(a)),
+      )
+      .command("action", "Actions from other repositories, kept on this machine for workflows to use", (y) =>
+        y
+          .command(
+            "add <action>",
+            "Fetch owner/repo@ref once into quire's action cache (nothing is downloaded while a run runs)",
+            (z) =>
+              z
+                .positional("action", { type: "string", demandOption: true, describe: "owner/repo@ref or owner/repo/path@ref" })
+                .option("from", { type: "string", describe: "Clone from this URL or path instead of GitHub" }),
+            run((a: ActionAddArgs) => actionAdd(a)),
+          )
+          .demandCommand(1, "name an action command: add"),
       )
       .command("export", "Write the pipeline in another CI's format", (y) =>
         y

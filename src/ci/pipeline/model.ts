@@ -72,14 +72,15 @@ export interface Step {
   shell: Template | null;
   /**
    * An action the step runs, with its inputs: a well-known one done by quire on the host, `local` (a
-   * `./path` action, replaced by its steps once the run's tree is there) or `node` (a JavaScript action's
-   * `entry`, run with the host's node); null for a `run` step.
+   * `./path` action, replaced by its steps once the run's tree is there), `kept` (another repository's,
+   * from quire's action cache, likewise) or `node` (a JavaScript action's `entry`, run with the host's
+   * node); null for a `run` step.
    */
   action: {
     uses: string;
-    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "local" | "node";
+    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "local" | "kept" | "node";
     with: Record<string, Template>;
-    /** For `node`: the script to run, relative to the workspace root. */
+    /** For `node`: the script to run, relative to the workspace root (or absolute, for a kept action). */
     entry?: string;
   } | null;
   /** Inside a composite action: its `inputs` (templates of the step that used it); null elsewhere. */

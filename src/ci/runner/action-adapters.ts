@@ -32,6 +32,7 @@ export function adapterScript(adapter: Adapter, inputs: Record<string, string>, 
       // A JavaScript action: its inputs are in INPUT_<NAME> (WorkflowJob sets them), as on GitHub.
       return `exec node ${quote(entry ?? "")}`;
     case "local":
+    case "kept":
       // Replaced by the action's own steps when the run is submitted (workflow/local-actions.ts).
       return 'echo "quire: this local action was not read when the run was submitted" >&2; exit 1';
   }

@@ -52,6 +52,8 @@ export class Runner extends EventEmitter {
   readonly #queries: RunQueries;
   readonly #annotations: Annotations;
   readonly #leftovers: (runId: number) => MarkedLeftovers;
+  /** Actions from other repositories, kept by `quirectl action add`. */
+  readonly #actionsDir: string;
   #closing = false;
 
   constructor(options: RunnerOptions) {
@@ -64,6 +66,7 @@ export class Runner extends EventEmitter {
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
     this.#workspaces = new Workspaces(join(dataDir, "work"), options.keepFailedWorkspaces ?? 3);
     this.#preparer = new WorkspacePreparer(this.#workspaces, [dataDir]);
+    this.#actionsDir = join(dataDir, "actions");
     this.#secrets = new StoredSecrets(store, SecretBox.open(join(dataDir, "secret.key")));
     this.#leftovers = (runId) => new MarkedLeftovers(dataDir, runId, killGraceMs);
     this.#executions = new Executions({
@@ -111,7 +114,7 @@ export class Runner extends EventEmitter {
     let pipeline;
     try {
       // A workflow's local actions are read from the run's own tree, now that it is checked out.
-      pipeline = expandLocalActions(read, staged.root);
+      pipeline = expandLocalActions(read, staged.root, this.#actionsDir);
     } catch (error) {
       staged.discard();
       throw error;

@@ -4,7 +4,7 @@
 // and the job's outputs for the jobs that need it. quire.yml jobs never come here.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "../expressions/template.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { adapterScript } from "./action-adapters.js";
@@ -84,7 +84,7 @@ export class WorkflowJob {
     // A JavaScript action reads its inputs from INPUT_<NAME>, the name upper-cased with spaces as `_`.
     if (step.action?.adapter === "node") for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
     const script = step.action
-      ? adapterScript(step.action.adapter, inputs, step.action.entry === undefined ? undefined : join(baseDir, step.action.entry))
+      ? adapterScript(step.action.adapter, inputs, step.action.entry === undefined ? undefined : resolve(baseDir, step.action.entry))
       : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
     return { skip: false, script, cwd: join(baseDir, dir), env };
   }

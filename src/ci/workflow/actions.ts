@@ -5,7 +5,7 @@
 export type ActionAdapter = "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java";
 
 /** How a step's `uses` is run: a well-known action's adapter, or a local action read once the run's tree is there. */
-export type ResolvedAction = { adapter: ActionAdapter; name: string } | { adapter: "local"; name: string } | { refused: string };
+export type ResolvedAction = { adapter: ActionAdapter; name: string } | { adapter: "local" | "kept"; name: string } | { refused: string };
 
 const ADAPTERS: Record<string, ActionAdapter> = {
   "actions/checkout": "checkout",
@@ -37,5 +37,6 @@ export function resolveAction(uses: string): ResolvedAction {
   if (adapter) return { adapter, name };
   if (name === "actions/cache" || name.startsWith("actions/cache/")) return { refused: "dependency caches are not in quire yet: remove the step (each run starts from the exact tree)" };
   if (name === "actions/upload-artifact" || name === "actions/download-artifact") return { refused: "artifacts are not in quire yet: the run's workspace and logs are kept instead" };
-  return { refused: `quire runs ${Object.keys(ADAPTERS).join(", ")} on the host and no other action; replace the step with \`run:\` commands` };
+  // Any other action runs from quire's action cache (`quirectl action add`), checked when the run is submitted.
+  return { adapter: "kept", name: uses };
 }

@@ -498,8 +498,8 @@ class WorkflowReader {
       if (!isMap(map)) this.#src.fail(this.#src.valueAt(withPair), `${prefix}.with`, `got ${describe(map)}`, "expected a mapping of input names to values");
       for (const item of map.items) {
         const key = this.#src.keyName(item, `${prefix}.with.`);
-        // A local action's inputs are checked against its action.yml once the run's tree is there.
-        if (resolved.adapter !== "local" && !ADAPTER_INPUTS[resolved.adapter].includes(key)) {
+        // A local or kept action's inputs are checked against its action.yml when the run is submitted.
+        if (resolved.adapter !== "local" && resolved.adapter !== "kept" && !ADAPTER_INPUTS[resolved.adapter].includes(key)) {
           this.#find(item.key as Node, `${prefix}.with.${key}`, `${resolved.name} has no input \`${key}\` that quire knows`, `inputs: ${ADAPTER_INPUTS[resolved.adapter as ActionAdapter].join(", ")}`);
           continue;
         }

@@ -2,6 +2,7 @@
 // context, outputs) that uses a JavaScript action (INPUT_ variables, GITHUB_OUTPUT, pre and post), all on
 // the host's node, through a real daemon, PTYs and a git repository.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
@@ -103,5 +104,32 @@ test("a local action's unknown input or missing action.yml is refused before the
     assert.match(refused.stderr, /\.\/\.github\/actions\/greet has no input `colour`/);
   } finally {
     rmSync(bad, { recursive: true, force: true });
+  }
+});
+
+test("another repository's action runs from quire's action cache once added, and is refused by name before", async () => {
+  const source = makeRepo({
+    "action.yml": "name: hello\ninputs:\n  who: { default: you }\nruns:\n  using: node20\n  main: dist/index.js\n",
+    "dist/index.js": 'console.log("kept action says hi to " + process.env.INPUT_WHO);\n',
+  });
+  execFileSync("git", ["-C", source, "tag", "v1"]);
+  const user = makeRepo({
+    ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: someone/hello@v1\n        with: { who: quire }\n",
+  });
+  try {
+    const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: user });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /`someone\/hello@v1` is not in quire's action cache.*quirectl action add someone\/hello@v1/);
+    const added = await quirectlJson(daemon.home, ["action", "add", "someone/hello@v1", "--from", source]);
+    assert.equal(added.action, "someone/hello@v1");
+    const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: user });
+    assert.equal(run.state, "complete", JSON.stringify(run));
+    assert.match((await quirectl(daemon.home, ["logs", String(run.id)])).stdout, /kept action says hi to quire/);
+    const bad = await quirectl(daemon.home, ["action", "add", "someone/hello@no-such-ref", "--from", source]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /could not fetch someone\/hello@no-such-ref/);
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+    rmSync(user, { recursive: true, force: true });
   }
 });
