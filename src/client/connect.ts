@@ -104,6 +104,7 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
       continue;
     }
     if (reply.refused) {
+      framed.close();
       const retryAfter = Number(reply.refused.retryAfterMs);
       if (retryAfter > 0 && retryAfter < remaining()) {
         publish({ step: "refused", service, code: Refused_Code[reply.refused.code], retryAfterMs: retryAfter, reason: reply.refused.reason });
@@ -165,6 +166,11 @@ async function reconnect(service: string, negotiated: Negotiated, options: Conne
   return { framed, path: "reconnect", negotiated: reply.negotiated! };
 }
 
+/**
+ * Sends the Hello and reads the reply. A connection given up on (no reply in time, a bad one) is closed
+ * here: left open, the other side could still answer and hand it to a backend, which would serve it for
+ * as long as this process lives, keeping the process alive.
+ */
 async function hello(framed: FramedSocket, service: string, options: ConnectOptions, authToken: Buffer, timeoutMs: number): Promise<HelloReply> {
   const message = Hello.fromPartial({
     clientMinProtocol: PROTOCOL_MIN,
@@ -177,17 +183,26 @@ async function hello(framed: FramedSocket, service: string, options: ConnectOpti
     clientLibName: options.clientName ?? "quire",
     clientLibVersion: QUIRE_VERSION,
   });
-  framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
-  const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
-  if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
   try {
-    const reply = HelloReply.decode(frame.payload);
-    if (!reply.negotiated && !reply.refused) throw new Error("neither Negotiated nor Refused");
-    return reply;
+    framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
+    const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
+    if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
+    return decodeReply(frame.payload);
   } catch (error) {
     framed.close();
+    throw error;
+  }
+}
+
+function decodeReply(payload: Uint8Array): HelloReply {
+  let reply: HelloReply;
+  try {
+    reply = HelloReply.decode(payload);
+  } catch (error) {
     throw new HandshakeError(`the HelloReply is malformed: ${(error as Error).message}`);
   }
+  if (!reply.negotiated && !reply.refused) throw new HandshakeError("the HelloReply is malformed: neither Negotiated nor Refused");
+  return reply;
 }
 
 function publish(message: Record<string, unknown>): void {
