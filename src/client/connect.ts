@@ -57,9 +57,20 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
     settled("reconnect");
     return new Connection(link, service);
   }
+  const fallbackTimeoutMs = options.timeoutMs ?? 10_000;
   return new Connection(link, service, {
     readyTimeoutMs: options.readyTimeoutMs ?? 2_000,
-    fallBack: (peerClosed, why) => fallBack(service, link.negotiated, options, peerClosed, why),
+    fallbackTimeoutMs,
+    reconnect: (why) => {
+      debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, why.message, link.negotiated.backendPipe);
+      publish({ step: "handoff-failed", service, reason: why.message });
+      return reconnect(service, link.negotiated, options, fallbackTimeoutMs);
+    },
+    startOver: (why) => {
+      debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, why.message);
+      publish({ step: "reconnect-failed", service, reason: why.message });
+      return establish(service, { ...options, handoff: false });
+    },
     settled,
   });
 }
@@ -135,24 +146,6 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
   if (lastProblem instanceof RefusedError) throw lastProblem;
   if (lastProblem instanceof DaemonUnreachableError && lastProblem.socket === places.socket) throw lastProblem;
   throw new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
-}
-
-/**
- * Another link after a handoff that did not go through: the reconnect with the same token first (which,
- * by using the token up, also proves the backend can never adopt the old connection). When that fails, a
- * fresh start with the broker is safe only if the far end closed the old connection (`peerClosed`).
- */
-async function fallBack(service: string, negotiated: Negotiated, options: ConnectOptions, peerClosed: boolean, why: Error): Promise<Link> {
-  debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, why.message, negotiated.backendPipe);
-  publish({ step: "handoff-failed", service, reason: why.message });
-  try {
-    return await reconnect(service, negotiated, options, options.timeoutMs ?? 10_000);
-  } catch (error) {
-    if (!(error instanceof ClientError) || !peerClosed) throw error;
-    debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, error.message);
-    publish({ step: "reconnect-failed", service, reason: error.message });
-    return establish(service, { ...options, handoff: false });
-  }
 }
 
 async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Link> {
