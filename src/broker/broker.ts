@@ -17,7 +17,8 @@ import { QUIRE_VERSION } from "../version.js";
 import { AdminServer } from "./admin-server.js";
 import { RootRefusedError } from "./errors.js";
 import { HandshakeServer, SHUTTING_DOWN_REASON, stopReading } from "./serve-hello.js";
-import { adoptListener, listenExclusive, secureDirectory } from "./listener.js";
+import type { DaemonLock } from "./daemon-lock.js";
+import { adoptListener, claimSocket, listenExclusive, secureDirectory } from "./listener.js";
 import { Metrics } from "./metrics.js";
 import { BackendProcess, type RespawnPolicy } from "./supervisor.js";
 
@@ -106,6 +107,8 @@ export class Broker {
   readonly #greeting = new Map<Socket, NodeJS.Timeout>();
   readonly #startedAt = Date.now();
   #server: Server | undefined;
+  /** Held from before the socket is touched until the drain is over: one quired per socket. */
+  #lock: DaemonLock | undefined;
   #draining: Promise<void> | undefined;
   /** When the daemon last had something to do (a connection, a running backend), for --exit-when-idle. */
   #lastBusy = Date.now();
@@ -144,17 +147,20 @@ export class Broker {
     if (process.getuid?.() === 0 && !options.allowRoot) throw new RootRefusedError();
     const { places } = options;
     secureDirectory(places.socketDir);
+    const lock = await claimSocket(places.socket, options.listenFd !== undefined);
     if (places.dataDir !== places.socketDir) mkdirSync(places.dataDir, { recursive: true, mode: 0o700 });
     mkdirSync(places.logDir, { recursive: true, mode: 0o700 });
     const { logMaxBytes, logFiles } = settings(options);
     const log = new LogFile(places.logFile, { maxBytes: logMaxBytes, files: logFiles });
     const broker = new Broker(options, log);
+    broker.#lock = lock;
     try {
       const onConnection = (socket: Socket) => broker.#onConnection(socket);
       broker.#server =
         options.listenFd === undefined ? await listenExclusive(places.socket, onConnection) : await adoptListener(options.listenFd, places.socket, onConnection);
     } catch (error) {
       log.close();
+      lock.release();
       throw error;
     }
     broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid, socketActivated: options.listenFd !== undefined });
@@ -213,6 +219,7 @@ export class Broker {
     this.#admin.closeAll();
     this.#logger.log("info", "quired stopped");
     this.#log.close();
+    this.#lock?.release();
     this.#resolveClosed();
   }
 

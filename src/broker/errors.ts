@@ -3,8 +3,9 @@ import { QuireError } from "../errors.js";
 export class BrokerError extends QuireError {}
 
 export class DaemonRunningError extends BrokerError {
-  constructor(readonly socket: string) {
-    super("QUIRE_ERR_DAEMON_RUNNING", `a quired is already running on ${socket}; stop it first (quirectl daemon stop) or use another QUIRE_HOME`);
+  /** `pid`: the quired that holds the socket, where it said so. */
+  constructor(readonly socket: string, readonly pid?: number) {
+    super("QUIRE_ERR_DAEMON_RUNNING", `a quired${pid ? ` (pid ${pid})` : ""} is already running on ${socket}; stop it first (quirectl daemon stop) or use another QUIRE_HOME`);
   }
 }
 

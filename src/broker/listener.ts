@@ -1,10 +1,12 @@
 // The broker's listening socket and its safety rules (ARCHITECTURE.md, "A Hello, from the socket to the backend"): a 0700 directory owned by the
 // user, a 0600 socket, a live socket never unlinked, a stale one detected by probing and replaced, and
 // nothing but a socket ever removed. A socket systemd hands in (socket activation) is served only after
-// the same checks, and once it is shown to be a listening Unix stream socket bound to our path.
+// the same checks, and once it is shown to be a listening Unix stream socket bound to our path. Either way
+// quired first takes the daemon lock (daemon-lock.ts), so only one quired ever touches the path.
 import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, unlinkSync, type Stats } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { probeSocket } from "../core/socket-probe.js";
+import { daemonLockHolder, takeDaemonLock, type DaemonLock } from "./daemon-lock.js";
 import { DaemonRunningError, SocketActivationError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
@@ -25,7 +27,21 @@ export function secureDirectory(dir: string): void {
   }
 }
 
-/** Listens on `path`, replacing a stale socket; throws DaemonRunningError when a live one is there. */
+/**
+ * Takes the daemon lock for the socket at `path`, which only one quired holds, until it releases it after
+ * its drain; throws DaemonRunningError naming the holder. A quired that is to listen itself (not
+ * `activated`) first refuses a socket that answers: another quired serves it, or systemd holds it for the
+ * quired it is starting, which must not find the lock taken by one that is about to give up.
+ */
+export async function claimSocket(path: string, activated: boolean): Promise<DaemonLock> {
+  if (!activated && process.platform !== "win32" && socketAt(path) && (await probeSocket(path))) throw new DaemonRunningError(path, await daemonLockHolder(path));
+  return takeDaemonLock(path);
+}
+
+/**
+ * Listens on `path`, replacing a stale socket; throws DaemonRunningError when a live one is there. The
+ * caller holds the daemon lock (claimSocket), so no other quired replaces the socket meanwhile.
+ */
 export async function listenExclusive(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
   if (process.platform !== "win32" && Buffer.byteLength(path) > SOCKET_PATH_LIMIT) throw new SocketPathTooLongError(path, SOCKET_PATH_LIMIT);
   refuseNonSocket(path);
@@ -118,14 +134,21 @@ function unixSockets(): Map<number, { type: number; listening: boolean; path: st
 /** Throws SocketPathOccupiedError when something other than a socket is at `path`. */
 function refuseNonSocket(path: string): void {
   if (process.platform === "win32") return;
-  let st: Stats;
+  const st = lstatOrUndefined(path);
+  if (st && !st.isSocket()) throw new SocketPathOccupiedError(path, fileKind(st));
+}
+
+function socketAt(path: string): boolean {
+  return lstatOrUndefined(path)?.isSocket() ?? false;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
   try {
-    st = lstatSync(path);
+    return lstatSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  if (!st.isSocket()) throw new SocketPathOccupiedError(path, fileKind(st));
 }
 
 function fileKind(st: Stats): string {

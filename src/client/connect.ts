@@ -57,9 +57,20 @@ export async function connect(service: string, options: ConnectOptions = {}): Pr
     settled("reconnect");
     return new Connection(link, service);
   }
+  const fallbackTimeoutMs = options.timeoutMs ?? 10_000;
   return new Connection(link, service, {
     readyTimeoutMs: options.readyTimeoutMs ?? 2_000,
-    fallBack: (peerClosed, why) => fallBack(service, link.negotiated, options, peerClosed, why),
+    fallbackTimeoutMs,
+    reconnect: (why) => {
+      debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, why.message, link.negotiated.backendPipe);
+      publish({ step: "handoff-failed", service, reason: why.message });
+      return reconnect(service, link.negotiated, options, fallbackTimeoutMs);
+    },
+    startOver: (why) => {
+      debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, why.message);
+      publish({ step: "reconnect-failed", service, reason: why.message });
+      return establish(service, { ...options, handoff: false });
+    },
     settled,
   });
 }
@@ -104,6 +115,7 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
       continue;
     }
     if (reply.refused) {
+      framed.close();
       const retryAfter = Number(reply.refused.retryAfterMs);
       if (retryAfter > 0 && retryAfter < remaining()) {
         publish({ step: "refused", service, code: Refused_Code[reply.refused.code], retryAfterMs: retryAfter, reason: reply.refused.reason });
@@ -136,24 +148,6 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
   throw new TimeoutError(`connecting to the ${service} service${lastProblem ? ` (last problem: ${lastProblem.message})` : ""}`, timeoutMs);
 }
 
-/**
- * Another link after a handoff that did not go through: the reconnect with the same token first (which,
- * by using the token up, also proves the backend can never adopt the old connection). When that fails, a
- * fresh start with the broker is safe only if the far end closed the old connection (`peerClosed`).
- */
-async function fallBack(service: string, negotiated: Negotiated, options: ConnectOptions, peerClosed: boolean, why: Error): Promise<Link> {
-  debug("client: handoff to the %s backend failed (%s); reconnecting to %s", service, why.message, negotiated.backendPipe);
-  publish({ step: "handoff-failed", service, reason: why.message });
-  try {
-    return await reconnect(service, negotiated, options, options.timeoutMs ?? 10_000);
-  } catch (error) {
-    if (!(error instanceof ClientError) || !peerClosed) throw error;
-    debug("client: reconnect to the %s backend failed (%s); starting over with the broker", service, error.message);
-    publish({ step: "reconnect-failed", service, reason: error.message });
-    return establish(service, { ...options, handoff: false });
-  }
-}
-
 async function reconnect(service: string, negotiated: Negotiated, options: ConnectOptions, timeoutMs: number): Promise<Link> {
   const framed = await FramedSocket.dial(negotiated.backendPipe, timeoutMs);
   const reply = await hello(framed, service, { ...options, handoff: false }, negotiated.handlePassedToken, timeoutMs);
@@ -165,6 +159,11 @@ async function reconnect(service: string, negotiated: Negotiated, options: Conne
   return { framed, path: "reconnect", negotiated: reply.negotiated! };
 }
 
+/**
+ * Sends the Hello and reads the reply. A connection given up on (no reply in time, a bad one) is closed
+ * here: left open, the other side could still answer and hand it to a backend, which would serve it for
+ * as long as this process lives, keeping the process alive.
+ */
 async function hello(framed: FramedSocket, service: string, options: ConnectOptions, authToken: Buffer, timeoutMs: number): Promise<HelloReply> {
   const message = Hello.fromPartial({
     clientMinProtocol: PROTOCOL_MIN,
@@ -177,17 +176,26 @@ async function hello(framed: FramedSocket, service: string, options: ConnectOpti
     clientLibName: options.clientName ?? "quire",
     clientLibVersion: QUIRE_VERSION,
   });
-  framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
-  const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
-  if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
   try {
-    const reply = HelloReply.decode(frame.payload);
-    if (!reply.negotiated && !reply.refused) throw new Error("neither Negotiated nor Refused");
-    return reply;
+    framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
+    const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
+    if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
+    return decodeReply(frame.payload);
   } catch (error) {
     framed.close();
+    throw error;
+  }
+}
+
+function decodeReply(payload: Uint8Array): HelloReply {
+  let reply: HelloReply;
+  try {
+    reply = HelloReply.decode(payload);
+  } catch (error) {
     throw new HandshakeError(`the HelloReply is malformed: ${(error as Error).message}`);
   }
+  if (!reply.negotiated && !reply.refused) throw new HandshakeError("the HelloReply is malformed: neither Negotiated nor Refused");
+  return reply;
 }
 
 function publish(message: Record<string, unknown>): void {

@@ -7,7 +7,7 @@ import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import type { Negotiated } from "../gen/quire/v1/hello.js";
 import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
-import { ConnectionClosedError, HandshakeError, TimeoutError } from "./errors.js";
+import { ClientError, ConnectionClosedError, HandshakeError, TimeoutError } from "./errors.js";
 import type { FramedSocket } from "./framed.js";
 
 export type ConnectionPath = "handoff" | "reconnect";
@@ -23,12 +23,15 @@ export interface Link {
 export interface PendingHandoff {
   /** How long to wait for the ready event before taking another link. */
   readyTimeoutMs: number;
+  /** How long the fallback may take to learn where what was sent stands, the reconnect included. */
+  fallbackTimeoutMs: number;
   /**
-   * Another link to the service, for when the handoff does not go through. `peerClosed`: the far end
-   * closed the connection before any ready event, so nobody can ever read what was sent on it.
-   * Rejects when no link can be had without risking a request running twice.
+   * The reconnect with the handoff's token. Once it has succeeded the token is used up, so no backend can
+   * ever adopt the handed-off connection and run what was sent on it.
    */
-  fallBack(peerClosed: boolean, why: Error): Promise<Link>;
+  reconnect(why: Error): Promise<Link>;
+  /** A fresh start with the broker, without handoff: only for when nobody can ever read the handed-off connection. */
+  startOver(why: Error): Promise<Link>;
   /** Called once, when the path is known for good. */
   settled(path: ConnectionPath): void;
 }
@@ -37,8 +40,24 @@ export interface PendingHandoff {
 interface Unsettled extends PendingHandoff {
   sent: Frame[];
   timer: NodeJS.Timeout;
-  /** Waiting for the fallback link: frames are kept, not written. */
-  fallingBack: boolean;
+  /** Set once the handoff is given up on; frames are then kept, not written, until a link is chosen. */
+  fallback: Fallback | undefined;
+}
+
+/**
+ * Finding another link. The handed-off connection is still read meanwhile: its ready event, late, settles
+ * the connection on it after all, and its close by the far end proves that nobody will ever read what
+ * was sent on it (a backend writes the ready event before it reads anything).
+ */
+interface Fallback {
+  why: Error;
+  /** How many of `sent` went out on the handed-off connection. */
+  written: number;
+  handedOff: "open" | "closed by peer" | "given up";
+  /** Why the reconnect failed, once it has. */
+  reconnectFailed: Error | undefined;
+  startingOver: boolean;
+  timer: NodeJS.Timeout;
 }
 
 export interface RequestOptions {
@@ -70,8 +89,10 @@ function cleanup(pending: Pending): void {
  * fail, they are sent again, in order, on the reconnect link, but only where they cannot have run: the
  * backend reads nothing before it writes the ready event, so a connection the far end closed before that
  * event carried no request to anyone, and a reconnect that consumed the token proves the backend can never
- * adopt the old connection (the token is good once). Otherwise the requests fail with
- * ConnectionClosedError, as on any connection lost with requests in flight.
+ * adopt the old connection (the token is good once). While the reconnect is tried the old connection is
+ * still read, so a late ready event settles on it, and its close (a stopped backend killed, say) is seen
+ * even when the reconnect fails too. When neither proof comes within the fallback's time the requests fail
+ * with ConnectionClosedError, as on any connection lost with requests in flight.
  */
 export class Connection extends EventEmitter {
   readonly service: string;
@@ -94,8 +115,8 @@ export class Connection extends EventEmitter {
     this.#negotiated = link.negotiated;
     this.#framed = link.framed;
     if (handoff) {
-      const timer = setTimeout(() => this.#fallBack(false, new TimeoutError("waiting for the backend's ready event after the handoff", handoff.readyTimeoutMs)), handoff.readyTimeoutMs);
-      this.#unsettled = { ...handoff, sent: [], timer, fallingBack: false };
+      const timer = setTimeout(() => this.#fallBack(new TimeoutError("waiting for the backend's ready event after the handoff", handoff.readyTimeoutMs), "open"), handoff.readyTimeoutMs);
+      this.#unsettled = { ...handoff, sent: [], timer, fallback: undefined };
     }
     this.#listen(link.framed);
   }
@@ -178,14 +199,14 @@ export class Connection extends EventEmitter {
     this.#closing = true;
     this.#framed.close();
     // Between links nothing else would report the close.
-    if (this.#unsettled?.fallingBack) this.#onClose(new ConnectionClosedError("closed by this side during the fallback from a handoff"));
+    if (this.#unsettled?.fallback) this.#onClose(new ConnectionClosedError("closed by this side during the fallback from a handoff"));
   }
 
   #write(frame: Frame): void {
     const unsettled = this.#unsettled;
     if (unsettled) {
       unsettled.sent.push(frame);
-      if (unsettled.fallingBack) return;
+      if (unsettled.fallback) return;
     }
     this.#framed.send(frame);
   }
@@ -197,7 +218,7 @@ export class Connection extends EventEmitter {
       },
       (error, byPeer) => {
         if (framed !== this.#framed) return; // a link left behind by the fallback
-        if (this.#unsettled && !this.#closing) this.#fallBack(byPeer, error);
+        if (this.#unsettled && !this.#closing) this.#handedOffLost(error, byPeer ? "closed by peer" : "given up");
         else this.#onClose(error);
       },
     );
@@ -212,30 +233,99 @@ export class Connection extends EventEmitter {
     for (const resolve of this.#settledWaiters.splice(0)) resolve(this.#path);
   }
 
-  #fallBack(peerClosed: boolean, why: Error): void {
+  /** The handoff given up on: no ready event in time, or the handed-off connection lost before it. */
+  #fallBack(why: Error, handedOff: Fallback["handedOff"]): void {
     const unsettled = this.#unsettled!;
-    if (unsettled.fallingBack) return;
-    unsettled.fallingBack = true;
     clearTimeout(unsettled.timer);
-    this.#framed.close();
-    unsettled.fallBack(peerClosed, why).then(
-      (link) => {
-        if (this.#closing) return link.framed.close();
-        this.#framed = link.framed;
-        this.#path = link.path;
-        this.#negotiated = link.negotiated;
-        this.#settle();
-        try {
-          for (const frame of unsettled.sent) link.framed.send(frame);
-        } catch {
-          // The new link closed already: listen() reports it, and the requests fail.
-        }
-        this.#listen(link.framed);
-      },
+    const timer = setTimeout(() => this.#fallbackTimedOut(), unsettled.fallbackTimeoutMs);
+    const fallback: Fallback = { why, written: unsettled.sent.length, handedOff, reconnectFailed: undefined, startingOver: false, timer };
+    unsettled.fallback = fallback;
+    if (handedOff === "given up") this.#framed.close();
+    unsettled.reconnect(why).then(
+      (link) => this.#switchTo(link),
       (error: Error) => {
-        this.#onClose(new ConnectionClosedError(`the handoff to the ${this.service} backend did not complete (${why.message}) and no other way to it was found (${error.message}); requests sent meanwhile may or may not have run`, error));
+        fallback.reconnectFailed = error;
+        this.#decide();
       },
     );
+  }
+
+  /** The handed-off connection closed, or sent something other than the ready event. */
+  #handedOffLost(why: Error, how: "closed by peer" | "given up"): void {
+    const fallback = this.#unsettled!.fallback;
+    if (!fallback) return this.#fallBack(why, how);
+    if (fallback.handedOff !== "open") return;
+    fallback.handedOff = how;
+    if (how === "given up") this.#framed.close();
+    this.#decide();
+  }
+
+  /**
+   * Once the reconnect has failed: a fresh start where nothing sent can run twice (nobody will ever read
+   * the handed-off connection), a failure where it might, and otherwise wait for that connection.
+   */
+  #decide(): void {
+    const fallback = this.#unsettled?.fallback;
+    const error = fallback?.reconnectFailed;
+    if (!fallback || !error || fallback.startingOver || fallback.handedOff === "open") return;
+    if (!(error instanceof ClientError) || fallback.handedOff === "given up") return this.#failFallback(error.message, error);
+    fallback.startingOver = true;
+    this.#unsettled!.startOver(error).then(
+      (link) => this.#switchTo(link),
+      (e: Error) => this.#failFallback(e.message, e),
+    );
+  }
+
+  /** The fallback's time is up: a reconnect still under way counts as failed. */
+  #fallbackTimedOut(): void {
+    const unsettled = this.#unsettled;
+    const fallback = unsettled?.fallback;
+    if (!fallback || fallback.startingOver) return;
+    const ms = unsettled!.fallbackTimeoutMs;
+    fallback.reconnectFailed ??= new TimeoutError("reconnecting to the backend", ms);
+    if (fallback.handedOff !== "open") return this.#decide();
+    this.#failFallback(`${fallback.reconnectFailed.message}; the handed-off connection neither became ready nor closed within ${ms} ms`, fallback.reconnectFailed);
+  }
+
+  /** The fallback link is up: the handed-off connection is closed for good, and everything sent goes again. */
+  #switchTo(link: Link): void {
+    const unsettled = this.#unsettled;
+    // Closed meanwhile, or settled on the handed-off connection after all.
+    if (this.#closing || !unsettled?.fallback) return link.framed.close();
+    clearTimeout(unsettled.fallback.timer);
+    const handedOff = this.#framed;
+    this.#framed = link.framed;
+    handedOff.close();
+    this.#path = link.path;
+    this.#negotiated = link.negotiated;
+    this.#settle();
+    try {
+      for (const frame of unsettled.sent) link.framed.send(frame);
+    } catch {
+      // The new link closed already: listen() reports it, and the requests fail.
+    }
+    this.#listen(link.framed);
+  }
+
+  /** The ready event came late, during the fallback: the backend has the handed-off connection after all. */
+  #resume(): void {
+    const unsettled = this.#unsettled!;
+    const fallback = unsettled.fallback!;
+    clearTimeout(fallback.timer);
+    const held = unsettled.sent.slice(fallback.written);
+    this.#settle();
+    try {
+      for (const frame of held) this.#framed.send(frame);
+    } catch {
+      // The connection closed already: listen() reports it, and the requests fail.
+    }
+  }
+
+  #failFallback(detail: string, cause: Error): void {
+    const why = this.#unsettled?.fallback?.why;
+    if (!why) return;
+    this.#onClose(new ConnectionClosedError(`the handoff to the ${this.service} backend did not complete (${why.message}) and no other way to it was found (${detail}); requests sent meanwhile may or may not have run`, cause));
+    this.#framed.close();
   }
 
   #abandon(requestId: bigint, lane: number, error: Error): void {
@@ -248,10 +338,11 @@ export class Connection extends EventEmitter {
   }
 
   #onFrame(frame: Frame): void {
-    if (this.#unsettled) {
-      if (this.#unsettled.fallingBack) return; // the rest of a link being given up
-      if (isReadyEvent(frame, this.#negotiated.handlePassedToken)) return this.#settle();
-      return this.#fallBack(false, new HandshakeError("the first frame after a handoff was not the backend's ready event"));
+    const unsettled = this.#unsettled;
+    if (unsettled) {
+      if (unsettled.fallback && unsettled.fallback.handedOff !== "open") return; // the rest of a connection given up
+      if (isReadyEvent(frame, this.#negotiated.handlePassedToken)) return unsettled.fallback ? this.#resume() : this.#settle();
+      return this.#handedOffLost(new HandshakeError("the first frame after a handoff was not the backend's ready event"), "given up");
     }
     if (frame.kind === Frame_Kind.RESPONSE) {
       const pending = this.#pending.get(frame.requestId);
@@ -271,6 +362,7 @@ export class Connection extends EventEmitter {
     this.#closed = error;
     if (this.#unsettled) {
       clearTimeout(this.#unsettled.timer);
+      clearTimeout(this.#unsettled.fallback?.timer);
       this.#unsettled = undefined;
     }
     for (const resolve of this.#settledWaiters.splice(0)) resolve(this.#path);

@@ -53,7 +53,16 @@ function negotiated(fields: { handoff: boolean; token: Buffer; backendPipe: stri
   });
 }
 
-type BrokerScript = "close" | "silent" | "ready";
+/** "late-ready" / "late-close": silent for LATE_MS after Negotiated, then the ready event / a close. */
+type BrokerScript = "close" | "silent" | "ready" | "late-ready" | "late-close";
+
+/** Past the 100 ms ready timeout the tests with a late broker give the client. */
+const LATE_MS = 300;
+
+function writeReady(socket: Socket): void {
+  const ack = HandoffAck.encode({ token: HANDOFF_TOKEN, accepted: true, errorDetail: "", correlationId: 1n }).finish();
+  socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+}
 
 /**
  * A broker and a backend under one QUIRE_HOME. The broker answers the first Hello with a handoff and then
@@ -70,10 +79,13 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
 
   const brokerServer = createServer((socket) => {
     let handedOff = false;
+    let ready = false;
+    const early: Frame[] = [];
     frames(socket, (frame) => {
       if (handedOff) {
         seen.requestsAtBroker++;
-        if (broker === "ready") echo(socket, frame);
+        if (ready) echo(socket, frame);
+        else early.push(frame);
         return;
       }
       const hello = Hello.decode(frame.payload);
@@ -85,11 +97,15 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
       }
       handedOff = true;
       reply(socket, frame.requestId, negotiated({ handoff: true, token: HANDOFF_TOKEN, backendPipe }));
+      const becomeReady = () => {
+        writeReady(socket);
+        ready = true;
+        for (const f of early.splice(0)) echo(socket, f);
+      };
       if (broker === "close") socket.destroy();
-      if (broker === "ready") {
-        const ack = HandoffAck.encode({ token: HANDOFF_TOKEN, accepted: true, errorDetail: "", correlationId: 1n }).finish();
-        socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
-      }
+      if (broker === "ready") becomeReady();
+      if (broker === "late-ready") setTimeout(becomeReady, LATE_MS);
+      if (broker === "late-close") setTimeout(() => socket.destroy(), LATE_MS);
     });
   });
   const backendServer = createServer((socket) => {
@@ -152,8 +168,9 @@ test("no ready event in time, and the reconnect consumes the token: the request 
 
 test("no ready event in time, and the token is already used: the request fails as possibly run, and is not sent twice", async () => {
   // The broker's side still holds the connection: a slow backend may yet adopt it and run what is queued.
+  // The client waits for that (or for the connection's close) for its timeout, then gives up.
   const { home, seen } = await scripted("silent", []);
-  const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 200 });
+  const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 200, timeoutMs: 1_000 });
   const closed = new Promise<Error>((resolve) => c.once("close", resolve));
   const error = await c.request(Lane.ECHO, Buffer.from("maybe")).then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof ConnectionClosedError, String(error));
@@ -161,6 +178,31 @@ test("no ready event in time, and the token is already used: the request fails a
   assert.ok((await closed) instanceof ConnectionClosedError);
   assert.deepEqual(seen.backendRequests, []);
   assert.equal(seen.hellos.length, 1, "no fresh start with the broker");
+});
+
+test("no ready event in time, the reconnect refused, then the ready event comes late: the request is answered on the handed-off connection, once", async () => {
+  // The backend adopted the connection late (that used the token, so the reconnect is refused).
+  const { home, seen } = await scripted("late-ready", []);
+  const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 100 });
+  assert.equal((await c.request(Lane.ECHO, Buffer.from("late but once"))).toString(), "late but once");
+  assert.equal(await c.whenSettled(), "handoff");
+  assert.equal(seen.requestsAtBroker, 1);
+  assert.equal(seen.backendHellos, 1, "the reconnect was tried");
+  assert.deepEqual(seen.backendRequests, []);
+  assert.equal((await c.request(Lane.ECHO, Buffer.from("and after"))).toString(), "and after");
+  c.close();
+});
+
+test("no ready event in time, the reconnect refused, then the far end closes the handed-off connection: a fresh start, the request sent once", async () => {
+  // A stopped backend killed by the broker's liveness check: its respawn knows no old token, and the
+  // connection handed to it closes unread.
+  const { home, seen } = await scripted("late-close", [FRESH_TOKEN]);
+  const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 100 });
+  assert.equal((await c.request(Lane.ECHO, Buffer.from("once"))).toString(), "once");
+  assert.deepEqual(seen.backendRequests, ["once"]);
+  assert.equal(seen.hellos.length, 2, "a fresh start with the broker");
+  assert.equal(c.path, "reconnect");
+  c.close();
 });
 
 test("the ready event settles the handoff: requests sent before it are answered on the same connection", async () => {
