@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml
 import { PipelineError, PipelineFindingsError } from "../errors.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
-import { checkCondition, checkTemplate, evaluateValue, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
+import { checkCondition, checkTemplate, evaluateTemplate, evaluateValue, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
 import { ADAPTER_INPUTS, resolveAction, type ActionAdapter } from "./actions.js";
 import { expandMatrix, legName, type MatrixValues } from "./matrix.js";
 
@@ -315,7 +315,9 @@ class WorkflowReader {
     const steps = stepsPair ? (this.#try(() => this.#steps(stepsPair, `${prefix}.steps`, defaults)) ?? []) : [];
     return strategy.legs.map((matrix, index) => {
       const scope = { contexts: { matrix: matrix ?? {} } };
-      const name = matrix ? legName(hasExpression(displayName) ? id : displayName, matrix) : hasExpression(displayName) ? String(evaluateValue(displayName, scope)) : displayName;
+      // A name that uses the matrix is the leg's name as written (`Test ${{ matrix.node }}`: `Test 20`), as on GitHub.
+      const named = matrixOnly(displayName, matrix);
+      const name = named !== undefined && hasExpression(displayName) ? named : matrix ? legName(hasExpression(displayName) ? id : displayName, matrix) : displayName;
       const labels = runsOn.flatMap((label) => (hasExpression(label) ? [String(evaluateValue(label, scope))] : [label]));
       const other = labels.find((label) => OTHER_OS.test(label));
       return {
@@ -327,7 +329,7 @@ class WorkflowReader {
         retries: 0,
         secrets: [],
         workingDirectory: null,
-        steps,
+        steps: matrix ? steps.map((step) => ({ ...step, name: matrixOnly(step.name, matrix) ?? step.name })) : steps,
         condition,
         continueOnError,
         outputs,
@@ -509,6 +511,13 @@ class WorkflowReader {
     }
     return { uses, adapter: resolved.adapter, with: inputs };
   }
+}
+
+/** `text` with its expressions evaluated, when they use only the leg's matrix (and strategy); else undefined. */
+function matrixOnly(text: string, matrix: MatrixValues | null): string | undefined {
+  if (!hasExpression(text)) return text;
+  if (checkTemplate(text, ["matrix", "strategy"]).length > 0) return undefined;
+  return evaluateTemplate(text, { contexts: { matrix: matrix ?? {} } });
 }
 
 /**

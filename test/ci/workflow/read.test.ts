@@ -80,6 +80,11 @@ describe("a typical npm library's workflow", () => {
     assert.deepEqual(pipeline.env, { FORCE_COLOR: "1" });
   });
 
+  test("a job name that uses the matrix names each leg with it", () => {
+    const named = readWorkflow(NODE_LIBRARY.replace("    name: test\n", "    name: Node ${{ matrix.node }} on ${{ matrix.os }}\n"), FILE);
+    assert.deepEqual(named.jobs.slice(1, 3).map((j) => j.name), ["Node 18 on ubuntu-latest", "Node 20 on ubuntu-latest"]);
+  });
+
   test("each matrix leg is a job named as GitHub shows it; other OS legs are skipped with the reason", () => {
     assert.deepEqual(
       pipeline.jobs.map((j) => j.name),
@@ -100,7 +105,7 @@ describe("a typical npm library's workflow", () => {
     const test = pipeline.jobs[1]!;
     assert.deepEqual(test.steps.map((s) => s.action?.adapter ?? null), ["checkout", "setup-node", null, null, null]);
     assert.deepEqual(test.steps[1]!.action!.with, { "node-version": "${{ matrix.node }}" });
-    assert.equal(test.steps[1]!.name, "Use Node ${{ matrix.node }}");
+    assert.equal(test.steps[1]!.name, "Use Node 18", "a step name that uses only the matrix is the leg's own");
     assert.equal(test.steps[3]!.id, "t");
     assert.equal(test.steps[4]!.condition, "failure()");
     assert.equal(pipeline.jobs[0]!.steps[2]!.name, "Run npm ci");
@@ -124,7 +129,7 @@ test("every finding at once, each with its line, column, key and why", () => {
     "    needs: [biuld]",
     "    runs-on: ubuntu-latest",
     "    steps:",
-    "      - uses: some/action@v1",
+    "      - uses: docker://alpine:3",
   );
   const found = findings(text);
   const expect = [
@@ -134,7 +139,7 @@ test("every finding at once, each with its line, column, key and why", () => {
     /ci\.yml:10:14: jobs\.build\.steps\[2\]\.run: Unexpected end of expression/,
     /ci\.yml:11:9: jobs\.build\.steps\[2\]\.bogus: not a key of a GitHub workflow here/,
     /ci\.yml:13:13: jobs\.deploy\.needs: `biuld` is not a job of this workflow/,
-    /ci\.yml:16:15: jobs\.deploy\.steps\[0\]\.uses: `some\/action@v1` is not run here/,
+    /ci\.yml:16:15: jobs\.deploy\.steps\[0\]\.uses: `docker:\/\/alpine:3` is not run here; a container action needs a container engine/,
   ];
   for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
   assert.equal(found.length, expect.length, found.join("\n"));
