@@ -123,7 +123,8 @@ function definitions(scope: Scope): Map<string, FunctionDefinition> {
   map.set("failure", { name: "failure", minArgs: 0, maxArgs: 0, call: bool(status.failed && !status.cancelled) });
   map.set("cancelled", { name: "cancelled", minArgs: 0, maxArgs: 0, call: bool(status.cancelled) });
   map.set("always", { name: "always", minArgs: 0, maxArgs: 0, call: bool(true) });
-  map.set("hashFiles", {
+  // The evaluator looks functions up by their lower-cased name.
+  map.set("hashfiles", {
     name: "hashFiles",
     minArgs: 1,
     maxArgs: 255,

@@ -7,6 +7,7 @@ import { arch, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "../expressions/template.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
+import { hashFiles } from "../expressions/hash-files.js";
 import { adapterScript } from "./action-adapters.js";
 
 /** What every step of a workflow run sees of the run itself (the `github` context). */
@@ -149,6 +150,7 @@ export class WorkflowJob {
         inputs,
       },
       status: { failed: this.#failed, cancelled: false },
+      hashFiles: (patterns) => hashFiles(this.#run.workspace, patterns),
     };
   }
 
