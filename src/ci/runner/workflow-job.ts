@@ -195,11 +195,16 @@ export class WorkflowJob {
   /** bash (quire's strict default) runs the text itself; other shells run it from a file, as GitHub does. */
   #shellScript(text: string, shell: string | null, index: number): string {
     if (shell === null || shell === "bash") return text;
-    const file = join(this.#temp, `_step${index}`, "script");
+    // PowerShell runs a script file only when its name ends in .ps1.
+    const file = join(this.#temp, `_step${index}`, shell === "pwsh" ? "script.ps1" : "script");
     writeFileSync(file, text);
     const quoted = `'${file.replace(/'/g, "'\\''")}'`;
     if (shell === "sh") return `exec sh -e ${quoted}`;
     if (shell === "python") return `exec python3 ${quoted}`;
+    if (shell === "pwsh") {
+      // Where PowerShell is installed; elsewhere the step fails saying so.
+      return `command -v pwsh >/dev/null || { echo "quire: this step's shell is pwsh, which is not installed here" >&2; exit 127; }\nexec pwsh -NoLogo -NoProfile -NonInteractive -File ${quoted}`;
+    }
     return `exec ${shell.replace("{0}", quoted)}`;
   }
 }

@@ -235,7 +235,6 @@ class WorkflowReader {
     if (!SHELLS.includes(shell) && !shell.includes("{0}") && !hasExpression(shell)) {
       this.#src.fail(this.#src.valueAt(pair), field, `\`${shell}\` is not a shell quire knows`, `use ${SHELLS.join(", ")}, or a command with \`{0}\` where the script's path goes (\`perl {0}\`)`);
     }
-    if (shell === "pwsh") this.#find(this.#src.valueAt(pair), field, "pwsh is not supported yet", "use bash or sh");
     return shell;
   }
 

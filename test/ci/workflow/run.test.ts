@@ -55,6 +55,22 @@ jobs:
       - if: always()
         shell: sh
         run: echo "sh says \${{ job.status }}"
+  shells:
+    runs-on: ubuntu-latest
+    defaults:
+      run:
+        shell: sh
+    steps:
+      - run: echo "sh with \$0"
+      - shell: python
+        run: |
+          import sys
+          print("python", sys.version_info[0])
+      - shell: perl {0}
+        run: print "perl says hi\\n";
+      - shell: pwsh
+        continue-on-error: true
+        run: Write-Output "hi"
   report:
     needs: [test]
     if: always()
@@ -78,7 +94,7 @@ test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue
   const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
   assert.equal(run.state, "complete", JSON.stringify(run, null, 2));
   const jobs = Object.fromEntries(run.jobs.map((j: { name: string; state: string }) => [j.name, j]));
-  assert.deepEqual(Object.keys(jobs), ["build", "test (ubuntu-latest, plain)", "test (windows-latest, plain)", "report"]);
+  assert.deepEqual(Object.keys(jobs), ["build", "test (ubuntu-latest, plain)", "test (windows-latest, plain)", "shells", "report"]);
   assert.equal(jobs.build.state, "complete");
   assert.equal(jobs["test (windows-latest, plain)"].state, "skipped");
   const linux = jobs["test (ubuntu-latest, plain)"];
@@ -88,6 +104,11 @@ test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue
   assert.match(await logOf("test (ubuntu-latest, plain)", 3), /sh says success/);
   assert.match(await logOf("build", 1), new RegExp(`quire: node ${process.versions.node.replace(/\./g, "\\.")} from `));
   assert.match(await logOf("report", 0), /test was success/);
+  assert.match(await logOf("shells", 0), /sh with sh|sh with \/bin\/sh|sh with .*script/);
+  assert.match(await logOf("shells", 1), /python 3/);
+  assert.match(await logOf("shells", 2), /perl says hi/);
+  const pwsh = jobs.shells.steps[3];
+  if (pwsh.state === "failed") assert.match(await logOf("shells", 3), /pwsh, which is not installed here/);
 });
 
 test("workflow commands: masks redact the rest of the run, errors and notices become annotations, stop-commands pauses them", async () => {
