@@ -9,9 +9,6 @@ const NONCE_BYTES = nacl.secretbox.nonceLength;
 /** Permissions mean nothing to the key check on Windows, where files carry ACLs instead. */
 const CHECK_MODE = process.platform !== "win32";
 
-/** A secret larger than this would not fit in a step's environment beside everything else. */
-export const MAX_SECRET_BYTES = 64 * 1024;
-
 export class SecretBox {
   readonly keyFile: string;
   readonly #key: Uint8Array;

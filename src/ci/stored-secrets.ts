@@ -1,11 +1,9 @@
 // The secrets a person set, as the run store keeps them: sealed under the SecretBox's key, opened only
 // for the runs whose jobs name them.
 import { CiError, SecretMissingError } from "./errors.js";
-import { MIN_SECRET_BYTES } from "./output/redact.js";
-import { MAX_SECRET_BYTES, type SecretBox } from "./secrets.js";
+import { MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_NAME } from "./rules.js";
+import type { SecretBox } from "./secrets.js";
 import type { RunStore } from "./store/index.js";
-
-const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 export class StoredSecrets {
   readonly #store: RunStore;

@@ -1,13 +1,9 @@
 // Checks of quirectl's arguments, made before anything is sent: a bad one is a usage error (exit 2) with
 // a sentence saying what was expected, never a request the daemon has to refuse or a stack trace.
-import { MIN_SECRET_BYTES } from "../ci/output/redact.js";
-import { MAX_SECRET_BYTES } from "../ci/secrets.js";
+import { MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_NAME } from "../ci/rules.js";
 
 /** A bad argument: quirectl prints the message and exits 2. */
 export class UsageError extends Error {}
-
-const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
-export { MAX_SECRET_BYTES };
 
 /** A run id: a positive whole number that fits a JavaScript number exactly. */
 export function runId(value: unknown): number {

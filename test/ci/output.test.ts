@@ -7,7 +7,8 @@ import { after, describe, test } from "node:test";
 import { followLog, StepLog } from "../../src/ci/output/log-file.js";
 import { Redactor, redactString } from "../../src/ci/output/redact.js";
 import { renderTail } from "../../src/ci/output/screen.js";
-import { failureSummary, stripAnsi, SUMMARY_MAX, type FailedStep } from "../../src/ci/output/summary.js";
+import { failureSummary, stripAnsi, type FailedStep } from "../../src/ci/output/summary.js";
+import { SUMMARY_MAX } from "../../src/ci/rules.js";
 import { run } from "../../src/runtime/index.js";
 import { Random } from "../helpers/random.js";
 

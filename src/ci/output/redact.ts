@@ -1,10 +1,5 @@
 // Streaming redaction: every occurrence of a secret's bytes becomes `***`, however the output is chunked.
-
-/**
- * Values shorter than this are not redacted: a 1- or 2-byte secret ("1", "on") occurs by chance all over
- * ordinary output, and masking it would mangle the log while hiding nothing a guess would not find.
- */
-export const MIN_SECRET_BYTES = 3;
+import { MIN_SECRET_BYTES } from "../rules.js";
 
 const MASK = Buffer.from("***");
 const EMPTY = Buffer.alloc(0);

@@ -1,7 +1,6 @@
 // The failure_summary of a failed run: which job and step, how it ended, and its last lines, in 600 characters.
+import { SUMMARY_MAX } from "../rules.js";
 
-/** The store's bound on failure_summary (a CHECK constraint). */
-export const SUMMARY_MAX = 600;
 /** Job and step names are shortened to this in the header, so the header always fits with room for output. */
 const NAME_MAX = 80;
 

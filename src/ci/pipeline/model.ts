@@ -32,7 +32,7 @@ export interface Job {
   timeoutMs: number | null;
   /** Extra attempts after a failure, 0..10. */
   retries: number;
-  /** Names of stored secrets exported to the steps, `[A-Z_][A-Z0-9_]*`, no duplicates. */
+  /** Names of stored secrets exported to the steps, each matching SECRET_NAME (rules.ts), no duplicates. */
   secrets: string[];
   /** Relative to the workspace root, normalised (`a/b`, `.` for the root itself), never leaving it; null: the root. */
   workingDirectory: string | null;

@@ -4,10 +4,10 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs
 import { basename, extname } from "node:path";
 import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { PipelineError } from "../errors.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS, SECRET_NAME } from "../rules.js";
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "./model.js";
-import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "./limits.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
 import { closest } from "./suggest.js";
 
@@ -15,7 +15,6 @@ const PIPELINE_FIELDS = ["name", "env", "jobs"];
 const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "steps"];
 const STEP_FIELDS = ["name", "run", "env", "timeout", "working-directory"];
 const JOB_NAME = /^[A-Za-z0-9_-]+$/;
-const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 // Names every shell can export; others (`A-B`, `1X`) are legal in an environment but unusable in `$NAME`.
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_RETRIES = 10;

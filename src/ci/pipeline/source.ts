@@ -1,7 +1,7 @@
 // The YAML document of a pipeline file, read node by node, with every failure placed at file:line:column.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Alias, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { PipelineError } from "../errors.js";
-import { PIPELINE_LIMITS } from "./limits.js";
+import { PIPELINE_LIMITS } from "../rules.js";
 import { closest } from "./suggest.js";
 
 /** A YAML node holding a value (aliases already resolved). */

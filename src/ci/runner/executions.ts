@@ -3,6 +3,7 @@
 // (or is kept, for a failed run).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { SUMMARY_MAX } from "../rules.js";
 import type { RunStore } from "../store/index.js";
 import type { StoredSecrets } from "../stored-secrets.js";
 import type { Workspaces } from "../workspace/workspaces.js";
@@ -141,7 +142,7 @@ export class Executions {
   }
 
   #failInternal(id: number, why: string): void {
-    if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, 600) }, Date.now())) this.#options.changed(id);
+    if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, SUMMARY_MAX) }, Date.now())) this.#options.changed(id);
     void this.stop(id);
   }
 }

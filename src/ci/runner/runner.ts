@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiShuttingDownError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
+import { KILL_GRACE_MS } from "../rules.js";
 import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
 import type { RunStore, RunView, StepView } from "../store/index.js";
@@ -61,7 +62,7 @@ export class Runner extends EventEmitter {
     // One listener per watching client: there is no leak to warn about at eleven.
     this.setMaxListeners(0);
     const { store, dataDir } = options;
-    const killGraceMs = options.killGraceMs ?? 2_000;
+    const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
     this.#store = store;
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
     this.#workspaces = new Workspaces(join(dataDir, "work"), options.keepFailedWorkspaces ?? 3);

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import type { Pipeline } from "../pipeline/model.js";
+import { ANNOTATION_MAX, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
@@ -11,9 +12,6 @@ type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
   created_at, started_at, finished_at, commit_sha, tree, dirty, workspace`;
-const SUMMARY_LIMIT = 600;
-const ANNOTATION_LIMIT = 4096;
-const SECRET_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
 // Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
@@ -265,7 +263,7 @@ export class RunStore {
 
   annotate(runId: number, job: string | null, step: string | null, text: string, at: number): void {
     const length = [...text].length; // SQLite counts characters, not UTF-16 units
-    if (length === 0 || length > ANNOTATION_LIMIT) throw new AnnotationInvalidError(length, ANNOTATION_LIMIT);
+    if (length === 0 || length > ANNOTATION_MAX) throw new AnnotationInvalidError(length, ANNOTATION_MAX);
     if (this.#s.runExists.get(runId) === undefined) throw new UnknownRunError(runId);
     this.#s.insertAnnotation.run(runId, job, step, text, at);
   }
@@ -314,7 +312,7 @@ export class RunStore {
 // SQLite's length() counts code points; cut there so a surrogate pair is never split.
 function clampSummary(summary: string): string {
   const chars = [...summary];
-  return chars.length <= SUMMARY_LIMIT ? summary : chars.slice(0, SUMMARY_LIMIT - 1).join("") + "…";
+  return chars.length <= SUMMARY_MAX ? summary : chars.slice(0, SUMMARY_MAX - 1).join("") + "…";
 }
 
 /** Every statement the store runs, prepared once when it opens. */
