@@ -1,11 +1,349 @@
-// The base of every error quire raises locally: a QuireError with a permanent `code`. Match on
-// `err.code`, never on the message. Codes, once published, keep their meaning and are never reused. Wire
-// refusal codes (Refused.Code) are a separate, on-the-wire vocabulary. Each layer's errors.ts extends it.
+// The base of every error quire raises locally, and the table of every code it may carry. Match on
+// `err.code`, never on the message. A code, once published, keeps its meaning and is never reused: one
+// that is no longer raised moves to RETIRED_CODES. Wire refusal codes (Refused.Code) are a separate,
+// on-the-wire vocabulary. Each layer's errors.ts extends QuireError with a base class and a subclass per
+// failure; docs/errors.md shows this table to people, row for row (test/error-codes.test.ts holds the two equal).
+
+/** Where a code is raised, what it means and what to do about it. */
+export interface ErrorCodeEntry {
+  readonly layer: "wire" | "runtime" | "client" | "broker" | "backend" | "pty service" | "ci service" | "ci" | "cli";
+  readonly means: string;
+  readonly action: string;
+}
+
+export const ERROR_CODES = {
+  // The wire: byte streams and frames (src/wire).
+  QUIRE_ERR_FRAMING_VERSION: {
+    layer: "wire",
+    means: "A frame starts with a framing version other than 1: the peer does not speak quire's protocol.",
+    action: "Check that the peer is a quire client or daemon; the connection is closed.",
+  },
+  QUIRE_ERR_FRAME_TOO_LARGE: {
+    layer: "wire",
+    means: "A frame's body is over the limit: 16 MiB, or 64 KiB for the first frame of a connection.",
+    action: "Split the payload, or stream it as events.",
+  },
+  QUIRE_ERR_FRAME_TRUNCATED: {
+    layer: "wire",
+    means: "The stream ended inside a frame.",
+    action: "The peer went away mid-frame; connect again.",
+  },
+  QUIRE_ERR_FRAME_MALFORMED: {
+    layer: "wire",
+    means: "A frame's body is not a valid protobuf `Frame`.",
+    action: "Check the peer's encoder against `proto/quire/v1/frame.proto`.",
+  },
+  QUIRE_ERR_ENVELOPE_VERSION: {
+    layer: "wire",
+    means: "A frame's `envelope_version` is not 1.",
+    action: "Send envelope_version 1, the only one spoken.",
+  },
+  QUIRE_ERR_FRAME_KIND: {
+    layer: "wire",
+    means: "A frame's kind is not REQUEST, RESPONSE, EVENT or CANCEL.",
+    action: "Send one of the four kinds.",
+  },
+  QUIRE_ERR_UNKNOWN_LANE: {
+    layer: "wire",
+    means: "A frame's `payload_protocol` is not a lane of the registry.",
+    action: "Use a lane of `src/wire/lanes.ts`; a newer peer may speak a lane this one does not.",
+  },
+  QUIRE_ERR_PAYLOAD_ENCODING: {
+    layer: "wire",
+    means: "A frame's `payload_encoding` is not NONE.",
+    action: "Send payloads uncompressed.",
+  },
+  QUIRE_ERR_PAYLOAD_MALFORMED: {
+    layer: "wire",
+    means: "A payload does not decode as the message its lane carries.",
+    action: "Check the peer's encoder against the lane's `.proto`.",
+  },
+
+  // The runtime: running commands (src/runtime).
+  QUIRE_ERR_INVALID_OPTION: {
+    layer: "runtime",
+    means: "An option of `spawn` or `run` has a value it cannot take; the message names it and what it expects.",
+    action: "Pass a value of the kind the message says.",
+  },
+  QUIRE_ERR_COMMAND_NOT_FOUND: {
+    layer: "runtime",
+    means: "The command is not on the PATH given, or not at the path given.",
+    action: "Check its name, or give a full path.",
+  },
+  QUIRE_ERR_SPAWN: {
+    layer: "runtime",
+    means: "The OS would not start the command (not executable, out of processes, ...).",
+    action: "Read the cause in the message: check the file's permissions and the system's limits.",
+  },
+  QUIRE_ERR_EXPECT_TIMEOUT: {
+    layer: "runtime",
+    means: "No output matched `expect()`'s pattern in time; the message shows the last output.",
+    action: "Check the pattern against that output, or wait longer.",
+  },
+  QUIRE_ERR_EXPECT_ENDED: {
+    layer: "runtime",
+    means: "The process ended before its output matched `expect()`'s pattern.",
+    action: "Check the pattern against the last output in the message.",
+  },
+  QUIRE_ERR_PROCESS_ENDED: {
+    layer: "runtime",
+    means: "Input or a resize was sent to a process that has ended.",
+    action: "Check `wait()` or the exit event before writing.",
+  },
+
+  // The client: reaching the daemon and a service (src/client).
+  QUIRE_ERR_DAEMON_UNREACHABLE: {
+    layer: "client",
+    means: "No quired could be reached on its socket; `errno` says why when the system gave a reason.",
+    action: "Follow the message: start quired (`quirectl daemon start`), or fix the socket's path or permissions.",
+  },
+  QUIRE_ERR_DAEMON_START: {
+    layer: "client",
+    means: "quired was started on demand and did not come up.",
+    action: "Read quired.log, whose path the message gives.",
+  },
+  QUIRE_ERR_REFUSED: {
+    layer: "client",
+    means: "The broker or a backend refused the Hello; `refusedCode` is the wire's Refused code.",
+    action: "Follow the reason; with `retry_after_ms`, try again after it.",
+  },
+  QUIRE_ERR_CONNECTION_CLOSED: {
+    layer: "client",
+    means: "The connection closed; requests in flight on it may or may not have run.",
+    action: "Connect again, and check what ran before repeating a request that is not safe to repeat.",
+  },
+  QUIRE_ERR_TIMEOUT: {
+    layer: "client",
+    means: "Connecting, a handshake or a request took longer than its timeout.",
+    action: "Check that quired is running and not overloaded (`quirectl status`), or give more time.",
+  },
+  QUIRE_ERR_HANDSHAKE: {
+    layer: "client",
+    means: "The peer's answer to the Hello, or its ready event after a handoff, is not what the protocol says.",
+    action: "Check that the socket belongs to a quired of a matching version.",
+  },
+
+  // The broker: quired itself (src/broker).
+  QUIRE_ERR_DAEMON_RUNNING: {
+    layer: "broker",
+    means: "A quired already answers on the socket.",
+    action: "Stop it first (`quirectl daemon stop`), or use another QUIRE_HOME.",
+  },
+  QUIRE_ERR_SOCKET_DIR_INSECURE: {
+    layer: "broker",
+    means: "The socket's directory is a link, not a directory, not the user's, or open to other users.",
+    action: "Do what the message says (for a mode: `chmod 700 DIR`), or choose another QUIRE_HOME.",
+  },
+  QUIRE_ERR_RUNNING_AS_ROOT: {
+    layer: "broker",
+    means: "quired was started as root without being told to run as root.",
+    action: "Run it as your own user, or pass `--allow-root` (or set QUIRE_ALLOW_ROOT=1).",
+  },
+  QUIRE_ERR_SOCKET_PATH_TOO_LONG: {
+    layer: "broker",
+    means: "The socket's path is longer than the system allows a Unix socket's path to be.",
+    action: "Choose a shorter QUIRE_HOME.",
+  },
+  QUIRE_ERR_SOCKET_PATH_OCCUPIED: {
+    layer: "broker",
+    means: "Something that is not a socket is at the socket's path; quired does not replace it.",
+    action: "Move it away, or choose another QUIRE_HOME.",
+  },
+  QUIRE_ERR_SOCKET_ACTIVATION: {
+    layer: "broker",
+    means: "The socket systemd handed to quired (LISTEN_FDS) cannot be used.",
+    action: "Fix quired.socket as the message says (`quirectl daemon install` writes a good one).",
+  },
+  QUIRE_ERR_BACKEND_UNAVAILABLE: {
+    layer: "broker",
+    means: "A service's backend cannot be launched now: crashing, respawning, out of its crash budget, or draining.",
+    action: "Clients are refused with BACKEND_SPAWN_FAILED and a retry time: wait that long; quired.log says why it crashed.",
+  },
+
+  // A backend (src/backend).
+  QUIRE_ERR_SERVICE_UNKNOWN: {
+    layer: "backend",
+    means: "A backend was started for a service it does not have.",
+    action: "Use a service of `src/core/services.ts`.",
+  },
+
+  // The pty service's answers: PtyErrorCode (src/wire/error-codes.ts), raised in the client as PtyRequestError.
+  QUIRE_ERR_PTY: {
+    layer: "pty service",
+    means: "A pty request failed in a way without a code of its own.",
+    action: "Read the message; quired.log may say more.",
+  },
+  QUIRE_ERR_PTY_NO_SESSION: {
+    layer: "pty service",
+    means: "No session has that name.",
+    action: "`quirectl ps` lists the sessions.",
+  },
+  QUIRE_ERR_PTY_INVALID_NAME: {
+    layer: "pty service",
+    means: "A session name is not a-z, 0-9, '.', '_' and '-' (starting with a letter or digit, at most 64).",
+    action: "Choose a name of that form.",
+  },
+  QUIRE_ERR_PTY_NAME_TAKEN: {
+    layer: "pty service",
+    means: "A running session already has that name.",
+    action: "Kill it first, or pick another name.",
+  },
+  QUIRE_ERR_PTY_NO_COMMAND: {
+    layer: "pty service",
+    means: "A session was started without a command.",
+    action: "`quirectl start NAME -- COMMAND [ARGS...]`.",
+  },
+  QUIRE_ERR_PTY_EXITED: {
+    layer: "pty service",
+    means: "The session's command has exited, so it takes no input and no attach.",
+    action: "`quirectl tail NAME` shows its last output.",
+  },
+  QUIRE_ERR_PTY_NOT_WRITER: {
+    layer: "pty service",
+    means: "Another client is the session's writer.",
+    action: "Attach with `--takeover` to become it.",
+  },
+  QUIRE_ERR_PTY_UNKNOWN_OP: {
+    layer: "pty service",
+    means: "A pty request names no operation this service knows.",
+    action: "Use a quirectl and a quired of the same version.",
+  },
+
+  // The ci service's answers: CiErrorCode (src/wire/error-codes.ts), raised in the client as CiRequestError.
+  QUIRE_ERR_CI: {
+    layer: "ci service",
+    means: "A ci answer said it failed and gave no code.",
+    action: "Read the message; quired.log may say more.",
+  },
+  QUIRE_ERR_CI_BAD_REQUEST: {
+    layer: "ci service",
+    means: "A ci request is not a valid CiRequest, or names no operation.",
+    action: "Use a quirectl and a quired of the same version.",
+  },
+  QUIRE_ERR_CI_INTERNAL: {
+    layer: "ci service",
+    means: "A fault in the ci backend itself.",
+    action: "quired.log has the details; report it.",
+  },
+
+  // The CI layer (src/ci): pipelines, runs, secrets, workspaces, logs, the store.
+  QUIRE_ERR_PIPELINE_INVALID: {
+    layer: "ci",
+    means: "A pipeline file cannot be used: unreadable, not YAML, or not a valid pipeline; the message names file:line:column and the field.",
+    action: "Fix the file where the message points, as it says what is allowed.",
+  },
+  QUIRE_ERR_RUN_NOT_FOUND: {
+    layer: "ci",
+    means: "No run has that id.",
+    action: "`quirectl runs` lists the runs.",
+  },
+  QUIRE_ERR_RUN_TOKEN: {
+    layer: "ci",
+    means: "A run token names no live run: forged, of another daemon, or of a run that has ended.",
+    action: "Annotate only from a step of a run that is still going.",
+  },
+  QUIRE_ERR_CI_SHUTTING_DOWN: {
+    layer: "ci",
+    means: "The ci backend is draining and takes no new runs.",
+    action: "Run it again in a moment.",
+  },
+  QUIRE_ERR_SECRET_MISSING: {
+    layer: "ci",
+    means: "A pipeline names a secret that is not set, or a secret to remove is not there.",
+    action: "`quirectl secret set NAME < file-holding-the-value`.",
+  },
+  QUIRE_ERR_SECRET_NAME: {
+    layer: "ci",
+    means: "A secret's name is not capitals, digits and _, starting with a capital or _.",
+    action: "Choose a name of that form (e.g. NPM_TOKEN).",
+  },
+  QUIRE_ERR_SECRET_VALUE: {
+    layer: "ci",
+    means: "A secret's value is under 3 bytes (it could not be redacted) or over 64 KiB (it would not fit a step's environment).",
+    action: "Keep a large secret in a file and store its path or a key to it.",
+  },
+  QUIRE_ERR_SECRET_KEY: {
+    layer: "ci",
+    means: "The secret key file (QUIRE_HOME/secret.key) is unsafe or damaged.",
+    action: "Do what the message says (e.g. `chmod 600` it, or remove it and set the secrets again).",
+  },
+  QUIRE_ERR_SECRET_DECRYPT: {
+    layer: "ci",
+    means: "A stored secret does not open with the key: it was sealed with another key, or is damaged.",
+    action: "Set the secret again.",
+  },
+  QUIRE_ERR_WORKSPACE: {
+    layer: "ci",
+    means: "A run's tree could not be snapshotted or checked out, or a workspace could not be made or removed; git's own words are in the message.",
+    action: "Follow git's message; check the disk and that git is on quired's PATH.",
+  },
+  QUIRE_ERR_LOG_FILE: {
+    layer: "ci",
+    means: "A step's log file could not be opened, written or read.",
+    action: "Check that the disk is not full and QUIRE_HOME is writable.",
+  },
+  QUIRE_ERR_LOG_CLOSED: {
+    layer: "ci",
+    means: "A step log was written after it was closed: a bug in quire.",
+    action: "Report it.",
+  },
+  QUIRE_ERR_STORE_OPEN: {
+    layer: "ci",
+    means: "The run store (quire.db) cannot be opened or cannot use WAL.",
+    action: "Put QUIRE_HOME on a local filesystem; if the file is damaged, move it aside and restart quired.",
+  },
+  QUIRE_ERR_STORE_TOO_NEW: {
+    layer: "ci",
+    means: "quire.db has a schema version newer than this quire knows.",
+    action: "Run a newer quire, or point QUIRE_HOME elsewhere.",
+  },
+  QUIRE_ERR_STORE_MIGRATION: {
+    layer: "ci",
+    means: "Migrating quire.db to this version's schema failed and was rolled back.",
+    action: "Check that the file is a quire database; the message has SQLite's words.",
+  },
+  QUIRE_ERR_STORE_ANNOTATION_INVALID: {
+    layer: "ci",
+    means: "An annotation is empty or over 4096 characters.",
+    action: "Annotate with 1 to 4096 characters.",
+  },
+  QUIRE_ERR_STORE_SECRET_INVALID: {
+    layer: "ci",
+    means: "A secret handed to the store has a bad name or is not a sealed box: a bug in quire.",
+    action: "Report it.",
+  },
+
+  // quirectl (src/cli).
+  QUIRE_ERR_LOGIN_UNSUPPORTED: {
+    layer: "cli",
+    means: "Starting quired at login is not supported on this platform.",
+    action: "Start quired otherwise (your own service manager, or autostart).",
+  },
+  QUIRE_ERR_LOGIN_VALUE: {
+    layer: "cli",
+    means: "A value for a login unit (the home, the PATH) holds a character the unit file cannot carry.",
+    action: "Choose a home or PATH without it.",
+  },
+  QUIRE_ERR_LOGIN_COMMAND: {
+    layer: "cli",
+    means: "A command of `daemon install` or `daemon uninstall` (systemctl, launchctl, schtasks) failed.",
+    action: "Follow the message: it names the commands still to run, or `--no-activate` to only write the files.",
+  },
+} as const satisfies Record<`QUIRE_ERR_${string}`, ErrorCodeEntry>;
+
+/** Every code a QuireError may carry. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes once published and no longer raised, with why: kept so that none is ever given another meaning. */
+export const RETIRED_CODES = {
+  QUIRE_ERR_PIPELINE_CYCLE: "A `needs` cycle. Its one user was dead code; the parser reports a cycle as QUIRE_ERR_PIPELINE_INVALID, naming the cycle.",
+  QUIRE_ERR_STORE_UNKNOWN_RUN: "No run with that id, from the store. It is QUIRE_ERR_RUN_NOT_FOUND now, the code that crosses the wire.",
+} as const;
 
 export class QuireError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -1,76 +1,19 @@
-// Error codes are a contract: once published, a code keeps its meaning and is never renamed, removed or
-// reused. Every `QUIRE_ERR_*` string the sources define is collected here and compared with the list
-// below, so renaming or dropping one fails the suite. A new code is added to the list on purpose.
+// Error codes are a contract: once published, a code keeps its meaning and is never reused. There is one
+// table of them, ERROR_CODES in src/errors.ts, shown to people in docs/errors.md. These tests hold the
+// table, the page and the sources together: a code added to the table needs its row on the page, a code
+// on the page must be in the table (or retired), a code of the table must be raised somewhere in src/,
+// and src/ may use no code the table lacks. A code leaves the table only by moving to RETIRED_CODES.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { test } from "node:test";
+import { ERROR_CODES, RETIRED_CODES } from "../src/errors.js";
+import { CiErrorCode, PtyErrorCode } from "../src/wire/error-codes.js";
 import { repoRoot } from "./helpers/paths.js";
 
-const PUBLISHED = [
-  "QUIRE_ERR_BACKEND_UNAVAILABLE",
-  "QUIRE_ERR_CI",
-  "QUIRE_ERR_CI_BAD_REQUEST",
-  "QUIRE_ERR_CI_INTERNAL",
-  "QUIRE_ERR_CI_SHUTTING_DOWN",
-  "QUIRE_ERR_COMMAND_NOT_FOUND",
-  "QUIRE_ERR_CONNECTION_CLOSED",
-  "QUIRE_ERR_DAEMON_RUNNING",
-  "QUIRE_ERR_DAEMON_START",
-  "QUIRE_ERR_DAEMON_UNREACHABLE",
-  "QUIRE_ERR_ENVELOPE_VERSION",
-  "QUIRE_ERR_EXPECT_ENDED",
-  "QUIRE_ERR_EXPECT_TIMEOUT",
-  "QUIRE_ERR_FRAME_KIND",
-  "QUIRE_ERR_FRAME_MALFORMED",
-  "QUIRE_ERR_FRAME_TOO_LARGE",
-  "QUIRE_ERR_FRAME_TRUNCATED",
-  "QUIRE_ERR_FRAMING_VERSION",
-  "QUIRE_ERR_HANDSHAKE",
-  "QUIRE_ERR_INVALID_OPTION",
-  "QUIRE_ERR_LOG_CLOSED",
-  "QUIRE_ERR_LOG_FILE",
-  "QUIRE_ERR_LOGIN_COMMAND",
-  "QUIRE_ERR_LOGIN_UNSUPPORTED",
-  "QUIRE_ERR_LOGIN_VALUE",
-  "QUIRE_ERR_PAYLOAD_ENCODING",
-  "QUIRE_ERR_PAYLOAD_MALFORMED",
-  "QUIRE_ERR_PIPELINE_CYCLE",
-  "QUIRE_ERR_PIPELINE_INVALID",
-  "QUIRE_ERR_PROCESS_ENDED",
-  "QUIRE_ERR_PTY",
-  "QUIRE_ERR_PTY_EXITED",
-  "QUIRE_ERR_PTY_INVALID_NAME",
-  "QUIRE_ERR_PTY_NAME_TAKEN",
-  "QUIRE_ERR_PTY_NOT_WRITER",
-  "QUIRE_ERR_PTY_NO_COMMAND",
-  "QUIRE_ERR_PTY_NO_SESSION",
-  "QUIRE_ERR_PTY_UNKNOWN_OP",
-  "QUIRE_ERR_REFUSED",
-  "QUIRE_ERR_RUNNING_AS_ROOT",
-  "QUIRE_ERR_RUN_NOT_FOUND",
-  "QUIRE_ERR_RUN_TOKEN",
-  "QUIRE_ERR_SECRET_DECRYPT",
-  "QUIRE_ERR_SECRET_KEY",
-  "QUIRE_ERR_SECRET_MISSING",
-  "QUIRE_ERR_SECRET_NAME",
-  "QUIRE_ERR_SECRET_VALUE",
-  "QUIRE_ERR_SERVICE_UNKNOWN",
-  "QUIRE_ERR_SOCKET_ACTIVATION",
-  "QUIRE_ERR_SOCKET_DIR_INSECURE",
-  "QUIRE_ERR_SOCKET_PATH_OCCUPIED",
-  "QUIRE_ERR_SOCKET_PATH_TOO_LONG",
-  "QUIRE_ERR_SPAWN",
-  "QUIRE_ERR_STORE_ANNOTATION_INVALID",
-  "QUIRE_ERR_STORE_MIGRATION",
-  "QUIRE_ERR_STORE_OPEN",
-  "QUIRE_ERR_STORE_SECRET_INVALID",
-  "QUIRE_ERR_STORE_TOO_NEW",
-  "QUIRE_ERR_STORE_UNKNOWN_RUN",
-  "QUIRE_ERR_TIMEOUT",
-  "QUIRE_ERR_UNKNOWN_LANE",
-  "QUIRE_ERR_WORKSPACE",
-];
+const TABLE_FILE = join(repoRoot, "src", "errors.ts");
+const tableCodes = Object.keys(ERROR_CODES);
+const retiredCodes = Object.keys(RETIRED_CODES);
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -80,26 +23,70 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Every quoted QUIRE_ERR_* string in src/. */
-function definedCodes(): string[] {
-  const codes = new Set<string>();
+/** Every quoted QUIRE_ERR_* string in src/ outside the table itself, with the files that hold it. */
+function usedCodes(): Map<string, string[]> {
+  const used = new Map<string, string[]>();
   for (const file of sources(join(repoRoot, "src"))) {
-    for (const m of readFileSync(file, "utf8").matchAll(/["'`](QUIRE_ERR_[A-Z0-9_]+)["'`]/g)) codes.add(m[1]!);
+    if (file === TABLE_FILE) continue;
+    for (const m of readFileSync(file, "utf8").matchAll(/["'`](QUIRE_ERR_[A-Z0-9_]+)["'`]/g)) {
+      used.set(m[1]!, [...(used.get(m[1]!) ?? []), relative(repoRoot, file)]);
+    }
   }
-  return [...codes].sort();
+  return used;
 }
 
-test("the error codes the sources define are exactly the published ones", () => {
-  const defined = definedCodes();
-  const missing = PUBLISHED.filter((code) => !defined.includes(code));
-  const added = defined.filter((code) => !PUBLISHED.includes(code));
-  assert.deepEqual(missing, [], "published codes no source defines any more: codes are never renamed or removed");
-  assert.deepEqual(added, [], "codes not in the published list: add them to PUBLISHED in test/error-codes.test.ts");
+/** The rows of docs/errors.md, by code: the codes' table, then the retired codes' (after its heading). */
+function documented(): { current: Map<string, string>; retired: Map<string, string> } {
+  const text = readFileSync(join(repoRoot, "docs", "errors.md"), "utf8");
+  const at = text.indexOf("\n## Retired codes\n");
+  assert.ok(at > 0, "docs/errors.md has a section `## Retired codes`");
+  const rows = (part: string) => new Map([...part.matchAll(/^\| `(QUIRE_ERR_[A-Z0-9_]+)` \|.*$/gm)].map((m) => [m[1]!, m[0]]));
+  return { current: rows(text.slice(0, at)), retired: rows(text.slice(at)) };
+}
+
+function docRow(code: keyof typeof ERROR_CODES): string {
+  const { layer, means, action } = ERROR_CODES[code];
+  return `| \`${code}\` | ${layer} | ${means} | ${action} |`;
+}
+
+test("every code of the table has its row in docs/errors.md, word for word", () => {
+  const { current } = documented();
+  const wrong = tableCodes.filter((code) => current.get(code) !== docRow(code as keyof typeof ERROR_CODES));
+  assert.deepEqual(
+    wrong.map((code) => docRow(code as keyof typeof ERROR_CODES)),
+    [],
+    "docs/errors.md lacks these rows (or words them otherwise): write them as shown",
+  );
 });
 
-test("the pty service's codes are one shared table, each code once", async () => {
-  const { PtyErrorCode } = await import("../src/wire/error-codes.js");
-  const values = Object.values(PtyErrorCode);
-  assert.equal(new Set(values).size, values.length);
-  for (const code of values) assert.ok(PUBLISHED.includes(code), code);
+test("docs/errors.md documents only codes of the table, and every retired code as retired", () => {
+  const { current, retired } = documented();
+  assert.deepEqual([...current.keys()].filter((code) => !tableCodes.includes(code)), [], "documented codes the table does not have: a code leaves the table only by moving to RETIRED_CODES");
+  for (const code of retiredCodes) {
+    assert.equal(retired.get(code), `| \`${code}\` | ${RETIRED_CODES[code as keyof typeof RETIRED_CODES]} |`, `${code}'s row among the retired codes`);
+  }
+  assert.deepEqual([...retired.keys()].filter((code) => !retiredCodes.includes(code)), [], "retired on the page but not in RETIRED_CODES");
+});
+
+test("every code of the table is raised somewhere in src/", () => {
+  const used = usedCodes();
+  assert.deepEqual(tableCodes.filter((code) => !used.has(code)), [], "codes no source uses: retire them (RETIRED_CODES), never delete them");
+});
+
+test("src/ uses only codes of the table, and no retired one", () => {
+  const strays = [...usedCodes()].filter(([code]) => !tableCodes.includes(code)).map(([code, files]) => `${code} in ${files.join(", ")}`);
+  assert.deepEqual(strays, [], "add the code to ERROR_CODES in src/errors.ts (and its row to docs/errors.md); a retired code is never used again");
+});
+
+test("a retired code is never back in the table, and the ones retired stay retired", () => {
+  assert.deepEqual(retiredCodes.filter((code) => tableCodes.includes(code)), []);
+  for (const code of ["QUIRE_ERR_PIPELINE_CYCLE", "QUIRE_ERR_STORE_UNKNOWN_RUN"]) assert.ok(retiredCodes.includes(code), code);
+});
+
+test("the pty and ci services' wire codes are codes of the table, each once", () => {
+  for (const table of [PtyErrorCode, CiErrorCode]) {
+    const values: string[] = Object.values(table);
+    assert.equal(new Set(values).size, values.length);
+    for (const code of values) assert.ok(tableCodes.includes(code), code);
+  }
 });

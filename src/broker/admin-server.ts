@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { refused, sendRefused } from "../core/hello-checks.js";
 import { renderFamilies, withLabels, type MetricFamily } from "../core/metrics.js";
 import type { Places } from "../core/places.js";
+import type { ErrorCode } from "../errors.js";
 import { AdminResponse, DaemonStatus } from "../gen/quire/v1/admin.js";
 import { Frame_Kind, type Frame } from "../gen/quire/v1/frame.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
@@ -108,7 +109,7 @@ export class AdminServer {
       // Admin requests are a few bytes: a partial frame this large is not one.
       if (!failed && decoder.buffered > ADMIN_MAX_BUFFERED_BYTES) {
         failed = true;
-        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" }));
+        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" satisfies ErrorCode }));
       }
       if (blocked || failed) socket.pause();
     };

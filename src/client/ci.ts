@@ -1,6 +1,7 @@
 // Typed calls to the ci service: submit a pipeline, read runs, watch them, follow their logs, cancel,
 // keep secrets and annotate a live run from one of its steps.
 import { CiEvent, CiRequest, CiResponse, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
+import type { ErrorCode } from "../errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
 import { connect, type ConnectOptions } from "./connect.js";
@@ -11,7 +12,7 @@ export type { CiRun, CiLogChunk, CiPosition };
 
 /** The ci service said no; `code` is its permanent error code, `position` where a pipeline file is wrong. */
 export class CiRequestError extends ClientError {
-  constructor(code: string, message: string, readonly position: CiPosition | undefined) {
+  constructor(code: ErrorCode, message: string, readonly position: CiPosition | undefined) {
     super(code, message);
   }
 }
@@ -103,6 +104,7 @@ function encode(request: CiRequest): Buffer {
 }
 
 function check(response: CiResponse): CiResponse {
-  if (!response.ok) throw new CiRequestError(response.errorCode || CiErrorCode.FAILED, response.error, response.position);
+  // The code as the service sent it: a newer quired may send one this version's table does not have yet.
+  if (!response.ok) throw new CiRequestError((response.errorCode || CiErrorCode.FAILED) as ErrorCode, response.error, response.position);
   return response;
 }

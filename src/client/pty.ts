@@ -1,6 +1,7 @@
 // Typed calls to the pty service: start, list, attach, tail, kill.
 import { EventEmitter } from "node:events";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession, type PtyStart } from "../gen/quire/v1/pty.js";
+import type { ErrorCode } from "../errors.js";
 import { PtyErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
 import { connect, type ConnectOptions } from "./connect.js";
@@ -121,6 +122,7 @@ function encode(request: PtyRequest): Buffer {
 }
 
 function check(response: PtyResponse): PtyResponse {
-  if (!response.ok) throw new PtyRequestError(response.errorCode || PtyErrorCode.FAILED, response.error);
+  // The code as the service sent it: a newer quired may send one this version's table does not have yet.
+  if (!response.ok) throw new PtyRequestError((response.errorCode || PtyErrorCode.FAILED) as ErrorCode, response.error);
   return response;
 }

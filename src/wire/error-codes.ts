@@ -1,6 +1,7 @@
 // Error codes that cross the wire inside a service's answers (PtyResponse.error_code, ...): the service
-// that sets them and the client that raises them share these constants. Codes, once published, keep
-// their meaning and are never reused; test/error-codes.test.ts pins the list.
+// that sets them and the client that raises them share these constants. Each is a code of the table in
+// src/errors.ts (the compiler refuses any other string), where what it means and what to do are written.
+import type { ErrorCode } from "../errors.js";
 
 /** The pty service's codes, raised in the client as PtyRequestError with this `code`. */
 export const PtyErrorCode = {
@@ -13,7 +14,7 @@ export const PtyErrorCode = {
   EXITED: "QUIRE_ERR_PTY_EXITED",
   NOT_WRITER: "QUIRE_ERR_PTY_NOT_WRITER",
   UNKNOWN_OP: "QUIRE_ERR_PTY_UNKNOWN_OP",
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type PtyErrorCode = (typeof PtyErrorCode)[keyof typeof PtyErrorCode];
 
@@ -39,6 +40,6 @@ export const CiErrorCode = {
   BAD_REQUEST: "QUIRE_ERR_CI_BAD_REQUEST",
   /** A fault in the ci backend itself; quired.log has the details. */
   INTERNAL: "QUIRE_ERR_CI_INTERNAL",
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type CiErrorCode = (typeof CiErrorCode)[keyof typeof CiErrorCode];

@@ -565,7 +565,7 @@ describe("RunStore", () => {
     ]);
     assert.throws(() => store.annotate(run.id, null, null, "", 103), { code: "QUIRE_ERR_STORE_ANNOTATION_INVALID" });
     assert.throws(() => store.annotate(run.id, null, null, "x".repeat(4097), 103), { code: "QUIRE_ERR_STORE_ANNOTATION_INVALID" });
-    assert.throws(() => store.annotate(9999, null, null, "x", 103), { code: "QUIRE_ERR_STORE_UNKNOWN_RUN" });
+    assert.throws(() => store.annotate(9999, null, null, "x", 103), { code: "QUIRE_ERR_RUN_NOT_FOUND" });
   });
 
   test("listRuns is newest first with whole runs; liveRuns and stats count what is live", () => {

@@ -28,12 +28,6 @@ export class StoreMigrationError extends StoreError {
   }
 }
 
-export class UnknownRunError extends StoreError {
-  constructor(readonly runId: number) {
-    super("QUIRE_ERR_STORE_UNKNOWN_RUN", `there is no run ${runId}; \`quirectl runs\` lists the runs`);
-  }
-}
-
 export class AnnotationInvalidError extends StoreError {
   constructor(readonly length: number, readonly limit: number) {
     super("QUIRE_ERR_STORE_ANNOTATION_INVALID", `an annotation must hold 1 to ${limit} characters; this one has ${length}`);

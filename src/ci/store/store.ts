@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
+import { RunNotFoundError } from "../errors.js";
 import type { Pipeline } from "../pipeline/model.js";
 import { ANNOTATION_MAX, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
-import { AnnotationInvalidError, SecretInvalidError, StoreOpenError, UnknownRunError } from "./errors.js";
+import { AnnotationInvalidError, SecretInvalidError, StoreOpenError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
 import type { EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
@@ -264,7 +265,7 @@ export class RunStore {
   annotate(runId: number, job: string | null, step: string | null, text: string, at: number): void {
     const length = [...text].length; // SQLite counts characters, not UTF-16 units
     if (length === 0 || length > ANNOTATION_MAX) throw new AnnotationInvalidError(length, ANNOTATION_MAX);
-    if (this.#s.runExists.get(runId) === undefined) throw new UnknownRunError(runId);
+    if (this.#s.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
     this.#s.insertAnnotation.run(runId, job, step, text, at);
   }
 
