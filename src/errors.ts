@@ -58,6 +58,11 @@ export const ERROR_CODES = {
     means: "A payload does not decode as the message its lane carries.",
     action: "Check the peer's encoder against the lane's `.proto`.",
   },
+  QUIRE_ERR_LANE_DUPLICATE: {
+    layer: "wire",
+    means: "The lane registry gives one id to two lanes (found when the module loads).",
+    action: "Give each lane its own id in `src/wire/lanes.ts`.",
+  },
 
   // The runtime: running commands (src/runtime).
   QUIRE_ERR_INVALID_OPTION: {
@@ -122,6 +127,11 @@ export const ERROR_CODES = {
     means: "The peer's answer to the Hello, or its ready event after a handoff, is not what the protocol says.",
     action: "Check that the socket belongs to a quired of a matching version.",
   },
+  QUIRE_ERR_ABORTED: {
+    layer: "client",
+    means: "A request's AbortSignal fired without a reason of its own.",
+    action: "Nothing: the caller aborted it (a signal with a reason rejects with that reason).",
+  },
 
   // The broker: quired itself (src/broker).
   QUIRE_ERR_DAEMON_RUNNING: {
@@ -158,6 +168,21 @@ export const ERROR_CODES = {
     layer: "broker",
     means: "A service's backend cannot be launched now: crashing, respawning, out of its crash budget, or draining.",
     action: "Clients are refused with BACKEND_SPAWN_FAILED and a retry time: wait that long; quired.log says why it crashed.",
+  },
+  QUIRE_ERR_BACKEND_NOT_RUNNING: {
+    layer: "broker",
+    means: "The backend exited, or its control channel closed, before it answered the broker (a handoff ACK, metrics, an idle question).",
+    action: "Nothing to do for a handoff: the client reconnects; quired.log says why the backend ended, and it is respawned within its budget.",
+  },
+  QUIRE_ERR_BACKEND_TIMEOUT: {
+    layer: "broker",
+    means: "The backend did not answer the broker in time (a handoff ACK, metrics, an idle question).",
+    action: "Nothing to do for a handoff: the client reconnects; a backend that stops answering pings is killed and respawned.",
+  },
+  QUIRE_ERR_HANDOFF_SOCKET_CLOSED: {
+    layer: "broker",
+    means: "A client's socket closed before the broker could hand it to a backend.",
+    action: "Nothing: the client went away.",
   },
 
   // A backend (src/backend).
@@ -340,7 +365,7 @@ export const RETIRED_CODES = {
   QUIRE_ERR_STORE_UNKNOWN_RUN: "No run with that id, from the store. It is QUIRE_ERR_RUN_NOT_FOUND now, the code that crosses the wire.",
 } as const;
 
-export class QuireError extends Error {
+export abstract class QuireError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

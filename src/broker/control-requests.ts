@@ -3,6 +3,7 @@
 // answer, by its timeout, or when the backend exits.
 import type { MetricFamily } from "../core/metrics.js";
 import type { HandoffAck } from "../gen/quire/v1/handoff.js";
+import { BackendTimeoutError } from "./errors.js";
 
 export interface Waiter<T> {
   resolve(value: T): void;
@@ -13,10 +14,12 @@ export interface Waiter<T> {
 /** Answers of one kind being waited for, by key. */
 export class AwaitedAnswers<K, T> {
   readonly #waiters = new Map<K, Waiter<T>>();
-  /** Names the question in the timeout's error: "handoff ACK timed out". */
+  readonly #service: string;
+  /** Names the answer in the timeout's error: "the echo backend did not send its handoff ACK within 2000 ms". */
   readonly #what: string;
 
-  constructor(what: string) {
+  constructor(service: string, what: string) {
+    this.#service = service;
     this.#what = what;
   }
 
@@ -27,7 +30,8 @@ export class AwaitedAnswers<K, T> {
 
   /** Waits for `key`'s answer: `resolve` gets it, `reject` a timeout after `timeoutMs` (or whatever settles it first). */
   wait(key: K, resolve: (value: T) => void, reject: (error: Error) => void, timeoutMs: number): void {
-    const timer = setTimeout(() => this.settle(key)?.reject(new Error(`${this.#what} timed out`)), Math.max(0, timeoutMs));
+    const ms = Math.max(0, timeoutMs);
+    const timer = setTimeout(() => this.settle(key)?.reject(new BackendTimeoutError(this.#service, this.#what, ms)), ms);
     this.#waiters.set(key, { resolve, reject, timer });
   }
 
@@ -53,10 +57,16 @@ export interface IdleAnswer {
 
 /** Everything one backend process has been asked and not yet answered. */
 export class ControlRequests {
-  readonly acks = new AwaitedAnswers<bigint, HandoffAck>("handoff ACK");
-  readonly metrics = new AwaitedAnswers<number, MetricFamily[]>("metrics");
-  readonly idleQuestions = new AwaitedAnswers<number, IdleAnswer>("idle question");
+  readonly acks: AwaitedAnswers<bigint, HandoffAck>;
+  readonly metrics: AwaitedAnswers<number, MetricFamily[]>;
+  readonly idleQuestions: AwaitedAnswers<number, IdleAnswer>;
   #seq = 0;
+
+  constructor(service: string) {
+    this.acks = new AwaitedAnswers(service, "handoff ACK");
+    this.metrics = new AwaitedAnswers(service, "metrics");
+    this.idleQuestions = new AwaitedAnswers(service, "answer to the idle question");
+  }
 
   /** The sequence number of the next metrics or idle question. */
   nextSeq(): number {

@@ -1,6 +1,6 @@
 import { QuireError } from "../errors.js";
 
-export class BrokerError extends QuireError {}
+export abstract class BrokerError extends QuireError {}
 
 export class DaemonRunningError extends BrokerError {
   /** `pid`: the quired that holds the socket, where it said so. */
@@ -43,5 +43,26 @@ export class BackendUnavailableError extends BrokerError {
 export class SocketActivationError extends BrokerError {
   constructor(problem: string) {
     super("QUIRE_ERR_SOCKET_ACTIVATION", `the socket systemd handed to quired cannot be used: ${problem}`);
+  }
+}
+
+/** The backend exited, or its channel closed, before it answered the broker (an ACK, metrics, an idle question). */
+export class BackendNotRunningError extends BrokerError {
+  constructor(readonly service: string, why: string) {
+    super("QUIRE_ERR_BACKEND_NOT_RUNNING", `the ${service} backend is not running (${why}); quired.log says why, and quired respawns a backend that crashed`);
+  }
+}
+
+/** The backend did not answer the broker in time. */
+export class BackendTimeoutError extends BrokerError {
+  constructor(readonly service: string, readonly what: string, readonly timeoutMs: number) {
+    super("QUIRE_ERR_BACKEND_TIMEOUT", `the ${service} backend did not send its ${what} within ${timeoutMs} ms`);
+  }
+}
+
+/** A client's socket closed before the broker could hand it to a backend: the client went away. */
+export class HandoffSocketClosedError extends BrokerError {
+  constructor(readonly service: string) {
+    super("QUIRE_ERR_HANDOFF_SOCKET_CLOSED", `the client's socket closed before the handoff to the ${service} backend; the client has gone`);
   }
 }

@@ -11,7 +11,7 @@ import { isMetricFamily, type MetricFamily } from "../core/metrics.js";
 import { newTokenKey, TokenSealer } from "../core/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { ControlRequests, type IdleAnswer } from "./control-requests.js";
-import { BackendUnavailableError } from "./errors.js";
+import { BackendNotRunningError, BackendUnavailableError, HandoffSocketClosedError } from "./errors.js";
 import { RespawnBudget, TYPICAL_START_MS, type RespawnPolicy } from "./respawn-budget.js";
 
 export type { RespawnPolicy } from "./respawn-budget.js";
@@ -79,7 +79,7 @@ export class BackendProcess extends EventEmitter {
   /** Resolves when the current process's stdout and stderr have been copied to the log to their end. */
   #output: Promise<void> = Promise.resolve();
   /** Offers, metrics and idle questions sent to the current process and not yet answered. */
-  readonly #requests = new ControlRequests();
+  readonly #requests: ControlRequests;
   /** Seals tokens under the key of the current launch; a respawned backend gets a new key. */
   #sealer: TokenSealer | undefined;
   /** A token sealed ahead under #sealer, for the next Hello. */
@@ -95,6 +95,7 @@ export class BackendProcess extends EventEmitter {
     super();
     this.service = options.service;
     this.#options = options;
+    this.#requests = new ControlRequests(options.service);
     this.#budget = new RespawnBudget(options.respawn);
   }
 
@@ -181,7 +182,7 @@ export class BackendProcess extends EventEmitter {
         handle?.close();
         reject(error);
       };
-      if (!handle) return fail(new Error("the client's socket closed before the handoff"));
+      if (!handle) return fail(new HandoffSocketClosedError(this.service));
       this.#requests.acks.wait(correlationId, acked, fail, deadline - Date.now());
       const message: BrokerMessage = { t: "offer", offer, pending, deadline };
       // A handle Node could not send yet (the channel waits for the previous one's acknowledgement) stays
@@ -192,7 +193,7 @@ export class BackendProcess extends EventEmitter {
         else handle.close();
       });
       if (marking) handoffMark(correlationId, "offer-sent");
-      if (!sent) this.#requests.acks.settle(correlationId)?.reject(new Error("backend is not running"));
+      if (!sent) this.#requests.acks.settle(correlationId)?.reject(new BackendNotRunningError(this.service, "no control channel"));
     });
   }
 
@@ -202,7 +203,7 @@ export class BackendProcess extends EventEmitter {
     const seq = this.#requests.nextSeq();
     return new Promise((resolve, reject) => {
       this.#requests.metrics.wait(seq, resolve, reject, timeoutMs);
-      if (!this.#send({ t: "metrics", seq })) this.#requests.metrics.settle(seq)?.reject(new Error("backend is not running"));
+      if (!this.#send({ t: "metrics", seq })) this.#requests.metrics.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
     });
   }
 
@@ -336,7 +337,7 @@ export class BackendProcess extends EventEmitter {
     try {
       answer = await new Promise((resolve, reject) => {
         this.#requests.idleQuestions.wait(seq, resolve, reject, 2_000);
-        if (!this.#send({ t: "idle", seq })) this.#requests.idleQuestions.settle(seq)?.reject(new Error("backend is not running"));
+        if (!this.#send({ t: "idle", seq })) this.#requests.idleQuestions.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
       });
     } catch {
       return this.#scheduleIdleCheck(child);
@@ -389,7 +390,7 @@ export class BackendProcess extends EventEmitter {
     clearTimeout(this.#livenessTimer);
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
     clearTimeout(this.#idleTimer);
-    this.#requests.rejectAll(() => new Error(`backend ${why}`));
+    this.#requests.rejectAll(() => new BackendNotRunningError(this.service, why));
     const killedBecause = this.#killedBecause;
     this.#killedBecause = undefined;
     // "stopped": drain() ran while a process we had just killed was still exiting.

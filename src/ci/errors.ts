@@ -1,7 +1,8 @@
 import { QuireError } from "../errors.js";
+import { MAX_SECRET_BYTES, MIN_SECRET_BYTES } from "./rules.js";
 
 /** Every error the CI layer raises. */
-export class CiError extends QuireError {}
+export abstract class CiError extends QuireError {}
 
 /** Where in a pipeline file something is wrong; line and column are 1-based, absent when there is no text to point at. */
 export interface PipelineLocation {
@@ -57,6 +58,23 @@ export class RunNotFoundError extends CiError {
 export class SecretMissingError extends CiError {
   constructor(readonly secret: string) {
     super("QUIRE_ERR_SECRET_MISSING", `secret ${secret} is not set; set it with: quirectl secret set ${secret} < file-holding-the-value`);
+  }
+}
+
+/** A secret's name that is not SECRET_NAME's: it could not be a step's environment variable. */
+export class SecretNameError extends CiError {
+  constructor(readonly secret: string) {
+    super("QUIRE_ERR_SECRET_NAME", `secret name "${secret}" is not allowed: use capitals, digits and _, not starting with a digit`);
+  }
+}
+
+/** A secret's value too short to redact from logs, or too long for a step's environment. */
+export class SecretValueError extends CiError {
+  constructor(readonly secret: string, readonly bytes: number) {
+    super(
+      "QUIRE_ERR_SECRET_VALUE",
+      `secret ${secret} must be ${MIN_SECRET_BYTES} bytes to ${MAX_SECRET_BYTES / 1024} KiB (shorter could not be redacted from logs; longer would not fit a step's environment); it is ${bytes}`,
+    );
   }
 }
 

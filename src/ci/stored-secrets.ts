@@ -1,6 +1,6 @@
 // The secrets a person set, as the run store keeps them: sealed under the SecretBox's key, opened only
 // for the runs whose jobs name them.
-import { CiError, SecretMissingError } from "./errors.js";
+import { SecretMissingError, SecretNameError, SecretValueError } from "./errors.js";
 import { MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_NAME } from "./rules.js";
 import type { SecretBox } from "./secrets.js";
 import type { RunStore } from "./store/index.js";
@@ -15,11 +15,9 @@ export class StoredSecrets {
   }
 
   set(name: string, value: string): void {
-    if (!SECRET_NAME.test(name)) throw new CiError("QUIRE_ERR_SECRET_NAME", `secret name "${name}" is not allowed: use capitals, digits and _, not starting with a digit`);
+    if (!SECRET_NAME.test(name)) throw new SecretNameError(name);
     const bytes = Buffer.byteLength(value);
-    if (bytes < MIN_SECRET_BYTES || bytes > MAX_SECRET_BYTES) {
-      throw new CiError("QUIRE_ERR_SECRET_VALUE", `secret ${name} must be ${MIN_SECRET_BYTES} bytes to 64 KiB (shorter could not be redacted from logs; longer would not fit a step's environment); it is ${bytes}`);
-    }
+    if (bytes < MIN_SECRET_BYTES || bytes > MAX_SECRET_BYTES) throw new SecretValueError(name, bytes);
     const { nonce, box } = this.#box.seal(value);
     this.#store.putSecret(name, nonce, box, Date.now());
   }

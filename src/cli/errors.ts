@@ -1,7 +1,7 @@
 // quirectl's own failures (the client's and the broker's have theirs).
 import { QuireError } from "../errors.js";
 
-export class CliError extends QuireError {}
+export abstract class CliError extends QuireError {}
 
 export class LoginUnsupportedError extends CliError {
   constructor(readonly platform: string) {

@@ -7,7 +7,7 @@ import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import type { Negotiated } from "../gen/quire/v1/hello.js";
 import { newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
-import { ClientError, ConnectionClosedError, HandshakeError, TimeoutError } from "./errors.js";
+import { AbortedError, ClientError, ConnectionClosedError, HandshakeError, TimeoutError } from "./errors.js";
 import type { FramedSocket } from "./framed.js";
 
 export type ConnectionPath = "handoff" | "reconnect";
@@ -176,7 +176,7 @@ export class Connection extends EventEmitter {
     const signal = options.signal;
     if (signal) {
       pending.signal = signal;
-      pending.onAbort = () => this.#abandon(requestId, lane, signal.reason ?? new Error("aborted"));
+      pending.onAbort = () => this.#abandon(requestId, lane, signal.reason ?? new AbortedError(`the request on lane 0x${lane.toString(16)}`));
       signal.addEventListener("abort", pending.onAbort, { once: true });
     }
     try {

@@ -1,7 +1,7 @@
 import { Refused_Code, type Refused } from "../gen/quire/v1/hello.js";
 import { QuireError } from "../errors.js";
 
-export class ClientError extends QuireError {}
+export abstract class ClientError extends QuireError {}
 
 /** Errnos that mean nothing serves the socket: no socket file, a stale one, a listener going away. */
 const NOBODY_LISTENING = new Set(["ENOENT", "ECONNREFUSED", "ECONNRESET"]);
@@ -95,5 +95,12 @@ export class TimeoutError extends ClientError {
 export class HandshakeError extends ClientError {
   constructor(detail: string) {
     super("QUIRE_ERR_HANDSHAKE", `handshake failed: ${detail}; is this a quire socket of a matching version?`);
+  }
+}
+
+/** A request whose AbortSignal fired with no reason of its own (one with a reason rejects with that reason). */
+export class AbortedError extends ClientError {
+  constructor(what: string) {
+    super("QUIRE_ERR_ABORTED", `${what} was aborted by its signal`);
   }
 }

@@ -1,6 +1,6 @@
 import { QuireError } from "../errors.js";
 
-export class RuntimeError extends QuireError {}
+export abstract class RuntimeError extends QuireError {}
 
 export class InvalidOptionError extends RuntimeError {
   constructor(readonly option: string, readonly value: unknown, expected: string) {

@@ -4,7 +4,7 @@ import { QuireError } from "../errors.js";
 export { QuireError };
 
 /** A byte stream or a frame that breaks the wire rules (ARCHITECTURE.md, "The wire"). */
-export class WireError extends QuireError {}
+export abstract class WireError extends QuireError {}
 
 export class FramingVersionError extends WireError {
   constructor(readonly version: number) {
@@ -60,5 +60,12 @@ export class PayloadEncodingError extends WireError {
 export class PayloadMalformedError extends WireError {
   constructor(what: string, cause: unknown) {
     super("QUIRE_ERR_PAYLOAD_MALFORMED", `payload is not a valid ${what}: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+}
+
+/** Two lanes of the registry share an id: a mistake in src/wire/lanes.ts, found when it loads. */
+export class LaneDuplicateError extends WireError {
+  constructor(readonly lane: number, first: string, second: string) {
+    super("QUIRE_ERR_LANE_DUPLICATE", `lane 0x${lane.toString(16)} allocated twice (${first}, ${second}); give each lane its own id`);
   }
 }

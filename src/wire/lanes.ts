@@ -1,4 +1,5 @@
 // The lane registry: every payload_protocol id quire speaks, each allocated once.
+import { LaneDuplicateError } from "./errors.js";
 
 export const Lane = {
   /** Hello / HelloReply. */
@@ -19,7 +20,7 @@ export type LaneId = (typeof Lane)[keyof typeof Lane];
 
 const names = new Map<number, string>();
 for (const [name, id] of Object.entries(Lane)) {
-  if (names.has(id)) throw new Error(`lane 0x${id.toString(16)} allocated twice (${names.get(id)}, ${name})`);
+  if (names.has(id)) throw new LaneDuplicateError(id, names.get(id)!, name);
   names.set(id, name.toLowerCase());
 }
 

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
 import { AwaitedAnswers, ControlRequests } from "../../src/broker/control-requests.js";
+import { BackendTimeoutError } from "../../src/broker/errors.js";
 
 beforeEach(() => mock.timers.enable({ apis: ["setTimeout"] }));
 afterEach(() => mock.timers.reset());
@@ -24,7 +25,7 @@ function outcome<T>() {
 }
 
 test("an answer settles its question once; a second answer, or one for a question never asked, finds nothing", () => {
-  const answers = new AwaitedAnswers<number, string>("metrics");
+  const answers = new AwaitedAnswers<number, string>("echo", "metrics");
   const asked = outcome<string>();
   answers.wait(1, asked.resolve, asked.reject, 1_000);
   assert.equal(answers.size, 1);
@@ -38,20 +39,21 @@ test("an answer settles its question once; a second answer, or one for a questio
 });
 
 test("a question not answered in time is rejected at its timeout, and its late answer is ignored", () => {
-  const answers = new AwaitedAnswers<bigint, string>("handoff ACK");
+  const answers = new AwaitedAnswers<bigint, string>("echo", "handoff ACK");
   const asked = outcome<string>();
   answers.wait(7n, asked.resolve, asked.reject, 2_000);
   mock.timers.tick(1_999);
   assert.equal(asked.seen.settled, 0, "still waiting before the deadline");
   mock.timers.tick(1);
   assert.equal(asked.seen.settled, 1);
-  assert.ok(asked.seen.error instanceof Error, "rejected with an error");
+  assert.ok(asked.seen.error instanceof BackendTimeoutError, "rejected with an error");
+  assert.equal(asked.seen.error.code, "QUIRE_ERR_BACKEND_TIMEOUT");
   assert.equal(answers.size, 0);
   assert.equal(answers.settle(7n), undefined, "a late answer finds no waiter");
 });
 
 test("a deadline already passed rejects on the next timer turn, not at once", () => {
-  const answers = new AwaitedAnswers<number, string>("idle question");
+  const answers = new AwaitedAnswers<number, string>("echo", "answer to the idle question");
   const asked = outcome<string>();
   answers.wait(1, asked.resolve, asked.reject, -50);
   assert.equal(asked.seen.settled, 0, "the caller can still send the question");
@@ -60,7 +62,7 @@ test("a deadline already passed rejects on the next timer turn, not at once", ()
 });
 
 test("the backend's exit rejects everything still asked, each with an error of its own, and clears the timeouts", () => {
-  const requests = new ControlRequests();
+  const requests = new ControlRequests("echo");
   const ack = outcome<unknown>();
   const metrics = outcome<unknown>();
   const idle = outcome<unknown>();
@@ -81,7 +83,7 @@ test("the backend's exit rejects everything still asked, each with an error of i
 });
 
 test("metrics and idle questions share one sequence, so an answer names exactly one question", () => {
-  const requests = new ControlRequests();
+  const requests = new ControlRequests("echo");
   const seqs = [requests.nextSeq(), requests.nextSeq(), requests.nextSeq()];
   assert.equal(new Set(seqs).size, 3);
   assert.ok(seqs[0]! < seqs[1]! && seqs[1]! < seqs[2]!);

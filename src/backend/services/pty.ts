@@ -6,10 +6,10 @@ import { Refused_Code } from "../../gen/quire/v1/hello.js";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession } from "../../gen/quire/v1/pty.js";
 import { OutputCapture } from "../../runtime/output.js";
 import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
-import { QuireError } from "../../errors.js";
 import { newFrame } from "../../wire/framing.js";
 import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
+import { PtyExitedError, PtyInvalidNameError, PtyNameTakenError, PtyNoCommandError, PtyNoSessionError, PtyNotWriterError, PtyUnknownOpError } from "../errors.js";
 import type { ServedConnection } from "../served-connection.js";
 import type { Service } from "./service.js";
 
@@ -18,12 +18,6 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const BACKLOG_BYTES = 256 * 1024;
 /** A client this far behind on output is detached rather than buffered for without end. */
 const SLOW_CLIENT_BYTES = 8 * 1024 * 1024;
-
-class PtyError extends QuireError {
-  constructor(code: PtyErrorCode, message: string) {
-    super(code, message);
-  }
-}
 
 interface Subscription {
   client: ServedConnection;
@@ -76,7 +70,7 @@ export function createPtyService(): Service {
 
   const find = (name: string): Session => {
     const session = sessions.get(name);
-    if (!session) throw new PtyError(PtyErrorCode.NO_SESSION, `no session named "${name}"; quirectl ps lists them`);
+    if (!session) throw new PtyNoSessionError(name);
     return session;
   };
 
@@ -93,10 +87,10 @@ export function createPtyService(): Service {
   };
 
   const start = (req: NonNullable<PtyRequest["start"]>): PtyResponse => {
-    if (!NAME.test(req.name)) throw new PtyError(PtyErrorCode.INVALID_NAME, `session name ${JSON.stringify(req.name)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
+    if (!NAME.test(req.name)) throw new PtyInvalidNameError(req.name);
     const existing = sessions.get(req.name);
-    if (existing && !existing.result) throw new PtyError(PtyErrorCode.NAME_TAKEN, `a session named "${req.name}" is running; kill it first or pick another name`);
-    if (!req.file) throw new PtyError(PtyErrorCode.NO_COMMAND, "no command given: quirectl start NAME -- COMMAND [ARGS...]");
+    if (existing && !existing.result) throw new PtyNameTakenError(req.name);
+    if (!req.file) throw new PtyNoCommandError();
     const cols = req.cols || 80;
     const rows = req.rows || 24;
     const cwd = req.cwd || process.env.HOME || "/";
@@ -127,7 +121,7 @@ export function createPtyService(): Service {
 
   const attach = (req: NonNullable<PtyRequest["attach"]>, client: ServedConnection, requestId: bigint): PtyResponse => {
     const session = find(req.name);
-    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${req.name}" has exited; quirectl tail ${req.name} shows its last output`);
+    if (session.result) throw new PtyExitedError(req.name, `quirectl tail ${req.name} shows its last output`);
     session.subscribers.push({ client, requestId });
     let writer = false;
     if (req.write && (session.writer === undefined || session.writer === client || req.takeover)) {
@@ -150,8 +144,8 @@ export function createPtyService(): Service {
 
   const asWriter = (name: string, client: ServedConnection): Session => {
     const session = find(name);
-    if (session.result) throw new PtyError(PtyErrorCode.EXITED, `"${name}" has exited`);
-    if (session.writer !== client) throw new PtyError(PtyErrorCode.NOT_WRITER, `another client is the writer of "${name}"; attach with --takeover to become it`);
+    if (session.result) throw new PtyExitedError(name);
+    if (session.writer !== client) throw new PtyNotWriterError(name);
     return session;
   };
 
@@ -183,7 +177,7 @@ export function createPtyService(): Service {
       sessions.delete(session.name);
       return PtyResponse.fromPartial({ ok: true, session: session.describe() });
     }
-    throw new PtyError(PtyErrorCode.UNKNOWN_OP, "the request names no operation this service knows; upgrade quirectl or quired");
+    throw new PtyUnknownOpError();
   };
 
   return {

@@ -1,7 +1,7 @@
 // Failures of the CI output layer: step logs and the secret key. Match on `code`.
 import { QuireError } from "../../errors.js";
 
-export class OutputError extends QuireError {}
+export abstract class OutputError extends QuireError {}
 
 /** A step log could not be opened, written or read. */
 export class LogFileError extends OutputError {

@@ -1,7 +1,7 @@
 import { QuireError } from "../../errors.js";
 
 /** A failure of the run store (quire.db). */
-export class StoreError extends QuireError {}
+export abstract class StoreError extends QuireError {}
 
 export class StoreOpenError extends StoreError {
   constructor(readonly file: string, why: string, cause?: unknown) {

@@ -1,9 +1,9 @@
 // A frame on the ci lane, to the operation it asks for: a CANCEL ends a stream, a CiRequest is decoded
 // and served, and whatever fails is answered as an error response.
-import { QuireError } from "../../../errors.js";
 import { CiRequest, type CiResponse } from "../../../gen/quire/v1/ci.js";
 import { Frame_Kind, type Frame } from "../../../gen/quire/v1/frame.js";
 import { CiErrorCode } from "../../../wire/error-codes.js";
+import { CiBadRequestError } from "../../errors.js";
 import type { ServedConnection } from "../../served-connection.js";
 import { sendLogs, type LogParts } from "./logs.js";
 import { watchRun, type WatchParts } from "./watch.js";
@@ -16,7 +16,7 @@ export function serveFrame(parts: CiParts, frame: Frame, client: ServedConnectio
   try {
     request = CiRequest.decode(frame.payload);
   } catch (error) {
-    return parts.replies.fail(client, frame, new QuireError(CiErrorCode.BAD_REQUEST, `payload is not a valid CiRequest: ${(error as Error).message}`));
+    return parts.replies.fail(client, frame, new CiBadRequestError((error as Error).message, error));
   }
   serveRequest(parts, client, frame, request).catch((error) => parts.replies.fail(client, frame, error));
 }
