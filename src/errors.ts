@@ -339,6 +339,21 @@ export const ERROR_CODES = {
   },
 
   // quirectl (src/cli).
+  QUIRE_ERR_USAGE: {
+    layer: "cli",
+    means: "A command line quirectl cannot use: an unknown command or option, or a bad value; quirectl exits 2.",
+    action: "`quirectl --help` shows the usage.",
+  },
+  QUIRE_ERR_NOT_IN_STEP: {
+    layer: "cli",
+    means: "`quirectl annotate` ran outside a pipeline step (QUIRE_RUN_TOKEN is not set); quirectl exits 2.",
+    action: "Call it from a step's command.",
+  },
+  QUIRE_ERR_PROMPT_CANCELLED: {
+    layer: "cli",
+    means: "Ctrl-C at the prompt for a secret's value; quirectl exits 2.",
+    action: "Nothing: nothing was set.",
+  },
   QUIRE_ERR_LOGIN_UNSUPPORTED: {
     layer: "cli",
     means: "Starting quired at login is not supported on this platform.",

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { resolvePlaces } from "../core/places.js";
 import { PipelineError } from "../ci/errors.js";
 import { addAction } from "../ci/workflow/action-cache.js";
-import { UsageError } from "./args.js";
+import { ArgumentError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { printJson, println, visible } from "./output.js";
@@ -20,7 +20,7 @@ export async function actionAdd(args: ActionAddArgs): Promise<number> {
   try {
     dir = addAction(actionsDir, args.action, args.from);
   } catch (error) {
-    if (error instanceof PipelineError) throw new UsageError(error.message);
+    if (error instanceof PipelineError) throw new ArgumentError(error.message);
     throw error;
   }
   if (args.json) printJson({ action: args.action, dir });

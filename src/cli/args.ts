@@ -1,9 +1,7 @@
 // Checks of quirectl's arguments, made before anything is sent: a bad one is a usage error (exit 2) with
 // a sentence saying what was expected, never a request the daemon has to refuse or a stack trace.
 import { MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_NAME } from "../ci/rules.js";
-
-/** A bad argument: quirectl prints the message and exits 2. */
-export class UsageError extends Error {}
+import { ArgumentError } from "./errors.js";
 
 /** A run id: a positive whole number that fits a JavaScript number exactly. */
 export function runId(value: unknown): number {
@@ -19,14 +17,14 @@ function positiveInteger(value: unknown, what: string, example: string): number 
   const text = String(value);
   const number = /^[0-9]+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(number) || number < 1) {
-    throw new UsageError(`${what} must be a positive whole number (${example}); got ${JSON.stringify(text)}`);
+    throw new ArgumentError(`${what} must be a positive whole number (${example}); got ${JSON.stringify(text)}`);
   }
   return number;
 }
 
 export function secretName(value: string): string {
   if (!SECRET_NAME.test(value)) {
-    throw new UsageError(`${JSON.stringify(value)} is not a secret name: use capital letters, digits and _, not starting with a digit (e.g. NPM_TOKEN)`);
+    throw new ArgumentError(`${JSON.stringify(value)} is not a secret name: use capital letters, digits and _, not starting with a digit (e.g. NPM_TOKEN)`);
   }
   return value;
 }
@@ -34,17 +32,17 @@ export function secretName(value: string): string {
 /** A secret's value, refused when quire could not redact it or a step's environment could not hold it. */
 export function secretValue(name: string, value: string): string {
   const bytes = Buffer.byteLength(value, "utf8");
-  if (bytes === 0) throw new UsageError(`the value for ${name} is empty; give it on stdin: quirectl secret set ${name} < file`);
+  if (bytes === 0) throw new ArgumentError(`the value for ${name} is empty; give it on stdin: quirectl secret set ${name} < file`);
   if (bytes < MIN_SECRET_BYTES) {
-    throw new UsageError(`the value for ${name} is ${bytes} byte${bytes === 1 ? "" : "s"}: a secret must be at least ${MIN_SECRET_BYTES} bytes, or quire could not redact it from logs (so short a string occurs everywhere)`);
+    throw new ArgumentError(`the value for ${name} is ${bytes} byte${bytes === 1 ? "" : "s"}: a secret must be at least ${MIN_SECRET_BYTES} bytes, or quire could not redact it from logs (so short a string occurs everywhere)`);
   }
   if (bytes > MAX_SECRET_BYTES) {
-    throw new UsageError(`the value for ${name} is over ${MAX_SECRET_BYTES} bytes (64 KiB): it would not fit in a step's environment; keep a large secret in a file and store its path or a key to it`);
+    throw new ArgumentError(`the value for ${name} is over ${MAX_SECRET_BYTES} bytes (64 KiB): it would not fit in a step's environment; keep a large secret in a file and store its path or a key to it`);
   }
   return value;
 }
 
 export function annotationText(value: string): string {
-  if (value.trim() === "") throw new UsageError("annotate needs some text: quirectl annotate TEXT");
+  if (value.trim() === "") throw new ArgumentError("annotate needs some text: quirectl annotate TEXT");
   return value;
 }

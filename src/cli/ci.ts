@@ -6,6 +6,7 @@ import { readPipelineFile } from "../ci/pipeline/parse.js";
 import { readPipeline } from "../ci/read-pipeline.js";
 import { MAX_SECRET_BYTES } from "../ci/rules.js";
 import { annotationText, secretName, secretValue } from "./args.js";
+import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
@@ -31,9 +32,6 @@ async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): P
   }
 }
 
-/** Thrown for a bad pipeline file: quirectl prints it and exits 2. */
-export class PipelineUsageError extends Error {}
-
 export async function submitRun(args: RunArgs): Promise<number> {
   const file = pipelineFile(process.cwd(), args.file, args.workflow);
   let text: string;
@@ -43,13 +41,13 @@ export async function submitRun(args: RunArgs): Promise<number> {
   } catch (error) {
     if (!(error instanceof PipelineError)) throw error;
     const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message);
+    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message, error);
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
     readPipeline(text, file);
   } catch (error) {
-    if (error instanceof PipelineError) throw new PipelineUsageError(error.message);
+    if (error instanceof PipelineError) throw new PipelineUsageError(error.message, error);
     throw error;
   }
   return withCi(args, async (ci) => {
@@ -57,7 +55,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     try {
       run = await ci.submit(file, text, { repo: args.repo, ref: args.ref });
     } catch (error) {
-      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message);
+      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
       throw error;
     }
     if (!args.wait) {
@@ -220,7 +218,7 @@ export async function removeSecret(args: GlobalArgs & { name: string }): Promise
 export async function annotate(args: GlobalArgs & { text: string }): Promise<number> {
   annotationText(args.text);
   const token = process.env.QUIRE_RUN_TOKEN;
-  if (!token) throw new PipelineUsageError("annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
+  if (!token) throw new NotInStepError();
   return withCi(args, async (ci) => {
     await ci.annotate(Buffer.from(token), args.text, { job: process.env.QUIRE_JOB, step: process.env.QUIRE_STEP });
     return ExitCode.Ok;
@@ -237,7 +235,7 @@ async function readSecretValue(name: string): Promise<string> {
     try {
       for await (const chunk of stdin) {
         const text = String(chunk);
-        if (text === "\u0003") throw new PipelineUsageError("cancelled");
+        if (text === "\u0003") throw new PromptCancelledError();
         const end = text.search(/[\r\n]/);
         chunks.push(end >= 0 ? text.slice(0, end) : text);
         if (end >= 0) break;

@@ -3,6 +3,47 @@ import { QuireError } from "../errors.js";
 
 export abstract class CliError extends QuireError {}
 
+/** quirectl exits 2 (ExitCode.Usage) for these: what was asked cannot be done as asked. */
+export abstract class UsageError extends CliError {}
+
+/** A bad argument, found by yargs or by args.ts: quirectl prints the message, points at --help and exits 2. */
+export class ArgumentError extends UsageError {
+  constructor(message: string) {
+    super("QUIRE_ERR_USAGE", message);
+  }
+}
+
+/** A pipeline file refused before anything runs (by quirectl's own check or the daemon's): quirectl prints it and exits 2. */
+export class PipelineUsageError extends UsageError {
+  constructor(message: string, cause?: unknown) {
+    super("QUIRE_ERR_PIPELINE_INVALID", message, { cause });
+  }
+}
+
+/** `quirectl annotate` outside a pipeline step, where there is no run token to say which run. */
+export class NotInStepError extends UsageError {
+  constructor() {
+    super("QUIRE_ERR_NOT_IN_STEP", "annotate works inside a pipeline step (QUIRE_RUN_TOKEN is not set)");
+  }
+}
+
+/** Ctrl-C at the prompt for a secret's value. */
+export class PromptCancelledError extends UsageError {
+  constructor() {
+    super("QUIRE_ERR_PROMPT_CANCELLED", "cancelled");
+  }
+}
+
+/** `daemon install` found a quired it would take the socket from: one not started by the login unit. */
+export class LoginDaemonRunningError extends CliError {
+  constructor(readonly socket: string) {
+    super(
+      "QUIRE_ERR_DAEMON_RUNNING",
+      `a quired is already running on ${socket}, not started by the login unit: stop it first (quirectl daemon stop), then install again, so the unit can take over its socket`,
+    );
+  }
+}
+
 export class LoginUnsupportedError extends CliError {
   constructor(readonly platform: string) {
     super("QUIRE_ERR_LOGIN_UNSUPPORTED", `starting quired at login is supported on Linux (systemd), macOS (launchd) and Windows (a logon task), not on ${platform}`);

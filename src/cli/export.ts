@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { PipelineError } from "../ci/errors.js";
 import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
 import { EXPORTED_WORKFLOW, exportWorkflow } from "../ci/workflow/export.js";
-import { UsageError } from "./args.js";
+import { ArgumentError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { printJson, println } from "./output.js";
@@ -21,7 +21,7 @@ export async function exportGithub(args: ExportArgs): Promise<number> {
   try {
     pipeline = parsePipeline(readPipelineFile(file), file);
   } catch (error) {
-    if (error instanceof PipelineError) throw new UsageError(error.message);
+    if (error instanceof PipelineError) throw new ArgumentError(error.message);
     throw error;
   }
   const root = repositoryRoot(dirname(file)) ?? dirname(file);

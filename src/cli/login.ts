@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { resolvePlaces, type Places } from "../core/places.js";
 import { quiredCommand } from "../core/quired-command.js";
 import { probeSocket } from "../core/socket-probe.js";
-import { CliError, LoginCommandError } from "./errors.js";
+import { LoginCommandError, LoginDaemonRunningError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { installSteps, LAUNCHD_LABEL, loginFiles, SYSTEMD_SOCKET, uninstallSteps, unitEnvironment, WINDOWS_TASK, type Step } from "./login-units.js";
@@ -74,15 +74,6 @@ async function refuseUnmanagedDaemon(platform: NodeJS.Platform, uid: number, pla
   const query = managed[platform];
   if (query && spawnSync(query[0]!, query.slice(1), { stdio: "ignore", timeout: 10_000 }).status === 0) return;
   if (await probeSocket(places.socket)) throw new LoginDaemonRunningError(places.socket);
-}
-
-class LoginDaemonRunningError extends CliError {
-  constructor(socket: string) {
-    super(
-      "QUIRE_ERR_DAEMON_RUNNING",
-      `a quired is already running on ${socket}, not started by the login unit: stop it first (quirectl daemon stop), then install again, so the unit can take over its socket`,
-    );
-  }
 }
 
 function perform(steps: Step[], activate: boolean, action: "install" | "uninstall"): Done[] {

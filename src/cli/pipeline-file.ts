@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { UsageError } from "./args.js";
+import { ArgumentError } from "./errors.js";
 
 const WORKFLOWS = join(".github", "workflows");
 
@@ -26,9 +26,9 @@ export function workflowFiles(root: string): string[] {
     .map((name) => join(dir, name));
 }
 
-/** The pipeline file to run; a UsageError (exit 2) lists the choices when there is none to take. */
+/** The pipeline file to run; an ArgumentError (exit 2) lists the choices when there is none to take. */
 export function pipelineFile(cwd: string, file: string | undefined, workflow: string | undefined): string {
-  if (file !== undefined && workflow !== undefined) throw new UsageError("give a pipeline file or --workflow NAME, not both");
+  if (file !== undefined && workflow !== undefined) throw new ArgumentError("give a pipeline file or --workflow NAME, not both");
   if (file !== undefined) return resolve(cwd, file);
   const root = repositoryRoot(cwd);
   if (workflow !== undefined) {
@@ -36,7 +36,7 @@ export function pipelineFile(cwd: string, file: string | undefined, workflow: st
     const found = files.find((path) => basename(path) === workflow || basename(path).replace(/\.ya?ml$/, "") === workflow);
     if (found) return found;
     const names = files.map((path) => basename(path).replace(/\.ya?ml$/, ""));
-    throw new UsageError(names.length > 0 ? `no workflow ${workflow} in ${join(root!, WORKFLOWS)}; there are: ${names.join(", ")}` : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`);
+    throw new ArgumentError(names.length > 0 ? `no workflow ${workflow} in ${join(root!, WORKFLOWS)}; there are: ${names.join(", ")}` : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`);
   }
   for (const dir of [cwd, root].filter((d): d is string => d !== undefined)) {
     const path = join(dir, "quire.yml");
@@ -45,7 +45,7 @@ export function pipelineFile(cwd: string, file: string | undefined, workflow: st
   const files = root ? workflowFiles(root) : [];
   if (files.length > 0) {
     const names = files.map((path) => `  quirectl run --workflow ${basename(path).replace(/\.ya?ml$/, "")}`).join("\n");
-    throw new UsageError(`no quire.yml here or at ${root}; this repository has GitHub workflows, run one of them:\n${names}`);
+    throw new ArgumentError(`no quire.yml here or at ${root}; this repository has GitHub workflows, run one of them:\n${names}`);
   }
   return resolve(cwd, "quire.yml");
 }

@@ -4,8 +4,9 @@ import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
 import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
-import { annotate, cancelRun, listRuns, listSecrets, PipelineUsageError, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
-import { limit, runId, UsageError } from "./args.js";
+import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
+import { limit, runId } from "./args.js";
+import { ArgumentError, UsageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
 import { commandLine, endQuietlyWhenOutputCloses, printError } from "./output.js";
@@ -162,17 +163,14 @@ export async function main(argv: string[]): Promise<number> {
       .strict()
       .fail((message, error) => {
         if (error) throw error;
-        throw new UsageError(message);
+        throw new ArgumentError(message);
       })
       .parseAsync();
     return exit;
   } catch (error) {
-    if (error instanceof PipelineUsageError) {
-      printError(error.message);
-      return ExitCode.Usage;
-    }
     if (error instanceof UsageError) {
-      printError(`${error.message}\nRun quirectl --help for usage.`);
+      // Only a bad argument is helped by the usage; a bad pipeline file or a command in the wrong place is not.
+      printError(error instanceof ArgumentError ? `${error.message}\nRun quirectl --help for usage.` : error.message);
       return ExitCode.Usage;
     }
     if (error instanceof DaemonStartError && process.getuid?.() === 0 && !parsed.allowRoot) {

@@ -62,6 +62,14 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     for (const text of ["", "  "]) assertUsage(await quirectl(home, ["annotate", text], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } }), /annotate needs some text/, JSON.stringify(text));
   });
 
+  test("annotate outside a pipeline step says so, and only a bad argument points at --help", async () => {
+    const outside = await quirectl(home, ["annotate", "a note"], { env: { QUIRE_RUN_TOKEN: "" } });
+    assertUsage(outside, /^quirectl: annotate works inside a pipeline step \(QUIRE_RUN_TOKEN is not set\)$/, "annotate outside a step");
+    assert.doesNotMatch(outside.stderr, /--help/);
+    const bad = await quirectl(home, ["annotate", ""], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } });
+    assert.match(bad.stderr, /\nRun quirectl --help for usage\.\n$/);
+  });
+
   test("a pipeline file that is a FIFO, a directory or over 1 MiB is refused without reading (no hang)", async () => {
     const fifo = join(home, "fifo.yml");
     execFileSync("mkfifo", [fifo]);
