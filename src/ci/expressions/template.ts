@@ -170,7 +170,8 @@ export function evaluateValue(text: string, scope: Scope): unknown {
  */
 export function evaluateCondition(text: string | null, scope: Scope): boolean {
   const source = text === null || text.trim() === "" ? "success()" : conditionSource(text);
-  if (source === undefined) throw new Error(`not a condition: ${text}`);
+  // Text around `${{ }}` (refused when a file is read) reads as GitHub reads it: a string, true unless empty.
+  if (source === undefined) return evaluateTemplate(text!, scope) !== "";
   const guarded = /\b(success|failure|always|cancelled)\s*\(/i.test(source) ? source : `success() && (${source})`;
   return truthy(evaluateSource(guarded, scope));
 }

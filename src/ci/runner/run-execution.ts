@@ -12,12 +12,12 @@ import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
-import { WorkflowJob, type NeedResult, type WorkflowRun } from "./workflow-job.js";
+import { WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
 import { redactString } from "../output/redact.js";
+import { ANNOTATION_MAX } from "../rules.js";
 import { annotationText, type WorkflowCommand } from "../output/workflow-commands.js";
 
-/** Longest annotation the store keeps (its limit); a workflow command's text is cut to it. */
-const ANNOTATION_LIMIT = 4096;
+
 
 export interface RunExecutionOptions {
   store: RunStore;
@@ -42,6 +42,19 @@ export interface RunExecutionOptions {
   workflowRun?: WorkflowRun;
   /** Secret values by name, for a workflow's `secrets` context. */
   secretsByName?: ReadonlyMap<string, string>;
+}
+
+/**
+ * A workflow step ready to launch; when its expressions cannot be evaluated (fromJSON of text that is not
+ * JSON, say), a command that says why and fails, so the step fails with the reason in its log.
+ */
+function prepareOrExplain(prepare: () => PreparedStep, env: Record<string, string>, cwd: string): PreparedStep {
+  try {
+    return prepare();
+  } catch (error) {
+    const why = `quire: this step's expressions could not be evaluated: ${(error as Error).message}`;
+    return { skip: false, script: `printf '%s\\n' '${why.replace(/'/g, "'\\''")}' >&2; exit 1`, cwd, env };
+  }
 }
 
 const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
@@ -192,7 +205,7 @@ export class RunExecution {
         if (failure && !workflow) break;
         if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
-        const prepared = workflow?.prepare(step, index, base, this.#options.baseDir);
+        const prepared = workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
         if (prepared?.skip) {
           store.skipStep(runId, job.name, attempt, index, this.#options.now());
           this.#options.changed();
@@ -248,7 +261,7 @@ export class RunExecution {
       return;
     }
     if (command.kind !== "error" && command.kind !== "warning" && command.kind !== "notice") return;
-    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks]).slice(0, ANNOTATION_LIMIT);
+    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks]).slice(0, ANNOTATION_MAX);
     if (text.trim() === "") return;
     this.#options.store.annotate(this.#options.runId, job.name, step.name, text, this.#options.now());
     this.#options.changed();

@@ -83,7 +83,11 @@ let daemon: TestDaemon;
 let repo: string;
 before(async () => {
   daemon = await startTestDaemon();
-  repo = makeRepo({ ".github/workflows/ci.yml": WORKFLOW, "package.json": "{}\n" });
+  repo = makeRepo({
+    ".github/workflows/ci.yml": WORKFLOW,
+    ".github/workflows/bad-json.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ fromJSON('not json') }}\n",
+    "package.json": "{}\n",
+  });
 });
 after(async () => {
   await daemon?.stop();
@@ -125,4 +129,13 @@ test("the steps' files show the expressions, the env file and the runner's envir
   const log = (await quirectl(daemon.home, ["logs", String(run.id), "--job", "build"])).stdout;
   assert.doesNotMatch(log, /bad substitution|\$\{\{/);
   assert.match(log, /hello carried 1\.2\.3 on Linux in \/\S+/);
+});
+
+test("a step whose expression cannot be evaluated fails with the reason in its log; the run is a pipeline failure", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "bad-json", "--wait"], 1, { cwd: repo });
+  assert.equal(run.state, "failed");
+  assert.equal(run.failure_kind, "pipeline-failure");
+  assert.match(run.failure_summary, /expressions could not be evaluated/);
+  const log = (await quirectl(daemon.home, ["logs", String(run.id)])).stdout;
+  assert.match(log, /this step's expressions could not be evaluated: .*JSON/i);
 });
