@@ -32,6 +32,7 @@ const PACKAGE_OWNERS: Record<string, readonly string[]> = {
   "better-sqlite3": ["ci"],
   "@xterm/headless": ["ci"],
   yaml: ["ci"],
+  "@actions/expressions": ["ci"],
   "log-update": ["cli"],
 };
 
