@@ -287,6 +287,11 @@ export const ERROR_CODES = {
     means: "A secret's value is under 3 bytes (it could not be redacted) or over 64 KiB (it would not fit a step's environment).",
     action: "Keep a large secret in a file and store its path or a key to it.",
   },
+  QUIRE_ERR_WORKING_DIRECTORY: {
+    layer: "ci",
+    means: "A workflow step's working-directory, once its expressions are evaluated, leaves the run's workspace.",
+    action: "Give a directory inside the repository; the step fails with this reason in its log.",
+  },
   QUIRE_ERR_SECRET_KEY: {
     layer: "ci",
     means: "The secret key file (QUIRE_HOME/secret.key) is unsafe or damaged.",

@@ -91,3 +91,10 @@ export class CiShuttingDownError extends CiError {
     super("QUIRE_ERR_CI_SHUTTING_DOWN", "the ci backend is shutting down; run it again in a moment");
   }
 }
+
+/** A workflow step's working-directory, once evaluated, leaves the run's workspace. */
+export class WorkingDirectoryError extends CiError {
+  constructor(readonly directory: string) {
+    super("QUIRE_ERR_WORKING_DIRECTORY", `the step's working-directory \`${directory}\` leaves the run's workspace; give a directory inside the repository`);
+  }
+}

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "../expressions/template.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { hashFiles } from "../expressions/hash-files.js";
+import { WorkingDirectoryError } from "../errors.js";
 import { adapterScript } from "./action-adapters.js";
 
 /** What every step of a workflow run sees of the run itself (the `github` context). */
@@ -74,6 +75,8 @@ export class WorkflowJob {
     }
     const files = this.#newFiles(index);
     const env: Record<string, string> = { ...base, ...this.#addedEnv };
+    // A workflow's secrets reach a step only where its `env` or text names them, not as variables of their own.
+    for (const name of this.#job.secrets) delete env[name];
     for (const layer of [this.#pipeline.env, this.#job.env, step.env]) {
       for (const [name, value] of Object.entries(layer)) env[name] = evaluateTemplate(value, { ...scope, contexts: { ...scope.contexts, env } });
     }
@@ -87,7 +90,9 @@ export class WorkflowJob {
     const script = step.action
       ? adapterScript(step.action.adapter, inputs, step.action.entry === undefined ? undefined : resolve(baseDir, step.action.entry))
       : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
-    return { skip: false, script, cwd: join(baseDir, dir), env };
+    const cwd = resolve(baseDir, dir);
+    if (cwd !== baseDir && !cwd.startsWith(`${baseDir}/`)) throw new WorkingDirectoryError(dir);
+    return { skip: false, script, cwd, env };
   }
 
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */

@@ -86,6 +86,19 @@ before(async () => {
   repo = makeRepo({
     ".github/workflows/ci.yml": WORKFLOW,
     ".github/workflows/bad-json.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ fromJSON('not json') }}\n",
+    ".github/workflows/secrets.yml": [
+      "on: push",
+      "jobs:",
+      "  a:",
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      '      - run: echo "unnamed [$DEPLOY_KEY]"',
+      "      - env: { KEY: '${{ secrets.deploy_key }}' }",
+      '        run: echo "named [$KEY] [${{ secrets.DEPLOY_KEY }}]" && test "$KEY" = "s3cret-value"',
+      "      - run: pwd",
+      "        working-directory: ../..",
+      "",
+    ].join("\n"),
     "package.json": "{}\n",
   });
 });
@@ -138,4 +151,18 @@ test("a step whose expression cannot be evaluated fails with the reason in its l
   assert.match(run.failure_summary, /expressions could not be evaluated/);
   const log = (await quirectl(daemon.home, ["logs", String(run.id)])).stdout;
   assert.match(log, /this step's expressions could not be evaluated: .*JSON/i);
+});
+
+test("a secret reaches only the steps that name it (redacted there), and a working-directory may not leave the workspace", async () => {
+  const refused = await quirectl(daemon.home, ["run", "--workflow", "secrets"], { cwd: repo });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /secret DEPLOY_KEY is not set/);
+  assert.equal((await quirectl(daemon.home, ["secret", "set", "DEPLOY_KEY"], { input: "s3cret-value" })).code, 0);
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "secrets", "--wait"], 1, { cwd: repo });
+  assert.deepEqual(run.jobs[0].steps.map((s: { state: string }) => s.state), ["complete", "complete", "failed"]);
+  const log = (await quirectl(daemon.home, ["logs", String(run.id)])).stdout;
+  assert.match(log, /unnamed \[\]/);
+  assert.match(log, /named \[\*\*\*\] \[\*\*\*\]/);
+  assert.doesNotMatch(log, /s3cret-value/);
+  assert.match(log, /working-directory `\.\.\/\.\.` leaves the run's workspace/);
 });
