@@ -6,13 +6,13 @@ import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
-import { CiClient } from "../../src/client/ci.js";
-import { CiEvent, CiRequest, CiResponse } from "../../src/gen/quire/v1/ci.js";
-import { encodeFramed, Frame_Kind, HelloReply, Lane, CAP_HANDLE_PASSING, newFrame } from "../../src/wire/index.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
-import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
+import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
+import { CiClient } from "../../../../src/client/ci.js";
+import { CiEvent, CiRequest, CiResponse } from "../../../../src/gen/quire/v1/ci.js";
+import { encodeFramed, Frame_Kind, HelloReply, Lane, CAP_HANDLE_PASSING, newFrame } from "../../../../src/wire/index.js";
+import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
+import { makeRepo } from "../../../helpers/git.js";
+import { helloFrame, RawPeer } from "../../../helpers/raw-peer.js";
 
 /** Output of the one step: far more than the backend may hold for a client that does not read. */
 const OUTPUT_MB = 96;

@@ -5,11 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
-import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
-import { makeRepo } from "../helpers/git.js";
-import { quirectl, quirectlJson } from "../helpers/quirectl.js";
+import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
+import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
+import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { makeRepo } from "../../../helpers/git.js";
+import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
 const cleanup: Array<() => unknown> = [];
 after(async () => {

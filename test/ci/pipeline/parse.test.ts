@@ -4,13 +4,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { PipelineError } from "../../src/ci/errors.js";
-import { parseDuration } from "../../src/ci/pipeline/duration.js";
-import { findCycle } from "../../src/ci/pipeline/graph.js";
-import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "../../src/ci/pipeline/model.js";
-import { loadPipeline, parsePipeline, readPipelineFile } from "../../src/ci/pipeline/parse.js";
-import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "../../src/ci/rules.js";
-import { closest } from "../../src/ci/pipeline/suggest.js";
+import { PipelineError } from "../../../src/ci/errors.js";
+import { parseDuration } from "../../../src/ci/pipeline/duration.js";
+import { findCycle } from "../../../src/ci/pipeline/graph.js";
+import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "../../../src/ci/pipeline/model.js";
+import { loadPipeline, parsePipeline, readPipelineFile } from "../../../src/ci/pipeline/parse.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "../../../src/ci/rules.js";
+import { closest } from "../../../src/ci/pipeline/suggest.js";
 
 const FILE = "quire.yml";
 

@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { followLog, StepLog } from "../../src/ci/output/log-file.js";
-import { Redactor, redactString } from "../../src/ci/output/redact.js";
-import { renderTail } from "../../src/ci/output/screen.js";
-import { failureSummary, stripAnsi, type FailedStep } from "../../src/ci/output/summary.js";
-import { SUMMARY_MAX } from "../../src/ci/rules.js";
-import { run } from "../../src/runtime/index.js";
-import { Random } from "../helpers/random.js";
+import { followLog, StepLog } from "../../../src/ci/output/log-file.js";
+import { Redactor, redactString } from "../../../src/ci/output/redact.js";
+import { renderTail } from "../../../src/ci/output/screen.js";
+import { failureSummary, stripAnsi, type FailedStep } from "../../../src/ci/output/summary.js";
+import { SUMMARY_MAX } from "../../../src/ci/rules.js";
+import { run } from "../../../src/runtime/index.js";
+import { Random } from "../../helpers/random.js";
 
 const dir = mkdtempSync(join(tmpdir(), "quire-output-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

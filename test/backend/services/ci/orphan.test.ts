@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
-import { makeRepo } from "../helpers/git.js";
-import { quirectlJson } from "../helpers/quirectl.js";
+import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
+import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { makeRepo } from "../../../helpers/git.js";
+import { quirectlJson } from "../../../helpers/quirectl.js";
 
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {

@@ -5,13 +5,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CiClient } from "../../src/client/ci.js";
-import { CiRequest, CiResponse } from "../../src/gen/quire/v1/ci.js";
-import { Lane } from "../../src/wire/lanes.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
-import { git, makeRepo, writeFiles } from "../helpers/git.js";
-import { quirectl, quirectlJson } from "../helpers/quirectl.js";
+import { CiClient } from "../../../../src/client/ci.js";
+import { CiRequest, CiResponse } from "../../../../src/gen/quire/v1/ci.js";
+import { Lane } from "../../../../src/wire/lanes.js";
+import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
+import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { git, makeRepo, writeFiles } from "../../../helpers/git.js";
+import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
 const repos: string[] = [];
 function repo(files: Record<string, string>): string {

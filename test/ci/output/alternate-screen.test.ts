@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { renderTail } from "../../src/ci/output/screen.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
-import { quirectl, quirectlJson } from "../helpers/quirectl.js";
+import { renderTail } from "../../../src/ci/output/screen.js";
+import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { makeRepo } from "../../helpers/git.js";
+import { quirectl, quirectlJson } from "../../helpers/quirectl.js";
 
 const ENTER_ALTERNATE = "\x1b[?1049h";
 const LEAVE_ALTERNATE = "\x1b[?1049l";

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { jobOf, pipelineOf, stepOf, type Pipeline } from "../../src/ci/pipeline/model.js";
-import { migrations } from "../../src/ci/store/migrations/index.js";
-import { RunStore, SCHEMA_VERSION, type NewRun, type RunView } from "../../src/ci/store/index.js";
+import { jobOf, pipelineOf, stepOf, type Pipeline } from "../../../src/ci/pipeline/model.js";
+import { migrations } from "../../../src/ci/store/migrations/index.js";
+import { RunStore, SCHEMA_VERSION, type NewRun, type RunView } from "../../../src/ci/store/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "quire-store-"));
 const open: { close(): void }[] = [];

@@ -22,9 +22,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
-import { materialize } from "../../src/ci/workspace/checkout.js";
-import { snapshotSource, type GitSnapshot } from "../../src/ci/workspace/snapshot.js";
-import { Workspaces } from "../../src/ci/workspace/workspaces.js";
+import { materialize } from "../../../src/ci/workspace/checkout.js";
+import { snapshotSource, type GitSnapshot } from "../../../src/ci/workspace/snapshot.js";
+import { Workspaces } from "../../../src/ci/workspace/workspaces.js";
 
 const base = mkdtempSync(join(tmpdir(), "quire-workspace-"));
 after(() => {

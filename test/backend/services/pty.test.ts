@@ -2,9 +2,9 @@
 // attachers, tail, kill, and errors with permanent codes.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PtyClient } from "../../src/client/pty.js";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { alive, identify } from "../helpers/fixtures.js";
+import { PtyClient } from "../../../src/client/pty.js";
+import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { alive, identify } from "../../helpers/fixtures.js";
 
 let daemon: TestDaemon;
 const clients: PtyClient[] = [];
@@ -29,7 +29,7 @@ async function until(predicate: () => Promise<boolean>, what: string): Promise<v
 }
 
 /** Collects an attachment's output until `pattern` shows up. */
-function waitForOutput(a: import("../../src/client/pty.js").Attachment, pattern: RegExp, timeoutMs = 5_000): Promise<string> {
+function waitForOutput(a: import("../../../src/client/pty.js").Attachment, pattern: RegExp, timeoutMs = 5_000): Promise<string> {
   let seen = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${JSON.stringify(seen)}`)), timeoutMs);
@@ -103,7 +103,7 @@ test("tail shows the backlog; --follow streams until exit; exit is reported", as
   const c = await client();
   await c.start({ name: "counter", file: "sh", args: ["-c", "for i in 1 2 3; do echo n$i; sleep 0.2; done"] });
   let followed = "";
-  const exited = new Promise<import("../../src/client/pty.js").PtySession>((resolve) => {
+  const exited = new Promise<import("../../../src/client/pty.js").PtySession>((resolve) => {
     void c.tail("counter", true, (d) => (followed += d.toString()), resolve);
   });
   const session = await exited;
