@@ -6,7 +6,8 @@ import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { PtyClient } from "../../src/client/pty.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, identify } from "../helpers/fixtures.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 test("SIGKILL quired: the pty backend ends its sessions' trees, even ones that ignore SIGHUP, and exits", async () => {
@@ -109,7 +110,7 @@ test("SIGKILL quired while the pty backend owes it a reply: the backend drains i
     const peer = await RawPeer.connect(daemon.places.socket);
     peer.write(helloFrame({ serviceName: "pty", clientCapabilities: 0n }));
     // The token is counted in the same turn that writes its registration to the backend's channel.
-    await eventuallyAsync(async () => (await pendingTokens(daemon.home)) > before, "the broker to register a token");
+    await eventually(async () => (await pendingTokens(daemon.home)) > before, "the broker to register a token");
     daemon.process.kill("SIGKILL");
     await daemon.exited;
     signalProcess(backend, "SIGCONT");
@@ -134,11 +135,3 @@ test("SIGKILL quired while the pty backend owes it a reply: the backend drains i
   );
   assert.equal(next, ROUNDS);
 });
-
-async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -7,16 +7,9 @@ import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { QUIRECTL, startTestDaemon } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 import { makeRepo } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test("rotation, SIGHUP and daemon log --follow", async () => {
   const daemon = await startTestDaemon(["--log-max-bytes", "700", "--log-files", "3"]);
@@ -34,13 +27,13 @@ test("rotation, SIGHUP and daemon log --follow", async () => {
       for (const line of readFileSync(join(daemon.home, f), "utf8").trim().split("\n")) assert.doesNotThrow(() => JSON.parse(line), `${f}: ${line}`);
     }
     // Every run's end is in the followed output, with its run id, though the files rotated under it.
-    await until("the runs' ends in the followed log", () => ids.every((id) => new RegExp(`"msg":"run ended","runId":${id},`).test(followed)));
+    await eventually(() => ids.every((id) => new RegExp(`"msg":"run ended","runId":${id},`).test(followed)), "the runs' ends in the followed log");
 
     // SIGHUP: an external logrotate moved the file; quired opens a new one at the path.
     renameSync(daemon.places.logFile, `${daemon.places.logFile}.moved`);
     daemon.process.kill("SIGHUP");
-    await until("a new quired.log", () => existsSync(daemon.places.logFile) && /log reopened/.test(readFileSync(daemon.places.logFile, "utf8")));
-    await until("the reopen in the followed log", () => /"msg":"log reopened"/.test(followed));
+    await eventually(() => existsSync(daemon.places.logFile) && /log reopened/.test(readFileSync(daemon.places.logFile, "utf8")), "a new quired.log");
+    await eventually(() => /"msg":"log reopened"/.test(followed), "the reopen in the followed log");
     const human = await quirectl(daemon.home, ["daemon", "log"]);
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  broker +log reopened pid=\d+ path=/m);

@@ -11,6 +11,7 @@ import { connect } from "../../src/client/connect.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 import { identify } from "../helpers/fixtures.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
@@ -23,25 +24,18 @@ after(async () => {
   await daemon.stop();
 });
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const echoStatus = async () => (await adminCall(AdminOp.STATUS, { home: daemon.home })).status!.backends.find((b) => b.service === "echo")!;
 const inFlight = async () => Number(/^quire_handoffs_in_flight\{service="echo"\} (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: daemon.home })).metricsText)?.[1] ?? 0);
 
 /** Stops the (running) echo backend so that an offer sent to it stays unacknowledged. */
 async function stopEchoBackend(): Promise<ProcessIdentity> {
-  const { pid } = await until(echoStatus, (b) => b.state === "ready", "the echo backend to be ready");
+  const { pid } = await eventually(async () => {
+    const echo = await echoStatus();
+    return echo.state === "ready" && echo;
+  }, "the echo backend to be ready", 15_000);
   // The backend sends the client its ready event before it ACKs the broker: a warm-up handoff may still
   // be in flight here, and stopping the backend now would leave it so.
-  await until(inFlight, (n) => n === 0, "earlier handoffs to be acknowledged");
+  await eventually(async () => (await inFlight()) === 0, "earlier handoffs to be acknowledged", 15_000);
   const backend = identify(pid);
   stopped.push(backend);
   signalProcess(backend, "SIGSTOP");
@@ -57,18 +51,18 @@ test("a backend dying with a handoff unacknowledged: the raw client gets EOF, no
   peer.write(helloFrame({ clientCapabilities: 1n }));
   const negotiated = (await peer.nextReply())?.negotiated;
   assert.equal((negotiated?.serverCapabilities ?? 0n) & 1n, 1n, "Negotiated for a handoff");
-  await until(inFlight, (n) => n === 1, "the offer to be sent");
+  await eventually(async () => (await inFlight()) === 1, "the offer to be sent", 15_000);
 
   signalProcess(backend, "SIGKILL");
   // Bounded well inside the 60 s ACK deadline: EOF has to come from the backend's death.
   assert.equal(await peer.next(20_000), undefined, "EOF, and no ready event, after the backend died");
   // The EOF may come before the broker has seen the death: the broker closed its copy once the handle was
   // sent, and the kernel closes the one queued for the dead backend.
-  await until(inFlight, (n) => n === 0, "the failed handoff to be counted out");
+  await eventually(async () => (await inFlight()) === 0, "the failed handoff to be counted out", 15_000);
   // The daemon's log says which connection it was, as Negotiated named it.
   const handoffFailures = async () => readFileSync(daemon.places.logFile, "utf8").split("\n").filter((l) => l.includes("handoff failed")).map((l) => JSON.parse(l));
   const named = (logged: { connectionId: string; service: string }[]) => logged.some((l) => l.connectionId === String(negotiated!.connectionId) && l.service === "echo");
-  assert.ok(named(await until(handoffFailures, named, "the failure in quired.log")));
+  await eventually(async () => named(await handoffFailures()), "the failure in quired.log", 15_000);
 });
 
 test("a backend dying with a handoff unacknowledged: the client library reconnects and is served by the respawned backend", async () => {
@@ -78,7 +72,7 @@ test("a backend dying with a handoff unacknowledged: the client library reconnec
   subscribe("quire:client:handshake", listen);
   try {
     const connecting = connect("echo", { home: daemon.home, autostart: false, readyTimeoutMs: 20_000, timeoutMs: 60_000 });
-    await until(inFlight, (n) => n === 1, "the offer to be sent");
+    await eventually(async () => (await inFlight()) === 1, "the offer to be sent", 15_000);
     signalProcess(backend, "SIGKILL");
     const connection = await connecting;
     assert.equal((await connection.request(Lane.ECHO, Buffer.from("after the respawn"))).toString(), "after the respawn");

@@ -11,6 +11,7 @@ import { connect } from "../../src/client/connect.js";
 import { ClientError } from "../../src/client/errors.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 import { echoRequest, helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 let daemon: TestDaemon;
@@ -19,11 +20,9 @@ after(() => daemon.stop());
 
 const openFds = () => readdirSync(`/proc/${daemon.process.pid}/fd`).length;
 
-/** Waits (bounded) for quired to be back to `before` descriptors, give or take `slack`, and says how many it has. */
-async function settledFds(before: number, slack = 5): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  while (openFds() > before + slack && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return openFds();
+/** Waits (bounded) for quired to be back to the descriptors it had `before`, give or take 5. */
+async function fdsSettle(before: number, after: string): Promise<void> {
+  await eventually(() => openFds() <= before + 5, () => `quired to be back to the ${before} descriptors it had before ${after} (it has ${openFds()})`);
 }
 
 /** Hello to the broker without bit 0, then the token on the backend's socket, then one echo. */
@@ -52,8 +51,7 @@ test("reconnect handshakes leave no descriptor open in quired", { skip: process.
     }),
   );
   // The broker closes its side once Negotiated is flushed; give those closes a moment to land.
-  const afterCount = await settledFds(before);
-  assert.ok(afterCount <= before + 5, `quired had ${before} descriptors before ${total} reconnect handshakes and ${afterCount} after`);
+  await fdsSettle(before, `${total} reconnect handshakes`);
 });
 
 test("handoffs leave no descriptor open in quired, even when the backend is SIGKILLed with handles queued", { skip: process.platform !== "linux" && "counts /proc/<pid>/fd" }, async () => {
@@ -89,6 +87,5 @@ test("handoffs leave no descriptor open in quired, even when the backend is SIGK
   );
   assert.equal(killed, 2);
   assert.ok(served >= total - 30, `${served} of ${total} handshakes served`);
-  const afterCount = await settledFds(before);
-  assert.ok(afterCount <= before + 5, `quired had ${before} descriptors before ${total} handoffs and ${afterCount} after`);
+  await fdsSettle(before, `${total} handoffs`);
 });

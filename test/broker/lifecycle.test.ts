@@ -10,7 +10,8 @@ import { connect } from "../../src/client/connect.js";
 import { PtyClient } from "../../src/client/pty.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, tempHome } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, identify } from "../helpers/fixtures.js";
 import { makeRepo } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
@@ -22,14 +23,6 @@ after(() => {
 async function backend(home: string, service: string) {
   const { status } = await adminCall(AdminOp.STATUS, { home, timeoutMs: 2_000 });
   return status!.backends.find((b) => b.service === service)!;
-}
-
-async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -64,7 +57,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     await new Promise((r) => setTimeout(r, 800));
     assert.equal((await backend(daemon.home, "echo")).state, "ready", "a backend with a client is not idle");
     echo.close();
-    await eventuallyAsync(async () => (await backend(daemon.home, "echo")).state === "stopped", "the idle echo backend to stop");
+    await eventually(async () => (await backend(daemon.home, "echo")).state === "stopped", "the idle echo backend to stop");
     const { metricsText } = await adminCall(AdminOp.METRICS, { home: daemon.home });
     assert.match(metricsText, /^quire_backend_idle_stops_total\{service="echo"\} 1$/m);
     const again = await connect("echo", { home: daemon.home, autostart: false });
@@ -86,7 +79,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     const killer = await PtyClient.connect({ home: daemon.home, autostart: false });
     await killer.kill("keep");
     killer.close();
-    await eventuallyAsync(async () => (await backend(daemon.home, "pty")).state === "stopped", "the pty backend without sessions to stop");
+    await eventually(async () => (await backend(daemon.home, "pty")).state === "stopped", "the pty backend without sessions to stop");
 
     // ci: a live run keeps it.
     const repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps: [ 'sleep 2' ]\n" });
@@ -99,7 +92,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     assert.equal(ci.pid, ciPid);
     const done = await quirectlJson(daemon.home, ["runs", "show", String(run.id)]);
     assert.ok(["active", "complete"].includes(done.state));
-    await eventuallyAsync(async () => (await backend(daemon.home, "ci")).state === "stopped", "the ci backend to stop once the run ended");
+    await eventually(async () => (await backend(daemon.home, "ci")).state === "stopped", "the ci backend to stop once the run ended");
     assert.equal((await quirectlJson(daemon.home, ["runs", "show", String(run.id)])).state, "complete");
   } finally {
     await daemon.stop();

@@ -10,6 +10,7 @@ import { probeSocket } from "../../src/core/socket-probe.js";
 import { connect } from "../../src/client/connect.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 
 function runQuired(args: string[]) {
   return spawnSync(process.execPath, [QUIRED, ...args], { encoding: "utf8", timeout: 15_000 });
@@ -70,11 +71,10 @@ test("quired refuses root unless --allow-root, and needs no flag for anyone else
     }
     const child = spawn(process.execPath, [QUIRED, "--home", home], { stdio: "ignore" });
     try {
-      const deadline = Date.now() + 10_000;
-      while (!(await probeSocket(join(home, "quired.sock"), 200))) {
-        assert.ok(Date.now() < deadline && child.exitCode === null, "quired started without --allow-root");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await eventually(async () => {
+        assert.equal(child.exitCode, null, "quired exited instead of starting without --allow-root");
+        return probeSocket(join(home, "quired.sock"), 200);
+      }, "quired to start without --allow-root");
     } finally {
       child.kill("SIGKILL");
     }

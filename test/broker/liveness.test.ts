@@ -9,7 +9,8 @@ import { Refused_Code } from "../../src/gen/quire/v1/hello.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, identify } from "../helpers/fixtures.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 const RESPAWN_DELAY_MS = 4_000;
@@ -28,14 +29,6 @@ async function echoState() {
   return status!.backends.find((b) => b.service === "echo")!;
 }
 
-async function waitFor(predicate: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("a backend that stops answering liveness pings (SIGSTOP) is killed and respawned; meanwhile Hellos get BACKEND_SPAWN_FAILED with retry_after_ms", async () => {
   const client = await connect("echo", { home: daemon.home, autostart: false });
   assert.equal((await client.request(Lane.ECHO, Buffer.from("before"))).toString(), "before");
@@ -46,7 +39,7 @@ test("a backend that stops answering liveness pings (SIGSTOP) is killed and resp
   stopped.push(backend);
 
   signalProcess(backend, "SIGSTOP");
-  await waitFor(async () => (await echoState()).state !== "ready", "the broker to notice the stopped backend");
+  await eventually(async () => (await echoState()).state !== "ready", "the broker to notice the stopped backend", 20_000);
   const noticed = await echoState();
   assert.equal(noticed.state, "backoff");
   assert.match(noticed.lastError, /liveness/);
@@ -61,7 +54,7 @@ test("a backend that stops answering liveness pings (SIGSTOP) is killed and resp
 
   await eventually(() => !alive(backend), "the stopped backend to be killed");
   await closed;
-  await waitFor(async () => (await echoState()).state === "ready", "the respawned backend");
+  await eventually(async () => (await echoState()).state === "ready", "the respawned backend", 20_000);
   const respawned = await echoState();
   assert.notEqual(respawned.pid, first.pid);
   assert.equal(respawned.restarts, 1);

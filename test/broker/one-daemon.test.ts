@@ -13,7 +13,8 @@ import { PtyClient } from "../../src/client/pty.js";
 import { resolvePlaces } from "../../src/core/places.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
-import { eventually, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { identify } from "../helpers/fixtures.js";
 
 const STARTS = 12;
 const ROUNDS = 4;

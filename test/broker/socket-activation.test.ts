@@ -15,6 +15,7 @@ import { probeSocket } from "../../src/core/socket-probe.js";
 import { describe as describeProcess, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { QUIRED, tempHome } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 
 const linuxOnly = process.platform !== "linux" && "socket activation is systemd's";
 const homes: string[] = [];
@@ -179,10 +180,10 @@ test("LISTEN_FDS meant for another process is ignored with a warning, and quired
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
   const quired: Activated = { child, exited: new Promise((resolve) => child.once("exit", resolve)), stderr: () => stderr };
   try {
-    while (!(await probeSocket(resolvePlaces({ home }).socket, 200))) {
+    await eventually(async () => {
       assert.equal(child.exitCode, null, stderr);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return probeSocket(resolvePlaces({ home }).socket, 200);
+    }, "quired to listen itself");
     const echo = await connect("echo", { home, autostart: false });
     assert.equal((await echo.request(Lane.ECHO, Buffer.from("x"))).toString(), "x");
     echo.close();

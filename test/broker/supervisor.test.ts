@@ -8,6 +8,7 @@ import { connect } from "../../src/client/connect.js";
 import { Refused_Code } from "../../src/gen/quire/v1/hello.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 import { helloFrame, RawPeer } from "../helpers/raw-peer.js";
 
 const RESPAWN_DELAY_MS = 1_500;
@@ -20,14 +21,6 @@ async function echoState() {
   return status!.backends.find((b) => b.service === "echo")!;
 }
 
-async function waitFor(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("SIGKILL a backend: its clients see the close, get Refused with retry_after_ms, then succeed", async () => {
   const client = await connect("echo", { home: daemon.home, autostart: false });
   // Handed off for good: a connection still waiting for its ready event would fall back to the respawned backend instead.
@@ -38,7 +31,7 @@ test("SIGKILL a backend: its clients see the close, get Refused with retry_after
 
   process.kill(first.pid, "SIGKILL");
   await closed;
-  await waitFor(async () => (await echoState()).state === "backoff", "the broker to notice the crash");
+  await eventually(async () => (await echoState()).state === "backoff", "the broker to notice the crash");
 
   const peer = await RawPeer.connect(daemon.places.socket);
   peer.write(helloFrame({}));
@@ -71,11 +64,11 @@ test("a backend that keeps crashing is marked failed and Hellos say when to come
   // The budget is 3 crashes in 30 s; the first test used one of them.
   for (let crash = 0; (await echoState()).state !== "failed"; crash++) {
     assert.ok(crash < 4, "marked failed within the budget");
-    await waitFor(async () => ["ready", "failed"].includes((await echoState()).state), "the backend to be back");
+    await eventually(async () => ["ready", "failed"].includes((await echoState()).state), "the backend to be back");
     const { state, pid } = await echoState();
     if (state === "failed") break;
     process.kill(pid, "SIGKILL");
-    await waitFor(async () => ["backoff", "failed"].includes((await echoState()).state), "the crash to be noticed");
+    await eventually(async () => ["backoff", "failed"].includes((await echoState()).state), "the crash to be noticed");
   }
   const peer = await RawPeer.connect(daemon.places.socket);
   peer.write(helloFrame({}));

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { spawn } from "../../src/runtime/index.js";
 import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { eventually } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
 
 let daemon: TestDaemon;
 before(async () => (daemon = await startTestDaemon()));

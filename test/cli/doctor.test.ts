@@ -9,6 +9,7 @@ import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { SCHEMA_VERSION } from "../../src/ci/store/index.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 import { makeRepo } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
@@ -97,11 +98,10 @@ describe("without a daemon", () => {
       const env = { QUIRE_SYSTEMD_USER_DIR: unitDir(`${process.execPath} ${QUIRED}`) };
       let report: any;
       // The broker notices the death at once and respawns the backend: wait for the restart to show.
-      for (let i = 0; i < 100; i++) {
+      await eventually(async () => {
         report = JSON.parse((await quirectl(daemon.home, ["doctor", "--json"], { env })).stdout);
-        if (/restart/.test(check(report, "backend pty").detail)) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        return /restart/.test(check(report, "backend pty").detail);
+      }, () => `doctor to show the restart; it says: ${check(report, "backend pty").detail}`);
       const backend = check(report, "backend pty");
       assert.equal(backend.ok, false);
       assert.match(backend.detail, /1 restart .*SIGKILL/);

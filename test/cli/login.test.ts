@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import { probeSocket } from "../../src/core/socket-probe.js";
 import { resolvePlaces } from "../../src/core/places.js";
 import { QUIRECTL, QUIRED, tempHome } from "../helpers/daemon.js";
+import { eventually } from "../helpers/eventually.js";
 
 const linuxOnly = process.platform !== "linux" && "systemd units are written on Linux";
 const dirs: string[] = [];
@@ -190,11 +191,10 @@ test("the service's ExecStart, run as written with its Environment=, starts a wo
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
     const socket = resolvePlaces({ home }).socket;
-    const deadline = Date.now() + 10_000;
-    while (!(await probeSocket(socket, 200))) {
-      assert.ok(child.exitCode === null && Date.now() < deadline, `quired did not start: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually(async () => {
+      assert.equal(child.exitCode, null, `quired exited: ${stderr}`);
+      return probeSocket(socket, 200);
+    }, () => `quired to start: ${stderr}`);
     const status = quirectl(["--home", home, "status", "--json"], { QUIRE_NO_AUTOSTART: "1" });
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).pid, child.pid);

@@ -8,7 +8,8 @@ import { connect } from "../../src/client/connect.js";
 import { Lane } from "../../src/wire/lanes.js";
 import type { ProcessIdentity } from "../../src/runtime/processes.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { alive, eventually, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, identify } from "../helpers/fixtures.js";
 
 let daemon: TestDaemon;
 before(async () => (daemon = await startTestDaemon()));

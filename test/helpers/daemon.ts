@@ -7,6 +7,7 @@ import { probeSocket } from "../../src/core/socket-probe.js";
 import { resolvePlaces, type Places } from "../../src/core/places.js";
 import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
+import { eventually } from "./eventually.js";
 import { repoRoot } from "./paths.js";
 
 export const QUIRED = join(repoRoot, "bin", "quired.js");
@@ -69,13 +70,14 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome(), e
       rmSync(home, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await probeSocket(places.socket, 200))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await daemon.stop();
-      throw new Error(`quired did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new Error(`quired exited with code ${child.exitCode}: ${stderr}`);
+      return probeSocket(places.socket, 200);
+    }, () => `quired to start: ${stderr}`);
+  } catch (error) {
+    await daemon.stop();
+    throw error;
   }
   return daemon;
 }

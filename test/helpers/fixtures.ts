@@ -20,12 +20,3 @@ export function identify(pid: number): ProcessIdentity {
 export function alive(process: ProcessIdentity): boolean {
   return isAlive(process);
 }
-
-/** Waits until `predicate` holds, polling; throws after `timeoutMs`. */
-export async function eventually(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

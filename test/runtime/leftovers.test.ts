@@ -6,7 +6,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { test } from "node:test";
 import { describe, forkMark, mayHaveMembers } from "../../src/runtime/processes.js";
 import { run, spawn } from "../../src/runtime/index.js";
-import { alive, eventually, fixture, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, fixture, identify } from "../helpers/fixtures.js";
 
 for (const pty of [true, false]) {
   const via = pty ? "PTY" : "pipes";

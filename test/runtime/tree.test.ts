@@ -5,7 +5,8 @@ import { closeSync, openSync, readlinkSync } from "node:fs";
 import { test } from "node:test";
 import { collectTree, describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { spawn, Subprocess } from "../../src/runtime/index.js";
-import { alive, eventually, fixture, identify } from "../helpers/fixtures.js";
+import { eventually } from "../helpers/eventually.js";
+import { alive, fixture, identify } from "../helpers/fixtures.js";
 
 test("a child that ignores INT and TERM is killed after the grace period", async () => {
   const p = spawn(fixture("ignores-term.sh"), [], { killGraceMs: 300 });

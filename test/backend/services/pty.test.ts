@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { PtyClient } from "../../../src/client/pty.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { eventually } from "../../helpers/eventually.js";
 import { alive, identify } from "../../helpers/fixtures.js";
 
 let daemon: TestDaemon;
@@ -18,14 +19,6 @@ async function client(): Promise<PtyClient> {
   const c = await PtyClient.connect({ home: daemon.home, autostart: false });
   clients.push(c);
   return c;
-}
-
-async function until(predicate: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Collects an attachment's output until `pattern` shows up. */
@@ -50,7 +43,7 @@ test("a session outlives the client that started it, and a late attacher sees th
 
   const later = await client();
   // Attach only once the command has printed: under load it may not have yet, and the backlog would be empty.
-  await until(async () => ((await later.list()).find((s) => s.name === "survivor")?.outputBytes ?? 0n) > 0n, "the command's first output");
+  await eventually(async () => ((await later.list()).find((s) => s.name === "survivor")?.outputBytes ?? 0n) > 0n, "the command's first output");
   const [session] = (await later.list()).filter((s) => s.name === "survivor");
   assert.equal(session?.state, "running");
   assert.equal(alive(identify(session!.pid)), true);
@@ -93,7 +86,7 @@ test("the writer's leaving frees the writer seat", async () => {
   const first = await one.attach("seat");
   assert.equal(first.writer, true);
   one.close();
-  await until(async () => !(await two.list()).find((s) => s.name === "seat")!.hasWriter, "the seat to be free");
+  await eventually(async () => !(await two.list()).find((s) => s.name === "seat")!.hasWriter, "the seat to be free");
   const second = await two.attach("seat");
   assert.equal(second.writer, true);
   await two.kill("seat");

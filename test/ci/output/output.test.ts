@@ -10,6 +10,7 @@ import { renderTail } from "../../../src/ci/output/screen.js";
 import { failureSummary, stripAnsi, type FailedStep } from "../../../src/ci/output/summary.js";
 import { SUMMARY_MAX } from "../../../src/ci/rules.js";
 import { run } from "../../../src/runtime/index.js";
+import { eventually } from "../../helpers/eventually.js";
 import { Random } from "../../helpers/random.js";
 
 const dir = mkdtempSync(join(tmpdir(), "quire-output-"));
@@ -275,7 +276,7 @@ describe("StepLog and followLog", () => {
       written.push(piece);
       writtenBytes += piece.length;
       // Every so often, wait until the follower has caught up, so it is reading while the log grows.
-      if (i % 20 === 0) while (receivedBytes < writtenBytes) await new Promise((resolve) => setTimeout(resolve, 5));
+      if (i % 20 === 0) await eventually(() => receivedBytes >= writtenBytes, "the follower to catch up");
       else await new Promise((resolve) => setImmediate(resolve));
     }
     await log.close();

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
-import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { eventually } from "../../../helpers/eventually.js";
+import { alive, identify } from "../../../helpers/fixtures.js";
 import { makeRepo } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
-import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { eventually } from "../../../helpers/eventually.js";
+import { alive, identify } from "../../../helpers/fixtures.js";
 import { makeRepo } from "../../../helpers/git.js";
 import { quirectlJson } from "../../../helpers/quirectl.js";
 

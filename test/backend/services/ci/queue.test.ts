@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
-import { eventually } from "../../../helpers/fixtures.js";
+import { eventually } from "../../../helpers/eventually.js";
 import { makeRepo } from "../../../helpers/git.js";
 import { quirectlJson } from "../../../helpers/quirectl.js";
 

@@ -9,7 +9,8 @@ import { CiClient } from "../../../../src/client/ci.js";
 import { CiRequest, CiResponse } from "../../../../src/gen/quire/v1/ci.js";
 import { Lane } from "../../../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
-import { alive, eventually, identify } from "../../../helpers/fixtures.js";
+import { eventually } from "../../../helpers/eventually.js";
+import { alive, identify } from "../../../helpers/fixtures.js";
 import { git, makeRepo, writeFiles } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
@@ -397,11 +398,10 @@ describe("logs", () => {
     const ci = await CiClient.connect({ home: daemon.home, autostart: false });
     try {
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
-      let firstFailed = (await ci.get(submitted.id)).jobs[0]!;
-      for (const deadline = Date.now() + 30_000; firstFailed.steps[0]?.state !== "failed"; firstFailed = (await ci.get(submitted.id)).jobs[0]!) {
-        assert.ok(Date.now() < deadline, "the first attempt fails in time");
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const firstFailed = await eventually(async () => {
+        const job = (await ci.get(submitted.id)).jobs[0]!;
+        return job.steps[0]?.state === "failed" && job;
+      }, "the first attempt to fail", 30_000);
       assert.equal(firstFailed.steps.length, 1, "the retry is not recorded yet");
       const chunks: string[] = [];
       const end = await ci.logs(submitted.id, { follow: true }, (chunk) => chunks.push(`${chunk.attempt}: ${Buffer.from(chunk.data).toString()}`));
