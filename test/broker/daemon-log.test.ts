@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { QUIRECTL, startTestDaemon } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
+
+const repos = tempRepos();
 
 test("rotation, SIGHUP and daemon log --follow", async () => {
   const daemon = await startTestDaemon(["--log-max-bytes", "700", "--log-files", "3"]);
@@ -17,7 +19,7 @@ test("rotation, SIGHUP and daemon log --follow", async () => {
   let followed = "";
   follower.stdout!.setEncoding("utf8").on("data", (t: string) => (followed += t));
   try {
-    const repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps: [ 'echo hi' ]\n" });
+    const repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps: [ 'echo hi' ]\n" });
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push((await quirectlJson(daemon.home, ["run", join(repo, "quire.yml"), "--wait"])).id);
 

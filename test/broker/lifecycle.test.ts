@@ -12,9 +12,10 @@ import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, tempHome } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
 import { alive, identify } from "../helpers/fixtures.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 const cleanup: string[] = [];
 after(() => {
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
@@ -82,8 +83,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     await eventually(async () => (await backend(daemon.home, "pty")).state === "stopped", "the pty backend without sessions to stop");
 
     // ci: a live run keeps it.
-    const repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps: [ 'sleep 2' ]\n" });
-    cleanup.push(repo);
+    const repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps: [ 'sleep 2' ]\n" });
     const run = await quirectlJson(daemon.home, ["run", join(repo, "quire.yml")]);
     const ciPid = (await backend(daemon.home, "ci")).pid;
     await new Promise((r) => setTimeout(r, 1_200));

@@ -2,7 +2,6 @@
 // report over the control channel (runs, steps, durations, output, pty sessions), all in a strictly
 // well-formed Prometheus text exposition.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
@@ -10,19 +9,18 @@ import { connect } from "../../src/client/connect.js";
 import { PtyClient } from "../../src/client/pty.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { parsePrometheus, value } from "../helpers/prometheus.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
 describe("metrics", () => {
   let daemon: TestDaemon;
-  const cleanup: string[] = [];
+  const repos = tempRepos();
   before(async () => {
     daemon = await startTestDaemon();
   });
   after(async () => {
     await daemon?.stop();
-    for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
   });
   const scrape = async () => parsePrometheus((await adminCall(AdminOp.METRICS, { home: daemon.home })).metricsText);
 
@@ -55,8 +53,7 @@ describe("metrics", () => {
   });
 
   test("a completed CI run is counted, timed and its output measured; pty sessions are counted", async () => {
-    const repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps: [ 'seq 1 1000' ]\n" });
-    cleanup.push(repo);
+    const repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps: [ 'seq 1 1000' ]\n" });
     const run = await quirectlJson(daemon.home, ["run", join(repo, "quire.yml"), "--wait"]);
     assert.equal(run.state, "complete");
     const ptys = await PtyClient.connect({ home: daemon.home, autostart: false });

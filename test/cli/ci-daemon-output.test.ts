@@ -3,25 +3,20 @@
 // the edges of what is allowed are accepted.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson, type CliResult } from "../helpers/quirectl.js";
 
-const cleanup: string[] = [];
-after(() => {
-  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
-});
+const repos = tempRepos();
 
 describe("with a daemon", () => {
   let daemon: TestDaemon;
   let runId: number;
   before(async () => {
     daemon = await startTestDaemon();
-    const dir = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps:\n      - name: big\n        run: seq 1 300000\n  b:\n    steps:\n      - echo hi\n" });
-    cleanup.push(dir);
+    const dir = repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - name: big\n        run: seq 1 300000\n  b:\n    steps:\n      - echo hi\n" });
     runId = (await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"])).id;
   });
   after(async () => {

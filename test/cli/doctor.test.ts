@@ -10,9 +10,10 @@ import Database from "better-sqlite3";
 import { SCHEMA_VERSION } from "../../src/ci/store/index.js";
 import { QUIRED, startTestDaemon, tempHome } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 const cleanup: string[] = [];
 after(() => {
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
@@ -36,8 +37,7 @@ describe("against a running daemon", () => {
   test("a healthy daemon with a store and an installed unit: every check ok, exit 0", async () => {
     const daemon = await startTestDaemon();
     try {
-      const repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps: [ 'echo hi' ]\n" });
-      cleanup.push(repo);
+      const repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps: [ 'echo hi' ]\n" });
       await quirectlJson(daemon.home, ["run", join(repo, "quire.yml"), "--wait"]);
       const env = { QUIRE_SYSTEMD_USER_DIR: unitDir(`${process.execPath} ${QUIRED}`) };
       const report = await quirectlJson(daemon.home, ["doctor"], 0, { env });

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { shellWord, visible } from "../../src/cli/output.js";
 import { run } from "../../src/runtime/index.js";
 import { QUIRECTL, startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
 /** A title-setting OSC, a right-to-left override, a left-to-right isolate and a C1 CSI. */
@@ -26,6 +26,7 @@ const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u
 /** The bidi controls (Unicode's Bidi_Control property). */
 const BIDI = ["\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"];
 
+const repos = tempRepos();
 const cleanup: string[] = [];
 after(() => {
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
@@ -57,8 +58,7 @@ describe("visible() and shellWord() cover the bidi controls", () => {
 
 describe("errors quirectl prints", () => {
   test("a pipeline refused for a bad job name names it inert (exit 2)", async () => {
-    const dir = makeRepo({ "bad.yml": `jobs:\n  build:\n    steps: [echo]\n  "a${YAML_INJECT}":\n    steps: [echo]\n` });
-    cleanup.push(dir);
+    const dir = repos.make({ "bad.yml": `jobs:\n  build:\n    steps: [echo]\n  "a${YAML_INJECT}":\n    steps: [echo]\n` });
     const file = join(dir, "bad.yml");
     const r = await quirectl(tempHomeFor(), ["run", file]);
     assert.equal(r.code, 2);
@@ -124,7 +124,7 @@ describe("with a daemon", () => {
   let runId: number;
   before(async () => {
     daemon = await startTestDaemon();
-    const dir = makeRepo({
+    const dir = repos.make({
       "quire.yml": [
         `name: "ci${YAML_INJECT}"`,
         "jobs:",
@@ -137,7 +137,6 @@ describe("with a daemon", () => {
         "          exit 3",
       ].join("\n"),
     });
-    cleanup.push(dir);
     file = join(dir, "quire.yml");
   });
   after(async () => {

@@ -2,7 +2,6 @@
 // report that puts failures first; piped, it prints plain lines with no cursor codes.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CiRun, type CiJob, type CiStep } from "../../src/gen/quire/v1/ci.js";
@@ -10,20 +9,20 @@ import { shellWord, visible } from "../../src/cli/output.js";
 import { frame } from "../../src/cli/run-view.js";
 import { run } from "../../src/runtime/index.js";
 import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let dir: string;
 before(async () => {
   daemon = await startTestDaemon();
-  dir = makeRepo({
+  dir = repos.make({
     "quire.yml": "jobs:\n  build:\n    steps:\n      - sleep 0.4; echo built\n  test:\n    needs: [build]\n    steps:\n      - name: unit\n        run: echo 'expected 1, got 2'; exit 1\n",
   });
 });
 after(async () => {
   await daemon?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test("in a terminal: a live view redrawn in place, then failures first with their output and log command", async () => {
@@ -74,7 +73,7 @@ describe("control characters in names are shown, not obeyed", () => {
   });
 
   test("a run's names and annotations with escape sequences, through the live view, the line view, the report and runs show", async () => {
-    const repo = makeRepo({
+    const repo = repos.make({
       "quire.yml": [
         'name: "ci\\e]0;pwned\\a"',
         "jobs:",
@@ -84,33 +83,29 @@ describe("control characters in names are shown, not obeyed", () => {
         '        run: quirectl annotate "$(printf \'note \\033[2J\')"; exit 3',
       ].join("\n"),
     });
-    try {
-      const live = await run(process.execPath, [QUIRECTL, "--home", daemon.home, "run", join(repo, "quire.yml"), "--wait"], {
-        env: { QUIRE_NO_AUTOSTART: "1", QUIRE_HOME: undefined },
-        cols: 120,
-        rows: 30,
-        timeoutMs: 60_000,
-      });
-      assert.equal(live.exitCode, 1, live.output);
-      for (const raw of ["\x1b]0;pwned", "\x1b[2J", "\x1b[31m", "\u009b"]) assert.ok(!live.output.includes(raw), `live view and report hold ${JSON.stringify(raw)}`);
-      assert.match(live.output, /ci\^\[\]0;pwned\^G/);
-      assert.match(live.output, /✗ evil \/ \^\[\[2J\^\[\[31mwiped\\u009b exited 3/);
-      assert.match(live.output, /full log: quirectl logs \d+ --job evil --step \$'\\x1b\[2J\\x1b\[31mwiped\\u009b'/);
-      assert.match(live.output, /note \(evil \/ \^\[\[2J\^\[\[31mwiped\\u009b\): note \^\[\[2J/);
+    const live = await run(process.execPath, [QUIRECTL, "--home", daemon.home, "run", join(repo, "quire.yml"), "--wait"], {
+      env: { QUIRE_NO_AUTOSTART: "1", QUIRE_HOME: undefined },
+      cols: 120,
+      rows: 30,
+      timeoutMs: 60_000,
+    });
+    assert.equal(live.exitCode, 1, live.output);
+    for (const raw of ["\x1b]0;pwned", "\x1b[2J", "\x1b[31m", "\u009b"]) assert.ok(!live.output.includes(raw), `live view and report hold ${JSON.stringify(raw)}`);
+    assert.match(live.output, /ci\^\[\]0;pwned\^G/);
+    assert.match(live.output, /✗ evil \/ \^\[\[2J\^\[\[31mwiped\\u009b exited 3/);
+    assert.match(live.output, /full log: quirectl logs \d+ --job evil --step \$'\\x1b\[2J\\x1b\[31mwiped\\u009b'/);
+    assert.match(live.output, /note \(evil \/ \^\[\[2J\^\[\[31mwiped\\u009b\): note \^\[\[2J/);
 
-      const piped = await quirectl(daemon.home, ["run", join(repo, "quire.yml"), "--wait"]);
-      assert.equal(piped.code, 1);
-      assert.doesNotMatch(piped.stdout, CONTROLS_BUT_NEWLINE);
-      assert.match(piped.stdout, /evil \/ \^\[\[2J\^\[\[31mwiped\\u009b failed exited 3/);
+    const piped = await quirectl(daemon.home, ["run", join(repo, "quire.yml"), "--wait"]);
+    assert.equal(piped.code, 1);
+    assert.doesNotMatch(piped.stdout, CONTROLS_BUT_NEWLINE);
+    assert.match(piped.stdout, /evil \/ \^\[\[2J\^\[\[31mwiped\\u009b failed exited 3/);
 
-      const id = (await quirectlJson(daemon.home, ["runs", "--limit", "1"]))[0].id;
-      for (const args of [["runs", "show", String(id)], ["runs"], ["logs", String(id), "--job", "evil", "--step", "x"]]) {
-        const r = await quirectl(daemon.home, args);
-        assert.doesNotMatch(r.stdout + r.stderr, CONTROLS_BUT_NEWLINE, args.join(" "));
-        assert.match(r.stdout + r.stderr, /\^\[/, args.join(" "));
-      }
-    } finally {
-      rmSync(repo, { recursive: true, force: true });
+    const id = (await quirectlJson(daemon.home, ["runs", "--limit", "1"]))[0].id;
+    for (const args of [["runs", "show", String(id)], ["runs"], ["logs", String(id), "--job", "evil", "--step", "x"]]) {
+      const r = await quirectl(daemon.home, args);
+      assert.doesNotMatch(r.stdout + r.stderr, CONTROLS_BUT_NEWLINE, args.join(" "));
+      assert.match(r.stdout + r.stderr, /\^\[/, args.join(" "));
     }
   });
 });

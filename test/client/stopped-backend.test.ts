@@ -6,28 +6,27 @@
 // backend's death closes that connection unread, which proves the submit ran nowhere, so the client starts
 // over with the broker and is served by the respawned backend, once.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { alive, identify } from "../helpers/fixtures.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectlJson } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 const stopped: ProcessIdentity[] = [];
 before(async () => {
   // Killed after 5 s unanswered: later than the client's 2 s wait for the ready event, which is the case that failed.
   daemon = await startTestDaemon(["--liveness-interval-ms", "100", "--liveness-timeout-ms", "5000"]);
-  repo = makeRepo({ "quire.yml": "jobs:\n  only:\n    steps:\n      - echo recorded\n" });
+  repo = repos.make({ "quire.yml": "jobs:\n  only:\n    steps:\n      - echo recorded\n" });
 });
 after(async () => {
   for (const p of stopped) signalProcess(p, "SIGKILL");
   await daemon.stop();
-  rmSync(repo, { recursive: true, force: true });
 });
 
 async function ciBackend() {

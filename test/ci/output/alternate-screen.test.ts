@@ -3,14 +3,14 @@
 // last, the blank alternate one, and the lines printed before the switch were lost. The summary and the
 // report now show the main screen's last lines.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { renderTail } from "../../../src/ci/output/screen.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
-import { makeRepo } from "../../helpers/git.js";
+import { tempRepos } from "../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../helpers/quirectl.js";
 
+const repos = tempRepos();
 const ENTER_ALTERNATE = "\x1b[?1049h";
 const LEAVE_ALTERNATE = "\x1b[?1049l";
 
@@ -42,7 +42,7 @@ describe("a step that fails on the alternate screen, end to end", () => {
   let dir: string;
   before(async () => {
     daemon = await startTestDaemon();
-    dir = makeRepo({
+    dir = repos.make({
       "quire.yml": [
         "jobs:",
         "  ui:",
@@ -57,7 +57,6 @@ describe("a step that fails on the alternate screen, end to end", () => {
   });
   after(async () => {
     await daemon?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test("failure_summary, runs show and the run --wait report show the main screen's last lines", async () => {

@@ -3,10 +3,9 @@
 // the host's node, through a real daemon, PTYs and a git repository.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
-import { makeRepo } from "../../helpers/git.js";
+import { tempRepos } from "../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../helpers/quirectl.js";
 
 const files = {
@@ -62,15 +61,15 @@ appendFileSync(process.env.GITHUB_OUTPUT, "greeting=" + text + "\\n");
   ".github/actions/shout/post.mjs": `console.log("shout post");\n`,
 };
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 before(async () => {
   daemon = await startTestDaemon();
-  repo = makeRepo(files);
+  repo = repos.make(files);
 });
 after(async () => {
   await daemon?.stop();
-  rmSync(repo, { recursive: true, force: true });
 });
 
 test("a composite action using a JavaScript action runs in order, inputs and outputs flowing, post at the job's end", async () => {
@@ -97,39 +96,30 @@ test("a composite action using a JavaScript action runs in order, inputs and out
 });
 
 test("a local action's unknown input or missing action.yml is refused before the run starts", async () => {
-  const bad = makeRepo({ ...files, ".github/workflows/ci.yml": files[".github/workflows/ci.yml"].replace("who: world", "who: world\n          colour: red") });
-  try {
-    const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: bad });
-    assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /\.\/\.github\/actions\/greet has no input `colour`/);
-  } finally {
-    rmSync(bad, { recursive: true, force: true });
-  }
+  const bad = repos.make({ ...files, ".github/workflows/ci.yml": files[".github/workflows/ci.yml"].replace("who: world", "who: world\n          colour: red") });
+  const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: bad });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /\.\/\.github\/actions\/greet has no input `colour`/);
 });
 
 test("another repository's action runs from quire's action cache once added, and is refused by name before", async () => {
-  const source = makeRepo({
+  const source = repos.make({
     "action.yml": "name: hello\ninputs:\n  who: { default: you }\nruns:\n  using: node20\n  main: dist/index.js\n",
     "dist/index.js": 'console.log("kept action says hi to " + process.env.INPUT_WHO);\n',
   });
   execFileSync("git", ["-C", source, "tag", "v1"]);
-  const user = makeRepo({
+  const user = repos.make({
     ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: someone/hello@v1\n        with: { who: quire }\n",
   });
-  try {
-    const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: user });
-    assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /`someone\/hello@v1` is not in quire's action cache.*quirectl action add someone\/hello@v1/);
-    const added = await quirectlJson(daemon.home, ["action", "add", "someone/hello@v1", "--from", source]);
-    assert.equal(added.action, "someone/hello@v1");
-    const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: user });
-    assert.equal(run.state, "complete", JSON.stringify(run));
-    assert.match((await quirectl(daemon.home, ["logs", String(run.id)])).stdout, /kept action says hi to quire/);
-    const bad = await quirectl(daemon.home, ["action", "add", "someone/hello@no-such-ref", "--from", source]);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /could not fetch someone\/hello@no-such-ref/);
-  } finally {
-    rmSync(source, { recursive: true, force: true });
-    rmSync(user, { recursive: true, force: true });
-  }
+  const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: user });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /`someone\/hello@v1` is not in quire's action cache.*quirectl action add someone\/hello@v1/);
+  const added = await quirectlJson(daemon.home, ["action", "add", "someone/hello@v1", "--from", source]);
+  assert.equal(added.action, "someone/hello@v1");
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: user });
+  assert.equal(run.state, "complete", JSON.stringify(run));
+  assert.match((await quirectl(daemon.home, ["logs", String(run.id)])).stdout, /kept action says hi to quire/);
+  const bad = await quirectl(daemon.home, ["action", "add", "someone/hello@no-such-ref", "--from", source]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /could not fetch someone\/hello@no-such-ref/);
 });

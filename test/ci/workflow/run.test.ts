@@ -1,10 +1,9 @@
 // GitHub workflow files run as they are, on the host: a real quired, real PTYs, a real git repository,
 // driven through quirectl as a person would, with a workflow written like a small npm library's.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
-import { makeRepo } from "../../helpers/git.js";
+import { tempRepos } from "../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../helpers/quirectl.js";
 
 const WORKFLOW = `name: CI
@@ -79,11 +78,12 @@ jobs:
       - run: echo "test was \${{ needs.test.result }}"
 `;
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 before(async () => {
   daemon = await startTestDaemon();
-  repo = makeRepo({
+  repo = repos.make({
     ".github/workflows/ci.yml": WORKFLOW,
     ".github/workflows/bad-json.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ fromJSON('not json') }}\n",
     ".github/workflows/secrets.yml": [
@@ -104,7 +104,6 @@ before(async () => {
 });
 after(async () => {
   await daemon?.stop();
-  rmSync(repo, { recursive: true, force: true });
 });
 
 test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue-on-error, setup-node, an OS leg skipped", async () => {

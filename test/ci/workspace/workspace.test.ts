@@ -8,64 +8,26 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  realpathSync,
   rmSync,
   symlinkSync,
   utimesSync,
-  writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { after, test } from "node:test";
+import { join } from "node:path";
+import { test } from "node:test";
 import { materialize } from "../../../src/ci/workspace/checkout.js";
 import { snapshotSource, type GitSnapshot } from "../../../src/ci/workspace/snapshot.js";
 import { Workspaces } from "../../../src/ci/workspace/workspaces.js";
+import { git, tempRepos, writeFiles } from "../../helpers/git.js";
 
-const base = mkdtempSync(join(tmpdir(), "quire-workspace-"));
-after(() => {
-  chmodTree(base);
-  rmSync(base, { recursive: true, force: true });
-});
-// No configuration from the machine or the person running the tests.
-process.env.HOME = join(base, "home");
-process.env.XDG_CONFIG_HOME = join(base, "home", ".config");
-process.env.GIT_CONFIG_NOSYSTEM = "1";
-mkdirSync(process.env.HOME);
-
-let dirs = 0;
-function freshDir(name: string): string {
-  const dir = join(base, `${++dirs}-${name}`);
-  mkdirSync(dir);
-  return realpathSync(dir);
-}
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" } });
-}
+// The fixture's git config isolation covers quire's own git commands here too.
+const repos = tempRepos();
 
 function put(root: string, path: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), content, { mode });
-  chmodSync(join(root, path), mode);
-}
-
-function newRepo(name: string, files: Record<string, string> = {}): string {
-  const repo = freshDir(name);
-  git(repo, "init", "-q", "-b", "main");
-  git(repo, "config", "user.name", "Quire Test");
-  git(repo, "config", "user.email", "test@quire.invalid");
-  git(repo, "config", "commit.gpgsign", "false");
-  for (const [path, content] of Object.entries(files)) put(repo, path, content);
-  if (Object.keys(files).length > 0) {
-    git(repo, "add", "-A");
-    git(repo, "commit", "-q", "-m", "initial");
-  }
-  return repo;
+  writeFiles(root, { [path]: content }, mode);
 }
 
 // Everything under `root` (but `skip`): kind, mode, size, mtime and ctime in ns, and the content's hash or
@@ -127,15 +89,6 @@ function lsTree(repo: string, tree: string): string[] {
   });
 }
 
-function chmodTree(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory() && !entry.isSymbolicLink()) {
-      chmodSync(join(dir, entry.name), 0o700);
-      chmodTree(join(dir, entry.name));
-    }
-  }
-}
-
 async function gitSnapshot(dir: string): Promise<GitSnapshot> {
   const snapshot = await snapshotSource(dir);
   assert.equal(snapshot.kind, "git");
@@ -143,7 +96,7 @@ async function gitSnapshot(dir: string): Promise<GitSnapshot> {
 }
 
 test("a clean working copy snapshots to HEAD's own tree, not dirty", async () => {
-  const repo = newRepo("clean", { "README.md": "hello\n", "src/a.js": "a\n", ".gitignore": "*.log\n" });
+  const repo = repos.make({ "README.md": "hello\n", "src/a.js": "a\n", ".gitignore": "*.log\n" });
   const before = fingerprint(repo);
   const snapshot = await gitSnapshot(repo);
   assert.deepEqual(fingerprint(repo), before);
@@ -151,8 +104,8 @@ test("a clean working copy snapshots to HEAD's own tree, not dirty", async () =>
     kind: "git",
     repo,
     ref: "main",
-    commit: git(repo, "rev-parse", "HEAD").trim(),
-    tree: git(repo, "rev-parse", "HEAD^{tree}").trim(),
+    commit: git(repo, "rev-parse", "HEAD"),
+    tree: git(repo, "rev-parse", "HEAD^{tree}"),
     dirty: false,
   });
   // An ignored file is not a change.
@@ -163,7 +116,7 @@ test("a clean working copy snapshots to HEAD's own tree, not dirty", async () =>
 });
 
 test("every kind of change is in the snapshot, and the working copy, index, stash and refs are untouched", async () => {
-  const repo = newRepo("changes", {
+  const repo = repos.make({
     ".gitignore": "*.log\nbuild/\n",
     "README.md": "hello\n",
     "src/app.js": "v1\n",
@@ -220,14 +173,14 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
   assert.ok(readFileSync(join(repo, ".git", "index")).equals(indexBytes), "the real index's bytes");
   assert.equal(snapshot.repo, repo);
   assert.equal(snapshot.ref, "main");
-  assert.equal(snapshot.commit, git(repo, "rev-parse", "HEAD").trim());
+  assert.equal(snapshot.commit, git(repo, "rev-parse", "HEAD"));
   assert.equal(snapshot.dirty, true);
 
   const modes = lsTree(repo, snapshot.tree);
   assert.ok(modes.includes("100755 run.sh"), modes.join("\n"));
   assert.ok(modes.includes("120000 link-new"));
 
-  const dest = join(freshDir("changes-out"), "ws");
+  const dest = join(repos.dir("changes-out"), "ws");
   await materialize(snapshot, dest);
   assert.deepEqual(contents(dest), {
     ".gitignore": "*.log\nbuild/\n",
@@ -251,7 +204,7 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
 });
 
 test("a repository with no commits: the tree of what is there, commit null, and no index is created", async () => {
-  const repo = newRepo("unborn");
+  const repo = repos.make();
   const empty = await gitSnapshot(repo);
   assert.deepEqual(empty, { kind: "git", repo, ref: "main", commit: null, tree: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", dirty: false });
 
@@ -273,10 +226,10 @@ test("a repository with no commits: the tree of what is there, commit null, and 
 });
 
 test("a detached HEAD names the commit as the ref", async () => {
-  const repo = newRepo("detached", { "a.txt": "1\n" });
+  const repo = repos.make({ "a.txt": "1\n" });
   put(repo, "a.txt", "2\n");
   git(repo, "commit", "-q", "-am", "second");
-  const first = git(repo, "rev-parse", "HEAD~1").trim();
+  const first = git(repo, "rev-parse", "HEAD~1");
   git(repo, "checkout", "-q", "--detach", first);
   const snapshot = await gitSnapshot(repo);
   assert.equal(snapshot.ref, first);
@@ -285,7 +238,7 @@ test("a detached HEAD names the commit as the ref", async () => {
 });
 
 test("a directory inside the work tree snapshots the whole work tree", async () => {
-  const repo = newRepo("subdir", { "top.txt": "top\n", "ci/pipelines/build.yml": "jobs: {}\n" });
+  const repo = repos.make({ "top.txt": "top\n", "ci/pipelines/build.yml": "jobs: {}\n" });
   put(repo, "other/untracked.txt", "u\n");
   const snapshot = await gitSnapshot(join(repo, "ci", "pipelines"));
   assert.equal(snapshot.repo, repo);
@@ -298,20 +251,20 @@ function allObjects(repo: string): Set<string> {
 }
 
 test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree, not dirty, no blob of secret.key", async () => {
-  const repo = newRepo("home-inside", { "README.md": "hello\n", "src/a.js": "a\n" });
+  const repo = repos.make({ "README.md": "hello\n", "src/a.js": "a\n" });
   const home = join(repo, ".quire");
   const secret = `secret key ${Math.random()} ${Date.now()}\n`;
   put(home, "secret.key", secret, 0o600);
   put(home, "quire.db", `database ${Math.random()}\n`);
   put(home, "logs/run-1/job/step.log", "log\n");
   // `git hash-object` without -w computes the id and writes nothing.
-  const hashOf = (path: string) => execFileSync("git", ["hash-object", "--no-filters", path], { cwd: repo, encoding: "utf8" }).trim();
+  const hashOf = (path: string) => git(repo, "hash-object", "--no-filters", path);
   const blobs = [hashOf(join(home, "secret.key")), hashOf(join(home, "quire.db"))];
 
   const clean = await snapshotSource(join(repo, "src"), { skip: [home] });
   assert.equal(clean.kind, "git");
   assert.equal((clean as GitSnapshot).dirty, false);
-  assert.equal((clean as GitSnapshot).tree, git(repo, "rev-parse", "HEAD^{tree}").trim());
+  assert.equal((clean as GitSnapshot).tree, git(repo, "rev-parse", "HEAD^{tree}"));
   for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
 
   // With a real change the run is dirty and holds the change, still without the home.
@@ -322,13 +275,13 @@ test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree,
   for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
 
   // The same home named through a symlink to the repository, and a name with glob characters, are left out too.
-  const link = join(freshDir("home-link"), "repo");
+  const link = join(repos.dir("home-link"), "repo");
   symlinkSync(repo, link);
   put(repo, "we*rd[home]/secret.key", secret, 0o600);
   const viaLink = (await snapshotSource(repo, { skip: [join(link, ".quire"), join(repo, "we*rd[home]")] })) as GitSnapshot;
   assert.equal(viaLink.tree, changed.tree);
   // A skipped path outside the work tree, or the root itself, changes nothing.
-  const outside = (await snapshotSource(repo, { skip: [freshDir("elsewhere"), repo] })) as GitSnapshot;
+  const outside = (await snapshotSource(repo, { skip: [repos.dir("elsewhere"), repo] })) as GitSnapshot;
   assert.deepEqual(lsTree(repo, outside.tree), [
     "100644 .quire/logs/run-1/job/step.log",
     "100644 .quire/quire.db",
@@ -343,8 +296,8 @@ test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree,
 });
 
 test("a linked worktree is snapshotted through its own index, which stays as it was", async () => {
-  const main = newRepo("main-wt", { "a.txt": "a\n" });
-  const linked = join(freshDir("linked"), "wt");
+  const main = repos.make({ "a.txt": "a\n" });
+  const linked = join(repos.dir("linked"), "wt");
   git(main, "worktree", "add", "-q", "-b", "feature", linked);
   put(linked, "a.txt", "staged in the linked worktree\n");
   git(linked, "add", "a.txt");
@@ -354,23 +307,23 @@ test("a linked worktree is snapshotted through its own index, which stays as it 
   assert.equal(snapshot.repo, linked);
   assert.equal(snapshot.ref, "feature");
   assert.equal(snapshot.dirty, true);
-  assert.equal(git(linked, "cat-file", "-p", `${snapshot.tree}:a.txt`), "staged in the linked worktree\n");
+  assert.equal(git(linked, "rev-parse", `${snapshot.tree}:a.txt`), git(linked, "hash-object", "--no-filters", "a.txt"), "the staged a.txt");
   assert.deepEqual({ bytes: readFileSync(index), mtime: lstatSync(index, { bigint: true }).mtimeNs, main: fingerprint(main) }, before);
 });
 
 test("a nested repository or submodule is a gitlink in the tree and an empty directory in the workspace", async () => {
-  const repo = newRepo("outer", { "a.txt": "a\n" });
-  const inner = newRepo("inner", { "lib.txt": "lib\n" });
+  const repo = repos.make({ "a.txt": "a\n" });
+  const inner = repos.make({ "lib.txt": "lib\n" });
   git(repo, "clone", "-q", inner, "vendor/inner");
   const snapshot = await gitSnapshot(repo);
   assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 a.txt", "160000 vendor/inner"]);
-  const dest = join(freshDir("outer-out"), "ws");
+  const dest = join(repos.dir("outer-out"), "ws");
   await materialize(snapshot, dest);
   assert.deepEqual(contents(dest), { "a.txt": "a\n", "vendor/inner/": "(empty dir)" });
 });
 
 test("a plain directory is copied with modes and links; sockets, FIFOs and the work root are left out", async (t) => {
-  const dir = freshDir("plain");
+  const dir = repos.dir("plain");
   put(dir, "a.txt", "a\n");
   put(dir, "bin/tool", "#!/bin/sh\n", 0o755);
   put(dir, "nested/deeper/b.txt", "b\n");
@@ -400,11 +353,11 @@ test("a plain directory is copied with modes and links; sockets, FIFOs and the w
 });
 
 test("failures are WorkspaceErrors: a missing directory, a git directory, an unknown tree", async () => {
-  await assert.rejects(snapshotSource(join(base, "does-not-exist")), { code: "QUIRE_ERR_WORKSPACE" });
-  const repo = newRepo("errors", { "a.txt": "a\n" });
+  await assert.rejects(snapshotSource(join(repos.dir("missing"), "does-not-exist")), { code: "QUIRE_ERR_WORKSPACE" });
+  const repo = repos.make({ "a.txt": "a\n" });
   await assert.rejects(snapshotSource(join(repo, ".git")), { code: "QUIRE_ERR_WORKSPACE" });
   const bogus = { kind: "git" as const, repo, ref: "main", commit: null, tree: "1".repeat(40), dirty: true };
-  await assert.rejects(materialize(bogus, join(freshDir("errors-out"), "ws")), (error: { code: string; command: string[]; stderr: string }) => {
+  await assert.rejects(materialize(bogus, join(repos.dir("errors-out"), "ws")), (error: { code: string; command: string[]; stderr: string }) => {
     assert.equal(error.code, "QUIRE_ERR_WORKSPACE");
     assert.deepEqual(error.command.slice(0, 2), ["git", "read-tree"]);
     assert.ok(error.stderr.length > 0);
@@ -413,9 +366,9 @@ test("failures are WorkspaceErrors: a missing directory, a git directory, an unk
 });
 
 test("workspaces: released ones go, the last keepFailed failed ones stay (oldest failure removed first)", async () => {
-  const repo = newRepo("runs", { "a.txt": "a\n" });
+  const repo = repos.make({ "a.txt": "a\n" });
   const snapshot = await gitSnapshot(repo);
-  const root = join(freshDir("work"), "work");
+  const root = join(repos.dir("work"), "work");
   const workspaces = new Workspaces(root, 2);
   for (const id of [1, 2, 3, 4, 5]) {
     const path = await workspaces.create(id, snapshot);
@@ -440,9 +393,9 @@ test("workspaces: released ones go, the last keepFailed failed ones stay (oldest
 });
 
 test("workspaces: a step's read-only directories are removed too; create replaces leftovers", async () => {
-  const repo = newRepo("readonly", { "a.txt": "a\n" });
+  const repo = repos.make({ "a.txt": "a\n" });
   const snapshot = await gitSnapshot(repo);
-  const workspaces = new Workspaces(join(freshDir("work-ro"), "work"), 0);
+  const workspaces = new Workspaces(join(repos.dir("work-ro"), "work"), 0);
   const path = await workspaces.create(1, snapshot);
   put(path, "cache/mod/file.go", "package mod\n", 0o444);
   chmodSync(join(path, "cache", "mod"), 0o555);

@@ -3,7 +3,7 @@
 // meanwhile, and once it reads, the whole log and both answers arrive, in order.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
@@ -11,7 +11,7 @@ import { CiClient } from "../../../../src/client/ci.js";
 import { CiEvent, CiRequest, CiResponse } from "../../../../src/gen/quire/v1/ci.js";
 import { encodeFramed, Frame_Kind, HelloReply, Lane, CAP_HANDLE_PASSING, newFrame } from "../../../../src/wire/index.js";
 import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
-import { makeRepo } from "../../../helpers/git.js";
+import { tempRepos } from "../../../helpers/git.js";
 import { helloFrame, RawPeer } from "../../../helpers/raw-peer.js";
 
 /** Output of the one step: far more than the backend may hold for a client that does not read. */
@@ -22,13 +22,14 @@ const OUTPUT_MB = 96;
  */
 const RSS_GROWTH_LIMIT_MB = 80;
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 const peers: RawPeer[] = [];
 const clients: CiClient[] = [];
 before(async () => {
   daemon = await startTestDaemon();
-  repo = makeRepo({
+  repo = repos.make({
     "quire.yml": ["name: loud", "jobs:", "  shout:", "    steps:", "      - name: print", `        run: head -c ${OUTPUT_MB}M /dev/zero | tr '\\0' x | fold -w 63`].join("\n"),
   });
 });
@@ -36,7 +37,6 @@ after(async () => {
   for (const peer of peers) peer.close();
   for (const client of clients) client.close();
   await daemon.stop();
-  rmSync(repo, { recursive: true, force: true });
 });
 
 function rssMb(pid: number): number {

@@ -1,17 +1,17 @@
 // What an unlucky day does to CI runs: a log that cannot be written, processes that escape their
 // terminal, a ci backend killed outright, a store file that is not a database.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
 import { alive, identify } from "../../../helpers/fixtures.js";
-import { makeRepo } from "../../../helpers/git.js";
+import { tempRepos } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
+const repos = tempRepos();
 const cleanup: Array<() => unknown> = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
@@ -21,18 +21,6 @@ async function daemon(home = tempHome()): Promise<TestDaemon> {
   const d = await startTestDaemon([], home);
   cleanup.push(() => d.stop());
   return d;
-}
-
-function repo(files: Record<string, string>): string {
-  const dir = makeRepo(files);
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function pidDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "quire-pids-"));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 async function pidFrom(file: string) {
@@ -45,7 +33,7 @@ test("a step log that cannot be written fails that run as internal; the backend 
   // Run 1's first step writes its log to a device that is always full.
   mkdirSync(join(d.home, "logs", "1", "full"), { recursive: true });
   symlinkSync("/dev/full", join(d.home, "logs", "1", "full", "1-0.log"));
-  const dir = repo({ "full.yml": "jobs:\n  full:\n    steps: [ 'echo hello; sleep 5' ]\n", "fine.yml": "jobs:\n  fine:\n    steps: [ 'sleep 0.5; echo fine' ]\n" });
+  const dir = repos.make({ "full.yml": "jobs:\n  full:\n    steps: [ 'echo hello; sleep 5' ]\n", "fine.yml": "jobs:\n  fine:\n    steps: [ 'sleep 0.5; echo fine' ]\n" });
   const broken = await quirectlJson(d.home, ["run", join(dir, "full.yml")]);
   assert.equal(broken.id, 1);
   const fine = await quirectlJson(d.home, ["run", join(dir, "fine.yml"), "--wait"]);
@@ -58,9 +46,9 @@ test("a step log that cannot be written fails that run as internal; the backend 
 
 test("a daemon a step starts in its own session, with its descriptors closed, ends with the job and on cancel", async () => {
   const d = await daemon();
-  const pids = pidDir();
+  const pids = repos.dir("pids");
   const escape = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; sleep 0.5`;
-  const dir = repo({
+  const dir = repos.make({
     "done.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("done"))}\n`,
     "cancel.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("cancel") + "; sleep 300")}\n`,
   });
@@ -77,8 +65,8 @@ test("a daemon a step starts in its own session, with its descriptors closed, en
 
 test("a ci backend killed outright: the next one records the run orphaned and ends what its steps left", async () => {
   const d = await daemon();
-  const pids = pidDir();
-  const dir = repo({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n` });
+  const pids = repos.dir("pids");
+  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n` });
   const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml")]);
   const step = await pidFrom(join(pids, "pid"));
   const { status } = await adminCall(AdminOp.STATUS, { home: d.home });

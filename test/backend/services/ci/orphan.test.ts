@@ -1,16 +1,16 @@
 // quired SIGKILLed in the middle of a run: the ci backend ends its steps' trees and exits, and the next
 // daemon records the run as failed/orphaned, with its jobs and steps ended too.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
 import { alive, identify } from "../../../helpers/fixtures.js";
-import { makeRepo } from "../../../helpers/git.js";
+import { tempRepos } from "../../../helpers/git.js";
 import { quirectlJson } from "../../../helpers/quirectl.js";
 
+const repos = tempRepos();
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
@@ -18,10 +18,9 @@ after(async () => {
 
 test("SIGKILL of quired mid-run: no step process is left, and the restarted daemon says orphaned", async () => {
   const home = tempHome();
-  const pidDir = mkdtempSync(join(tmpdir(), "quire-pids-"));
+  const pidDir = repos.dir("pids");
   // Ignoring SIGHUP and SIGTERM: only a tree kill that goes on to SIGKILL ends this step.
-  const dir = makeRepo({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n` });
-  cleanup.push(() => rmSync(pidDir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n` });
 
   let daemon: TestDaemon = await startTestDaemon([], home);
   cleanup.push(() => daemon.stop());

@@ -1,30 +1,24 @@
 // The concurrency limit and the queue: jobs beyond the limit wait, runs wait pending until a job of
 // theirs gets a slot, steps run niced, and pending runs survive a daemon's death and run afterwards.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
-import { makeRepo } from "../../../helpers/git.js";
+import { tempRepos } from "../../../helpers/git.js";
 import { quirectlJson } from "../../../helpers/quirectl.js";
 
+const repos = tempRepos();
 const cleanup: Array<() => unknown> = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
 });
 
-function repo(files: Record<string, string>): string {
-  const dir = makeRepo(files);
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test("with a limit of one, independent jobs run one at a time, niced, and a second run waits pending", async () => {
   const daemon = await startTestDaemon([], tempHome(), { QUIRE_CI_CONCURRENCY: "1" });
   cleanup.push(() => daemon.stop());
-  const dir = repo({
+  const dir = repos.make({
     "a.yml": "jobs:\n  one:\n    steps: [ 'sleep 0.2; nice' ]\n  two:\n    steps: [ 'sleep 0.2' ]\n  three:\n    steps: [ 'sleep 0.2' ]\n",
     "b.yml": "jobs:\n  other:\n    steps: [ 'true' ]\n",
   });
@@ -42,9 +36,8 @@ test("with a limit of one, independent jobs run one at a time, niced, and a seco
 
 test("a pending run outlives the daemon's death and runs when it comes back; the active one is orphaned", async () => {
   const home = tempHome();
-  const pidDir = mkdtempSync(join(tmpdir(), "quire-pids-"));
-  cleanup.push(() => rmSync(pidDir, { recursive: true, force: true }));
-  const dir = repo({
+  const pidDir = repos.dir("pids");
+  const dir = repos.make({
     "long.yml": `jobs:\n  hold:\n    steps:\n      - echo $$ > ${pidDir}/pid; sleep 300\n`,
     "queued.yml": "jobs:\n  later:\n    steps: [ 'echo ran after the restart' ]\n",
   });

@@ -1,8 +1,7 @@
 // CI runs end to end: a real quired, the ci backend, real PTYs, a real SQLite file and real git
 // repositories, driven through the quirectl binary as a person or a script would.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CiClient } from "../../../../src/client/ci.js";
@@ -11,15 +10,10 @@ import { Lane } from "../../../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
 import { alive, identify } from "../../../helpers/fixtures.js";
-import { git, makeRepo, writeFiles } from "../../../helpers/git.js";
+import { git, tempRepos, writeFiles } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
-const repos: string[] = [];
-function repo(files: Record<string, string>): string {
-  const dir = makeRepo(files);
-  repos.push(dir);
-  return dir;
-}
+const repos = tempRepos();
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -35,12 +29,11 @@ before(async () => {
 });
 after(async () => {
   await daemon?.stop();
-  for (const dir of repos) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a passing pipeline", () => {
   test("runs its jobs in order in terminals and reports the documented shape", async () => {
-    const dir = repo({
+    const dir = repos.make({
       "quire.yml": [
         "name: demo",
         "env: { GREETING: hello }",
@@ -90,7 +83,7 @@ describe("a passing pipeline", () => {
   });
 
   test("without --wait it prints the run at once; watch follows it to the end", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  one:\n    steps:\n      - sleep 0.3\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  one:\n    steps:\n      - sleep 0.3\n" });
     const submitted = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
     assert.ok(["pending", "active"].includes(submitted.state), submitted.state);
     const watched = await quirectl(daemon.home, ["watch", String(submitted.id)]);
@@ -102,7 +95,7 @@ describe("a passing pipeline", () => {
 describe("watching a run", () => {
   test("a run of many quick steps is sent at most every 20 ms while it runs, and its end at once, whole", async () => {
     const steps = 60;
-    const dir = repo({ "quire.yml": `jobs:\n  many:\n    steps:\n${"      - 'true'\n".repeat(steps)}` });
+    const dir = repos.make({ "quire.yml": `jobs:\n  many:\n    steps:\n${"      - 'true'\n".repeat(steps)}` });
     const ci = await CiClient.connect({ home: daemon.home, autostart: false });
     try {
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
@@ -134,7 +127,7 @@ describe("watching a run that does not exist", () => {
       // As a plain request: a client that has its answer sends no CANCEL (CiClient's stream would).
       const answer = CiResponse.decode(await ci.connection.request(Lane.CI, Buffer.from(CiRequest.encode({ watch: { id: BigInt(next) } }).finish())));
       assert.deepEqual([answer.ok, answer.errorCode], [false, "QUIRE_ERR_RUN_NOT_FOUND"]);
-      const dir = repo({ "quire.yml": "jobs:\n  one:\n    steps: [ 'true', 'true' ]\n" });
+      const dir = repos.make({ "quire.yml": "jobs:\n  one:\n    steps: [ 'true', 'true' ]\n" });
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
       assert.equal(Number(submitted.id), next, "the run took the id the watch asked for");
       assert.equal((await ci.watch(submitted.id, () => {})).state, "complete");
@@ -147,7 +140,7 @@ describe("watching a run that does not exist", () => {
 
 describe("a failing pipeline", () => {
   test("says why in the API: kind, job, step, exit code and the last lines a terminal showed", async () => {
-    const dir = repo({
+    const dir = repos.make({
       "quire.yml": [
         "jobs:",
         "  build:",
@@ -189,14 +182,14 @@ describe("a failing pipeline", () => {
   });
 
   test("the summary stays within 600 characters for long output", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  noisy:\n    steps:\n      - run: for i in $(seq 1 300); do echo \"line $i $(printf 'x%.0s' $(seq 1 150))\"; done; exit 1\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  noisy:\n    steps:\n      - run: for i in $(seq 1 300); do echo \"line $i $(printf 'x%.0s' $(seq 1 150))\"; done; exit 1\n" });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"], 1);
     assert.ok(run.failure_summary.length <= 600, `${run.failure_summary.length} characters`);
     assert.match(run.failure_summary, /line 300/);
   });
 
   test("a step timeout and a job timeout fail the run as timeout", async () => {
-    const dir = repo({
+    const dir = repos.make({
       "step.yml": "jobs:\n  slow:\n    steps:\n      - run: sleep 30\n        timeout: 300ms\n",
       "job.yml": "jobs:\n  slow:\n    timeout: 300ms\n    steps:\n      - sleep 0.05\n      - sleep 30\n      - echo never\n",
     });
@@ -208,7 +201,7 @@ describe("a failing pipeline", () => {
   });
 
   test("retries re-run a failed job and record each attempt", async () => {
-    const dir = repo({
+    const dir = repos.make({
       "quire.yml": "jobs:\n  flaky:\n    retries: 2\n    steps:\n      - run: echo x >> attempts; test $(wc -l < attempts) -ge 2\n",
     });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
@@ -219,7 +212,7 @@ describe("a failing pipeline", () => {
   });
 
   test("a bad pipeline file is refused before anything runs: exit 2, file:line:column", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  build:\n    stepz:\n      - echo hi\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  build:\n    stepz:\n      - echo hi\n" });
     const r = await quirectl(daemon.home, ["run", join(dir, "quire.yml")]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(`${join(dir, "quire.yml").replaceAll("/", "\\/")}:3:5`));
@@ -240,10 +233,9 @@ describe("a failing pipeline", () => {
 
 /** A pipeline whose steps write their shell's pid into `pidDir` and then sleep, in jobs named `names`. */
 function sleepers(names: string[]): { dir: string; pidDir: string; file: string } {
-  const pidDir = mkdtempSync(join(tmpdir(), "quire-pids-"));
-  repos.push(pidDir);
+  const pidDir = repos.dir("pids");
   const jobs = names.map((n) => `  ${n}:\n    steps:\n      - echo $$ > ${pidDir}/${n}; sleep 300 & wait\n`).join("");
-  const dir = repo({ "quire.yml": `jobs:\n${jobs}` });
+  const dir = repos.make({ "quire.yml": `jobs:\n${jobs}` });
   return { dir, pidDir, file: join(dir, "quire.yml") };
 }
 
@@ -288,7 +280,7 @@ describe("secrets and run tokens", () => {
     const set = await quirectl(daemon.home, ["secret", "set", "DEPLOY_KEY"], { input: `${value}\n` });
     assert.equal(set.code, 0, set.stderr);
     assert.deepEqual(await quirectlJson(daemon.home, ["secret", "list"]), ["DEPLOY_KEY"]);
-    const dir = repo({
+    const dir = repos.make({
       "quire.yml": [
         "jobs:",
         "  deploy:",
@@ -319,7 +311,7 @@ describe("secrets and run tokens", () => {
   });
 
   test("a pipeline naming a secret that is not set is refused", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  x:\n    secrets: [NOT_SET]\n    steps: [ 'true' ]\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  x:\n    secrets: [NOT_SET]\n    steps: [ 'true' ]\n" });
     const r = await quirectl(daemon.home, ["run", join(dir, "quire.yml")]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /NOT_SET/);
@@ -329,7 +321,7 @@ describe("secrets and run tokens", () => {
   test("annotate refuses a forged token and the token of a run that has ended", async () => {
     const forged = await quirectl(daemon.home, ["annotate", "hello"], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } });
     assert.equal(forged.code, 1);
-    const dir = repo({ "quire.yml": "jobs:\n  t:\n    steps:\n      - echo \"$QUIRE_RUN_TOKEN\"\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  t:\n    steps:\n      - echo \"$QUIRE_RUN_TOKEN\"\n" });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
     const token = readFileSync(run.jobs[0].steps[0].log, "utf8").trim();
     assert.match(token, /^[0-9a-f]{64}$/);
@@ -342,7 +334,7 @@ describe("secrets and run tokens", () => {
 
 describe("the exact tree", () => {
   test("a dirty working copy runs as it is and is left byte-identical", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  look:\n    steps:\n      - cat tracked.txt new.txt; echo changed > tracked.txt\n", "tracked.txt": "committed\n", ".gitignore": "ignored.txt\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  look:\n    steps:\n      - cat tracked.txt new.txt; echo changed > tracked.txt\n", "tracked.txt": "committed\n", ".gitignore": "ignored.txt\n" });
     writeFiles(dir, { "tracked.txt": "edited\n", "new.txt": "untracked\n", "ignored.txt": "ignored\n" });
     const before = workingCopyState(dir);
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
@@ -354,8 +346,7 @@ describe("the exact tree", () => {
   });
 
   test("a pipeline outside git runs in a copy of its directory", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "quire-plain-"));
-    repos.push(dir);
+    const dir = repos.dir("plain");
     writeFiles(dir, { "quire.yml": "jobs:\n  j:\n    steps:\n      - cat data.txt; echo scribble > data.txt\n", "data.txt": "plain\n" });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
     assert.equal(run.commit, null);
@@ -380,7 +371,7 @@ function workingCopyState(dir: string) {
 
 describe("logs", () => {
   test("--follow on a live run gets every byte, in order, and ends with the run", async () => {
-    const dir = repo({ "quire.yml": "jobs:\n  count:\n    steps:\n      - for i in $(seq 1 200); do echo line $i; sleep 0.002; done\n      - echo second step\n" });
+    const dir = repos.make({ "quire.yml": "jobs:\n  count:\n    steps:\n      - for i in $(seq 1 200); do echo line $i; sleep 0.002; done\n      - echo second step\n" });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
     const followed = await quirectl(daemon.home, ["logs", String(run.id), "--follow"]);
     assert.equal(followed.code, 0, followed.stderr);
@@ -394,7 +385,7 @@ describe("logs", () => {
   // SIGTERM, which holds the window open for the 2 s kill grace.
   test("--follow started between a failed attempt and its retry follows the retry to the run's end", async () => {
     const step = `setsid bash -c "trap '' TERM HUP; sleep 30" </dev/null >/dev/null 2>&1 & echo attempt $(( $(cat attempts 2>/dev/null || echo 0) + 1 )); echo $(( $(cat attempts 2>/dev/null || echo 0) + 1 )) > attempts; test $(cat attempts) -ge 2`;
-    const dir = repo({ "quire.yml": `jobs:\n  flaky:\n    retries: 1\n    steps:\n      - run: '${step.replaceAll("'", "''")}'\n` });
+    const dir = repos.make({ "quire.yml": `jobs:\n  flaky:\n    retries: 1\n    steps:\n      - run: '${step.replaceAll("'", "''")}'\n` });
     const ci = await CiClient.connect({ home: daemon.home, autostart: false });
     try {
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
