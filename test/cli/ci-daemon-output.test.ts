@@ -40,7 +40,7 @@ describe("with a daemon", () => {
         child.kill("SIGKILL");
         reject(new Error(`quirectl ${args.join(" ")} did not end after its reader left; stderr: ${stderr}`));
       }, 30_000);
-      child.once("exit", (code) => {
+      child.once("close", (code) => {
         clearTimeout(timer);
         resolve({ code, stdout, stderr });
       });

@@ -23,7 +23,8 @@ export function quirectl(home: string, args: string[], options: { env?: Record<s
       child.kill("SIGKILL");
       reject(new Error(`quirectl ${args.join(" ")} took over ${options.timeoutMs ?? 60_000} ms; stderr: ${stderr}`));
     }, options.timeoutMs ?? 60_000);
-    child.once("exit", (code) => {
+    // "close", not "exit": the output may still be in the pipes when the process has exited.
+    child.once("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
