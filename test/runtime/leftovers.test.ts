@@ -22,6 +22,7 @@ for (const pty of [true, false]) {
       // The case under test: not found by holding anything, nor (for the second) by kill(-pgid, 0).
       if (ownGroup) await eventually(() => describe(pid)?.pgrp === pid, "the leftover to lead a group of its own", 2_000);
       assert.equal(describe(pid)?.session, p.pid);
+      await p.write("\n"); // the command exits only now, with its leftover seen
       assert.equal((await p.wait()).exitCode, 0);
       assert.equal(alive(leftover), false, "the leftover was ended before the result");
     });

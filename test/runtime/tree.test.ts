@@ -1,6 +1,7 @@
 // kill() ends whole trees, whatever their members do; a reused pid is never signalled.
 import assert from "node:assert/strict";
 import { spawn as spawnChild } from "node:child_process";
+import { once } from "node:events";
 import { closeSync, openSync, readlinkSync } from "node:fs";
 import { test } from "node:test";
 import { collectTree, describe, signalProcess, type ProcessIdentity } from "../../src/runtime/processes.js";
@@ -37,6 +38,7 @@ for (const { what, fixtureName, args } of [
 test("a setsid'd grandchild still holding the terminal is gone once the command ends", async () => {
   const p = spawn(fixture("setsid-grandchild.sh"), ["exit"], { killGraceMs: 300 });
   const grandchild = identify(Number((await p.expect(/grandchild (\d+)/, { timeoutMs: 5_000 })).groups[0]));
+  await p.write("\n"); // the command exits only now, with the grandchild holding the terminal
   const result = await p.wait();
   assert.equal(result.exitCode, 0, "the command itself exited normally");
   assert.equal(alive(grandchild), false, "its leftover went with its terminal");
@@ -56,10 +58,12 @@ test("a pid that now belongs to another process is never signalled", async () =>
     // The identity a runtime kept for an earlier process that had this pid: same pid, other start time.
     const stale = { pid: real.pid, startTime: String(Number(real.startTime) - 1) };
     assert.equal(signalProcess(stale, "SIGKILL"), false);
-    await new Promise((r) => setTimeout(r, 50));
     assert.equal(alive(real), true);
-    assert.equal(signalProcess(real, "SIGKILL"), true);
-    await eventually(() => !alive(real), "the real one to die");
+    // Whichever signal reaches it first ends it: a SIGKILL the stale identity let through, or this SIGTERM.
+    const exited = once(bystander, "exit");
+    assert.equal(signalProcess(real, "SIGTERM"), true);
+    const [, signal] = await exited;
+    assert.equal(signal, "SIGTERM", "the stale identity's SIGKILL reached the process");
   } finally {
     bystander.kill("SIGKILL");
   }
