@@ -11,6 +11,7 @@ import { PtyClient } from "../../src/client/pty.js";
 import { Lane } from "../../src/wire/lanes.js";
 import { startTestDaemon, tempHome } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
+import { Gate } from "../helpers/gate.js";
 import { alive, identify } from "../helpers/fixtures.js";
 import { tempRepos } from "../helpers/git.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
@@ -24,6 +25,19 @@ after(() => {
 async function backend(home: string, service: string) {
   const { status } = await adminCall(AdminOp.STATUS, { home, timeoutMs: 2_000 });
   return status!.backends.find((b) => b.service === service)!;
+}
+
+/**
+ * Uses `service` once and waits until its backend has been stopped for idleness. The broker checks each
+ * backend --backend-idle-ms after its last Hello, in that order, so every backend used before this one has
+ * had its check begun by then (a pty or ci check waits for its service's answer, which comes long before
+ * this backend has drained and exited): one still running afterwards was found not idle.
+ */
+async function idleCheckPassed(home: string, service: "echo" | "pty"): Promise<void> {
+  const client = await connect(service, { home, autostart: false });
+  await client.whenSettled();
+  client.close();
+  await eventually(async () => (await backend(home, service)).state === "stopped", `the idle ${service} backend to stop`);
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -55,8 +69,9 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     const echo = await connect("echo", { home: daemon.home, autostart: false });
     await echo.request(Lane.ECHO, Buffer.from("x"));
     const firstPid = (await backend(daemon.home, "echo")).pid;
-    await new Promise((r) => setTimeout(r, 800));
+    await idleCheckPassed(daemon.home, "pty");
     assert.equal((await backend(daemon.home, "echo")).state, "ready", "a backend with a client is not idle");
+    assert.equal((await backend(daemon.home, "echo")).pid, firstPid);
     echo.close();
     await eventually(async () => (await backend(daemon.home, "echo")).state === "stopped", "the idle echo backend to stop");
     const { metricsText } = await adminCall(AdminOp.METRICS, { home: daemon.home });
@@ -73,7 +88,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     await ptys.start({ name: "keep", file: "sleep", args: ["300"] });
     ptys.close();
     const ptyPid = (await backend(daemon.home, "pty")).pid;
-    await new Promise((r) => setTimeout(r, 1_200));
+    await idleCheckPassed(daemon.home, "echo");
     const pty = await backend(daemon.home, "pty");
     assert.equal(pty.state, "ready", "pty stopped while it held a session");
     assert.equal(pty.pid, ptyPid);
@@ -83,15 +98,16 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     await eventually(async () => (await backend(daemon.home, "pty")).state === "stopped", "the pty backend without sessions to stop");
 
     // ci: a live run keeps it.
-    const repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps: [ 'sleep 2' ]\n" });
+    const gate = new Gate(repos.dir("gate"));
+    const repo = repos.make({ "quire.yml": `jobs:\n  a:\n    steps: [ ${JSON.stringify(gate.wait)} ]\n` });
     const run = await quirectlJson(daemon.home, ["run", join(repo, "quire.yml")]);
     const ciPid = (await backend(daemon.home, "ci")).pid;
-    await new Promise((r) => setTimeout(r, 1_200));
+    await idleCheckPassed(daemon.home, "echo");
     const ci = await backend(daemon.home, "ci");
     assert.equal(ci.state, "ready", "ci stopped while a run was live");
     assert.equal(ci.pid, ciPid);
-    const done = await quirectlJson(daemon.home, ["runs", "show", String(run.id)]);
-    assert.ok(["active", "complete"].includes(done.state));
+    assert.ok(["pending", "active"].includes((await quirectlJson(daemon.home, ["runs", "show", String(run.id)])).state), "the run is live");
+    gate.open();
     await eventually(async () => (await backend(daemon.home, "ci")).state === "stopped", "the ci backend to stop once the run ended");
     assert.equal((await quirectlJson(daemon.home, ["runs", "show", String(run.id)])).state, "complete");
   } finally {

@@ -3,6 +3,7 @@
 // old connection, or the reconnect consumed the token (so no backend can adopt the old one). Scripted
 // broker and backend on real sockets count every Hello and every request that reaches them.
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +28,7 @@ after(() => {
 });
 
 const HANDOFF_TOKEN = Buffer.from("token-for-the-handoff");
+const READY_TIMEOUT_MS = 50;
 const FRESH_TOKEN = Buffer.from("token-for-a-fresh-start");
 
 /** Calls `onFrame` for each frame the client sends on a connection. */
@@ -218,13 +220,22 @@ test("the ready event settles the handoff: requests sent before it are answered 
 
 test("closed before the ready event: no fallback runs afterwards", async () => {
   const { home, seen } = await scripted("silent", [HANDOFF_TOKEN]);
-  const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 50 });
-  const closed = new Promise<void>((resolve) => c.once("close", () => resolve()));
-  c.close();
-  await closed;
-  assert.equal(await c.whenSettled(), "handoff");
-  // Well past the ready timeout: a fallback left running would have dialled the backend by now.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const steps: string[] = [];
+  const onStep = (message: unknown) => void steps.push((message as { step: string }).step);
+  subscribe("quire:client:handshake", onStep);
+  try {
+    const c = await connect("echo", { home, autostart: false, readyTimeoutMs: READY_TIMEOUT_MS });
+    const closed = new Promise<void>((resolve) => c.once("close", () => resolve()));
+    c.close();
+    await closed;
+    assert.equal(await c.whenSettled(), "handoff");
+    // Timers of one duration fire in the order they were set: once this one has, so has the connection's
+    // ready timer (set in connect()), and a fallback it started would have said "handoff-failed" at once.
+    await new Promise((resolve) => setTimeout(resolve, READY_TIMEOUT_MS));
+  } finally {
+    unsubscribe("quire:client:handshake", onStep);
+  }
+  assert.deepEqual(steps.filter((step) => step === "handoff-failed"), [], "a fallback ran after the close");
   assert.equal(seen.backendHellos, 0);
 });
 

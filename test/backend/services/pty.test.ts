@@ -2,11 +2,14 @@
 // attachers, tail, kill, and errors with permanent codes.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PtyClient } from "../../../src/client/pty.js";
+import { PtyClient, type PtySession } from "../../../src/client/pty.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { eventually } from "../../helpers/eventually.js";
 import { alive, identify } from "../../helpers/fixtures.js";
+import { Gate } from "../../helpers/gate.js";
+import { tempRepos } from "../../helpers/git.js";
 
+const dirs = tempRepos();
 let daemon: TestDaemon;
 const clients: PtyClient[] = [];
 before(async () => (daemon = await startTestDaemon()));
@@ -94,11 +97,13 @@ test("the writer's leaving frees the writer seat", async () => {
 
 test("tail shows the backlog; --follow streams until exit; exit is reported", async () => {
   const c = await client();
-  await c.start({ name: "counter", file: "sh", args: ["-c", "for i in 1 2 3; do echo n$i; sleep 0.2; done"] });
+  const gate = new Gate(dirs.dir("gate"));
+  await c.start({ name: "counter", file: "sh", args: ["-c", `echo n1; echo n2; ${gate.wait}; echo n3`] });
   let followed = "";
-  const exited = new Promise<import("../../../src/client/pty.js").PtySession>((resolve) => {
-    void c.tail("counter", true, (d) => (followed += d.toString()), resolve);
-  });
+  let onExit!: (session: PtySession) => void;
+  const exited = new Promise<PtySession>((resolve) => (onExit = resolve));
+  await c.tail("counter", true, (d) => (followed += d.toString()), onExit);
+  gate.open(); // n3 comes while the tail follows
   const session = await exited;
   assert.equal(session.state, "exited");
   assert.equal(session.exitCode, 0);

@@ -47,7 +47,8 @@ test("a step log that cannot be written fails that run as internal; the backend 
 test("a daemon a step starts in its own session, with its descriptors closed, ends with the job and on cancel", async () => {
   const d = await daemon();
   const pids = repos.dir("pids");
-  const escape = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; sleep 0.5`;
+  // The step goes on once the daemon has written its pid: ending it earlier could end the daemon first.
+  const escape = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
   const dir = repos.make({
     "done.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("done"))}\n`,
     "cancel.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("cancel") + "; sleep 300")}\n`,

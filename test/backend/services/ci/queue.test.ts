@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
+import { Gate } from "../../../helpers/gate.js";
 import { tempRepos } from "../../../helpers/git.js";
 import { quirectlJson } from "../../../helpers/quirectl.js";
 
@@ -18,13 +19,17 @@ after(async () => {
 test("with a limit of one, independent jobs run one at a time, niced, and a second run waits pending", async () => {
   const daemon = await startTestDaemon([], tempHome(), { QUIRE_CI_CONCURRENCY: "1" });
   cleanup.push(() => daemon.stop());
+  // The first run's jobs hold the one slot until the gate opens.
+  const gate = new Gate(repos.dir("gate"));
+  const held = JSON.stringify(gate.wait);
   const dir = repos.make({
-    "a.yml": "jobs:\n  one:\n    steps: [ 'sleep 0.2; nice' ]\n  two:\n    steps: [ 'sleep 0.2' ]\n  three:\n    steps: [ 'sleep 0.2' ]\n",
+    "a.yml": `jobs:\n  one:\n    steps: [ ${JSON.stringify(`${gate.wait}; nice`)} ]\n  two:\n    steps: [ ${held} ]\n  three:\n    steps: [ ${held} ]\n`,
     "b.yml": "jobs:\n  other:\n    steps: [ 'true' ]\n",
   });
   const first = await quirectlJson(daemon.home, ["run", join(dir, "a.yml")]);
   const second = await quirectlJson(daemon.home, ["run", join(dir, "b.yml")]);
   assert.equal(second.state, "pending", "no slot is free for it yet");
+  gate.open();
   const done = await quirectlJson(daemon.home, ["watch", String(first.id)]);
   const jobs = done.jobs.sort((x: any, y: any) => x.started_at.localeCompare(y.started_at));
   for (let i = 1; i < jobs.length; i++) assert.ok(jobs[i].started_at >= jobs[i - 1].finished_at, "one job at a time");

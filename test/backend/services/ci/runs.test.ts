@@ -10,6 +10,7 @@ import { Lane } from "../../../../src/wire/lanes.js";
 import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
 import { alive, identify } from "../../../helpers/fixtures.js";
+import { Gate } from "../../../helpers/gate.js";
 import { git, tempRepos, writeFiles } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
@@ -83,10 +84,13 @@ describe("a passing pipeline", () => {
   });
 
   test("without --wait it prints the run at once; watch follows it to the end", async () => {
-    const dir = repos.make({ "quire.yml": "jobs:\n  one:\n    steps:\n      - sleep 0.3\n" });
+    const gate = new Gate(repos.dir("gate"));
+    const dir = repos.make({ "quire.yml": `jobs:\n  one:\n    steps:\n      - ${JSON.stringify(gate.wait)}\n` });
     const submitted = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
     assert.ok(["pending", "active"].includes(submitted.state), submitted.state);
-    const watched = await quirectl(daemon.home, ["watch", String(submitted.id)]);
+    const watching = quirectl(daemon.home, ["watch", String(submitted.id)]);
+    gate.open();
+    const watched = await watching;
     assert.equal(watched.code, 0, watched.stderr);
     assert.match(watched.stdout, /run \d+ complete/);
   });
