@@ -342,6 +342,11 @@ export const ERROR_CODES = {
     means: "A secret handed to the store has a bad name or is not a sealed box: a bug in quire.",
     action: "Report it.",
   },
+  QUIRE_ERR_STORE_FULL: {
+    layer: "ci",
+    means: "The disk holding quire.db is full, even after the store gave back the room it keeps to record how runs end; the message names the file system and what is free.",
+    action: "Free space there (`quirectl doctor` shows how much is free), then try again.",
+  },
 
   // quirectl (src/cli).
   QUIRE_ERR_USAGE: {

@@ -39,3 +39,14 @@ export class SecretInvalidError extends StoreError {
     super("QUIRE_ERR_STORE_SECRET_INVALID", `secret ${JSON.stringify(secret)}: ${what}`);
   }
 }
+
+/** A write the disk had no room for, even once the store's reserve was given back. */
+export class StoreFullError extends StoreError {
+  constructor(readonly file: string, space: string, cause: unknown) {
+    super(
+      "QUIRE_ERR_STORE_FULL",
+      `the run store ${file} could not be written: the disk is full (${space}); free space there (quirectl doctor shows how much is free) and try again`,
+      { cause },
+    );
+  }
+}

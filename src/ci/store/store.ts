@@ -2,7 +2,9 @@ import Database from "better-sqlite3";
 import { RunNotFoundError } from "../errors.js";
 import type { Pipeline } from "../pipeline/model.js";
 import { ANNOTATION_MAX, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
-import { AnnotationInvalidError, SecretInvalidError, StoreOpenError } from "./errors.js";
+import { describeSpaceOf, isDiskFull } from "../disk-space.js";
+import { DiskReserve, reservePath } from "./disk-reserve.js";
+import { AnnotationInvalidError, SecretInvalidError, StoreFullError, StoreOpenError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
 import type { EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
@@ -22,9 +24,14 @@ const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, k
  * The run store (`quire.db`): runs, their jobs and steps, annotations and sealed secrets. Synchronous;
  * every time is passed in as `at` (ms since the epoch) so callers and tests drive the clock. The first
  * terminal write wins: a write that would move a finished run, job or step returns false and changes nothing.
+ * A write the disk has no room for throws StoreFullError (QUIRE_ERR_STORE_FULL) and changes nothing; one that
+ * records how something ended first gives back the store's reserve (disk-reserve.ts) and is tried once more
+ * in the room it leaves, so a run that filled the disk can still be recorded as failed.
  */
 export class RunStore {
   readonly #db: Db;
+  readonly #file: string;
+  readonly #reserve: DiskReserve;
   readonly #s: ReturnType<typeof prepare>;
   readonly #createRun: Database.Transaction<(input: NewRun, at: number) => { run: RunRecord; superseded: number[] }>;
   readonly #finishRun: Database.Transaction<(id: number, end: RunEnd, at: number) => boolean>;
@@ -35,6 +42,20 @@ export class RunStore {
 
   /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
   static open(file: string): RunStore {
+    const reserve = new DiskReserve(reservePath(file));
+    let store: RunStore;
+    try {
+      store = RunStore.#open(file, reserve);
+    } catch (err) {
+      // A full disk at start (the WAL cannot grow, the shm file cannot be made): once more in the reserve's room.
+      if (!isDiskFull(err) || !reserve.release()) throw err;
+      store = RunStore.#open(file, reserve);
+    }
+    reserve.ensure();
+    return store;
+  }
+
+  static #open(file: string, reserve: DiskReserve): RunStore {
     let db: Db | undefined;
     try {
       db = new Database(file, { timeout: 5000 }); // busy_timeout: wait for another connection's write
@@ -51,15 +72,17 @@ export class RunStore {
     }
     try {
       migrate(db, file);
-      return new RunStore(db);
+      return new RunStore(db, file, reserve);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  private constructor(db: Db) {
+  private constructor(db: Db, file: string, reserve: DiskReserve) {
     this.#db = db;
+    this.#file = file;
+    this.#reserve = reserve;
     const s = (this.#s = prepare(db));
 
     const endRunWork = (runId: number, activeTo: "cancelled" | "failed", at: number) => {
@@ -154,32 +177,34 @@ export class RunStore {
    * transaction, the live run of the same (repo, ref, pipeline), if any, becomes superseded by it.
    */
   createRun(input: NewRun, at: number): { run: RunRecord; superseded: number[] } {
-    return this.#createRun.immediate(input, at);
+    // A new run starts with the reserve back in place, if a full disk took it and there is room again.
+    this.#reserve.ensure();
+    return this.#write(() => this.#createRun.immediate(input, at));
   }
 
   /** pending -> active; false if the run is not pending. */
   startRun(id: number, at: number): boolean {
-    return this.#s.startRun.run(at, id).changes === 1;
+    return this.#write(() => this.#s.startRun.run(at, id).changes === 1);
   }
 
   /** Ends a live run (a pending one cannot complete); its active jobs and steps become cancelled, pending ones skipped. */
   finishRun(id: number, end: RunEnd, at: number): boolean {
-    return this.#finishRun.immediate(id, end, at);
+    return this.#end(() => this.#finishRun.immediate(id, end, at));
   }
 
   /** pending -> active, in an active run. */
   startJob(runId: number, job: string, at: number): boolean {
-    return this.#s.startJob.run(at, runId, job, runId).changes === 1;
+    return this.#write(() => this.#s.startJob.run(at, runId, job, runId).changes === 1);
   }
 
   /** Ends a live job (a pending one cannot complete); its active steps become cancelled, pending ones skipped. */
   finishJob(runId: number, job: string, state: EndState, exitCode: number | null, at: number): boolean {
-    return this.#finishJob.immediate(runId, job, state, exitCode, at);
+    return this.#end(() => this.#finishJob.immediate(runId, job, state, exitCode, at));
   }
 
   /** pending -> skipped (a job whose needs failed), with its steps. */
   skipJob(runId: number, job: string, at: number): boolean {
-    return this.#skipJob.immediate(runId, job, at);
+    return this.#end(() => this.#skipJob.immediate(runId, job, at));
   }
 
   /**
@@ -188,22 +213,22 @@ export class RunStore {
    * attempt, or undefined when the job is not active (it finished, or its run ended meanwhile).
    */
   retryJob(runId: number, job: string, at: number): number | undefined {
-    return this.#retryJob.immediate(runId, job, at);
+    return this.#write(() => this.#retryJob.immediate(runId, job, at));
   }
 
   /** pending -> active, for a step of the job's current attempt while the job is active. */
   startStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
-    return this.#s.startStep.run(at, runId, job, attempt, attempt, index).changes === 1;
+    return this.#write(() => this.#s.startStep.run(at, runId, job, attempt, attempt, index).changes === 1);
   }
 
   /** Ends a live step (a pending one cannot complete; a complete step's exit code is 0). */
   /** pending -> skipped: a workflow step whose `if` said no. */
   skipStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
-    return this.#s.finishStep.run("skipped", null, at, runId, job, attempt, index, "skipped").changes === 1;
+    return this.#end(() => this.#s.finishStep.run("skipped", null, at, runId, job, attempt, index, "skipped").changes === 1);
   }
 
   finishStep(runId: number, job: string, attempt: number, index: number, state: EndState, exitCode: number | null, at: number): boolean {
-    return this.#s.finishStep.run(state, exitCode, at, runId, job, attempt, index, state).changes === 1;
+    return this.#end(() => this.#s.finishStep.run(state, exitCode, at, runId, job, attempt, index, state).changes === 1);
   }
 
   /** The whole run: jobs in file order with the steps of every attempt, and annotations. */
@@ -249,7 +274,7 @@ export class RunStore {
    * and steps failed, pending ones skipped); pending runs stay pending and are returned to queue again.
    */
   recoverAfterCrash(at: number): { orphaned: number[]; requeued: number[] } {
-    return this.#recover.immediate(at);
+    return this.#end(() => this.#recover.immediate(at));
   }
 
   /** The live run whose token hashes to `tokenHash`; a run's token dies with it. */
@@ -259,20 +284,20 @@ export class RunStore {
 
   /** Replaces a live run's token hash (a requeued run gets a new token: the old one lived only in memory). */
   setToken(runId: number, tokenHash: Buffer): boolean {
-    return this.#s.setToken.run(tokenHash, runId).changes === 1;
+    return this.#write(() => this.#s.setToken.run(tokenHash, runId).changes === 1);
   }
 
   annotate(runId: number, job: string | null, step: string | null, text: string, at: number): void {
     const length = [...text].length; // SQLite counts characters, not UTF-16 units
     if (length === 0 || length > ANNOTATION_MAX) throw new AnnotationInvalidError(length, ANNOTATION_MAX);
     if (this.#s.runExists.get(runId) === undefined) throw new RunNotFoundError(runId);
-    this.#s.insertAnnotation.run(runId, job, step, text, at);
+    this.#write(() => this.#s.insertAnnotation.run(runId, job, step, text, at));
   }
 
   putSecret(name: string, nonce: Buffer, box: Buffer, at: number): void {
     if (!SECRET_NAME.test(name)) throw new SecretInvalidError(name, "a name is capitals, digits and _, not starting with a digit");
     if (nonce.length !== 24 || box.length < 16) throw new SecretInvalidError(name, "not a secretbox (24-byte nonce, box of at least 16 bytes)");
-    this.#s.putSecret.run(name, nonce, box, at);
+    this.#write(() => this.#s.putSecret.run(name, nonce, box, at));
   }
 
   getSecret(name: string): { nonce: Buffer; box: Buffer } | undefined {
@@ -284,7 +309,7 @@ export class RunStore {
   }
 
   deleteSecret(name: string): boolean {
-    return this.#s.deleteSecret.run(name).changes === 1;
+    return this.#write(() => this.#s.deleteSecret.run(name).changes === 1);
   }
 
   stats(): StoreStats {
@@ -292,6 +317,27 @@ export class RunStore {
     for (const { state, n } of this.#s.runsByState.all() as { state: RunState; n: number }[]) runsByState[state] = n;
     const runsByOutcome = this.#s.runsByOutcome.all() as { state: RunState; failureKind: string; n: number }[];
     return { runsByState, runsByOutcome, jobsActive: this.#s.jobsActive.get() as number, stepsActive: this.#s.stepsActive.get() as number };
+  }
+
+  /** One write (a statement, or a transaction, which is rolled back whole when it fails). */
+  #write<T>(write: () => T, mayUseReserve = false): T {
+    try {
+      return write();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      if (!mayUseReserve || !this.#reserve.release()) throw new StoreFullError(this.#file, describeSpaceOf(this.#file), err);
+    }
+    try {
+      return write();
+    } catch (again) {
+      if (!isDiskFull(again)) throw again;
+      throw new StoreFullError(this.#file, describeSpaceOf(this.#file), again);
+    }
+  }
+
+  /** A write that records how a run, job or step ended: it may use the reserve. */
+  #end<T>(write: () => T): T {
+    return this.#write(write, true);
   }
 
   #views(runs: RunRow[]): RunView[] {
