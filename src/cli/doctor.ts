@@ -1,10 +1,11 @@
 // quirectl doctor: what stands between this machine and a working quire, each finding with the command or
 // action that fixes it. It only looks: it never starts the daemon, never writes the store.
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, statfsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeSpace, fileSystemSpace, formatBytes, type FileSystemSpace } from "../ci/disk-space.js";
 import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { resolvePlaces, type Places } from "../core/places.js";
@@ -173,17 +174,17 @@ async function store(places: Places, sqliteLoads: boolean): Promise<Finding> {
   return finding("store", true, `${file}: integrity ok, schema ${version}${migrate}`);
 }
 
+/** Free space where the store and the logs are, named by its file system: a full disk fails the run that fills it. */
 function diskSpace(places: Places): Finding {
-  let dir = places.dataDir;
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let space: FileSystemSpace;
   try {
-    const fs = statfsSync(dir);
-    const free = fs.bavail * fs.bsize;
-    const ok = free >= LOW_DISK_BYTES;
-    return finding("disk", ok, `${formatBytes(free)} free for ${places.dataDir}${ok ? "" : ` (under ${formatBytes(LOW_DISK_BYTES)}: runs, logs and the store will fail to write)`}`, `free space on the filesystem holding ${dir}, e.g. remove old logs: rm -r ${places.logDir}/<old run>`);
+    space = fileSystemSpace(places.dataDir);
   } catch (error) {
-    return finding("disk", false, `cannot read free space for ${dir}: ${(error as Error).message}`, "check that the directory is readable");
+    return finding("disk", false, `cannot read free space for ${places.dataDir}: ${(error as Error).message}`, "check that the directory is readable");
   }
+  const ok = space.freeBytes >= LOW_DISK_BYTES;
+  const low = ok ? "" : ` (under ${formatBytes(LOW_DISK_BYTES)}: a run that writes more fails when the disk fills up)`;
+  return finding("disk", ok, `${describeSpace(space)}, holding ${places.dataDir}${low}`, `free space on ${space.mountPoint}, e.g. remove old logs: rm -r ${places.logDir}/<old run>`);
 }
 
 function limits(): Finding[] {
@@ -233,14 +234,4 @@ function autostart(): Finding {
     return finding("autostart", false, `${service} runs "${exec}", not this install's ${QUIRED_BIN}`, INSTALL);
   }
   return finding("autostart", true, `${service}${existsSync(socket) ? " and quired.socket" : ""} run this install's quired`);
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
