@@ -1,21 +1,38 @@
 // A step's log file: every byte of its output, redacted, readable (and followable) while the step runs.
-import { close, mkdirSync, openSync, watch, writeSync, type FSWatcher } from "node:fs";
+import { close, ftruncateSync, mkdirSync, openSync, watch, writeSync, type FSWatcher } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
+import { isDiskFull } from "../disk-space.js";
 import { LogClosedError, LogFileError } from "./errors.js";
 import { Redactor } from "./redact.js";
+import { TailBuffer } from "./tail-buffer.js";
+
+/** What a log cut on a full disk keeps of its beginning, and of its end. */
+export const CUT_HEAD_BYTES = 64 * 1024;
+export const CUT_TAIL_BYTES = 64 * 1024;
 
 /**
  * Appends a step's output to its log, created 0600 (its directory 0700 when created here), with `secrets`
  * redacted across chunk boundaries. Writes are synchronous: a PTY chunk into the page cache takes
  * microseconds, and once write() returns the bytes are in the file, so a follower that sees the step end
  * (isLive() false) after the last write() reads all of them — no buffered stream to wait for.
+ *
+ * A full disk (ENOSPC, EDQUOT) is not thrown: the log cuts itself there and then, down to its first
+ * CUT_HEAD_BYTES (giving the rest back to the disk at once, for the store to record how the step ended),
+ * keeps only the last CUT_TAIL_BYTES of what comes after, and close() writes a line saying how much was left
+ * out, then those last bytes. `cut` says it happened: the caller stops the step.
  */
 export class StepLog {
   readonly path: string;
   readonly #redactor: Redactor;
   #fd: number | undefined;
   #closed: Promise<void> | undefined;
+  /** Bytes given to the log (after redaction), and bytes of them in the file. */
+  #given = 0;
+  #written = 0;
+  readonly #tail = new TailBuffer(CUT_TAIL_BYTES);
+  /** Where the log was cut when the disk filled up; undefined while it is whole. */
+  #cutAt: number | undefined;
 
   private constructor(path: string, fd: number, redactor: Redactor) {
     this.path = path;
@@ -34,10 +51,15 @@ export class StepLog {
     }
   }
 
-  /** Throws LogClosedError after close(), LogFileError when the disk refuses. */
+  /** The disk filled up while this log was written, and the log was cut. */
+  get cut(): boolean {
+    return this.#cutAt !== undefined;
+  }
+
+  /** Throws LogClosedError after close(), LogFileError when the disk refuses for another reason than being full. */
   write(chunk: Buffer): void {
     if (this.#fd === undefined) throw new LogClosedError(this.path);
-    this.#append(this.#fd, this.#redactor.push(chunk));
+    this.#keep(this.#fd, this.#redactor.push(chunk));
   }
 
   /** Writes what the redactor held back (a partial secret at the very end is just bytes) and closes; idempotent. */
@@ -48,7 +70,8 @@ export class StepLog {
     this.#closed = new Promise<void>((resolve, reject) => {
       let failure: unknown;
       try {
-        this.#append(fd, this.#redactor.end());
+        this.#keep(fd, this.#redactor.end());
+        if (this.#cutAt !== undefined) this.#writeCutEnd(fd, this.#cutAt);
       } catch (error) {
         failure = error;
       }
@@ -59,6 +82,36 @@ export class StepLog {
       });
     });
     return this.#closed;
+  }
+
+  #keep(fd: number, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#given += bytes.length;
+    this.#tail.push(bytes);
+    if (this.#cutAt !== undefined) return;
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const n = writeSync(fd, bytes, done);
+        done += n;
+        this.#written += n;
+      }
+    } catch (cause) {
+      if (!isDiskFull(cause)) throw new LogFileError(this.path, "write", cause);
+      this.#cutAt = Math.min(this.#written, CUT_HEAD_BYTES);
+      try {
+        ftruncateSync(fd, this.#cutAt);
+      } catch {
+        // Not a file that can be cut (a device such as /dev/full): nothing of it to give back.
+      }
+    }
+  }
+
+  /** After the head a cut log kept: how much was left out, then the last bytes it was given. */
+  #writeCutEnd(fd: number, cutAt: number): void {
+    const tail = this.#tail.bytes(this.#given - cutAt);
+    const leftOut = this.#given - cutAt - tail.length;
+    const note = `\r\n[quire: the disk filled up, so this log was cut here: ${leftOut} bytes of output left out; the last ${tail.length} bytes follow]\r\n`;
+    this.#append(fd, Buffer.concat([Buffer.from(note), tail]));
   }
 
   #append(fd: number, bytes: Buffer): void {
@@ -131,7 +184,15 @@ async function readToEnd(
     } catch (cause) {
       throw new LogFileError(path, "read", cause);
     }
-    if (bytesRead === 0) break;
+    if (bytesRead === 0) {
+      // A log cut on a full disk (StepLog) is shorter than what was read of it: it was cut at its head, and
+      // the note of what was left out and its last bytes come (or came) after that. (A follower that had read
+      // less than the note and the last bytes take cannot tell, and goes on where it was.)
+      const { size } = await handle.stat().catch(() => ({ size: offset }));
+      if (size >= offset) break;
+      offset = Math.min(size, CUT_HEAD_BYTES);
+      continue;
+    }
     offset += bytesRead;
     await onChunk(buffer.subarray(0, bytesRead));
   }

@@ -62,12 +62,21 @@ export class Executions {
 
   /** Starts pending run `id` (a run in any other state is left as it is). */
   start(id: number, session?: RunSession): void {
+    try {
+      this.#start(id, session);
+    } catch (error) {
+      // The store refused a write (a full disk): the run fails, the caller (a submit, a backend starting) goes on.
+      void this.#failInternal(id, `quire could not start this run: ${(error as Error).message}`);
+    }
+  }
+
+  #start(id: number, session: RunSession | undefined): void {
     const { store, workspaces } = this.#options;
     const run = store.getRun(id);
     if (!run || run.state !== "pending") return;
     const workspace = workspaces.path(id);
     if (!existsSync(workspace)) {
-      this.#failInternal(id, "its workspace was lost before it started (quired stopped while preparing it); run it again");
+      void this.#failInternal(id, "its workspace was lost before it started (quired stopped while preparing it); run it again");
       return;
     }
     let token = session?.token;
@@ -81,7 +90,7 @@ export class Executions {
     try {
       secrets ??= this.#options.secrets.open(run.spec.jobs.flatMap((j) => j.secrets));
     } catch (error) {
-      this.#failInternal(id, (error as Error).message);
+      void this.#failInternal(id, (error as Error).message);
       return;
     }
     const leftovers = this.#options.leftovers(id);
@@ -141,8 +150,14 @@ export class Executions {
     await Promise.all(this.#settled.values());
   }
 
-  #failInternal(id: number, why: string): void {
-    if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, SUMMARY_MAX) }, Date.now())) this.#options.changed(id);
-    void this.stop(id);
+  /** Fails run `id` as quire's own failure and ends what of it runs. Never throws: it runs where nobody would catch. */
+  #failInternal(id: number, why: string): Promise<void> {
+    try {
+      if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, SUMMARY_MAX) }, Date.now())) this.#options.changed(id);
+    } catch {
+      // Not even the store's reserve had room (something else is filling the disk): the run stays active
+      // until the next daemon records it orphaned. Its steps still end.
+    }
+    return this.stop(id).catch(() => {});
   }
 }

@@ -219,7 +219,11 @@ export class Runner extends EventEmitter {
     const summary = "quired stopped while this run was active; its steps were ended. Run it again with quirectl run";
     for (const id of this.#executions.ids()) {
       if (this.#store.getRun(id)?.state !== "active") continue;
-      if (this.#store.finishRun(id, { state: "failed", kind: "orphaned", summary }, Date.now())) this.emit("changed", id);
+      try {
+        if (this.#store.finishRun(id, { state: "failed", kind: "orphaned", summary }, Date.now())) this.emit("changed", id);
+      } catch {
+        // A full disk: the next daemon records it orphaned all the same. Stopping goes on.
+      }
     }
     await this.#executions.stopAll();
     await this.#executions.allSettled();

@@ -1,8 +1,11 @@
 // One step of one attempt: the command in a PTY, every byte (secrets redacted) into the step's log, the
 // last output kept for the failure summary, and the end told as plain data.
+import { dirname } from "node:path";
 import { spawn, type Subprocess } from "../../runtime/index.js";
-import { StepLog } from "../output/log-file.js";
+import { describeSpaceOf } from "../disk-space.js";
+import { CUT_HEAD_BYTES, CUT_TAIL_BYTES, StepLog } from "../output/log-file.js";
 import { Redactor } from "../output/redact.js";
+import { TailBuffer } from "../output/tail-buffer.js";
 import { WorkflowCommandScanner, type WorkflowCommand } from "../output/workflow-commands.js";
 import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
@@ -30,20 +33,32 @@ export class StepProcess implements LaunchedStep {
   #internalError: string | null = null;
 
   private constructor(launch: StepProcessOptions) {
-    const log = StepLog.open(launch.logFile);
-    const redactor = new Redactor([...launch.secrets]);
     const tail = new TailBuffer(TAIL_BYTES);
+    let log: StepLog;
+    try {
+      log = StepLog.open(launch.logFile);
+    } catch (error) {
+      const why = `quire could not open the step's log, so it did not start the step: ${(error as Error).message}`;
+      this.result = Promise.resolve({ exitCode: null, signal: null, timedOut: false, tail: tail.bytes(), startError: null, internalError: why });
+      return;
+    }
+    const redactor = new Redactor([...launch.secrets]);
+    let logFailed = false;
     const keep = (bytes: Buffer) => {
       if (bytes.length === 0) return;
       tail.push(bytes);
-      if (this.#internalError !== null) return;
+      if (logFailed) return;
       try {
         log.write(bytes);
       } catch (error) {
-        // A log that cannot be written (a full disk, a vanished logs/) fails this step's run, not the backend.
-        this.#internalError = `quire could not write the step's log, so it stopped the step: ${(error as Error).message}`;
-        void this.stop();
+        // A log that cannot be written (a vanished logs/, an I/O error) fails this step's run, not the backend.
+        logFailed = true;
+        this.#stopFor(`quire could not write the step's log, so it stopped the step: ${(error as Error).message}`);
+        return;
       }
+      // The disk filled up: the log has cut itself (giving the room back), and the step, which would fill it
+      // again, ends. What is free is measured now, after the cut.
+      if (log.cut && this.#internalError === null) this.#stopFor(diskFullReason(launch.logFile));
     };
     const { file, args } = launch.command;
     let handle: Subprocess;
@@ -99,6 +114,12 @@ export class StepProcess implements LaunchedStep {
     return new StepProcess(launch);
   }
 
+  /** quire itself cannot go on with the step: `why` becomes its internal error, and the step ends. */
+  #stopFor(why: string): void {
+    this.#internalError ??= why;
+    void this.stop();
+  }
+
   /** Ends the step's whole tree. Resolves once it has exited. */
   async stop(): Promise<void> {
     await this.#handle?.kill();
@@ -112,24 +133,8 @@ async function closeQuietly(log: StepLog): Promise<void> {
   } catch {}
 }
 
-/** The last `limit` bytes of a stream. */
-class TailBuffer {
-  readonly #limit: number;
-  #chunks: Buffer[] = [];
-  #size = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
-    while (this.#size - this.#chunks[0]!.length >= this.#limit) this.#size -= this.#chunks.shift()!.length;
-  }
-
-  bytes(): Buffer {
-    const all = Buffer.concat(this.#chunks);
-    return all.length > this.#limit ? all.subarray(all.length - this.#limit) : all;
-  }
+/** Why a step whose log filled the disk was stopped: the file system, what is free on it, and what became of the log. */
+function diskFullReason(logFile: string): string {
+  const kib = (n: number) => `${n / 1024} KiB`;
+  return `the disk filled up while the step ran, so quire stopped it and cut its log to its first ${kib(CUT_HEAD_BYTES)} and last ${kib(CUT_TAIL_BYTES)} (${describeSpaceOf(dirname(logFile))} now); free space there and run it again`;
 }
