@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
+import { summaryEnding } from "../ci/output/summary.js";
 import { TERMINAL_RUN_STATES } from "../client/ci.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
@@ -169,7 +170,8 @@ export async function printReport(run: CiRun): Promise<void> {
   const failed = run.jobs.flatMap((job) => currentSteps(job).filter((s) => s.state === "failed").map((step) => ({ job, step })));
   for (const { job, step } of failed) {
     println();
-    println(`✗ ${visible(job.name)} / ${visible(step.name)}${exitText(step)}`);
+    const timeout = timeoutText(run, job, step);
+    println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}`);
     for (const line of await lastLines(step)) println(`    ${visible(line)}`);
     // Control characters written as $'\x1b', so the hint can be pasted and cannot drive the terminal.
     println(`    full log: quirectl logs ${run.id} --job ${shellWord(job.name)} --step ${shellWord(step.name)}`);
@@ -184,6 +186,13 @@ export async function printReport(run: CiRun): Promise<void> {
     for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
   }
   for (const a of run.annotations) println(annotationLine(a));
+}
+
+/** "timed out after 5m": when `step` is the one whose timeout failed the run, as the run's summary says. */
+export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | undefined {
+  if (run.failureKind !== "timeout") return undefined;
+  const ending = summaryEnding(run.failureSummary, job.name, step.name);
+  return ending?.startsWith("timed out") ? ending : undefined;
 }
 
 async function lastLines(step: CiStep): Promise<string[]> {

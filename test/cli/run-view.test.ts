@@ -19,6 +19,8 @@ before(async () => {
   daemon = await startTestDaemon();
   dir = repos.make({
     "quire.yml": "jobs:\n  build:\n    steps:\n      - sleep 0.4; echo built\n  test:\n    needs: [build]\n    steps:\n      - name: unit\n        run: echo 'expected 1, got 2'; exit 1\n",
+    "slow-job.yml": "jobs:\n  slow:\n    timeout: 300ms\n    steps:\n      - name: hold\n        run: sleep 30\n",
+    "slow-step.yml": "jobs:\n  slow:\n    steps:\n      - name: hold\n        run: sleep 30\n        timeout: 1500ms\n",
   });
 });
 after(async () => {
@@ -50,6 +52,22 @@ test("piped: plain lines, no cursor codes", async () => {
   assert.doesNotMatch(r.stdout, /\x1b/);
   assert.match(r.stdout, /build complete/);
   assert.match(r.stdout, /test \/ unit failed exited 1/);
+});
+
+// A job ended by its timeout had no reason on its failure line: `✗ slow / hold` alone, and `hold: failed`.
+test("a timeout is named on the failure line of run --wait and runs show: after how long, and whose limit", async () => {
+  const job = await quirectl(daemon.home, ["run", join(dir, "slow-job.yml"), "--wait"]);
+  assert.equal(job.code, 1, job.stderr);
+  assert.match(job.stdout, /^✗ slow \/ hold timed out after 300ms \(the job's timeout\)$/m);
+  const id = /^run (\d+) failed \(timeout\)/m.exec(job.stdout)?.[1];
+  assert.ok(id, job.stdout);
+  const show = await quirectl(daemon.home, ["runs", "show", id]);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^ {4}hold: failed, timed out after 300ms \(the job's timeout\)$/m);
+
+  const step = await quirectl(daemon.home, ["run", join(dir, "slow-step.yml"), "--wait"]);
+  assert.equal(step.code, 1, step.stderr);
+  assert.match(step.stdout, /^✗ slow \/ hold timed out after 1500ms$/m);
 });
 
 // Every control character: C0 (ESC, BEL, CR, backspace, newline, tab...), DEL and C1 (U+009B is CSI).

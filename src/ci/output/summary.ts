@@ -12,6 +12,8 @@ export interface FailedStep {
   signal: string | null;
   /** As in the runtime's RunResult: "wall" for the step's or job's timeout, "idle" for silence. */
   timedOut: boolean | "wall" | "idle";
+  /** The limit that timed it out, and whose it was; absent: not known. */
+  timeout?: { ms: number; of: "step" | "job" };
   /** The step's last lines, e.g. from renderTail(); escape sequences and control characters are removed here. */
   tail: readonly string[];
 }
@@ -59,12 +61,32 @@ const ANSI = new RegExp(
   "g",
 );
 
+/**
+ * How the summary's header says step `step` of job `job` ended ("exited 1", "timed out after 5m"), or
+ * undefined when `summary` is not about that step: for quirectl, which shows it on the step's own line.
+ */
+export function summaryEnding(summary: string, job: string, step: string): string | undefined {
+  const start = `job ${shorten(job)}, step "${shorten(step)}" `;
+  if (!summary.startsWith(start)) return undefined;
+  const header = summary.slice(start.length).split("\n", 1)[0]!;
+  return header.replace(/(?::| \(no output\))$/, "");
+}
+
 function ending(failed: FailedStep): string {
   if (failed.timedOut === "idle") return "timed out waiting for output";
+  if (failed.timedOut && failed.timeout) return `timed out after ${limitText(failed.timeout.ms)}${failed.timeout.of === "job" ? " (the job's timeout)" : ""}`;
   if (failed.timedOut) return "timed out";
   if (failed.signal) return `was killed by ${failed.signal}`;
   if (failed.exitCode !== null) return `exited ${failed.exitCode}`;
   return "failed";
+}
+
+/** A limit as a pipeline file writes it: `500ms`, `90s` as `1m30s`, `5m`, `1h30m`. */
+function limitText(ms: number): string {
+  if (ms % 1_000 !== 0) return `${ms}ms`;
+  const seconds = ms / 1_000;
+  const parts: [number, string][] = [[Math.floor(seconds / 3_600), "h"], [Math.floor((seconds % 3_600) / 60), "m"], [seconds % 60, "s"]];
+  return parts.filter(([n]) => n > 0).map(([n, unit]) => `${n}${unit}`).join("") || "0s";
 }
 
 /** Escapes gone, other control characters (a stray "\r", "\b", bell) dropped, tabs kept as spaces. */

@@ -11,6 +11,8 @@ export interface StepFailure {
   job: string;
   step: string;
   outcome: StepOutcome;
+  /** The limit of whichever timeout ended it (outcome.timedOut says whose); null: none, or none ended it. */
+  timeoutMs: number | null;
 }
 
 export async function runEnd(failure: StepFailure | undefined, secrets: readonly string[]): Promise<RunEnd> {
@@ -24,6 +26,7 @@ export async function runEnd(failure: StepFailure | undefined, secrets: readonly
     exitCode: outcome.exitCode,
     signal: outcome.signal,
     timedOut: outcome.timedOut !== false,
+    ...(outcome.timedOut && failure.timeoutMs !== null ? { timeout: { ms: failure.timeoutMs, of: outcome.timedOut } } : {}),
     tail: lines.map((line) => redactString(line, secrets)),
   });
   const kind = outcome.internalError ? "internal" : outcome.timedOut ? "timeout" : "pipeline-failure";

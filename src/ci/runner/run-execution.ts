@@ -201,7 +201,7 @@ export class RunExecution {
       for (const [index, step] of job.steps.entries()) {
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
-        if (timedOut) return { end: "failed", failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome() } };
+        if (timedOut) return { end: "failed", failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome(), timeoutMs: job.timeoutMs } };
         if (failure && !workflow) break;
         if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
@@ -228,7 +228,7 @@ export class RunExecution {
         this.#options.changed();
         const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
-        if (!goesOn) failure ??= { job: job.name, step: step.name, outcome };
+        if (!goesOn) failure ??= { job: job.name, step: step.name, outcome, timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null };
       }
       const outputs = workflow?.outputs(this.#options.environment.forStep(job, job.steps[0]!));
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };

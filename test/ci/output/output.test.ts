@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { followLog, StepLog } from "../../../src/ci/output/log-file.js";
 import { Redactor, redactString } from "../../../src/ci/output/redact.js";
 import { renderTail } from "../../../src/ci/output/screen.js";
-import { failureSummary, stripAnsi, type FailedStep } from "../../../src/ci/output/summary.js";
+import { failureSummary, stripAnsi, summaryEnding, type FailedStep } from "../../../src/ci/output/summary.js";
 import { SUMMARY_MAX } from "../../../src/ci/rules.js";
 import { run } from "../../../src/runtime/index.js";
 import { eventually } from "../../helpers/eventually.js";
@@ -199,6 +199,21 @@ describe("failureSummary", () => {
     assert.match(failureSummary(step(["x"], { exitCode: null, signal: "SIGTERM", timedOut: "wall" })), /^job test, step "npm test" timed out:\n/);
     assert.match(failureSummary(step(["x"], { timedOut: "idle" })), /timed out waiting for output:/);
     assert.match(failureSummary(step(["x"], { exitCode: null })), /" failed:\nx$/);
+  });
+
+  test("a timeout says after how long, and whose it was; summaryEnding gives the header's ending back for its step alone", () => {
+    const timedOut = (ms: number, of: "step" | "job") => failureSummary(step(["x"], { exitCode: null, signal: "SIGINT", timedOut: "wall", timeout: { ms, of } }));
+    assert.equal(timedOut(300_000, "step"), 'job test, step "npm test" timed out after 5m:\nx');
+    assert.equal(timedOut(5_400_000, "job"), `job test, step "npm test" timed out after 1h30m (the job's timeout):\nx`);
+    assert.match(timedOut(90_000, "step"), /timed out after 1m30s:/);
+    assert.match(timedOut(500, "step"), /timed out after 500ms:/);
+    assert.match(timedOut(1_500, "step"), /timed out after 1500ms:/);
+    assert.equal(summaryEnding(timedOut(300_000, "job"), "test", "npm test"), "timed out after 5m (the job's timeout)");
+    assert.equal(summaryEnding(failureSummary(step([])), "test", "npm test"), "exited 1");
+    assert.equal(summaryEnding(timedOut(300_000, "job"), "test", "npm"), undefined);
+    assert.equal(summaryEnding(timedOut(300_000, "job"), "tes", "npm test"), undefined);
+    const long = { job: "j".repeat(200), step: "a\tstep\x1b[31m".repeat(20) };
+    assert.equal(summaryEnding(failureSummary(step([], { ...long, timedOut: "wall", timeout: { ms: 1_000, of: "step" } })), long.job, long.step), "timed out after 1s");
   });
 
   test("colours and control characters in the tail are removed", () => {

@@ -222,7 +222,7 @@ test("a job's timeout stops its running step, the rest of the job does not start
   const view = run.view();
   assert.equal(view.state, "failed");
   assert.equal(view.failureKind, "timeout");
-  assert.equal(view.failureSummary, 'job slow, step "hold" timed out (no output)');
+  assert.equal(view.failureSummary, `job slow, step "hold" timed out after 5ms (the job's timeout) (no output)`);
 });
 
 test("a step's own timeout fails its job as a timeout, without the execution stopping it", async () => {
@@ -233,7 +233,7 @@ test("a step's own timeout fails its job as a timeout, without the execution sto
   assert.equal(hold.stops, 0);
   assert.deepEqual(steps(run.job("slow")), ["1:failed:null"]);
   assert.equal(run.view().failureKind, "timeout");
-  assert.equal(run.view().failureSummary, 'job slow, step "hold" timed out (no output)');
+  assert.equal(run.view().failureSummary, 'job slow, step "hold" timed out after 5ms (no output)');
 });
 
 test("a step that could not start, or whose log quire could not write, fails the run with the reason as its summary", async () => {
