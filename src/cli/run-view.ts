@@ -172,7 +172,9 @@ export async function printReport(run: CiRun): Promise<void> {
     println();
     const timeout = timeoutText(run, job, step);
     println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}`);
-    for (const line of await lastLines(step)) println(`    ${visible(line)}`);
+    // quire's own reason (a full disk, a log it could not write) says more than the step's last output.
+    const reason = internalReason(run, job, step);
+    for (const line of reason ?? (await lastLines(step))) println(`    ${visible(line)}`);
     // Control characters written as $'\x1b', so the hint can be pasted and cannot drive the terminal.
     println(`    full log: quirectl logs ${run.id} --job ${shellWord(job.name)} --step ${shellWord(step.name)}`);
   }
@@ -193,6 +195,13 @@ export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | unde
   if (run.failureKind !== "timeout") return undefined;
   const ending = summaryEnding(run.failureSummary, job.name, step.name);
   return ending?.startsWith("timed out") ? ending : undefined;
+}
+
+/** The lines of the run's summary after its header, when quire itself failed `step` (failure kind internal). */
+function internalReason(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
+  if (run.failureKind !== "internal" || summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
+  const lines = run.failureSummary.split("\n").slice(1);
+  return lines.length ? lines : undefined;
 }
 
 async function lastLines(step: CiStep): Promise<string[]> {

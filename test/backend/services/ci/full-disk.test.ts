@@ -97,7 +97,13 @@ describe("a ci daemon whose QUIRE_HOME is on an 8 MB tmpfs", () => {
     const reserve = reservePath(d.places.database);
     assert.ok(existsSync(reserve), "the store keeps a reserve");
     const pid = (await ciBackend()).pid;
-    const run = await quirectlJson(d.home, ["run", join(dir, "hog.yml"), "--wait"], 1, { timeoutMs: 120_000 });
+    // As a person sees it: the failure line, then quire's reason rather than the step's last output.
+    const human = await quirectl(d.home, ["run", join(dir, "hog.yml"), "--wait"], { timeoutMs: 120_000 });
+    assert.equal(human.code, 1, human.stderr);
+    assert.match(human.stdout, /^✗ hog \/ fill the disk.*\n {4}the disk filled up while the step ran, so quire stopped it/m);
+    const id = /^run (\d+) failed \(internal\)/m.exec(human.stdout)?.[1];
+    assert.ok(id, human.stdout);
+    const run = await quirectlJson(d.home, ["runs", "show", id]);
     assert.equal(run.state, "failed");
     assert.equal(run.failure_kind, "internal");
     assert.ok(run.failure_summary.includes(`tmpfs at ${disk}: `), run.failure_summary);
