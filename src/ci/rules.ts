@@ -21,6 +21,9 @@ export const SUMMARY_MAX = 600;
 /** An annotation's text, in characters; a CHECK of the store. */
 export const ANNOTATION_MAX = 4096;
 
+/** An idempotency key, in characters: what a client names a submission with; a CHECK of the store. */
+export const IDEMPOTENCY_KEY_MAX = 128;
+
 /** Between the interrupt and SIGKILL when a step's tree, or what a job left behind, is ended. */
 export const KILL_GRACE_MS = 2_000;
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, test } from "node:test";
 import Database from "better-sqlite3";
-import { ANNOTATION_MAX, SECRET_NAME, SUMMARY_MAX } from "../../src/ci/rules.js";
+import { ANNOTATION_MAX, IDEMPOTENCY_KEY_MAX, SECRET_NAME, SUMMARY_MAX } from "../../src/ci/rules.js";
 import { migrations } from "../../src/ci/store/migrations/index.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -28,6 +28,10 @@ test("SUMMARY_MAX is the CHECK on failure_summary", () => {
 
 test("ANNOTATION_MAX is the CHECK on an annotation's text", () => {
   assert.equal(checkNumber(/CHECK \(length\(text\) BETWEEN 1 AND (\d+)\)/g), ANNOTATION_MAX);
+});
+
+test("IDEMPOTENCY_KEY_MAX is the CHECK on a run's idempotency key", () => {
+  assert.equal(checkNumber(/CHECK \(length\(idempotency_key\) BETWEEN 1 AND (\d+)\)/g), IDEMPOTENCY_KEY_MAX);
 });
 
 test("the store's CHECK on secret names takes exactly the names SECRET_NAME takes", () => {

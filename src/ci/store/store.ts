@@ -7,7 +7,7 @@ import { DiskReserve, reservePath } from "./disk-reserve.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreFullError, StoreOpenError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
+import type { CreatedRun, EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
 import { toRunRecord, toRunViews, toStepView, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
@@ -33,7 +33,7 @@ export class RunStore {
   readonly #file: string;
   readonly #reserve: DiskReserve;
   readonly #s: ReturnType<typeof prepare>;
-  readonly #createRun: Database.Transaction<(input: NewRun, at: number) => { run: RunRecord; superseded: number[] }>;
+  readonly #createRun: Database.Transaction<(input: NewRun, at: number) => CreatedRun>;
   readonly #finishRun: Database.Transaction<(id: number, end: RunEnd, at: number) => boolean>;
   readonly #finishJob: Database.Transaction<(runId: number, job: string, state: EndState, exitCode: number | null, at: number) => boolean>;
   readonly #skipJob: Database.Transaction<(runId: number, job: string, at: number) => boolean>;
@@ -90,7 +90,9 @@ export class RunStore {
       s.endRunJobs.run({ run: runId, active: activeTo, at });
     };
 
-    this.#createRun = db.transaction((input: NewRun, at: number) => {
+    this.#createRun = db.transaction((input: NewRun, at: number): CreatedRun => {
+      const known = input.idempotencyKey === undefined ? undefined : (s.runForKey.get(input.idempotencyKey) as number | undefined);
+      if (known !== undefined) return { run: toRunRecord(s.runById.get(known) as RunRow), superseded: [], recordedBefore: true };
       const id = s.nextRunId.get() as number;
       const superseded = s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[];
       for (const old of superseded) {
@@ -110,6 +112,7 @@ export class RunStore {
         dirty: input.dirty ? 1 : 0,
         workspace: input.workspace,
         token: input.tokenHash,
+        key: input.idempotencyKey ?? null,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -117,7 +120,7 @@ export class RunStore {
           s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(id, job.name, 1, index));
         });
       });
-      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded };
+      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded, recordedBefore: false };
     });
 
     this.#finishRun = db.transaction((id: number, end: RunEnd, at: number) => {
@@ -175,11 +178,17 @@ export class RunStore {
   /**
    * Inserts a pending run with its pending jobs and the pending steps of attempt 1; in the same
    * transaction, the live run of the same (repo, ref, pipeline), if any, becomes superseded by it.
+   * An idempotency key a run was recorded for changes nothing: that run comes back, `recordedBefore`.
    */
-  createRun(input: NewRun, at: number): { run: RunRecord; superseded: number[] } {
+  createRun(input: NewRun, at: number): CreatedRun {
     // A new run starts with the reserve back in place, if a full disk took it and there is room again.
     this.#reserve.ensure();
     return this.#write(() => this.#createRun.immediate(input, at));
+  }
+
+  /** The run recorded for idempotency key `key`, in whatever state it is now. */
+  runForIdempotencyKey(key: string): number | undefined {
+    return this.#s.runForKey.get(key) as number | undefined;
   }
 
   /** pending -> active; false if the run is not pending. */
@@ -373,8 +382,9 @@ function prepare(db: Db) {
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by, token_hash = NULL,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token)`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash, idempotency_key)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token, @key)`),
+    runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
     startRun: p(`UPDATE runs SET state = 'active', started_at = max(?, created_at) WHERE id = ? AND state = 'pending'`),

@@ -25,6 +25,17 @@ export interface NewRun {
   /** Where steps run, relative to the run's workspace: the directory holding the pipeline file ("." at the root). */
   workspace: string;
   tokenHash: Buffer; // a hash of the run token, never the token
+  /** The client's name for this submission (1 to 128 characters): one run per key, ever. */
+  idempotencyKey?: string;
+}
+
+/** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
+export interface CreatedRun {
+  run: RunRecord;
+  /** The live runs of the same (repo, ref, pipeline) the new run superseded. */
+  superseded: number[];
+  /** The key named a run already: nothing was written. */
+  recordedBefore: boolean;
 }
 
 /** A run without its jobs; `spec` is the pipeline it runs (what a requeued run needs). */

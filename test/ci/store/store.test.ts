@@ -144,6 +144,7 @@ describe("the schema refuses impossible states written with direct SQL", () => {
   const runId = insert(raw, "runs", { repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "active", created_at: 1000, started_at: 1001, dirty: 0, workspace: "/ws" });
   const jobId = insert(raw, "jobs", { run_id: runId, name: "build", position: 0, state: "active", attempt: 1, started_at: 1001 });
   insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "s", command: "true", state: "pending", log: "1/build/1-0.log" });
+  insert(raw, "runs", { repo: "/keyed", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 1000, started_at: 1001, finished_at: 1002, dirty: 0, workspace: "/ws", idempotency_key: "taken" });
 
   let unique = 0;
   const bases: Record<string, () => Record<string, unknown>> = {
@@ -188,6 +189,9 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["runs", "no repo", { repo: null }, "SQLITE_CONSTRAINT_NOTNULL"],
     ["runs", "superseded_by a run that does not exist", { id: 5002, state: "superseded", finished_at: 1002, superseded_by: 9999 }, "SQLITE_CONSTRAINT_FOREIGNKEY"],
     ["runs", "two live runs of one (repo, ref, pipeline)", { repo: "/r" }, "SQLITE_CONSTRAINT_UNIQUE"],
+    ["runs", "an empty idempotency key", { idempotency_key: "" }],
+    ["runs", "an idempotency key over 128 characters", { idempotency_key: "k".repeat(129) }],
+    ["runs", "a second run with the same idempotency key", { idempotency_key: "taken" }, "SQLITE_CONSTRAINT_UNIQUE"],
 
     ["jobs", "an unknown state", { state: "waiting" }],
     ["jobs", "attempt 0", { attempt: 0 }],
@@ -259,6 +263,8 @@ describe("the schema refuses impossible states written with direct SQL", () => {
       ["runs", { state: "cancelled", finished_at: 1000 }],
       ["runs", { id: 6000, state: "superseded", finished_at: 1002, superseded_by: 6001 }],
       ["runs", { id: 6001 }],
+      ["runs", { idempotency_key: "k".repeat(128) }],
+      ["runs", { state: "cancelled", finished_at: 1000, idempotency_key: "k" }],
       ["jobs", {}],
       ["jobs", { state: "active", started_at: 1001 }],
       ["jobs", { state: "complete", ...finished, exit_code: 0 }],
@@ -466,6 +472,24 @@ describe("RunStore", () => {
     const c = store.createRun(newRun(), 120);
     assert.deepEqual(c.superseded, [b.id]);
     assert.deepEqual([store.getRun(b.id)!.state, store.getRun(b.id)!.startedAt, store.getRun(b.id)!.finishedAt], ["superseded", null, 120]);
+  });
+
+  test("createRun with an idempotency key a run was recorded for returns that run and changes nothing", () => {
+    const store = openStore();
+    const { run: a, recordedBefore } = store.createRun(newRun({ idempotencyKey: "once" }), 100);
+    assert.equal(recordedBefore, false);
+    assert.equal(store.runForIdempotencyKey("once"), a.id);
+    store.startRun(a.id, 101);
+    store.finishRun(a.id, { state: "complete" }, 102);
+    const other = store.createRun(newRun({ ref: "dev" }), 103).run;
+    const before = store.listRuns();
+    // Even for another (repo, ref, pipeline), and with the run finished: the key names that run, ever.
+    const again = store.createRun(newRun({ ref: "dev", idempotencyKey: "once" }), 110);
+    assert.deepEqual([again.run.id, again.run.state, again.superseded, again.recordedBefore], [a.id, "complete", [], true]);
+    assert.deepEqual(store.listRuns(), before, "nothing was written: the live run of (repo, dev, demo) was not superseded");
+    assert.equal(store.getRun(other.id)!.state, "pending");
+    assert.equal(store.runForIdempotencyKey("never used"), undefined);
+    assert.equal(store.createRun(newRun({ repo: "/b", idempotencyKey: "twice" }), 120).recordedBefore, false, "another key is another run");
   });
 
   test("when the new run cannot be inserted, the live run is not superseded either", () => {
