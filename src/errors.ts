@@ -272,6 +272,16 @@ export const ERROR_CODES = {
     means: "The ci backend is draining and takes no new runs.",
     action: "Run it again in a moment.",
   },
+  QUIRE_ERR_CI_NOT_RECORDED: {
+    layer: "ci",
+    means: "A submit's deadline passed before its run was recorded: it was not, and never will be.",
+    action: "Submit it again, with more time if the machine is busy (`timeoutMs`).",
+  },
+  QUIRE_ERR_CI_IDEMPOTENCY_KEY: {
+    layer: "ci",
+    means: "A submit's idempotency key is empty or longer than 128 characters.",
+    action: "Send a key of 1 to 128 characters, or none (the client makes one).",
+  },
   QUIRE_ERR_SECRET_MISSING: {
     layer: "ci",
     means: "A pipeline names a secret that is not set, or a secret to remove is not there.",

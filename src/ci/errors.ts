@@ -98,3 +98,17 @@ export class WorkingDirectoryError extends CiError {
     super("QUIRE_ERR_WORKING_DIRECTORY", `the step's working-directory \`${directory}\` leaves the run's workspace; give a directory inside the repository`);
   }
 }
+
+/** A submission whose deadline passed before its run was recorded: it is not recorded, and never will be. */
+export class NotRecordedError extends CiError {
+  constructor(readonly deadline: number) {
+    super("QUIRE_ERR_CI_NOT_RECORDED", `the run was not recorded: its submission's deadline (${new Date(deadline).toISOString()}) passed first, and nothing of it will run; submit it again`);
+  }
+}
+
+/** An idempotency key the store cannot keep. */
+export class IdempotencyKeyError extends CiError {
+  constructor(length: number, limit: number) {
+    super("QUIRE_ERR_CI_IDEMPOTENCY_KEY", `an idempotency key holds 1 to ${limit} characters; this one has ${length}: send a shorter one, or none`);
+  }
+}

@@ -32,7 +32,7 @@ export class CiClient {
 
   /** Submits the pipeline in `file` (absolute path) whose text is `text`; resolves with the new run. */
   async submit(file: string, text: string, options: { repo?: string; ref?: string } = {}): Promise<CiRun> {
-    return (await this.call({ submit: { file, text, repo: options.repo ?? "", ref: options.ref ?? "" } })).run!;
+    return (await this.call({ submit: { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: "" } })).run!;
   }
 
   async get(id: number | bigint): Promise<CiRun> {

@@ -37,6 +37,8 @@ export const CiErrorCode = {
   /** The tree could not be snapshotted or checked out (git's message is in the error). */
   WORKSPACE: "QUIRE_ERR_WORKSPACE",
   SHUTTING_DOWN: "QUIRE_ERR_CI_SHUTTING_DOWN",
+  /** A submit whose deadline (its frame's deadline_unix_ms) passed before the run was recorded: nothing was, nor will be. */
+  NOT_RECORDED: "QUIRE_ERR_CI_NOT_RECORDED",
   BAD_REQUEST: "QUIRE_ERR_CI_BAD_REQUEST",
   /** A fault in the ci backend itself; quired.log has the details. */
   INTERNAL: "QUIRE_ERR_CI_INTERNAL",

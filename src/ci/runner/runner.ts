@@ -5,9 +5,9 @@
 import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { CiShuttingDownError } from "../errors.js";
+import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
-import { KILL_GRACE_MS } from "../rules.js";
+import { IDEMPOTENCY_KEY_MAX, KILL_GRACE_MS } from "../rules.js";
 import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
 import type { RunStore, RunView, StepView } from "../store/index.js";
@@ -42,6 +42,17 @@ export interface RunnerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** What a submit asks besides the pipeline: overrides, and what makes it safe to send again. */
+export interface SubmitRequest {
+  /** Instead of the source's repository and ref. */
+  repo?: string;
+  ref?: string;
+  /** The client's name for the submission: a submit with a key seen before is answered with its run. */
+  idempotencyKey?: string;
+  /** ms since the epoch: the run is recorded before this moment or not at all. */
+  deadline?: number;
+}
+
 /** Events: `changed` (run id) after every recorded change of a run. */
 export class Runner extends EventEmitter {
   readonly #store: RunStore;
@@ -55,6 +66,8 @@ export class Runner extends EventEmitter {
   readonly #leftovers: (runId: number) => MarkedLeftovers;
   /** Actions from other repositories, kept by `quirectl action add`. */
   readonly #actionsDir: string;
+  /** Submissions being recorded, by idempotency key: the same key coming again waits for the first. */
+  readonly #submitting = new Map<string, Promise<RunView>>();
   #closing = false;
 
   constructor(options: RunnerOptions) {
@@ -105,10 +118,32 @@ export class Runner extends EventEmitter {
     return this.#slots.inUse;
   }
 
-  /** Parses, snapshots and records a run, starts it, and returns it as recorded (pending or later). */
-  async submit(file: string, text: string, overrides: { repo?: string; ref?: string } = {}): Promise<RunView> {
+  /**
+   * Parses, snapshots and records a run, starts it, and returns it as recorded (pending or later). With
+   * an idempotency key: the run recorded for it if there is one (in whatever state it is now), or the
+   * answer of the submission with that key still being recorded; never a second run. With a deadline:
+   * nothing is recorded at or after it (NotRecordedError), so a client that gave up can say so.
+   */
+  async submit(file: string, text: string, request: SubmitRequest = {}): Promise<RunView> {
+    const { idempotencyKey: key, deadline } = request;
+    if (key !== undefined) {
+      if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX) throw new IdempotencyKeyError(key.length, IDEMPOTENCY_KEY_MAX);
+      const known = this.#store.runForIdempotencyKey(key);
+      if (known !== undefined) return this.get(known);
+      const recording = this.#submitting.get(key);
+      if (recording) return recording;
+    }
     if (this.#closing) throw new CiShuttingDownError();
-    const path = resolve(file);
+    if (deadline !== undefined && Date.now() >= deadline) throw new NotRecordedError(deadline);
+    const recording = this.#record(resolve(file), text, request);
+    if (key === undefined) return recording;
+    this.#submitting.set(key, recording);
+    const forget = () => this.#submitting.delete(key);
+    recording.then(forget, forget);
+    return recording;
+  }
+
+  async #record(path: string, text: string, request: SubmitRequest): Promise<RunView> {
     const read = readPipeline(text, path);
     const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
     const staged = await this.#preparer.stage(dirname(path));
@@ -125,10 +160,12 @@ export class Runner extends EventEmitter {
     const { token, hash } = mintRunToken();
     let created;
     try {
+      const at = Date.now();
+      if (request.deadline !== undefined && at >= request.deadline) throw new NotRecordedError(request.deadline);
       created = this.#store.createRun(
         {
-          repo: overrides.repo || sourceRoot,
-          ref: overrides.ref || (snapshot.kind === "git" ? snapshot.ref : ""),
+          repo: request.repo || sourceRoot,
+          ref: request.ref || (snapshot.kind === "git" ? snapshot.ref : ""),
           pipeline,
           commit: snapshot.kind === "git" ? snapshot.commit : null,
           tree: snapshot.kind === "git" ? snapshot.tree : null,
@@ -136,14 +173,19 @@ export class Runner extends EventEmitter {
           // Where the steps run: the workspace's copy of the directory holding the pipeline file.
           workspace: relative(sourceRoot, dirname(path)) || ".",
           tokenHash: hash,
+          idempotencyKey: request.idempotencyKey,
         },
-        Date.now(),
+        at,
       );
     } catch (error) {
       staged.discard();
       throw error;
     }
-    const { run, superseded } = created;
+    const { run, superseded, recordedBefore } = created;
+    if (recordedBefore) {
+      staged.discard();
+      return this.get(run.id);
+    }
     staged.place(run.id);
     for (const old of superseded) {
       this.emit("changed", old);

@@ -40,6 +40,14 @@ export interface CiSubmit {
   repo: string;
   /** Override the ref (default: the work tree's branch, or the commit when detached). */
   ref: string;
+  /**
+   * Names this submission (at most 128 characters; empty: none). A submit with a key the service has
+   * recorded a run for is answered with that run, never a second one, so a client that lost its
+   * connection can send the same submit again. The frame's deadline_unix_ms, when set, is the last
+   * moment the service may record the run: a submit not recorded by then is answered
+   * QUIRE_ERR_CI_NOT_RECORDED, and never recorded later.
+   */
+  idempotencyKey: string;
 }
 
 export interface CiGet {
@@ -430,7 +438,7 @@ export const CiRequest: MessageFns<CiRequest> = {
 };
 
 function createBaseCiSubmit(): CiSubmit {
-  return { file: "", text: "", repo: "", ref: "" };
+  return { file: "", text: "", repo: "", ref: "", idempotencyKey: "" };
 }
 
 export const CiSubmit: MessageFns<CiSubmit> = {
@@ -446,6 +454,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     }
     if (message.ref !== "") {
       writer.uint32(34).string(message.ref);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(42).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -495,6 +506,14 @@ export const CiSubmit: MessageFns<CiSubmit> = {
             message.ref = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -513,6 +532,11 @@ export const CiSubmit: MessageFns<CiSubmit> = {
       text: isSet(object.text) ? globalThis.String(object.text) : "",
       repo: isSet(object.repo) ? globalThis.String(object.repo) : "",
       ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -530,6 +554,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     if (message.ref !== "") {
       obj.ref = message.ref;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -542,6 +569,7 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     message.text = object.text ?? "";
     message.repo = object.repo ?? "";
     message.ref = object.ref ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
     return message;
   },
 };
