@@ -132,6 +132,11 @@ export const ERROR_CODES = {
     means: "A request's AbortSignal fired without a reason of its own.",
     action: "Nothing: the caller aborted it (a signal with a reason rejects with that reason).",
   },
+  QUIRE_ERR_CI_SUBMIT_UNCONFIRMED: {
+    layer: "client",
+    means: "A submit went out, its answer was lost, and the ci service could not be asked again in time: the run may or may not have been recorded.",
+    action: "`quirectl runs` shows it if it was; submitting again with the error's `idempotencyKey` is answered with that run rather than a second one.",
+  },
 
   // The broker: quired itself (src/broker).
   QUIRE_ERR_DAEMON_RUNNING: {

@@ -1,12 +1,14 @@
 // Typed calls to the ci service: submit a pipeline, read runs, watch them, follow their logs, cancel,
 // keep secrets and annotate a live run from one of its steps.
+import { randomUUID } from "node:crypto";
 import { CiEvent, CiRequest, CiResponse, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
 import type { ErrorCode } from "../errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
 import { connect, type ConnectOptions } from "./connect.js";
 import type { Connection } from "./connection.js";
-import { ClientError } from "./errors.js";
+import { ClientError, ConnectionClosedError } from "./errors.js";
+import { SUBMIT_TIMEOUT_MS, submitUntilAnswered } from "./submission.js";
 
 export type { CiRun, CiLogChunk, CiPosition };
 
@@ -19,20 +21,72 @@ export class CiRequestError extends ClientError {
 
 export const TERMINAL_RUN_STATES: ReadonlySet<string> = new Set(["complete", "failed", "cancelled", "superseded"]);
 
-export class CiClient {
-  readonly connection: Connection;
+export interface SubmitOptions {
+  /** Instead of the file's git work tree and its branch. */
+  repo?: string;
+  ref?: string;
+  /**
+   * Names this submission (at most 128 characters; default: a random one per call). A submit with a key
+   * the service recorded a run for, from any client, is answered with that run instead of a second one.
+   */
+  idempotencyKey?: string;
+  /** The run is recorded within this long or not at all (default 5 minutes). */
+  timeoutMs?: number;
+}
 
-  constructor(connection: Connection) {
-    this.connection = connection;
+export class CiClient {
+  #connection: Connection;
+  /** How the connection was made, to make another when it is lost; none for a client made from a connection. */
+  readonly #connectOptions: ConnectOptions | undefined;
+  #reconnecting: Promise<Connection> | undefined;
+  #closed = false;
+
+  constructor(connection: Connection, connectOptions?: ConnectOptions) {
+    this.#connection = connection;
+    this.#connectOptions = connectOptions;
   }
 
   static async connect(options: ConnectOptions = {}): Promise<CiClient> {
-    return new CiClient(await connect("ci", options));
+    return new CiClient(await connect("ci", options), options);
   }
 
-  /** Submits the pipeline in `file` (absolute path) whose text is `text`; resolves with the new run. */
-  async submit(file: string, text: string, options: { repo?: string; ref?: string } = {}): Promise<CiRun> {
-    return (await this.call({ submit: { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: "" } })).run!;
+  /** The connection in use: after submit had to make a new one, that one. */
+  get connection(): Connection {
+    return this.#connection;
+  }
+
+  /**
+   * Submits the pipeline in `file` (absolute path) whose text is `text`; resolves with the run recorded
+   * for it. A connection lost on the way is replaced and the submit sent again with the same idempotency
+   * key, so the run is recorded once. Rejects with CiRequestError when the service refused it (nothing was
+   * recorded: QUIRE_ERR_CI_NOT_RECORDED when its deadline passed first), and with SubmitUnconfirmedError
+   * only when no answer could be had at all.
+   */
+  async submit(file: string, text: string, options: SubmitOptions = {}): Promise<CiRun> {
+    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID() };
+    const deadline = Date.now() + (options.timeoutMs ?? SUBMIT_TIMEOUT_MS);
+    const link = { open: (timeoutMs: number) => this.#open(timeoutMs), closed: () => this.#closed };
+    return check(await submitUntilAnswered(link, submit, deadline)).run!;
+  }
+
+  /** The connection in use or, once it has closed, a new one made as the first was (one for every caller waiting). */
+  #open(timeoutMs: number): Promise<Connection> {
+    if (!this.#connection.closed) return Promise.resolve(this.#connection);
+    const options = this.#connectOptions;
+    if (this.#closed || options === undefined) return Promise.reject(new ConnectionClosedError(this.#closed ? "the CiClient was closed" : "a CiClient made from a connection cannot make another"));
+    this.#reconnecting ??= connect("ci", { ...options, timeoutMs: Math.min(options.timeoutMs ?? 10_000, timeoutMs) }).then(
+      (connection) => {
+        this.#reconnecting = undefined;
+        if (this.#closed) connection.close();
+        else this.#connection = connection;
+        return connection;
+      },
+      (error: unknown) => {
+        this.#reconnecting = undefined;
+        throw error;
+      },
+    );
+    return this.#reconnecting;
   }
 
   async get(id: number | bigint): Promise<CiRun> {
@@ -95,7 +149,8 @@ export class CiClient {
   }
 
   close(): void {
-    this.connection.close();
+    this.#closed = true;
+    this.#connection.close();
   }
 }
 

@@ -64,6 +64,8 @@ export interface RequestOptions {
   /** Give up (and send CANCEL) after this long. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Sent with the request (the frame's deadline_unix_ms, ms since the epoch): when the service may stop working on it. */
+  deadlineUnixMs?: number;
 }
 
 /** A request waiting for its response; the timer and abort listener exist only when asked for. */
@@ -180,7 +182,8 @@ export class Connection extends EventEmitter {
       signal.addEventListener("abort", pending.onAbort, { once: true });
     }
     try {
-      this.#write({ ...REQUEST, payloadProtocol: lane, requestId, payload: asBuffer(payload) });
+      const deadlineUnixMs = options.deadlineUnixMs === undefined ? 0n : BigInt(Math.ceil(options.deadlineUnixMs));
+      this.#write({ ...REQUEST, payloadProtocol: lane, requestId, payload: asBuffer(payload), deadlineUnixMs });
     } catch (error) {
       this.#pending.delete(requestId);
       cleanup(pending);

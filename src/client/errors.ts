@@ -104,3 +104,18 @@ export class AbortedError extends ClientError {
     super("QUIRE_ERR_ABORTED", `${what} was aborted by its signal`);
   }
 }
+
+/**
+ * A submit went out and its answer never came back (the connection was lost and the ci service could not be
+ * reached again to ask in time): the run may or may not have been recorded. Submitting again with the same
+ * `idempotencyKey` is safe, and is answered with the run if there is one.
+ */
+export class SubmitUnconfirmedError extends ClientError {
+  constructor(readonly idempotencyKey: string, cause: unknown) {
+    super(
+      "QUIRE_ERR_CI_SUBMIT_UNCONFIRMED",
+      `the run may or may not have been recorded: the submit went out, its answer was lost, and the ci service could not be asked again (${(cause as Error)?.message ?? cause}); \`quirectl runs\` shows it if it was, and submitting again with idempotency key ${idempotencyKey} is answered with that run rather than a second one`,
+      { cause },
+    );
+  }
+}

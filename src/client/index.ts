@@ -13,8 +13,9 @@ export {
   ConnectionClosedError,
   TimeoutError,
   HandshakeError,
+  SubmitUnconfirmedError,
 } from "./errors.js";
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";
 export { Lane, type LaneId } from "../wire/lanes.js";
-export { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun, type CiLogChunk, type CiPosition } from "./ci.js";
+export { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun, type CiLogChunk, type CiPosition, type SubmitOptions } from "./ci.js";
 export { CiErrorCode, PtyErrorCode } from "../wire/error-codes.js";
