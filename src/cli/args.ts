@@ -46,3 +46,14 @@ export function annotationText(value: string): string {
   if (value.trim() === "") throw new ArgumentError("annotate needs some text: quirectl annotate TEXT");
   return value;
 }
+
+/** `--matrix key=value`, given any number of times, as one record; a value may itself hold `=`. */
+export function matrixValues(values: readonly string[] | undefined): Record<string, string> {
+  const matrix: Record<string, string> = {};
+  for (const pair of values ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new ArgumentError(`--matrix takes key=value (e.g. --matrix node=20); got ${JSON.stringify(pair)}`);
+    matrix[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return matrix;
+}

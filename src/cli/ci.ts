@@ -4,8 +4,9 @@ import { PipelineError } from "../ci/errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
 import { readPipelineFile } from "../ci/pipeline/parse.js";
 import { readPipeline } from "../ci/read-pipeline.js";
+import { selectJobs } from "../ci/pipeline/select.js";
 import { MAX_SECRET_BYTES } from "../ci/rules.js";
-import { annotationText, secretName, secretValue } from "./args.js";
+import { annotationText, secretName, secretValue, matrixValues } from "./args.js";
 import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
@@ -19,6 +20,10 @@ export interface RunArgs extends GlobalArgs {
   repo?: string;
   ref?: string;
   workflow?: string;
+  /** `--job`, any number of times. */
+  job?: string[];
+  /** `--matrix key=value`, any number of times. */
+  matrix?: string[];
   wait: boolean;
 }
 
@@ -34,6 +39,7 @@ async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): P
 
 export async function submitRun(args: RunArgs): Promise<number> {
   const file = pipelineFile(process.cwd(), args.file, args.workflow);
+  const selection = { jobs: args.job ?? [], matrix: matrixValues(args.matrix) };
   let text: string;
   try {
     // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
@@ -45,7 +51,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
-    readPipeline(text, file);
+    selectJobs(readPipeline(text, file), selection);
   } catch (error) {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message, error);
     throw error;
@@ -53,7 +59,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
   return withCi(args, async (ci) => {
     let run: CiRun;
     try {
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref });
+      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
       throw error;

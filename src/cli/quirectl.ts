@@ -73,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
             .option("repo", { type: "string", describe: "Record the run under this repository (default: the file's git work tree)" })
             .option("ref", { type: "string", describe: "Record the run under this ref (default: the work tree's branch)" })
             .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
+            .option("job", { type: "string", array: true, describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable" })
+            .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
             .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
         run((a: RunArgs) => submitRun(a)),
       )

@@ -32,6 +32,10 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   /** The run is recorded within this long or not at all (default 5 minutes). */
   timeoutMs?: number;
+  /** Only these jobs and what they need (names, or a workflow's job ids); default all. */
+  jobs?: string[];
+  /** Only the matrix legs holding these values. */
+  matrix?: Record<string, string>;
 }
 
 export class CiClient {
@@ -63,7 +67,7 @@ export class CiClient {
    * only when no answer could be had at all.
    */
   async submit(file: string, text: string, options: SubmitOptions = {}): Promise<CiRun> {
-    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID() };
+    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {} };
     const deadline = Date.now() + (options.timeoutMs ?? SUBMIT_TIMEOUT_MS);
     const link = { open: (timeoutMs: number) => this.#open(timeoutMs), closed: () => this.#closed };
     return check(await submitUntilAnswered(link, submit, deadline)).run!;

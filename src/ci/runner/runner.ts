@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
+import { selectJobs, type JobSelection } from "../pipeline/select.js";
 import { IDEMPOTENCY_KEY_MAX, KILL_GRACE_MS } from "../rules.js";
 import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
@@ -51,6 +52,8 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** ms since the epoch: the run is recorded before this moment or not at all. */
   deadline?: number;
+  /** Only these jobs (and what they need), only these matrix legs (`quirectl run --job --matrix`). */
+  selection?: JobSelection;
 }
 
 /** Events: `changed` (run id) after every recorded change of a run. */
@@ -144,7 +147,7 @@ export class Runner extends EventEmitter {
   }
 
   async #record(path: string, text: string, request: SubmitRequest): Promise<RunView> {
-    const read = readPipeline(text, path);
+    const read = selectJobs(readPipeline(text, path), request.selection ?? { jobs: [], matrix: {} });
     const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
     const staged = await this.#preparer.stage(dirname(path));
     let pipeline;

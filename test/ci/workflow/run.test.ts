@@ -165,3 +165,15 @@ test("a secret reaches only the steps that name it (redacted there), and a worki
   assert.doesNotMatch(log, /s3cret-value/);
   assert.match(log, /working-directory `\.\.\/\.\.` leaves the run's workspace/);
 });
+
+test("--job runs a job with what it needs, --matrix only the legs asked for; a name that matches nothing is a usage error", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--job", "test", "--matrix", "os=ubuntu-latest", "--wait"], 0, { cwd: repo });
+  assert.deepEqual(run.jobs.map((j: { name: string }) => j.name), ["build", "test (ubuntu-latest, plain)"]);
+  assert.equal(run.state, "complete");
+  const wrong = await quirectl(daemon.home, ["run", "--workflow", "ci", "--job", "tset"], { cwd: repo });
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /no job `tset` in this pipeline; jobs: build, test, shells, report/);
+  const badPair = await quirectl(daemon.home, ["run", "--workflow", "ci", "--matrix", "os"], { cwd: repo });
+  assert.equal(badPair.code, 2);
+  assert.match(badPair.stderr, /--matrix takes key=value/);
+});

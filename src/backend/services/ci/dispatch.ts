@@ -25,10 +25,10 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
   const { runner, replies } = parts;
   const respond = (response: Partial<CiResponse>) => replies.respond(client, request, response);
   if (ci.submit) {
-    const { file, text, repo, ref, idempotencyKey } = ci.submit;
+    const { file, text, repo, ref, idempotencyKey, jobs, matrix } = ci.submit;
     // The frame's deadline is the submit's: what the client waits for, and so the last moment to record the run.
     const deadline = request.deadlineUnixMs === 0n ? undefined : Number(request.deadlineUnixMs);
-    const view = await runner.submit(file, text, { repo, ref, idempotencyKey: idempotencyKey || undefined, deadline });
+    const view = await runner.submit(file, text, { repo, ref, idempotencyKey: idempotencyKey || undefined, deadline, selection: { jobs, matrix } });
     return respond({ run: replies.run(view) });
   }
   if (ci.get) return respond({ run: replies.run(runner.get(Number(ci.get.id))) });

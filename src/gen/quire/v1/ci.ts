@@ -48,6 +48,15 @@ export interface CiSubmit {
    * QUIRE_ERR_CI_NOT_RECORDED, and never recorded later.
    */
   idempotencyKey: string;
+  /** Run only these jobs (names, or a workflow's job ids meaning every leg) and what they need; empty: all. */
+  jobs: string[];
+  /** Of the jobs run, only the matrix legs holding these values (compared as text); empty: every leg. */
+  matrix: { [key: string]: string };
+}
+
+export interface CiSubmit_MatrixEntry {
+  key: string;
+  value: string;
 }
 
 export interface CiGet {
@@ -438,7 +447,7 @@ export const CiRequest: MessageFns<CiRequest> = {
 };
 
 function createBaseCiSubmit(): CiSubmit {
-  return { file: "", text: "", repo: "", ref: "", idempotencyKey: "" };
+  return { file: "", text: "", repo: "", ref: "", idempotencyKey: "", jobs: [], matrix: {} };
 }
 
 export const CiSubmit: MessageFns<CiSubmit> = {
@@ -458,6 +467,12 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     if (message.idempotencyKey !== "") {
       writer.uint32(42).string(message.idempotencyKey);
     }
+    for (const v of message.jobs) {
+      writer.uint32(50).string(v!);
+    }
+    globalThis.Object.entries(message.matrix).forEach(([key, value]: [string, string]) => {
+      CiSubmit_MatrixEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -514,6 +529,25 @@ export const CiSubmit: MessageFns<CiSubmit> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.jobs.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = CiSubmit_MatrixEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.matrix[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -537,6 +571,21 @@ export const CiSubmit: MessageFns<CiSubmit> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => globalThis.String(e)) : [],
+      matrix: isObject(object.matrix)
+        ? (globalThis.Object.entries(object.matrix) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -557,6 +606,18 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.jobs?.length) {
+      obj.jobs = message.jobs;
+    }
+    if (message.matrix) {
+      const entries = globalThis.Object.entries(message.matrix) as [string, string][];
+      if (entries.length > 0) {
+        obj.matrix = {};
+        entries.forEach(([k, v]) => {
+          obj.matrix[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -570,6 +631,101 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     message.repo = object.repo ?? "";
     message.ref = object.ref ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.jobs = object.jobs?.map((e) => e) || [];
+    message.matrix = (globalThis.Object.entries(object.matrix ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCiSubmit_MatrixEntry(): CiSubmit_MatrixEntry {
+  return { key: "", value: "" };
+}
+
+export const CiSubmit_MatrixEntry: MessageFns<CiSubmit_MatrixEntry> = {
+  encode(message: CiSubmit_MatrixEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiSubmit_MatrixEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiSubmit_MatrixEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiSubmit_MatrixEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CiSubmit_MatrixEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiSubmit_MatrixEntry>, I>>(base?: I): CiSubmit_MatrixEntry {
+    return CiSubmit_MatrixEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiSubmit_MatrixEntry>, I>>(object: I): CiSubmit_MatrixEntry {
+    const message = createBaseCiSubmit_MatrixEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2799,6 +2955,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
