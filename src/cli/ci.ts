@@ -143,6 +143,14 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
       println(visibleLines(run.failureSummary));
     }
     for (const a of run.annotations) println(annotationLine(a));
+    for (const job of run.jobs) {
+      for (const step of currentSteps(job)) {
+        if (!step.summary) continue;
+        println();
+        println(`summary of ${visible(job.name)} / ${visible(step.name)}:`);
+        println(visibleLines(step.summary.trimEnd()));
+      }
+    }
     return ExitCode.Ok;
   });
 }

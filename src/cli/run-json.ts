@@ -50,6 +50,7 @@ function stepJson(step: CiStep) {
     finished_at: isoOrNull(step.finishedUnixMs),
     log: step.log || null,
     command: step.command,
+    summary: step.summary || null,
   };
 }
 

@@ -133,7 +133,7 @@ const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 describe("the live view fits the terminal", () => {
   const ms = BigInt(Date.now() - 5_000);
   const step = (name: string, state: string): CiStep =>
-    ({ name, state, hasExitCode: state === "complete" || state === "failed", exitCode: state === "failed" ? 1 : 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n, log: "", attempt: 1, command: name });
+    ({ name, state, hasExitCode: state === "complete" || state === "failed", exitCode: state === "failed" ? 1 : 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n, log: "", attempt: 1, command: name, summary: "" });
   const job = (name: string, state: string, steps: CiStep[], needs: string[] = []): CiJob =>
     ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, needs, steps });
   const bigRun = () =>

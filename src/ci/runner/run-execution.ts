@@ -14,6 +14,7 @@ import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
 import { WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
 import { redactString } from "../output/redact.js";
+import { keepStepSummary } from "../output/step-summary.js";
 import { ANNOTATION_MAX } from "../rules.js";
 import { annotationText, type WorkflowCommand } from "../output/workflow-commands.js";
 
@@ -227,6 +228,7 @@ export class RunExecution {
         store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#options.now());
         this.#options.changed();
         const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
+        if (workflow) this.#keepSummary(workflow.summary(), job, attempt, index);
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
         if (!goesOn) failure ??= { job: job.name, step: step.name, outcome, timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null };
       }
@@ -252,6 +254,13 @@ export class RunExecution {
     const running: RunningStep = { job: job.name, launched };
     this.#running.add(running);
     return running;
+  }
+
+  /** A workflow step's GITHUB_STEP_SUMMARY, beside its log; one that cannot be written is not worth failing the run for. */
+  #keepSummary(text: string, job: Job, attempt: number, index: number): void {
+    try {
+      keepStepSummary(join(this.#options.logDir, stepLogPath(this.#options.runId, job.name, attempt, index)), text, [...this.#options.secrets, ...this.#masks]);
+    } catch {}
   }
 
   /** A mask applies to the rest of the run; an error, warning or notice becomes an annotation of the step. */

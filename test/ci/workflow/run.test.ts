@@ -26,6 +26,9 @@ jobs:
           echo "FROM_ENV_FILE=carried" >> "$GITHUB_ENV"
       - run: echo "\${{ env.GREETING }} $FROM_ENV_FILE \${{ steps.meta.outputs.version }} on $RUNNER_OS in $GITHUB_WORKSPACE" > built.txt
       - run: cat built.txt
+      - run: |
+          echo "### Build report" >> "$GITHUB_STEP_SUMMARY"
+          echo "- version \${{ steps.meta.outputs.version }}" >> "$GITHUB_STEP_SUMMARY"
       - name: workflow commands
         run: |
           value="hunter-$((6 * 7))-two"
@@ -134,6 +137,15 @@ test("workflow commands: masks redact the rest of the run, errors and notices be
   assert.match(log, /the value is \*\*\*/);
   const notes = run.annotations.map((a: { text: string; job: string; step: string }) => `${a.job}/${a.step}: ${a.text}`);
   assert.deepEqual(notes, ["build/workflow commands: error: src/app.js:3:7: Lint: unused *** here", "build/workflow commands: notice: back on"]);
+});
+
+test("a step's GITHUB_STEP_SUMMARY is kept with the run and shown by runs show", async () => {
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait", "--job", "build"], 0, { cwd: repo });
+  const shown = await quirectlJson(daemon.home, ["runs", "show", String(run.id)]);
+  const summaries = shown.jobs[0].steps.map((s: { summary: string | null }) => s.summary);
+  assert.deepEqual(summaries.filter((s: string | null) => s !== null), ["### Build report\n- version 1.2.3\n"]);
+  const human = await quirectl(daemon.home, ["runs", "show", String(run.id)]);
+  assert.match(human.stdout, /summary of build \/ Run echo "### Build report" >> "\$GITHUB_STEP_SUMMARY":\n### Build report\n- version 1\.2\.3/);
 });
 
 test("the steps' files show the expressions, the env file and the runner's environment took effect", async () => {

@@ -6,6 +6,7 @@ import { CiErrorCode } from "../../../wire/error-codes.js";
 import { CiBadRequestError } from "../../errors.js";
 import type { ServedConnection } from "../../served-connection.js";
 import { sendLogs, type LogParts } from "./logs.js";
+import { withStepSummaries } from "./run-message.js";
 import { watchRun, type WatchParts } from "./watch.js";
 
 export type CiParts = WatchParts & LogParts;
@@ -31,7 +32,7 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
     const view = await runner.submit(file, text, { repo, ref, idempotencyKey: idempotencyKey || undefined, deadline, selection: { jobs, matrix } });
     return respond({ run: replies.run(view) });
   }
-  if (ci.get) return respond({ run: replies.run(runner.get(Number(ci.get.id))) });
+  if (ci.get) return respond({ run: withStepSummaries(replies.run(runner.get(Number(ci.get.id)))) });
   if (ci.list) return respond({ runs: runner.list(ci.list.limit || undefined).map((view) => replies.run(view)) });
   if (ci.watch) return watchRun(parts, client, request, Number(ci.watch.id));
   if (ci.cancel) return respond({ run: replies.run(await runner.cancel(Number(ci.cancel.id))) });

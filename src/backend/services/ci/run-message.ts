@@ -1,5 +1,7 @@
 // A run as the ci lane carries it (CiRun), from the store's view of it.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { stepSummaryPath, STEP_SUMMARY_SHOWN } from "../../../ci/output/step-summary.js";
 import type { RunView } from "../../../ci/store/index.js";
 import { CiRun } from "../../../gen/quire/v1/ci.js";
 
@@ -44,4 +46,19 @@ export function runMessage(view: RunView, logDir: string): CiRun {
     })),
     annotations: view.annotations.map((a) => ({ text: a.text, job: a.job ?? "", step: a.step ?? "", createdUnixMs: BigInt(a.createdAt) })),
   });
+}
+
+/** `run` with each step's GITHUB_STEP_SUMMARY read from beside its log (for a get: not on every watch update). */
+export function withStepSummaries(run: CiRun): CiRun {
+  for (const job of run.jobs) {
+    for (const step of job.steps) {
+      try {
+        const text = readFileSync(stepSummaryPath(step.log), "utf8");
+        step.summary = text.length > STEP_SUMMARY_SHOWN ? `${text.slice(0, STEP_SUMMARY_SHOWN)}\n… (cut at 64 KiB)` : text;
+      } catch {
+        // No summary: most steps write none.
+      }
+    }
+  }
+  return run;
 }

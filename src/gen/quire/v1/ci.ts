@@ -175,6 +175,8 @@ export interface CiStep {
   log: string;
   attempt: number;
   command: string;
+  /** What a workflow step wrote to GITHUB_STEP_SUMMARY (markdown, at most 64 KiB); set only in a get's answer. */
+  summary: string;
 }
 
 export interface CiAnnotation {
@@ -2386,6 +2388,7 @@ function createBaseCiStep(): CiStep {
     log: "",
     attempt: 0,
     command: "",
+    summary: "",
   };
 }
 
@@ -2423,6 +2426,9 @@ export const CiStep: MessageFns<CiStep> = {
     }
     if (message.command !== "") {
       writer.uint32(74).string(message.command);
+    }
+    if (message.summary !== "") {
+      writer.uint32(82).string(message.summary);
     }
     return writer;
   },
@@ -2512,6 +2518,14 @@ export const CiStep: MessageFns<CiStep> = {
             message.command = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2551,6 +2565,7 @@ export const CiStep: MessageFns<CiStep> = {
       log: isSet(object.log) ? globalThis.String(object.log) : "",
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
       command: isSet(object.command) ? globalThis.String(object.command) : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
     };
   },
 
@@ -2583,6 +2598,9 @@ export const CiStep: MessageFns<CiStep> = {
     if (message.command !== "") {
       obj.command = message.command;
     }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
     return obj;
   },
 
@@ -2604,6 +2622,7 @@ export const CiStep: MessageFns<CiStep> = {
     message.log = object.log ?? "";
     message.attempt = object.attempt ?? 0;
     message.command = object.command ?? "";
+    message.summary = object.summary ?? "";
     return message;
   },
 };
