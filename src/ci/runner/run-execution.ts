@@ -187,6 +187,8 @@ export class RunExecution {
   async #runAttempt(job: Job, attempt: number): Promise<AttemptEnd> {
     const { store, runId } = this.#options;
     let current: RunningStep | undefined;
+    /** Every step this attempt launched: what they leave running lives until the attempt ends. */
+    const launched: LaunchedStep[] = [];
     let timedOut = false;
     const timer = job.timeoutMs === null ? undefined : setTimeout(() => {
       timedOut = true;
@@ -214,6 +216,7 @@ export class RunExecution {
         if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
         this.#options.changed();
         current = this.#launch(job, step, attempt, index, prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base });
+        launched.push(current.launched);
         const exit = await current.launched.result;
         this.#running.delete(current);
         const { stoppedFor } = current;
@@ -235,8 +238,9 @@ export class RunExecution {
     } finally {
       clearTimeout(timer);
       workflow?.dispose();
-      // What the attempt's steps started and left behind out of their terminal's reach ends with it.
-      await this.#options.leftovers.endJob(job.name);
+      // What the attempt's steps started and left running ends with it: what is still in a step's
+      // session or on its terminal, and what carries the job's key wherever it went.
+      await Promise.all([...launched.map((step) => step.endLeftovers()), this.#options.leftovers.endJob(job.name)]);
     }
   }
 

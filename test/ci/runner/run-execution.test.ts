@@ -198,6 +198,27 @@ test("a retried job records every attempt, and the next attempt starts only once
   assert.equal(run.view().state, "complete", "a job that completed on a retry fails nothing");
 });
 
+test("what a step leaves running lives through its job's later steps and ends with the attempt", async () => {
+  const run = start("jobs:\n  serve:\n    retries: 1\n    steps: [start-server, test-it, test-again]\n");
+  const starter = await run.launcher.launched("serve", 1);
+  starter.exit(0);
+  const tester = await run.launcher.launched("serve", 2);
+  tester.exit(0);
+  const again = await run.launcher.launched("serve", 3);
+  await quiesce();
+  assert.equal(starter.leftoversEnded + tester.leftoversEnded, 0, "ended steps' leftovers live while the attempt goes on");
+  again.exit(1);
+  const retry = await run.launcher.launched("serve", 4);
+  assert.deepEqual([starter.leftoversEnded, tester.leftoversEnded, again.leftoversEnded], [1, 1, 1], "the failed attempt's, before the retry starts");
+  assert.equal(retry.leftoversEnded, 0);
+  retry.exit(0);
+  (await run.launcher.launched("serve", 5)).exit(0);
+  (await run.launcher.launched("serve", 6)).exit(0);
+  await run.done;
+  assert.deepEqual(run.launcher.steps.map((s) => s.leftoversEnded), [1, 1, 1, 1, 1, 1], "each step's once");
+  assert.equal(run.view().state, "complete");
+});
+
 test("a job whose every attempt fails fails with its last attempt's failure", async () => {
   const run = start("jobs:\n  flaky:\n    retries: 1\n    steps: [hold]\n");
   (await run.launcher.launched("flaky", 1)).exit(4, "first try\r\n");
