@@ -8,6 +8,7 @@ import { stepLogPath, type RunStore } from "../store/index.js";
 import { JobStates, type JobEnd } from "./job-states.js";
 import type { LeftoverKiller } from "./leftovers.js";
 import { runEnd, type StepFailure } from "./run-end.js";
+import { mintRunToken } from "./run-token.js";
 import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
@@ -244,14 +245,20 @@ export class RunExecution {
     }
   }
 
+  /** Starts a step the store has just recorded active, with a token of its own. */
   #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string> }): RunningStep {
-    const { logDir, runId } = this.#options;
+    const { logDir, runId, store } = this.#options;
+    // QUIRE_RUN_TOKEN acts for this step alone, and only while it runs (the store drops it as the step
+    // ends); it goes over the whole environment, and is redacted from the step's output like a secret.
+    const { token, hash } = mintRunToken();
+    store.issueStepToken(runId, job.name, attempt, index, hash);
     const launched = this.#options.launcher.launch({
       ...command,
-      ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, c) } : {}),
+      ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, token, c) } : {}),
+      env: { ...command.env, QUIRE_RUN_TOKEN: token },
       timeoutMs: step.timeoutMs,
       logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
-      secrets: this.#options.secrets,
+      secrets: [...this.#options.secrets, token],
     });
     const running: RunningStep = { job: job.name, launched };
     this.#running.add(running);
@@ -259,13 +266,13 @@ export class RunExecution {
   }
 
   /** A mask applies to the rest of the run; an error, warning or notice becomes an annotation of the step. */
-  #workflowCommand(job: Job, step: Step, command: WorkflowCommand): void {
+  #workflowCommand(job: Job, step: Step, token: string, command: WorkflowCommand): void {
     if (command.kind === "mask") {
       this.#masks.push(command.value);
       return;
     }
     if (command.kind !== "error" && command.kind !== "warning" && command.kind !== "notice") return;
-    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks]).slice(0, ANNOTATION_MAX);
+    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks, token]).slice(0, ANNOTATION_MAX);
     if (text.trim() === "") return;
     this.#options.store.annotate(this.#options.runId, job.name, step.name, text, this.#options.now());
     this.#options.changed();

@@ -17,7 +17,6 @@ import { Annotations } from "./annotations.js";
 import { Executions } from "./executions.js";
 import { MarkedLeftovers } from "./leftovers.js";
 import { RunQueries } from "./run-queries.js";
-import { mintRunToken } from "./run-token.js";
 import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
 import { StepEnvironment } from "./step-environment.js";
@@ -122,7 +121,6 @@ export class Runner extends EventEmitter {
     }
     const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
-    const { token, hash } = mintRunToken();
     let created;
     try {
       created = this.#store.createRun(
@@ -135,7 +133,6 @@ export class Runner extends EventEmitter {
           dirty: snapshot.kind === "git" ? snapshot.dirty : false,
           // Where the steps run: the workspace's copy of the directory holding the pipeline file.
           workspace: relative(sourceRoot, dirname(path)) || ".",
-          tokenHash: hash,
         },
         Date.now(),
       );
@@ -150,7 +147,7 @@ export class Runner extends EventEmitter {
       void this.#executions.stop(old);
     }
     this.emit("changed", run.id);
-    this.#executions.start(run.id, { token, secrets });
+    this.#executions.start(run.id, { secrets });
     return this.get(run.id);
   }
 
@@ -188,9 +185,9 @@ export class Runner extends EventEmitter {
     return this.get(id);
   }
 
-  /** A step's call back: `token` names a live run; the text is kept with the job and step that wrote it. */
-  annotate(token: string, text: string, job: string, step: string): void {
-    this.emit("changed", this.#annotations.add(token, text, job, step));
+  /** A step's call back: `token` names a running step; the text is kept with its run, job and step. */
+  annotate(token: string, text: string): void {
+    this.emit("changed", this.#annotations.add(token, text));
   }
 
   setSecret(name: string, value: string): void {

@@ -1,8 +1,9 @@
 import { migration as initial } from "./0001-initial.js";
 import { migration as annotationsSecrets } from "./0002-annotations-secrets.js";
+import { migration as stepTokens } from "./0003-step-tokens.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
 
 /** Every migration, in the order they apply; versions are 1, 2, ... with no gaps. */
-export const migrations: readonly Migration[] = [initial, annotationsSecrets];
+export const migrations: readonly Migration[] = [initial, annotationsSecrets, stepTokens];
