@@ -85,6 +85,8 @@ export class PtySource extends EventEmitter implements ProcessSource {
   #done = false;
   /** Ending what the command left, once asked after the exit (leftovers kept). */
   #endingLeftovers: Promise<void> | undefined;
+  /** Called once nothing holds the terminal any more (leftovers kept). */
+  #onReleased: (() => void) | undefined;
 
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
     super();
@@ -217,6 +219,19 @@ export class PtySource extends EventEmitter implements ProcessSource {
 
   endLeftovers(): Promise<void> {
     this.#endingLeftovers ??= (async () => {
+      // Asked right after the exit, the terminal may not have reported its end yet, as it does at once
+      // when nothing holds it: give it the moment an exit gives it before looking for holders.
+      if (!this.#masterClosed) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#onReleased = resolve;
+          timer = setTimeout(resolve, HOLDER_GRACE_MS);
+        });
+        clearTimeout(timer);
+      }
+      // Nothing holds the terminal: what is left is in its session or process group, which the pid
+      // window usually proves empty without a scan of every process (terminate.ts).
+      if (this.#masterClosed) return void (await endLeftovers(this.identity, this.#forkMark, this.#killGraceMs));
       // Its session and process group, and whatever holds its terminal, with their descendants.
       const survivors = await terminateTree(this.identity, this.holders, this.#killGraceMs, "leftovers");
       // One we may not signal (another user's) is not waited for: we let go of the terminal.
@@ -232,6 +247,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     // From here the pts number may go to another terminal.
     delete this.holders.tty;
     this.#master.destroy();
+    this.#onReleased?.();
   }
 
   #finish(): void {

@@ -2,6 +2,7 @@
 // lives until its job ends), the exit still comes with every byte the command wrote and nothing of what
 // its leftovers write later, and kill() (or Subprocess.killAll()) ends them afterwards.
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +75,22 @@ test("Subprocess.killAll() ends what commands that exited kept", async () => {
   assert.equal(alive(leftover), true);
   assert.equal(await Subprocess.killAll(), 0);
   assert.equal(alive(leftover), false);
+});
+
+test("ending what commands kept, when they kept nothing, scans no process table, even right after the exit", async () => {
+  const scans = { processes: 0, holders: 0, window: 0 };
+  const count = (message: unknown) => scans[(message as { scan: keyof typeof scans }).scan]++;
+  subscribe("quire:runtime:process-scan", count);
+  try {
+    for (let i = 0; i < 10; i++) {
+      const p = spawn("sh", ["-c", "echo $$"], { leftovers: "keep" });
+      assert.equal((await p.wait()).exitCode, 0);
+      await p.kill();
+    }
+  } finally {
+    unsubscribe("quire:runtime:process-scan", count);
+  }
+  assert.deepEqual({ processes: scans.processes, holders: scans.holders }, { processes: 0, holders: 0 });
 });
 
 test("leftovers is \"end\" or \"keep\", and keeping needs a terminal", () => {
