@@ -75,7 +75,7 @@ function storeWrites(dir: string, steps: number): void {
     file: join(dir, "quire.yml"),
     jobs: [jobOf({ name: "j", steps: Array.from({ length: steps }, (_, i) => stepOf({ name: `s${i}`, run: "true" })) })],
   });
-  const { run } = store.createRun({ repo: dir, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: ".", tokenHash: Buffer.alloc(32, 1) }, Date.now());
+  const { run } = store.createRun({ repo: dir, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: "." }, Date.now());
   store.startRun(run.id, Date.now());
   store.startJob(run.id, "j", Date.now());
   let start = performance.now();

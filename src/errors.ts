@@ -269,8 +269,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_RUN_TOKEN: {
     layer: "ci",
-    means: "A run token names no live run: forged, of another daemon, or of a run that has ended.",
-    action: "Annotate only from a step of a run that is still going.",
+    means: "A run token names no running step: forged, of another daemon, or of a step that has ended (each step has its own).",
+    action: "Annotate only from inside a step while it runs, with its own QUIRE_RUN_TOKEN.",
   },
   QUIRE_ERR_CI_SHUTTING_DOWN: {
     layer: "ci",

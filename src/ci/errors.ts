@@ -78,10 +78,10 @@ export class SecretValueError extends CiError {
   }
 }
 
-/** A run token that names no live run: forged, of another daemon, or of a run that has ended. */
+/** A run token that names no running step: forged, of another daemon, or of a step that has ended. */
 export class RunTokenError extends CiError {
   constructor() {
-    super("QUIRE_ERR_RUN_TOKEN", "QUIRE_RUN_TOKEN names no live run: annotate works only from a step of a run that is still going");
+    super("QUIRE_ERR_RUN_TOKEN", "QUIRE_RUN_TOKEN names no running step: annotate works only from inside a step while it runs, with that step's own token");
   }
 }
 

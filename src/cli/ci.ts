@@ -231,13 +231,13 @@ export async function removeSecret(args: GlobalArgs & { name: string }): Promise
   });
 }
 
-/** From inside a step: the step's run token says which run. */
+/** From inside a step: the step's token says which run, job and step. */
 export async function annotate(args: GlobalArgs & { text: string }): Promise<number> {
   annotationText(args.text);
   const token = process.env.QUIRE_RUN_TOKEN;
   if (!token) throw new NotInStepError();
   return withCi(args, async (ci) => {
-    await ci.annotate(Buffer.from(token), args.text, { job: process.env.QUIRE_JOB, step: process.env.QUIRE_STEP });
+    await ci.annotate(Buffer.from(token), args.text);
     return ExitCode.Ok;
   });
 }

@@ -142,9 +142,9 @@ export class CiClient {
     await this.call({ secretRemove: { name } });
   }
 
-  /** From a step: `token` is its QUIRE_RUN_TOKEN. */
-  async annotate(token: Buffer, text: string, where: { job?: string; step?: string } = {}): Promise<void> {
-    await this.call({ annotate: { token, text, job: where.job ?? "", step: where.step ?? "" } });
+  /** From a step: `token` is its QUIRE_RUN_TOKEN, which says the run, job and step. */
+  async annotate(token: Buffer, text: string): Promise<void> {
+    await this.call({ annotate: { token, text } });
   }
 
   /** One request, its response checked. */

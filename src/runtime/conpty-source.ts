@@ -13,7 +13,9 @@ export class ConptySource extends EventEmitter implements ProcessSource {
   readonly identity: ProcessIdentity;
   readonly holders: Holders = {};
   readonly #pty: IPty;
+  readonly #killGraceMs: number;
   #done = false;
+  #endingLeftovers: Promise<void> | undefined;
 
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
     super();
@@ -23,9 +25,13 @@ export class ConptySource extends EventEmitter implements ProcessSource {
       throw new SpawnError(file, error);
     }
     this.identity = { pid: this.#pty.pid, startTime: "" };
-    this.#pty.onData((data) => this.emit("data", Buffer.isBuffer(data) ? data : Buffer.from(data)));
+    this.#killGraceMs = options.killGraceMs;
+    this.#pty.onData((data) => {
+      if (!this.#done) this.emit("data", Buffer.isBuffer(data) ? data : Buffer.from(data));
+    });
     this.#pty.onExit(({ exitCode }) => {
-      void terminateTree(this.identity, this.holders, options.killGraceMs, "leftovers").then(() => {
+      const ended = options.leftovers === "keep" ? Promise.resolve(0) : terminateTree(this.identity, this.holders, options.killGraceMs, "leftovers");
+      void ended.then(() => {
         this.#done = true;
         this.emit("exit", exitCode, null);
       });
@@ -48,5 +54,10 @@ export class ConptySource extends EventEmitter implements ProcessSource {
 
   resume(): void {
     this.#pty.resume();
+  }
+
+  endLeftovers(): Promise<void> {
+    this.#endingLeftovers ??= terminateTree(this.identity, this.holders, this.#killGraceMs, "leftovers").then(() => undefined);
+    return this.#endingLeftovers;
   }
 }

@@ -22,6 +22,12 @@ export interface SpawnOptions {
   maxOutputBytes?: number;
   /** Append every byte of output to this file. */
   logFile?: string;
+  /**
+   * What the command leaves running when it exits: "end" it before the exit is reported (default), or
+   * "keep" it running, with the exit reported once the command's own output is in and kill() ending
+   * what is left later. "keep" needs a terminal: pipes cannot tell the command's output from theirs.
+   */
+  leftovers?: "end" | "keep";
 }
 
 export interface ResolvedOptions {
@@ -35,6 +41,7 @@ export interface ResolvedOptions {
   killGraceMs: number;
   maxOutputBytes: number;
   logFile: string | undefined;
+  leftovers: "end" | "keep";
 }
 
 export function resolveOptions(options: SpawnOptions): ResolvedOptions {
@@ -56,7 +63,15 @@ export function resolveOptions(options: SpawnOptions): ResolvedOptions {
     killGraceMs: optionalDuration("killGraceMs", options.killGraceMs) ?? 2_000,
     maxOutputBytes: positiveInt("maxOutputBytes", options.maxOutputBytes, 16 * 1024 * 1024),
     logFile: options.logFile,
+    leftovers: leftoversOption(options.leftovers, pty),
   };
+}
+
+function leftoversOption(value: SpawnOptions["leftovers"], pty: boolean): "end" | "keep" {
+  if (value === undefined || value === "end") return "end";
+  if (value !== "keep") throw new InvalidOptionError("leftovers", value, `"end" or "keep"`);
+  if (!pty) throw new InvalidOptionError("leftovers", value, `"end" with pty: false (pipes cannot tell the command's own output from its leftovers')`);
+  return value;
 }
 
 function buildEnv(options: SpawnOptions, pty: boolean): Record<string, string> {

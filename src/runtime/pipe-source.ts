@@ -77,6 +77,11 @@ export class PipeSource extends EventEmitter implements ProcessSource {
   resume(): void {
     for (const stream of this.#outputs) stream.resume();
   }
+
+  endLeftovers(): Promise<void> {
+    // Pipes never keep leftovers (options.ts refuses it): they were ended before the exit.
+    return Promise.resolve();
+  }
 }
 
 /** The pipe's inode: both ends share it, so a process holding the other end is found by it (Linux). */

@@ -10,6 +10,8 @@
 //   3. then let go of our slave descriptor. If nothing else holds the terminal the master reports EIO at
 //      once; if something does (a leftover that ignored SIGHUP), it is found and ended;
 //   4. only then close the master and report the exit.
+// With leftovers kept (the `leftovers` option), step 3 ends nothing: the exit is reported at the
+// sentinel, and the master stays open, read and its output dropped, while anything holds the terminal.
 // native-notes/pty.md has the whole story.
 import { EventEmitter } from "node:events";
 import { closeSync, constants, openSync, writeSync } from "node:fs";
@@ -65,6 +67,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
   readonly #slaveFd: number;
   readonly #master: ReadStream;
   readonly #killGraceMs: number;
+  readonly #keepLeftovers: boolean;
   /** forkMark() from before the fork: bounds where leftovers' pids can be. */
   readonly #forkMark = forkMark();
   readonly #sentinel = Buffer.from(`\x1b_quire-eof-${randomBytes(12).toString("hex")}\x1b\\`);
@@ -80,6 +83,10 @@ export class PtySource extends EventEmitter implements ProcessSource {
   #endingHolders: Promise<void> = Promise.resolve();
   #masterClosed = false;
   #done = false;
+  /** Ending what the command left, once asked after the exit (leftovers kept). */
+  #endingLeftovers: Promise<void> | undefined;
+  /** Called once nothing holds the terminal any more (leftovers kept). */
+  #onReleased: (() => void) | undefined;
 
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
     super();
@@ -99,6 +106,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.holders = { tty: term.pty };
     this.identity = { pid: term.pid, startTime: describe(term.pid)?.startTime ?? "" };
     this.#killGraceMs = options.killGraceMs;
+    this.#keepLeftovers = options.leftovers === "keep";
     this.#master = new ReadStream(term.fd);
     this.#master.on("data", (chunk: Buffer) => this.#onChunk(chunk));
     // EIO or end: nothing holds the slave any more, so no more output can come.
@@ -116,7 +124,8 @@ export class PtySource extends EventEmitter implements ProcessSource {
   }
 
   pause(): void {
-    this.#master.pause();
+    // Once the exit is reported nobody reads what leftovers write: a paused terminal would block them.
+    if (!this.#done) this.#master.pause();
   }
 
   resume(): void {
@@ -140,6 +149,8 @@ export class PtySource extends EventEmitter implements ProcessSource {
   }
 
   #onChunk(chunk: Buffer): void {
+    // What kept leftovers write after the exit is not the command's output.
+    if (this.#done) return;
     if (!this.#sentinelSent || this.#drained) return void this.emit("data", chunk);
     const data = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
     const at = data.indexOf(this.#sentinel);
@@ -154,9 +165,10 @@ export class PtySource extends EventEmitter implements ProcessSource {
     if (at > 0) this.emit("data", data.subarray(0, at));
     const after = data.subarray(at + this.#sentinel.length);
     this.#drained = true;
+    closeSync(this.#slaveFd);
+    if (this.#keepLeftovers) return this.#exitKeepingLeftovers();
     // Output after the sentinel comes from leftovers still holding the terminal.
     if (after.length) this.emit("data", after);
-    closeSync(this.#slaveFd);
     this.#holderTimer = setTimeout(() => (this.#endingHolders = this.#endHolders()), HOLDER_GRACE_MS);
   }
 
@@ -177,6 +189,7 @@ export class PtySource extends EventEmitter implements ProcessSource {
    */
   #onMasterGone(): void {
     delete this.holders.tty;
+    if (this.#keepLeftovers && this.#done) return this.#release();
     this.#onMasterClosed();
   }
 
@@ -189,6 +202,52 @@ export class PtySource extends EventEmitter implements ProcessSource {
     // Leftovers that let go of the terminal may still be in the command's session: end them too. A holder
     // being killed closes its descriptors (and so the terminal) before it is dead: wait until it is.
     void Promise.all([this.#endingHolders, endLeftovers(this.identity, this.#forkMark, this.#killGraceMs)]).then(() => this.#finish());
+  }
+
+  /**
+   * Everything the command wrote is in: its exit is reported now, and what it left is left running.
+   * The master stays open (read, its output dropped, and not keeping the event loop alive) while
+   * anything holds the terminal, so a leftover writing to it neither blocks nor gets EIO.
+   */
+  #exitKeepingLeftovers(): void {
+    this.#done = true;
+    this.#master.resume();
+    this.#master.unref();
+    const [exitCode, signal] = this.#exit!;
+    this.emit("exit", exitCode, signal);
+  }
+
+  endLeftovers(): Promise<void> {
+    this.#endingLeftovers ??= (async () => {
+      // Asked right after the exit, the terminal may not have reported its end yet, as it does at once
+      // when nothing holds it: give it the moment an exit gives it before looking for holders.
+      if (!this.#masterClosed) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.#onReleased = resolve;
+          timer = setTimeout(resolve, HOLDER_GRACE_MS);
+        });
+        clearTimeout(timer);
+      }
+      // Nothing holds the terminal: what is left is in its session or process group, which the pid
+      // window usually proves empty without a scan of every process (terminate.ts).
+      if (this.#masterClosed) return void (await endLeftovers(this.identity, this.#forkMark, this.#killGraceMs));
+      // Its session and process group, and whatever holds its terminal, with their descendants.
+      const survivors = await terminateTree(this.identity, this.holders, this.#killGraceMs, "leftovers");
+      // One we may not signal (another user's) is not waited for: we let go of the terminal.
+      if (survivors > 0) this.#release();
+    })();
+    return this.#endingLeftovers;
+  }
+
+  /** Nothing of the command holds its terminal any more, or we stop waiting for it to be so. */
+  #release(): void {
+    if (this.#masterClosed) return;
+    this.#masterClosed = true;
+    // From here the pts number may go to another terminal.
+    delete this.holders.tty;
+    this.#master.destroy();
+    this.#onReleased?.();
   }
 
   #finish(): void {

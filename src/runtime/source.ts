@@ -5,7 +5,8 @@ import type { Holders, ProcessIdentity } from "./processes.js";
 /**
  * Events: `data` (Buffer) in order; then `exit` (exitCode: number | null, signal: string | null) once,
  * only after the process has exited, whatever was left of its tree has been ended, and every byte of
- * output has been emitted as `data`.
+ * output has been emitted as `data`. With leftovers kept (the `leftovers` option), the exit comes once
+ * the command's own output is in, leaving its tree as it is, and nothing more is emitted as `data`.
  */
 export interface ProcessSource extends EventEmitter {
   readonly identity: ProcessIdentity;
@@ -16,4 +17,6 @@ export interface ProcessSource extends EventEmitter {
   /** Stops reading output: the command blocks when the kernel's buffers fill. */
   pause(): void;
   resume(): void;
+  /** After the exit, with leftovers kept: ends what the command left running, then lets go of its terminal. */
+  endLeftovers(): Promise<void>;
 }

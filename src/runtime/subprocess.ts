@@ -31,6 +31,9 @@ const debug = debuglog("quire");
 /** Every Subprocess of this process whose exit is not yet reported: what killAll() ends. */
 const unfinished = new Set<Subprocess>();
 
+/** Every Subprocess that exited with its leftovers kept, until kill() ends them: killAll() ends them too. */
+const keeping = new Set<Subprocess>();
+
 /**
  * Events: `data` (Buffer) for each piece of output, in order; `exit` (RunResult) once, after the last `data`.
  */
@@ -47,6 +50,7 @@ export class Subprocess extends EventEmitter {
   #timedOut: false | "wall" | "idle" = false;
   #killed = false;
   #killing: Promise<number> | undefined;
+  #exited = false;
   #wallTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   /** Why reading is paused: the stream's reader, the log file, or the caller. */
@@ -76,7 +80,7 @@ export class Subprocess extends EventEmitter {
    * the trees' own kill() would still take.
    */
   static async killAll(): Promise<number> {
-    const survivors = await Promise.all([...unfinished].map((s) => s.#killNow()));
+    const survivors = await Promise.all([...unfinished, ...keeping].map((s) => s.#killNow()));
     return survivors.reduce((sum, n) => sum + n, 0);
   }
 
@@ -98,8 +102,17 @@ export class Subprocess extends EventEmitter {
     return this.#expecter.expect(pattern, options.timeoutMs);
   }
 
-  /** Ends the whole tree: interrupt, TERM, then KILL after killGraceMs. Resolves once it has exited. */
+  /**
+   * Ends the whole tree: interrupt, TERM, then KILL after killGraceMs. Resolves once it has exited. After
+   * an exit that kept its leftovers, ends what the command left running (its session, its process group,
+   * what holds its terminal) the same way.
+   */
   async kill(): Promise<RunResult> {
+    if (this.#exited && this.#options.leftovers === "keep") {
+      await this.#source.endLeftovers();
+      keeping.delete(this);
+      return this.#result;
+    }
     this.#killed = true;
     debug("runtime: kill pid %d", this.pid);
     this.#killing ??= terminateTree(this.#source.identity, this.#source.holders, this.#options.killGraceMs, "kill");
@@ -164,7 +177,9 @@ export class Subprocess extends EventEmitter {
   }
 
   async #finish(exitCode: number | null, signal: string | null): Promise<RunResult> {
+    this.#exited = true;
     unfinished.delete(this);
+    if (this.#options.leftovers === "keep") keeping.add(this);
     clearTimeout(this.#wallTimer);
     clearTimeout(this.#idleTimer);
     this.#expecter.end();

@@ -1,5 +1,5 @@
-// A step's call back to its own run (`quirectl annotate TEXT`): the run token says which run, and the
-// text is kept, secrets redacted, with the job and step that wrote it.
+// A step's call back to its own run (`quirectl annotate TEXT`): the step's token says which run, job and
+// step (the caller names none of them), and the text is kept with them, secrets and the token redacted.
 import { RunTokenError } from "../errors.js";
 import { redactString } from "../output/redact.js";
 import type { RunStore } from "../store/index.js";
@@ -15,12 +15,11 @@ export class Annotations {
     this.#secretsOf = secretsOf;
   }
 
-  /** Adds the annotation and returns its run's id; throws RunTokenError when `token` names no live run. */
-  add(token: string, text: string, job: string, step: string): number {
-    const runId = this.#store.runForToken(hashRunToken(token));
-    if (runId === undefined) throw new RunTokenError();
-    // Where it came from is the step's own say (QUIRE_JOB, QUIRE_STEP): a label, not a proof.
-    this.#store.annotate(runId, job || null, job ? step || null : null, redactString(text, this.#secretsOf(runId)), Date.now());
-    return runId;
+  /** Adds the annotation and returns its run's id; throws RunTokenError when `token` names no running step. */
+  add(token: string, text: string): number {
+    const from = this.#store.stepForToken(hashRunToken(token));
+    if (from === undefined) throw new RunTokenError();
+    this.#store.annotate(from.runId, from.job, from.step, redactString(text, [...this.#secretsOf(from.runId), token.trim()]), Date.now());
+    return from.runId;
   }
 }

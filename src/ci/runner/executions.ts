@@ -1,4 +1,4 @@
-// The runs executing in this backend: each started from its record on the shared slots, with its token,
+// The runs executing in this backend: each started from its record on the shared slots, with its
 // secrets and step environment, and kept until nothing of it runs any more, when its workspace goes
 // (or is kept, for a failed run).
 import { existsSync } from "node:fs";
@@ -10,7 +10,6 @@ import type { Workspaces } from "../workspace/workspaces.js";
 import type { MarkedLeftovers } from "./leftovers.js";
 import { RunExecution } from "./run-execution.js";
 import { hasEnded } from "./run-queries.js";
-import { mintRunToken } from "./run-token.js";
 import type { Slots } from "./slots.js";
 import type { StepEnvironment } from "./step-environment.js";
 import type { StepLauncher } from "./step-launcher.js";
@@ -29,9 +28,8 @@ export interface ExecutionsOptions {
   changed(runId: number): void;
 }
 
-/** What a run submitted to this backend brings along; a run queued again after a restart gets both anew. */
+/** What a run submitted to this backend brings along; a run queued again after a restart opens them anew. */
 export interface RunSession {
-  token: string;
   /** The values of the secrets its jobs name. */
   secrets: Map<string, string>;
 }
@@ -79,13 +77,6 @@ export class Executions {
       void this.#failInternal(id, "its workspace was lost before it started (quired stopped while preparing it); run it again");
       return;
     }
-    let token = session?.token;
-    if (token === undefined) {
-      // A run queued again after a restart gets a new token: only the hash of the old one was kept.
-      const minted = mintRunToken();
-      token = minted.token;
-      store.setToken(id, minted.hash);
-    }
     let secrets = session?.secrets;
     try {
       secrets ??= this.#options.secrets.open(run.spec.jobs.flatMap((j) => j.secrets));
@@ -103,7 +94,7 @@ export class Executions {
       // A workflow's steps start at the repository's root; quire.yml's in the pipeline file's directory.
       baseDir: join(workspace, run.spec.kind === "github" ? "." : run.workspace),
       logDir: this.#options.logDir,
-      environment: this.#options.environment.forRun({ runId: id, token, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
+      environment: this.#options.environment.forRun({ runId: id, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
       secrets: secretValues,
       launcher: this.#options.launcher,
       leftovers,

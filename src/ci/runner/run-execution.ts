@@ -8,6 +8,7 @@ import { stepLogPath, type RunStore } from "../store/index.js";
 import { JobStates, type JobEnd } from "./job-states.js";
 import type { LeftoverKiller } from "./leftovers.js";
 import { runEnd, type StepFailure } from "./run-end.js";
+import { mintRunToken } from "./run-token.js";
 import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
@@ -188,6 +189,8 @@ export class RunExecution {
   async #runAttempt(job: Job, attempt: number): Promise<AttemptEnd> {
     const { store, runId } = this.#options;
     let current: RunningStep | undefined;
+    /** Every step this attempt launched: what they leave running lives until the attempt ends. */
+    const launched: LaunchedStep[] = [];
     let timedOut = false;
     const timer = job.timeoutMs === null ? undefined : setTimeout(() => {
       timedOut = true;
@@ -215,6 +218,7 @@ export class RunExecution {
         if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
         this.#options.changed();
         current = this.#launch(job, step, attempt, index, prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base });
+        launched.push(current.launched);
         const exit = await current.launched.result;
         this.#running.delete(current);
         const { stoppedFor } = current;
@@ -237,19 +241,26 @@ export class RunExecution {
     } finally {
       clearTimeout(timer);
       workflow?.dispose();
-      // What the attempt's steps started and left behind out of their terminal's reach ends with it.
-      await this.#options.leftovers.endJob(job.name);
+      // What the attempt's steps started and left running ends with it: what is still in a step's
+      // session or on its terminal, and what carries the job's key wherever it went.
+      await Promise.all([...launched.map((step) => step.endLeftovers()), this.#options.leftovers.endJob(job.name)]);
     }
   }
 
+  /** Starts a step the store has just recorded active, with a token of its own. */
   #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string> }): RunningStep {
-    const { logDir, runId } = this.#options;
+    const { logDir, runId, store } = this.#options;
+    // QUIRE_RUN_TOKEN acts for this step alone, and only while it runs (the store drops it as the step
+    // ends); it goes over the whole environment, and is redacted from the step's output like a secret.
+    const { token, hash } = mintRunToken();
+    store.issueStepToken(runId, job.name, attempt, index, hash);
     const launched = this.#options.launcher.launch({
       ...command,
-      ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, c) } : {}),
+      ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, token, c) } : {}),
+      env: { ...command.env, QUIRE_RUN_TOKEN: token },
       timeoutMs: step.timeoutMs,
       logFile: join(logDir, stepLogPath(runId, job.name, attempt, index)),
-      secrets: this.#options.secrets,
+      secrets: [...this.#options.secrets, token],
     });
     const running: RunningStep = { job: job.name, launched };
     this.#running.add(running);
@@ -264,13 +275,13 @@ export class RunExecution {
   }
 
   /** A mask applies to the rest of the run; an error, warning or notice becomes an annotation of the step. */
-  #workflowCommand(job: Job, step: Step, command: WorkflowCommand): void {
+  #workflowCommand(job: Job, step: Step, token: string, command: WorkflowCommand): void {
     if (command.kind === "mask") {
       this.#masks.push(command.value);
       return;
     }
     if (command.kind !== "error" && command.kind !== "warning" && command.kind !== "notice") return;
-    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks]).slice(0, ANNOTATION_MAX);
+    const text = redactString(annotationText(command), [...this.#options.secrets, ...this.#masks, token]).slice(0, ANNOTATION_MAX);
     if (text.trim() === "") return;
     this.#options.store.annotate(this.#options.runId, job.name, step.name, text, this.#options.now());
     this.#options.changed();

@@ -1,5 +1,6 @@
-// A run's token lets its own steps call back (quirectl annotate) and nothing else. Only its hash is
-// stored, and the store drops that when the run ends.
+// A step's token (QUIRE_RUN_TOKEN) lets that step call back (quirectl annotate) for its own run, job
+// and step, and nothing else: minted as the step starts, redacted from its output like a secret, stored
+// only as a hash, which the store drops as the step ends.
 import { createHash, randomBytes } from "node:crypto";
 
 export function mintRunToken(): { token: string; hash: Buffer } {

@@ -18,7 +18,6 @@ import { Annotations } from "./annotations.js";
 import { Executions } from "./executions.js";
 import { MarkedLeftovers } from "./leftovers.js";
 import { RunQueries } from "./run-queries.js";
-import { mintRunToken } from "./run-token.js";
 import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
 import { StepEnvironment } from "./step-environment.js";
@@ -160,7 +159,6 @@ export class Runner extends EventEmitter {
     }
     const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
-    const { token, hash } = mintRunToken();
     let created;
     try {
       const at = Date.now();
@@ -175,7 +173,6 @@ export class Runner extends EventEmitter {
           dirty: snapshot.kind === "git" ? snapshot.dirty : false,
           // Where the steps run: the workspace's copy of the directory holding the pipeline file.
           workspace: relative(sourceRoot, dirname(path)) || ".",
-          tokenHash: hash,
           idempotencyKey: request.idempotencyKey,
         },
         at,
@@ -195,7 +192,7 @@ export class Runner extends EventEmitter {
       void this.#executions.stop(old);
     }
     this.emit("changed", run.id);
-    this.#executions.start(run.id, { token, secrets });
+    this.#executions.start(run.id, { secrets });
     return this.get(run.id);
   }
 
@@ -233,9 +230,9 @@ export class Runner extends EventEmitter {
     return this.get(id);
   }
 
-  /** A step's call back: `token` names a live run; the text is kept with the job and step that wrote it. */
-  annotate(token: string, text: string, job: string, step: string): void {
-    this.emit("changed", this.#annotations.add(token, text, job, step));
+  /** A step's call back: `token` names a running step; the text is kept with its run, job and step. */
+  annotate(token: string, text: string): void {
+    this.emit("changed", this.#annotations.add(token, text));
   }
 
   setSecret(name: string, value: string): void {

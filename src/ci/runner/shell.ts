@@ -1,9 +1,23 @@
 // How a step's `run` text becomes a command line: a strict shell (stop at the first failing line, and
 // in bash at the first failing stage of a pipe), niced so a laptop stays usable while pipelines run.
+//
+// What a step starts in the background must live on until its job ends (a server the next steps test
+// against). But when the leader of a terminal's session exits, the kernel sends SIGHUP to the
+// terminal's foreground process group, and a shell without job control keeps every background job it
+// starts in its own group, the foreground one: run as the session leader, the step's shell would take
+// them all down as it exits (ignoring SIGHUP does not help: node, for one, resets it at start). So the
+// leader is a second shell with job control, which runs the step's shell as its foreground job (in a
+// process group of its own, with its background jobs), takes the terminal back when it ends, and exits
+// with its status: the SIGHUP then reaches the leader's group alone. A step's shell killed by a signal
+// the leader did not get too (quire's kills reach both) is reported by that status, 128 + the signal,
+// and the leader says so on the terminal.
 import { accessSync, constants } from "node:fs";
 
 /** Added to the daemon's niceness for every step (0 turns it off). */
 export const DEFAULT_NICENESS = 10;
+
+/** The session leader's script (see above): run the step's shell, then exit with its status. */
+const LEADER = '"$@"; exit $?';
 
 let bashPath: string | null | undefined;
 
@@ -28,5 +42,8 @@ export function stepCommand(script: string, niceness = DEFAULT_NICENESS): { file
   }
   const bash = findBash();
   const shell = bash ? [bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script] : ["/bin/sh", "-e", "-c", script];
-  return niceness > 0 ? { file: "nice", args: ["-n", String(niceness), ...shell] } : { file: shell[0]!, args: shell.slice(1) };
+  // Not `exec "$@"`, nor "$@" alone, which a shell runs by exec: the leader must outlive the step's shell.
+  const leader = bash ? [bash, "--noprofile", "--norc", "-m", "-c", LEADER, "quire-step"] : ["/bin/sh", "-m", "-c", LEADER, "quire-step"];
+  const line = [...leader, ...shell];
+  return niceness > 0 ? { file: "nice", args: ["-n", String(niceness), ...line] } : { file: line[0]!, args: line.slice(1) };
 }

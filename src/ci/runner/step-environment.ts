@@ -1,7 +1,8 @@
 // A step's environment, each layer over the one before: the daemon's environment with quirectl first on
-// PATH, QUIRE_HOME, the run's id and token and CI=true; the pipeline's, the job's and the step's `env`;
-// the secrets the job names; and what quire says about the step itself (QUIRE_JOB, QUIRE_STEP, the key
-// its leftovers are found by).
+// PATH, QUIRE_HOME, the run's id and CI=true; the pipeline's, the job's and the step's `env`; the secrets
+// the job names; and what quire says about the step itself (QUIRE_JOB, QUIRE_STEP, the key its leftovers
+// are found by). QUIRE_RUN_TOKEN, the step's own, is added over all of it as the step starts
+// (RunExecution), so that no `env` can set it.
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { JOB_KEY_ENV } from "./leftovers.js";
 
@@ -17,8 +18,6 @@ export interface StepEnvironmentOptions {
 /** What one run adds to every step's environment. */
 export interface RunIdentity {
   runId: number;
-  /** The run token (QUIRE_RUN_TOKEN), which lets its steps call back. */
-  token: string;
   pipeline: Pipeline;
   /** Secret values by name, for the jobs that name them. */
   secrets: ReadonlyMap<string, string>;
@@ -42,7 +41,6 @@ export class StepEnvironment {
     env[pathKey] = env[pathKey] ? `${binDir}${sep}${env[pathKey]}` : binDir;
     if (home) env.QUIRE_HOME = home;
     env.QUIRE_RUN_ID = String(run.runId);
-    env.QUIRE_RUN_TOKEN = run.token;
     env.CI = "true";
     return new RunEnvironment(env, run);
   }

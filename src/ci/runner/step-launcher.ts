@@ -35,12 +35,17 @@ export interface StepExit {
   internalError: string | null;
 }
 
-/** A step a launcher started. */
+/**
+ * A step a launcher started. What it starts in the background (a server for the job's next steps) is
+ * left running when it ends, until its job's attempt ends and the execution calls endLeftovers().
+ */
 export interface LaunchedStep {
-  /** Resolves once the step's whole tree has ended and its log is closed. */
+  /** Resolves once the step's shell has exited, all its output is in and its log is closed. */
   readonly result: Promise<StepExit>;
   /** Ends the step's whole tree; resolves once it has exited. Harmless after the end, and when called twice. */
   stop(): Promise<void>;
+  /** Once it has ended: ends what it left running; resolves once that has gone. Harmless when called twice. */
+  endLeftovers(): Promise<void>;
 }
 
 export interface StepLauncher {

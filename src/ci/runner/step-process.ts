@@ -1,5 +1,6 @@
 // One step of one attempt: the command in a PTY, every byte (secrets redacted) into the step's log, the
-// last output kept for the failure summary, and the end told as plain data.
+// last output kept for the failure summary, and the end told as plain data. What the step leaves
+// running outlives it (the runtime keeps its leftovers) until endLeftovers() at its job's end.
 import { dirname } from "node:path";
 import { spawn, type Subprocess } from "../../runtime/index.js";
 import { describeSpaceOf } from "../disk-space.js";
@@ -74,6 +75,7 @@ export class StepProcess implements LaunchedStep {
         killGraceMs: launch.killGraceMs,
         // The step's output lives in its log; the result need not hold it too.
         maxOutputBytes: 1,
+        leftovers: "keep",
       });
     } catch (error) {
       const why = `the step could not start: ${(error as Error).message}`;
@@ -122,6 +124,12 @@ export class StepProcess implements LaunchedStep {
 
   /** Ends the step's whole tree. Resolves once it has exited. */
   async stop(): Promise<void> {
+    await this.#handle?.kill();
+  }
+
+  /** Ends what the ended step left running: its session, its process group, what holds its terminal. */
+  async endLeftovers(): Promise<void> {
+    await this.result;
     await this.#handle?.kill();
   }
 }

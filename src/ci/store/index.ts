@@ -6,5 +6,5 @@ export {
   StoreError, StoreOpenError, StoreTooNewError, StoreMigrationError, StoreFullError, AnnotationInvalidError, SecretInvalidError,
 } from "./errors.js";
 export type {
-  RunState, JobState, StepState, FailureKind, EndState, RunEnd, NewRun, CreatedRun, RunRecord, RunView, JobView, StepView, AnnotationView, StoreStats,
+  RunState, JobState, StepState, FailureKind, EndState, RunEnd, NewRun, CreatedRun, RunRecord, RunView, JobView, StepView, AnnotationView, StoreStats, TokenStep,
 } from "./types.js";

@@ -7,7 +7,7 @@ import { DiskReserve, reservePath } from "./disk-reserve.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreFullError, StoreOpenError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { CreatedRun, EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats } from "./types.js";
+import type { CreatedRun, EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats, TokenStep } from "./types.js";
 import { toRunRecord, toRunViews, toStepView, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
@@ -21,9 +21,10 @@ const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, k
 // finish write break the `finished_at >= started_at` CHECK and leave the run live forever.
 
 /**
- * The run store (`quire.db`): runs, their jobs and steps, annotations and sealed secrets. Synchronous;
- * every time is passed in as `at` (ms since the epoch) so callers and tests drive the clock. The first
- * terminal write wins: a write that would move a finished run, job or step returns false and changes nothing.
+ * The run store (`quire.db`): runs, their jobs and steps, the tokens of running steps, annotations and
+ * sealed secrets. Synchronous; every time is passed in as `at` (ms since the epoch) so callers and tests
+ * drive the clock. The first terminal write wins: a write that would move a finished run, job or step
+ * returns false and changes nothing.
  * A write the disk has no room for throws StoreFullError (QUIRE_ERR_STORE_FULL) and changes nothing; one that
  * records how something ended first gives back the store's reserve (disk-reserve.ts) and is tried once more
  * in the room it leaves, so a run that filled the disk can still be recorded as failed.
@@ -111,7 +112,6 @@ export class RunStore {
         tree: input.tree,
         dirty: input.dirty ? 1 : 0,
         workspace: input.workspace,
-        token: input.tokenHash,
         key: input.idempotencyKey ?? null,
       });
       input.pipeline.jobs.forEach((job, position) => {
@@ -286,14 +286,14 @@ export class RunStore {
     return this.#end(() => this.#recover.immediate(at));
   }
 
-  /** The live run whose token hashes to `tokenHash`; a run's token dies with it. */
-  runForToken(tokenHash: Buffer): number | undefined {
-    return this.#s.runForToken.get(tokenHash) as number | undefined;
+  /** Gives an active step its token (by hash); false when the step is not active. The token dies as the step ends. */
+  issueStepToken(runId: number, job: string, attempt: number, index: number, tokenHash: Buffer): boolean {
+    return this.#write(() => this.#s.issueStepToken.run(tokenHash, runId, job, attempt, index).changes === 1);
   }
 
-  /** Replaces a live run's token hash (a requeued run gets a new token: the old one lived only in memory). */
-  setToken(runId: number, tokenHash: Buffer): boolean {
-    return this.#write(() => this.#s.setToken.run(tokenHash, runId).changes === 1);
+  /** The running step whose token hashes to `tokenHash`. */
+  stepForToken(tokenHash: Buffer): TokenStep | undefined {
+    return this.#s.stepForToken.get(tokenHash) as TokenStep | undefined;
   }
 
   annotate(runId: number, job: string | null, step: string | null, text: string, at: number): void {
@@ -380,15 +380,15 @@ function prepare(db: Db) {
   return {
     nextRunId: p(`SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'runs'), 0) + 1`).pluck(),
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
-    supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by, token_hash = NULL,
+    supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash, idempotency_key)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token, @key)`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
     startRun: p(`UPDATE runs SET state = 'active', started_at = max(?, created_at) WHERE id = ? AND state = 'pending'`),
-    finishRun: p(`UPDATE runs SET state = @state, failure_kind = @kind, failure_summary = @summary, token_hash = NULL,
+    finishRun: p(`UPDATE runs SET state = @state, failure_kind = @kind, failure_summary = @summary,
       finished_at = max(@at, coalesce(started_at, created_at))
       WHERE id = @id AND (state = 'active' OR (state = 'pending' AND @state <> 'complete'))`),
     endRunSteps: p(`UPDATE steps SET ${endFields("@active")}
@@ -425,8 +425,12 @@ function prepare(db: Db) {
     stepOfJob: p(`SELECT s.job_id, s.attempt, s.position, s.name, s.command, s.state, s.exit_code, s.started_at, s.finished_at, s.log
       FROM steps s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.name = ? ORDER BY s.attempt, s.position LIMIT 1 OFFSET ?`),
     annotationsOfRuns: p(`SELECT run_id, job, step, text, created_at FROM annotations WHERE run_id BETWEEN ? AND ? ORDER BY id`),
-    runForToken: p(`SELECT id FROM runs WHERE token_hash = ? AND ${unfinished}`).pluck(),
-    setToken: p(`UPDATE runs SET token_hash = ? WHERE id = ? AND ${unfinished}`),
+    issueStepToken: p(`INSERT INTO step_tokens (token_hash, step_id)
+      SELECT ?, s.id FROM steps s JOIN jobs j ON j.id = s.job_id
+      WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ? AND s.state = 'active'`),
+    stepForToken: p(`SELECT j.run_id AS runId, j.name AS job, s.name AS step, s.attempt, s.position AS "index"
+      FROM step_tokens t JOIN steps s ON s.id = t.step_id JOIN jobs j ON j.id = s.job_id
+      WHERE t.token_hash = ? AND s.state = 'active'`),
     runExists: p(`SELECT 1 FROM runs WHERE id = ?`),
     insertAnnotation: p(`INSERT INTO annotations (run_id, job, step, text, created_at) VALUES (?, ?, ?, ?, ?)`),
     putSecret: p(`INSERT INTO secrets (name, nonce, box, updated_at) VALUES (?, ?, ?, ?)

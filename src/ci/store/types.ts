@@ -24,7 +24,6 @@ export interface NewRun {
   dirty: boolean;
   /** Where steps run, relative to the run's workspace: the directory holding the pipeline file ("." at the root). */
   workspace: string;
-  tokenHash: Buffer; // a hash of the run token, never the token
   /** The client's name for this submission (1 to 128 characters): one run per key, ever. */
   idempotencyKey?: string;
 }
@@ -36,6 +35,16 @@ export interface CreatedRun {
   superseded: number[];
   /** The key named a run already: nothing was written. */
   recordedBefore: boolean;
+}
+
+/** The running step a step token acts for. */
+export interface TokenStep {
+  runId: number;
+  job: string;
+  /** The step's name. */
+  step: string;
+  attempt: number;
+  index: number;
 }
 
 /** A run without its jobs; `spec` is the pipeline it runs (what a requeued run needs). */

@@ -9,6 +9,8 @@ export class FakeStep implements LaunchedStep {
   readonly result: Promise<StepExit>;
   /** How often the execution asked to stop it. */
   stops = 0;
+  /** How often the execution asked to end what it left running. */
+  leftoversEnded = 0;
   #resolve!: (exit: StepExit) => void;
   #ended = false;
   #timer: NodeJS.Timeout | undefined;
@@ -48,6 +50,10 @@ export class FakeStep implements LaunchedStep {
     this.stops++;
     this.end({ exitCode: null, signal: "SIGTERM" });
     return this.result.then(() => undefined);
+  }
+
+  async endLeftovers(): Promise<void> {
+    this.leftoversEnded++;
   }
 }
 

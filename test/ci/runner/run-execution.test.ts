@@ -13,6 +13,7 @@ import { after, describe, test } from "node:test";
 import { parsePipeline } from "../../../src/ci/pipeline/parse.js";
 import { readWorkflow } from "../../../src/ci/workflow/read.js";
 import { RunExecution } from "../../../src/ci/runner/run-execution.js";
+import { hashRunToken } from "../../../src/ci/runner/run-token.js";
 import { Slots } from "../../../src/ci/runner/slots.js";
 import { StepEnvironment } from "../../../src/ci/runner/step-environment.js";
 import { RunStore, type JobView, type RunView } from "../../../src/ci/store/index.js";
@@ -44,7 +45,7 @@ interface Started {
 function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, string>; repo?: string; workflow?: boolean } = {}): Started {
   const pipeline = options.workflow ? readWorkflow(yaml, join(BASE_DIR, ".github/workflows/ci.yml")) : parsePipeline(yaml, join(BASE_DIR, "quire.yml"));
   const { run } = store.createRun(
-    { repo: options.repo ?? `/src/${randomBytes(4).toString("hex")}`, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: ".", tokenHash: randomBytes(32) },
+    { repo: options.repo ?? `/src/${randomBytes(4).toString("hex")}`, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: "." },
     Date.now(),
   );
   const secrets = new Map(Object.entries(options.secrets ?? {}));
@@ -60,7 +61,6 @@ function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, 
     logDir: join(dir, "logs"),
     environment: new StepEnvironment({ env: { PATH: "/usr/bin", HOME: "/home/someone" }, binDir: "/quire/bin", home: "/quire" }).forRun({
       runId: run.id,
-      token: "the-run-token",
       pipeline,
       secrets,
       jobKey: (job) => `key/${run.id}/${job}/`,
@@ -111,7 +111,7 @@ test("a job starts once the jobs it needs complete; jobs needing nothing start a
   assert.deepEqual(run.leftovers.calls.sort(), ["job build", "job lint", "job test"], "each attempt's leftovers end with it");
 });
 
-test("each step is launched with its script, directory, environment, timeout and log, and the run's secrets to redact", async () => {
+test("each step is launched with its script, directory, environment, timeout and log, its own token, and the run's secrets to redact", async () => {
   const yaml = [
     "env: { LAYER: pipeline, P: p }",
     "jobs:",
@@ -123,7 +123,7 @@ test("each step is launched with its script, directory, environment, timeout and
     "      - name: compile",
     "        run: make all",
     "        timeout: 90s",
-    "        env: { LAYER: step }",
+    "        env: { LAYER: step, QUIRE_RUN_TOKEN: chosen }",
     "      - run: exit 0",
     "        working-directory: other",
     "",
@@ -135,7 +135,9 @@ test("each step is launched with its script, directory, environment, timeout and
   assert.equal(request.cwd, join(BASE_DIR, "sub"));
   assert.equal(request.timeoutMs, 90_000);
   assert.equal(request.logFile, join(dir, "logs", run.view().jobs[0]!.steps[0]!.log));
-  assert.deepEqual(request.secrets, ["s3cret-value", "other-value"], "every secret of the run is redacted from every log");
+  const token = request.env.QUIRE_RUN_TOKEN!;
+  assert.match(token, /^[0-9a-f]{64}$/, "the step's own token, over any env");
+  assert.deepEqual(request.secrets, ["s3cret-value", "other-value", token], "every secret of the run is redacted from every log, and the step's token from its own");
   assert.equal(request.env.LAYER, "step", "the step's env over the job's over the pipeline's");
   assert.equal(request.env.P, "p");
   assert.equal(request.env.J, "j");
@@ -145,9 +147,11 @@ test("each step is launched with its script, directory, environment, timeout and
   assert.equal(request.env.QUIRE_STEP, "compile");
   assert.equal(request.env.QUIRE_CI_JOB_KEY, `key/${run.id}/build/`);
   assert.equal(request.env.QUIRE_RUN_ID, String(run.id));
-  assert.equal(request.env.QUIRE_RUN_TOKEN, "the-run-token");
+  assert.deepEqual(store.stepForToken(hashRunToken(token)), { runId: run.id, job: "build", step: "compile", attempt: 1, index: 0 }, "it acts for this step");
   compile.exit(0);
   const second = await run.launcher.launched("build", 2);
+  assert.equal(store.stepForToken(hashRunToken(token)), undefined, "and only while it runs");
+  assert.notEqual(second.request.env.QUIRE_RUN_TOKEN, token, "each step has a token of its own");
   assert.equal(second.request.cwd, join(BASE_DIR, "other"), "a step's directory replaces the job's");
   assert.equal(second.request.timeoutMs, null);
   await run.done;
@@ -196,6 +200,27 @@ test("a retried job records every attempt, and the next attempt starts only once
   assert.deepEqual(steps(flaky), ["1:failed:1", "1:skipped:null", "2:complete:0", "2:failed:3", "3:complete:0", "3:complete:0"]);
   assert.deepEqual(run.leftovers.calls, ["job flaky", "job flaky", "job flaky", "job after"]);
   assert.equal(run.view().state, "complete", "a job that completed on a retry fails nothing");
+});
+
+test("what a step leaves running lives through its job's later steps and ends with the attempt", async () => {
+  const run = start("jobs:\n  serve:\n    retries: 1\n    steps: [start-server, test-it, test-again]\n");
+  const starter = await run.launcher.launched("serve", 1);
+  starter.exit(0);
+  const tester = await run.launcher.launched("serve", 2);
+  tester.exit(0);
+  const again = await run.launcher.launched("serve", 3);
+  await quiesce();
+  assert.equal(starter.leftoversEnded + tester.leftoversEnded, 0, "ended steps' leftovers live while the attempt goes on");
+  again.exit(1);
+  const retry = await run.launcher.launched("serve", 4);
+  assert.deepEqual([starter.leftoversEnded, tester.leftoversEnded, again.leftoversEnded], [1, 1, 1], "the failed attempt's, before the retry starts");
+  assert.equal(retry.leftoversEnded, 0);
+  retry.exit(0);
+  (await run.launcher.launched("serve", 5)).exit(0);
+  (await run.launcher.launched("serve", 6)).exit(0);
+  await run.done;
+  assert.deepEqual(run.launcher.steps.map((s) => s.leftoversEnded), [1, 1, 1, 1, 1, 1], "each step's once");
+  assert.equal(run.view().state, "complete");
 });
 
 test("a job whose every attempt fails fails with its last attempt's failure", async () => {

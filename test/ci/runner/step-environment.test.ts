@@ -11,7 +11,7 @@ const job: Job = jobOf({ name: "build", env: { LAYER: "job", J: "j" }, secrets: 
 test("the daemon's environment, then the pipeline's, the job's and the step's env, the job's secrets, then quire's own", () => {
   const environment = new StepEnvironment({ env: { PATH: "/usr/bin", HOME: "/home/me", LAYER: "daemon", QUIRE_JOB: "spoofed", UNSET: undefined }, binDir: "/q/bin", home: "/q" });
   const env = environment
-    .forRun({ runId: 7, token: "tok", pipeline: pipelineOf({ name: "p", file: "/w/quire.yml", env: { LAYER: "pipeline", P: "p" }, jobs: [job] }), secrets: new Map([["TOKEN", "s3cret"], ["OTHER", "x"]]), jobKey: (name) => `k/7/${name}/` })
+    .forRun({ runId: 7, pipeline: pipelineOf({ name: "p", file: "/w/quire.yml", env: { LAYER: "pipeline", P: "p" }, jobs: [job] }), secrets: new Map([["TOKEN", "s3cret"], ["OTHER", "x"]]), jobKey: (name) => `k/7/${name}/` })
     .forStep(job, step);
   assert.deepEqual(env, {
     PATH: "/q/bin:/usr/bin",
@@ -19,7 +19,6 @@ test("the daemon's environment, then the pipeline's, the job's and the step's en
     LAYER: "step",
     QUIRE_HOME: "/q",
     QUIRE_RUN_ID: "7",
-    QUIRE_RUN_TOKEN: "tok",
     CI: "true",
     P: "p",
     J: "j",
@@ -32,7 +31,7 @@ test("the daemon's environment, then the pipeline's, the job's and the step's en
 
 test("without a PATH the steps' PATH is quirectl's directory alone, and QUIRE_HOME is set only for a home", () => {
   const env = new StepEnvironment({ env: {}, binDir: "/q/bin", home: undefined })
-    .forRun({ runId: 1, token: "t", pipeline: pipelineOf({ name: "p", file: "f", jobs: [job] }), secrets: new Map(), jobKey: () => "k" })
+    .forRun({ runId: 1, pipeline: pipelineOf({ name: "p", file: "f", jobs: [job] }), secrets: new Map(), jobKey: () => "k" })
     .forStep(job, step);
   assert.equal(env.PATH, "/q/bin");
   assert.equal(env.QUIRE_HOME, undefined);

@@ -3,7 +3,6 @@
 // naming the file system, and how a run ended is still written, in the room of a reserve kept beside
 // quire.db, which comes back once there is room. A real tmpfs (mounting needs root, as CI has).
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -31,7 +30,7 @@ describe("the run store on a full disk", () => {
       file: "quire.yml",
       jobs: [jobOf({ name: "build", steps: [stepOf({ name: "make", run: "make" })] })],
     });
-    return { repo: "/src/app", ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: ".", tokenHash: randomBytes(32) };
+    return { repo: "/src/app", ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: "." };
   }
 
   test("refuses new work with QUIRE_ERR_STORE_FULL but records how a run ended in its reserve's room; the reserve comes back", () => {

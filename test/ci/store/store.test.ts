@@ -44,7 +44,7 @@ function pipeline(name = "demo", jobs: [string, number][] = [["build", 2], ["tes
 }
 
 function newRun(over: Partial<NewRun> = {}): NewRun {
-  return { repo: "/src/app", ref: "main", pipeline: pipeline(), commit: "c0ffee", tree: "7ree", dirty: false, workspace: "/ws/1", tokenHash: randomBytes(32), ...over };
+  return { repo: "/src/app", ref: "main", pipeline: pipeline(), commit: "c0ffee", tree: "7ree", dirty: false, workspace: "/ws/1", ...over };
 }
 
 const job = (view: RunView, name: string) => view.jobs.find((j) => j.name === name)!;
@@ -80,7 +80,7 @@ describe("schema and migrations", () => {
     assert.equal(raw.pragma("user_version", { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma("journal_mode", { simple: true }), "wal"); // WAL is a property of the file
     const tables = raw.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all();
-    assert.deepEqual(tables, ["annotations", "jobs", "runs", "secrets", "steps"]);
+    assert.deepEqual(tables, ["annotations", "jobs", "runs", "secrets", "step_tokens", "steps"]);
   });
 
   for (let version = 0; version < SCHEMA_VERSION; version++) {
@@ -105,6 +105,15 @@ describe("schema and migrations", () => {
       assert.deepEqual(again.secretNames(), ["TOKEN"]);
     });
   }
+
+  test("migration 3 drops the run-wide tokens of live runs: tokens are per step from then on", () => {
+    const file = fileAtVersion(2);
+    const raw = new Database(file);
+    insert(raw, "runs", { repo: "/old", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "active", created_at: 5, started_at: 6, dirty: 0, workspace: "/ws", token_hash: randomBytes(32) });
+    raw.close();
+    openStore(file);
+    assert.equal(rawDb(file).prepare(`SELECT count(*) FROM runs WHERE token_hash IS NOT NULL`).pluck().get(), 0);
+  });
 
   test("a migration that fails is rolled back whole and the version stays", () => {
     const file = fileAtVersion(1);
@@ -145,6 +154,8 @@ describe("the schema refuses impossible states written with direct SQL", () => {
   const jobId = insert(raw, "jobs", { run_id: runId, name: "build", position: 0, state: "active", attempt: 1, started_at: 1001 });
   insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "s", command: "true", state: "pending", log: "1/build/1-0.log" });
   insert(raw, "runs", { repo: "/keyed", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 1000, started_at: 1001, finished_at: 1002, dirty: 0, workspace: "/ws", idempotency_key: "taken" });
+  // Each step token needs an active step of its own.
+  const activeStep = () => insert(raw, "steps", { job_id: jobId, attempt: 1, position: 200 + ++unique, name: "s", command: "true", state: "active", started_at: 1001, log: "1/build/1-2.log" });
 
   let unique = 0;
   const bases: Record<string, () => Record<string, unknown>> = {
@@ -153,7 +164,9 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     steps: () => ({ job_id: jobId, attempt: 1, position: 100 + ++unique, name: "s", command: "true", state: "pending", log: "1/build/1-1.log" }),
     annotations: () => ({ run_id: runId, job: "build", step: "s", text: "note", created_at: 1000 }),
     secrets: () => ({ name: `S${++unique}`, nonce: Buffer.alloc(24), box: Buffer.alloc(16), updated_at: 1000 }),
+    step_tokens: () => ({ token_hash: randomBytes(32), step_id: activeStep() }),
   };
+  const TRIGGER = "SQLITE_CONSTRAINT_TRIGGER";
   const CHECK = "SQLITE_CONSTRAINT_CHECK";
   const big = "x".repeat(601);
   type Case = [table: string, what: string, change: Record<string, unknown>, code?: string];
@@ -252,6 +265,10 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["secrets", "a name starting with a digit", { name: "1TOKEN" }],
     ["secrets", "a nonce that is not 24 bytes", { nonce: Buffer.alloc(23) }],
     ["secrets", "a box shorter than secretbox's 16-byte tag", { box: Buffer.alloc(15) }],
+
+    ["step_tokens", "a hash that is not 32 bytes", { token_hash: randomBytes(31) }],
+    ["step_tokens", "a token of a step that is not running", { step_id: 1 }, TRIGGER],
+    ["step_tokens", "a token of a step that does not exist", { step_id: 9999 }, TRIGGER],
   ];
 
   test("the valid rows the cases start from, and each state's valid shape, are accepted", () => {
@@ -281,6 +298,7 @@ describe("the schema refuses impossible states written with direct SQL", () => {
       ["annotations", { job: null, step: null, text: "z".repeat(4096) }],
       ["secrets", {}],
       ["secrets", { name: "_A1" }],
+      ["step_tokens", {}],
     ];
     const rollback = new Error("roll back");
     assert.throws(() => raw.transaction(() => {
@@ -452,11 +470,12 @@ describe("RunStore", () => {
 
   test("createRun supersedes the live run of the same (repo, ref, pipeline) in one transaction", () => {
     const store = openStore();
-    const first = newRun();
-    const a = store.createRun(first, 100).run;
+    const a = store.createRun(newRun(), 100).run;
     store.startRun(a.id, 101);
     store.startJob(a.id, "build", 102);
     store.startStep(a.id, "build", 1, 0, 103);
+    const token = randomBytes(32);
+    assert.ok(store.issueStepToken(a.id, "build", 1, 0, token));
     const other = store.createRun(newRun({ ref: "dev" }), 104).run;
     const { run: b, superseded } = store.createRun(newRun(), 110);
     assert.deepEqual(superseded, [a.id]);
@@ -464,7 +483,7 @@ describe("RunStore", () => {
     assert.deepEqual([old.state, old.supersededBy, old.finishedAt, old.failureKind], ["superseded", b.id, 110, null]);
     assert.deepEqual(old.jobs.map((j) => j.state), ["cancelled", "skipped"]);
     assert.deepEqual(old.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["cancelled", "skipped", "skipped"]);
-    assert.equal(store.runForToken(first.tokenHash), undefined, "the superseded run's token died with it");
+    assert.equal(store.stepForToken(token), undefined, "the superseded run's step token died with its step");
     assert.equal(store.getRun(b.id)!.state, "pending");
     assert.equal(store.getRun(other.id)!.state, "pending", "another ref is not superseded");
     assert.deepEqual(store.liveRuns().map((r) => r.id), [other.id, b.id]);
@@ -504,17 +523,17 @@ describe("RunStore", () => {
 
   test("recoverAfterCrash fails active runs as orphaned, ends their work, and hands back pending runs", () => {
     const store = openStore();
-    const active = newRun({ repo: "/a" });
-    const a = store.createRun(active, 100).run;
+    const a = store.createRun(newRun({ repo: "/a" }), 100).run;
     store.startRun(a.id, 101);
     store.startJob(a.id, "build", 102);
     store.startStep(a.id, "build", 1, 0, 103);
+    const token = randomBytes(32);
+    assert.ok(store.issueStepToken(a.id, "build", 1, 0, token));
     const done = store.createRun(newRun({ repo: "/done" }), 100).run;
     store.startRun(done.id, 101);
     store.finishRun(done.id, { state: "complete" }, 102);
     const doneBefore = store.getRun(done.id);
-    const pending = newRun({ repo: "/p" });
-    const p = store.createRun(pending, 104).run;
+    const p = store.createRun(newRun({ repo: "/p" }), 104).run;
 
     assert.deepEqual(store.recoverAfterCrash(200), { orphaned: [a.id], requeued: [p.id] });
     const view = store.getRun(a.id)!;
@@ -522,14 +541,9 @@ describe("RunStore", () => {
     assert.match(view.failureSummary!, /daemon stopped/);
     assert.deepEqual(view.jobs.map((j) => j.state), ["failed", "skipped"]);
     assert.deepEqual(view.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["failed", "skipped", "skipped"]);
-    assert.equal(store.runForToken(active.tokenHash), undefined);
+    assert.equal(store.stepForToken(token), undefined, "the orphaned step's token died with it");
     assert.equal(store.getRun(p.id)!.state, "pending");
     assert.deepEqual(store.getRun(done.id), doneBefore);
-    // The requeued run gets a new token: the old one lived only in the stopped daemon's memory.
-    const token = randomBytes(32);
-    assert.ok(store.setToken(p.id, token));
-    assert.equal(store.runForToken(token), p.id);
-    assert.equal(store.runForToken(pending.tokenHash), undefined);
     assert.deepEqual(store.recoverAfterCrash(300), { orphaned: [], requeued: [p.id] }, "recovery twice changes nothing more");
   });
 
@@ -565,17 +579,38 @@ describe("RunStore", () => {
     assert.equal(store.retryJob(run.id, "test", 107), undefined, "a pending job is not retried");
   });
 
-  test("runForToken finds only live runs", () => {
+  test("a step token names its run, job and step only while the step is active, whichever write ends it", () => {
     const store = openStore();
-    const input = newRun();
-    const { run } = store.createRun(input, 100);
-    assert.equal(store.runForToken(input.tokenHash), run.id);
+    const { run } = store.createRun(newRun({ pipeline: pipeline("demo", [["build", 3], ["test", 1]]) }), 100);
+    const token = () => randomBytes(32);
+    const first = token();
+    assert.equal(store.issueStepToken(run.id, "build", 1, 0, first), false, "a pending step gets none");
     store.startRun(run.id, 101);
-    assert.equal(store.runForToken(input.tokenHash), run.id);
-    assert.equal(store.runForToken(randomBytes(32)), undefined);
-    store.finishRun(run.id, { state: "complete" }, 102);
-    assert.equal(store.runForToken(input.tokenHash), undefined);
-    assert.equal(store.setToken(run.id, randomBytes(32)), false, "a finished run gets no token");
+    store.startJob(run.id, "build", 102);
+    store.startStep(run.id, "build", 1, 0, 103);
+    assert.ok(store.issueStepToken(run.id, "build", 1, 0, first));
+    assert.deepEqual(store.stepForToken(first), { runId: run.id, job: "build", step: "build 0", attempt: 1, index: 0 });
+    assert.equal(store.stepForToken(token()), undefined);
+    assert.throws(() => store.issueStepToken(run.id, "build", 1, 0, token()), { code: "SQLITE_CONSTRAINT_UNIQUE" }, "one token per step");
+    store.finishStep(run.id, "build", 1, 0, "complete", 0, 104);
+    assert.equal(store.stepForToken(first), undefined, "finishStep");
+    assert.equal(store.issueStepToken(run.id, "build", 1, 0, token()), false, "an ended step gets none");
+
+    const ends: [string, (id: number) => void][] = [
+      ["retryJob", (id) => store.retryJob(id, "build", 110)],
+      ["finishJob", (id) => store.finishJob(id, "build", "failed", 1, 110)],
+      ["finishRun", (id) => store.finishRun(id, { state: "cancelled" }, 110)],
+    ];
+    for (const [write, end] of ends) {
+      const { run: r } = store.createRun(newRun({ repo: `/src/${write}` }), 105);
+      store.startRun(r.id, 106);
+      store.startJob(r.id, "build", 107);
+      store.startStep(r.id, "build", 1, 0, 108);
+      const live = token();
+      assert.ok(store.issueStepToken(r.id, "build", 1, 0, live));
+      end(r.id);
+      assert.equal(store.stepForToken(live), undefined, write);
+    }
   });
 
   test("annotations belong to their run, in order; bad ones are refused with typed errors", () => {

@@ -47,7 +47,7 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
     return respond({});
   }
   if (ci.annotate) {
-    runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text, ci.annotate.job, ci.annotate.step);
+    runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text);
     return respond({});
   }
   respond({ ok: false, error: "empty ci request: set one operation", errorCode: CiErrorCode.BAD_REQUEST });

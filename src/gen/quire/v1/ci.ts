@@ -99,12 +99,10 @@ export interface CiSecretRemove {
   name: string;
 }
 
-/** From inside a step: QUIRE_RUN_TOKEN names the run, which must still be live. */
+/** From inside a step: QUIRE_RUN_TOKEN is that step's own, and names its run, job and step while it runs. */
 export interface CiAnnotate {
   token: Buffer;
   text: string;
-  job: string;
-  step: string;
 }
 
 export interface CiResponse {
@@ -1334,7 +1332,7 @@ export const CiSecretRemove: MessageFns<CiSecretRemove> = {
 };
 
 function createBaseCiAnnotate(): CiAnnotate {
-  return { token: Buffer.alloc(0), text: "", job: "", step: "" };
+  return { token: Buffer.alloc(0), text: "" };
 }
 
 export const CiAnnotate: MessageFns<CiAnnotate> = {
@@ -1344,12 +1342,6 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
     }
     if (message.text !== "") {
       writer.uint32(18).string(message.text);
-    }
-    if (message.job !== "") {
-      writer.uint32(26).string(message.job);
-    }
-    if (message.step !== "") {
-      writer.uint32(34).string(message.step);
     }
     return writer;
   },
@@ -1383,22 +1375,6 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
             message.text = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.job = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.step = reader.string();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1415,8 +1391,6 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
     return {
       token: isSet(object.token) ? Buffer.from(bytesFromBase64(object.token)) : Buffer.alloc(0),
       text: isSet(object.text) ? globalThis.String(object.text) : "",
-      job: isSet(object.job) ? globalThis.String(object.job) : "",
-      step: isSet(object.step) ? globalThis.String(object.step) : "",
     };
   },
 
@@ -1428,12 +1402,6 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
     if (message.text !== "") {
       obj.text = message.text;
     }
-    if (message.job !== "") {
-      obj.job = message.job;
-    }
-    if (message.step !== "") {
-      obj.step = message.step;
-    }
     return obj;
   },
 
@@ -1444,8 +1412,6 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
     const message = createBaseCiAnnotate();
     message.token = object.token ?? Buffer.alloc(0);
     message.text = object.text ?? "";
-    message.job = object.job ?? "";
-    message.step = object.step ?? "";
     return message;
   },
 };

@@ -325,9 +325,11 @@ describe("secrets and run tokens", () => {
   test("annotate refuses a forged token and the token of a run that has ended", async () => {
     const forged = await quirectl(daemon.home, ["annotate", "hello"], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } });
     assert.equal(forged.code, 1);
-    const dir = repos.make({ "quire.yml": "jobs:\n  t:\n    steps:\n      - echo \"$QUIRE_RUN_TOKEN\"\n" });
+    // Not from the step's log, which shows the token redacted: from a file outside the workspace.
+    const out = repos.dir("token");
+    const dir = repos.make({ "quire.yml": `jobs:\n  t:\n    steps:\n      - echo "$QUIRE_RUN_TOKEN" > ${join(out, "token")}\n` });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
-    const token = readFileSync(run.jobs[0].steps[0].log, "utf8").trim();
+    const token = readFileSync(join(out, "token"), "utf8").trim();
     assert.match(token, /^[0-9a-f]{64}$/);
     const late = await quirectl(daemon.home, ["annotate", "too late"], { env: { QUIRE_RUN_TOKEN: token } });
     assert.equal(late.code, 1, "a finished run's token is dead");
