@@ -1,55 +1,39 @@
-// A run's workspace, made before the run is recorded: the source is snapshotted and checked out aside
-// (a staging directory under the work root), then renamed into place once the run has its id, so a crash
-// never leaves a half-made workspace under a run.
-import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { materialize } from "../workspace/checkout.js";
+// A run's workspace, made before the run is recorded: the source is snapshotted into quire's object store
+// and checked out aside, then moved into place once the run has its id (Workspaces.stage).
+import type { ObjectStores } from "../workspace/object-stores.js";
 import { snapshotSource, type Snapshot } from "../workspace/snapshot.js";
-import type { Workspaces } from "../workspace/workspaces.js";
-
-const STAGING_PREFIX = ".staging-";
+import type { StagedWorkspace as StagedCheckout, Workspaces } from "../workspace/workspaces.js";
 
 /** A checkout made aside, waiting for its run. */
-export interface StagedWorkspace {
+export interface StagedWorkspace extends StagedCheckout {
   readonly snapshot: Snapshot;
-  /** The checkout's root (the source's root, as the run will see it). */
-  readonly root: string;
-  /** Moves the checkout to run `runId`'s workspace. */
-  place(runId: number): void;
-  /** Removes the checkout: no run was recorded for it. */
-  discard(): void;
 }
 
 export class WorkspacePreparer {
   readonly #workspaces: Workspaces;
+  readonly #stores: ObjectStores;
   readonly #skip: string[];
+  // The sweep of what a previous daemon left in the stores: no snapshot is taken before it is done.
+  #swept: Promise<void> = Promise.resolve();
 
   /** `skip` lists directories a snapshot leaves out (quire's own home). */
-  constructor(workspaces: Workspaces, skip: string[]) {
+  constructor(workspaces: Workspaces, stores: ObjectStores, skip: string[]) {
     this.#workspaces = workspaces;
+    this.#stores = stores;
     this.#skip = skip;
   }
 
   /** Snapshots the source that `dir` is in, as it is now, and checks it out aside. */
   async stage(dir: string): Promise<StagedWorkspace> {
-    const snapshot = await snapshotSource(dir, { skip: this.#skip });
-    const staging = join(this.#workspaces.root, `${STAGING_PREFIX}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-    const discard = () => rmSync(staging, { recursive: true, force: true });
-    try {
-      await materialize(snapshot, staging, { skip: this.#skip });
-    } catch (error) {
-      discard();
-      throw error;
-    }
-    return { snapshot, root: staging, place: (runId) => renameSync(staging, this.#workspaces.path(runId)), discard };
+    await this.#swept;
+    const snapshot = await snapshotSource(dir, { stores: this.#stores, skip: this.#skip });
+    return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
   }
 
-  /** Removes what a daemon that stopped while staging left behind. */
+  /** Removes what a daemon that stopped while staging left behind, and the refs it kept for it. */
   removeHalfMade(): void {
-    const root = this.#workspaces.root;
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    for (const name of readdirSync(root)) {
-      if (name.startsWith(STAGING_PREFIX)) rmSync(join(root, name), { recursive: true, force: true });
-    }
+    this.#workspaces.removeHalfMade();
+    // A failed sweep leaves refs that hold objects no workspace needs; the next daemon's sweep has them.
+    this.#swept = this.#stores.sweep(this.#workspaces.keptNames()).catch(() => undefined);
   }
 }

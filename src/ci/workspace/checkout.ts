@@ -1,23 +1,51 @@
-// Writes a snapshot into a workspace directory: a git tree through a temporary index, a plain directory by
+// Writes a snapshot into a workspace directory: a git snapshot as a repository of its own with the tree
+// checked out (an earlier run's checkout brought up to date where there is one), a plain directory by
 // copying it.
-import { copyFile, mkdir, mkdtemp, readdir, readlink, realpath, rm, symlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WorkspaceError } from "./errors.js";
 import { git } from "./git.js";
-import type { Snapshot } from "./snapshot.js";
+import { removeTree } from "./remove-tree.js";
+import { makeRepository } from "./repository.js";
+import type { GitSnapshot, Snapshot, Submodule } from "./snapshot.js";
 
 export interface MaterializeOptions {
   /** Directories a plain-directory copy leaves out (quire's home, if it lies inside the copied directory). */
   skip?: string[];
+  /**
+   * A directory of quire's, outside `dest`, for what a git checkout keeps between runs: the index of the
+   * files as they were checked out and what was checked out (and the same per submodule). With it, a
+   * `dest` holding the checkout that left them is brought to the snapshot by writing only the files that
+   * differ; without it, or without such a checkout, `dest` is emptied and checked out whole.
+   */
+  state?: string;
 }
 
+// What `<state>/checkout.json` says about the checkout beside it.
+interface CheckoutRecord {
+  /** The snapshot last checked out. */
+  snapshot: GitSnapshot;
+  /**
+   * Nothing has run in the checkout since `restoreCheckout` made it `snapshot.tree` again, exactly as the
+   * index has it: the next checkout need only write what differs between the two trees.
+   */
+  restored: boolean;
+}
+
+const RECORD = "checkout.json";
+const INDEX = "checkout-index";
+
 /**
- * Writes the snapshot's files into `dest` (created; expected empty). A git tree gets what `git checkout`
- * would write: modes, symlinks, smudge filters and line endings as configured; submodules (and nested
- * repositories recorded as gitlinks) become empty directories, as in a clone without
- * `--recurse-submodules`. A plain directory is copied with modes and symlinks (not followed); sockets,
- * FIFOs and devices are left out, and so are `dest` and the `skip` directories if they lie inside it.
+ * Writes the snapshot's files into `dest` (created). A git snapshot becomes a repository (`dest/.git`,
+ * see repository.ts) whose HEAD is the snapshot's commit, whose index is what the person had staged and
+ * whose files are the working copy's, so that `git status` and `git diff HEAD` there show what the person
+ * has not committed. Files are what `git checkout` would write: modes, symlinks, smudge filters and line
+ * endings as configured. A checked-out submodule or nested repository becomes a repository of its own the
+ * same way; one the working copy has nothing checked out for stays an empty directory. A plain directory
+ * is copied with modes and symlinks (not followed); sockets, FIFOs and devices are left out, and so are
+ * `dest` and the `skip` directories if they lie inside it.
  */
 export async function materialize(snapshot: Snapshot, dest: string, options: MaterializeOptions = {}): Promise<void> {
   const target = resolve(dest);
@@ -26,20 +54,144 @@ export async function materialize(snapshot: Snapshot, dest: string, options: Mat
   } catch (error) {
     throw new WorkspaceError(`cannot create the workspace ${target}: ${(error as Error).message}`, { cause: error });
   }
-  if (snapshot.kind === "git") await checkoutTree(snapshot.repo, snapshot.tree, target);
+  if (snapshot.kind === "git") await checkoutRepository(snapshot, target, options.state);
   else await copyDirectory(snapshot.dir, target, options.skip ?? []);
 }
 
-async function checkoutTree(repo: string, tree: string, dest: string): Promise<void> {
-  const temp = await mkdtemp(join(tmpdir(), "quire-checkout-"));
+/**
+ * Makes a checkout `materialize` left in `dest` (with `state`) its snapshot's tree again, undoing what
+ * ran in it, so that the next `materialize` of the same working copy there writes only what changed.
+ * Call it once nothing runs in `dest` any more.
+ */
+export async function restoreCheckout(dest: string, state: string): Promise<void> {
   try {
-    const env = { GIT_INDEX_FILE: join(temp, "index") };
-    // Not `git checkout`: that would run the repository's post-checkout hook.
-    await git(repo, ["read-tree", tree], { env });
-    await git(repo, ["-c", "core.sparseCheckout=false", `--work-tree=${dest}`, "checkout-index", "-a", "-f"], { env });
-  } finally {
-    await rm(temp, { recursive: true, force: true });
+    const record = await readRecord(state);
+    if (record === null || !(await exists(join(state, INDEX)))) throw new WorkspaceError(`${dest} holds no checkout to restore`);
+    // A step may have changed anything in .git (its config may point the work tree elsewhere): made anew
+    // before git runs there.
+    await makeRepository(dest, record.snapshot);
+    const env = { GIT_INDEX_FILE: join(state, INDEX) };
+    await git(dest, ["read-tree", "--reset", "-u", record.snapshot.tree], { env });
+    // What a step added (build output, ignored or not, nested repositories too) goes.
+    await git(dest, ["clean", "-ffdxq"], { env });
+    await eachSubmodule(record.snapshot, dest, state, async (dir, inner, innerState) => {
+      if (inner === null) await emptyDirectory(dir);
+      else await restoreCheckout(dir, innerState!);
+    });
+    await writeRecord(state, { ...record, restored: true });
+  } catch (error) {
+    if (error instanceof WorkspaceError) throw error;
+    throw new WorkspaceError(`cannot restore the checkout ${dest}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: string | undefined): Promise<void> {
+  const temp = state === undefined ? await mkdtemp(join(tmpdir(), "quire-checkout-")) : undefined;
+  const own = state ?? temp!;
+  try {
+    await mkdir(own, { recursive: true, mode: 0o700 });
+    const checkoutIndex = join(own, INDEX);
+    const record = await readRecord(own);
+    const earlier = record !== null && (await isRepository(dest)) && (await exists(checkoutIndex));
+    if (!earlier) {
+      await rm(checkoutIndex, { force: true });
+      await emptyDirectory(dest);
+    }
+    await makeRepository(dest, snapshot);
+    await writeRecord(own, { snapshot, restored: false });
+    const env = { GIT_INDEX_FILE: checkoutIndex };
+    // Not `git checkout`: that would run hooks. From a restored checkout with the same gitlinks (a
+    // submodule that goes leaves its files behind), a two-tree merge writes what differs between its tree
+    // and this one and skips unchanged directories whole; it refuses (and the general way below is taken)
+    // if a file is not as the index has it.
+    const merged =
+      earlier &&
+      record.restored &&
+      samePaths(record.snapshot.submodules, snapshot.submodules) &&
+      (await git(dest, ["read-tree", "-m", "-u", record.snapshot.tree, snapshot.tree], { env }).then(
+        () => true,
+        () => false,
+      ));
+    if (!merged) {
+      // Files whose stat data matches the index are not written again; --reset overwrites the rest,
+      // whatever a step did to them, and what a step added goes.
+      await git(dest, ["read-tree", "--reset", "-u", snapshot.tree], { env });
+      if (earlier) await git(dest, ["clean", "-ffdxq"], { env });
+    }
+    await copyFile(checkoutIndex, join(dest, ".git", "index"));
+    // The index becomes what is staged; files the same in both keep their stat data, so `git status` does
+    // not hash them again.
+    if (snapshot.staged !== snapshot.tree) await git(dest, ["read-tree", "-m", snapshot.staged]);
+    await eachSubmodule(snapshot, dest, state, async (dir, inner, innerState) => {
+      if (inner === null) await emptyDirectory(dir);
+      else await materialize(inner, dir, { state: innerState });
+    });
+    if (state !== undefined) await removeUnused(snapshot, state);
+  } catch (error) {
+    if (error instanceof WorkspaceError) throw error;
+    throw new WorkspaceError(`cannot check out ${snapshot.tree} of ${snapshot.repo} into ${dest}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    if (temp !== undefined) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+// Calls `fn` for each gitlink of the snapshot with its directory in `dest`, its snapshot (null for one
+// not checked out) and its state directory under `state`.
+async function eachSubmodule(
+  snapshot: GitSnapshot,
+  dest: string,
+  state: string | undefined,
+  fn: (dir: string, inner: GitSnapshot | null, state: string | undefined) => Promise<void>,
+): Promise<void> {
+  const root = await realpath(dest);
+  for (const { path, snapshot: inner } of snapshot.submodules) {
+    const dir = join(root, ...path.split("/"));
+    // read-tree made every directory on the way; a submodule is only ever written inside the workspace.
+    if ((await realpath(dir)) !== dir) throw new WorkspaceError(`the submodule directory ${path} in ${dest} leads outside the workspace; remove the workspace and run again`);
+    await fn(dir, inner, state === undefined ? undefined : join(state, "modules", moduleName(path)));
+  }
+}
+
+// Submodules an earlier checkout had and this one does not: their state goes too.
+async function removeUnused(snapshot: GitSnapshot, state: string): Promise<void> {
+  const used = new Set(snapshot.submodules.filter((s) => s.snapshot !== null).map((s) => moduleName(s.path)));
+  const modules = join(state, "modules");
+  for (const name of await readdir(modules).catch(() => [])) {
+    if (!used.has(name)) await rm(join(modules, name), { recursive: true, force: true });
+  }
+}
+
+function samePaths(a: readonly Submodule[], b: readonly Submodule[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.path === b[i]!.path);
+}
+
+function moduleName(path: string): string {
+  return createHash("sha256").update(path).digest("hex").slice(0, 16);
+}
+
+async function readRecord(state: string): Promise<CheckoutRecord | null> {
+  try {
+    const record = JSON.parse(await readFile(join(state, RECORD), "utf8")) as CheckoutRecord;
+    return record?.snapshot?.kind === "git" && typeof record.snapshot.tree === "string" ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeRecord(state: string, record: CheckoutRecord): Promise<void> {
+  await writeFile(join(state, RECORD), `${JSON.stringify(record)}\n`);
+}
+
+async function isRepository(dir: string): Promise<boolean> {
+  return (await lstat(join(dir, ".git")).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+
+async function emptyDirectory(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) await removeTree(join(dir, name));
 }
 
 async function copyDirectory(source: string, dest: string, skip: string[]): Promise<void> {

@@ -25,6 +25,8 @@ const STDERR_IN_MESSAGE = 2000;
 export interface GitOptions {
   /** Extra environment, e.g. GIT_INDEX_FILE for a temporary index. */
   env?: Record<string, string>;
+  /** Written to git's stdin (e.g. the commands of `update-ref --stdin`); stdin is empty otherwise. */
+  input?: string;
 }
 
 /** Runs `git args...` in `cwd` and resolves to its stdout; a failure is a WorkspaceError naming the command. */
@@ -33,10 +35,12 @@ export function git(cwd: string, args: string[], options: GitOptions = {}): Prom
   for (const name of REPOSITORY_VARIABLES) delete env[name];
   Object.assign(env, { GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" }, options.env);
   return new Promise((resolve, reject) => {
-    execFile("git", args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile("git", args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve(stdout);
       reject(gitError(cwd, args, error, stderr));
     });
+    child.stdin?.on("error", () => {}); // git may exit before reading it all; its exit code says what happened
+    child.stdin?.end(options.input ?? "");
   });
 }
 

@@ -1,18 +1,21 @@
 // What a run works on: the exact tree of a git working copy (or a plain directory), taken without
-// touching the working copy, the real index, the stash or any ref.
+// touching the working copy, the real index, the stash, any ref or the object store: what the snapshot
+// writes (the blobs of untracked and changed files, the trees) goes to quire's own object store for the
+// repository (object-stores.ts), which reads the repository's objects as its alternate.
 //
 // Cost: a copy of the real index, one `git add -A` over it (stats every tracked file, lists untracked
-// directories, hashes only files whose stat data changed) and six short git commands. Measured on a
-// 2,000-file repository (2 cores shared with other work, load ~6, warm cache, medians of 7): 40-90 ms
-// clean, 55-105 ms with 20 modified and 20 untracked files, 150-300 ms when every file's stat data is stale
-// (touched since the last `git status`: each is hashed again, on every snapshot, because the refreshed
-// stat data lands in the temporary index, never the real one). Checking the tree out takes 0.2-1.3 s more.
-// So a snapshot is taken afresh for every run request, before it is queued; nothing is cached.
+// directories, hashes only files whose stat data changed), a listing of the index and about eight short git
+// commands. Measured on a 2,000-file repository (2 cores shared with other work, load ~6, warm cache,
+// medians of 7): 40-90 ms clean, 55-105 ms with 20 modified and 20 untracked files, 150-300 ms when every
+// file's stat data is stale (touched since the last `git status`: each is hashed again, on every snapshot,
+// because the refreshed stat data lands in the temporary index, never the real one). So a snapshot is taken
+// afresh for every run request, before it is queued; nothing is cached.
 import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { WorkspaceError } from "./errors.js";
 import { git, gitMaybe } from "./git.js";
+import { newKeptName, type ObjectStores } from "./object-stores.js";
 
 export type Snapshot = GitSnapshot | DirSnapshot;
 
@@ -22,12 +25,45 @@ export interface GitSnapshot {
   repo: string;
   /** The branch HEAD is on (short name, e.g. `main`, also on an unborn branch), or the commit when detached. */
   ref: string;
+  /** The branch HEAD is on; null when HEAD is detached. */
+  branch: string | null;
   /** HEAD's commit; null in a repository with no commits yet. */
   commit: string | null;
-  /** The working copy's tree, written to the repository's object store (unreachable: no ref names it). */
+  /** The working copy's tree. */
   tree: string;
-  /** The tree differs from HEAD's tree (with no commits: from the empty tree). */
+  /** What is staged: the real index as a tree (HEAD's tree when it cannot be one, in the middle of a merge). */
+  staged: string;
+  /** The tree differs from HEAD's tree (with no commits: from the empty tree), or a checked-out submodule is dirty. */
   dirty: boolean;
+  /** quire's object store for this repository (a bare git directory): `tree`, `staged` and what only they need are there. */
+  store: string;
+  /** The name of the refs in `store` that keep `tree` and `staged` (`ObjectStores.forget` lets go of them). */
+  kept: string;
+  /** The parts of the repository a workspace is made from. */
+  source: SourceParts;
+  /**
+   * Every gitlink of the tree (submodules and nested repositories), in index order: a checked-out one
+   * with its own snapshot, or null where the working copy has nothing checked out there.
+   */
+  submodules: Submodule[];
+}
+
+/** Absolute paths in the repository's git directory (a linked worktree's are its main repository's) and its object format. */
+export interface SourceParts {
+  objects: string;
+  config: string;
+  /** `info/exclude`, which may not exist. */
+  exclude: string;
+  /** `shallow` (the commits whose parents a shallow clone does not have), which may not exist. */
+  shallow: string;
+  /** `sha1` or `sha256`. */
+  format: string;
+}
+
+export interface Submodule {
+  /** Relative to the work tree's root, with `/`. */
+  path: string;
+  snapshot: GitSnapshot | null;
 }
 
 /** Not a git work tree: copied as it is when the workspace is made. */
@@ -48,17 +84,19 @@ const EMPTY_TREES: Record<number, string> = {
 const ADD_CONFIG = ["-c", "core.splitIndex=false", "-c", "core.fsmonitor=false", "-c", "core.safecrlf=false", "-c", "advice.addEmbeddedRepo=false"];
 
 export interface SnapshotOptions {
+  /** Where the snapshot's objects are written (QUIRE_HOME/git). */
+  stores: ObjectStores;
   /**
    * Absolute paths left out of a git snapshot when they lie inside the work tree (quire's home, whose
-   * secret.key and quire.db must never be hashed, stored in .git/objects or make a run dirty). Whatever
-   * the real index already holds under them (the person staged or committed it) stays as staged. A plain
+   * secret.key and quire.db must never be hashed, stored as objects or make a run dirty). Whatever the
+   * real index already holds under them (the person staged or committed it) stays as staged. A plain
    * directory is not copied here: pass the same list to `materialize`.
    */
   skip?: string[];
 }
 
 /** Snapshots the git work tree containing `dir` (any directory inside it), or describes a plain directory. */
-export async function snapshotSource(dir: string, options: SnapshotOptions = {}): Promise<Snapshot> {
+export async function snapshotSource(dir: string, options: SnapshotOptions): Promise<Snapshot> {
   const absolute = resolve(dir);
   try {
     if (!(await stat(absolute)).isDirectory()) throw new WorkspaceError(`${absolute} is not a directory; give the directory of the pipeline's repository`);
@@ -76,31 +114,87 @@ export async function snapshotSource(dir: string, options: SnapshotOptions = {})
   if (inside !== "true") {
     throw new WorkspaceError(`${absolute} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`);
   }
+  return snapshotWorkTree(absolute, options);
+}
+
+async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Promise<GitSnapshot> {
   // --git-path answers relative to the directory git ran in (the real index of a linked worktree is not
   // under <repo>/.git).
-  const [repo, indexPath] = (await git(absolute, ["rev-parse", "--show-toplevel", "--git-path", "index"])).split("\n");
-  if (!repo || !indexPath) throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
-  const index = resolve(absolute, indexPath);
+  const paths = ["index", "objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
+  const [repo, ...answers] = (await git(absolute, ["rev-parse", "--show-toplevel", ...paths, "--show-object-format"])).split("\n");
+  const [index, objects, config, exclude, shallow] = answers.slice(0, 5).map((path) => resolve(absolute, path));
+  const format = answers[5];
+  if (!repo || !index || !objects || !config || !exclude || !shallow || !format) throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
   const commit = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]))?.trim() ?? null;
-  const branch = (await gitMaybe(repo, ["symbolic-ref", "-q", "--short", "HEAD"]))?.trim();
+  const branch = (await gitMaybe(repo, ["symbolic-ref", "-q", "--short", "HEAD"]))?.trim() ?? null;
   const ref = branch ?? commit;
   if (!ref) throw new WorkspaceError(`HEAD of ${repo} is neither a branch nor a commit; repair it with \`git checkout <branch>\``);
-  const tree = await workingTree(repo, index, await excludes(repo, options.skip ?? []));
-  const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[tree.length];
-  return { kind: "git", repo, ref, commit, tree, dirty: tree !== headTree };
+  const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[format === "sha256" ? 64 : 40]!;
+  const store = await options.stores.open(objects, format);
+  const kept = newKeptName();
+  const exclusions = await excludes(repo, options.skip ?? []);
+  const written = await options.stores.exclusive(store, async () => {
+    const trees = await workingTree(repo, index, exclusions, store);
+    await options.stores.keep(store, kept, { tree: trees.tree, staged: trees.staged ?? headTree });
+    return trees;
+  });
+  const submodules: Submodule[] = [];
+  for (const path of written.gitlinks) submodules.push({ path, snapshot: await checkedOut(repo, path, options) });
+  return {
+    kind: "git",
+    repo,
+    ref,
+    branch,
+    commit,
+    tree: written.tree,
+    staged: written.staged ?? headTree,
+    dirty: written.tree !== headTree || submodules.some((s) => s.snapshot?.dirty),
+    store,
+    kept,
+    source: { objects, config, exclude, shallow, format },
+    submodules,
+  };
+}
+
+// The snapshot of the repository checked out at gitlink `path`, or null when nothing is checked out there
+// (a submodule never initialised, or deinitialised: its directory is empty in the working copy too).
+async function checkedOut(repo: string, path: string, options: SnapshotOptions): Promise<GitSnapshot | null> {
+  const dir = join(repo, ...path.split("/"));
+  const found = await stat(dir).catch(() => undefined);
+  if (!found?.isDirectory()) return null;
+  // In an empty directory git finds the outer repository, whose root is not `dir`.
+  const root = (await gitMaybe(dir, ["rev-parse", "--show-toplevel"]).catch(() => undefined))?.trim();
+  if (root === undefined || resolve(root) !== dir) return null;
+  return snapshotWorkTree(dir, options);
+}
+
+interface WrittenTrees {
+  tree: string;
+  /** Null when the real index cannot be written as a tree (unmerged entries). */
+  staged: string | null;
+  /** The paths of the tree's gitlinks. */
+  gitlinks: string[];
 }
 
 // The tree of the working copy as `git add -A && git write-tree` would see it, staged through a copy of the
 // real index so that the index's skip-worktree, assume-unchanged and force-added entries count as they do
-// for the person, and so that unchanged files are not hashed again.
-async function workingTree(repo: string, realIndex: string, exclude: string[]): Promise<string> {
+// for the person, and so that unchanged files are not hashed again. Objects go to `store`, whose alternate
+// is the repository's object directory, so only objects the repository does not have are written.
+async function workingTree(repo: string, realIndex: string, exclude: string[], store: string): Promise<WrittenTrees> {
   const temp = await mkdtemp(join(tmpdir(), "quire-snapshot-"));
   try {
     const index = join(temp, "index");
     await copyIndex(realIndex, index);
-    const env = { GIT_INDEX_FILE: index };
+    const env = { GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: join(store, "objects") };
+    // Before `add -A`: what the person has staged.
+    const staged = (await gitMaybe(repo, ["write-tree"], { env }).catch(() => undefined))?.trim() ?? null;
     await git(repo, [...ADD_CONFIG, "add", "-A", "--", ":(top)", ...exclude], { env });
-    return (await git(repo, ["write-tree"], { env })).trim();
+    const tree = (await git(repo, ["write-tree"], { env })).trim();
+    const gitlinks = [];
+    for (const entry of (await git(repo, ["ls-files", "--stage", "-z"], { env })).split("\0")) {
+      if (entry.startsWith("160000 ")) gitlinks.push(entry.slice(entry.indexOf("\t") + 1));
+    }
+    return { tree, staged, gitlinks };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }

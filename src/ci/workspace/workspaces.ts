@@ -1,68 +1,196 @@
-// One directory per run under quire's work root. A run's workspace goes when the run ends, except for the
-// last few failed runs, kept so their files can be looked at.
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+// One directory per run under quire's work root: `<root>/<id>/checkout` is the run's workspace, and
+// `<root>/<id>/` around it holds what quire keeps about it, out of the steps' way: `workspace.json` (where
+// it came from, the refs that keep its trees) and what the checkout keeps between runs (checkout.ts). A
+// workspace is made aside (`stage`) and renamed into place once its run is recorded, so a crash never
+// leaves a half-made one under a run. When a run ends its workspace goes, except for the last few failed
+// runs, kept so their files can be looked at. A git workspace that goes is restored to its tree instead
+// and becomes its working copy's spare (one per working copy, keeping its refs): the next run of that
+// working copy takes it and writes only the files that changed.
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { materialize } from "./checkout.js";
+import { materialize, restoreCheckout } from "./checkout.js";
 import { WorkspaceError } from "./errors.js";
-import type { Snapshot } from "./snapshot.js";
+import type { KeptRefs, ObjectStores } from "./object-stores.js";
+import { removeTree } from "./remove-tree.js";
+import type { GitSnapshot, Snapshot } from "./snapshot.js";
 
-// A kept failed workspace `<root>/<id>` has a marker `<root>/<id>.failed` beside it (not inside: the
-// workspace stays exactly as the run left it) holding its place in the order runs failed, so the oldest
-// failure goes first, also across daemon restarts.
+// A kept failed workspace `<root>/<id>` has a marker `<root>/<id>.failed` beside it holding its place in
+// the order runs failed, so the oldest failure goes first, also across daemon restarts.
 const MARKER = /^(\d+)\.failed$/;
+const RUN = /^\d+$/;
+const STAGING_PREFIX = ".staging-";
+const SPARE_PREFIX = ".spare-";
+const TRASH_PREFIX = ".trash-";
+const CHECKOUT = "checkout";
+const RECORD = "workspace.json";
+
+/** What `<root>/<id>/workspace.json` says. */
+interface WorkspaceRecord {
+  /** The git work tree the workspace was checked out from; null for a copied directory. */
+  source: string | null;
+  /** The refs that keep its trees in quire's object stores. */
+  kept: KeptRefs[];
+}
+
+/** A workspace made aside, waiting for its run. */
+export interface StagedWorkspace {
+  /** The checkout's root (the source's root, as the run will see it) while it waits. */
+  readonly root: string;
+  /** Moves the workspace to run `runId`'s. */
+  place(runId: number): void;
+  /** No run was recorded for it: it goes (in the background; a git checkout becomes its source's spare). */
+  discard(): void;
+}
+
+export interface WorkspacesOptions {
+  /** Failed runs whose workspaces are kept for inspection (default 3). */
+  keepFailed?: number;
+  /** Directories a plain-directory copy leaves out (quire's home); the root itself is always left out. */
+  skip?: string[];
+  /** The stores that keep a git workspace's trees; their refs are let go when the workspace goes. */
+  stores?: ObjectStores;
+}
 
 export class Workspaces {
   readonly root: string;
   readonly keepFailed: number;
-  #skip: string[];
-  // Releases one at a time: each reads the markers the previous one wrote.
+  readonly #skip: string[];
+  readonly #stores: ObjectStores | undefined;
+  // Releases (and letting go of a taken spare's refs) one at a time: each reads the markers the previous
+  // one wrote.
   #releases: Promise<unknown> = Promise.resolve();
 
-  /**
-   * `root` is QUIRE_HOME/work. `skip` lists directories a plain-directory copy leaves out (quire's home);
-   * the root itself is always left out.
-   */
-  constructor(root: string, keepFailed = 3, skip: string[] = []) {
+  /** `root` is QUIRE_HOME/work. */
+  constructor(root: string, options: WorkspacesOptions = {}) {
+    const keepFailed = options.keepFailed ?? 3;
     if (!Number.isSafeInteger(keepFailed) || keepFailed < 0) throw new WorkspaceError(`keepFailed must be a whole number >= 0, not ${keepFailed}`);
     this.root = resolve(root);
     this.keepFailed = keepFailed;
-    this.#skip = [this.root, ...skip];
+    this.#skip = [this.root, ...(options.skip ?? [])];
+    this.#stores = options.stores;
   }
 
+  /** Run `runId`'s workspace: where its steps run. */
   path(runId: number): string {
-    if (!Number.isSafeInteger(runId) || runId < 0) throw new WorkspaceError(`run id must be a whole number >= 0, not ${runId}`);
-    return join(this.root, String(runId));
+    return join(this.#runDir(runId), CHECKOUT);
+  }
+
+  /**
+   * Makes a workspace of the snapshot aside: from the spare of the same working copy if there is one (only
+   * what differs is written), else afresh.
+   */
+  async stage(snapshot: Snapshot): Promise<StagedWorkspace> {
+    const dir = join(this.root, `${STAGING_PREFIX}${unique()}`);
+    const record: WorkspaceRecord = { source: snapshot.kind === "git" ? snapshot.repo : null, kept: snapshot.kind === "git" ? keptBy(snapshot) : [] };
+    let spare: WorkspaceRecord | null = null;
+    try {
+      try {
+        await mkdir(this.root, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new WorkspaceError(`cannot create the work root ${this.root}: ${(error as Error).message}`, { cause: error });
+      }
+      spare = record.source === null ? null : await this.#takeSpare(record.source, dir);
+      try {
+        await this.#make(dir, record, snapshot, spare !== null);
+      } catch (error) {
+        if (spare === null) throw error;
+        // Whatever went wrong with the spare (a step made a directory read-only, say), a fresh one will do.
+        await removeTree(dir);
+        await this.#make(dir, record, snapshot, false);
+      }
+    } catch (error) {
+      await this.#forget(record);
+      await removeTree(dir).catch(() => undefined);
+      throw error;
+    } finally {
+      // The spare's trees are not needed any more; letting go of them may prune, which can wait.
+      const old = spare;
+      if (old !== null) void this.#later(() => this.#forget(old)).catch(() => undefined);
+    }
+    return {
+      root: join(dir, CHECKOUT),
+      place: (runId) => renameSync(dir, this.#runDir(runId)),
+      discard: () => void this.#later(() => this.#let(dir, record, false)).catch(() => undefined),
+    };
   }
 
   /** Makes the run's workspace from the snapshot, replacing whatever an earlier attempt left; returns its path. */
   async create(runId: number, snapshot: Snapshot): Promise<string> {
-    const dir = this.path(runId);
-    try {
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new WorkspaceError(`cannot create the work root ${this.root}: ${(error as Error).message}`, { cause: error });
-    }
     await this.#remove(runId);
-    try {
-      await materialize(snapshot, dir, { skip: this.#skip });
-    } catch (error) {
-      await removeTree(dir).catch(() => undefined);
-      throw error;
-    }
-    return dir;
+    const staged = await this.stage(snapshot);
+    staged.place(runId);
+    return this.path(runId);
   }
 
-  /** Removes a finished run's workspace, or keeps it if the run failed (then only the last keepFailed stay). */
+  /** A finished run's workspace goes, or is kept if the run failed (then only the last keepFailed stay). */
   release(runId: number, failed: boolean): Promise<void> {
-    const done = this.#releases.then(() => (failed ? this.#keep(runId) : this.#remove(runId)));
+    return this.#later(() => (failed ? this.#keep(runId) : this.#letRun(runId, false)));
+  }
+
+  /** Removes what a daemon that stopped while staging or releasing left behind. */
+  removeHalfMade(): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    for (const name of readdirSync(this.root)) {
+      if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) rmSync(join(this.root, name), { recursive: true, force: true });
+    }
+  }
+
+  /** The names of the refs the runs' workspaces and the spares keep (for `ObjectStores.sweep`). */
+  keptNames(): Set<string> {
+    const names = new Set<string>();
+    for (const name of readdirSync(this.root)) {
+      if (!RUN.test(name) && !name.startsWith(SPARE_PREFIX)) continue;
+      for (const kept of readRecordSync(join(this.root, name))?.kept ?? []) names.add(kept.name);
+    }
+    return names;
+  }
+
+  // Runs `fn` after every release (and letting go) asked for before it.
+  #later(fn: () => Promise<void>): Promise<void> {
+    const done = this.#releases.then(fn);
     this.#releases = done.catch(() => undefined);
     return done;
+  }
+
+  #runDir(runId: number): string {
+    if (!Number.isSafeInteger(runId) || runId < 0) throw new WorkspaceError(`run id must be a whole number >= 0, not ${runId}`);
+    return join(this.root, String(runId));
+  }
+
+  #spareDir(source: string): string {
+    return join(this.root, `${SPARE_PREFIX}${createHash("sha256").update(source).digest("hex").slice(0, 16)}`);
+  }
+
+  async #make(dir: string, record: WorkspaceRecord, snapshot: Snapshot, spare: boolean): Promise<void> {
+    try {
+      if (!spare) await mkdir(dir, { mode: 0o700 });
+      await writeFile(join(dir, RECORD), `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      throw new WorkspaceError(`cannot create the workspace ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    await materialize(snapshot, join(dir, CHECKOUT), { skip: this.#skip, state: dir });
+  }
+
+  // Moves the source's spare to `dir` and returns its record; null when there is none (or another stage
+  // took it first).
+  async #takeSpare(source: string, dir: string): Promise<WorkspaceRecord | null> {
+    try {
+      await rename(this.#spareDir(source), dir);
+    } catch {
+      return null;
+    }
+    const record = await readRecord(dir);
+    if (record?.source === source) return record;
+    await this.#drop(dir, record);
+    return null;
   }
 
   async #keep(runId: number): Promise<void> {
     const kept = (await this.#failed()).filter((k) => k.runId !== runId);
     const order = kept.reduce((last, k) => Math.max(last, k.order), 0) + 1;
-    const dir = this.path(runId);
+    const dir = this.#runDir(runId);
     try {
       await writeFile(`${dir}.failed`, `${order}\n`);
     } catch (error) {
@@ -70,14 +198,52 @@ export class Workspaces {
     }
     kept.push({ runId, order });
     kept.sort((a, b) => b.order - a.order);
-    for (const { runId: old } of kept.slice(this.keepFailed)) await this.#remove(old);
+    // The oldest failures go; one becomes its source's spare only if that has none (a newer run's is closer).
+    for (const { runId: old } of kept.slice(this.keepFailed)) await this.#letRun(old, true);
+  }
+
+  async #letRun(runId: number, unlessSpare: boolean): Promise<void> {
+    const dir = this.#runDir(runId);
+    await this.#let(dir, await readRecord(dir), unlessSpare);
+    await rm(`${dir}.failed`, { force: true });
   }
 
   async #remove(runId: number): Promise<void> {
-    const dir = this.path(runId);
+    const dir = this.#runDir(runId);
+    await this.#drop(dir, await readRecord(dir));
+    await rm(`${dir}.failed`, { force: true });
+  }
+
+  // A workspace that no run needs any more becomes its source's spare, restored to its tree (replacing an
+  // older spare, or only if there is none when `unlessSpare`), or goes with its refs.
+  async #let(dir: string, record: WorkspaceRecord | null, unlessSpare: boolean): Promise<void> {
+    const source = record?.source;
+    const spare = source == null ? undefined : this.#spareDir(source);
+    if (spare === undefined || (unlessSpare && (await exists(spare)))) return this.#drop(dir, record);
+    const trash = join(this.root, `${TRASH_PREFIX}${unique()}`);
+    try {
+      await restoreCheckout(join(dir, CHECKOUT), dir);
+      await rename(spare, trash).catch(() => undefined);
+      await rename(dir, spare);
+    } catch {
+      return this.#drop(dir, record);
+    }
+    await this.#drop(trash, await readRecord(trash));
+  }
+
+  async #drop(dir: string, record: WorkspaceRecord | null): Promise<void> {
+    await this.#forget(record);
+    await this.#removeOrFail(dir);
+  }
+
+  async #forget(record: WorkspaceRecord | null): Promise<void> {
+    // A ref that could not be deleted is deleted by the next daemon's sweep.
+    if (record && record.kept.length > 0) await this.#stores?.forget(record.kept).catch(() => undefined);
+  }
+
+  async #removeOrFail(dir: string): Promise<void> {
     try {
       await removeTree(dir);
-      await rm(`${dir}.failed`, { force: true });
     } catch (error) {
       throw new WorkspaceError(`cannot remove the workspace ${dir}: ${(error as Error).message}`, { cause: error });
     }
@@ -102,22 +268,40 @@ export class Workspaces {
   }
 }
 
-// rm -r, also through directories a step made read-only (Go's module cache does): their entries can only be
-// removed once the directory is writable again.
-async function removeTree(dir: string): Promise<void> {
+// The refs a snapshot and its submodules' snapshots keep.
+function keptBy(snapshot: GitSnapshot): KeptRefs[] {
+  return [{ store: snapshot.store, name: snapshot.kept }, ...snapshot.submodules.flatMap((s) => (s.snapshot ? keptBy(s.snapshot) : []))];
+}
+
+async function readRecord(dir: string): Promise<WorkspaceRecord | null> {
+  return parseRecord(await readFile(join(dir, RECORD), "utf8").catch(() => ""));
+}
+
+function readRecordSync(dir: string): WorkspaceRecord | null {
   try {
-    await rm(dir, { recursive: true, force: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "EACCES" && code !== "EPERM") throw error;
-    await makeWritable(dir);
-    await rm(dir, { recursive: true, force: true });
+    return parseRecord(readFileSync(join(dir, RECORD), "utf8"));
+  } catch {
+    return null;
   }
 }
 
-async function makeWritable(dir: string): Promise<void> {
-  await chmod(dir, 0o700);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) await makeWritable(join(dir, entry.name));
+// A record quire wrote; anything else (a workspace made before records, a damaged file) reads as none.
+function parseRecord(text: string): WorkspaceRecord | null {
+  try {
+    const value = JSON.parse(text) as WorkspaceRecord;
+    return typeof value === "object" && value !== null && Array.isArray(value.kept) ? value : null;
+  } catch {
+    return null;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function unique(): string {
+  return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }

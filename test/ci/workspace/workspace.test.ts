@@ -1,5 +1,6 @@
 // Snapshots of real git repositories (and a plain directory) in temp dirs: the snapshot holds exactly the
-// working copy, and the working copy, its index, stash and refs are byte for byte what they were before.
+// working copy, and the working copy, its index, stash, refs, config and object store are byte for byte
+// what they were before.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,15 +17,17 @@ import {
   utimesSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { materialize } from "../../../src/ci/workspace/checkout.js";
+import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
 import { snapshotSource, type GitSnapshot } from "../../../src/ci/workspace/snapshot.js";
 import { Workspaces } from "../../../src/ci/workspace/workspaces.js";
 import { git, tempRepos, writeFiles } from "../../helpers/git.js";
 
 // The fixture's git config isolation covers quire's own git commands here too.
 const repos = tempRepos();
+const stores = new ObjectStores(join(repos.dir("stores"), "git"));
 
 function put(root: string, path: string, content: string, mode = 0o644): void {
   writeFiles(root, { [path]: content }, mode);
@@ -51,11 +54,13 @@ function walk(root: string, skip: string[] = []): Map<string, string> {
   return out;
 }
 
-// The state a snapshot must not change. New objects in .git/objects are expected (the snapshot's blobs and
-// trees), nothing else. The walk comes first: the git commands after it only read.
+// The state a snapshot must not change: everything, .git/objects included (the snapshot's objects go to
+// quire's store). Git may set the time of an object it finds it already has (to keep it from a prune),
+// so objects count by name, size and content. The walk comes first: the git commands after it only read.
 function fingerprint(repo: string) {
   return {
     files: walk(repo, [".git/objects"]),
+    objects: objectFiles(join(repo, ".git", "objects")),
     status: git(repo, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--ignored"),
     stash: git(repo, "stash", "list"),
     refs: git(repo, "for-each-ref", "--format=%(refname) %(objectname) %(symref)"),
@@ -63,11 +68,20 @@ function fingerprint(repo: string) {
   };
 }
 
-// What a materialized tree holds: path -> content (with `+x` for executables) or `-> target` for links.
+function objectFiles(dir: string): string[] {
+  return [...walk(dir)].flatMap(([path, what]) => {
+    const [mode, size, , , hash] = what.split(" ");
+    return mode!.startsWith("4") ? [] : [`${path} ${size} ${hash}`];
+  });
+}
+
+// What a materialized tree holds: path -> content (with `+x` for executables) or `-> target` for links;
+// `.git` directories (a workspace's own repositories) are left out.
 function contents(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const visit = (rel: string) => {
     for (const name of readdirSync(join(root, rel)).sort()) {
+      if (name === ".git") continue;
       const path = rel ? `${rel}/${name}` : name;
       const s = lstatSync(join(root, path));
       if (s.isDirectory()) {
@@ -81,8 +95,9 @@ function contents(root: string): Record<string, string> {
   return out;
 }
 
-function lsTree(repo: string, tree: string): string[] {
-  return git(repo, "ls-tree", "-r", "-z", "--full-tree", tree).split("\0").filter(Boolean).map((line) => {
+// The tree's entries, read from quire's store (which has the repository's objects as its alternate).
+function lsTree(snapshot: GitSnapshot): string[] {
+  return git(snapshot.store, "--git-dir=.", "ls-tree", "-r", "-z", "--full-tree", snapshot.tree).split("\0").filter(Boolean).map((line) => {
     const [meta, path] = line.split("\t");
     const [mode] = meta!.split(" ");
     return `${mode} ${path}`;
@@ -90,7 +105,7 @@ function lsTree(repo: string, tree: string): string[] {
 }
 
 async function gitSnapshot(dir: string): Promise<GitSnapshot> {
-  const snapshot = await snapshotSource(dir);
+  const snapshot = await snapshotSource(dir, { stores });
   assert.equal(snapshot.kind, "git");
   return snapshot as GitSnapshot;
 }
@@ -100,14 +115,27 @@ test("a clean working copy snapshots to HEAD's own tree, not dirty", async () =>
   const before = fingerprint(repo);
   const snapshot = await gitSnapshot(repo);
   assert.deepEqual(fingerprint(repo), before);
-  assert.deepEqual(snapshot, {
+  const { store, kept, ...rest } = snapshot;
+  assert.deepEqual(rest, {
     kind: "git",
     repo,
     ref: "main",
+    branch: "main",
     commit: git(repo, "rev-parse", "HEAD"),
     tree: git(repo, "rev-parse", "HEAD^{tree}"),
+    staged: git(repo, "rev-parse", "HEAD^{tree}"),
     dirty: false,
+    source: {
+      objects: join(repo, ".git", "objects"),
+      config: join(repo, ".git", "config"),
+      exclude: join(repo, ".git", "info", "exclude"),
+      shallow: join(repo, ".git", "shallow"),
+      format: "sha1",
+    },
+    submodules: [],
   });
+  assert.equal(dirname(store), stores.root);
+  assert.equal(git(store, "--git-dir=.", "rev-parse", `refs/quire/kept/${kept}/tree`), snapshot.tree);
   // An ignored file is not a change.
   put(repo, "debug.log", "noise\n");
   const again = await gitSnapshot(repo);
@@ -176,7 +204,7 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
   assert.equal(snapshot.commit, git(repo, "rev-parse", "HEAD"));
   assert.equal(snapshot.dirty, true);
 
-  const modes = lsTree(repo, snapshot.tree);
+  const modes = lsTree(snapshot);
   assert.ok(modes.includes("100755 run.sh"), modes.join("\n"));
   assert.ok(modes.includes("120000 link-new"));
 
@@ -201,12 +229,21 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
     "ünïcödé.txt": "utf-8\n",
   });
   assert.deepEqual(fingerprint(repo), before, "materializing leaves the repository alone too");
+
+  // The workspace is a repository whose HEAD is the commit, whose index is what was staged and whose files
+  // are the working copy's: git sees there what the person has not committed, as the person does. (Last:
+  // `git diff` in the person's repository refreshes its index.)
+  const status = (dir: string) => git(dir, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all");
+  assert.equal(status(dest), status(repo));
+  assert.equal(git(dest, "diff", "HEAD", "--stat"), git(repo, "diff", "HEAD", "--stat"));
 });
 
 test("a repository with no commits: the tree of what is there, commit null, and no index is created", async () => {
   const repo = repos.make();
   const empty = await gitSnapshot(repo);
-  assert.deepEqual(empty, { kind: "git", repo, ref: "main", commit: null, tree: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", dirty: false });
+  const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+  const { store: _store, kept: _kept, source: _source, ...rest } = empty;
+  assert.deepEqual(rest, { kind: "git", repo, ref: "main", branch: "main", commit: null, tree: emptyTree, staged: emptyTree, dirty: false, submodules: [] });
 
   put(repo, "a.txt", "untracked\n");
   const before = fingerprint(repo);
@@ -215,14 +252,14 @@ test("a repository with no commits: the tree of what is there, commit null, and 
   assert.equal(existsSync(join(repo, ".git", "index")), false);
   assert.equal(untracked.commit, null);
   assert.equal(untracked.dirty, true);
-  assert.deepEqual(lsTree(repo, untracked.tree), ["100644 a.txt"]);
+  assert.deepEqual(lsTree(untracked), ["100644 a.txt"]);
 
   put(repo, "b.txt", "staged\n");
   git(repo, "add", "b.txt");
   const staged = fingerprint(repo);
   const both = await gitSnapshot(repo);
   assert.deepEqual(fingerprint(repo), staged);
-  assert.deepEqual(lsTree(repo, both.tree), ["100644 a.txt", "100644 b.txt"]);
+  assert.deepEqual(lsTree(both), ["100644 a.txt", "100644 b.txt"]);
 });
 
 test("a detached HEAD names the commit as the ref", async () => {
@@ -233,6 +270,7 @@ test("a detached HEAD names the commit as the ref", async () => {
   git(repo, "checkout", "-q", "--detach", first);
   const snapshot = await gitSnapshot(repo);
   assert.equal(snapshot.ref, first);
+  assert.equal(snapshot.branch, null);
   assert.equal(snapshot.commit, first);
   assert.equal(snapshot.dirty, false);
 });
@@ -242,12 +280,12 @@ test("a directory inside the work tree snapshots the whole work tree", async () 
   put(repo, "other/untracked.txt", "u\n");
   const snapshot = await gitSnapshot(join(repo, "ci", "pipelines"));
   assert.equal(snapshot.repo, repo);
-  assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 ci/pipelines/build.yml", "100644 other/untracked.txt", "100644 top.txt"]);
+  assert.deepEqual(lsTree(snapshot), ["100644 ci/pipelines/build.yml", "100644 other/untracked.txt", "100644 top.txt"]);
 });
 
-// Every object id in the repository's store (loose and packed), reachable or not.
-function allObjects(repo: string): Set<string> {
-  return new Set(git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)").split("\n").filter(Boolean));
+// Every object id in a repository's object store (loose and packed, and its alternates'), reachable or not.
+function allObjects(gitDir: string): Set<string> {
+  return new Set(git(gitDir, "--git-dir=.", "cat-file", "--batch-all-objects", "--batch-check=%(objectname)").split("\n").filter(Boolean));
 }
 
 test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree, not dirty, no blob of secret.key", async () => {
@@ -261,28 +299,29 @@ test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree,
   const hashOf = (path: string) => git(repo, "hash-object", "--no-filters", path);
   const blobs = [hashOf(join(home, "secret.key")), hashOf(join(home, "quire.db"))];
 
-  const clean = await snapshotSource(join(repo, "src"), { skip: [home] });
+  const clean = await snapshotSource(join(repo, "src"), { stores, skip: [home] });
   assert.equal(clean.kind, "git");
   assert.equal((clean as GitSnapshot).dirty, false);
   assert.equal((clean as GitSnapshot).tree, git(repo, "rev-parse", "HEAD^{tree}"));
-  for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
+  const store = (clean as GitSnapshot).store;
+  for (const blob of blobs) assert.ok(!allObjects(store).has(blob), `blob ${blob} of quire's home is an object`);
 
   // With a real change the run is dirty and holds the change, still without the home.
   put(repo, "src/b.js", "b\n");
-  const changed = (await snapshotSource(repo, { skip: [home] })) as GitSnapshot;
+  const changed = (await snapshotSource(repo, { stores, skip: [home] })) as GitSnapshot;
   assert.equal(changed.dirty, true);
-  assert.deepEqual(lsTree(repo, changed.tree), ["100644 README.md", "100644 src/a.js", "100644 src/b.js"]);
-  for (const blob of blobs) assert.ok(!allObjects(repo).has(blob), `blob ${blob} of quire's home is in .git/objects`);
+  assert.deepEqual(lsTree(changed), ["100644 README.md", "100644 src/a.js", "100644 src/b.js"]);
+  for (const blob of blobs) assert.ok(!allObjects(store).has(blob), `blob ${blob} of quire's home is an object`);
 
   // The same home named through a symlink to the repository, and a name with glob characters, are left out too.
   const link = join(repos.dir("home-link"), "repo");
   symlinkSync(repo, link);
   put(repo, "we*rd[home]/secret.key", secret, 0o600);
-  const viaLink = (await snapshotSource(repo, { skip: [join(link, ".quire"), join(repo, "we*rd[home]")] })) as GitSnapshot;
+  const viaLink = (await snapshotSource(repo, { stores, skip: [join(link, ".quire"), join(repo, "we*rd[home]")] })) as GitSnapshot;
   assert.equal(viaLink.tree, changed.tree);
   // A skipped path outside the work tree, or the root itself, changes nothing.
-  const outside = (await snapshotSource(repo, { skip: [repos.dir("elsewhere"), repo] })) as GitSnapshot;
-  assert.deepEqual(lsTree(repo, outside.tree), [
+  const outside = (await snapshotSource(repo, { stores, skip: [repos.dir("elsewhere"), repo] })) as GitSnapshot;
+  assert.deepEqual(lsTree(outside), [
     "100644 .quire/logs/run-1/job/step.log",
     "100644 .quire/quire.db",
     "100644 .quire/secret.key",
@@ -291,8 +330,9 @@ test("a QUIRE_HOME inside the repo is left out of the snapshot: not in the tree,
     "100644 src/b.js",
     "100644 we*rd[home]/secret.key",
   ]);
-  // The check above would have seen the blobs: without the skip they are written.
-  assert.ok(allObjects(repo).has(blobs[0]!));
+  // The check above would have seen the blobs: without the skip they are written, to quire's store only.
+  assert.ok(allObjects(store).has(blobs[0]!));
+  assert.ok(!allObjects(join(repo, ".git")).has(blobs[0]!));
 });
 
 test("a linked worktree is snapshotted through its own index, which stays as it was", async () => {
@@ -307,19 +347,22 @@ test("a linked worktree is snapshotted through its own index, which stays as it 
   assert.equal(snapshot.repo, linked);
   assert.equal(snapshot.ref, "feature");
   assert.equal(snapshot.dirty, true);
-  assert.equal(git(linked, "rev-parse", `${snapshot.tree}:a.txt`), git(linked, "hash-object", "--no-filters", "a.txt"), "the staged a.txt");
+  assert.equal(git(snapshot.store, "--git-dir=.", "rev-parse", `${snapshot.tree}:a.txt`), git(linked, "hash-object", "--no-filters", "a.txt"), "the staged a.txt");
+  assert.equal(snapshot.source.objects, join(main, ".git", "objects"));
   assert.deepEqual({ bytes: readFileSync(index), mtime: lstatSync(index, { bigint: true }).mtimeNs, main: fingerprint(main) }, before);
 });
 
-test("a nested repository or submodule is a gitlink in the tree and an empty directory in the workspace", async () => {
+test("a nested repository is a gitlink in the tree and a repository of its own in the workspace, at its commit", async () => {
   const repo = repos.make({ "a.txt": "a\n" });
   const inner = repos.make({ "lib.txt": "lib\n" });
   git(repo, "clone", "-q", inner, "vendor/inner");
   const snapshot = await gitSnapshot(repo);
-  assert.deepEqual(lsTree(repo, snapshot.tree), ["100644 a.txt", "160000 vendor/inner"]);
+  assert.deepEqual(lsTree(snapshot), ["100644 a.txt", "160000 vendor/inner"]);
+  assert.deepEqual(snapshot.submodules.map((s) => [s.path, s.snapshot?.commit]), [["vendor/inner", git(inner, "rev-parse", "HEAD")]]);
   const dest = join(repos.dir("outer-out"), "ws");
   await materialize(snapshot, dest);
-  assert.deepEqual(contents(dest), { "a.txt": "a\n", "vendor/inner/": "(empty dir)" });
+  assert.deepEqual(contents(dest), { "a.txt": "a\n", "vendor/inner/lib.txt": "lib\n" });
+  assert.equal(git(join(dest, "vendor", "inner"), "rev-parse", "HEAD"), git(inner, "rev-parse", "HEAD"));
 });
 
 test("a plain directory is copied with modes and links; sockets, FIFOs and the work root are left out", async (t) => {
@@ -337,10 +380,10 @@ test("a plain directory is copied with modes and links; sockets, FIFOs and the w
   // The work root inside the copied directory (quire's home in a project dir) is not copied into itself.
   const workspaces = new Workspaces(join(dir, ".quire", "work"));
 
-  const snapshot = await snapshotSource(join(dir, "."));
+  const snapshot = await snapshotSource(join(dir, "."), { stores });
   assert.deepEqual(snapshot, { kind: "dir", dir });
   const path = await workspaces.create(7, snapshot);
-  assert.equal(path, join(dir, ".quire", "work", "7"));
+  assert.equal(path, join(dir, ".quire", "work", "7", "checkout"));
   assert.deepEqual(contents(path), {
     ".quire/": "(empty dir)",
     "a.txt": "a\n",
@@ -353,10 +396,10 @@ test("a plain directory is copied with modes and links; sockets, FIFOs and the w
 });
 
 test("failures are WorkspaceErrors: a missing directory, a git directory, an unknown tree", async () => {
-  await assert.rejects(snapshotSource(join(repos.dir("missing"), "does-not-exist")), { code: "QUIRE_ERR_WORKSPACE" });
+  await assert.rejects(snapshotSource(join(repos.dir("missing"), "does-not-exist"), { stores }), { code: "QUIRE_ERR_WORKSPACE" });
   const repo = repos.make({ "a.txt": "a\n" });
-  await assert.rejects(snapshotSource(join(repo, ".git")), { code: "QUIRE_ERR_WORKSPACE" });
-  const bogus = { kind: "git" as const, repo, ref: "main", commit: null, tree: "1".repeat(40), dirty: true };
+  await assert.rejects(snapshotSource(join(repo, ".git"), { stores }), { code: "QUIRE_ERR_WORKSPACE" });
+  const bogus = { ...(await gitSnapshot(repo)), tree: "1".repeat(40), dirty: true };
   await assert.rejects(materialize(bogus, join(repos.dir("errors-out"), "ws")), (error: { code: string; command: string[]; stderr: string }) => {
     assert.equal(error.code, "QUIRE_ERR_WORKSPACE");
     assert.deepEqual(error.command.slice(0, 2), ["git", "read-tree"]);
@@ -369,7 +412,7 @@ test("workspaces: released ones go, the last keepFailed failed ones stay (oldest
   const repo = repos.make({ "a.txt": "a\n" });
   const snapshot = await gitSnapshot(repo);
   const root = join(repos.dir("work"), "work");
-  const workspaces = new Workspaces(root, 2);
+  const workspaces = new Workspaces(root, { keepFailed: 2, stores });
   for (const id of [1, 2, 3, 4, 5]) {
     const path = await workspaces.create(id, snapshot);
     assert.equal(path, workspaces.path(id));
@@ -386,7 +429,7 @@ test("workspaces: released ones go, the last keepFailed failed ones stay (oldest
   await Promise.all([workspaces.release(4, true), workspaces.release(2, true)]);
   assert.deepEqual(left(), ["2", "4"]);
   // A fresh instance (a restarted daemon) continues the same order.
-  const restarted = new Workspaces(root, 2);
+  const restarted = new Workspaces(root, { keepFailed: 2, stores });
   await restarted.create(6, snapshot);
   await restarted.release(6, true);
   assert.deepEqual(left(), ["2", "6"]);
@@ -395,16 +438,21 @@ test("workspaces: released ones go, the last keepFailed failed ones stay (oldest
 test("workspaces: a step's read-only directories are removed too; create replaces leftovers", async () => {
   const repo = repos.make({ "a.txt": "a\n" });
   const snapshot = await gitSnapshot(repo);
-  const workspaces = new Workspaces(join(repos.dir("work-ro"), "work"), 0);
+  const workspaces = new Workspaces(join(repos.dir("work-ro"), "work"), { keepFailed: 0, stores });
+  const readOnly = (path: string) => {
+    put(path, "cache/mod/file.go", "package mod\n", 0o444);
+    chmodSync(join(path, "cache", "mod"), 0o555);
+    chmodSync(join(path, "cache"), 0o555);
+  };
   const path = await workspaces.create(1, snapshot);
-  put(path, "cache/mod/file.go", "package mod\n", 0o444);
-  chmodSync(join(path, "cache", "mod"), 0o555);
-  chmodSync(join(path, "cache"), 0o555);
+  readOnly(path);
   await workspaces.release(1, true); // keepFailed 0: nothing is kept
   assert.equal(existsSync(path), false);
 
   await workspaces.create(2, snapshot);
+  assert.deepEqual(contents(workspaces.path(2)), { "a.txt": "a\n" }, "what run 1's steps wrote is gone");
   put(workspaces.path(2), "leftover.txt", "from a crashed attempt\n");
+  readOnly(workspaces.path(2));
   await workspaces.create(2, snapshot);
   assert.deepEqual(contents(workspaces.path(2)), { "a.txt": "a\n" });
 });

@@ -1,0 +1,77 @@
+// A workspace's .git: a repository of its own whose objects are the snapshot's store and the person's
+// object directory (as alternates, never copied), whose config includes the person's, whose HEAD is the
+// commit the run is based on and whose branches, tags and remote-tracking branches are the person's as
+// they were at the snapshot. Nothing in it points back into the person's .git for writing: what a step
+// does here (commit, install hooks, set config) stays here.
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { git } from "./git.js";
+import { removeTree } from "./remove-tree.js";
+import type { GitSnapshot } from "./snapshot.js";
+
+// Refs of the person's that a workspace mirrors, for `git describe`, `git log main..`, `@{upstream}`.
+const MIRRORED = ["refs/heads/", "refs/tags/", "refs/remotes/"];
+
+/**
+ * Makes `dest/.git` anew for `snapshot`; whatever an earlier run left there is removed first (a step may
+ * have changed its config, hooks or refs). The index is the caller's to write.
+ */
+export async function makeRepository(dest: string, snapshot: GitSnapshot): Promise<void> {
+  const gitDir = join(dest, ".git");
+  await removeTree(gitDir);
+  const format = snapshot.source.format === "sha1" ? [] : [`--object-format=${snapshot.source.format}`];
+  await git(dest, ["init", "-q", "--template=", ...format, "--initial-branch=main", "."]);
+  await mkdir(join(gitDir, "objects", "info"), { recursive: true });
+  await writeFile(join(gitDir, "objects", "info", "alternates"), `${join(snapshot.store, "objects")}\n${snapshot.source.objects}\n`);
+  await writeFile(join(gitDir, "config"), configText(snapshot), { flag: "a" });
+  await writeFile(join(gitDir, "HEAD"), snapshot.branch === null ? `${snapshot.commit}\n` : `ref: refs/heads/${snapshot.branch}\n`);
+  await writeFile(join(gitDir, "packed-refs"), await mirroredRefs(snapshot));
+  await mkdir(join(gitDir, "info"), { recursive: true });
+  await copyIfThere(snapshot.source.exclude, join(gitDir, "info", "exclude"));
+  await copyIfThere(snapshot.source.shallow, join(gitDir, "shallow"));
+}
+
+// After the person's config (remotes, user, filters, line endings: what checking out and `git status` use),
+// the settings that keep this repository to itself: its own work tree (a submodule's config names the
+// submodule's), the whole tree checked out, no fsmonitor daemon, no shared index files.
+function configText(snapshot: GitSnapshot): string {
+  return [
+    "[include]",
+    `\tpath = ${quoted(snapshot.source.config)}`,
+    "[core]",
+    "\tbare = false",
+    "\tworktree = ..",
+    "\tsparseCheckout = false",
+    "\tfsmonitor = false",
+    "\tsplitIndex = false",
+    "",
+  ].join("\n");
+}
+
+// The person's branches, tags and remote-tracking branches as packed refs, with the branch HEAD is on at
+// the snapshot's commit (the person may have committed since).
+async function mirroredRefs(snapshot: GitSnapshot): Promise<string> {
+  const refs = new Map<string, string>();
+  for (const line of (await git(snapshot.repo, ["for-each-ref", "--format=%(objectname) %(refname)", ...MIRRORED])).split("\n")) {
+    const space = line.indexOf(" ");
+    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+  }
+  if (snapshot.branch !== null) {
+    if (snapshot.commit === null) refs.delete(`refs/heads/${snapshot.branch}`);
+    else refs.set(`refs/heads/${snapshot.branch}`, snapshot.commit);
+  }
+  return [...refs].map(([name, id]) => `${id} ${name}\n`).join("");
+}
+
+async function copyIfThere(from: string, to: string): Promise<void> {
+  try {
+    await copyFile(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+// A config value in double quotes, with git's escapes.
+function quoted(value: string): string {
+  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n").replaceAll("\t", "\\t")}"`;
+}
