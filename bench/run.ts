@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only ci,runtime] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
+// npm run bench [-- --json] [-- --quick] [-- --only ci,runtime,workspace] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,6 +11,7 @@ import { profileFlags, summariseProfiles } from "./lib/profile.js";
 import { note } from "./lib/report.js";
 import { startBenchDaemon, startRawEcho } from "./lib/servers.js";
 import { benchThroughput } from "./throughput.js";
+import { benchWorkspace } from "./workspace.js";
 
 const quick = process.argv.includes("--quick");
 note(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}${quick ? ", --quick" : ""}`);
@@ -45,6 +46,7 @@ try {
   if (wanted("throughput")) await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
   if (wanted("runtime")) await benchRuntime(quick);
   if (wanted("ci")) await benchCi(daemon, quick);
+  if (wanted("workspace")) await benchWorkspace(quick);
 } finally {
   raw.child.kill();
   await daemon.stop();
