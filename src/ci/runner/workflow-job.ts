@@ -33,7 +33,7 @@ interface StepRecord {
 }
 
 /** A step as the launcher gets it, or why it does not run. */
-export type PreparedStep = { skip: true } | { skip: false; script: string; cwd: string; env: Record<string, string> };
+export type PreparedStep = { skip: true } | { skip: false; script: string; cwd: string; env: Record<string, string>; writable?: string[] };
 
 export class WorkflowJob {
   readonly #pipeline: Pipeline;
@@ -92,7 +92,8 @@ export class WorkflowJob {
       : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
     const cwd = resolve(baseDir, dir);
     if (cwd !== baseDir && !cwd.startsWith(`${baseDir}/`)) throw new WorkingDirectoryError(dir);
-    return { skip: false, script, cwd, env };
+    // The runner files live outside the workspace: a sandboxed step is given them to write.
+    return { skip: false, script, cwd, env, writable: [this.#temp] };
   }
 
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */

@@ -104,7 +104,7 @@ export class Workspaces {
 
 // rm -r, also through directories a step made read-only (Go's module cache does): their entries can only be
 // removed once the directory is writable again.
-async function removeTree(dir: string): Promise<void> {
+export async function removeTree(dir: string): Promise<void> {
   try {
     await rm(dir, { recursive: true, force: true });
   } catch (error) {
