@@ -2,12 +2,13 @@
 // gives each step of a sandboxed job its confinement (the run's workspace, a /tmp per job and caches per
 // run under the run's scratch directory, the job's `network`). A job that runs without the sandbox
 // (`sandbox: false`, or none on this machine) gets a warning on the run; one that cannot run as asked
-// (`network: false` without a sandbox) has its steps refused with the reason, in their logs and the
-// failure summary.
+// (`network: false` without a sandbox, or no sandbox and a checkout whose symlinks lead out of it) has
+// its steps refused with the reason, in their logs and the failure summary.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { StepLog } from "../output/log-file.js";
 import type { Job, Pipeline } from "../pipeline/model.js";
+import { findEscapingLinks, type EscapingLink } from "./escaping-links.js";
 import type { Confinement, Sandbox, SandboxState } from "./sandbox.js";
 import type { LaunchedStep, StepExit, StepLauncher, StepRequest } from "./step-launcher.js";
 
@@ -27,6 +28,7 @@ export class RunSandbox implements StepLauncher {
   readonly #options: RunSandboxOptions;
   readonly #jobs: Map<string, { job: Job; index: number }>;
   #state: SandboxState = { available: false, reason: "the sandbox was not probed yet" };
+  #links: EscapingLink[] = [];
   /** What was warned about already: each job once, and the run once. */
   readonly #warned = new Set<string | null>();
 
@@ -35,9 +37,11 @@ export class RunSandbox implements StepLauncher {
     this.#jobs = new Map(options.pipeline.jobs.map((job, index) => [job.name, { job, index }]));
   }
 
-  /** Before the first step: whether there is a sandbox. */
+  /** Before the first step: whether there is a sandbox, and, if some job runs without, the checkout's escaping links. */
   async prepare(): Promise<void> {
     this.#state = await this.#options.sandbox.state();
+    // Looked for before any step ran: the links the checkout brought, not those a step made (a venv's bin/python).
+    if (this.#options.pipeline.jobs.some((job) => !this.#confined(job))) this.#links = await findEscapingLinks(this.#options.workspace);
   }
 
   launch(request: StepRequest): LaunchedStep {
@@ -70,7 +74,10 @@ export class RunSandbox implements StepLauncher {
   #refusal(job: Job, confined: boolean): string | undefined {
     if (confined) return undefined;
     if (job.network === false) return `job ${job.name} asks for \`network: false\`, which needs the sandbox, and there is none: ${this.#unavailable()}`;
-    return undefined;
+    if (this.#links.length === 0) return undefined;
+    const links = this.#links.map((link) => `${link.path} -> ${link.target}`).join(", ");
+    const way = job.sandbox === false ? "drop `sandbox: false` from the job" : `give steps a sandbox (${this.#unavailable()})`;
+    return `the checkout holds symlinks that lead out of it (${links}); without the sandbox a step writing through one would change your file, so job ${job.name} does not run: remove the links from the tree, or ${way}`;
   }
 
   #unavailable(): string {

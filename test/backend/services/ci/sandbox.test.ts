@@ -1,11 +1,13 @@
-// Issue 16, fault 10. A step could read everything the person can (secret.key, the store, other runs'
-// logs and workspaces) and write anywhere. Steps now run in a sandbox by default: these real runs show
-// what a sandboxed step can and cannot reach, that its toolchains still work, that `sandbox: false` runs
-// as before with a warning on the run, that `network: false` keeps a step off a loopback port the test
-// listens on, and that what a sandboxed step leaves running still ends.
+// Issue 16, faults 10 and 8. A step could read everything the person can (secret.key, the store, other
+// runs' logs and workspaces) and write anywhere, and a repository symlink to a file outside the tree let
+// `echo x > link` in a step rewrite the real file. Steps now run in a sandbox by default: these real runs
+// show what a sandboxed step can and cannot reach, that its toolchains still work, that `sandbox: false`
+// runs as before with a warning on the run, that `network: false` keeps a step off a loopback port the
+// test listens on, that what a sandboxed step leaves running still ends, and that without the sandbox a
+// checkout whose symlinks lead out of it does not run.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -181,6 +183,28 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     assert.match(log(run, "offline"), /no way out/);
     await eventually(() => connections.length > 0, "the online step's line to arrive");
     assert.deepEqual(connections, ["online"]);
+  });
+
+  test("a repository symlink to a file outside the tree: the sandboxed job cannot write through it; an unsandboxed one does not run", async () => {
+    const person = personDir({ "config.txt": "original\n" });
+    const dir = repos.make({
+      "quire.yml": pipeline({
+        confined: { steps: [`${REFUSED}; refused sh -c 'echo changed > linked.txt'; cat linked.txt`] },
+        open: { fields: ["sandbox: false"], steps: ["echo changed > linked.txt"] },
+      }),
+    });
+    symlinkSync(join(person, "config.txt"), join(dir, "linked.txt"));
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "-m", "a link out of the tree");
+    const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 1);
+    const [confined, open] = ["confined", "open"].map((name) => run.jobs.find((j: any) => j.name === name));
+    assert.equal(confined.state, "complete");
+    assert.match(log(run, "confined"), /refused: sh -c[\s\S]*original/);
+    assert.equal(open.state, "failed");
+    assert.match(log(run, "open"), /^quire: the checkout holds symlinks that lead out of it \(linked\.txt -> \/var\/tmp\/quire-person-/);
+    assert.match(run.failure_summary, /linked\.txt/);
+    assert.equal(readFileSync(join(person, "config.txt"), "utf8"), "original\n", "the real file is as it was");
+    assert.ok(run.annotations.some((a: any) => a.job === "open" && /sandbox: false/.test(a.text)));
   });
 
   test("what it leaves running ends: a daemon that left its session ends with its job at the latest, cancel ends its tree", async () => {
