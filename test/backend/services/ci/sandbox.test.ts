@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import type { ProcessIdentity } from "../../../../src/runtime/processes.js";
 import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
 import { eventually } from "../../../helpers/eventually.js";
-import { alive, identify } from "../../../helpers/fixtures.js";
+import { alive, fixture, identify } from "../../../helpers/fixtures.js";
 import { git, tempRepos } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 
@@ -58,6 +58,18 @@ function marked(marker: string): ProcessIdentity[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0")[0] === marker) found.push(identify(Number(name)));
+    } catch {}
+  }
+  return found;
+}
+
+/** The pids of the processes whose environment holds `entry` (NAME=value), as seen from here. */
+function environs(entry: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(entry)) found.push(Number(name));
     } catch {}
   }
   return found;
@@ -205,6 +217,19 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     assert.match(run.failure_summary, /linked\.txt/);
     assert.equal(readFileSync(join(person, "config.txt"), "utf8"), "original\n", "the real file is as it was");
     assert.ok(run.annotations.some((a: any) => a.job === "open" && /sandbox: false/.test(a.text)));
+  });
+
+  test("a server a step starts in the background serves the job's later steps, and ends with the job", async () => {
+    const mark = `server-${rand}`;
+    const server = `${JSON.stringify(process.execPath)} ${JSON.stringify(fixture("pong-server.js"))} /tmp/server`;
+    // Its /tmp is the job's, kept across its steps; the server's host pid is found by the variable its job sets.
+    const ping = "for i in $(seq 400); do test -s /tmp/server && break; sleep 0.05; done; read -r pid start port < /tmp/server; exec 3<>/dev/tcp/127.0.0.1/$port; echo ping >&3; read -r -t 30 reply <&3; test \"$reply\" = pong";
+    const ways = { "setsid-nohup": `setsid nohup ${server} &`, nohup: `nohup ${server} &`, subshell: `( ${server} & )`, disown: `${server} & disown` };
+    const jobs = Object.fromEntries(Object.entries(ways).map(([name, start]) => [name, { fields: [`env: { SERVER_MARK: ${mark} }`], steps: [start, ping, ping] }]));
+    const dir = repos.make({ "quire.yml": pipeline(jobs) });
+    const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 0, { timeoutMs: 110_000 });
+    assert.equal(run.state, "complete", run.failure_summary);
+    await eventually(() => environs(`SERVER_MARK=${mark}`).length === 0, "no process of the run's jobs to be left");
   });
 
   test("what it leaves running ends: a daemon that left its session ends with its job at the latest, cancel ends its tree", async () => {
