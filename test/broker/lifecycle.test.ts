@@ -98,7 +98,7 @@ test("an idle backend stops and the next Hello starts it again; pty with a sessi
     await eventually(async () => (await backend(daemon.home, "pty")).state === "stopped", "the pty backend without sessions to stop");
 
     // ci: a live run keeps it.
-    const gate = new Gate(repos.dir("gate"));
+    const gate = new Gate(repos.dirOutsideTmp("gate"));
     const repo = repos.make({ "quire.yml": `jobs:\n  a:\n    steps: [ ${JSON.stringify(gate.wait)} ]\n` });
     const run = await quirectlJson(daemon.home, ["run", join(repo, "quire.yml")]);
     const ciPid = (await backend(daemon.home, "ci")).pid;

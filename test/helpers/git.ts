@@ -59,10 +59,18 @@ export class TempRepos {
   }
 
   /** An empty directory, removed with the repositories. Its real path: quire reports paths that way. */
-  dir(name = "dir"): string {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), `quire-${name}-`)));
+  dir(name = "dir", parent = tmpdir()): string {
+    const dir = realpathSync(mkdtempSync(join(parent, `quire-${name}-`)));
     this.#made.push(dir);
     return dir;
+  }
+
+  /**
+   * An empty directory outside /tmp, removed with the repositories: a sandboxed CI step sees it (read-only),
+   * while its /tmp is its own. For gates its steps wait on, and for the person's files a test checks.
+   */
+  dirOutsideTmp(name = "dir"): string {
+    return this.dir(name, "/var/tmp");
   }
 
   /** Removes everything made here, directories a test made read-only included. */

@@ -51,6 +51,10 @@ export interface Job {
   runsOn: string[];
   /** Why this job is skipped without running (another operating system's leg); null: it runs. */
   skipReason: string | null;
+  /** Its steps run in the sandbox (README, "The sandbox"); false: with everything the person can reach, and a warning. */
+  sandbox: boolean;
+  /** Its sandboxed steps reach the network; false: a loopback of their own only. Never false without the sandbox. */
+  network: boolean;
 }
 
 export interface Step {
@@ -115,6 +119,8 @@ export function jobOf(fields: Required<Job, "name" | "steps">): Job {
     strategy: null,
     runsOn: [],
     skipReason: null,
+    sandbox: true,
+    network: true,
     ...fields,
   };
 }

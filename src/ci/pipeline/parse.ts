@@ -12,7 +12,7 @@ import { describe, PipelineSource, scalarText, type ValueNode } from "./source.j
 import { closest } from "./suggest.js";
 
 const PIPELINE_FIELDS = ["name", "env", "jobs"];
-const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "steps"];
+const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "sandbox", "network", "steps"];
 const STEP_FIELDS = ["name", "run", "env", "timeout", "working-directory"];
 const JOB_NAME = /^[A-Za-z0-9_-]+$/;
 // Names every shell can export; others (`A-B`, `1X`) are legal in an environment but unusable in `$NAME`.
@@ -21,7 +21,7 @@ const MAX_RETRIES = 10;
 const STEP_NAME_LENGTH = 60;
 
 const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name` and `env`";
-const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`";
+const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`";
 const STEPS_SHAPE = "expected a non-empty list of steps, each `- run: COMMAND` or just `- COMMAND`";
 const STEP_HINT = " (quote a command that contains `: `)";
 const NUL_PROBLEM = "contains a NUL character (\\0)";
@@ -137,6 +137,11 @@ class Parser {
     const fields = this.#src.fields(map, `${prefix}.`, JOB_FIELDS);
     const read = optional(fields, prefix);
     const steps = fields.get("steps");
+    const sandbox = read("sandbox", (p, path) => this.#boolean(p, path), true);
+    const network = read("network", (p, path) => this.#boolean(p, path), true);
+    if (!sandbox && !network) {
+      this.#src.fail(this.#src.valueAt(fields.get("network")!), `${prefix}.network`, "`network: false` needs the sandbox, and this job has `sandbox: false`", "drop one of the two: only a sandboxed step can be kept off the network");
+    }
     return jobOf({
       name,
       needs: read("needs", (p, path) => this.#jobNeeds(p, path, name), []),
@@ -145,6 +150,8 @@ class Parser {
       retries: read("retries", (p, path) => this.#retries(p, path), 0),
       secrets: read("secrets", (p, path) => this.#secrets(p, path), []),
       workingDirectory: read("working-directory", (p, path) => this.#directory(p, path), null),
+      sandbox,
+      network,
       steps: steps
         ? this.#steps(steps, `${prefix}.steps`)
         : this.#src.fail(pair.key as Node, `${prefix}.steps`, "missing: a job needs at least one step", STEPS_SHAPE),
@@ -268,6 +275,12 @@ class Parser {
     if (!isScalar(value) || typeof value.value !== "number" || !Number.isInteger(value.value) || value.value < 0 || value.value > MAX_RETRIES) {
       this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, `expected a whole number from 0 to ${MAX_RETRIES}`);
     }
+    return value.value;
+  }
+
+  #boolean(pair: Pair, field: string): boolean {
+    const value = this.#value(pair, field);
+    if (!isScalar(value) || typeof value.value !== "boolean") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected `true` or `false`");
     return value.value;
   }
 

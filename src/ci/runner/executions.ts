@@ -1,15 +1,19 @@
 // The runs executing in this backend: each started from its record on the shared slots, with its
-// secrets and step environment, and kept until nothing of it runs any more, when its workspace goes
-// (or is kept, for a failed run).
-import { existsSync } from "node:fs";
+// secrets, step environment and sandbox (whose warnings become the run's annotations), and kept until
+// nothing of it runs any more, when its workspace goes (or is kept, for a failed run) and its scratch
+// directory (its jobs' /tmp, its caches) goes.
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SUMMARY_MAX } from "../rules.js";
 import type { RunStore } from "../store/index.js";
 import type { StoredSecrets } from "../stored-secrets.js";
+import { removeTree } from "../workspace/remove-tree.js";
 import type { Workspaces } from "../workspace/workspaces.js";
 import type { MarkedLeftovers } from "./leftovers.js";
 import { RunExecution } from "./run-execution.js";
 import { hasEnded } from "./run-queries.js";
+import { RunSandbox } from "./run-sandbox.js";
+import type { Sandbox } from "./sandbox.js";
 import type { Slots } from "./slots.js";
 import type { StepEnvironment } from "./step-environment.js";
 import type { StepLauncher } from "./step-launcher.js";
@@ -23,6 +27,9 @@ export interface ExecutionsOptions {
   secrets: StoredSecrets;
   environment: StepEnvironment;
   launcher: StepLauncher;
+  sandbox: Sandbox;
+  /** Holds a directory per executing run: its jobs' /tmp and its caches, in the sandbox. */
+  scratchRoot: string;
   leftovers(runId: number): MarkedLeftovers;
   /** Called after every recorded change of run `runId`. */
   changed(runId: number): void;
@@ -86,6 +93,18 @@ export class Executions {
     }
     const leftovers = this.#options.leftovers(id);
     const secretValues = [...secrets.values()];
+    const scratch = join(this.#options.scratchRoot, String(id));
+    const sandbox = new RunSandbox({
+      launcher: this.#options.launcher,
+      sandbox: this.#options.sandbox,
+      pipeline: run.spec,
+      workspace,
+      scratch,
+      warn: (job, text) => {
+        store.annotate(id, job, null, text, Date.now());
+        this.#options.changed(id);
+      },
+    });
     const execution = new RunExecution({
       store,
       slots: this.#options.slots,
@@ -96,26 +115,39 @@ export class Executions {
       logDir: this.#options.logDir,
       environment: this.#options.environment.forRun({ runId: id, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
       secrets: secretValues,
-      launcher: this.#options.launcher,
+      launcher: sandbox,
       leftovers,
       changed: () => this.#options.changed(id),
       now: Date.now,
       ...(run.spec.kind === "github"
-        ? { workflowRun: { runId: id, workspace, repository: run.repo, ref: run.ref, sha: run.commit ?? "" }, secretsByName: secrets }
+        ? { workflowRun: { runId: id, workspace, tempRoot: join(scratch, "runner"), repository: run.repo, ref: run.ref, sha: run.commit ?? "" }, secretsByName: secrets }
         : {}),
     });
     this.#executing.set(id, { execution, secrets: secretValues });
-    const done = execution
-      .execute()
+    const done = sandbox
+      .prepare()
+      .then(() => execution.execute())
       .catch((error: unknown) => this.#failInternal(id, `quire failed while running this pipeline: ${(error as Error).message}`))
       .finally(async () => {
         this.#executing.delete(id);
         const state = store.getRun(id)?.state;
         // A run still pending (the daemon is stopping) keeps its workspace: the next daemon runs it.
         if (state !== undefined && hasEnded(state)) await workspaces.release(id, state === "failed").catch(() => {});
+        await removeTree(scratch).catch(() => {});
         this.#settled.delete(id);
       });
     this.#settled.set(id, done);
+  }
+
+  /** Removes the scratch directories of the runs not executing here: what a previous daemon left. */
+  removeLeftScratch(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.#options.scratchRoot);
+    } catch {
+      return; // none yet
+    }
+    for (const name of names) if (!this.#executing.has(Number(name))) void removeTree(join(this.#options.scratchRoot, name)).catch(() => {});
   }
 
   /** Ends every step's tree of run `id`, if it executes here; the caller has recorded why. */

@@ -248,13 +248,14 @@ export class RunExecution {
   }
 
   /** Starts a step the store has just recorded active, with a token of its own. */
-  #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string> }): RunningStep {
+  #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string>; writable?: readonly string[] }): RunningStep {
     const { logDir, runId, store } = this.#options;
     // QUIRE_RUN_TOKEN acts for this step alone, and only while it runs (the store drops it as the step
     // ends); it goes over the whole environment, and is redacted from the step's output like a secret.
     const { token, hash } = mintRunToken();
     store.issueStepToken(runId, job.name, attempt, index, hash);
     const launched = this.#options.launcher.launch({
+      job: job.name,
       ...command,
       ...(this.#options.workflowRun ? { onWorkflowCommand: (c: WorkflowCommand) => this.#workflowCommand(job, step, token, c) } : {}),
       env: { ...command.env, QUIRE_RUN_TOKEN: token },

@@ -3,7 +3,7 @@
 // the service asks besides goes to the part that knows it: reads to RunQueries, secrets to StoredSecrets,
 // a step's call back to Annotations.
 import { EventEmitter } from "node:events";
-import { availableParallelism } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
@@ -23,6 +23,7 @@ import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
 import { StepEnvironment } from "./step-environment.js";
 import { PtyStepLauncher } from "./pty-step-launcher.js";
+import { Sandbox } from "./sandbox.js";
 import { WorkspacePreparer } from "./workspace-preparer.js";
 
 export interface RunnerOptions {
@@ -34,6 +35,10 @@ export interface RunnerOptions {
   home: string | undefined;
   /** Directory holding the quirectl launcher, put first on steps' PATH. */
   binDir: string;
+  /** The broker's socket: the one thing of quire's home besides binDir a sandboxed step reaches (for quirectl). */
+  socket?: string;
+  /** The bubblewrap program steps are sandboxed with (default: bwrap on PATH). */
+  bwrap?: string;
   /** Jobs running at once (default: the number of cores). */
   concurrency?: number;
   niceness?: number;
@@ -87,6 +92,19 @@ export class Runner extends EventEmitter {
     this.#actionsDir = join(dataDir, "actions");
     this.#secrets = new StoredSecrets(store, SecretBox.open(join(dataDir, "secret.key")));
     this.#leftovers = (runId) => new MarkedLeftovers(dataDir, runId, killGraceMs);
+    const env = options.env ?? process.env;
+    const sandbox = new Sandbox(
+      {
+        // The person's session sockets ($XDG_RUNTIME_DIR) are hidden too: a socket is no file a read-only mount protects.
+        hidden: [dataDir, ...(options.socket ? [dirname(options.socket)] : []), ...(env.XDG_RUNTIME_DIR ? [env.XDG_RUNTIME_DIR] : [])],
+        // The quirectl launcher, the actions kept by `quirectl action add` (which workflow steps run), and
+        // quire's object stores, which a workspace's alternates point to (git in a step reads them).
+        readable: [options.binDir, this.#actionsDir, join(dataDir, "git")],
+        sockets: options.socket ? [options.socket] : [],
+        home: env.HOME || homedir(),
+      },
+      { bwrap: options.bwrap, env },
+    );
     this.#executions = new Executions({
       store,
       slots: this.#slots,
@@ -94,7 +112,9 @@ export class Runner extends EventEmitter {
       logDir: options.logDir,
       secrets: this.#secrets,
       environment: new StepEnvironment({ env: options.env, binDir: options.binDir, home: options.home }),
-      launcher: new PtyStepLauncher({ niceness: options.niceness ?? DEFAULT_NICENESS, killGraceMs }),
+      launcher: new PtyStepLauncher({ niceness: options.niceness ?? DEFAULT_NICENESS, killGraceMs, sandbox }),
+      sandbox,
+      scratchRoot: join(dataDir, "sandbox"),
       leftovers: this.#leftovers,
       changed: (id) => this.emit("changed", id),
     });
@@ -112,6 +132,7 @@ export class Runner extends EventEmitter {
     }
     this.#preparer.removeHalfMade();
     for (const id of requeued) this.#executions.start(id);
+    this.#executions.removeLeftScratch();
   }
 
   get activeRuns(): number {

@@ -34,8 +34,12 @@ function findBash(): string | null {
   return bashPath;
 }
 
-/** The file and arguments that run `script` the way a pipeline step runs it. */
-export function stepCommand(script: string, niceness = DEFAULT_NICENESS): { file: string; args: string[] } {
+/**
+ * The file and arguments that run `script` the way a pipeline step runs it. `confine` wraps the step's
+ * shell (a sandbox, sandbox.ts), inside the session leader: the leader's job control needs the terminal's
+ * process groups, which a pid namespace of the sandbox's own would not see.
+ */
+export function stepCommand(script: string, niceness = DEFAULT_NICENESS, confine: (shell: string[]) => string[] = (shell) => shell): { file: string; args: string[] } {
   if (process.platform === "win32") {
     // No nice(1) on Windows; cmd.exe /d skips AutoRun, /s keeps the quoting of the script as written.
     return { file: process.env.ComSpec ?? "cmd.exe", args: ["/d", "/s", "/c", script] };
@@ -44,6 +48,6 @@ export function stepCommand(script: string, niceness = DEFAULT_NICENESS): { file
   const shell = bash ? [bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", script] : ["/bin/sh", "-e", "-c", script];
   // Not `exec "$@"`, nor "$@" alone, which a shell runs by exec: the leader must outlive the step's shell.
   const leader = bash ? [bash, "--noprofile", "--norc", "-m", "-c", LEADER, "quire-step"] : ["/bin/sh", "-m", "-c", LEADER, "quire-step"];
-  const line = [...leader, ...shell];
+  const line = [...leader, ...confine(shell)];
   return niceness > 0 ? { file: "nice", args: ["-n", String(niceness), ...line] } : { file: line[0]!, args: line.slice(1) };
 }

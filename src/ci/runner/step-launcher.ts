@@ -1,4 +1,5 @@
 import type { WorkflowCommand } from "../output/workflow-commands.js";
+import type { Confinement } from "./sandbox.js";
 
 // How an execution starts a step and what it gets back, so the scheduler never knows how a step runs:
 // PtyStepLauncher (pty-step-launcher.ts) runs it in a PTY through quire/runtime; the scheduler's tests
@@ -6,6 +7,8 @@ import type { WorkflowCommand } from "../output/workflow-commands.js";
 
 /** One step to run, as the execution asks for it. */
 export interface StepRequest {
+  /** The name of the job the step is of. */
+  job: string;
   /** The step's `run` text. */
   script: string;
   cwd: string;
@@ -19,6 +22,10 @@ export interface StepRequest {
   secrets: readonly string[];
   /** For a workflow's step: called with each workflow command it prints (a mask is also applied at once). */
   onWorkflowCommand?: (command: WorkflowCommand) => void;
+  /** Directories besides the workspace the step writes to (a workflow's runner files), for a sandbox to give it. */
+  writable?: readonly string[];
+  /** Where the step runs in the sandbox (sandbox.ts); absent: unconfined. Set per run by RunSandbox. */
+  confinement?: Confinement;
 }
 
 /** How a step's process ended, as its launcher saw it. Why the execution stopped it, if it did, is the execution's to add. */

@@ -18,6 +18,8 @@ export interface WorkflowRun {
   repository: string;
   ref: string;
   sha: string;
+  /** Where each job's RUNNER_TEMP and runner files are made (the run's scratch directory); default: the system's. */
+  tempRoot?: string;
 }
 
 /** How a job the workflow's jobs need ended, and what it handed on. */
@@ -33,7 +35,7 @@ interface StepRecord {
 }
 
 /** A step as the launcher gets it, or why it does not run. */
-export type PreparedStep = { skip: true } | { skip: false; script: string; cwd: string; env: Record<string, string> };
+export type PreparedStep = { skip: true } | { skip: false; script: string; cwd: string; env: Record<string, string>; writable?: string[] };
 
 export class WorkflowJob {
   readonly #pipeline: Pipeline;
@@ -50,13 +52,13 @@ export class WorkflowJob {
   #failed = false;
   #files: { env: string; output: string; path: string; summary: string } | undefined;
 
-  constructor(options: { pipeline: Pipeline; job: Job; run: WorkflowRun; needs: Record<string, NeedResult>; secrets: ReadonlyMap<string, string>; tempRoot?: string }) {
+  constructor(options: { pipeline: Pipeline; job: Job; run: WorkflowRun; needs: Record<string, NeedResult>; secrets: ReadonlyMap<string, string> }) {
     this.#pipeline = options.pipeline;
     this.#job = options.job;
     this.#run = options.run;
     this.#needs = options.needs;
     this.#secrets = Object.fromEntries(options.secrets);
-    this.#temp = join(options.tempRoot ?? tmpdir(), `quire-runner-${options.run.runId}-${safeName(options.job.name)}`);
+    this.#temp = join(options.run.tempRoot ?? tmpdir(), `quire-runner-${options.run.runId}-${safeName(options.job.name)}`);
     mkdirSync(this.#temp, { recursive: true, mode: 0o700 });
   }
 
@@ -92,7 +94,8 @@ export class WorkflowJob {
       : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
     const cwd = resolve(baseDir, dir);
     if (cwd !== baseDir && !cwd.startsWith(`${baseDir}/`)) throw new WorkingDirectoryError(dir);
-    return { skip: false, script, cwd, env };
+    // The runner files live outside the workspace: a sandboxed step is given them to write.
+    return { skip: false, script, cwd, env, writable: [this.#temp] };
   }
 
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */

@@ -336,6 +336,8 @@ class WorkflowReader {
         strategy: matrix ? { failFast: strategy.failFast, maxParallel: strategy.maxParallel, index, total: strategy.legs.length } : null,
         runsOn: labels,
         skipReason: other && process.platform === "linux" ? `runs-on ${other}: this machine runs Linux` : null,
+        sandbox: true,
+        network: true,
       } satisfies Job;
     });
   }

@@ -106,6 +106,7 @@ describe("good files", () => {
       "    retries: 2",
       "    secrets: [NPM_TOKEN, _X1, NPM_TOKEN]", // duplicates collapse
       "    working-directory: ./packages//web/",
+      "    network: false",
       "    steps:",
       "      - name: unit",
       "        run: npm test",
@@ -129,10 +130,12 @@ describe("good files", () => {
             stepOf({ name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." }),
             stepOf({ name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" }),
           ],
-          { needs: ["build"], env: { B: "two" }, timeoutMs: 5_400_000, retries: 2, secrets: ["NPM_TOKEN", "_X1"], workingDirectory: "packages/web" },
+          { needs: ["build"], env: { B: "two" }, timeoutMs: 5_400_000, retries: 2, secrets: ["NPM_TOKEN", "_X1"], workingDirectory: "packages/web", network: false },
         ),
       ],
     }));
+    assert.deepEqual([pipeline.jobs[0]!.sandbox, pipeline.jobs[0]!.network], [true, true], "sandboxed, with the network, by default");
+    assert.equal(parsePipeline(yaml("jobs:", "  a:", "    sandbox: false", "    steps: [x]"), FILE).jobs[0]!.sandbox, false);
     assert.deepEqual(JSON.parse(JSON.stringify(pipeline)), pipeline);
   });
 
@@ -244,6 +247,13 @@ describe("bad files name file:line:column and the field", () => {
     assertRefused(yaml("jobs:", "  a:", "    needs: [b, [c]]", "    steps: [x]"), "jobs.a.needs[1]", 3, 16);
     assertRefused(yaml("jobs:", "  a:", "    secrets: NPM_TOKEN", "    steps: [x]"), "jobs.a.secrets", 3, 14);
     assertRefused(yaml("jobs:", "  a:", "    working-directory: 3", "    steps: [x]"), "jobs.a.working-directory", 3, 24);
+    assertRefused(yaml("jobs:", "  a:", "    sandbox: no", "    steps: [x]"), "jobs.a.sandbox", 3, 14);
+    assertRefused(yaml("jobs:", "  a:", "    network: 0", "    steps: [x]"), "jobs.a.network", 3, 14);
+  });
+
+  test("`network: false` without the sandbox: nothing could keep the steps off the network", () => {
+    const error = assertRefused(yaml("jobs:", "  a:", "    sandbox: false", "    network: false", "    steps: [x]"), "jobs.a.network", 4, 14);
+    assert.match(error.message, /needs the sandbox/);
   });
 
   test("env: a mapping of shell names to scalars", () => {

@@ -19,6 +19,7 @@ export function createCiService(context: ServiceContext): Service {
     logDir: context.places.logDir,
     home: context.places.home,
     binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
+    socket: context.places.socket,
     concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY),
   });
   const observed = observeRuns(runner, context);

@@ -44,14 +44,16 @@ test("a step log that cannot be written fails that run as internal; the backend 
   assert.match(ended.failure_summary, /log/);
 });
 
+// `sandbox: false`: the step writes its pid outside its workspace, and a sandbox's pid namespace would renumber it
+// (sandbox.test.ts proves the same of sandboxed steps).
 test("a daemon a step starts in its own session, with its descriptors closed, ends with the job and on cancel", async () => {
   const d = await daemon();
   const pids = repos.dir("pids");
   // The step goes on once the daemon has written its pid: ending it earlier could end the daemon first.
   const escape = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
   const dir = repos.make({
-    "done.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("done"))}\n`,
-    "cancel.yml": `jobs:\n  bg:\n    steps:\n      - ${JSON.stringify(escape("cancel") + "; sleep 300")}\n`,
+    "done.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escape("done"))}\n`,
+    "cancel.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escape("cancel") + "; sleep 300")}\n`,
   });
   const done = await quirectlJson(d.home, ["run", join(dir, "done.yml"), "--wait"]);
   assert.equal(done.state, "complete");
@@ -64,10 +66,12 @@ test("a daemon a step starts in its own session, with its descriptors closed, en
   assert.equal(alive(escaped), false, "cancel ended it");
 });
 
+// `sandbox: false`: the step writes its pid outside its workspace, and a sandbox's pid namespace would renumber it
+// (sandbox.test.ts proves the same of sandboxed steps).
 test("a ci backend killed outright: the next one records the run orphaned and ends what its steps left", async () => {
   const d = await daemon();
   const pids = repos.dir("pids");
-  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n` });
+  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n` });
   const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml")]);
   const step = await pidFrom(join(pids, "pid"));
   const { status } = await adminCall(AdminOp.STATUS, { home: d.home });

@@ -19,8 +19,9 @@ after(async () => {
 test("SIGKILL of quired mid-run: no step process is left, and the restarted daemon says orphaned", async () => {
   const home = tempHome();
   const pidDir = repos.dir("pids");
-  // Ignoring SIGHUP and SIGTERM: only a tree kill that goes on to SIGKILL ends this step.
-  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n` });
+  // Ignoring SIGHUP and SIGTERM: only a tree kill that goes on to SIGKILL ends this step. `sandbox: false`: it
+  // writes its pid outside its workspace, which a sandbox's pid namespace would renumber (sandbox.test.ts has the sandboxed case).
+  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n` });
 
   let daemon: TestDaemon = await startTestDaemon([], home);
   cleanup.push(() => daemon.stop());

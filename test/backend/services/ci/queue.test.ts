@@ -20,7 +20,7 @@ test("with a limit of one, independent jobs run one at a time, niced, and a seco
   const daemon = await startTestDaemon([], tempHome(), { QUIRE_CI_CONCURRENCY: "1" });
   cleanup.push(() => daemon.stop());
   // The first run's jobs hold the one slot until the gate opens.
-  const gate = new Gate(repos.dir("gate"));
+  const gate = new Gate(repos.dirOutsideTmp("gate"));
   const held = JSON.stringify(gate.wait);
   const dir = repos.make({
     "a.yml": `jobs:\n  one:\n    steps: [ ${JSON.stringify(`${gate.wait}; nice`)} ]\n  two:\n    steps: [ ${held} ]\n  three:\n    steps: [ ${held} ]\n`,
@@ -43,7 +43,8 @@ test("a pending run outlives the daemon's death and runs when it comes back; the
   const home = tempHome();
   const pidDir = repos.dir("pids");
   const dir = repos.make({
-    "long.yml": `jobs:\n  hold:\n    steps:\n      - echo $$ > ${pidDir}/pid; sleep 300\n`,
+    // `sandbox: false`: the step writes outside its workspace, where the test sees it.
+    "long.yml": `jobs:\n  hold:\n    sandbox: false\n    steps:\n      - echo $$ > ${pidDir}/pid; sleep 300\n`,
     "queued.yml": "jobs:\n  later:\n    steps: [ 'echo ran after the restart' ]\n",
   });
   let daemon: TestDaemon = await startTestDaemon([], home, { QUIRE_CI_CONCURRENCY: "1" });

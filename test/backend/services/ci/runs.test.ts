@@ -84,7 +84,7 @@ describe("a passing pipeline", () => {
   });
 
   test("without --wait it prints the run at once; watch follows it to the end", async () => {
-    const gate = new Gate(repos.dir("gate"));
+    const gate = new Gate(repos.dirOutsideTmp("gate"));
     const dir = repos.make({ "quire.yml": `jobs:\n  one:\n    steps:\n      - ${JSON.stringify(gate.wait)}\n` });
     const submitted = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
     assert.ok(["pending", "active"].includes(submitted.state), submitted.state);
@@ -235,10 +235,13 @@ describe("a failing pipeline", () => {
   });
 });
 
-/** A pipeline whose steps write their shell's pid into `pidDir` and then sleep, in jobs named `names`. */
+/**
+ * A pipeline whose steps write their shell's pid into `pidDir` and then sleep, in jobs named `names`; unsandboxed,
+ * since a sandbox's pid namespace would renumber the pid and its /tmp is its own (sandbox.test.ts has the sandboxed case).
+ */
 function sleepers(names: string[]): { dir: string; pidDir: string; file: string } {
   const pidDir = repos.dir("pids");
-  const jobs = names.map((n) => `  ${n}:\n    steps:\n      - echo $$ > ${pidDir}/${n}; sleep 300 & wait\n`).join("");
+  const jobs = names.map((n) => `  ${n}:\n    sandbox: false\n    steps:\n      - echo $$ > ${pidDir}/${n}; sleep 300 & wait\n`).join("");
   const dir = repos.make({ "quire.yml": `jobs:\n${jobs}` });
   return { dir, pidDir, file: join(dir, "quire.yml") };
 }
