@@ -5,7 +5,7 @@
 // (`network: false` without a sandbox, or no sandbox and a checkout whose symlinks lead out of it) has
 // its steps refused with the reason, in their logs and the failure summary.
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { StepLog } from "../output/log-file.js";
 import type { Job, Pipeline } from "../pipeline/model.js";
 import { findEscapingLinks, type EscapingLink } from "./escaping-links.js";
@@ -95,8 +95,9 @@ export class RunSandbox implements StepLauncher {
 }
 
 /**
- * The git directories the workspace's objects come from (its alternates: quire's object store and the
- * person's .git), so that git in a step can read them wherever they lie, /tmp included.
+ * Where the workspace's objects come from (its alternates: quire's object store, and the person's
+ * repository, whose config the workspace's includes), so that git in a step can read them wherever they
+ * lie, /tmp included. A repository is given whole and read-only, as the person's files are elsewhere.
  */
 function alternateGitDirs(workspace: string): string[] {
   let text: string;
@@ -109,7 +110,7 @@ function alternateGitDirs(workspace: string): string[] {
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => isAbsolute(line))
-    .map((objects) => dirname(objects));
+    .map((objects) => (basename(dirname(objects)) === ".git" ? dirname(dirname(objects)) : dirname(objects)));
 }
 
 /** A step that does not start: the reason in its log and as its start error. */

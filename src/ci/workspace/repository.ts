@@ -38,8 +38,9 @@ function configText(snapshot: GitSnapshot): string {
   return [
     "[include]",
     `\tpath = ${quoted(snapshot.source.config)}`,
+    // No `bare` here: `git init` wrote it once already, and a second value in the same file makes a
+    // step's own `git init` (or `git config core.bare`) fail with "multiple values".
     "[core]",
-    "\tbare = false",
     "\tworktree = ..",
     "\tsparseCheckout = false",
     "\tfsmonitor = false",

@@ -153,6 +153,7 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
             "npm install --offline --no-audit --no-fund ./local-dep",
             "npm pack --silent ./packed && npm install --offline --no-audit --no-fund ./packed-dep-2.0.0.tgz",
             `node -e "console.log(require('local-dep'), '/', require('packed-dep'))"`,
+            // The workspace is a checkout of the person's repository: git init keeps it, and npm's changes show against HEAD.
             "git init -q && git add -A && git status --porcelain",
           ],
         },
@@ -161,7 +162,7 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 0);
     assert.equal(run.state, "complete", run.failure_summary);
     assert.match(log(run, "build", 2), /from the local directory \/ from the tarball/);
-    assert.match(log(run, "build", 3), /A {2}package\.json/);
+    assert.match(log(run, "build", 3), /M {2}package\.json/);
   });
 
   test("`sandbox: false` reads what it could before, and the run says so in a warning", async () => {
