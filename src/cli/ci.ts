@@ -11,7 +11,7 @@ import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./erro
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { annotationLine, lineView, liveView, printReport, timeoutText } from "./run-view.js";
+import { annotationLine, attemptNote, lineView, liveView, printReport, timeoutText } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
 
@@ -132,7 +132,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${visible(job.name)}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      println(`  ${visible(job.name)}: ${job.state}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
       for (const step of currentSteps(job)) {
         const timeout = timeoutText(run, job, step);
         println(`    ${visible(step.name)}: ${step.state}${timeout ? `, ${visible(timeout)}` : step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);

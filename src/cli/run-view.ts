@@ -12,7 +12,7 @@ import { println, shellWord, visible } from "./output.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const MARK: Record<string, string> = { complete: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
-/** Lines of each failed step's output shown in the report. */
+/** Lines of a failed step's log shown in the report when the failure summary is about another step. */
 const REPORT_TAIL_LINES = 8;
 
 export interface RunView {
@@ -58,8 +58,7 @@ export function lineView(): RunView {
       if (!over) note("run", run.state, `run ${run.id} ${run.state}`);
       for (const job of run.jobs) {
         if (job.state === "pending") continue;
-        const attempt = job.attempt > 1 ? ` (attempt ${job.attempt})` : "";
-        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${visible(job.name)} ${job.state}${attempt}${ended(job)}`);
+        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${visible(job.name)} ${job.state}${attemptNote(job)}${ended(job)}`);
         for (const step of currentSteps(job)) {
           if (step.state === "pending") continue;
           note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${visible(job.name)} / ${visible(step.name)} ${step.state}${exitText(step)}${ended(step)}`);
@@ -94,8 +93,8 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   const header = `run ${run.id}  ${visible(run.pipeline)}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`;
   const jobLine = (job: CiJob) => {
     const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
-    const attempt = job.attempt > 1 ? `  attempt ${job.attempt}` : "";
-    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt}${waiting}`;
+    const attempt = attemptOf(job);
+    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt ? `  ${attempt}` : ""}${waiting}`;
   };
   const stepLine = (step: CiStep) => `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}`;
   const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map(stepLine));
@@ -171,10 +170,10 @@ export async function printReport(run: CiRun): Promise<void> {
   for (const { job, step } of failed) {
     println();
     const timeout = timeoutText(run, job, step);
-    println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}`);
-    // quire's own reason (a full disk, a log it could not write) says more than the step's last output.
-    const reason = internalReason(run, job, step);
-    for (const line of reason ?? (await lastLines(step))) println(`    ${visible(line)}`);
+    println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}${attemptNote(job)}`);
+    // The run's summary, when it is about this step, keeps what the failure said (a test's name, the failing
+    // line, the values; or quire's own reason, a full disk) where the log's last lines may be a stack trace.
+    for (const line of summaryLines(run, job, step) ?? (await lastLines(step))) println(`    ${visible(line)}`);
     // Control characters written as $'\x1b', so the hint can be pasted and cannot drive the terminal.
     println(`    full log: quirectl logs ${run.id} --job ${shellWord(job.name)} --step ${shellWord(step.name)}`);
   }
@@ -185,7 +184,7 @@ export async function printReport(run: CiRun): Promise<void> {
   const others = run.jobs.filter((job) => job.state !== "failed");
   if (others.length) {
     println();
-    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
+    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
   }
   for (const a of run.annotations) println(annotationLine(a));
 }
@@ -197,13 +196,14 @@ export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | unde
   return ending?.startsWith("timed out") ? ending : undefined;
 }
 
-/** The lines of the run's summary after its header, when quire itself failed `step` (failure kind internal). */
-function internalReason(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
-  if (run.failureKind !== "internal" || summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
-  const lines = run.failureSummary.split("\n").slice(1);
+/** The lines of the run's failure summary after its header, when the summary is about `step` of `job`. */
+function summaryLines(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
+  if (summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
+  const lines = run.failureSummary.split("\n").slice(1).filter((line) => line.trim() !== "");
   return lines.length ? lines : undefined;
 }
 
+/** The last lines of a step's log as a terminal shows them, for a failed step the summary is not about. */
 async function lastLines(step: CiStep): Promise<string[]> {
   if (!step.log) return [];
   try {
@@ -238,6 +238,18 @@ function where(run: CiRun): string {
 
 function exitText(step: CiStep | CiJob): string {
   return step.hasExitCode && step.exitCode !== 0 ? ` exited ${step.exitCode}` : "";
+}
+
+/** `attempt 2 of 3` for a job that has been retried, else undefined (`attempt 2` from a daemon that does not say how many it may have). */
+export function attemptOf(job: CiJob): string | undefined {
+  if (job.attempt <= 1) return undefined;
+  return `attempt ${job.attempt}${job.maxAttempts ? ` of ${job.maxAttempts}` : ""}`;
+}
+
+/** ` (attempt 2 of 3)`, or nothing for a job that ran once. */
+export function attemptNote(job: CiJob): string {
+  const attempt = attemptOf(job);
+  return attempt ? ` (${attempt})` : "";
 }
 
 function duration(start: bigint, end: bigint, now = Date.now()): string {
