@@ -11,7 +11,8 @@ import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./erro
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { annotationLine, attemptNote, lineView, liveView, printReport, timeoutText } from "./run-view.js";
+import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
+import { lineView } from "./run-lines.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
 

@@ -1,6 +1,6 @@
 // How a run looks to a person: a live tree of jobs and steps redrawn in place while it runs (log-update
-// does the cursor work), plain lines of changes when stdout is not a terminal, and a report at the end
-// that puts failures first.
+// does the cursor work; run-lines.ts has the plain lines for when stdout is not a terminal), and a report
+// at the end that puts failures first.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
@@ -41,37 +41,8 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
   };
 }
 
-/**
- * One line per change of a job's or step's state, for logs and pipes. The run's own line comes before its
- * jobs' while it starts, after them when it ends.
- */
-export function lineView(): RunView {
-  const seen = new Map<string, string>();
-  const note = (key: string, state: string, text: string) => {
-    if (seen.get(key) === state) return;
-    seen.set(key, state);
-    println(`${new Date().toISOString().slice(11, 19)} ${text}`);
-  };
-  return {
-    update(run) {
-      const over = TERMINAL_RUN_STATES.has(run.state);
-      if (!over) note("run", run.state, `run ${run.id} ${run.state}`);
-      for (const job of run.jobs) {
-        if (job.state === "pending") continue;
-        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${visible(job.name)} ${job.state}${attemptNote(job)}${ended(job)}`);
-        for (const step of currentSteps(job)) {
-          if (step.state === "pending") continue;
-          note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${visible(job.name)} / ${visible(step.name)} ${step.state}${exitText(step)}${ended(step)}`);
-        }
-      }
-      if (over) note("run", run.state, `run ${run.id} ${run.state}`);
-    },
-    done() {},
-  };
-}
-
 /** The duration of something that has finished, or nothing. */
-function ended(item: CiJob | CiStep): string {
+export function ended(item: CiJob | CiStep): string {
   return item.finishedUnixMs ? duration(item.startedUnixMs, item.finishedUnixMs) : "";
 }
 
@@ -236,7 +207,7 @@ function where(run: CiRun): string {
   return `${visible(run.ref || run.repo)}${commit}${run.dirty ? " (with uncommitted changes)" : ""}`;
 }
 
-function exitText(step: CiStep | CiJob): string {
+export function exitText(step: CiStep | CiJob): string {
   return step.hasExitCode && step.exitCode !== 0 ? ` exited ${step.exitCode}` : "";
 }
 
