@@ -1,15 +1,14 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
 import yargs from "yargs";
-import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
-import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
 import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { limit, runId } from "./args.js";
-import { ArgumentError, UsageError } from "./errors.js";
+import { ArgumentError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
-import { commandLine, endQuietlyWhenOutputCloses, printError } from "./output.js";
+import { endQuietlyWhenOutputCloses } from "./output.js";
+import { reportFailure } from "./failure.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
@@ -170,22 +169,7 @@ export async function main(argv: string[]): Promise<number> {
       .parseAsync();
     return exit;
   } catch (error) {
-    if (error instanceof UsageError) {
-      // Only a bad argument is helped by the usage; a bad pipeline file or a command in the wrong place is not.
-      printError(error instanceof ArgumentError ? `${error.message}\nRun quirectl --help for usage.` : error.message);
-      return ExitCode.Usage;
-    }
-    if (error instanceof DaemonStartError && process.getuid?.() === 0 && !parsed.allowRoot) {
-      // As root, quired refuses to run before anything else: say exactly what would start it.
-      printError(
-        `quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${commandLine(["quirectl", "--allow-root", ...argv])} (or set QUIRE_ALLOW_ROOT=1)`,
-      );
-      return ExitCode.Failed;
-    }
-    printError((error as Error).message);
-    if (error instanceof DaemonUnreachableError) return ExitCode.DaemonUnreachable;
-    if (error instanceof QuireError) return ExitCode.Failed;
-    throw error;
+    return reportFailure(error, { argv, allowRoot: parsed.allowRoot === true });
   }
 }
 

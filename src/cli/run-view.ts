@@ -6,7 +6,6 @@ import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
 import { summaryEnding } from "../ci/output/summary.js";
-import { TERMINAL_RUN_STATES } from "../client/ci.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
 
