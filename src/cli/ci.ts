@@ -1,4 +1,4 @@
-// quirectl's CI commands: run, runs, runs show, logs, watch, cancel, secret and annotate.
+// quirectl's CI commands: run, runs, runs show, watch, cancel, secret and annotate (logs has logs.ts).
 import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { PipelineError } from "../ci/errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
@@ -9,7 +9,7 @@ import { MAX_SECRET_BYTES } from "../ci/rules.js";
 import { annotationText, secretName, secretValue, matrixValues } from "./args.js";
 import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
+import { formatDuration, isoOrNull, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
 import { lineView } from "./run-lines.js";
@@ -29,7 +29,7 @@ export interface RunArgs extends GlobalArgs {
 }
 
 /** Runs `use` with a connection to the ci service (started on demand, as any command does), then closes it. */
-async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
+export async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
   const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     return await use(ci);
@@ -154,43 +154,6 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     }
     return ExitCode.Ok;
   });
-}
-
-export async function showLogs(args: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }): Promise<number> {
-  const headers = process.stdout.isTTY && !args.step;
-  let last = "";
-  return withCi(args, async (ci) => {
-    // A job or step the run does not have would print nothing and look like an empty log: say so.
-    if (args.job !== undefined || args.step !== undefined) {
-      const missing = missingName(await ci.get(args.id), args.job, args.step);
-      if (missing) {
-        printError(missing);
-        return ExitCode.Failed;
-      }
-    }
-    await ci.logs(args.id, { job: args.job, step: args.step, follow: args.follow }, (chunk) => {
-      const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
-      if (headers && key !== last) process.stdout.write(`\n==> ${visible(chunk.job)} / ${visible(chunk.step)}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
-      last = key;
-      // On purpose as they are: a log is its step's bytes, escape sequences and all (what `cat` of the
-      // log file gives). Only the headers quirectl adds are made visible.
-      process.stdout.write(chunk.data);
-    });
-    return ExitCode.Ok;
-  });
-}
-
-/** Why `job` / `step` name nothing in `run` (listing what it has), or undefined when they do. */
-function missingName(run: CiRun, job: string | undefined, step: string | undefined): string | undefined {
-  const list = (names: string[]) => [...new Set(names)].map(visible).join(", ") || "none";
-  const jobs = job === undefined ? run.jobs : run.jobs.filter((j) => j.name === job);
-  if (job !== undefined && jobs.length === 0) return `run ${run.id} has no job ${visible(job)}; its jobs: ${list(run.jobs.map((j) => j.name))}`;
-  if (step === undefined) return undefined;
-  const steps = jobs.flatMap((j) => j.steps.map((s) => s.name));
-  if (steps.includes(step)) return undefined;
-  return job === undefined
-    ? `run ${run.id} has no step ${visible(step)}; its steps: ${list(steps)}`
-    : `run ${run.id} has no step ${visible(step)} in job ${visible(job)}; its steps: ${list(steps)}`;
 }
 
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {

@@ -61,3 +61,24 @@ export class LoginCommandError extends CliError {
     super("QUIRE_ERR_LOGIN_COMMAND", `${argv.join(" ")} failed: ${problem}; ${hint}`);
   }
 }
+
+/** `logs --job J`: the run has no job J. `jobs` are the names it has, as they are shown. */
+export class JobNotFoundError extends CliError {
+  constructor(readonly run: number, job: string, jobs: string) {
+    super("QUIRE_ERR_JOB_NOT_FOUND", `run ${run} has no job ${job}; its jobs: ${jobs}`);
+  }
+}
+
+/** `logs --step S`: the run (or the job named with it) has no step S. */
+export class StepNotFoundError extends CliError {
+  constructor(readonly run: number, step: string, job: string | undefined, steps: string) {
+    super("QUIRE_ERR_STEP_NOT_FOUND", `run ${run} has no step ${step}${job === undefined ? "" : ` in job ${job}`}; its steps: ${steps}`);
+  }
+}
+
+/** `logs --step S` without --job, where several jobs have a step S: quirectl exits 2 rather than guess. */
+export class StepAmbiguousError extends UsageError {
+  constructor(readonly run: number, step: string, jobs: string, example: string) {
+    super("QUIRE_ERR_STEP_AMBIGUOUS", `jobs ${jobs} of run ${run} each have a step ${step}; name the job: ${example}`);
+  }
+}

@@ -2,9 +2,10 @@
 import yargs from "yargs";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
-import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
+import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { limit, runId } from "./args.js";
 import { ArgumentError } from "./errors.js";
+import { showLogs, type LogsArgs } from "./logs.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
 import { endQuietlyWhenOutputCloses } from "./output.js";
@@ -117,8 +118,9 @@ export async function main(argv: string[]): Promise<number> {
             .positional("id", { type: "string", demandOption: true })
             .option("job", { type: "string", describe: "Only this job" })
             .option("step", { type: "string", describe: "Only this step" })
-            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" }),
-        run((a: WithId & { job?: string; step?: string; follow: boolean }) => showLogs({ ...a, id: runId(a.id) })),
+            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" })
+            .option("raw", { type: "boolean", default: false, describe: "The bytes alone: no header before each step's log" }),
+        run((a: Omit<LogsArgs, "id"> & WithId) => showLogs({ ...a, id: runId(a.id) })),
       )
       .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => watchRun({ ...a, id: runId(a.id) })))
       .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })))
