@@ -379,6 +379,11 @@ export const ERROR_CODES = {
     means: "Ctrl-C at the prompt for a secret's value; quirectl exits 2.",
     action: "Nothing: nothing was set.",
   },
+  QUIRE_ERR_SECRET_ON_COMMAND_LINE: {
+    layer: "cli",
+    means: "`quirectl secret set NAME VALUE`: a secret's value was given on the command line, where `ps` and the shell's history show it; quirectl exits 2 without using it.",
+    action: "Give the value on stdin, from a file (`quirectl secret set NAME < FILE`) or a pipe, or type it when a terminal asks for it.",
+  },
   QUIRE_ERR_JOB_NOT_FOUND: {
     layer: "cli",
     means: "`quirectl logs --job J`: the run has no job J (the message lists its jobs); quirectl exits 1.",

@@ -7,7 +7,7 @@ import { readPipeline } from "../ci/read-pipeline.js";
 import { selectJobs } from "../ci/pipeline/select.js";
 import { MAX_SECRET_BYTES } from "../ci/rules.js";
 import { annotationText, secretName, secretValue, matrixValues } from "./args.js";
-import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./errors.js";
+import { NotInStepError, PipelineUsageError, PromptCancelledError, SecretOnCommandLineError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
@@ -165,8 +165,9 @@ export async function cancelRun(args: GlobalArgs & { id: number }): Promise<numb
   });
 }
 
-export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
+export async function setSecret(args: GlobalArgs & { name: string; extra: string[] }): Promise<number> {
   secretName(args.name);
+  if (args.extra.length > 0) throw new SecretOnCommandLineError(args.name);
   const value = secretValue(args.name, await readSecretValue(args.name));
   return withCi(args, async (ci) => {
     await ci.setSecret(args.name, value);

@@ -34,6 +34,16 @@ export class PromptCancelledError extends UsageError {
   }
 }
 
+/** `secret set NAME VALUE`: a value given on the command line, refused unread and never echoed back (it is in the shell's history already). */
+export class SecretOnCommandLineError extends UsageError {
+  constructor(readonly secret: string) {
+    super(
+      "QUIRE_ERR_SECRET_ON_COMMAND_LINE",
+      `the value of secret ${secret} is read from stdin, never from the command line (ps and your shell's history would show it): printf %s "$VALUE" | quirectl secret set ${secret}, or quirectl secret set ${secret} < FILE (in a terminal, quirectl secret set ${secret} asks for it)`,
+    );
+  }
+}
+
 /** `daemon install` found a quired it would take the socket from: one not started by the login unit. */
 export class LoginDaemonRunningError extends CliError {
   constructor(readonly socket: string) {

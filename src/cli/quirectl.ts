@@ -126,7 +126,13 @@ export async function main(argv: string[]): Promise<number> {
       .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })))
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y
-          .command("set <name>", "Set a secret; the value is read from stdin, never from the command line", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => setSecret(a)))
+          .command(
+            "set <name>",
+            "Set a secret; the value is read from stdin, never from the command line",
+            // A value given after the name is refused by setSecret with the way to give it, not as an unknown argument.
+            (z) => z.positional("name", { type: "string", demandOption: true }).strict(false).strictOptions(),
+            run((a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) => setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] })),
+          )
           .command("list", "Names of the secrets (never their values)", {}, run((a: GlobalArgs) => listSecrets(a)))
           .command("rm <name>", "Remove a secret", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => removeSecret(a)))
           .demandCommand(1, "name a secret command: set, list or rm"),

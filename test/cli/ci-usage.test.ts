@@ -51,6 +51,18 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     assertUsage(await quirectl(home, ["secret", "rm", "lower"]), /is not a secret name/, "secret rm lower");
   });
 
+  // Regression: `secret set FOO bar` said `Unknown argument: bar`, leaving the person to guess how a value is given.
+  test("a secret's value on the command line is refused with how to give it on stdin, and is not echoed", async () => {
+    for (const extra of [["s3cret-value"], ["--", "s3cret-value"], ["s3cret", "value"]]) {
+      const r = await quirectl(home, ["secret", "set", "TOKEN", ...extra], { input: "from stdin\n" });
+      assertUsage(r, /^quirectl: the value of secret TOKEN is read from stdin, never from the command line/, extra.join(" "));
+      assert.ok(r.stderr.includes('printf %s "$VALUE" | quirectl secret set TOKEN'), r.stderr);
+      assert.ok(r.stderr.includes("quirectl secret set TOKEN < FILE"), r.stderr);
+      assert.ok(!r.stderr.includes("s3cret"), "the value is not printed back");
+    }
+    assertUsage(await quirectl(home, ["secret", "set", "TOKEN", "--bogus"], { input: "value\n" }), /Unknown argument: bogus/, "an unknown option is still one");
+  });
+
   test("secret values that are empty, shorter than 3 bytes or over 64 KiB", async () => {
     for (const input of ["", "ab\n", "é"]) {
       assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input }), /value for TOKEN is (empty|\d bytes?: a secret must be at least 3 bytes, or quire could not redact it)/, JSON.stringify(input));
