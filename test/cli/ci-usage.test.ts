@@ -82,6 +82,22 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     assert.match(bad.stderr, /\nRun quirectl --help for usage\.\n$/);
   });
 
+  // Regression: an unquoted `run: echo a: b` got yaml's "Nested mappings are not allowed" and "fix the syntax
+  // there", without the hint to quote that a `: ` met elsewhere in a step gets.
+  test("a `: ` in an unquoted command is refused with the hint to quote it", async () => {
+    const cases: [string, string][] = [
+      ["jobs:\n  a:\n    steps:\n      - run: echo a: b\n", "4:14"],
+      ["jobs:\n  a:\n    steps:\n      - echo a: b: c\n", "4:17"],
+      ["jobs:\n  a:\n    steps: [echo a: b: c]\n", "3:21"],
+    ];
+    for (const [text, at] of cases) {
+      const file = join(home, "colon.yml");
+      writeFileSync(file, text);
+      const r = await quirectl(home, ["run", file]);
+      assertUsage(r, new RegExp(`colon\\.yml:${at}: invalid YAML: .*; a \`: \` in an unquoted value starts a mapping: put the whole value in quotes \\(\`run: 'echo a: b'\`\\)`), text);
+    }
+  });
+
   test("a pipeline file that is a FIFO, a directory or over 1 MiB is refused without reading (no hang)", async () => {
     const fifo = join(home, "fifo.yml");
     execFileSync("mkfifo", [fifo]);
