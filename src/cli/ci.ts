@@ -13,6 +13,7 @@ import { formatDuration, isoOrNull, printJson, println, table, visible, visibleL
 import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
 import { lineView } from "./run-lines.js";
+import { onInterrupt } from "./interrupt.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
 
@@ -70,7 +71,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
       else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
-    return await follow(ci, run.id, args.json);
+    return await follow(ci, run.id, args.json, { interruptible: true });
   });
 }
 
@@ -80,13 +81,18 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
   });
 }
 
-/** Shows the run until it ends; the exit code says how it ended. */
-async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> {
+/**
+ * Shows the run until it ends; the exit code says how it ended. `interruptible`: Ctrl-C says the run goes
+ * on and how to follow or cancel it, a second one cancels it (interrupt.ts).
+ */
+async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean } = {}): Promise<number> {
   const view = json ? undefined : process.stdout.isTTY ? liveView() : lineView();
+  const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
   try {
     final = await ci.watch(id, (run) => view?.update(run));
   } finally {
+    stopInterrupts?.();
     view?.done();
   }
   if (json) printJson(runJson(final));

@@ -16,7 +16,7 @@ const REPORT_TAIL_LINES = 8;
 
 export interface RunView {
   update(run: CiRun): void;
-  /** Stops redrawing and leaves the last frame on screen. */
+  /** Stops showing the run (a live view leaves its last frame on screen); updates after it are ignored. */
   done(): void;
 }
 
@@ -27,12 +27,16 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
   // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
   const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }));
   const timer = setInterval(render, 100);
+  let stopped = false;
   return {
     update(next) {
+      if (stopped) return;
       run = next;
       render();
     },
     done() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       render();
       draw.done();
