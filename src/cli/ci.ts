@@ -14,6 +14,7 @@ import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
 import { lineView } from "./run-lines.js";
 import { onInterrupt } from "./interrupt.js";
+import { StepTails } from "./step-tails.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
 
@@ -86,7 +87,7 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
  * on and how to follow or cancel it, a second one cancels it (interrupt.ts).
  */
 async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean } = {}): Promise<number> {
-  const view = json ? undefined : process.stdout.isTTY ? liveView() : lineView();
+  const view = json ? undefined : process.stdout.isTTY ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk))) : lineView();
   const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
   try {

@@ -8,6 +8,7 @@ import { renderTail } from "../ci/output/screen.js";
 import { summaryEnding } from "../ci/output/summary.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
+import { RENDER_MS, type StepTails } from "./step-tails.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const MARK: Record<string, string> = { complete: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
@@ -20,24 +21,28 @@ export interface RunView {
   done(): void;
 }
 
-export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
+/** The live view; with `tails`, each running step's line ends with the last line of its output. */
+export function liveView(stream: NodeJS.WriteStream = process.stdout, tails?: StepTails): RunView {
   const draw = createLogUpdate(stream, { showCursor: false });
   let run: CiRun | undefined;
   let tick = 0;
+  const lastLine = tails && ((job: CiJob, step: CiStep) => tails.lastLine(job.name, step.attempt, step.name));
   // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
-  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }));
-  const timer = setInterval(render, 100);
+  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }, lastLine));
+  const timer = setInterval(render, RENDER_MS);
   let stopped = false;
   return {
     update(next) {
       if (stopped) return;
       run = next;
+      tails?.watch(next);
       render();
     },
     done() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      tails?.stop();
       render();
       draw.done();
     },
@@ -62,16 +67,20 @@ export interface FrameSize {
  * and every active job with its steps always; failed jobs while there is room; the other jobs as one
  * line of counts (`✓ 40 complete, · 200 pending`). When the active jobs' steps alone do not fit, they
  * are shortened (counts of finished and pending steps), then only the running ones are shown.
+ * `lastLine` gives a running step's last line of output, shown after it (made visible, and cut with the line).
  */
-export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}): string {
+export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}, lastLine?: (job: CiJob, step: CiStep) => string | undefined): string {
   const header = `run ${run.id}  ${visible(run.pipeline)}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`;
   const jobLine = (job: CiJob) => {
     const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
     const attempt = attemptOf(job);
     return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt ? `  ${attempt}` : ""}${waiting}`;
   };
-  const stepLine = (step: CiStep) => `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}`;
-  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map(stepLine));
+  const stepLine = (job: CiJob, step: CiStep) => {
+    const output = step.state === "active" ? lastLine?.(job, step) : undefined;
+    return `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}${output ? `  › ${visible(output)}` : ""}`;
+  };
+  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map((step) => stepLine(job, step)));
   const fit = (lines: string[]) => cut(lines, size.columns).join("\n");
 
   const full = [header, ...run.jobs.flatMap((job) => [jobLine(job), ...stepLines(job)])];
@@ -81,7 +90,12 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   // Each active job's steps in full, else in short, else only those running, else none: the first
   // that leaves room for a line of counts.
   const active = run.jobs.filter((job) => job.state === "active");
-  const levels = [stepLines, (job: CiJob) => collapsedSteps(job, stepLine), (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map(stepLine), () => []];
+  const levels = [
+    stepLines,
+    (job: CiJob) => collapsedSteps(job, (step) => stepLine(job, step)),
+    (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map((step) => stepLine(job, step)),
+    () => [],
+  ];
   let blocks = new Map<CiJob, string[]>();
   for (const steps of levels) {
     blocks = new Map(active.map((job) => [job, [jobLine(job), ...steps(job)]]));
