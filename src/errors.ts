@@ -379,6 +379,26 @@ export const ERROR_CODES = {
     means: "Ctrl-C at the prompt for a secret's value; quirectl exits 2.",
     action: "Nothing: nothing was set.",
   },
+  QUIRE_ERR_SECRET_ON_COMMAND_LINE: {
+    layer: "cli",
+    means: "`quirectl secret set NAME VALUE`: a secret's value was given on the command line, where `ps` and the shell's history show it; quirectl exits 2 without using it.",
+    action: "Give the value on stdin, from a file (`quirectl secret set NAME < FILE`) or a pipe, or type it when a terminal asks for it.",
+  },
+  QUIRE_ERR_JOB_NOT_FOUND: {
+    layer: "cli",
+    means: "`quirectl logs --job J`: the run has no job J (the message lists its jobs); quirectl exits 1.",
+    action: "Name one of the jobs the message lists.",
+  },
+  QUIRE_ERR_STEP_NOT_FOUND: {
+    layer: "cli",
+    means: "`quirectl logs --step S`: the run (or the job named with it) has no step S (the message lists its steps); quirectl exits 1.",
+    action: "Name one of the steps the message lists.",
+  },
+  QUIRE_ERR_STEP_AMBIGUOUS: {
+    layer: "cli",
+    means: "`quirectl logs --step S` without `--job`, and several jobs of the run have a step S; quirectl exits 2.",
+    action: "Add `--job J`, one of the jobs the message names.",
+  },
   QUIRE_ERR_LOGIN_UNSUPPORTED: {
     layer: "cli",
     means: "Starting quired at login is not supported on this platform.",

@@ -1,4 +1,4 @@
-// quirectl's CI commands: run, runs, runs show, logs, watch, cancel, secret and annotate.
+// quirectl's CI commands: run, runs, runs show, watch, cancel, secret and annotate (logs has logs.ts).
 import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { PipelineError } from "../ci/errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
@@ -7,11 +7,14 @@ import { readPipeline } from "../ci/read-pipeline.js";
 import { selectJobs } from "../ci/pipeline/select.js";
 import { MAX_SECRET_BYTES } from "../ci/rules.js";
 import { annotationText, secretName, secretValue, matrixValues } from "./args.js";
-import { NotInStepError, PipelineUsageError, PromptCancelledError } from "./errors.js";
+import { NotInStepError, PipelineUsageError, PromptCancelledError, SecretOnCommandLineError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatDuration, isoOrNull, printError, printJson, println, table, visible, visibleLines } from "./output.js";
+import { formatDuration, isoOrNull, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { annotationLine, lineView, liveView, printReport, timeoutText } from "./run-view.js";
+import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
+import { lineView } from "./run-lines.js";
+import { onInterrupt } from "./interrupt.js";
+import { StepTails } from "./step-tails.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
 
@@ -28,7 +31,7 @@ export interface RunArgs extends GlobalArgs {
 }
 
 /** Runs `use` with a connection to the ci service (started on demand, as any command does), then closes it. */
-async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
+export async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
   const ci = await CiClient.connect({ home: args.home, daemonArgs: daemonArgs(args) });
   try {
     return await use(ci);
@@ -69,7 +72,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
       else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
-    return await follow(ci, run.id, args.json);
+    return await follow(ci, run.id, args.json, { interruptible: true });
   });
 }
 
@@ -79,13 +82,18 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
   });
 }
 
-/** Shows the run until it ends; the exit code says how it ended. */
-async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> {
-  const view = json ? undefined : process.stdout.isTTY ? liveView() : lineView();
+/**
+ * Shows the run until it ends; the exit code says how it ended. `interruptible`: Ctrl-C says the run goes
+ * on and how to follow or cancel it, a second one cancels it (interrupt.ts).
+ */
+async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean } = {}): Promise<number> {
+  const view = json ? undefined : process.stdout.isTTY ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk))) : lineView();
+  const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
   try {
     final = await ci.watch(id, (run) => view?.update(run));
   } finally {
+    stopInterrupts?.();
     view?.done();
   }
   if (json) printJson(runJson(final));
@@ -132,7 +140,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${visible(job.name)}: ${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      println(`  ${visible(job.name)}: ${job.state}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
       for (const step of currentSteps(job)) {
         const timeout = timeoutText(run, job, step);
         println(`    ${visible(step.name)}: ${step.state}${timeout ? `, ${visible(timeout)}` : step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
@@ -155,43 +163,6 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
   });
 }
 
-export async function showLogs(args: GlobalArgs & { id: number; job?: string; step?: string; follow: boolean }): Promise<number> {
-  const headers = process.stdout.isTTY && !args.step;
-  let last = "";
-  return withCi(args, async (ci) => {
-    // A job or step the run does not have would print nothing and look like an empty log: say so.
-    if (args.job !== undefined || args.step !== undefined) {
-      const missing = missingName(await ci.get(args.id), args.job, args.step);
-      if (missing) {
-        printError(missing);
-        return ExitCode.Failed;
-      }
-    }
-    await ci.logs(args.id, { job: args.job, step: args.step, follow: args.follow }, (chunk) => {
-      const key = `${chunk.job}/${chunk.attempt}/${chunk.step}`;
-      if (headers && key !== last) process.stdout.write(`\n==> ${visible(chunk.job)} / ${visible(chunk.step)}${chunk.attempt > 1 ? ` (attempt ${chunk.attempt})` : ""} <==\n`);
-      last = key;
-      // On purpose as they are: a log is its step's bytes, escape sequences and all (what `cat` of the
-      // log file gives). Only the headers quirectl adds are made visible.
-      process.stdout.write(chunk.data);
-    });
-    return ExitCode.Ok;
-  });
-}
-
-/** Why `job` / `step` name nothing in `run` (listing what it has), or undefined when they do. */
-function missingName(run: CiRun, job: string | undefined, step: string | undefined): string | undefined {
-  const list = (names: string[]) => [...new Set(names)].map(visible).join(", ") || "none";
-  const jobs = job === undefined ? run.jobs : run.jobs.filter((j) => j.name === job);
-  if (job !== undefined && jobs.length === 0) return `run ${run.id} has no job ${visible(job)}; its jobs: ${list(run.jobs.map((j) => j.name))}`;
-  if (step === undefined) return undefined;
-  const steps = jobs.flatMap((j) => j.steps.map((s) => s.name));
-  if (steps.includes(step)) return undefined;
-  return job === undefined
-    ? `run ${run.id} has no step ${visible(step)}; its steps: ${list(steps)}`
-    : `run ${run.id} has no step ${visible(step)} in job ${visible(job)}; its steps: ${list(steps)}`;
-}
-
 export async function cancelRun(args: GlobalArgs & { id: number }): Promise<number> {
   return withCi(args, async (ci) => {
     const run = await ci.cancel(args.id);
@@ -201,8 +172,9 @@ export async function cancelRun(args: GlobalArgs & { id: number }): Promise<numb
   });
 }
 
-export async function setSecret(args: GlobalArgs & { name: string }): Promise<number> {
+export async function setSecret(args: GlobalArgs & { name: string; extra: string[] }): Promise<number> {
   secretName(args.name);
+  if (args.extra.length > 0) throw new SecretOnCommandLineError(args.name);
   const value = secretValue(args.name, await readSecretValue(args.name));
   return withCi(args, async (ci) => {
     await ci.setSecret(args.name, value);

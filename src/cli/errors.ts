@@ -34,6 +34,16 @@ export class PromptCancelledError extends UsageError {
   }
 }
 
+/** `secret set NAME VALUE`: a value given on the command line, refused unread and never echoed back (it is in the shell's history already). */
+export class SecretOnCommandLineError extends UsageError {
+  constructor(readonly secret: string) {
+    super(
+      "QUIRE_ERR_SECRET_ON_COMMAND_LINE",
+      `the value of secret ${secret} is read from stdin, never from the command line (ps and your shell's history would show it): printf %s "$VALUE" | quirectl secret set ${secret}, or quirectl secret set ${secret} < FILE (in a terminal, quirectl secret set ${secret} asks for it)`,
+    );
+  }
+}
+
 /** `daemon install` found a quired it would take the socket from: one not started by the login unit. */
 export class LoginDaemonRunningError extends CliError {
   constructor(readonly socket: string) {
@@ -59,5 +69,26 @@ export class LoginValueError extends CliError {
 export class LoginCommandError extends CliError {
   constructor(readonly argv: readonly string[], problem: string, hint: string) {
     super("QUIRE_ERR_LOGIN_COMMAND", `${argv.join(" ")} failed: ${problem}; ${hint}`);
+  }
+}
+
+/** `logs --job J`: the run has no job J. `jobs` are the names it has, as they are shown. */
+export class JobNotFoundError extends CliError {
+  constructor(readonly run: number, job: string, jobs: string) {
+    super("QUIRE_ERR_JOB_NOT_FOUND", `run ${run} has no job ${job}; its jobs: ${jobs}`);
+  }
+}
+
+/** `logs --step S`: the run (or the job named with it) has no step S. */
+export class StepNotFoundError extends CliError {
+  constructor(readonly run: number, step: string, job: string | undefined, steps: string) {
+    super("QUIRE_ERR_STEP_NOT_FOUND", `run ${run} has no step ${step}${job === undefined ? "" : ` in job ${job}`}; its steps: ${steps}`);
+  }
+}
+
+/** `logs --step S` without --job, where several jobs have a step S: quirectl exits 2 rather than guess. */
+export class StepAmbiguousError extends UsageError {
+  constructor(readonly run: number, step: string, jobs: string, example: string) {
+    super("QUIRE_ERR_STEP_AMBIGUOUS", `jobs ${jobs} of run ${run} each have a step ${step}; name the job: ${example}`);
   }
 }

@@ -18,8 +18,16 @@ export function endQuietlyWhenOutputCloses(): void {
   }
 }
 
+let jsonPrinted = false;
+
 export function printJson(value: unknown): void {
+  jsonPrinted = true;
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
+}
+
+/** Whether this process has printed its JSON document: --json means one, so an error after it adds none. */
+export function printedJson(): boolean {
+  return jsonPrinted;
 }
 
 export function println(text = ""): void {

@@ -1,15 +1,15 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
 import yargs from "yargs";
-import { DaemonStartError, DaemonUnreachableError } from "../client/errors.js";
-import { QuireError } from "../errors.js";
 import { QUIRE_VERSION } from "../version.js";
 import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
-import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showLogs, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
+import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
 import { limit, runId } from "./args.js";
-import { ArgumentError, UsageError } from "./errors.js";
+import { ArgumentError } from "./errors.js";
+import { showLogs, type LogsArgs } from "./logs.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
-import { commandLine, endQuietlyWhenOutputCloses, printError } from "./output.js";
+import { endQuietlyWhenOutputCloses } from "./output.js";
+import { reportFailure } from "./failure.js";
 import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
@@ -118,14 +118,21 @@ export async function main(argv: string[]): Promise<number> {
             .positional("id", { type: "string", demandOption: true })
             .option("job", { type: "string", describe: "Only this job" })
             .option("step", { type: "string", describe: "Only this step" })
-            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" }),
-        run((a: WithId & { job?: string; step?: string; follow: boolean }) => showLogs({ ...a, id: runId(a.id) })),
+            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" })
+            .option("raw", { type: "boolean", default: false, describe: "The bytes alone: no header before each step's log" }),
+        run((a: Omit<LogsArgs, "id"> & WithId) => showLogs({ ...a, id: runId(a.id) })),
       )
       .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => watchRun({ ...a, id: runId(a.id) })))
       .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })))
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y
-          .command("set <name>", "Set a secret; the value is read from stdin, never from the command line", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => setSecret(a)))
+          .command(
+            "set <name>",
+            "Set a secret; the value is read from stdin, never from the command line",
+            // A value given after the name is refused by setSecret with the way to give it, not as an unknown argument.
+            (z) => z.positional("name", { type: "string", demandOption: true }).strict(false).strictOptions(),
+            run((a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) => setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] })),
+          )
           .command("list", "Names of the secrets (never their values)", {}, run((a: GlobalArgs) => listSecrets(a)))
           .command("rm <name>", "Remove a secret", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => removeSecret(a)))
           .demandCommand(1, "name a secret command: set, list or rm"),
@@ -170,22 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       .parseAsync();
     return exit;
   } catch (error) {
-    if (error instanceof UsageError) {
-      // Only a bad argument is helped by the usage; a bad pipeline file or a command in the wrong place is not.
-      printError(error instanceof ArgumentError ? `${error.message}\nRun quirectl --help for usage.` : error.message);
-      return ExitCode.Usage;
-    }
-    if (error instanceof DaemonStartError && process.getuid?.() === 0 && !parsed.allowRoot) {
-      // As root, quired refuses to run before anything else: say exactly what would start it.
-      printError(
-        `quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${commandLine(["quirectl", "--allow-root", ...argv])} (or set QUIRE_ALLOW_ROOT=1)`,
-      );
-      return ExitCode.Failed;
-    }
-    printError((error as Error).message);
-    if (error instanceof DaemonUnreachableError) return ExitCode.DaemonUnreachable;
-    if (error instanceof QuireError) return ExitCode.Failed;
-    throw error;
+    return reportFailure(error, { argv, allowRoot: parsed.allowRoot === true });
   }
 }
 

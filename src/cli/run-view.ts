@@ -1,78 +1,56 @@
 // How a run looks to a person: a live tree of jobs and steps redrawn in place while it runs (log-update
-// does the cursor work), plain lines of changes when stdout is not a terminal, and a report at the end
-// that puts failures first.
+// does the cursor work; run-lines.ts has the plain lines for when stdout is not a terminal), and a report
+// at the end that puts failures first.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
 import { summaryEnding } from "../ci/output/summary.js";
-import { TERMINAL_RUN_STATES } from "../client/ci.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
+import { RENDER_MS, type StepTails } from "./step-tails.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const MARK: Record<string, string> = { complete: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
-/** Lines of each failed step's output shown in the report. */
+/** Lines of a failed step's log shown in the report when the failure summary is about another step. */
 const REPORT_TAIL_LINES = 8;
 
 export interface RunView {
   update(run: CiRun): void;
-  /** Stops redrawing and leaves the last frame on screen. */
+  /** Stops showing the run (a live view leaves its last frame on screen); updates after it are ignored. */
   done(): void;
 }
 
-export function liveView(stream: NodeJS.WriteStream = process.stdout): RunView {
+/** The live view; with `tails`, each running step's line ends with the last line of its output. */
+export function liveView(stream: NodeJS.WriteStream = process.stdout, tails?: StepTails): RunView {
   const draw = createLogUpdate(stream, { showCursor: false });
   let run: CiRun | undefined;
   let tick = 0;
+  const lastLine = tails && ((job: CiJob, step: CiStep) => tails.lastLine(job.name, step.attempt, step.name));
   // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
-  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }));
-  const timer = setInterval(render, 100);
+  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }, lastLine));
+  const timer = setInterval(render, RENDER_MS);
+  let stopped = false;
   return {
     update(next) {
+      if (stopped) return;
       run = next;
+      tails?.watch(next);
       render();
     },
     done() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
+      tails?.stop();
       render();
       draw.done();
     },
   };
 }
 
-/**
- * One line per change of a job's or step's state, for logs and pipes. The run's own line comes before its
- * jobs' while it starts, after them when it ends.
- */
-export function lineView(): RunView {
-  const seen = new Map<string, string>();
-  const note = (key: string, state: string, text: string) => {
-    if (seen.get(key) === state) return;
-    seen.set(key, state);
-    println(`${new Date().toISOString().slice(11, 19)} ${text}`);
-  };
-  return {
-    update(run) {
-      const over = TERMINAL_RUN_STATES.has(run.state);
-      if (!over) note("run", run.state, `run ${run.id} ${run.state}`);
-      for (const job of run.jobs) {
-        if (job.state === "pending") continue;
-        const attempt = job.attempt > 1 ? ` (attempt ${job.attempt})` : "";
-        note(`job:${job.name}`, `${job.attempt}:${job.state}`, `${visible(job.name)} ${job.state}${attempt}${ended(job)}`);
-        for (const step of currentSteps(job)) {
-          if (step.state === "pending") continue;
-          note(`step:${job.name}:${step.attempt}:${step.name}`, step.state, `${visible(job.name)} / ${visible(step.name)} ${step.state}${exitText(step)}${ended(step)}`);
-        }
-      }
-      if (over) note("run", run.state, `run ${run.id} ${run.state}`);
-    },
-    done() {},
-  };
-}
-
 /** The duration of something that has finished, or nothing. */
-function ended(item: CiJob | CiStep): string {
+export function ended(item: CiJob | CiStep): string {
   return item.finishedUnixMs ? duration(item.startedUnixMs, item.finishedUnixMs) : "";
 }
 
@@ -89,16 +67,20 @@ export interface FrameSize {
  * and every active job with its steps always; failed jobs while there is room; the other jobs as one
  * line of counts (`✓ 40 complete, · 200 pending`). When the active jobs' steps alone do not fit, they
  * are shortened (counts of finished and pending steps), then only the running ones are shown.
+ * `lastLine` gives a running step's last line of output, shown after it (made visible, and cut with the line).
  */
-export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}): string {
+export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}, lastLine?: (job: CiJob, step: CiStep) => string | undefined): string {
   const header = `run ${run.id}  ${visible(run.pipeline)}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`;
   const jobLine = (job: CiJob) => {
     const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
-    const attempt = job.attempt > 1 ? `  attempt ${job.attempt}` : "";
-    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt}${waiting}`;
+    const attempt = attemptOf(job);
+    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt ? `  ${attempt}` : ""}${waiting}`;
   };
-  const stepLine = (step: CiStep) => `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}`;
-  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map(stepLine));
+  const stepLine = (job: CiJob, step: CiStep) => {
+    const output = step.state === "active" ? lastLine?.(job, step) : undefined;
+    return `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}${output ? `  › ${visible(output)}` : ""}`;
+  };
+  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map((step) => stepLine(job, step)));
   const fit = (lines: string[]) => cut(lines, size.columns).join("\n");
 
   const full = [header, ...run.jobs.flatMap((job) => [jobLine(job), ...stepLines(job)])];
@@ -108,7 +90,12 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   // Each active job's steps in full, else in short, else only those running, else none: the first
   // that leaves room for a line of counts.
   const active = run.jobs.filter((job) => job.state === "active");
-  const levels = [stepLines, (job: CiJob) => collapsedSteps(job, stepLine), (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map(stepLine), () => []];
+  const levels = [
+    stepLines,
+    (job: CiJob) => collapsedSteps(job, (step) => stepLine(job, step)),
+    (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map((step) => stepLine(job, step)),
+    () => [],
+  ];
   let blocks = new Map<CiJob, string[]>();
   for (const steps of levels) {
     blocks = new Map(active.map((job) => [job, [jobLine(job), ...steps(job)]]));
@@ -171,10 +158,10 @@ export async function printReport(run: CiRun): Promise<void> {
   for (const { job, step } of failed) {
     println();
     const timeout = timeoutText(run, job, step);
-    println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}`);
-    // quire's own reason (a full disk, a log it could not write) says more than the step's last output.
-    const reason = internalReason(run, job, step);
-    for (const line of reason ?? (await lastLines(step))) println(`    ${visible(line)}`);
+    println(`✗ ${visible(job.name)} / ${visible(step.name)}${timeout ? ` ${visible(timeout)}` : exitText(step)}${attemptNote(job)}`);
+    // The run's summary, when it is about this step, keeps what the failure said (a test's name, the failing
+    // line, the values; or quire's own reason, a full disk) where the log's last lines may be a stack trace.
+    for (const line of summaryLines(run, job, step) ?? (await lastLines(step))) println(`    ${visible(line)}`);
     // Control characters written as $'\x1b', so the hint can be pasted and cannot drive the terminal.
     println(`    full log: quirectl logs ${run.id} --job ${shellWord(job.name)} --step ${shellWord(step.name)}`);
   }
@@ -185,7 +172,7 @@ export async function printReport(run: CiRun): Promise<void> {
   const others = run.jobs.filter((job) => job.state !== "failed");
   if (others.length) {
     println();
-    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
+    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
   }
   for (const a of run.annotations) println(annotationLine(a));
 }
@@ -197,13 +184,14 @@ export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | unde
   return ending?.startsWith("timed out") ? ending : undefined;
 }
 
-/** The lines of the run's summary after its header, when quire itself failed `step` (failure kind internal). */
-function internalReason(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
-  if (run.failureKind !== "internal" || summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
-  const lines = run.failureSummary.split("\n").slice(1);
+/** The lines of the run's failure summary after its header, when the summary is about `step` of `job`. */
+function summaryLines(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
+  if (summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
+  const lines = run.failureSummary.split("\n").slice(1).filter((line) => line.trim() !== "");
   return lines.length ? lines : undefined;
 }
 
+/** The last lines of a step's log as a terminal shows them, for a failed step the summary is not about. */
 async function lastLines(step: CiStep): Promise<string[]> {
   if (!step.log) return [];
   try {
@@ -236,8 +224,20 @@ function where(run: CiRun): string {
   return `${visible(run.ref || run.repo)}${commit}${run.dirty ? " (with uncommitted changes)" : ""}`;
 }
 
-function exitText(step: CiStep | CiJob): string {
+export function exitText(step: CiStep | CiJob): string {
   return step.hasExitCode && step.exitCode !== 0 ? ` exited ${step.exitCode}` : "";
+}
+
+/** `attempt 2 of 3` for a job that has been retried, else undefined (`attempt 2` from a daemon that does not say how many it may have). */
+export function attemptOf(job: CiJob): string | undefined {
+  if (job.attempt <= 1) return undefined;
+  return `attempt ${job.attempt}${job.maxAttempts ? ` of ${job.maxAttempts}` : ""}`;
+}
+
+/** ` (attempt 2 of 3)`, or nothing for a job that ran once. */
+export function attemptNote(job: CiJob): string {
+  const attempt = attemptOf(job);
+  return attempt ? ` (${attempt})` : "";
 }
 
 function duration(start: bigint, end: bigint, now = Date.now()): string {

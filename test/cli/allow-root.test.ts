@@ -2,6 +2,8 @@
 // quired on first use) failed and told the user to pass a flag it did not accept. --allow-root is now a
 // global quirectl option (and QUIRE_ALLOW_ROOT=1) that autostart passes on, and the refusal names the
 // exact command to run.
+// Regression: that refusal exited 1 where README's table says a daemon that cannot be had is 3; a quired
+// that will not start is unreachable from the command's side, so it is 3, as for any quired that fails to start.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -47,10 +49,14 @@ function newHome(): string {
 test("as root, quirectl start without --allow-root names the exact command, and starts nothing", { skip: notRoot }, async () => {
   const home = newHome();
   const r = quirectl(home, ["start", "web", "--", "sh", "-c", "echo 'hi there'; sleep 30"]);
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.code, 3, r.stderr);
   assert.ok(r.stderr.includes(`quirectl --allow-root --home ${home} start web -- sh -c 'echo '\\''hi there'\\''; sleep 30'`), r.stderr);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.equal(await probeSocket(resolvePlaces({ home }).socket), false, "no quired was left running");
+  const started = quirectl(home, ["daemon", "start", "--json"]);
+  assert.equal(started.code, 3, started.stderr);
+  assert.equal(JSON.parse(started.stdout).error.code, "QUIRE_ERR_DAEMON_START");
+  assert.ok(started.stderr.includes(`quirectl --allow-root --home ${home} daemon start --json`), started.stderr);
 });
 
 test("as root, quirectl --allow-root start autostarts quired and runs the session", { skip: notRoot }, () => {

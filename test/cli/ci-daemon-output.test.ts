@@ -64,8 +64,8 @@ describe("with a daemon", () => {
       const r = await closingReader(args, keep);
       assert.deepEqual([r.code, r.stderr], [0, ""], `${args.join(" ")}, reader keeping ${keep} bytes`);
     }
-    // `logs ID | head -c 100`: the log is ~2 MB, far more than a pipe holds.
-    const head = await closingReader(["logs", id], 100);
+    // `logs ID --raw | head -c 100`: the log is ~2 MB, far more than a pipe holds.
+    const head = await closingReader(["logs", id, "--raw"], 100);
     assert.deepEqual([head.code, head.stderr], [0, ""]);
     assert.ok(head.stdout.startsWith("1\r\n2\r\n3\r\n"), JSON.stringify(head.stdout.slice(0, 20)));
   });

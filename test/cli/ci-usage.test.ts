@@ -51,6 +51,18 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     assertUsage(await quirectl(home, ["secret", "rm", "lower"]), /is not a secret name/, "secret rm lower");
   });
 
+  // Regression: `secret set FOO bar` said `Unknown argument: bar`, leaving the person to guess how a value is given.
+  test("a secret's value on the command line is refused with how to give it on stdin, and is not echoed", async () => {
+    for (const extra of [["s3cret-value"], ["--", "s3cret-value"], ["s3cret", "value"]]) {
+      const r = await quirectl(home, ["secret", "set", "TOKEN", ...extra], { input: "from stdin\n" });
+      assertUsage(r, /^quirectl: the value of secret TOKEN is read from stdin, never from the command line/, extra.join(" "));
+      assert.ok(r.stderr.includes('printf %s "$VALUE" | quirectl secret set TOKEN'), r.stderr);
+      assert.ok(r.stderr.includes("quirectl secret set TOKEN < FILE"), r.stderr);
+      assert.ok(!r.stderr.includes("s3cret"), "the value is not printed back");
+    }
+    assertUsage(await quirectl(home, ["secret", "set", "TOKEN", "--bogus"], { input: "value\n" }), /Unknown argument: bogus/, "an unknown option is still one");
+  });
+
   test("secret values that are empty, shorter than 3 bytes or over 64 KiB", async () => {
     for (const input of ["", "ab\n", "é"]) {
       assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input }), /value for TOKEN is (empty|\d bytes?: a secret must be at least 3 bytes, or quire could not redact it)/, JSON.stringify(input));
@@ -68,6 +80,22 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     assert.doesNotMatch(outside.stderr, /--help/);
     const bad = await quirectl(home, ["annotate", ""], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } });
     assert.match(bad.stderr, /\nRun quirectl --help for usage\.\n$/);
+  });
+
+  // Regression: an unquoted `run: echo a: b` got yaml's "Nested mappings are not allowed" and "fix the syntax
+  // there", without the hint to quote that a `: ` met elsewhere in a step gets.
+  test("a `: ` in an unquoted command is refused with the hint to quote it", async () => {
+    const cases: [string, string][] = [
+      ["jobs:\n  a:\n    steps:\n      - run: echo a: b\n", "4:14"],
+      ["jobs:\n  a:\n    steps:\n      - echo a: b: c\n", "4:17"],
+      ["jobs:\n  a:\n    steps: [echo a: b: c]\n", "3:21"],
+    ];
+    for (const [text, at] of cases) {
+      const file = join(home, "colon.yml");
+      writeFileSync(file, text);
+      const r = await quirectl(home, ["run", file]);
+      assertUsage(r, new RegExp(`colon\\.yml:${at}: invalid YAML: .*; a \`: \` in an unquoted value starts a mapping: put the whole value in quotes \\(\`run: 'echo a: b'\`\\)`), text);
+    }
   });
 
   test("a pipeline file that is a FIFO, a directory or over 1 MiB is refused without reading (no hang)", async () => {

@@ -135,7 +135,7 @@ describe("the live view fits the terminal", () => {
   const step = (name: string, state: string): CiStep =>
     ({ name, state, hasExitCode: state === "complete" || state === "failed", exitCode: state === "failed" ? 1 : 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n, log: "", attempt: 1, command: name, summary: "" });
   const job = (name: string, state: string, steps: CiStep[], needs: string[] = []): CiJob =>
-    ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, needs, steps });
+    ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, maxAttempts: 1, needs, steps });
   const bigRun = () =>
     CiRun.fromPartial({
       id: 7n,

@@ -4,6 +4,9 @@ import { PipelineError } from "../errors.js";
 import { PIPELINE_LIMITS } from "../rules.js";
 import { closest } from "./suggest.js";
 
+/** For a `: ` in an unquoted value (`run: echo a: b`), which YAML reads as a mapping inside the value. */
+const QUOTE_HINT = "a `: ` in an unquoted value starts a mapping: put the whole value in quotes (`run: 'echo a: b'`), or the command on the lines after `run: |`";
+
 /** A YAML node holding a value (aliases already resolved). */
 export type ValueNode = Scalar | YAMLMap | YAMLSeq;
 
@@ -24,6 +27,7 @@ export class PipelineSource {
       const { line, col } = this.#lines.linePos(error.pos[0]);
       const at = { file, line, column: col };
       if (error.code === "MULTIPLE_DOCS") throw new PipelineError(at, "a second YAML document starts here", "a pipeline file holds one document: remove the `---` separator");
+      if (error.code === "BLOCK_AS_IMPLICIT_KEY" || error.code === "BLOCK_IN_FLOW") throw new PipelineError(at, `invalid YAML: ${error.message}`, QUOTE_HINT);
       throw new PipelineError(at, `invalid YAML: ${error.message}`, "fix the syntax there");
     }
     // What yaml's Alias.resolve(doc) answers (the last node with that anchor before the alias, in document

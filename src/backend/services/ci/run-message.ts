@@ -7,6 +7,7 @@ import { CiRun } from "../../../gen/quire/v1/ci.js";
 
 /** `view` as a CiRun; each step's log is given as its absolute path under `logDir`. */
 export function runMessage(view: RunView, logDir: string): CiRun {
+  const specs = new Map(view.spec.jobs.map((job) => [job.name, job]));
   return CiRun.fromPartial({
     id: BigInt(view.id),
     repo: view.repo,
@@ -24,7 +25,8 @@ export function runMessage(view: RunView, logDir: string): CiRun {
     tree: view.tree ?? "",
     dirty: view.dirty,
     jobs: view.jobs.map((job) => ({
-      needs: view.spec.jobs.find((j) => j.name === job.name)?.needs ?? [],
+      needs: specs.get(job.name)?.needs ?? [],
+      maxAttempts: 1 + (specs.get(job.name)?.retries ?? 0),
       name: job.name,
       state: job.state,
       hasExitCode: job.exitCode !== null,

@@ -160,6 +160,8 @@ export interface CiJob {
   needs: string[];
   /** The steps of every attempt, in attempt then position order. */
   steps: CiStep[];
+  /** How many attempts the job may have: 1 and its retries (0 from a daemon that does not say). */
+  maxAttempts: number;
 }
 
 export interface CiStep {
@@ -2117,6 +2119,7 @@ function createBaseCiJob(): CiJob {
     attempt: 0,
     needs: [],
     steps: [],
+    maxAttempts: 0,
   };
 }
 
@@ -2154,6 +2157,9 @@ export const CiJob: MessageFns<CiJob> = {
     }
     for (const v of message.steps) {
       CiStep.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.maxAttempts !== 0) {
+      writer.uint32(80).uint32(message.maxAttempts);
     }
     return writer;
   },
@@ -2243,6 +2249,14 @@ export const CiJob: MessageFns<CiJob> = {
             message.steps.push(CiStep.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2286,6 +2300,11 @@ export const CiJob: MessageFns<CiJob> = {
       steps: globalThis.Array.isArray(object?.steps)
         ? object.steps.map((e: any) => CiStep.fromJSON(e))
         : [],
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
     };
   },
 
@@ -2318,6 +2337,9 @@ export const CiJob: MessageFns<CiJob> = {
     if (message.steps?.length) {
       obj.steps = message.steps.map((e) => CiStep.toJSON(e));
     }
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
     return obj;
   },
 
@@ -2339,6 +2361,7 @@ export const CiJob: MessageFns<CiJob> = {
     message.attempt = object.attempt ?? 0;
     message.needs = object.needs?.map((e) => e) || [];
     message.steps = object.steps?.map((e) => CiStep.fromPartial(e)) || [];
+    message.maxAttempts = object.maxAttempts ?? 0;
     return message;
   },
 };

@@ -382,7 +382,7 @@ describe("logs", () => {
   test("--follow on a live run gets every byte, in order, and ends with the run", async () => {
     const dir = repos.make({ "quire.yml": "jobs:\n  count:\n    steps:\n      - for i in $(seq 1 200); do echo line $i; sleep 0.002; done\n      - echo second step\n" });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
-    const followed = await quirectl(daemon.home, ["logs", String(run.id), "--follow"]);
+    const followed = await quirectl(daemon.home, ["logs", String(run.id), "--follow", "--raw"]);
     assert.equal(followed.code, 0, followed.stderr);
     const expected = Array.from({ length: 200 }, (_, i) => `line ${i + 1}`).join("\n") + "\nsecond step\n";
     assert.equal(followed.stdout.replaceAll("\r\n", "\n"), expected);
