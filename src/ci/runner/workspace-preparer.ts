@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { materialize } from "../workspace/checkout.js";
+import { commitSnapshot } from "../workspace/commit-snapshot.js";
 import { snapshotSource, type Snapshot } from "../workspace/snapshot.js";
 import type { Workspaces } from "../workspace/workspaces.js";
 
@@ -30,9 +31,9 @@ export class WorkspacePreparer {
     this.#skip = skip;
   }
 
-  /** Snapshots the source that `dir` is in, as it is now, and checks it out aside. */
-  async stage(dir: string): Promise<StagedWorkspace> {
-    const snapshot = await snapshotSource(dir, { skip: this.#skip });
+  /** Snapshots the source that `dir` is in, as it is now (or as `commit` has it), and checks it out aside. */
+  async stage(dir: string, commit?: string): Promise<StagedWorkspace> {
+    const snapshot = commit ? await commitSnapshot(dir, commit) : await snapshotSource(dir, { skip: this.#skip });
     const staging = join(this.#workspaces.root, `${STAGING_PREFIX}${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
     const discard = () => rmSync(staging, { recursive: true, force: true });
     try {

@@ -14,7 +14,7 @@ type Db = Database.Database;
 type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
-  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace`;
+  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify`;
 const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
 // Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
@@ -113,6 +113,8 @@ export class RunStore {
         workspace: input.workspace,
         token: input.tokenHash,
         key: input.idempotencyKey ?? null,
+        trigger: input.trigger ?? "manual",
+        notify: input.notify ? 1 : 0,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -382,8 +384,8 @@ function prepare(db: Db) {
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by, token_hash = NULL,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash, idempotency_key)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token, @key)`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, token_hash, idempotency_key, triggered_by, notify)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @token, @key, @trigger, @notify)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),

@@ -21,6 +21,7 @@ export function runMessage(view: RunView, logDir: string): CiRun {
     commit: view.commit ?? "",
     tree: view.tree ?? "",
     dirty: view.dirty,
+    trigger: view.trigger,
     jobs: view.jobs.map((job) => ({
       needs: view.spec.jobs.find((j) => j.name === job.name)?.needs ?? [],
       name: job.name,
