@@ -262,6 +262,11 @@ export const ERROR_CODES = {
     means: "A pipeline file cannot be used: unreadable, not YAML, or not a valid pipeline; the message names file:line:column and the field.",
     action: "Fix the file where the message points, as it says what is allowed.",
   },
+  QUIRE_ERR_CONFIG_INVALID: {
+    layer: "ci",
+    means: "quire's configuration file (config.yml) cannot be used: unreadable, not YAML, an unknown setting or a bad value; the message names file:line:column and the setting.",
+    action: "Fix the file where the message points, or set the value with `quirectl config set NAME VALUE`.",
+  },
   QUIRE_ERR_RUN_NOT_FOUND: {
     layer: "ci",
     means: "No run has that id.",

@@ -20,6 +20,13 @@ export class PipelineUsageError extends UsageError {
   }
 }
 
+/** quire's configuration file is bad (SettingsError's message, placed at file:line:column): quirectl prints it and exits 2. */
+export class ConfigUsageError extends UsageError {
+  constructor(message: string, cause?: unknown) {
+    super("QUIRE_ERR_CONFIG_INVALID", message, { cause });
+  }
+}
+
 /** `quirectl annotate` outside a pipeline step, where there is no run token to say which run. */
 export class NotInStepError extends UsageError {
   constructor() {

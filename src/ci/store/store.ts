@@ -275,6 +275,11 @@ export class RunStore {
     return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
   }
 
+  /** The newest run of each (ref, pipeline) of `repo`, newest first, at most `limit`. */
+  newestRunsOfRepo(repo: string, limit: number): { id: number; ref: string; pipeline: string; state: RunState }[] {
+    return this.#s.newestOfRepo.all(repo, limit) as { id: number; ref: string; pipeline: string; state: RunState }[];
+  }
+
   /** Pending and active runs, oldest first. */
   liveRuns(): RunRecord[] {
     return (this.#s.liveRuns.all() as RunRow[]).map(toRunRecord);
@@ -418,6 +423,8 @@ function prepare(db: Db) {
     stepState: p(`SELECT s.state FROM steps s JOIN jobs j ON j.id = s.job_id
       WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
     newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    newestOfRepo: p(`SELECT r.id, r.ref, r.pipeline, r.state FROM runs r
+      JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
     runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
     jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at
