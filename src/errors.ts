@@ -384,6 +384,16 @@ export const ERROR_CODES = {
     means: "Ctrl-C at the prompt for a secret's value; quirectl exits 2.",
     action: "Nothing: nothing was set.",
   },
+  QUIRE_ERR_HOOK_TRACKED: {
+    layer: "cli",
+    means: "`quirectl hook install` would replace a hook file that git tracks (a core.hooksPath directory in the repository); quire never changes a tracked file.",
+    action: "Add the line the message gives to that hook file, and commit it.",
+  },
+  QUIRE_ERR_HOOK_SETUP: {
+    layer: "cli",
+    means: "A git hook could not be installed or removed: not inside a git work tree, or a file in the way.",
+    action: "Follow the message: run it inside the repository, or move the file it names.",
+  },
   QUIRE_ERR_LOGIN_UNSUPPORTED: {
     layer: "cli",
     means: "Starting quired at login is not supported on this platform.",
