@@ -21,6 +21,7 @@ import { showDaemonLog, type LogArgs } from "./daemon-log.js";
 import { configGet, configList, configSet, configUnset } from "./config.js";
 import { hookInstall, hookUninstall, type HookInstallArgs } from "./hook.js";
 import { hookRun, type HookRunArgs } from "./hook-run.js";
+import { prompt, PROMPT_SHELLS } from "./prompt.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -114,6 +115,15 @@ export async function main(argv: string[]): Promise<number> {
             run((a: HookRunArgs) => hookRun(a)),
           )
           .demandCommand(1, "name a hook command: install, uninstall or run"),
+      )
+      .command(
+        "prompt",
+        "This branch's newest run in your prompt, at no process per prompt: --shell bash|zsh|fish|sh prints the snippet (tmux, starship: their config)",
+        (y) =>
+          y
+            .option("shell", { type: "string", choices: PROMPT_SHELLS, describe: "Print the snippet for this shell or tool" })
+            .option("print", { type: "boolean", default: false, describe: "Print the segment for this directory (what the snippets show)" }),
+        run((a: GlobalArgs & { shell?: string; print: boolean }) => prompt(a)),
       )
       .command("config", "quire's settings: notifications, the bell, hooks, watch, runs (config.yml)", (y) =>
         y
