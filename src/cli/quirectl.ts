@@ -22,6 +22,7 @@ import { configGet, configList, configSet, configUnset } from "./config.js";
 import { hookInstall, hookUninstall, type HookInstallArgs } from "./hook.js";
 import { hookRun, type HookRunArgs } from "./hook-run.js";
 import { prompt, PROMPT_SHELLS } from "./prompt.js";
+import { watchRuns } from "./watch.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -79,8 +80,9 @@ export async function main(argv: string[]): Promise<number> {
             .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
             .option("job", { type: "string", array: true, describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable" })
             .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
-            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
-        run((a: RunArgs) => submitRun(a)),
+            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" })
+            .option("watch", { type: "boolean", default: false, describe: "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends" }),
+        run((a: RunArgs & { watch: boolean }) => (a.watch ? watchRuns(a) : submitRun(a))),
       )
       .command("hook", "Run the pipeline on git commit and push, in the background (README: In your daily flow)", (y) =>
         y
