@@ -14,6 +14,9 @@ import { runJson, currentSteps } from "./run-json.js";
 import { annotationLine, lineView, liveView, printReport, timeoutText } from "./run-view.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
+import { ringBell } from "./bell.js";
+import { loadSettings } from "./config.js";
+import type { Settings } from "../ci/settings/schema.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;
@@ -56,10 +59,12 @@ export async function submitRun(args: RunArgs): Promise<number> {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message, error);
     throw error;
   }
+  const settings = loadSettings(args);
   return withCi(args, async (ci) => {
     let run: CiRun;
     try {
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection });
+      // Nobody waits on a run submitted without --wait: its end may be a desktop notification (notify.run).
+      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection, notify: !args.wait && settings["notify.run"] });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
       throw error;
@@ -69,7 +74,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
       else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
-    return await follow(ci, run.id, args.json);
+    return await follow(ci, run.id, args.json, settings);
   });
 }
 
@@ -79,8 +84,8 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
   });
 }
 
-/** Shows the run until it ends; the exit code says how it ended. */
-async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> {
+/** Shows the run until it ends (ringing the bell for `run --wait`); the exit code says how it ended. */
+async function follow(ci: CiClient, id: bigint, json: boolean, bell?: Settings): Promise<number> {
   const view = json ? undefined : process.stdout.isTTY ? liveView() : lineView();
   let final: CiRun;
   try {
@@ -90,6 +95,7 @@ async function follow(ci: CiClient, id: bigint, json: boolean): Promise<number> 
   }
   if (json) printJson(runJson(final));
   else await printReport(final);
+  if (bell && !json) ringBell(final, bell);
   return final.state === "complete" ? ExitCode.Ok : ExitCode.Failed;
 }
 
