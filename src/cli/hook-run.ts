@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, renameSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import { PipelineError } from "../ci/errors.js";
+import type { Pipeline } from "../ci/pipeline/model.js";
 import { readPipeline } from "../ci/read-pipeline.js";
 import { pushTriggers, type PushEvent } from "../ci/triggers/push-filter.js";
 import { CiClient, type CiRun } from "../client/ci.js";
@@ -69,7 +70,7 @@ export async function hookRun(args: HookRunArgs): Promise<number> {
           refused = true;
           continue;
         }
-        let pipeline;
+        let pipeline: Pipeline;
         try {
           pipeline = readPipeline(text, path);
         } catch (error) {

@@ -1,23 +1,23 @@
 // run --wait rings the terminal bell at the end: in a real terminal (a PTY), for a run that took longer
 // than bell.after, unless bell.enabled is off; never when stdout is not a terminal.
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { run } from "../../src/runtime/index.js";
 import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { tempRepos } from "../helpers/git.js";
 import { quirectl } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 before(async () => {
   daemon = await startTestDaemon();
-  repo = makeRepo({ "quire.yml": "jobs:\n  a:\n    steps:\n      - echo ok\n" });
+  repo = repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - echo ok\n" });
 });
 after(async () => {
   await daemon?.stop();
-  if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
 /** `quirectl run --wait` in a terminal with `config` as the configuration file: its output. */

@@ -6,18 +6,18 @@
 // them): uninstall leaves every file exactly as it was, bytes and modes.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CiClient, type CiRun } from "../../src/client/ci.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { git, gitEnv, makeRepo, writeFiles } from "../helpers/git.js";
+import { eventually } from "../helpers/eventually.js";
+import { git, gitEnv, tempRepos, writeFiles } from "../helpers/git.js";
 import { quirectl } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let ci: CiClient;
-const cleanup: string[] = [];
 before(async () => {
   daemon = await startTestDaemon();
   ci = await CiClient.connect({ home: daemon.home, autostart: false });
@@ -25,23 +25,18 @@ before(async () => {
 after(async () => {
   ci?.close();
   await daemon?.stop();
-  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
 });
 
 const PASSING = "name: checks\njobs:\n  check:\n    steps:\n      - name: look\n        run: cat data.txt\n";
 const FAILING = "name: checks\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          echo 'the check failed here' && exit 4\n";
 
-function repo(files: Record<string, string>): string {
-  const dir = makeRepo(files);
-  cleanup.push(dir);
-  return realpathSync(dir);
-}
+const repo = (files: Record<string, string>) => repos.make(files);
 
 /** Runs git in `dir` as a person would (its hooks run), without blocking the test's event loop. */
 function gitAsync(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn("git", args, { cwd: dir, env: { ...gitEnv, QUIRE_NO_AUTOSTART: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("git", args, { cwd: dir, env: { ...process.env, ...gitEnv, QUIRE_NO_AUTOSTART: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
@@ -77,24 +72,17 @@ async function runsOf(dir: string): Promise<CiRun[]> {
   return (await ci.list(200)).filter((run) => run.repo === dir);
 }
 
-/** Waits until the repository has `count` runs (polling the daemon, bounded), and returns them newest first. */
-async function awaitRuns(dir: string, count: number, timeoutMs = 30_000): Promise<CiRun[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/** Waits until the repository has `count` runs, and returns them newest first. */
+async function awaitRuns(dir: string, count: number): Promise<CiRun[]> {
+  return eventually(async () => {
     const runs = await runsOf(dir);
-    if (runs.length >= count) return runs;
-    if (Date.now() > deadline) throw new Error(`${dir} has ${runs.length} runs, not ${count}; hooks.log:\n${hooksLog()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return runs.length >= count && runs;
+  }, () => `${dir} to have ${count} runs; hooks.log:\n${hooksLog()}`, 30_000);
 }
 
-/** Waits until the hooks log says `pattern` (bounded). */
-async function awaitLog(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(hooksLog())) {
-    if (Date.now() > deadline) throw new Error(`hooks.log never said ${pattern}:\n${hooksLog()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until the hooks log says `pattern`. */
+async function awaitLog(pattern: RegExp): Promise<void> {
+  await eventually(() => pattern.test(hooksLog()), () => `hooks.log to say ${pattern}:\n${hooksLog()}`, 30_000);
 }
 
 const ended = (run: CiRun) => ci.watch(run.id, () => {});
@@ -141,7 +129,7 @@ describe("post-commit", () => {
 
     // The hook never waits for quired: frozen, git commit still returns (exit 0), and the run comes once it thaws.
     daemon.process.kill("SIGSTOP");
-    let frozen;
+    let frozen: Awaited<ReturnType<typeof commit>>;
     try {
       frozen = await commit(dir, { "other.txt": "x\n" });
     } finally {
@@ -179,8 +167,7 @@ describe("post-commit", () => {
   });
 
   test("husky (core.hooksPath .husky/_): its hook still runs the repository's .husky/post-commit; nothing shows in git status", async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), "quire-husky-")), "ran");
-    cleanup.push(join(marker, ".."));
+    const marker = join(repos.dir("husky"), "ran");
     // What husky 9 writes: .husky/_/ with its h script, one two-line script per hook, and a .gitignore of *.
     const husky = "#!/usr/bin/env sh\n. \"${0%/*}/h\"\n";
     const h = [
@@ -303,8 +290,7 @@ describe("post-commit", () => {
 
 describe("pre-push", () => {
   function bare(): string {
-    const dir = realpathSync(mkdtempSync(join(tmpdir(), "quire-remote-")));
-    cleanup.push(dir);
+    const dir = repos.dir("remote");
     git(dir, "init", "-q", "--bare", "-b", "main");
     return dir;
   }

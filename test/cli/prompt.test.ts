@@ -11,16 +11,17 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { writeStatusFile } from "../../src/ci/status/status-file.js";
 import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { git, makeRepo } from "../helpers/git.js";
+import { git, tempRepos } from "../helpers/git.js";
 import { quirectl } from "../helpers/quirectl.js";
 
+const repos = tempRepos();
 const home = tempHome();
 const scratch = realpathSync(mkdtempSync(join(tmpdir(), "quire-prompt-")));
 let repo: string;
 let worktree: string;
 const snippets: Record<string, string> = {};
 before(async () => {
-  repo = realpathSync(makeRepo({ "quire.yml": "jobs:\n  a:\n    steps:\n      - true\n" }));
+  repo = realpathSync(repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - true\n" }));
   worktree = join(scratch, "feature worktree");
   git(repo, "worktree", "add", "-q", "-b", "feature/x", worktree);
   mkdirSync(join(repo, "deep", "er"), { recursive: true });
@@ -40,7 +41,6 @@ before(async () => {
 after(() => {
   rmSync(home, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
-  if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
 const SHELLS: Record<string, { file: string; args: string[]; load: string; show: string }> = {
@@ -126,8 +126,8 @@ describe("with a real daemon", () => {
   });
 
   test("the status file the daemon writes is what the bash prompt shows, run after run", async () => {
-    const dir = realpathSync(makeRepo({ "quire.yml": "jobs:\n  a:\n    steps:\n      - test ! -e broken\n" }));
-    try {
+    const dir = repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - test ! -e broken\n" });
+    {
       const snippet = (await quirectl(daemon.home, ["prompt", "--shell", "bash"])).stdout;
       const show = () => spawnSync("/bin/bash", ["--norc", "--noprofile", "-c", `${snippet}\n__quire_status; printf %s "$QUIRE_PROMPT"`], { cwd: dir, encoding: "utf8" }).stdout;
       assert.equal(show(), "");
@@ -138,8 +138,6 @@ describe("with a real daemon", () => {
       const failed = await quirectl(daemon.home, ["run", "--wait", "--json"], { cwd: dir });
       assert.equal(failed.code, 1);
       assert.equal(show(), `quire ✗ #${JSON.parse(failed.stdout).id}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

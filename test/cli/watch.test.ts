@@ -8,10 +8,12 @@ import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSyn
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { makeRepo } from "../helpers/git.js";
+import { eventually } from "../helpers/eventually.js";
+import { tempRepos } from "../helpers/git.js";
 
 const PIPELINE = "name: watched\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          if test -e slow; then sleep 60; fi\n";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
 let watcher: ChildProcess | undefined;
@@ -21,7 +23,7 @@ before(async () => {
   daemon = await startTestDaemon();
   // A debounce long enough that a loaded machine cannot pause a burst of saves past it.
   writeFileSync(join(daemon.home, "config.yml"), "watch:\n  debounce: 1s\nnotify:\n  watch: false\n");
-  repo = realpathSync(makeRepo({ "quire.yml": PIPELINE, "data.txt": "start\n", ".gitignore": "build/\n*.log\n" }));
+  repo = realpathSync(repos.make({ "quire.yml": PIPELINE, "data.txt": "start\n", ".gitignore": "build/\n*.log\n" }));
 });
 after(async () => {
   if (watcher && watcher.exitCode === null) {
@@ -29,16 +31,14 @@ after(async () => {
     await new Promise((r) => watcher!.once("exit", r));
   }
   await daemon?.stop();
-  if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
-async function until(what: string, done: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+/** Waits for `done`, failing at once should the watch exit first. */
+async function until(what: string, done: () => boolean): Promise<void> {
+  await eventually(() => {
     if (watcher?.exitCode !== null && watcher?.exitCode !== undefined) throw new Error(`quirectl run --watch exited ${watcher.exitCode} before ${what}\nstderr:\n${stderr}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return done();
+  }, () => `${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`, 60_000);
 }
 
 /** The runs the watch has printed (each as it ended), in order. */

@@ -32,7 +32,7 @@ function translate(pattern: string): string {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === "\\" && i + 1 < pattern.length) {
-      out += escape(pattern[++i]!);
+      out += literal(pattern[++i]!);
       atom = true;
     } else if (c === "*") {
       if (pattern[i + 1] === "*") {
@@ -55,13 +55,13 @@ function translate(pattern: string): string {
       i = end;
       atom = true;
     } else {
-      out += escape(c);
+      out += literal(c);
       atom = true;
     }
   }
   return out;
 }
 
-function escape(c: string): string {
+function literal(c: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c;
 }

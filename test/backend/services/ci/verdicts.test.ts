@@ -8,11 +8,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CiClient } from "../../src/client/ci.js";
-import { readStatusFile } from "../../src/ci/status/status-file.js";
-import { startTestDaemon, tempHome, type TestDaemon } from "../helpers/daemon.js";
-import { eventually } from "../helpers/fixtures.js";
-import { git, makeRepo } from "../helpers/git.js";
+import { CiClient } from "../../../../src/client/ci.js";
+import { readStatusFile } from "../../../../src/ci/status/status-file.js";
+import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
+import { eventually } from "../../../helpers/eventually.js";
+import { git, tempRepos } from "../../../helpers/git.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "quire-verdicts-"));
 const standIns = join(scratch, "bin");
@@ -25,6 +25,7 @@ chmodSync(join(standIns, "notify-send"), 0o755);
 
 const PIPELINE = "name: checks\njobs:\n  build:\n    steps:\n      - name: compile\n        run: |\n          echo compiling\n          test ! -e broken || { echo 'error: it is broken'; exit 3; }\n";
 
+const repos = tempRepos();
 let daemon: TestDaemon;
 let ci: CiClient;
 let repo: string;
@@ -34,13 +35,12 @@ before(async () => {
   writeFileSync(join(home, "config.yml"), "runs:\n  keep-failed-workspaces: 0\n");
   daemon = await startTestDaemon([], home, { PATH: `${standIns}:${process.env.PATH}` });
   ci = await CiClient.connect({ home: daemon.home, autostart: false });
-  repo = makeRepo({ "quire.yml": PIPELINE });
+  repo = repos.make({ "quire.yml": PIPELINE });
 });
 after(async () => {
   ci?.close();
   await daemon?.stop();
   rmSync(scratch, { recursive: true, force: true });
-  if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
 const recorded = () => readdirSync(notes).filter((name) => !name.endsWith(".tmp")).map((name) => readFileSync(join(notes, name), "utf8").trimEnd().split("\n"));
@@ -74,7 +74,7 @@ describe("status files and notifications", () => {
     const failed = await runToEnd({ trigger: "post-commit", notify: true });
     rmSync(join(repo, "broken"));
     assert.equal(failed.trigger, "post-commit");
-    await eventually(() => recorded().length === 1, "the notification");
+    await eventually(() => recorded().length === 1, () => `the notification; so far ${JSON.stringify(recorded())}`);
     const [args] = recorded();
     assert.deepEqual(args!.slice(0, 3), ["--app-name=quire", "--urgency=critical", "--"]);
     assert.equal(args![3], `quire: run ${failed.id} failed`);
