@@ -79,7 +79,8 @@ describe("status files and notifications", () => {
     assert.deepEqual(args!.slice(0, 3), ["--app-name=quire", "--urgency=critical", "--"]);
     assert.equal(args![3], `quire: run ${failed.id} failed`);
     assert.deepEqual(args!.slice(4), ["checks on main", 'job build, step "compile" exited 3', "error: it is broken"]);
-    assert.ok(!existsSync(join(daemon.home, "work", String(failed.id))), "runs.keep-failed-workspaces: 0 kept no workspace");
+    // A workspace is released once its run has ended: runs.keep-failed-workspaces 0 keeps none.
+    await eventually(() => !existsSync(join(daemon.home, "work", String(failed.id))), "the failed run's workspace to be removed (runs.keep-failed-workspaces: 0)");
 
     const passed = await runToEnd({ trigger: "watch", notify: true });
     await eventually(() => recorded().length === 2, "the second notification");
