@@ -262,6 +262,11 @@ export const ERROR_CODES = {
     means: "A pipeline file cannot be used: unreadable, not YAML, or not a valid pipeline; the message names file:line:column and the field.",
     action: "Fix the file where the message points, as it says what is allowed.",
   },
+  QUIRE_ERR_CONFIG_INVALID: {
+    layer: "ci",
+    means: "quire's configuration file (config.yml) cannot be used: unreadable, not YAML, an unknown setting or a bad value; the message names file:line:column and the setting.",
+    action: "Fix the file where the message points, or set the value with `quirectl config set NAME VALUE`.",
+  },
   QUIRE_ERR_RUN_NOT_FOUND: {
     layer: "ci",
     means: "No run has that id.",
@@ -398,6 +403,16 @@ export const ERROR_CODES = {
     layer: "cli",
     means: "`quirectl logs --step S` without `--job`, and several jobs of the run have a step S; quirectl exits 2.",
     action: "Add `--job J`, one of the jobs the message names.",
+  },
+  QUIRE_ERR_HOOK_TRACKED: {
+    layer: "cli",
+    means: "`quirectl hook install` would replace a hook file that git tracks (a core.hooksPath directory in the repository); quire never changes a tracked file.",
+    action: "Add the line the message gives to that hook file, and commit it.",
+  },
+  QUIRE_ERR_HOOK_SETUP: {
+    layer: "cli",
+    means: "A git hook could not be installed or removed: not inside a git work tree, or a file in the way.",
+    action: "Follow the message: run it inside the repository, or move the file it names.",
   },
   QUIRE_ERR_LOGIN_UNSUPPORTED: {
     layer: "cli",

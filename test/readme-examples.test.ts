@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parsePipeline } from "../src/ci/pipeline/parse.js";
+import { parseSettings } from "../src/ci/settings/settings-file.js";
 import { startTestDaemon, type TestDaemon } from "./helpers/daemon.js";
 import { repoRoot } from "./helpers/paths.js";
 
@@ -68,6 +69,13 @@ for (const block of codeBlocks(readme, "yaml")) {
   test(`README.md:${block.line}: the pipeline parses`, () => {
     const pipeline = parsePipeline(block.code, `README.md:${block.line}`);
     assert.ok(pipeline.jobs.length > 0);
+  });
+}
+
+// quire's configuration file, shown as ```yaml config.yml: read as quirectl reads it.
+for (const block of codeBlocks(readme, "yaml config.yml")) {
+  test(`README.md:${block.line}: the configuration file is read`, () => {
+    assert.ok(parseSettings(block.code, `README.md:${block.line}`).given.size > 0);
   });
 }
 

@@ -47,6 +47,17 @@ export class PipelineFindingsError extends PipelineError {
   }
 }
 
+/**
+ * quire's configuration file (config.yml) cannot be used: not YAML, an unknown setting or a value the
+ * setting does not take. The message reads `file:line:column: setting: what is wrong; what is allowed`.
+ */
+export class SettingsError extends CiError {
+  constructor(readonly file: string, readonly line: number | null, readonly column: number | null, setting: string | undefined, problem: string, allowed: string, options?: { cause?: unknown }) {
+    const where = line === null ? file : `${file}:${line}:${column ?? 1}`;
+    super("QUIRE_ERR_CONFIG_INVALID", `${where}: ${setting ? `${setting}: ` : ""}${problem}; ${allowed}`, options);
+  }
+}
+
 /** A run id the store does not know. */
 export class RunNotFoundError extends CiError {
   constructor(readonly id: number) {

@@ -24,6 +24,9 @@ export const ANNOTATION_MAX = 4096;
 /** An idempotency key, in characters: what a client names a submission with; a CHECK of the store. */
 export const IDEMPOTENCY_KEY_MAX = 128;
 
+/** What asked for a run (`manual`, `post-commit`, `pre-push`, `watch`); a CHECK of the store. */
+export const TRIGGER_NAME = /^[a-z0-9-]{1,32}$/;
+
 /** Between the interrupt and SIGKILL when a step's tree, or what a job left behind, is ended. */
 export const KILL_GRACE_MS = 2_000;
 

@@ -17,6 +17,9 @@ import { onInterrupt } from "./interrupt.js";
 import { StepTails } from "./step-tails.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
 import { pipelineFile } from "./pipeline-file.js";
+import { ringBell } from "./bell.js";
+import { loadSettings } from "./config.js";
+import type { Settings } from "../ci/settings/schema.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;
@@ -59,10 +62,12 @@ export async function submitRun(args: RunArgs): Promise<number> {
     if (error instanceof PipelineError) throw new PipelineUsageError(error.message, error);
     throw error;
   }
+  const settings = loadSettings(args);
   return withCi(args, async (ci) => {
     let run: CiRun;
     try {
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection });
+      // Nobody waits on a run submitted without --wait: its end may be a desktop notification (notify.run).
+      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection, notify: !args.wait && settings["notify.run"] });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
       throw error;
@@ -72,7 +77,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
       else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
       return ExitCode.Ok;
     }
-    return await follow(ci, run.id, args.json, { interruptible: true });
+    return await follow(ci, run.id, args.json, { interruptible: true, bell: settings });
   });
 }
 
@@ -83,10 +88,10 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
 }
 
 /**
- * Shows the run until it ends; the exit code says how it ended. `interruptible`: Ctrl-C says the run goes
- * on and how to follow or cancel it, a second one cancels it (interrupt.ts).
+ * Shows the run until it ends (ringing the bell for `run --wait`); the exit code says how it ended.
+ * `interruptible`: Ctrl-C says the run goes on and how to follow or cancel it, a second one cancels it (interrupt.ts).
  */
-async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean } = {}): Promise<number> {
+async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean; bell?: Settings } = {}): Promise<number> {
   const view = json ? undefined : process.stdout.isTTY ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk))) : lineView();
   const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
@@ -98,6 +103,7 @@ async function follow(ci: CiClient, id: bigint, json: boolean, options: { interr
   }
   if (json) printJson(runJson(final));
   else await printReport(final);
+  if (options.bell && !json) ringBell(final, options.bell);
   return final.state === "complete" ? ExitCode.Ok : ExitCode.Failed;
 }
 

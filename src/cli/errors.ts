@@ -20,6 +20,27 @@ export class PipelineUsageError extends UsageError {
   }
 }
 
+/** quire's configuration file is bad (SettingsError's message, placed at file:line:column): quirectl prints it and exits 2. */
+export class ConfigUsageError extends UsageError {
+  constructor(message: string, cause?: unknown) {
+    super("QUIRE_ERR_CONFIG_INVALID", message, { cause });
+  }
+}
+
+/** A hook file that git tracks is where quire's hook would go: quire never changes a tracked file. */
+export class HookTrackedError extends CliError {
+  constructor(readonly hook: string, readonly path: string, line: string) {
+    super("QUIRE_ERR_HOOK_TRACKED", `${path} is tracked by git, so quire will not change it; to run quire's ${hook} hook, add this line to it (and commit it):\n  ${line}`);
+  }
+}
+
+/** A hook could not be installed or removed: not a git work tree, or a file in the way. */
+export class HookSetupError extends CliError {
+  constructor(message: string, cause?: unknown) {
+    super("QUIRE_ERR_HOOK_SETUP", message, { cause });
+  }
+}
+
 /** `quirectl annotate` outside a pipeline step, where there is no run token to say which run. */
 export class NotInStepError extends UsageError {
   constructor() {

@@ -18,6 +18,11 @@ import { exportGithub, type ExportArgs } from "./export.js";
 import { actionAdd, type ActionAddArgs } from "./action.js";
 import { showMetrics } from "./metrics.js";
 import { showDaemonLog, type LogArgs } from "./daemon-log.js";
+import { configGet, configList, configSet, configUnset } from "./config.js";
+import { hookInstall, hookUninstall, type HookInstallArgs } from "./hook.js";
+import { hookRun, type HookRunArgs } from "./hook-run.js";
+import { prompt, PROMPT_SHELLS } from "./prompt.js";
+import { watchRuns } from "./watch.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -75,8 +80,65 @@ export async function main(argv: string[]): Promise<number> {
             .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
             .option("job", { type: "string", array: true, describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable" })
             .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
-            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" }),
-        run((a: RunArgs) => submitRun(a)),
+            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" })
+            .option("watch", { type: "boolean", default: false, describe: "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends" }),
+        run((a: RunArgs & { watch: boolean }) => (a.watch ? watchRuns(a) : submitRun(a))),
+      )
+      .command("hook", "Run the pipeline on git commit and push, in the background (README: In your daily flow)", (y) =>
+        y
+          .command(
+            "install",
+            "Install quire's git hooks in this repository, beside the hooks it has (default: what hooks.* in the config say)",
+            (z) =>
+              z
+                .option("post-commit", { type: "boolean", describe: "After each commit, run what was committed" })
+                .option("pre-push", { type: "boolean", describe: "Before each push, run what is pushed" })
+                .option("wait", { type: "boolean", describe: "The pre-push hook waits for the run and refuses the push when it fails" })
+                .option("file", { type: "string", describe: "The pipeline file (default: quire.yml, else the workflows whose on.push/pull_request take the push)" }),
+            run((a: HookInstallArgs) => hookInstall(a)),
+          )
+          .command(
+            "uninstall",
+            "Remove quire's hooks and put back what was there, byte for byte",
+            (z) => z.option("post-commit", { type: "boolean", describe: "Only this one" }).option("pre-push", { type: "boolean", describe: "Only this one" }),
+            run((a: GlobalArgs & { postCommit?: boolean; prePush?: boolean }) => hookUninstall(a)),
+          )
+          .command(
+            "run <name> [remote] [url]",
+            "What quire's hook scripts run (git runs them): submit the committed or pushed tree",
+            (z) =>
+              z
+                .positional("name", { type: "string", choices: ["post-commit", "pre-push"], demandOption: true })
+                .positional("remote", { type: "string" })
+                .positional("url", { type: "string" })
+                .option("refs", { type: "string", describe: "pre-push: the lines git wrote on the hook's stdin" })
+                .option("file", { type: "string", describe: "The pipeline file, relative to the repository's root" })
+                .option("wait", { type: "boolean", default: false, describe: "Wait for the runs; exit 1 when one does not complete" }),
+            run((a: HookRunArgs) => hookRun(a)),
+          )
+          .demandCommand(1, "name a hook command: install, uninstall or run"),
+      )
+      .command(
+        "prompt",
+        "This branch's newest run in your prompt, at no process per prompt: --shell bash|zsh|fish|sh prints the snippet (tmux, starship: their config)",
+        (y) =>
+          y
+            .option("shell", { type: "string", choices: PROMPT_SHELLS, describe: "Print the snippet for this shell or tool" })
+            .option("print", { type: "boolean", default: false, describe: "Print the segment for this directory (what the snippets show)" }),
+        run((a: GlobalArgs & { shell?: string; print: boolean }) => prompt(a)),
+      )
+      .command("config", "quire's settings: notifications, the bell, hooks, watch, runs (config.yml)", (y) =>
+        y
+          .command("get <name>", "One setting's value", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => configGet(a)))
+          .command(
+            "set <name> <value>",
+            "Set a setting in the file (comments and the rest kept)",
+            (z) => z.positional("name", { type: "string", demandOption: true }).positional("value", { type: "string", demandOption: true }),
+            run((a: GlobalArgs & { name: string; value: string }) => configSet(a)),
+          )
+          .command("unset <name>", "Take a setting out of the file: its default applies", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => configUnset(a)))
+          .command("list", "Every setting, its value and where it comes from", {}, run((a: GlobalArgs) => configList(a)))
+          .demandCommand(1, "name a config command: get, set, unset or list"),
       )
       .command("action", "Actions from other repositories, kept on this machine for workflows to use", (y) =>
         y

@@ -20,6 +20,7 @@ export function runJson(run: CiRun) {
     commit: run.commit || null,
     tree: run.tree || null,
     dirty: run.dirty,
+    trigger: run.trigger || null,
     jobs: run.jobs.map(jobJson),
     annotations: run.annotations.map((a) => ({ text: a.text, job: a.job || null, step: a.step || null, created_at: isoOrNull(a.createdUnixMs) })),
   };

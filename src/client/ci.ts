@@ -36,6 +36,12 @@ export interface SubmitOptions {
   jobs?: string[];
   /** Only the matrix legs holding these values. */
   matrix?: Record<string, string>;
+  /** What asks for the run, recorded with it (`post-commit`, `watch`, ...; default `manual`). */
+  trigger?: string;
+  /** A full commit id: run that commit's tree instead of the working copy (`text` as the commit has it). */
+  commit?: string;
+  /** A desktop notification when the run ends: nobody waits on it. */
+  notify?: boolean;
 }
 
 export class CiClient {
@@ -67,7 +73,7 @@ export class CiClient {
    * only when no answer could be had at all.
    */
   async submit(file: string, text: string, options: SubmitOptions = {}): Promise<CiRun> {
-    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {} };
+    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {}, trigger: options.trigger ?? "", commit: options.commit ?? "", notify: options.notify ?? false };
     const deadline = Date.now() + (options.timeoutMs ?? SUBMIT_TIMEOUT_MS);
     const link = { open: (timeoutMs: number) => this.#open(timeoutMs), closed: () => this.#closed };
     return check(await submitUntilAnswered(link, submit, deadline)).run!;

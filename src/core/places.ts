@@ -14,6 +14,11 @@ export interface Places {
   logDir: string;
   logFile: string;
   database: string;
+  /**
+   * quire's configuration file: QUIRE_HOME/config.yml with a home (so a test's home is all of its world),
+   * else $XDG_CONFIG_HOME/quire/config.yml (~/.config/quire/config.yml), %APPDATA%\quire\config.yml on Windows.
+   */
+  configFile: string;
   /** The socket of one service's backend. */
   backendSocket(service: string): string;
 }
@@ -33,6 +38,7 @@ export function resolvePlaces(options: PlacesOptions = {}): Places {
       home,
       socketDir: home,
       dataDir: home,
+      configFile: join(home, "config.yml"),
       socket: platform === "win32" ? pipeName(home) : join(home, "quired.sock"),
       backendSocket: (service) => (platform === "win32" ? pipeName(home, service) : join(home, `backend-${service}.sock`)),
     });
@@ -44,6 +50,7 @@ export function resolvePlaces(options: PlacesOptions = {}): Places {
       home: undefined,
       socketDir: dataDir,
       dataDir,
+      configFile: join(env.APPDATA || join(homedir(), "AppData", "Roaming"), "quire", "config.yml"),
       socket: `\\\\.\\pipe\\quire-${user}`,
       backendSocket: (service) => `\\\\.\\pipe\\quire-${user}-backend-${service}`,
     });
@@ -55,12 +62,13 @@ export function resolvePlaces(options: PlacesOptions = {}): Places {
     home: undefined,
     socketDir,
     dataDir,
+    configFile: join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "quire", "config.yml"),
     socket: join(socketDir, "quired.sock"),
     backendSocket: (service) => join(socketDir, `backend-${service}.sock`),
   });
 }
 
-function build(p: Pick<Places, "home" | "socketDir" | "dataDir" | "socket" | "backendSocket">): Places {
+function build(p: Pick<Places, "home" | "socketDir" | "dataDir" | "configFile" | "socket" | "backendSocket">): Places {
   return { ...p, logDir: join(p.dataDir, "logs"), logFile: join(p.dataDir, "quired.log"), database: join(p.dataDir, "quire.db") };
 }
 

@@ -1,5 +1,6 @@
 // The shared layer's small pure parts: semver comparison and places.
 import assert from "node:assert/strict";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { resolvePlaces } from "../../src/core/places.js";
@@ -33,4 +34,11 @@ test("places: QUIRE_HOME holds everything; otherwise XDG", () => {
   const win = resolvePlaces({ env: { LOCALAPPDATA: "C:\\Users\\me\\AppData\\Local" }, platform: "win32" });
   assert.ok(win.socket.startsWith(String.raw`\\.\pipe\quire-`), win.socket);
   assert.ok(win.backendSocket("echo").endsWith("-backend-echo"));
+});
+
+test("places: the configuration file is in QUIRE_HOME with a home, else in the XDG config directory", () => {
+  assert.equal(resolvePlaces({ home: "/h", platform: "linux" }).configFile, "/h/config.yml");
+  assert.equal(resolvePlaces({ env: { XDG_CONFIG_HOME: "/c" }, platform: "linux" }).configFile, "/c/quire/config.yml");
+  assert.equal(resolvePlaces({ env: {}, platform: "linux" }).configFile, join(homedir(), ".config", "quire", "config.yml"));
+  assert.equal(resolvePlaces({ env: { APPDATA: "C:\\Users\\me\\AppData\\Roaming" }, platform: "win32" }).configFile, join("C:\\Users\\me\\AppData\\Roaming", "quire", "config.yml"));
 });

@@ -59,6 +59,12 @@ export interface SubmitRequest {
   deadline?: number;
   /** Only these jobs (and what they need), only these matrix legs (`quirectl run --job --matrix`). */
   selection?: JobSelection;
+  /** What asked for the run (TRIGGER_NAME, rules.ts); default `manual`. */
+  trigger?: string;
+  /** Tell the run's end with a desktop notification: nobody waits on it. */
+  notify?: boolean;
+  /** A full commit id: run its tree rather than the working copy's (a git hook runs what was committed or pushed). */
+  commit?: string;
 }
 
 /** Events: `changed` (run id) after every recorded change of a run. */
@@ -171,7 +177,7 @@ export class Runner extends EventEmitter {
   async #record(path: string, text: string, request: SubmitRequest): Promise<RunView> {
     const read = selectJobs(readPipeline(text, path), request.selection ?? { jobs: [], matrix: {} });
     const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
-    const staged = await this.#preparer.stage(dirname(path));
+    const staged = await this.#preparer.stage(dirname(path), request.commit || undefined);
     let pipeline;
     try {
       // A workflow's local actions are read from the run's own tree, now that it is checked out.
@@ -197,6 +203,8 @@ export class Runner extends EventEmitter {
           // Where the steps run: the workspace's copy of the directory holding the pipeline file.
           workspace: relative(sourceRoot, dirname(path)) || ".",
           idempotencyKey: request.idempotencyKey,
+          trigger: request.trigger || "manual",
+          notify: request.notify ?? false,
         },
         at,
       );

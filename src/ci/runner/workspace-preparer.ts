@@ -23,10 +23,10 @@ export class WorkspacePreparer {
     this.#skip = skip;
   }
 
-  /** Snapshots the source that `dir` is in, as it is now, and checks it out aside. */
-  async stage(dir: string): Promise<StagedWorkspace> {
+  /** Snapshots the source that `dir` is in, as it is now (or as `commit` has it), and checks it out aside. */
+  async stage(dir: string, commit?: string): Promise<StagedWorkspace> {
     await this.#swept;
-    const snapshot = await snapshotSource(dir, { stores: this.#stores, skip: this.#skip });
+    const snapshot = await snapshotSource(dir, { stores: this.#stores, skip: this.#skip, ...(commit ? { commit } : {}) });
     return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
   }
 

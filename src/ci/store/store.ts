@@ -14,7 +14,7 @@ type Db = Database.Database;
 type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
-  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace`;
+  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify`;
 const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
 // Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
@@ -113,6 +113,8 @@ export class RunStore {
         dirty: input.dirty ? 1 : 0,
         workspace: input.workspace,
         key: input.idempotencyKey ?? null,
+        trigger: input.trigger ?? "manual",
+        notify: input.notify ? 1 : 0,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -273,6 +275,11 @@ export class RunStore {
     return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
   }
 
+  /** The newest run of each (ref, pipeline) of `repo`, newest first, at most `limit`. */
+  newestRunsOfRepo(repo: string, limit: number): { id: number; ref: string; pipeline: string; state: RunState }[] {
+    return this.#s.newestOfRepo.all(repo, limit) as { id: number; ref: string; pipeline: string; state: RunState }[];
+  }
+
   /** Pending and active runs, oldest first. */
   liveRuns(): RunRecord[] {
     return (this.#s.liveRuns.all() as RunRow[]).map(toRunRecord);
@@ -382,8 +389,8 @@ function prepare(db: Db) {
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key)`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
@@ -416,6 +423,8 @@ function prepare(db: Db) {
     stepState: p(`SELECT s.state FROM steps s JOIN jobs j ON j.id = s.job_id
       WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
     newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    newestOfRepo: p(`SELECT r.id, r.ref, r.pipeline, r.state FROM runs r
+      JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
     runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
     jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at

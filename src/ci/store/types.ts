@@ -26,6 +26,10 @@ export interface NewRun {
   workspace: string;
   /** The client's name for this submission (1 to 128 characters): one run per key, ever. */
   idempotencyKey?: string;
+  /** What asked for the run (TRIGGER_NAME in rules.ts); default `manual`, by hand. */
+  trigger?: string;
+  /** Tell its end with a desktop notification (nobody waits on it); default false. */
+  notify?: boolean;
 }
 
 /** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
@@ -66,6 +70,8 @@ export interface RunRecord {
   tree: string | null;
   dirty: boolean;
   workspace: string;
+  trigger: string;
+  notify: boolean;
 }
 
 export interface StepView {

@@ -10,6 +10,7 @@ export interface RunRow {
   state: string; failure_kind: string | null; failure_summary: string | null; superseded_by: number | null;
   created_at: number; started_at: number | null; finished_at: number | null;
   commit_sha: string | null; tree: string | null; dirty: number; workspace: string;
+  triggered_by: string; notify: number;
 }
 
 export interface JobRow {
@@ -44,6 +45,8 @@ export function toRunRecord(r: RunRow): RunRecord {
     tree: r.tree,
     dirty: r.dirty === 1,
     workspace: r.workspace,
+    trigger: r.triggered_by,
+    notify: r.notify === 1,
   };
 }
 

@@ -87,6 +87,11 @@ export interface SnapshotOptions {
   /** Where the snapshot's objects are written (QUIRE_HOME/git). */
   stores: ObjectStores;
   /**
+   * Snapshot this commit (a full hex id) instead of the working copy: what a git hook runs, so that a run
+   * after `git commit` or before `git push` has exactly what was committed. Its submodules are left empty.
+   */
+  commit?: string;
+  /**
    * Absolute paths left out of a git snapshot when they lie inside the work tree (quire's home, whose
    * secret.key and quire.db must never be hashed, stored as objects or make a run dirty). Whatever the
    * real index already holds under them (the person staged or committed it) stays as staged. A plain
@@ -132,6 +137,7 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[format === "sha256" ? 64 : 40]!;
   const store = await options.stores.open(objects, format);
   const kept = newKeptName();
+  if (options.commit !== undefined) return snapshotCommit(repo, options.commit, { branch, store, kept, source: { objects, config, exclude, shallow, format } }, options);
   const exclusions = await excludes(repo, options.skip ?? []);
   const written = await options.stores.exclusive(store, async () => {
     const trees = await workingTree(repo, index, exclusions, store);
@@ -153,6 +159,42 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
     kept,
     source: { objects, config, exclude, shallow, format },
     submodules,
+  };
+}
+
+/** A hex object id, SHA-1 or SHA-256. */
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+// The snapshot of one commit: its tree as committed and as staged, nothing dirty; the commit's objects
+// are the repository's already, so nothing is written, and its gitlinks stay empty.
+async function snapshotCommit(
+  repo: string,
+  commit: string,
+  parts: { branch: string | null; store: string; kept: string; source: SourceParts },
+  options: SnapshotOptions,
+): Promise<GitSnapshot> {
+  if (!OBJECT_ID.test(commit)) throw new WorkspaceError(`${JSON.stringify(commit)} is not a commit id: give the full hex id (git rev-parse HEAD)`);
+  const found = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", `${commit}^{commit}`]))?.trim();
+  if (!found) throw new WorkspaceError(`${commit} is not a commit of ${repo}; was it made in another repository?`);
+  const tree = (await git(repo, ["rev-parse", `${found}^{tree}`])).trim();
+  await options.stores.exclusive(parts.store, () => options.stores.keep(parts.store, parts.kept, { tree, staged: tree }));
+  const gitlinks = (await git(repo, ["ls-tree", "-r", "-z", found]))
+    .split("\0")
+    .filter((entry) => entry.startsWith("160000 "))
+    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+  return {
+    kind: "git",
+    repo,
+    ref: parts.branch ?? found,
+    branch: parts.branch,
+    commit: found,
+    tree,
+    staged: tree,
+    dirty: false,
+    store: parts.store,
+    kept: parts.kept,
+    source: parts.source,
+    submodules: gitlinks.map((path) => ({ path, snapshot: null })),
   };
 }
 

@@ -345,7 +345,7 @@ describe("RunStore", () => {
     assert.deepEqual({ ...view, spec: undefined }, {
       id: run.id, repo: "/src/app", ref: "main", pipeline: "demo", pipelineFile: "quire.yml", spec: undefined, state: "pending",
       failureKind: null, failureSummary: null, supersededBy: null, createdAt: 100, startedAt: null, finishedAt: null,
-      commit: null, tree: "7ree", dirty: true, workspace: "/ws/1", annotations: [],
+      commit: null, tree: "7ree", dirty: true, workspace: "/ws/1", trigger: "manual", notify: false, annotations: [],
       jobs: [
         { name: "build", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, steps: [
           { index: 0, attempt: 1, name: "build 0", command: "echo build 0", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/build/1-0.log` },
@@ -683,5 +683,25 @@ describe("RunStore", () => {
     assert.deepEqual([view.startedAt, view.finishedAt], [1000, 1000]);
     assert.deepEqual([job(view, "build").steps[0]!.startedAt, job(view, "build").steps[0]!.finishedAt], [1200, 1200]);
     assert.deepEqual([job(view, "build").startedAt, job(view, "build").finishedAt], [1100, 1100]);
+  });
+});
+
+describe("what triggered a run", () => {
+  test("a run records its trigger and whether to notify; without them it was asked for by hand and notifies nobody", () => {
+    const store = openStore();
+    const byHand = store.createRun(newRun({ ref: "a" }), 100).run;
+    const hook = store.createRun(newRun({ ref: "b", trigger: "post-commit", notify: true }), 101).run;
+    assert.deepEqual([byHand.trigger, byHand.notify], ["manual", false]);
+    assert.deepEqual([hook.trigger, hook.notify], ["post-commit", true]);
+    assert.deepEqual(store.listRuns().map((r) => [r.id, r.trigger, r.notify]), [[hook.id, "post-commit", true], [byHand.id, "manual", false]]);
+  });
+
+  test("a run recorded before migration 4 reads as asked for by hand", () => {
+    const file = fileAtVersion(3);
+    const raw = rawDb(file);
+    insert(raw, "runs", { repo: "/r", ref: "main", pipeline: "p", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "pending", created_at: 1, dirty: 0, workspace: "." });
+    raw.close();
+    const [run] = openStore(file).listRuns();
+    assert.deepEqual([run!.trigger, run!.notify], ["manual", false]);
   });
 });

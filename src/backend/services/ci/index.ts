@@ -4,15 +4,20 @@
 import { join } from "node:path";
 import { installQuirectlShim } from "../../../ci/runner/quirectl-shim.js";
 import { Runner } from "../../../ci/runner/runner.js";
+import { SettingsError } from "../../../ci/errors.js";
+import { defaultSettings, type Settings } from "../../../ci/settings/schema.js";
+import { readSettings } from "../../../ci/settings/settings-file.js";
 import { RunStore } from "../../../ci/store/index.js";
 import type { Service, ServiceContext } from "../service.js";
 import { serveFrame, type CiParts } from "./dispatch.js";
 import { ciMetrics, observeRuns } from "./metrics.js";
 import { CiReplies } from "./replies.js";
 import { Streams } from "./streams.js";
+import { reportVerdicts } from "./verdicts.js";
 
 export function createCiService(context: ServiceContext): Service {
   const store = RunStore.open(context.places.database);
+  const settings = daemonSettings(context);
   const runner = new Runner({
     store,
     dataDir: context.places.dataDir,
@@ -20,9 +25,11 @@ export function createCiService(context: ServiceContext): Service {
     home: context.places.home,
     binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
     socket: context.places.socket,
-    concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY),
+    concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY) ?? settings["runs.concurrency"] ?? undefined,
+    keepFailedWorkspaces: settings["runs.keep-failed-workspaces"],
   });
   const observed = observeRuns(runner, context);
+  const verdicts = reportVerdicts(runner, store, context);
   runner.start();
   const parts: CiParts = { runner, replies: new CiReplies(context.places.logDir), streams: new Streams(), logDir: context.places.logDir };
 
@@ -36,9 +43,24 @@ export function createCiService(context: ServiceContext): Service {
     onClose: (client) => parts.streams.endAll(client),
     async drain() {
       await runner.shutdown();
+      await verdicts.sent();
       store.close();
     },
   };
+}
+
+/**
+ * The configuration file's settings for the runner, read once at start. A bad file is logged with where it
+ * is wrong and the defaults are used: quirectl refuses to submit while the file is bad, saying the same.
+ */
+function daemonSettings(context: ServiceContext): Settings {
+  try {
+    return readSettings(context.places.configFile).settings;
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    context.logger?.log("error", "the configuration file is bad: its runs settings are not used until the ci backend starts again", { error: error.message });
+    return defaultSettings();
+  }
 }
 
 /** A setting from the environment: a positive integer, or undefined for the default. */

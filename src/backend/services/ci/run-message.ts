@@ -24,6 +24,7 @@ export function runMessage(view: RunView, logDir: string): CiRun {
     commit: view.commit ?? "",
     tree: view.tree ?? "",
     dirty: view.dirty,
+    trigger: view.trigger,
     jobs: view.jobs.map((job) => ({
       needs: specs.get(job.name)?.needs ?? [],
       maxAttempts: 1 + (specs.get(job.name)?.retries ?? 0),

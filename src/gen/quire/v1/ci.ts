@@ -52,6 +52,15 @@ export interface CiSubmit {
   jobs: string[];
   /** Of the jobs run, only the matrix legs holding these values (compared as text); empty: every leg. */
   matrix: { [key: string]: string };
+  /** What asked for the run, recorded with it: post-commit, pre-push, watch, ... (empty: by hand, `manual`). */
+  trigger: string;
+  /**
+   * Run this commit's tree (a full hex id of a commit of the repository holding the file) instead of the
+   * working copy as it is; `text` should then be the file as that commit has it.
+   */
+  commit: string;
+  /** Send a desktop notification when the run ends: nobody is waiting on it. */
+  notify: boolean;
 }
 
 export interface CiSubmit_MatrixEntry {
@@ -145,6 +154,8 @@ export interface CiRun {
   jobs: CiJob[];
   annotations: CiAnnotation[];
   pipelineFile: string;
+  /** What asked for the run: manual, post-commit, pre-push, watch (empty from a daemon that does not say). */
+  trigger: string;
 }
 
 export interface CiJob {
@@ -449,7 +460,18 @@ export const CiRequest: MessageFns<CiRequest> = {
 };
 
 function createBaseCiSubmit(): CiSubmit {
-  return { file: "", text: "", repo: "", ref: "", idempotencyKey: "", jobs: [], matrix: {} };
+  return {
+    file: "",
+    text: "",
+    repo: "",
+    ref: "",
+    idempotencyKey: "",
+    jobs: [],
+    matrix: {},
+    trigger: "",
+    commit: "",
+    notify: false,
+  };
 }
 
 export const CiSubmit: MessageFns<CiSubmit> = {
@@ -475,6 +497,15 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     globalThis.Object.entries(message.matrix).forEach(([key, value]: [string, string]) => {
       CiSubmit_MatrixEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.trigger !== "") {
+      writer.uint32(66).string(message.trigger);
+    }
+    if (message.commit !== "") {
+      writer.uint32(74).string(message.commit);
+    }
+    if (message.notify !== false) {
+      writer.uint32(80).bool(message.notify);
+    }
     return writer;
   },
 
@@ -550,6 +581,30 @@ export const CiSubmit: MessageFns<CiSubmit> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.trigger = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.notify = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -588,6 +643,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
           {},
         )
         : {},
+      trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      notify: isSet(object.notify) ? globalThis.Boolean(object.notify) : false,
     };
   },
 
@@ -620,6 +678,15 @@ export const CiSubmit: MessageFns<CiSubmit> = {
         });
       }
     }
+    if (message.trigger !== "") {
+      obj.trigger = message.trigger;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.notify !== false) {
+      obj.notify = message.notify;
+    }
     return obj;
   },
 
@@ -643,6 +710,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
       },
       {},
     );
+    message.trigger = object.trigger ?? "";
+    message.commit = object.commit ?? "";
+    message.notify = object.notify ?? false;
     return message;
   },
 };
@@ -1729,6 +1799,7 @@ function createBaseCiRun(): CiRun {
     jobs: [],
     annotations: [],
     pipelineFile: "",
+    trigger: "",
   };
 }
 
@@ -1799,6 +1870,9 @@ export const CiRun: MessageFns<CiRun> = {
     }
     if (message.pipelineFile !== "") {
       writer.uint32(138).string(message.pipelineFile);
+    }
+    if (message.trigger !== "") {
+      writer.uint32(146).string(message.trigger);
     }
     return writer;
   },
@@ -1952,6 +2026,14 @@ export const CiRun: MessageFns<CiRun> = {
             message.pipelineFile = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.trigger = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2015,6 +2097,7 @@ export const CiRun: MessageFns<CiRun> = {
         : isSet(object.pipeline_file)
         ? globalThis.String(object.pipeline_file)
         : "",
+      trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
     };
   },
 
@@ -2071,6 +2154,9 @@ export const CiRun: MessageFns<CiRun> = {
     if (message.pipelineFile !== "") {
       obj.pipelineFile = message.pipelineFile;
     }
+    if (message.trigger !== "") {
+      obj.trigger = message.trigger;
+    }
     return obj;
   },
 
@@ -2104,6 +2190,7 @@ export const CiRun: MessageFns<CiRun> = {
     message.jobs = object.jobs?.map((e) => CiJob.fromPartial(e)) || [];
     message.annotations = object.annotations?.map((e) => CiAnnotation.fromPartial(e)) || [];
     message.pipelineFile = object.pipelineFile ?? "";
+    message.trigger = object.trigger ?? "";
     return message;
   },
 };
