@@ -50,7 +50,8 @@ describe("a ci daemon whose QUIRE_HOME is on an 8 MB tmpfs", () => {
       "flood.yml":
         "jobs:\n  flood:\n    steps:\n      - name: print 50 MB\n        run: yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 50000000\n",
       // Something else fills the disk: the step's log has nothing to give back, so the store needs its reserve.
-      "hog.yml": `jobs:\n  hog:\n    steps:\n      - name: fill the disk\n        run: head -c 20000000 /dev/zero > ${disk}/filler || true; yes | head -c 1000000\n`,
+      // Unsandboxed: the disk it fills is outside the workspace, which a sandboxed step sees read-only.
+      "hog.yml": `jobs:\n  hog:\n    sandbox: false\n    steps:\n      - name: fill the disk\n        run: head -c 20000000 /dev/zero > ${disk}/filler || true; yes | head -c 1000000\n`,
       "fine.yml": "jobs:\n  fine:\n    steps: [ 'echo fine' ]\n",
     });
   });

@@ -330,7 +330,8 @@ describe("secrets and run tokens", () => {
     assert.equal(forged.code, 1);
     // Not from the step's log, which shows the token redacted: from a file outside the workspace.
     const out = repos.dir("token");
-    const dir = repos.make({ "quire.yml": `jobs:\n  t:\n    steps:\n      - echo "$QUIRE_RUN_TOKEN" > ${join(out, "token")}\n` });
+    // Unsandboxed: a sandboxed step's /tmp is its own, and `out` lies there.
+    const dir = repos.make({ "quire.yml": `jobs:\n  t:\n    sandbox: false\n    steps:\n      - echo "$QUIRE_RUN_TOKEN" > ${join(out, "token")}\n` });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
     const token = readFileSync(join(out, "token"), "utf8").trim();
     assert.match(token, /^[0-9a-f]{64}$/);
