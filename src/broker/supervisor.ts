@@ -110,7 +110,7 @@ export class BackendProcess extends EventEmitter {
   /** Resolves once the backend is ready; rejects with BackendUnavailableError (and a retry time) otherwise. */
   ensure(now = Date.now()): Promise<void> {
     this.#lastUsed = now;
-    if (this.#idleStop) return this.#idleStop.then(() => this.ensure());
+    if (this.#idleStop !== undefined) return this.#idleStop.then(() => this.ensure());
     switch (this.state) {
       case "ready":
         return Promise.resolve();
@@ -209,7 +209,7 @@ export class BackendProcess extends EventEmitter {
 
   /** Asks the backend to finish and exit; resolves when it has, killing it if it overstays. */
   drain(graceMs: number): Promise<void> {
-    if (this.#idleStop) return this.#idleStop;
+    if (this.#idleStop !== undefined) return this.#idleStop;
     clearTimeout(this.#respawnTimer);
     clearTimeout(this.#livenessTimer);
     clearTimeout(this.#idleTimer);

@@ -1,7 +1,7 @@
 // quirectl doctor: what stands between this machine and a working quire, each finding with the command or
 // action that fixes it. It only looks: it never starts the daemon, never writes the store.
 import { execFile } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync, type Stats } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,7 +99,7 @@ function lastLine(text: string): string | undefined {
 function socketDirectory(places: Places): Finding {
   const dir = places.socketDir;
   if (process.platform === "win32") return finding("socket directory", true, "named pipes: no directory to check");
-  let st;
+  let st: Stats;
   try {
     st = statSync(dir);
   } catch {
@@ -116,7 +116,7 @@ function socketDirectory(places: Places): Finding {
 async function staleSocket(places: Places): Promise<Finding> {
   const path = places.socket;
   if (process.platform === "win32") return finding("socket", true, `named pipe ${path}`);
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(path);
   } catch {
@@ -157,7 +157,7 @@ async function store(places: Places, sqliteLoads: boolean): Promise<Finding> {
   if (!sqliteLoads) return finding("store", false, `cannot check ${file}: better-sqlite3 does not load`, "fix better-sqlite3 first (above)");
   // Loaded only now, once a child process has shown the native module loads.
   const { inspectStore, SCHEMA_VERSION } = await import("../ci/store/index.js");
-  let inspection;
+  let inspection: ReturnType<typeof inspectStore>;
   try {
     inspection = inspectStore(file);
   } catch (error) {

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { PipelineError } from "../ci/errors.js";
+import type { Pipeline } from "../ci/pipeline/model.js";
 import { parsePipeline, readPipelineFile } from "../ci/pipeline/parse.js";
 import { EXPORTED_WORKFLOW, exportWorkflow } from "../ci/workflow/export.js";
 import { ArgumentError } from "./errors.js";
@@ -17,7 +18,7 @@ export interface ExportArgs extends GlobalArgs {
 
 export async function exportGithub(args: ExportArgs): Promise<number> {
   const file = resolve(args.file ?? "quire.yml");
-  let pipeline;
+  let pipeline: Pipeline;
   try {
     pipeline = parsePipeline(readPipelineFile(file), file);
   } catch (error) {

@@ -71,7 +71,7 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
         continue;
       }
       const bounds = f.bounds ?? [];
-      bounds.forEach((le, i) => lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: formatValue(le) })} ${s.buckets?.[i] ?? 0}`));
+      for (const [i, le] of bounds.entries()) lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: formatValue(le) })} ${s.buckets?.[i] ?? 0}`);
       lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: "+Inf" })} ${s.value}`);
       lines.push(`${f.name}_sum${renderLabels(s.labels)} ${formatValue(s.sum ?? 0)}`);
       lines.push(`${f.name}_count${renderLabels(s.labels)} ${s.value}`);

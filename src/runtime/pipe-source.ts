@@ -46,7 +46,7 @@ export class PipeSource extends EventEmitter implements ProcessSource {
       // waited for: we close our ends.
       holderTimer = setTimeout(() => {
         endingHolders = terminateTree(this.identity, this.holders, options.killGraceMs, "holders").then((survivors) => {
-          if (survivors > 0) this.#outputs.forEach((stream) => stream.destroy());
+          if (survivors > 0) for (const stream of this.#outputs) stream.destroy();
         });
       }, HOLDER_GRACE_MS);
     });

@@ -11,7 +11,9 @@ import { dial } from "../../src/client/transport.js";
 import { tempHome } from "../helpers/daemon.js";
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function systemError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`connect ${code} /x/quired.sock`), { code, syscall: "connect" });

@@ -119,7 +119,9 @@ test("a process of ours holding a command's terminal is not that command's lefto
 // trees' own kill() would still be waiting out killGraceMs.
 test("Subprocess.killAll() SIGKILLs every unfinished tree at once and resolves once they are gone", async (t) => {
   const members: ProcessIdentity[] = [];
-  t.after(() => members.forEach((m) => signalProcess(m, "SIGKILL")));
+  t.after(() => {
+    for (const m of members) signalProcess(m, "SIGKILL");
+  });
   const slow = { killGraceMs: 600_000 };
   const deaf = spawn(fixture("ignores-term.sh"), [], slow);
   const holder = spawn(fixture("setsid-grandchild.sh"), ["stay"], slow);

@@ -170,7 +170,9 @@ class Parser {
       seen.add(node.value);
       refs.push({ name: node.value, node, field: path });
     };
-    if (isSeq(value)) value.items.forEach((item, i) => add(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`));
+    if (isSeq(value)) {
+      for (const [i, item] of value.items.entries()) add(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`);
+    }
     else if (isScalar(value) && typeof value.value === "string") add(value, field);
     else this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected a job name or a list of job names");
     this.#needs.set(job, refs);

@@ -128,6 +128,7 @@ export class Executions {
       .prepare()
       .then(() => execution.execute())
       .catch((error: unknown) => this.#failInternal(id, `quire failed while running this pipeline: ${(error as Error).message}`))
+      // biome-ignore lint/nursery/noMisusedPromises: finally waits for the promise its callback returns, as the clean-up needs
       .finally(async () => {
         this.#executing.delete(id);
         const state = store.getRun(id)?.state;

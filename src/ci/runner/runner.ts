@@ -11,7 +11,8 @@ import { selectJobs, type JobSelection } from "../pipeline/select.js";
 import { IDEMPOTENCY_KEY_MAX, KILL_GRACE_MS } from "../rules.js";
 import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
-import type { RunStore, RunView, StepView } from "../store/index.js";
+import type { CreatedRun, RunStore, RunView, StepView } from "../store/index.js";
+import type { Pipeline } from "../pipeline/model.js";
 import { StoredSecrets } from "../stored-secrets.js";
 import { ObjectStores } from "../workspace/object-stores.js";
 import { Workspaces } from "../workspace/workspaces.js";
@@ -162,7 +163,7 @@ export class Runner extends EventEmitter {
       const known = this.#store.runForIdempotencyKey(key);
       if (known !== undefined) return this.get(known);
       const recording = this.#submitting.get(key);
-      if (recording) return recording;
+      if (recording !== undefined) return recording;
     }
     if (this.#closing) throw new CiShuttingDownError();
     if (deadline !== undefined && Date.now() >= deadline) throw new NotRecordedError(deadline);
@@ -178,7 +179,7 @@ export class Runner extends EventEmitter {
     const read = selectJobs(readPipeline(text, path), request.selection ?? { jobs: [], matrix: {} });
     const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
     const staged = await this.#preparer.stage(dirname(path), request.commit || undefined);
-    let pipeline;
+    let pipeline: Pipeline;
     try {
       // A workflow's local actions are read from the run's own tree, now that it is checked out.
       pipeline = expandLocalActions(read, staged.root, this.#actionsDir);
@@ -188,7 +189,7 @@ export class Runner extends EventEmitter {
     }
     const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
-    let created;
+    let created: CreatedRun;
     try {
       const at = Date.now();
       if (request.deadline !== undefined && at >= request.deadline) throw new NotRecordedError(request.deadline);

@@ -270,7 +270,7 @@ async function realPathOf(path: string): Promise<string> {
 // file's mtime is older than the index file's ("racy git"): a copy stamped now would make a file changed in
 // the same second as the last `git add` look unchanged. An older stamp only makes git check more contents.
 async function copyIndex(from: string, to: string): Promise<void> {
-  let handle;
+  let handle: import("node:fs/promises").FileHandle;
   try {
     handle = await open(from, "r");
   } catch (error) {

@@ -159,7 +159,7 @@ describe("renderTail", () => {
       // Bytes that reach the parser's error state for certain: a DCS with too many parameters, and C1 bytes.
       await renderTail(Buffer.from("\x1bP" + "1;".repeat(40) + "q\x1b\\\x90\x9b99999999999999m"));
     } finally {
-      methods.forEach((m, i) => (console[m] = saved[i]!));
+      for (const [i, m] of methods.entries()) console[m] = saved[i]!;
       process.stderr.write = write;
     }
     assert.deepEqual(said, []);

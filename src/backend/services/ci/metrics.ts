@@ -65,7 +65,7 @@ export function ciMetrics(store: RunStore, observed: RunObservations): MetricFam
 /** Bytes of the files under `dir` (0 when it does not exist). */
 function treeBytes(dir: string): number {
   let total = 0;
-  let entries;
+  let entries: import("node:fs").Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {

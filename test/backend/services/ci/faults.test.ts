@@ -50,10 +50,10 @@ test("a daemon a step starts in its own session, with its descriptors closed, en
   const d = await daemon();
   const pids = repos.dir("pids");
   // The step goes on once the daemon has written its pid: ending it earlier could end the daemon first.
-  const escape = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
+  const escapeStep = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
   const dir = repos.make({
-    "done.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escape("done"))}\n`,
-    "cancel.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escape("cancel") + "; sleep 300")}\n`,
+    "done.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escapeStep("done"))}\n`,
+    "cancel.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escapeStep("cancel") + "; sleep 300")}\n`,
   });
   const done = await quirectlJson(d.home, ["run", join(dir, "done.yml"), "--wait"]);
   assert.equal(done.state, "complete");
