@@ -4,13 +4,14 @@
 // (`sandbox: false`, or none on this machine) gets a warning on the run; one that cannot run as asked
 // (`network: false` without a sandbox, or no sandbox and a checkout whose symlinks lead out of it) has
 // its steps refused with the reason, in their logs and the failure summary.
-import { mkdirSync, readFileSync } from "node:fs";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { StepLog } from "../output/log-file.js";
 import type { Job, Pipeline } from "../pipeline/model.js";
 import { findEscapingLinks, type EscapingLink } from "./escaping-links.js";
 import type { Confinement, Sandbox, SandboxState } from "./sandbox.js";
 import type { LaunchedStep, StepExit, StepLauncher, StepRequest } from "./step-launcher.js";
+import { workspaceReads } from "./workspace-reads.js";
 
 export interface RunSandboxOptions {
   launcher: StepLauncher;
@@ -29,6 +30,8 @@ export class RunSandbox implements StepLauncher {
   readonly #jobs: Map<string, { job: Job; index: number }>;
   #state: SandboxState = { available: false, reason: "the sandbox was not probed yet" };
   #links: EscapingLink[] = [];
+  /** What the workspace's git reads outside it (workspace-reads.ts), shown read-only to sandboxed steps. */
+  #reads: string[] = [];
   /** What was warned about already: each job once, and the run once. */
   readonly #warned = new Set<string | null>();
 
@@ -37,11 +40,16 @@ export class RunSandbox implements StepLauncher {
     this.#jobs = new Map(options.pipeline.jobs.map((job, index) => [job.name, { job, index }]));
   }
 
-  /** Before the first step: whether there is a sandbox, and, if some job runs without, the checkout's escaping links. */
+  /**
+   * Before the first step: whether there is a sandbox; what the workspace's git reads outside it, if some
+   * job runs in the sandbox; the checkout's escaping links, if some job runs without.
+   */
   async prepare(): Promise<void> {
     this.#state = await this.#options.sandbox.state();
+    const { jobs } = this.#options.pipeline;
+    if (jobs.some((job) => this.#confined(job))) this.#reads = await workspaceReads(this.#options.workspace);
     // Looked for before any step ran: the links the checkout brought, not those a step made (a venv's bin/python).
-    if (this.#options.pipeline.jobs.some((job) => !this.#confined(job))) this.#links = await findEscapingLinks(this.#options.workspace);
+    if (jobs.some((job) => !this.#confined(job))) this.#links = await findEscapingLinks(this.#options.workspace);
   }
 
   launch(request: StepRequest): LaunchedStep {
@@ -90,27 +98,8 @@ export class RunSandbox implements StepLauncher {
     const tmp = join(scratch, "tmp", String(index));
     const caches = { npm: join(scratch, "npm"), cache: join(scratch, "cache") };
     for (const dir of [tmp, caches.npm, caches.cache]) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return { workspace, tmp, caches, writable: request.writable ?? [], readable: alternateGitDirs(workspace), network: job.network !== false };
+    return { workspace, tmp, caches, writable: request.writable ?? [], readable: this.#reads, network: job.network !== false };
   }
-}
-
-/**
- * Where the workspace's objects come from (its alternates: quire's object store, and the person's
- * repository, whose config the workspace's includes), so that git in a step can read them wherever they
- * lie, /tmp included. A repository is given whole and read-only, as the person's files are elsewhere.
- */
-function alternateGitDirs(workspace: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(join(workspace, ".git", "objects", "info", "alternates"), "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => isAbsolute(line))
-    .map((objects) => (basename(dirname(objects)) === ".git" ? dirname(dirname(objects)) : dirname(objects)));
 }
 
 /** A step that does not start: the reason in its log and as its start error. */

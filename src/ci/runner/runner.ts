@@ -104,9 +104,9 @@ export class Runner extends EventEmitter {
       {
         // The person's session sockets ($XDG_RUNTIME_DIR) are hidden too: a socket is no file a read-only mount protects.
         hidden: [dataDir, ...(options.socket ? [dirname(options.socket)] : []), ...(env.XDG_RUNTIME_DIR ? [env.XDG_RUNTIME_DIR] : [])],
-        // The quirectl launcher, the actions kept by `quirectl action add` (which workflow steps run), and
-        // quire's object stores, which a workspace's alternates point to (git in a step reads them).
-        readable: [options.binDir, this.#actionsDir, join(dataDir, "git")],
+        // The quirectl launcher, and the actions kept by `quirectl action add`, which workflow steps run. Of
+        // quire's object stores a step reads only those its workspace borrows from (RunSandbox).
+        readable: [options.binDir, this.#actionsDir],
         sockets: options.socket ? [options.socket] : [],
         home: env.HOME || homedir(),
       },

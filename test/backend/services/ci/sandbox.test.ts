@@ -38,7 +38,7 @@ function pipeline(jobs: Record<string, { fields?: string[]; steps: string[] }>):
   for (const [name, job] of Object.entries(jobs)) {
     lines.push(`  ${name}:`, ...(job.fields ?? []).map((f) => `    ${f}`), "    steps:", ...job.steps.map((s) => `      - ${JSON.stringify(s)}`));
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** A shell function for a step: `refused CMD...` fails the step, naming CMD, if CMD succeeds. */
@@ -112,6 +112,8 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
             "test -t 0 && test -t 1 && echo 'in a terminal'",
             `${REFUSED}; refused cat "$QUIRE_HOME/secret.key"; refused cat "$QUIRE_HOME/quire.db"; refused cat ${other.log}; refused ls ${other.workspace}; refused ls "$QUIRE_HOME/logs"`,
             "echo made > made.txt && test \"$(cat made.txt)\" = made && echo 'wrote the workspace'",
+            // Of quire's object stores it sees the one its workspace borrows from, not the other run's.
+            `test "$(ls "$QUIRE_HOME/git")" = "$(basename "$(dirname "$(head -1 .git/objects/info/alternates)")")" && echo 'its own store only'`,
             `${REFUSED}; refused touch ${person}/notes.txt; refused touch ${person}/new; refused touch ${homeProbe}; refused touch ${dir}/from-the-step`,
             `touch ~/.npm/probe-${rand} ~/.cache/probe-${rand} && echo ${rand} > /tmp/probe-${rand} && echo 'wrote the caches and /tmp'`,
             `test "$(cat /tmp/probe-${rand})" = ${rand} && echo "the job's /tmp is kept across its steps"`,
@@ -129,8 +131,10 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     assert.doesNotMatch(log(run, "confined", 1), /LEAK/);
     assert.doesNotMatch(log(run, "confined", 1), new RegExp(other.marker));
     assert.match(log(run, "confined", 2), /wrote the workspace/);
-    assert.match(log(run, "confined", 4), /wrote the caches and \/tmp/);
-    assert.match(log(run, "confined", 5), /kept across its steps/);
+    assert.match(log(run, "confined", 3), /its own store only/);
+    assert.ok(readdirSync(join(d.home, "git")).length >= 2, "the other run's repository has a store too");
+    assert.match(log(run, "confined", 5), /wrote the caches and \/tmp/);
+    assert.match(log(run, "confined", 6), /kept across its steps/);
     assert.deepEqual(run.annotations.map((a: any) => a.text), [`sandboxed ${rand}`], "quirectl annotate reaches the daemon, and there is no warning");
     // Nothing of it reached the person's files.
     assert.equal(readFileSync(join(person, "notes.txt"), "utf8"), "the person's notes\n");
