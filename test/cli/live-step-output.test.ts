@@ -19,7 +19,7 @@ let gate: Gate;
 const terminals: Subprocess[] = [];
 before(async () => {
   daemon = await startTestDaemon();
-  gate = new Gate(repos.dir("gate"));
+  gate = new Gate(repos.dirOutsideTmp("gate"));
   // Its last line is drawn over with `\r` and coloured: written as it is, "› step 2 of 3" would not appear.
   const install = `printf 'fetching\\n\\033[32mstep 1 of 3\\rstep 2 of 3\\033[0m'; ${gate.wait}`;
   repo = repos.make({ "quire.yml": `jobs:\n  deps:\n    steps:\n      - name: install\n        run: "${install.replaceAll("\\", "\\\\")}"\n      - name: after\n        run: echo done\n` });
