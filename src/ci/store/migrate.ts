@@ -11,13 +11,25 @@ export function migrate(db: Database, file: string): void {
     if (version >= m.version) return;
     try {
       db.exec(m.up);
+      if (m.remakesTables) {
+        const broken = db.pragma("foreign_key_check") as { table: string; parent: string }[];
+        if (broken.length > 0) throw new Error(`${broken.length} rows of ${broken[0]!.table} refer to no row of ${broken[0]!.parent}`);
+      }
       db.pragma(`user_version = ${m.version}`);
     } catch (err) {
       throw new StoreMigrationError(file, m.version, err);
     }
   });
   // Immediate: a second process opening the same file waits, then sees the version already applied.
-  for (const m of migrations) apply.immediate(m);
+  for (const m of migrations) {
+    // Foreign keys can only be turned off outside a transaction.
+    if (m.remakesTables) db.pragma("foreign_keys = OFF");
+    try {
+      apply.immediate(m);
+    } finally {
+      if (m.remakesTables) db.pragma("foreign_keys = ON");
+    }
+  }
 }
 
 function userVersion(db: Database): number {

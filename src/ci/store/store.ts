@@ -14,7 +14,7 @@ type Db = Database.Database;
 type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
-  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify`;
+  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache`;
 const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
 // Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
@@ -36,7 +36,8 @@ export class RunStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #createRun: Database.Transaction<(input: NewRun, at: number) => CreatedRun>;
   readonly #finishRun: Database.Transaction<(id: number, end: RunEnd, at: number) => boolean>;
-  readonly #finishJob: Database.Transaction<(runId: number, job: string, state: EndState, exitCode: number | null, at: number) => boolean>;
+  readonly #finishJob: Database.Transaction<(runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => boolean>;
+  readonly #cacheJob: Database.Transaction<(runId: number, job: string, inputs: string, from: number, at: number) => boolean>;
   readonly #skipJob: Database.Transaction<(runId: number, job: string, at: number) => boolean>;
   readonly #retryJob: Database.Transaction<(runId: number, job: string, at: number) => number | undefined>;
   readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
@@ -115,6 +116,7 @@ export class RunStore {
         key: input.idempotencyKey ?? null,
         trigger: input.trigger ?? "manual",
         notify: input.notify ? 1 : 0,
+        noCache: input.noCache ? 1 : 0,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -139,9 +141,17 @@ export class RunStore {
       return true;
     });
 
-    this.#finishJob = db.transaction((runId: number, job: string, state: EndState, exitCode: number | null, at: number) => {
-      if (s.finishJob.run({ run: runId, job, state, exit: exitCode, at }).changes === 0) return false;
+    this.#finishJob = db.transaction((runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => {
+      if (s.finishJob.run({ run: runId, job, state, exit: exitCode, at, inputs: state === "complete" ? inputs : null }).changes === 0) return false;
       s.endJobSteps.run({ run: runId, job, at });
+      return true;
+    });
+
+    this.#cacheJob = db.transaction((runId: number, job: string, inputs: string, from: number, at: number) => {
+      const proving = s.provingJob.get(inputs, from) as { id: number; attempt: number } | undefined;
+      if (proving === undefined) return false;
+      if (s.cacheJob.run({ run: runId, job, inputs, from, at }).changes === 0) return false;
+      s.cachedJobSteps.run({ run: runId, job, at, proving: proving.id, attempt: proving.attempt });
       return true;
     });
 
@@ -208,9 +218,26 @@ export class RunStore {
     return this.#write(() => this.#s.startJob.run(at, runId, job, runId).changes === 1);
   }
 
-  /** Ends a live job (a pending one cannot complete); its active steps become cancelled, pending ones skipped. */
-  finishJob(runId: number, job: string, state: EndState, exitCode: number | null, at: number): boolean {
-    return this.#end(() => this.#finishJob.immediate(runId, job, state, exitCode, at));
+  /**
+   * Ends a live job (a pending one cannot complete); its active steps become cancelled, pending ones
+   * skipped. A complete job's `inputs` (its job-cache key) let later jobs of the same inputs be cached from it.
+   */
+  finishJob(runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null = null): boolean {
+    return this.#end(() => this.#finishJob.immediate(runId, job, state, exitCode, at, inputs));
+  }
+
+  /**
+   * pending -> cached, in an active run: the job is given the result of run `from`'s complete job of the
+   * same `inputs`. Its steps become skipped, each one's log that of the same step in the proving job's
+   * last attempt. False when the job is not pending or run `from` has no such job.
+   */
+  cacheJob(runId: number, job: string, inputs: string, from: number, at: number): boolean {
+    return this.#end(() => this.#cacheJob.immediate(runId, job, inputs, from, at));
+  }
+
+  /** The newest run other than `runId` with a complete job of these inputs. */
+  provenBy(inputs: string, runId: number): number | undefined {
+    return this.#s.provenBy.get(inputs, runId) as number | undefined;
   }
 
   /** pending -> skipped (a job whose needs failed), with its steps. */
@@ -389,8 +416,8 @@ function prepare(db: Db) {
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify)`),
+    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
@@ -403,9 +430,16 @@ function prepare(db: Db) {
     endRunJobs: p(`UPDATE jobs SET ${endFields("@active")} WHERE run_id = @run AND ${unfinished}`),
     startJob: p(`UPDATE jobs SET state = 'active', started_at = ?
       WHERE run_id = ? AND name = ? AND state = 'pending' AND (SELECT state FROM runs WHERE id = ?) = 'active'`),
-    finishJob: p(`UPDATE jobs SET state = @state, exit_code = @exit, finished_at = max(@at, coalesce(started_at, 0))
+    finishJob: p(`UPDATE jobs SET state = @state, exit_code = @exit, inputs = @inputs, finished_at = max(@at, coalesce(started_at, 0))
       WHERE run_id = @run AND name = @job AND (state = 'active' OR (state = 'pending' AND @state <> 'complete'))`),
     skipJob: p(`UPDATE jobs SET state = 'skipped', finished_at = ? WHERE run_id = ? AND name = ? AND state = 'pending'`),
+    provenBy: p(`SELECT run_id FROM jobs WHERE inputs = ? AND state = 'complete' AND run_id <> ? ORDER BY id DESC LIMIT 1`).pluck(),
+    provingJob: p(`SELECT id, attempt FROM jobs WHERE inputs = ? AND state = 'complete' AND run_id = ? ORDER BY id DESC LIMIT 1`),
+    cacheJob: p(`UPDATE jobs SET state = 'cached', inputs = @inputs, cached_from = @from, finished_at = @at
+      WHERE run_id = @run AND name = @job AND state = 'pending' AND (SELECT state FROM runs WHERE id = @run) = 'active'`),
+    cachedJobSteps: p(`UPDATE steps SET state = 'skipped', finished_at = @at,
+        log = coalesce((SELECT p.log FROM steps p WHERE p.job_id = @proving AND p.attempt = @attempt AND p.position = steps.position), log)
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = @run AND name = @job) AND state = 'pending'`),
     endJobSteps: p(`UPDATE steps SET ${endFields("'cancelled'")}
       WHERE job_id = (SELECT id FROM jobs WHERE run_id = @run AND name = @job) AND ${unfinished}`),
     activeJob: p(`SELECT id, attempt FROM jobs WHERE run_id = ? AND name = ? AND state = 'active'`),
@@ -427,7 +461,7 @@ function prepare(db: Db) {
       JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
     runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
-    jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at
+    jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at, cached_from
       FROM jobs WHERE run_id BETWEEN ? AND ? ORDER BY run_id, position`),
     stepsOfRuns: p(`SELECT s.job_id, s.attempt, s.position, s.name, s.command, s.state, s.exit_code, s.started_at, s.finished_at, s.log
       FROM steps s JOIN jobs j ON j.id = s.job_id WHERE j.run_id BETWEEN ? AND ? ORDER BY s.job_id, s.attempt, s.position`),

@@ -3,8 +3,9 @@ import type { Pipeline } from "../pipeline/model.js";
 // The store's public vocabulary. Times are integers, ms since the epoch (UTC); absent values are null.
 
 export type RunState = "pending" | "active" | "complete" | "failed" | "cancelled" | "superseded";
-export type JobState = "pending" | "active" | "complete" | "failed" | "cancelled" | "skipped";
-export type StepState = JobState;
+export type StepState = "pending" | "active" | "complete" | "failed" | "cancelled" | "skipped";
+/** `cached`: the job did not run; it was given the result of a complete job of the same inputs (`cachedFrom` names its run). */
+export type JobState = StepState | "cached";
 export type FailureKind = "pipeline-failure" | "timeout" | "orphaned" | "internal";
 
 /** How finishJob/finishStep end a job or step ("skipped" is skipJob's, and what ending a run or job does to pending ones). */
@@ -30,6 +31,8 @@ export interface NewRun {
   trigger?: string;
   /** Tell its end with a desktop notification (nobody waits on it); default false. */
   notify?: boolean;
+  /** Run every job, even one whose result a complete job of the same inputs has given (`quirectl run --no-cache`). */
+  noCache?: boolean;
 }
 
 /** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
@@ -72,6 +75,7 @@ export interface RunRecord {
   workspace: string;
   trigger: string;
   notify: boolean;
+  noCache: boolean;
 }
 
 export interface StepView {
@@ -93,7 +97,9 @@ export interface JobView {
   exitCode: number | null;
   startedAt: number | null;
   finishedAt: number | null;
-  steps: StepView[]; // every attempt's, by attempt then index
+  /** The run whose job's result a cached job was given; null unless the job is cached. */
+  cachedFrom: number | null;
+  steps: StepView[]; // every attempt's, by attempt then index; a cached job's are skipped, their logs the proving run's
 }
 
 export interface AnnotationView {

@@ -10,12 +10,12 @@ export interface RunRow {
   state: string; failure_kind: string | null; failure_summary: string | null; superseded_by: number | null;
   created_at: number; started_at: number | null; finished_at: number | null;
   commit_sha: string | null; tree: string | null; dirty: number; workspace: string;
-  triggered_by: string; notify: number;
+  triggered_by: string; notify: number; no_cache: number;
 }
 
 export interface JobRow {
   id: number; run_id: number; name: string; state: string; attempt: number;
-  exit_code: number | null; started_at: number | null; finished_at: number | null;
+  exit_code: number | null; started_at: number | null; finished_at: number | null; cached_from: number | null;
 }
 
 export interface StepRow {
@@ -47,6 +47,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     workspace: r.workspace,
     trigger: r.triggered_by,
     notify: r.notify === 1,
+    noCache: r.no_cache === 1,
   };
 }
 
@@ -80,6 +81,7 @@ export function toRunViews(runs: RunRow[], jobs: JobRow[], steps: StepRow[], ann
       exitCode: j.exit_code,
       startedAt: j.started_at,
       finishedAt: j.finished_at,
+      cachedFrom: j.cached_from,
       steps: [],
     };
     const run = views.get(j.run_id);

@@ -89,12 +89,20 @@ describe("schema and migrations", () => {
       if (version >= 1) {
         const raw = new Database(file);
         insert(raw, "runs", { repo: "/old", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "pending", created_at: 5, dirty: 0, workspace: "/ws" });
+        const jobId = insert(raw, "jobs", { run_id: 1, name: "build", position: 0, state: "pending", attempt: 1 });
+        insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "build 0", command: "echo build 0", state: "pending", log: "1/build/1-0.log" });
         raw.close();
       }
       const store = RunStore.open(file);
       assert.equal(rawDb(file).pragma("user_version", { simple: true }), SCHEMA_VERSION);
       if (version >= 1) {
         assert.equal(store.getRun(1)?.repo, "/old");
+        // Remade tables keep their rows, and steps still belong to their job (deleting the run takes both).
+        assert.deepEqual(store.getRun(1)?.jobs.map((j) => [j.name, j.state, j.cachedFrom, j.steps.map((st) => st.name)]), [["build", "pending", null, ["build 0"]]]);
+        assert.equal(store.getRun(1)?.noCache, false);
+        const raw = rawDb(file);
+        assert.deepEqual(raw.pragma("foreign_key_check"), []);
+        assert.match(raw.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'steps'`).pluck().get() as string, /REFERENCES "?jobs"? \(id\)/);
         store.annotate(1, null, null, "kept across the upgrade", 6);
         assert.equal(store.getRun(1)?.annotations[0]?.text, "kept across the upgrade");
       }
@@ -152,6 +160,8 @@ describe("the schema refuses impossible states written with direct SQL", () => {
   const spec = JSON.stringify(pipeline());
   const runId = insert(raw, "runs", { repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "active", created_at: 1000, started_at: 1001, dirty: 0, workspace: "/ws" });
   const jobId = insert(raw, "jobs", { run_id: runId, name: "build", position: 0, state: "active", attempt: 1, started_at: 1001 });
+  const otherRun = insert(raw, "runs", { repo: "/other", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 900, started_at: 901, finished_at: 902, dirty: 0, workspace: "/ws" });
+  const HASH = "0123456789abcdef".repeat(4);
   insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "s", command: "true", state: "pending", log: "1/build/1-0.log" });
   insert(raw, "runs", { repo: "/keyed", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 1000, started_at: 1001, finished_at: 1002, dirty: 0, workspace: "/ws", idempotency_key: "taken" });
   // Each step token needs an active step of its own.
@@ -197,6 +207,7 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["runs", "superseded by an older run", { id: 5001, state: "superseded", finished_at: 1002, superseded_by: runId }],
     ["runs", "a token on a finished run", { state: "complete", ...finished, token_hash: randomBytes(32) }],
     ["runs", "dirty neither 0 nor 1", { dirty: 2 }],
+    ["runs", "no_cache neither 0 nor 1", { no_cache: 2 }],
     ["runs", "a spec that is not JSON", { spec: "{jobs:" }],
     ["runs", "a time that is not an integer", { created_at: "yesterday" }, "SQLITE_CONSTRAINT_DATATYPE"],
     ["runs", "no repo", { repo: null }, "SQLITE_CONSTRAINT_NOTNULL"],
@@ -229,6 +240,18 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["jobs", "a second job of the same name in a run", { name: "build" }, "SQLITE_CONSTRAINT_UNIQUE"],
     ["jobs", "a second job at the same position in a run", { position: 0 }, "SQLITE_CONSTRAINT_UNIQUE"],
     ["jobs", "a job of a run that does not exist", { run_id: 9999 }, "SQLITE_CONSTRAINT_FOREIGNKEY"],
+    ["jobs", "cached without the run that proved it", { state: "cached", finished_at: 1002, inputs: HASH }],
+    ["jobs", "cached_from on a job that is not cached", { state: "complete", ...finished, inputs: HASH, cached_from: otherRun }],
+    ["jobs", "cached from its own run", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: runId }],
+    ["jobs", "cached from a run that does not exist", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: 9999 }, "SQLITE_CONSTRAINT_FOREIGNKEY"],
+    ["jobs", "cached with started_at", { state: "cached", ...finished, inputs: HASH, cached_from: otherRun }],
+    ["jobs", "cached without finished_at", { state: "cached", inputs: HASH, cached_from: otherRun }],
+    ["jobs", "cached with an exit code", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: otherRun, exit_code: 0 }],
+    ["jobs", "cached without inputs", { state: "cached", finished_at: 1002, cached_from: otherRun }],
+    ["jobs", "inputs on a job that failed", { state: "failed", ...finished, inputs: HASH }],
+    ["jobs", "inputs on a job still active", { state: "active", started_at: 1001, inputs: HASH }],
+    ["jobs", "inputs that are not a hex SHA-256", { state: "complete", ...finished, inputs: HASH.toUpperCase() }],
+    ["jobs", "inputs of the wrong length", { state: "complete", ...finished, inputs: HASH.slice(1) }],
 
     ["steps", "an unknown state", { state: "done" }],
     ["steps", "attempt 0", { attempt: 0 }],
@@ -288,6 +311,9 @@ describe("the schema refuses impossible states written with direct SQL", () => {
       ["jobs", { state: "failed", finished_at: 1002 }],
       ["jobs", { state: "cancelled", ...finished }],
       ["jobs", { state: "skipped", finished_at: 1002 }],
+      ["jobs", { state: "complete", ...finished, exit_code: 0, inputs: HASH }],
+      ["jobs", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: otherRun }],
+      ["runs", { no_cache: 1 }],
       ["steps", {}],
       ["steps", { state: "active", started_at: 1001 }],
       ["steps", { state: "complete", ...finished, exit_code: 0 }],
@@ -345,13 +371,13 @@ describe("RunStore", () => {
     assert.deepEqual({ ...view, spec: undefined }, {
       id: run.id, repo: "/src/app", ref: "main", pipeline: "demo", pipelineFile: "quire.yml", spec: undefined, state: "pending",
       failureKind: null, failureSummary: null, supersededBy: null, createdAt: 100, startedAt: null, finishedAt: null,
-      commit: null, tree: "7ree", dirty: true, workspace: "/ws/1", trigger: "manual", notify: false, annotations: [],
+      commit: null, tree: "7ree", dirty: true, workspace: "/ws/1", trigger: "manual", notify: false, noCache: false, annotations: [],
       jobs: [
-        { name: "build", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, steps: [
+        { name: "build", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, cachedFrom: null, steps: [
           { index: 0, attempt: 1, name: "build 0", command: "echo build 0", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/build/1-0.log` },
           { index: 1, attempt: 1, name: "build 1", command: "echo build 1", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/build/1-1.log` },
         ] },
-        { name: "test", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, steps: [
+        { name: "test", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, cachedFrom: null, steps: [
           { index: 0, attempt: 1, name: "test 0", command: "echo test 0", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/test/1-0.log` },
         ] },
       ],
@@ -457,6 +483,40 @@ describe("RunStore", () => {
     assert.deepEqual(view.jobs.map((j) => [j.name, j.state, j.finishedAt]), [["build", "cancelled", 110], ["test", "skipped", 110]]);
     assert.deepEqual(view.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["cancelled", "skipped", "skipped"]);
     assert.equal(store.stats().jobsActive, 0);
+  });
+
+  test("the job cache: a complete job's inputs prove a later job of the same inputs, which becomes cached with that run's logs", () => {
+    const store = openStore();
+    const inputs = "ab".repeat(32);
+    const { run: first } = store.createRun(newRun(), 100);
+    store.startRun(first.id, 101);
+    store.startJob(first.id, "build", 102);
+    assert.equal(store.retryJob(first.id, "build", 103), 2);
+    assert.ok(store.finishJob(first.id, "build", "complete", 0, 104, inputs));
+    store.startJob(first.id, "test", 105);
+    assert.ok(store.finishJob(first.id, "test", "failed", 1, 106, "cd".repeat(32)), "a failed job's inputs are not kept");
+    assert.equal(store.provenBy("cd".repeat(32), 0), undefined);
+    assert.equal(store.provenBy(inputs, first.id), undefined, "never by the asking run itself");
+    assert.equal(store.provenBy(inputs, 0), first.id);
+
+    const { run: second } = store.createRun(newRun({ ref: "other" }), 200);
+    assert.equal(store.cacheJob(second.id, "build", inputs, first.id, 201), false, "not while the run is pending");
+    store.startRun(second.id, 201);
+    assert.equal(store.cacheJob(second.id, "build", "ef".repeat(32), first.id, 202), false, "not from a run without a complete job of those inputs");
+    assert.ok(store.cacheJob(second.id, "build", inputs, first.id, 202));
+    assert.equal(store.cacheJob(second.id, "build", inputs, first.id, 203), false, "only a pending job");
+    const build = job(store.getRun(second.id)!, "build");
+    assert.deepEqual([build.state, build.cachedFrom, build.exitCode, build.startedAt, build.finishedAt], ["cached", first.id, null, null, 202]);
+    assert.deepEqual(build.steps.map((st) => [st.state, st.log]), [["skipped", `${first.id}/build/2-0.log`], ["skipped", `${first.id}/build/2-1.log`]], "the proving job's last attempt's logs");
+    assert.equal(store.provenBy(inputs, first.id), undefined, "a cached job proves nothing itself: its proof is the complete job");
+    assert.equal(store.jobState(second.id, "build"), "cached");
+  });
+
+  test("a run asked to run every job keeps no_cache", () => {
+    const store = openStore();
+    const { run } = store.createRun(newRun({ noCache: true }), 100);
+    assert.equal(store.getRun(run.id)!.noCache, true);
+    assert.equal(store.getRun(store.createRun(newRun({ ref: "b" }), 100).run.id)!.noCache, false);
   });
 
   test("a failure summary longer than 600 characters is cut, never refused", () => {
