@@ -312,6 +312,21 @@ export const ERROR_CODES = {
     means: "A workflow step's working-directory, once its expressions are evaluated, leaves the run's workspace.",
     action: "Give a directory inside the repository; the step fails with this reason in its log.",
   },
+  QUIRE_ERR_CACHE_PATH: {
+    layer: "ci",
+    means: "A dependency cache's path, once its step's expressions are evaluated, is outside the run's workspace, the whole workspace, starts with `~` or holds a wildcard.",
+    action: "Cache files and directories inside the repository; the step fails with this reason in its log.",
+  },
+  QUIRE_ERR_CACHE_KEY: {
+    layer: "ci",
+    means: "A dependency cache's key, once evaluated, is empty, over 512 characters or holds a comma.",
+    action: "Make the key 1 to 512 characters without a comma; the step fails with this reason in its log.",
+  },
+  QUIRE_ERR_CACHE_ENTRY: {
+    layer: "ci",
+    means: "A cache entry (a dependency cache, or a job's kept result) could not be read, saved or put back; the job went on without it.",
+    action: "The job's annotation says why; check the disk under QUIRE_HOME/cache.",
+  },
   QUIRE_ERR_SECRET_KEY: {
     layer: "ci",
     means: "The secret key file (QUIRE_HOME/secret.key) is unsafe or damaged.",

@@ -1,4 +1,5 @@
 import { QuireError } from "../errors.js";
+import { CACHE_PATH_RULE } from "./cache/paths.js";
 import { MAX_SECRET_BYTES, MIN_SECRET_BYTES } from "./rules.js";
 
 /** Every error the CI layer raises. */
@@ -121,5 +122,26 @@ export class NotRecordedError extends CiError {
 export class IdempotencyKeyError extends CiError {
   constructor(length: number, limit: number) {
     super("QUIRE_ERR_CI_IDEMPOTENCY_KEY", `an idempotency key holds 1 to ${limit} characters; this one has ${length}: send a shorter one, or none`);
+  }
+}
+
+/** A dependency cache's path, once its step's expressions are evaluated, is not one a cache may hold. */
+export class CachePathError extends CiError {
+  constructor(readonly path: string) {
+    super("QUIRE_ERR_CACHE_PATH", `the cache path \`${path}\` is not one quire caches: ${CACHE_PATH_RULE}`);
+  }
+}
+
+/** A dependency cache's key, once evaluated, is empty, longer than 512 characters or holds a comma (as actions/cache refuses). */
+export class CacheKeyError extends CiError {
+  constructor(readonly key: string) {
+    super("QUIRE_ERR_CACHE_KEY", `the cache key \`${key.slice(0, 80)}${key.length > 80 ? "…" : ""}\` cannot be used: a key is 1 to 512 characters without a comma`);
+  }
+}
+
+/** A cache entry (a dependency cache, or a job's kept result) could not be read, saved or put back. */
+export class CacheEntryError extends CiError {
+  constructor(readonly what: string, cause: unknown) {
+    super("QUIRE_ERR_CACHE_ENTRY", `${what} failed: ${(cause as Error)?.message ?? cause}; the job went on without it (check the disk under QUIRE_HOME/cache)`, { cause });
   }
 }

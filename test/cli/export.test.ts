@@ -16,6 +16,10 @@ env: { FORCE_COLOR: "1" }
 jobs:
   build:
     working-directory: pkg
+    cache:
+      - key: deps-\${{ hashFiles('pkg/package-lock.json') }}
+        paths: [pkg/node_modules, .cache]
+        restore-keys: [deps-]
     steps:
       - name: compile
         run: |
@@ -65,8 +69,11 @@ test("the exported workflow reads back into the same jobs, needs and commands", 
   assert.deepEqual(workflow.jobs.map((j) => [j.name, j.needs]), native.jobs.map((j) => [j.name, j.needs]));
   const build = workflow.jobs[0]!;
   assert.equal(build.steps[0]!.action?.adapter, "checkout");
-  assert.equal(build.steps[1]!.run, native.jobs[0]!.steps[0]!.run);
-  assert.equal(build.steps[1]!.workingDirectory, "pkg");
+  // The job's cache as the actions/cache step that quire's reader maps onto the same cache.
+  assert.equal(build.steps[1]!.action?.adapter, "cache");
+  assert.deepEqual(build.steps[1]!.action?.with, { path: "pkg/node_modules\n.cache", key: "deps-${{ hashFiles('pkg/package-lock.json') }}", "restore-keys": "deps-" });
+  assert.equal(build.steps[2]!.run, native.jobs[0]!.steps[0]!.run);
+  assert.equal(build.steps[2]!.workingDirectory, "pkg");
   // A retried job's steps run their script through the wrapper, up to three times.
   const retried = workflow.jobs[1]!.steps[1]!;
   assert.equal(retried.env.QUIRE_STEP_SCRIPT, native.jobs[1]!.steps[0]!.run);

@@ -55,6 +55,31 @@ export interface Job {
   sandbox: boolean;
   /** Its sandboxed steps reach the network; false: a loopback of their own only. Never false without the sandbox. */
   network: boolean;
+  /** Dependency caches (`cache:`), restored before the first step and saved once an attempt completes. */
+  cache: DependencyCache[];
+  /**
+   * The paths whose tree, with the job's definition and its needs' results, decides its result; null: the
+   * whole tree. Paths here and in `outputPaths` and `cache` are relative to the directory steps start in
+   * (quire.yml's; a workflow's repository root), normalised, never leaving it.
+   */
+  inputs: string[] | null;
+  /** Paths the job makes, kept with its result and put back where a later run's job is cached from it. */
+  outputPaths: string[];
+  /**
+   * The tree part of the job's inputs, set when the run is submitted: the run's tree, or a hash of the
+   * subtrees `inputs` names; null: none (not a git tree), and the job's result is never cached.
+   */
+  inputTree: string | null;
+}
+
+/** A dependency cache, as `actions/cache` has it: entries by key, restored by key or by a prefix of one. */
+export interface DependencyCache {
+  /** Evaluated when the job starts; may use `hashFiles()`. Entries are the repository's own unless it starts with `shared:`. */
+  key: Template;
+  /** What the entry holds (files or directories); non-empty. */
+  paths: string[];
+  /** Prefixes tried in order, newest entry first, when no entry has `key` itself. */
+  restoreKeys: Template[];
 }
 
 export interface Step {
@@ -82,7 +107,7 @@ export interface Step {
    */
   action: {
     uses: string;
-    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "local" | "kept" | "node";
+    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "cache" | "cache-restore" | "cache-save" | "local" | "kept" | "node";
     with: Record<string, Template>;
     /** For `node`: the script to run, relative to the workspace root (or absolute, for a kept action). */
     entry?: string;
@@ -121,6 +146,10 @@ export function jobOf(fields: Required<Job, "name" | "steps">): Job {
     skipReason: null,
     sandbox: true,
     network: true,
+    cache: [],
+    inputs: null,
+    outputPaths: [],
+    inputTree: null,
     ...fields,
   };
 }

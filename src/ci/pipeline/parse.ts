@@ -5,23 +5,33 @@ import { basename, extname } from "node:path";
 import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { PipelineError } from "../errors.js";
 import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS, SECRET_NAME } from "../rules.js";
+import { CACHE_PATH_RULE, cachePath } from "../cache/paths.js";
+import { checkTemplate, splitTemplate } from "../expressions/template.js";
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
-import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "./model.js";
+import { workspacePath } from "./workspace-path.js";
+import { jobOf, pipelineOf, stepOf, type DependencyCache, type Job, type Pipeline, type Step } from "./model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
 import { closest } from "./suggest.js";
 
 const PIPELINE_FIELDS = ["name", "env", "jobs"];
-const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "sandbox", "network", "steps"];
+const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "sandbox", "network", "cache", "inputs", "outputs", "steps"];
+const CACHE_FIELDS = ["key", "paths", "restore-keys"];
 const STEP_FIELDS = ["name", "run", "env", "timeout", "working-directory"];
 const JOB_NAME = /^[A-Za-z0-9_-]+$/;
 // Names every shell can export; others (`A-B`, `1X`) are legal in an environment but unusable in `$NAME`.
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_RETRIES = 10;
+const MAX_CACHES = 16;
+/** Paths of one `inputs`, `outputs` or cache entry. */
+const MAX_PATHS = 256;
+/** As actions/cache allows. */
+const MAX_KEY_LENGTH = 512;
 const STEP_NAME_LENGTH = 60;
 
 const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name` and `env`";
-const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`";
+const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`, `cache`, `inputs`, `outputs`";
+const CACHE_SHAPE = "expected a list of caches, each `{ key: KEY, paths: [PATH, ...] }` with optionally `restore-keys: [PREFIX, ...]`";
 const STEPS_SHAPE = "expected a non-empty list of steps, each `- run: COMMAND` or just `- COMMAND`";
 const STEP_HINT = " (quote a command that contains `: `)";
 const NUL_PROBLEM = "contains a NUL character (\\0)";
@@ -152,6 +162,9 @@ class Parser {
       workingDirectory: read("working-directory", (p, path) => this.#directory(p, path), null),
       sandbox,
       network,
+      cache: read("cache", (p, path) => this.#caches(p, path), []),
+      inputs: read("inputs", (p, path) => this.#paths(p, path, true), null),
+      outputPaths: read("outputs", (p, path) => this.#paths(p, path, false), []),
       steps: steps
         ? this.#steps(steps, `${prefix}.steps`)
         : this.#src.fail(pair.key as Node, `${prefix}.steps`, "missing: a job needs at least one step", STEPS_SHAPE),
@@ -309,6 +322,71 @@ class Parser {
     return directory;
   }
 
+  #caches(pair: Pair, field: string): DependencyCache[] {
+    const list = this.#value(pair, field);
+    if (!isSeq(list) || list.items.length === 0) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, CACHE_SHAPE);
+    if (list.items.length > MAX_CACHES) this.#src.fail(this.#at(list.items[MAX_CACHES], list), `${field}[${MAX_CACHES}]`, `too many caches (${list.items.length})`, `a job has at most ${MAX_CACHES}`);
+    return list.items.map((item, i) => {
+      const at = `${field}[${i}]`;
+      const node = this.#src.resolve(item as Node, at);
+      if (!isMap(node)) this.#src.fail(node, at, `got ${describe(node)}`, CACHE_SHAPE);
+      const fields = this.#src.fields(node, `${at}.`, CACHE_FIELDS);
+      const key = fields.get("key");
+      const paths = fields.get("paths");
+      if (!key) this.#src.fail(node, `${at}.key`, "missing", "name the entry: `key: deps-${{ hashFiles('package-lock.json') }}`");
+      if (!paths) this.#src.fail(node, `${at}.paths`, "missing", "say what the entry holds: `paths: [node_modules]`");
+      const restoreKeys = fields.get("restore-keys");
+      return {
+        key: this.#cacheKey(this.#value(key, `${at}.key`), `${at}.key`),
+        paths: this.#paths(paths, `${at}.paths`, false),
+        restoreKeys: restoreKeys ? this.#items(restoreKeys, `${at}.restore-keys`).map(([n, path]) => this.#cacheKey(n, path)) : [],
+      };
+    });
+  }
+
+  /** A cache key or restore key: one line of at most MAX_KEY_LENGTH characters, whose expressions use hashFiles() only. */
+  #cacheKey(node: ValueNode, field: string): string {
+    const allowed = "expected a key such as `deps-${{ hashFiles('package-lock.json') }}`";
+    const key = this.#text(node, field, allowed);
+    if (key.trim() === "" || /[\r\n]/.test(key)) this.#src.fail(node, field, "must be a non-empty single line", allowed);
+    if (key.length > MAX_KEY_LENGTH) this.#src.fail(node, field, `the key is ${key.length} characters`, `a key is at most ${MAX_KEY_LENGTH}`);
+    if (splitTemplate(key).parts.some((part) => !part.expression && part.text.includes(","))) this.#src.fail(node, field, "holds a comma", "a key has no comma (as actions/cache has it)");
+    const [problem] = checkTemplate(key, [], ["hashFiles"]);
+    if (problem) this.#src.fail(node, field, problem.message, "a key's expressions may use hashFiles('PATTERN', ...) only");
+    return key;
+  }
+
+  /** A path or a list of them, each inside the workspace; `.` (all of it) only where `root` allows it. */
+  #paths(pair: Pair, field: string, root: boolean): string[] {
+    const allowed = root ? "expected relative paths of files or directories inside the workspace, with `/` separators, no `..` above the root and no wildcards" : `expected paths: ${CACHE_PATH_RULE}`;
+    const items = this.#items(pair, field);
+    if (items.length === 0) this.#src.fail(this.#src.valueAt(pair), field, "no paths", allowed);
+    if (items.length > MAX_PATHS) this.#src.fail(this.#src.valueAt(pair), field, `too many paths (${items.length})`, `at most ${MAX_PATHS}`);
+    const paths: string[] = [];
+    for (const [node, path] of items) {
+      const text = this.#text(node, path, allowed);
+      // Outputs are held as a cache's paths are; inputs may name the whole tree.
+      const normal = root ? workspacePath(text) : cachePath(text);
+      if (normal === undefined || /[*?[\]]/.test(text)) this.#src.fail(node, path, `\`${text}\` is not such a path`, allowed);
+      if (!paths.includes(normal)) paths.push(normal);
+    }
+    return paths;
+  }
+
+  /** A list's items with their fields (`paths[2]`), or a lone value as a list of one. */
+  #items(pair: Pair, field: string): [ValueNode, string][] {
+    const value = this.#value(pair, field);
+    if (!isSeq(value)) return [[value, field]];
+    return value.items.map((item, i) => [this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`]);
+  }
+
+  /** A string scalar without NUL. */
+  #text(node: ValueNode, field: string, allowed: string): string {
+    if (!isScalar(node) || typeof node.value !== "string") this.#src.fail(node, field, `got ${describe(node)}`, allowed);
+    if (node.value.includes("\0")) this.#src.fail(node, field, NUL_PROBLEM, "remove the NUL");
+    return node.value;
+  }
+
   #string(pair: Pair, field: string, allowed: string): string {
     const value = this.#value(pair, field);
     if (!isScalar(value) || typeof value.value !== "string") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, allowed);
@@ -353,19 +431,4 @@ function defaultStepName(run: string): string {
   const line = run.split(/\r?\n/).find((text) => text.trim() !== "")!.trim();
   const chars = Array.from(line);
   return chars.length <= STEP_NAME_LENGTH ? line : chars.slice(0, STEP_NAME_LENGTH - 1).join("") + "…";
-}
-
-/**
- * `text` as a normalised path relative to the workspace root (`a/./b/` is `a/b`, `a/..` is `.`), or
- * undefined when it is empty, absolute, uses `\` or a NUL, or climbs above the root.
- */
-function workspacePath(text: string): string | undefined {
-  if (text === "" || text.startsWith("/") || /^[A-Za-z]:/.test(text) || /[\\\0]/.test(text)) return undefined;
-  const parts: string[] = [];
-  for (const part of text.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part !== "..") parts.push(part);
-    else if (parts.pop() === undefined) return undefined;
-  }
-  return parts.length === 0 ? "." : parts.join("/");
 }

@@ -5,7 +5,8 @@
 // wanted and what was found. Nothing is downloaded.
 import type { Step } from "../pipeline/model.js";
 
-type Adapter = NonNullable<Step["action"]>["adapter"];
+/** actions/cache's steps are not scripts of their own: the runner restores and saves (src/ci/cache). */
+type Adapter = Exclude<NonNullable<Step["action"]>["adapter"], "cache" | "cache-restore" | "cache-save">;
 
 const quote = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
 

@@ -3,6 +3,9 @@
 // nothing of it runs any more, when its workspace goes (or is kept, for a failed run) and its scratch
 // directory (its jobs' /tmp, its caches) goes.
 import { existsSync, readdirSync } from "node:fs";
+import type { DependencyCaches } from "../cache/dependency-caches.js";
+import type { JobResults } from "../cache/job-results.js";
+import { RunCaches } from "../cache/run-caches.js";
 import { join } from "node:path";
 import { SUMMARY_MAX } from "../rules.js";
 import type { RunStore } from "../store/index.js";
@@ -31,6 +34,8 @@ export interface ExecutionsOptions {
   /** Holds a directory per executing run: its jobs' /tmp and its caches, in the sandbox. */
   scratchRoot: string;
   leftovers(runId: number): MarkedLeftovers;
+  /** The dependency caches and the job results kept (QUIRE_HOME/cache), shared by every run. */
+  caches: { dependencies: DependencyCaches; results: JobResults };
   /** Called after every recorded change of run `runId`. */
   changed(runId: number): void;
 }
@@ -105,20 +110,23 @@ export class Executions {
         this.#options.changed(id);
       },
     });
+    // A workflow's steps start at the repository's root; quire.yml's in the pipeline file's directory.
+    const dir = run.spec.kind === "github" ? "." : run.workspace;
+    const changed = () => this.#options.changed(id);
     const execution = new RunExecution({
       store,
       slots: this.#options.slots,
       runId: id,
       pipeline: run.spec,
-      // A workflow's steps start at the repository's root; quire.yml's in the pipeline file's directory.
-      baseDir: join(workspace, run.spec.kind === "github" ? "." : run.workspace),
+      baseDir: join(workspace, dir),
       logDir: this.#options.logDir,
       environment: this.#options.environment.forRun({ runId: id, pipeline: run.spec, secrets, jobKey: (job) => leftovers.jobKey(job) }),
       secrets: secretValues,
       launcher: sandbox,
       leftovers,
-      changed: () => this.#options.changed(id),
+      changed,
       now: Date.now,
+      caches: new RunCaches({ store, ...this.#options.caches, runId: id, repo: run.repo, pipeline: run.spec, baseDir: join(workspace, dir), dir, useResults: !run.noCache, changed, now: Date.now }),
       ...(run.spec.kind === "github"
         ? { workflowRun: { runId: id, workspace, tempRoot: join(scratch, "runner"), repository: run.repo, ref: run.ref, sha: run.commit ?? "" }, secretsByName: secrets }
         : {}),

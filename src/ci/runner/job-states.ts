@@ -1,14 +1,18 @@
 // Where each job of one execution stands, keyed by job name: what the scheduler decides from. A job
-// waits until every job it needs has complete; it is skipped once one of them can no longer complete.
+// waits until every job it needs has complete (or was cached: given the result of an earlier complete
+// job); it is skipped once one of them can no longer complete.
 import type { Job } from "../pipeline/model.js";
 
-/** How a job the execution ran ended; "stopped": the run was stopped (cancel, supersede, shutdown) first. */
-export type JobEnd = "complete" | "failed" | "stopped";
+/**
+ * How a job the execution ran ended; "cached": it was given an earlier complete job's result instead of
+ * running; "stopped": the run was stopped (cancel, supersede, shutdown) first.
+ */
+export type JobEnd = "complete" | "cached" | "failed" | "stopped";
 
 export type JobState = "waiting" | "running" | "skipped" | JobEnd;
 
-/** The states of a need that let its dependents start (a job served from a job cache would count here too). */
-const SATISFIED: ReadonlySet<JobState> = new Set(["complete"]);
+/** The states of a need that let its dependents start. */
+const SATISFIED: ReadonlySet<JobState> = new Set(["complete", "cached"]);
 /** The states of a need that mean its dependents will never start. */
 const BLOCKING: ReadonlySet<JobState> = new Set(["failed", "skipped", "stopped"]);
 

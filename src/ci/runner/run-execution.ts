@@ -18,6 +18,8 @@ import { redactString } from "../output/redact.js";
 import { keepStepSummary } from "../output/step-summary.js";
 import { ANNOTATION_MAX } from "../rules.js";
 import { annotationText, type WorkflowCommand } from "../output/workflow-commands.js";
+import { restoreScript, type CacheStep } from "../cache/cache-step.js";
+import type { DueSaves, RunCaches } from "../cache/run-caches.js";
 
 
 
@@ -44,6 +46,8 @@ export interface RunExecutionOptions {
   workflowRun?: WorkflowRun;
   /** Secret values by name, for a workflow's `secrets` context. */
   secretsByName?: ReadonlyMap<string, string>;
+  /** The job cache and the dependency caches; without them every job runs and no cache is restored or saved. */
+  caches?: RunCaches;
 }
 
 /**
@@ -86,6 +90,8 @@ export class RunExecution {
   readonly #masks: string[] = [];
   /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
   readonly #needResults = new Map<string, NeedResult>();
+  /** The inputs of the jobs that succeeded (complete or cached), by name: part of their dependents' inputs. */
+  readonly #inputs = new Map<string, string | null>();
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -133,7 +139,10 @@ export class RunExecution {
 
   /** One job, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
   async #runJob(job: Job): Promise<JobEnd> {
-    const { store, runId } = this.#options;
+    const { store, runId, caches } = this.#options;
+    // Its needs have ended here, so its inputs are known (when they all succeeded with inputs of their own).
+    const inputs = caches?.inputsOf(job, job.needs.map((name) => ({ name, inputs: this.#inputs.get(name) ?? null }))) ?? null;
+    if (inputs !== null && (await this.#fromCache(job, inputs))) return "cached";
     const release = await this.#options.slots.acquire();
     try {
       if (this.#failedFast.has(job.group) && job.strategy) {
@@ -143,9 +152,10 @@ export class RunExecution {
       }
       if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
       this.#options.changed();
+      const due = (await caches?.restoreDependencies(job)) ?? [];
       let attempt = 1;
       for (;;) {
-        const result = await this.#runAttempt(job, attempt);
+        const result = await this.#runAttempt(job, attempt, due);
         if (result.end === "stopped" || this.#stopped) return "stopped";
         if (result.end === "cancelled") {
           this.#needResults.set(job.name, { result: "cancelled", outputs: {} });
@@ -154,8 +164,12 @@ export class RunExecution {
           return "stopped";
         }
         if (result.end === "complete") {
+          // Saved before the job is complete: a later job cached from it finds what it left.
+          const kept = (await caches?.completed(job, due, inputs, result.outputs ?? {})) ?? false;
+          if (this.#stopped) return "stopped";
           this.#needResults.set(job.name, { result: "success", outputs: result.outputs ?? {} });
-          store.finishJob(runId, job.name, "complete", 0, this.#options.now());
+          this.#inputs.set(job.name, inputs);
+          store.finishJob(runId, job.name, "complete", 0, this.#options.now(), kept ? inputs : null);
           this.#options.changed();
           return "complete";
         }
@@ -176,6 +190,17 @@ export class RunExecution {
     }
   }
 
+  /** Gives the job the result of an earlier complete job of the same inputs, if there is one; false: it runs. */
+  async #fromCache(job: Job, inputs: string): Promise<boolean> {
+    const { store, runId } = this.#options;
+    const cached = await this.#options.caches!.cachedResult(job, inputs);
+    if (!cached || this.#stopped || !this.#started() || !store.cacheJob(runId, job.name, inputs, cached.runId, this.#options.now())) return false;
+    this.#inputs.set(job.name, inputs);
+    this.#needResults.set(job.name, { result: "success", outputs: cached.outputs });
+    this.#options.changed();
+    return true;
+  }
+
   /** Moves the run from pending to active the first time one of its jobs starts; false if it has ended meanwhile. */
   #started(): boolean {
     if (this.#runStarted) return true;
@@ -185,8 +210,8 @@ export class RunExecution {
     return true;
   }
 
-  /** The job's steps in order, within the job's time limit, until one fails. */
-  async #runAttempt(job: Job, attempt: number): Promise<AttemptEnd> {
+  /** The job's steps in order, within the job's time limit, until one fails; `due` gathers the caches to save at its end. */
+  async #runAttempt(job: Job, attempt: number, due: DueSaves): Promise<AttemptEnd> {
     const { store, runId } = this.#options;
     let current: RunningStep | undefined;
     /** Every step this attempt launched: what they leave running lives until the attempt ends. */
@@ -217,7 +242,11 @@ export class RunExecution {
         }
         if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
         this.#options.changed();
-        current = this.#launch(job, step, attempt, index, prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base });
+        const command = prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base, writable: undefined };
+        // An actions/cache step: the caches do its work, and its script says what they did.
+        const script = "cache" in command ? await this.#cacheStep(command.cache, due) : command.script;
+        if (this.#stopped) return { end: "stopped" };
+        current = this.#launch(job, step, attempt, index, { script, cwd: command.cwd, env: command.env, writable: command.writable });
         launched.push(current.launched);
         const exit = await current.launched.result;
         this.#running.delete(current);
@@ -245,6 +274,11 @@ export class RunExecution {
       // session or on its terminal, and what carries the job's key wherever it went.
       await Promise.all([...launched.map((step) => step.endLeftovers()), this.#options.leftovers.endJob(job.name)]);
     }
+  }
+
+  /** An actions/cache step's script, once the caches have done its work (without caches, nothing is found). */
+  async #cacheStep(step: CacheStep, due: DueSaves): Promise<string> {
+    return this.#options.caches ? this.#options.caches.step(step, due) : restoreScript(step, { hit: "miss" });
   }
 
   /** Starts a step the store has just recorded active, with a token of its own. */

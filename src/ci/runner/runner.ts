@@ -5,6 +5,10 @@
 import { EventEmitter } from "node:events";
 import { availableParallelism, homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { DependencyCaches } from "../cache/dependency-caches.js";
+import { removeHalfSaved } from "../cache/entry-store.js";
+import { withInputTrees } from "../cache/input-trees.js";
+import { JobResults } from "../cache/job-results.js";
 import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError } from "../errors.js";
 import { readPipeline } from "../read-pipeline.js";
 import { selectJobs, type JobSelection } from "../pipeline/select.js";
@@ -29,7 +33,7 @@ import { WorkspacePreparer } from "./workspace-preparer.js";
 
 export interface RunnerOptions {
   store: RunStore;
-  /** QUIRE_HOME or the data directory: holds logs/, work/ and secret.key. */
+  /** QUIRE_HOME or the data directory: holds logs/, work/, cache/ and secret.key. */
   dataDir: string;
   logDir: string;
   /** Set in steps' environment so quirectl inside a step reaches this daemon. */
@@ -66,6 +70,8 @@ export interface SubmitRequest {
   notify?: boolean;
   /** A full commit id: run its tree rather than the working copy's (a git hook runs what was committed or pushed). */
   commit?: string;
+  /** Run every job, even one whose inputs match a job that completed before (`quirectl run --no-cache`). */
+  noCache?: boolean;
 }
 
 /** Events: `changed` (run id) after every recorded change of a run. */
@@ -83,6 +89,8 @@ export class Runner extends EventEmitter {
   readonly #actionsDir: string;
   /** Submissions being recorded, by idempotency key: the same key coming again waits for the first. */
   readonly #submitting = new Map<string, Promise<RunView>>();
+  /** Dependency caches and kept job results. */
+  readonly #cacheDir: string;
   #closing = false;
 
   constructor(options: RunnerOptions) {
@@ -99,6 +107,7 @@ export class Runner extends EventEmitter {
     this.#actionsDir = join(dataDir, "actions");
     this.#secrets = new StoredSecrets(store, SecretBox.open(join(dataDir, "secret.key")));
     this.#leftovers = (runId) => new MarkedLeftovers(dataDir, runId, killGraceMs);
+    this.#cacheDir = join(dataDir, "cache");
     const env = options.env ?? process.env;
     const sandbox = new Sandbox(
       {
@@ -123,6 +132,7 @@ export class Runner extends EventEmitter {
       sandbox,
       scratchRoot: join(dataDir, "sandbox"),
       leftovers: this.#leftovers,
+      caches: { dependencies: new DependencyCaches(this.#cacheDir), results: new JobResults(this.#cacheDir) },
       changed: (id) => this.emit("changed", id),
     });
     this.#queries = new RunQueries(store);
@@ -138,6 +148,7 @@ export class Runner extends EventEmitter {
       void this.#workspaces.release(id, true);
     }
     this.#preparer.removeHalfMade();
+    removeHalfSaved(this.#cacheDir);
     for (const id of requeued) this.#executions.start(id);
     this.#executions.removeLeftScratch();
   }
@@ -181,8 +192,9 @@ export class Runner extends EventEmitter {
     const staged = await this.#preparer.stage(dirname(path), request.commit || undefined);
     let pipeline: Pipeline;
     try {
-      // A workflow's local actions are read from the run's own tree, now that it is checked out.
-      pipeline = expandLocalActions(read, staged.root, this.#actionsDir);
+      // A workflow's local actions are read from the run's own tree, now that it is checked out; the
+      // tree part of each job's inputs from the snapshot.
+      pipeline = await withInputTrees(expandLocalActions(read, staged.root, this.#actionsDir), staged.snapshot, dirname(path));
     } catch (error) {
       staged.discard();
       throw error;
@@ -206,6 +218,7 @@ export class Runner extends EventEmitter {
           idempotencyKey: request.idempotencyKey,
           trigger: request.trigger || "manual",
           notify: request.notify ?? false,
+          noCache: request.noCache ?? false,
         },
         at,
       );

@@ -9,6 +9,7 @@ import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { hashFiles } from "../expressions/hash-files.js";
 import { WorkingDirectoryError } from "../errors.js";
+import { cacheStepOf, isCacheAdapter, type CacheStep } from "../cache/cache-step.js";
 import { adapterScript } from "./action-adapters.js";
 
 /** What every step of a workflow run sees of the run itself (the `github` context). */
@@ -34,8 +35,14 @@ interface StepRecord {
   conclusion: "success" | "failure" | "skipped";
 }
 
-/** A step as the launcher gets it, or why it does not run. */
-export type PreparedStep = { skip: true } | { skip: false; script: string; cwd: string; env: Record<string, string>; writable?: string[] };
+/**
+ * A step as the launcher gets it (with what a sandboxed step may write besides its workspace), or why it
+ * does not run; an actions/cache step, what it asks of the caches (its script says what they did).
+ */
+export type PreparedStep =
+  | { skip: true }
+  | { skip: false; script: string; cwd: string; env: Record<string, string>; writable?: string[] }
+  | { skip: false; cache: CacheStep; cwd: string; env: Record<string, string>; writable?: string[] };
 
 export class WorkflowJob {
   readonly #pipeline: Pipeline;
@@ -89,13 +96,15 @@ export class WorkflowJob {
     const inputs = step.action ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, evaluateTemplate(v, stepScope)])) : {};
     // A JavaScript action reads its inputs from INPUT_<NAME>, the name upper-cased with spaces as `_`.
     if (step.action?.adapter === "node") for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
-    const script = step.action
-      ? adapterScript(step.action.adapter, inputs, step.action.entry === undefined ? undefined : resolve(baseDir, step.action.entry))
-      : this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index);
     const cwd = resolve(baseDir, dir);
     if (cwd !== baseDir && !cwd.startsWith(`${baseDir}/`)) throw new WorkingDirectoryError(dir);
     // The runner files live outside the workspace: a sandboxed step is given them to write.
-    return { skip: false, script, cwd, env, writable: [this.#temp] };
+    const writable = [this.#temp];
+    const action = step.action;
+    if (!action) return { skip: false, script: this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index), cwd, env, writable };
+    const { adapter } = action;
+    if (isCacheAdapter(adapter)) return { skip: false, cache: cacheStepOf(adapter, inputs), cwd, env, writable };
+    return { skip: false, script: adapterScript(adapter, inputs, action.entry === undefined ? undefined : resolve(baseDir, action.entry)), cwd, env, writable };
   }
 
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */

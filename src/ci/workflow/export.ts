@@ -2,7 +2,7 @@
 // runners (README.md, "Your GitHub workflows"). The output is deterministic, so `export --check` can
 // compare it with the file a repository keeps.
 import { Document } from "yaml";
-import type { Job, Pipeline, Step } from "../pipeline/model.js";
+import type { DependencyCache, Job, Pipeline, Step } from "../pipeline/model.js";
 
 /** Where `quirectl export github` writes, relative to the repository root. */
 export const EXPORTED_WORKFLOW = ".github/workflows/quire.yml";
@@ -29,8 +29,15 @@ function exportJob(job: Job): Record<string, unknown> {
   for (const secret of job.secrets) env[secret] = `\${{ secrets.${secret} }}`;
   if (Object.keys(env).length > 0) out.env = env;
   if (job.workingDirectory !== null && job.workingDirectory !== ".") out.defaults = { run: { "working-directory": job.workingDirectory } };
-  out.steps = [{ uses: "actions/checkout@v4" }, ...job.steps.map((step) => exportStep(step, job.retries))];
+  out.steps = [{ uses: "actions/checkout@v4" }, ...job.cache.map(exportCache), ...job.steps.map((step) => exportStep(step, job.retries))];
   return out;
+}
+
+/** A job's dependency cache, as the actions/cache step quire reads it from (`inputs:` and `outputs:` have no GitHub counterpart). */
+function exportCache(cache: DependencyCache): Record<string, unknown> {
+  const inputs: Record<string, string> = { path: cache.paths.join("\n"), key: cache.key };
+  if (cache.restoreKeys.length > 0) inputs["restore-keys"] = cache.restoreKeys.join("\n");
+  return { uses: "actions/cache@v4", with: inputs };
 }
 
 function exportStep(step: Step, retries: number): Record<string, unknown> {

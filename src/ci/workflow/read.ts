@@ -7,7 +7,8 @@ import { PipelineError, PipelineFindingsError } from "../errors.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
 import { checkCondition, checkTemplate, evaluateTemplate, evaluateValue, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
-import { ADAPTER_INPUTS, resolveAction, type ActionAdapter } from "./actions.js";
+import { CACHE_PATH_RULE, cachePath, cachePathLines } from "../cache/paths.js";
+import { ADAPTER_INPUTS, CACHE_ADAPTERS, resolveAction, type ActionAdapter } from "./actions.js";
 import { expandMatrix, legName, type MatrixValues } from "./matrix.js";
 
 const WORKFLOW_FIELDS = ["name", "run-name", "on", "env", "defaults", "concurrency", "permissions", "jobs"];
@@ -338,6 +339,11 @@ class WorkflowReader {
         skipReason: other && process.platform === "linux" ? `runs-on ${other}: this machine runs Linux` : null,
         sandbox: true,
         network: true,
+        // A workflow's caches are its `actions/cache` steps.
+        cache: [],
+        inputs: null,
+        outputPaths: [],
+        inputTree: null,
       } satisfies Job;
     });
   }
@@ -506,11 +512,25 @@ class WorkflowReader {
           this.#find(item.key as Node, `${prefix}.with.${key}`, `${resolved.name} has no input \`${key}\` that quire knows`, `inputs: ${ADAPTER_INPUTS[resolved.adapter as ActionAdapter].join(", ")}`);
           continue;
         }
-        const value = this.#try(() => this.#text(item, `${prefix}.with.${key}`, C.step));
+        // hashFiles() too, as GitHub allows in a step's `with` (a cache's key is made of it).
+        const value = this.#try(() => this.#text(item, `${prefix}.with.${key}`, C.step, ["hashFiles"]));
         if (value !== undefined) inputs[key] = value;
       }
     }
+    if (CACHE_ADAPTERS.has(resolved.adapter)) this.#checkCacheInputs(inputs, withPair ?? pair, prefix, resolved.name);
     return { uses, adapter: resolved.adapter, with: inputs };
+  }
+
+  /** actions/cache needs `key` and `path`; a path written out (no expression) must lie inside the workspace. */
+  #checkCacheInputs(inputs: Record<string, string>, at: Pair, prefix: string, name: string): void {
+    for (const needed of ["key", "path"]) {
+      if (inputs[needed] === undefined) this.#find(at.key as Node, `${prefix}.with.${needed}`, `${name} needs \`${needed}\``, "give the cache's `key` and the `path` it holds");
+    }
+    const path = inputs.path;
+    if (path === undefined || hasExpression(path)) return;
+    for (const line of cachePathLines(path)) {
+      if (cachePath(line) === undefined) this.#find(at.key as Node, `${prefix}.with.path`, `\`${line}\` is not a path quire caches`, CACHE_PATH_RULE);
+    }
   }
 }
 

@@ -186,6 +186,33 @@ describe("good files", () => {
     assert.equal(parsePipeline("name: mine\n" + text, "quire.yml").name, "mine");
   });
 
+  test("a job's caches, inputs and outputs: paths normalised, a lone value as a list of one", () => {
+    const text = yaml(
+      "jobs:",
+      "  deps:",
+      "    cache:",
+      "      - key: deps-${{ hashFiles('package-lock.json', '**/*.lock') }}",
+      "        paths: [node_modules, ./.cache/tool/]",
+      "        restore-keys: [deps-]",
+      "      - key: shared:tools",
+      "        paths: bin",
+      "    inputs: [src/, package.json, src]",
+      "    outputs: dist",
+      "    steps: [npm ci]",
+      "  plain:",
+      "    steps: [make]",
+    );
+    const [deps, plain] = parsePipeline(text, FILE).jobs;
+    assert.deepEqual(deps!.cache, [
+      { key: "deps-${{ hashFiles('package-lock.json', '**/*.lock') }}", paths: ["node_modules", ".cache/tool"], restoreKeys: ["deps-"] },
+      { key: "shared:tools", paths: ["bin"], restoreKeys: [] },
+    ]);
+    assert.deepEqual(deps!.inputs, ["src", "package.json"]);
+    assert.deepEqual(deps!.outputPaths, ["dist"]);
+    assert.deepEqual([plain!.cache, plain!.inputs, plain!.outputPaths, plain!.inputTree], [[], null, [], null], "defaults: no caches, the whole tree, no outputs");
+    assert.deepEqual(parsePipeline(yaml("jobs:", "  a:", "    inputs: [.]", "    steps: [x]"), FILE).jobs[0]!.inputs, ["."], "inputs may be the whole tree");
+  });
+
   test("jobs keep file order even when a job needs one defined after it", () => {
     const text = yaml("jobs:", "  test:", "    needs: [build]", "    steps: [t]", "  build:", "    steps: [b]");
     const pipeline = parsePipeline(text, FILE);
@@ -334,6 +361,36 @@ describe("bad files name file:line:column and the field", () => {
       assertRefused(job(dir), "jobs.a.working-directory", 3, 24);
     }
     assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        working-directory: ../.."), "jobs.a.steps[0].working-directory", 5, 28);
+  });
+
+  test("a bad cache: its shape, key and paths, at the value", () => {
+    const cache = (...lines: string[]) => yaml("jobs:", "  a:", "    cache:", ...lines, "    steps: [x]");
+    assertRefused(yaml("jobs:", "  a:", "    cache: { key: k, paths: [p] }", "    steps: [x]"), "jobs.a.cache", 3, 12);
+    assertRefused(cache("      - node_modules"), "jobs.a.cache[0]", 4, 9);
+    assertRefused(cache("      - paths: [p]"), "jobs.a.cache[0].key", 4, 9);
+    assertRefused(cache("      - key: k"), "jobs.a.cache[0].paths", 4, 9);
+    assertRefused(cache("      - key: k", "        paths: [p]", "        path: [q]"), "jobs.a.cache[0].path", 6, 9);
+    assertRefused(cache("      - key: ''", "        paths: [p]"), "jobs.a.cache[0].key", 4, 14);
+    assertRefused(cache("      - key: a,b", "        paths: [p]"), "jobs.a.cache[0].key", 4, 14);
+    assertRefused(cache(`      - key: ${"k".repeat(513)}`, "        paths: [p]"), "jobs.a.cache[0].key", 4, 14);
+    const context = assertRefused(cache("      - key: deps-${{ env.HOME }}", "        paths: [p]"), "jobs.a.cache[0].key", 4, 14);
+    assert.match(context.message, /hashFiles/);
+    assertRefused(cache("      - key: k", "        paths: [p]", "        restore-keys: [a, 3]"), "jobs.a.cache[0].restore-keys[1]", 6, 27);
+    for (const [path, column] of [["~/.npm", 17], ["/abs", 17], ["../up", 17], ["'*.lock'", 17], ["'!x'", 17], [".", 17], ["a/..", 17]] as const) {
+      const refused = assertRefused(cache("      - key: k", `        paths: [${path}]`), "jobs.a.cache[0].paths[0]", 5, column);
+      assert.match(refused.message, /inside the run's workspace/);
+    }
+    assertRefused(cache("      - key: k", "        paths: []"), "jobs.a.cache[0].paths", 5, 16);
+    const many = Array.from({ length: 17 }, (_, i) => `      - { key: k${i}, paths: [p] }`);
+    assertRefused(cache(...many), "jobs.a.cache[16]", 20, 9);
+  });
+
+  test("bad inputs and outputs, at the item", () => {
+    assertRefused(yaml("jobs:", "  a:", "    inputs: [src, ../x]", "    steps: [x]"), "jobs.a.inputs[1]", 3, 19);
+    assertRefused(yaml("jobs:", "  a:", "    inputs: [src/*]", "    steps: [x]"), "jobs.a.inputs[0]", 3, 14);
+    assertRefused(yaml("jobs:", "  a:", "    inputs: { a: b }", "    steps: [x]"), "jobs.a.inputs", 3, 13);
+    assertRefused(yaml("jobs:", "  a:", "    outputs: [.]", "    steps: [x]"), "jobs.a.outputs[0]", 3, 15);
+    assertRefused(yaml("jobs:", "  a:", "    outputs: [/tmp/x]", "    steps: [x]"), "jobs.a.outputs[0]", 3, 15);
   });
 
   test("an alias naming no anchor", () => {

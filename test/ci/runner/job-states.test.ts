@@ -21,6 +21,15 @@ test("jobs whose needs have all complete start, in file order, once each", () =>
   assert.equal(states.get("c"), "running");
 });
 
+test("a cached need (given an earlier complete job's result) lets its dependents start, as a complete one does", () => {
+  const states = new JobStates(jobs({ test: ["build", "lint"], build: [], lint: [] }));
+  assert.deepEqual(names(states.startReady()), ["build", "lint"]);
+  states.end("build", "cached");
+  states.end("lint", "complete");
+  assert.deepEqual(names(states.skipBlocked()), []);
+  assert.deepEqual(names(states.startReady()), ["test"]);
+});
+
 test("a failed, skipped or stopped need skips its dependents, also those listed before them, in one call", () => {
   for (const end of ["failed", "stopped"] as const) {
     const states = new JobStates(jobs({ deploy: ["test"], build: [], test: ["build"], docs: [] }));

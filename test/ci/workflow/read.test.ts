@@ -121,7 +121,7 @@ test("every finding at once, each with its line, column, key and why", () => {
     "    services:",
     "      db: { image: postgres }",
     "    steps:",
-    "      - uses: actions/cache@v4",
+    "      - uses: actions/upload-artifact@v4",
     "      - run: echo ${{ nosuch.value }}",
     "      - run: echo ${{ matrix.os ==  }}",
     "        bogus: 1",
@@ -134,12 +134,60 @@ test("every finding at once, each with its line, column, key and why", () => {
   const found = findings(text);
   const expect = [
     /ci\.yml:5:5: jobs\.build\.services: `services` needs a container engine/,
-    /ci\.yml:8:15: jobs\.build\.steps\[0\]\.uses: `actions\/cache@v4` is not run here; dependency caches/,
+    /ci\.yml:8:15: jobs\.build\.steps\[0\]\.uses: `actions\/upload-artifact@v4` is not run here; artifacts/,
     /ci\.yml:9:14: jobs\.build\.steps\[1\]\.run: Unrecognized named-value: 'nosuch'/,
     /ci\.yml:10:14: jobs\.build\.steps\[2\]\.run: Unexpected end of expression/,
     /ci\.yml:11:9: jobs\.build\.steps\[2\]\.bogus: not a key of a GitHub workflow here/,
     /ci\.yml:13:13: jobs\.deploy\.needs: `biuld` is not a job of this workflow/,
     /ci\.yml:16:15: jobs\.deploy\.steps\[0\]\.uses: `docker:\/\/alpine:3` is not run here; a container action needs a container engine/,
+  ];
+  for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
+  assert.equal(found.length, expect.length, found.join("\n"));
+});
+
+test("actions/cache, actions/cache/restore and actions/cache/save are quire's dependency caches; what they cannot do is refused", () => {
+  const workflow = (...steps: string[]) => lines("on: push", "jobs:", "  build:", "    runs-on: ubuntu-latest", "    steps:", ...steps);
+  const read = readWorkflow(
+    workflow(
+      "      - uses: actions/cache@v4",
+      "        id: deps",
+      "        with:",
+      "          path: |",
+      "            node_modules",
+      "            .cache/tool",
+      "          key: deps-${{ hashFiles('package-lock.json') }}",
+      "          restore-keys: deps-",
+      "      - uses: actions/cache/restore@v4",
+      "        with: { path: out, key: 'out-${{ github.sha }}' }",
+      "      - uses: actions/cache/save@v4",
+      "        with: { path: out, key: out }",
+    ),
+    FILE,
+  );
+  assert.deepEqual(read.jobs[0]!.steps.map((s) => s.action?.adapter), ["cache", "cache-restore", "cache-save"]);
+  assert.deepEqual(read.jobs[0]!.steps[0]!.action!.with, { path: "node_modules\n.cache/tool\n", key: "deps-${{ hashFiles('package-lock.json') }}", "restore-keys": "deps-" });
+
+  const found = findings(
+    workflow(
+      "      - uses: actions/cache@v4",
+      "      - uses: actions/cache@v4",
+      "        with:",
+      "          key: k",
+      "          path: |",
+      "            node_modules",
+      "            ~/.npm",
+      "            /etc",
+      "          save-always: true",
+      "      - uses: actions/cache/other@v4",
+    ),
+  );
+  const expect = [
+    /ci\.yml:6:9: jobs\.build\.steps\[0\]\.with\.key: actions\/cache needs `key`/,
+    /ci\.yml:6:9: jobs\.build\.steps\[0\]\.with\.path: actions\/cache needs `path`/,
+    /ci\.yml:8:9: jobs\.build\.steps\[1\]\.with\.path: `~\/\.npm` is not a path quire caches; a cache holds files and directories inside the run's workspace/,
+    /ci\.yml:8:9: jobs\.build\.steps\[1\]\.with\.path: `\/etc` is not a path quire caches/,
+    /ci\.yml:14:11: jobs\.build\.steps\[1\]\.with\.save-always: actions\/cache has no input `save-always` that quire knows/,
+    /ci\.yml:15:15: jobs\.build\.steps\[2\]\.uses: `actions\/cache\/other@v4` is not run here/,
   ];
   for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
   assert.equal(found.length, expect.length, found.join("\n"));

@@ -1,0 +1,110 @@
+// Entries of files kept under QUIRE_HOME/cache, each whole or not there at all: an entry is written
+// aside (under .saving/), flushed to the disk, and renamed into place, so a crash or a full disk mid-save
+// never leaves a half entry where a later run would restore it. An entry, once there, is never changed.
+//
+//   cache/<kind>/<name>/entry.json   what the entry is (its meta, the paths it holds, when it was made)
+//   cache/<kind>/<name>/files/<path> the paths, as they were under the directory they were saved from
+//   cache/.saving/<...>              entries being written; removed when the ci backend starts
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { copyTree, flush } from "./tree-copy.js";
+
+const SAVING = ".saving";
+const META = "entry.json";
+const FILES = "files";
+
+/** What an entry's entry.json holds besides its own meta. */
+export interface EntryHeader {
+  /** The paths it holds, relative to the directory they were saved from and go back to. */
+  paths: string[];
+  /** ms since the epoch. */
+  createdAt: number;
+}
+
+export type SaveResult = "saved" | "exists" | "nothing";
+
+/**
+ * Removes what saves that never finished left under `root` (QUIRE_HOME/cache) after a crash or a kill:
+ * nothing of them was ever an entry. For a backend starting, before any save of its own.
+ */
+export function removeHalfSaved(root: string): void {
+  rmSync(join(root, SAVING), { recursive: true, force: true });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+}
+
+export class EntryStore<Meta extends object> {
+  readonly #root: string;
+  readonly #dir: string;
+
+  /** Entries of one kind (`deps`, `results`) under `root` (QUIRE_HOME/cache). */
+  constructor(root: string, kind: string) {
+    this.#root = root;
+    this.#dir = join(root, kind);
+  }
+
+  /** The entry `name` (a relative path, `a/b` nests), or undefined when there is none whole. */
+  async read(name: string): Promise<(Meta & EntryHeader) | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.#dir, name, META), "utf8")) as Meta & EntryHeader;
+    } catch {
+      // No entry, or one damaged on the disk since: either way, none to use.
+      return undefined;
+    }
+  }
+
+  /** The names of the entries directly under `dir` (a name's directory part; "" for the top). */
+  async names(dir: string): Promise<string[]> {
+    const entries = await readdir(join(this.#dir, dir), { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => (dir ? `${dir}/${e.name}` : e.name));
+  }
+
+  /**
+   * Saves as entry `name` the `paths` under `from` that exist, with `meta`: "exists" when an entry of
+   * that name is there already (it is kept as it is); "nothing" when none of the paths exists, unless
+   * `keepEmpty` (an entry of its meta alone).
+   */
+  async save(name: string, from: string, paths: readonly string[], meta: Meta, now: number, keepEmpty = false): Promise<SaveResult> {
+    const final = join(this.#dir, name);
+    if ((await this.read(name)) !== undefined) return "exists";
+    const aside = join(this.#root, SAVING, `${process.pid}-${randomBytes(6).toString("hex")}`);
+    await mkdir(aside, { recursive: true, mode: 0o700 });
+    try {
+      const held: string[] = [];
+      for (const path of paths) {
+        if (await copyTree(join(from, path), join(aside, FILES, path), { fsync: true })) held.push(path);
+      }
+      if (held.length === 0 && !keepEmpty) return "nothing";
+      // The names of the paths' directories, up to files/ itself, on the disk too.
+      const dirs = new Set(held.flatMap((path) => ancestors(join(aside, FILES), path)));
+      for (const dir of dirs) await flush(dir);
+      const header: EntryHeader = { paths: held, createdAt: now };
+      await writeFile(join(aside, META), JSON.stringify({ ...meta, ...header }), { flush: true });
+      await flush(aside);
+      await mkdir(dirname(final), { recursive: true, mode: 0o700 });
+      try {
+        await rename(aside, final);
+      } catch (error) {
+        // Another save of the same name got there first: entries are immutable, so either one will do.
+        if ((error as NodeJS.ErrnoException).code === "ENOTEMPTY" || (error as NodeJS.ErrnoException).code === "EEXIST") return "exists";
+        throw error;
+      }
+      await flush(dirname(final));
+      return "saved";
+    } finally {
+      await rm(aside, { recursive: true, force: true });
+    }
+  }
+
+  /** Copies entry `name`'s paths back under `to`, replacing what is in their way. */
+  async restore(name: string, entry: EntryHeader, to: string): Promise<void> {
+    for (const path of entry.paths) await copyTree(join(this.#dir, name, FILES, path), join(to, path), { fsync: false });
+  }
+}
+
+/** The directories from `root` down to `path`'s parent (`root`, `root/a` for `a/b`). */
+function ancestors(root: string, path: string): string[] {
+  const parts = path.split("/").slice(0, -1);
+  return [root, ...parts.map((_, i) => join(root, ...parts.slice(0, i + 1)))];
+}

@@ -1,0 +1,40 @@
+// What a complete job left that a later job of the same inputs is given instead of running: the values
+// of a workflow job's `outputs` and the files of quire.yml's `outputs:` paths, kept under the job's
+// inputs in QUIRE_HOME/cache/results/<inputs>. Whether a job of those inputs completed is the store's to
+// say (a complete job with `inputs` recorded); this is only what it left.
+import type { Job } from "../pipeline/model.js";
+import { EntryStore } from "./entry-store.js";
+
+interface ResultMeta {
+  /** A workflow job's outputs, by name, as its dependents read them in `needs.<job>.outputs`. */
+  outputs: Record<string, string>;
+}
+
+export class JobResults {
+  readonly #entries: EntryStore<ResultMeta>;
+
+  /** Entries under `root` (QUIRE_HOME/cache). */
+  constructor(root: string) {
+    this.#entries = new EntryStore(root, "results");
+  }
+
+  /** Whether a job leaves anything to keep besides having completed. */
+  static leavesSomething(job: Job): boolean {
+    return job.outputPaths.length > 0 || Object.keys(job.outputs).length > 0;
+  }
+
+  /** Keeps what `job` (of inputs `inputs`, its steps started in `dir`) left; an entry there already stays. */
+  async keep(job: Job, inputs: string, dir: string, outputs: Record<string, string>, now: number): Promise<void> {
+    if (!JobResults.leavesSomething(job)) return;
+    await this.#entries.save(inputs, dir, job.outputPaths, { outputs }, now, true);
+  }
+
+  /** Puts back what the job of `inputs` left, under `dir`, and gives its outputs; undefined when nothing was kept. */
+  async take(job: Job, inputs: string, dir: string): Promise<{ outputs: Record<string, string> } | undefined> {
+    if (!JobResults.leavesSomething(job)) return { outputs: {} };
+    const entry = await this.#entries.read(inputs);
+    if (!entry) return undefined;
+    await this.#entries.restore(inputs, entry, dir);
+    return { outputs: entry.outputs };
+  }
+}

@@ -1,0 +1,127 @@
+// The caches as one run's execution uses them: a job whose inputs match an earlier complete job's is
+// given that job's result instead of running; a job's `cache:` entries are restored before its first
+// step and saved once an attempt completes, and so are a workflow's actions/cache steps. A cache that
+// cannot be read or written never fails a job: it goes on without it, and an annotation of the job says why.
+import { evaluateTemplate } from "../expressions/template.js";
+import { hashFiles } from "../expressions/hash-files.js";
+import { CacheEntryError } from "../errors.js";
+import type { Job, Pipeline } from "../pipeline/model.js";
+import type { RunStore } from "../store/index.js";
+import { restoreScript, savedScript, warningScript, type CacheStep } from "./cache-step.js";
+import type { CacheRequest, DependencyCaches } from "./dependency-caches.js";
+import { jobInputs, type NeedInputs } from "./job-inputs.js";
+import type { JobResults } from "./job-results.js";
+import { ANNOTATION_MAX } from "../rules.js";
+
+export interface RunCachesOptions {
+  store: RunStore;
+  dependencies: DependencyCaches;
+  results: JobResults;
+  runId: number;
+  /** The run's repository: caches and results are its own. */
+  repo: string;
+  pipeline: Pipeline;
+  /** Where the run's steps start (absolute): cache paths and `hashFiles()` are relative to it. */
+  baseDir: string;
+  /** The same, relative to the run's workspace. */
+  dir: string;
+  /** False for `quirectl run --no-cache`: every job runs (and what completes is still kept). */
+  useResults: boolean;
+  /** Called after each annotation it writes. */
+  changed(): void;
+  now(): number;
+}
+
+/** The dependency caches a job saves once an attempt completes: those whose key itself was not found. */
+export type DueSaves = CacheRequest[];
+
+/** An earlier job whose result a job is given. */
+export interface CachedResult {
+  /** The run in which a job of the same inputs completed. */
+  runId: number;
+  /** Its outputs, for the jobs that need this one. */
+  outputs: Record<string, string>;
+}
+
+export class RunCaches {
+  readonly #o: RunCachesOptions;
+
+  constructor(options: RunCachesOptions) {
+    this.#o = options;
+  }
+
+  /** The job's inputs (a hash), once its needs have ended; null when not all are known. */
+  inputsOf(job: Job, needs: readonly NeedInputs[]): string | null {
+    return jobInputs({ repo: this.#o.repo, pipeline: this.#o.pipeline, job, dir: this.#o.dir, needs });
+  }
+
+  /** The result of an earlier complete job of these inputs, put back into the workspace; undefined: the job runs. */
+  async cachedResult(job: Job, inputs: string): Promise<CachedResult | undefined> {
+    if (!this.#o.useResults) return undefined;
+    const proof = this.#o.store.provenBy(inputs, this.#o.runId);
+    if (proof === undefined) return undefined;
+    try {
+      const taken = await this.#o.results.take(job, inputs, this.#o.baseDir);
+      return taken && { runId: proof, outputs: taken.outputs };
+    } catch (error) {
+      this.#note(job, new CacheEntryError(`putting back the result of run ${proof}`, error));
+      return undefined;
+    }
+  }
+
+  /** Restores the job's `cache:` entries; gives those to save once an attempt completes. */
+  async restoreDependencies(job: Job): Promise<DueSaves> {
+    const due: DueSaves = [];
+    for (const cache of job.cache) {
+      const scope = { contexts: {}, hashFiles: (patterns: string[]) => hashFiles(this.#o.baseDir, patterns) };
+      let request: CacheRequest | undefined;
+      try {
+        request = { key: evaluateTemplate(cache.key, scope), paths: cache.paths, restoreKeys: cache.restoreKeys.map((key) => evaluateTemplate(key, scope)) };
+        const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir);
+        if (restored.hit !== "exact") due.push(request);
+      } catch (error) {
+        this.#note(job, new CacheEntryError(`restoring the cache ${request?.key ?? cache.key}`, error));
+        if (request) due.push(request);
+      }
+    }
+    return due;
+  }
+
+  /** Does a workflow's actions/cache step, adding to `due` what it saves at the job's end; gives the step's script. */
+  async step(step: CacheStep, due: DueSaves): Promise<string> {
+    const { request } = step;
+    try {
+      if (step.mode === "save") return savedScript(request.key, await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now()));
+      const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir, step.lookupOnly);
+      if (step.mode === "cache" && restored.hit !== "exact" && !due.some((d) => d.key === request.key)) due.push(request);
+      return restoreScript(step, restored);
+    } catch (error) {
+      // As actions/cache does, a cache that cannot be read or written is a warning (an annotation of the step), not a failure.
+      return warningScript(new CacheEntryError(`${step.mode === "save" ? "saving" : "restoring"} the cache ${request.key}`, error).message);
+    }
+  }
+
+  /** Once an attempt completes: saves the due caches and keeps the job's result; false when the result could not be kept. */
+  async completed(job: Job, due: DueSaves, inputs: string | null, outputs: Record<string, string>): Promise<boolean> {
+    for (const request of due) {
+      try {
+        await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now());
+      } catch (error) {
+        this.#note(job, new CacheEntryError(`saving the cache ${request.key}`, error));
+      }
+    }
+    if (inputs === null) return false;
+    try {
+      await this.#o.results.keep(job, inputs, this.#o.baseDir, outputs, this.#o.now());
+      return true;
+    } catch (error) {
+      this.#note(job, new CacheEntryError("keeping the job's result", error));
+      return false;
+    }
+  }
+
+  #note(job: Job, error: CacheEntryError): void {
+    this.#o.store.annotate(this.#o.runId, job.name, null, `quire: ${error.message}`.slice(0, ANNOTATION_MAX), this.#o.now());
+    this.#o.changed();
+  }
+}
