@@ -31,6 +31,7 @@ export interface RunArgs extends GlobalArgs {
   /** `--matrix key=value`, any number of times. */
   matrix?: string[];
   wait: boolean;
+  cache: boolean;
 }
 
 /** Runs `use` with a connection to the ci service (started on demand, as any command does), then closes it. */
@@ -67,7 +68,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
     let run: CiRun;
     try {
       // Nobody waits on a run submitted without --wait: its end may be a desktop notification (notify.run).
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection, notify: !args.wait && settings["notify.run"] });
+      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection, notify: !args.wait && settings["notify.run"], noCache: !args.cache });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
       throw error;
@@ -146,7 +147,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
     println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${visible(job.name)}: ${job.state}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      println(`  ${visible(job.name)}: ${job.state}${job.cachedFrom ? ` from run ${job.cachedFrom}` : ""}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
       for (const step of currentSteps(job)) {
         const timeout = timeoutText(run, job, step);
         println(`    ${visible(step.name)}: ${step.state}${timeout ? `, ${visible(timeout)}` : step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);

@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
             .option("job", { type: "string", array: true, describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable" })
             .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
             .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" })
+            .option("cache", { type: "boolean", default: true, describe: "Give a job whose inputs match a job that completed before that job's result (--no-cache: run every job)" })
             .option("watch", { type: "boolean", default: false, describe: "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends" }),
         run((a: RunArgs & { watch: boolean }) => (a.watch ? watchRuns(a) : submitRun(a))),
       )

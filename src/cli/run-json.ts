@@ -37,6 +37,8 @@ function jobJson(job: CiJob) {
     finished_at: isoOrNull(job.finishedUnixMs),
     needs: job.needs,
     attempt: job.attempt,
+    // A cached job did not run: it was given the result of the same job in this run, whose logs its steps' are.
+    cached_from: job.cachedFrom ? Number(job.cachedFrom) : null,
     steps: job.steps.filter((s) => s.attempt === job.attempt).map(stepJson),
     attempts: attempts.map((attempt) => ({ attempt, steps: job.steps.filter((s) => s.attempt === attempt).map(stepJson) })),
   };

@@ -4,7 +4,7 @@
 import type { CiJob, CiRun } from "../gen/quire/v1/ci.js";
 import { TERMINAL_RUN_STATES } from "../client/ci.js";
 import { println, visible } from "./output.js";
-import { attemptNote, ended, exitText, type RunView } from "./run-view.js";
+import { attemptNote, cachedText, ended, exitText, type RunView } from "./run-view.js";
 
 /** Something that happened to a run; `key` names it once, whatever update shows it again. */
 interface RunEvent {
@@ -50,6 +50,8 @@ export function runEvents(run: CiRun): RunEvent[] {
 function jobEvents(job: CiJob, fallback: number): RunEvent[] {
   const events: RunEvent[] = [];
   const name = visible(job.name);
+  // A cached job ran nothing: one line, when it was given the proving run's result.
+  if (job.state === "cached") return [{ key: `job:${job.name}:end`, at: Number(job.finishedUnixMs) || fallback, text: `${name} cached${cachedText(job)}` }];
   const started = Number(job.startedUnixMs);
   if (started) events.push({ key: `job:${job.name}:1`, at: started, text: `${name} active` });
   job.steps.forEach((step, index) => {

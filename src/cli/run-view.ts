@@ -11,7 +11,7 @@ import { println, shellWord, visible } from "./output.js";
 import { RENDER_MS, type StepTails } from "./step-tails.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const MARK: Record<string, string> = { complete: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
+const MARK: Record<string, string> = { complete: "✓", cached: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
 /** Lines of a failed step's log shown in the report when the failure summary is about another step. */
 const REPORT_TAIL_LINES = 8;
 
@@ -49,6 +49,11 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout, tails?: St
   };
 }
 
+/** Where a cached job's result comes from (` from run 7`), or nothing. */
+export function cachedText(job: CiJob): string {
+  return job.cachedFrom ? ` from run ${job.cachedFrom}` : "";
+}
+
 /** The duration of something that has finished, or nothing. */
 export function ended(item: CiJob | CiStep): string {
   return item.finishedUnixMs ? duration(item.startedUnixMs, item.finishedUnixMs) : "";
@@ -74,13 +79,15 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   const jobLine = (job: CiJob) => {
     const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
     const attempt = attemptOf(job);
-    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt ? `  ${attempt}` : ""}${waiting}`;
+    const cached = job.state === "cached" ? `  cached${cachedText(job)}` : "";
+    return `  ${mark(job.state, spin)} ${visible(job.name)}${duration(job.startedUnixMs, job.finishedUnixMs, now)}${attempt ? `  ${attempt}` : ""}${cached}${waiting}`;
   };
   const stepLine = (job: CiJob, step: CiStep) => {
     const output = step.state === "active" ? lastLine?.(job, step) : undefined;
     return `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}${output ? `  › ${visible(output)}` : ""}`;
   };
-  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" ? [] : currentSteps(job).map((step) => stepLine(job, step)));
+  // A cached job ran no step: its steps are the proving run's.
+  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" || job.state === "cached" ? [] : currentSteps(job).map((step) => stepLine(job, step)));
   const fit = (lines: string[]) => cut(lines, size.columns).join("\n");
 
   const full = [header, ...run.jobs.flatMap((job) => [jobLine(job), ...stepLines(job)])];
@@ -125,7 +132,7 @@ function linesIn(blocks: Map<CiJob, string[]>): number {
   return n;
 }
 
-const COUNT_ORDER = ["complete", "failed", "cancelled", "superseded", "skipped", "pending"];
+const COUNT_ORDER = ["complete", "cached", "failed", "cancelled", "superseded", "skipped", "pending"];
 
 /** An active job's steps in short: the active and failed ones, with counts of the others. */
 function collapsedSteps(job: CiJob, stepLine: (step: CiStep) => string): string[] {
@@ -172,7 +179,7 @@ export async function printReport(run: CiRun): Promise<void> {
   const others = run.jobs.filter((job) => job.state !== "failed");
   if (others.length) {
     println();
-    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
+    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${cachedText(job)}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
   }
   for (const a of run.annotations) println(annotationLine(a));
 }

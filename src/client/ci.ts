@@ -42,6 +42,8 @@ export interface SubmitOptions {
   commit?: string;
   /** A desktop notification when the run ends: nobody waits on it. */
   notify?: boolean;
+  /** Run every job, even one whose inputs match a job that completed before. */
+  noCache?: boolean;
 }
 
 export class CiClient {
@@ -73,7 +75,7 @@ export class CiClient {
    * only when no answer could be had at all.
    */
   async submit(file: string, text: string, options: SubmitOptions = {}): Promise<CiRun> {
-    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {}, trigger: options.trigger ?? "", commit: options.commit ?? "", notify: options.notify ?? false };
+    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {}, trigger: options.trigger ?? "", commit: options.commit ?? "", notify: options.notify ?? false, noCache: options.noCache ?? false };
     const deadline = Date.now() + (options.timeoutMs ?? SUBMIT_TIMEOUT_MS);
     const link = { open: (timeoutMs: number) => this.#open(timeoutMs), closed: () => this.#closed };
     return check(await submitUntilAnswered(link, submit, deadline)).run!;

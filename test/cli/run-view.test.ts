@@ -135,7 +135,7 @@ describe("the live view fits the terminal", () => {
   const step = (name: string, state: string): CiStep =>
     ({ name, state, hasExitCode: state === "complete" || state === "failed", exitCode: state === "failed" ? 1 : 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n, log: "", attempt: 1, command: name, summary: "" });
   const job = (name: string, state: string, steps: CiStep[], needs: string[] = []): CiJob =>
-    ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, maxAttempts: 1, needs, steps });
+    ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, maxAttempts: 1, needs, steps, cachedFrom: 0n });
   const bigRun = () =>
     CiRun.fromPartial({
       id: 7n,
@@ -191,6 +191,14 @@ describe("the live view fits the terminal", () => {
     assert.equal(lines.length, 7);
     assert.match(lines[0]!, /^run 9  wide/);
     assert.match(lines[6]!, /^  … \d+ more lines$/);
+  });
+
+  test("a cached job says which run it is cached from, and shows no steps (none ran); cached jobs are counted apart", () => {
+    const cached = { ...job("build", "cached", [step("make", "skipped")]), startedUnixMs: 0n, cachedFrom: 3n };
+    const r = CiRun.fromPartial({ id: 11n, pipeline: "p", state: "active", startedUnixMs: ms, jobs: [cached, job("test", "active", [step("t", "active")])] });
+    assert.deepEqual(frame(r, "*", Date.now()).split("\n").slice(1).map((l) => l.replace(/  \d+(\.\d)?s/g, "")), ["  ✓ build  cached from run 3", "  * test", "      * t"]);
+    const many = CiRun.fromPartial({ id: 12n, pipeline: "p", state: "active", startedUnixMs: ms, jobs: [...Array.from({ length: 20 }, (_, i) => ({ ...cached, name: `c${i}` })), job("test", "active", [step("t", "active")])] });
+    assert.match(frame(many, "*", Date.now(), { rows: 6 }), /✓ 20 cached/);
   });
 
   test("names in the frame are made visible", () => {

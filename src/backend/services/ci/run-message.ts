@@ -35,6 +35,7 @@ export function runMessage(view: RunView, logDir: string): CiRun {
       startedUnixMs: BigInt(job.startedAt ?? 0),
       finishedUnixMs: BigInt(job.finishedAt ?? 0),
       attempt: job.attempt,
+      cachedFrom: BigInt(job.cachedFrom ?? 0),
       steps: job.steps.map((step) => ({
         name: step.name,
         state: step.state,

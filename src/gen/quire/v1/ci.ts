@@ -61,6 +61,8 @@ export interface CiSubmit {
   commit: string;
   /** Send a desktop notification when the run ends: nobody is waiting on it. */
   notify: boolean;
+  /** Run every job, even one whose inputs match a job that completed before (quirectl run --no-cache). */
+  noCache: boolean;
 }
 
 export interface CiSubmit_MatrixEntry {
@@ -160,7 +162,7 @@ export interface CiRun {
 
 export interface CiJob {
   name: string;
-  /** pending, active, complete, failed, cancelled, skipped */
+  /** pending, active, complete, failed, cancelled, skipped, cached */
   state: string;
   hasExitCode: boolean;
   exitCode: number;
@@ -173,6 +175,8 @@ export interface CiJob {
   steps: CiStep[];
   /** How many attempts the job may have: 1 and its retries (0 from a daemon that does not say). */
   maxAttempts: number;
+  /** A cached job's result is that of a complete job of the same inputs in this run; 0 unless cached. */
+  cachedFrom: bigint;
 }
 
 export interface CiStep {
@@ -471,6 +475,7 @@ function createBaseCiSubmit(): CiSubmit {
     trigger: "",
     commit: "",
     notify: false,
+    noCache: false,
   };
 }
 
@@ -505,6 +510,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     }
     if (message.notify !== false) {
       writer.uint32(80).bool(message.notify);
+    }
+    if (message.noCache !== false) {
+      writer.uint32(88).bool(message.noCache);
     }
     return writer;
   },
@@ -605,6 +613,14 @@ export const CiSubmit: MessageFns<CiSubmit> = {
             message.notify = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.noCache = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -646,6 +662,11 @@ export const CiSubmit: MessageFns<CiSubmit> = {
       trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
       commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
       notify: isSet(object.notify) ? globalThis.Boolean(object.notify) : false,
+      noCache: isSet(object.noCache)
+        ? globalThis.Boolean(object.noCache)
+        : isSet(object.no_cache)
+        ? globalThis.Boolean(object.no_cache)
+        : false,
     };
   },
 
@@ -687,6 +708,9 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     if (message.notify !== false) {
       obj.notify = message.notify;
     }
+    if (message.noCache !== false) {
+      obj.noCache = message.noCache;
+    }
     return obj;
   },
 
@@ -713,6 +737,7 @@ export const CiSubmit: MessageFns<CiSubmit> = {
     message.trigger = object.trigger ?? "";
     message.commit = object.commit ?? "";
     message.notify = object.notify ?? false;
+    message.noCache = object.noCache ?? false;
     return message;
   },
 };
@@ -2207,6 +2232,7 @@ function createBaseCiJob(): CiJob {
     needs: [],
     steps: [],
     maxAttempts: 0,
+    cachedFrom: 0n,
   };
 }
 
@@ -2247,6 +2273,12 @@ export const CiJob: MessageFns<CiJob> = {
     }
     if (message.maxAttempts !== 0) {
       writer.uint32(80).uint32(message.maxAttempts);
+    }
+    if (message.cachedFrom !== 0n) {
+      if (BigInt.asUintN(64, message.cachedFrom) !== message.cachedFrom) {
+        throw new globalThis.Error("value provided for field message.cachedFrom of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.cachedFrom);
     }
     return writer;
   },
@@ -2344,6 +2376,14 @@ export const CiJob: MessageFns<CiJob> = {
             message.maxAttempts = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.cachedFrom = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2392,6 +2432,11 @@ export const CiJob: MessageFns<CiJob> = {
         : isSet(object.max_attempts)
         ? globalThis.Number(object.max_attempts)
         : 0,
+      cachedFrom: isSet(object.cachedFrom)
+        ? BigInt(object.cachedFrom)
+        : isSet(object.cached_from)
+        ? BigInt(object.cached_from)
+        : 0n,
     };
   },
 
@@ -2427,6 +2472,9 @@ export const CiJob: MessageFns<CiJob> = {
     if (message.maxAttempts !== 0) {
       obj.maxAttempts = Math.round(message.maxAttempts);
     }
+    if (message.cachedFrom !== 0n) {
+      obj.cachedFrom = message.cachedFrom.toString();
+    }
     return obj;
   },
 
@@ -2449,6 +2497,9 @@ export const CiJob: MessageFns<CiJob> = {
     message.needs = object.needs?.map((e) => e) || [];
     message.steps = object.steps?.map((e) => CiStep.fromPartial(e)) || [];
     message.maxAttempts = object.maxAttempts ?? 0;
+    message.cachedFrom = (object.cachedFrom !== undefined && object.cachedFrom !== null)
+      ? BigInt(object.cachedFrom)
+      : 0n;
     return message;
   },
 };
