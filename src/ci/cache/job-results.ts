@@ -29,12 +29,14 @@ export class JobResults {
     await this.#entries.save(inputs, dir, job.outputPaths, { outputs }, now, true);
   }
 
-  /** Puts back what the job of `inputs` left, under `dir`, and gives its outputs; undefined when nothing was kept. */
-  async take(job: Job, inputs: string, dir: string): Promise<{ outputs: Record<string, string> } | undefined> {
-    if (!JobResults.leavesSomething(job)) return { outputs: {} };
+  /**
+   * What the job of `inputs` left: its outputs, and how to put its files back under `dir` (done only
+   * when a job that runs needs them); undefined when nothing was kept.
+   */
+  async find(job: Job, inputs: string, dir: string): Promise<{ outputs: Record<string, string>; putBack(): Promise<void> } | undefined> {
+    if (!JobResults.leavesSomething(job)) return { outputs: {}, putBack: async () => {} };
     const entry = await this.#entries.read(inputs);
     if (!entry) return undefined;
-    await this.#entries.restore(inputs, entry, dir);
-    return { outputs: entry.outputs };
+    return { outputs: entry.outputs, putBack: () => this.#entries.restore(inputs, entry, dir) };
   }
 }

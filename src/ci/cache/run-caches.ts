@@ -41,6 +41,11 @@ export interface CachedResult {
   runId: number;
   /** Its outputs, for the jobs that need this one. */
   outputs: Record<string, string>;
+  /**
+   * Puts the files it left (its `outputs:` paths) back into the workspace: for a job that runs and needs
+   * it, so a run whose jobs are all cached copies nothing. A failure is an annotation of the cached job.
+   */
+  putBack(): Promise<void>;
 }
 
 export class RunCaches {
@@ -55,18 +60,15 @@ export class RunCaches {
     return jobInputs({ repo: this.#o.repo, pipeline: this.#o.pipeline, job, dir: this.#o.dir, needs });
   }
 
-  /** The result of an earlier complete job of these inputs, put back into the workspace; undefined: the job runs. */
+  /** The result of an earlier complete job of these inputs; undefined: the job runs. */
   async cachedResult(job: Job, inputs: string): Promise<CachedResult | undefined> {
     if (!this.#o.useResults) return undefined;
     const proof = this.#o.store.provenBy(inputs, this.#o.runId);
     if (proof === undefined) return undefined;
-    try {
-      const taken = await this.#o.results.take(job, inputs, this.#o.baseDir);
-      return taken && { runId: proof, outputs: taken.outputs };
-    } catch (error) {
-      this.#note(job, new CacheEntryError(`putting back the result of run ${proof}`, error));
-      return undefined;
-    }
+    const found = await this.#o.results.find(job, inputs, this.#o.baseDir);
+    if (!found) return undefined;
+    const putBack = () => found.putBack().catch((error: unknown) => this.#note(job, new CacheEntryError(`putting back what run ${proof} left`, error)));
+    return { runId: proof, outputs: found.outputs, putBack };
   }
 
   /** Restores the job's `cache:` entries; gives those to save once an attempt completes. */

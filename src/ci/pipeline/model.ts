@@ -63,7 +63,7 @@ export interface Job {
    * (quire.yml's; a workflow's repository root), normalised, never leaving it.
    */
   inputs: string[] | null;
-  /** Paths the job makes, kept with its result and put back where a later run's job is cached from it. */
+  /** Paths the job makes, kept with its result; where a later job is cached from it, put back for the jobs that run after it. */
   outputPaths: string[];
   /**
    * The tree part of the job's inputs, set when the run is submitted: the run's tree, or a hash of the

@@ -92,6 +92,8 @@ export class RunExecution {
   readonly #needResults = new Map<string, NeedResult>();
   /** The inputs of the jobs that succeeded (complete or cached), by name: part of their dependents' inputs. */
   readonly #inputs = new Map<string, string | null>();
+  /** The cached jobs, by name: putting back what they left, once, when a job that runs needs them. */
+  readonly #cached = new Map<string, { putBack(): Promise<void>; done?: Promise<void> }>();
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -152,6 +154,7 @@ export class RunExecution {
       }
       if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
       this.#options.changed();
+      await this.#putBackCachedNeeds(job);
       const due = (await caches?.restoreDependencies(job)) ?? [];
       let attempt = 1;
       for (;;) {
@@ -197,8 +200,26 @@ export class RunExecution {
     if (!cached || this.#stopped || !this.#started() || !store.cacheJob(runId, job.name, inputs, cached.runId, this.#options.now())) return false;
     this.#inputs.set(job.name, inputs);
     this.#needResults.set(job.name, { result: "success", outputs: cached.outputs });
+    this.#cached.set(job.name, cached);
     this.#options.changed();
     return true;
+  }
+
+  /** What the cached jobs that `job` needs, directly or through others, left, back in the workspace before it runs. */
+  async #putBackCachedNeeds(job: Job): Promise<void> {
+    const byName = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j]));
+    const needed = new Set<string>();
+    const visit = (name: string) => {
+      if (needed.has(name)) return;
+      needed.add(name);
+      for (const need of byName.get(name)?.needs ?? []) visit(need);
+    };
+    for (const need of job.needs) visit(need);
+    await Promise.all([...needed].map((name) => {
+      const cached = this.#cached.get(name);
+      if (cached) cached.done ??= cached.putBack();
+      return cached?.done;
+    }));
   }
 
   /** Moves the run from pending to active the first time one of its jobs starts; false if it has ended meanwhile. */

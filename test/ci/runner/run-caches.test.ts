@@ -86,7 +86,7 @@ describe("the job cache", () => {
     "quire.yml",
   );
 
-  test("a second run of the same inputs launches nothing: every job cached from the first, outputs put back, needs met", async () => {
+  test("a second run of the same inputs launches nothing and copies nothing: every job cached from the first, needs met", async () => {
     const repo = repoName();
     const first = start(PIPELINE, { repo });
     await runStep(first, "build", () => writeFiles(first.workspace, { "dist/app.js": "built" }));
@@ -100,7 +100,7 @@ describe("the job cache", () => {
     assert.equal(second.launcher.steps.length, 0, "no step was launched");
     assert.equal(second.view().state, "complete");
     assert.deepEqual(states(second.view()), [`build:cached:${first.id}`, `test:cached:${first.id}`, `docs:cached:${first.id}`]);
-    assert.equal(readFileSync(join(second.workspace, "dist/app.js"), "utf8"), "built", "the outputs the proving job left");
+    assert.equal(existsSync(join(second.workspace, "dist")), false, "no job that runs needs what build left: it stays in the cache");
     const build = second.job("build");
     assert.deepEqual(build.steps.map((s) => [s.state, s.log]), [["skipped", first.job("build").steps[0]!.log]], "its logs are the proving run's");
     assert.ok(second.view().startedAt !== null, "a run of cached jobs is started and ends complete");
@@ -124,7 +124,12 @@ describe("the job cache", () => {
     const third = start(PIPELINE, { repo, trees: { build: "tree-2" } });
     await third.done;
     assert.deepEqual(states(third.view()), [`build:cached:${second.id}`, `test:cached:${second.id}`, `docs:cached:${first.id}`], "each from the newest run that proved it");
-    assert.equal(readFileSync(join(third.workspace, "dist/app.js"), "utf8"), "v2");
+
+    // Only test's own tree changed: it runs, and finds what the cached build left before its first step.
+    const fourth = start(PIPELINE, { repo, trees: { build: "tree-2", test: "tree-3" } });
+    await runStep(fourth, "test", () => assert.equal(readFileSync(join(fourth.workspace, "dist/app.js"), "utf8"), "v2"));
+    await fourth.done;
+    assert.deepEqual(states(fourth.view()), [`build:cached:${second.id}`, "test:complete", `docs:cached:${first.id}`]);
   });
 
   test("results are never shared between repositories, a failed job proves nothing, and --no-cache runs every job", async () => {

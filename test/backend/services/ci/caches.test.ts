@@ -95,6 +95,11 @@ describe("the job cache", () => {
     assert.deepEqual(jobStates(docs), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${first.id}`, docs: "complete" });
     assert.match(logOf(docs, "docs"), /docs v2/);
 
+    commit(dir, { "test/check.sh": "test -f dist/app && echo tested again" });
+    const tests = await run(dir);
+    assert.deepEqual(jobStates(tests), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: "complete", docs: `cached from ${docs.id}` });
+    assert.match(logOf(tests, "test"), /tested again/, "the cached build's dist/ is back for the test that runs");
+
     writeFiles(dir, { "src/app.sh": "echo v2" }); // uncommitted: the snapshot's tree is what counts
     const source = await run(dir);
     assert.equal(source.dirty, true);
@@ -103,7 +108,7 @@ describe("the job cache", () => {
 
     git(dir, "checkout", "-q", "--", "src/app.sh");
     const back = await run(dir);
-    assert.deepEqual(jobStates(back), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${first.id}`, docs: `cached from ${docs.id}` }, "the tree of before: the results of before");
+    assert.deepEqual(jobStates(back), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${tests.id}`, docs: `cached from ${docs.id}` }, "the tree of before: the results of before");
   });
 
   test("--no-cache runs every job; a job that failed proves nothing", async () => {
