@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { benchCache } from "./cache.js";
 import { benchCi } from "./ci.js";
 import { benchConnect, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
@@ -47,6 +48,7 @@ try {
   if (wanted("runtime")) await benchRuntime(quick);
   if (wanted("ci")) await benchCi(daemon, quick);
   if (wanted("workspace")) await benchWorkspace(quick);
+  if (wanted("cache")) await benchCache(daemon, quick);
 } finally {
   raw.child.kill();
   await daemon.stop();
