@@ -81,6 +81,9 @@ jobs:
       - run: echo "test was \${{ needs.test.result }}"
 `;
 
+// Each test runs the workflow itself: another test's run of the same tree would serve its jobs from the job cache.
+const RUN_IT = ["--no-cache"];
+
 const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
@@ -110,7 +113,7 @@ after(async () => {
 });
 
 test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue-on-error, setup-node, an OS leg skipped", async () => {
-  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait", ...RUN_IT], 0, { cwd: repo });
   assert.equal(run.state, "complete", JSON.stringify(run, null, 2));
   const jobs = Object.fromEntries(run.jobs.map((j: { name: string; state: string }) => [j.name, j]));
   assert.deepEqual(Object.keys(jobs), ["build", "test (ubuntu-latest, plain)", "test (windows-latest, plain)", "shells", "report"]);
@@ -131,7 +134,7 @@ test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue
 });
 
 test("workflow commands: masks redact the rest of the run, errors and notices become annotations, stop-commands pauses them", async () => {
-  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait", ...RUN_IT], 0, { cwd: repo });
   const log = (await quirectl(daemon.home, ["logs", String(run.id), "--job", "build", "--step", "workflow commands"])).stdout;
   assert.doesNotMatch(log, /hunter-42-two/);
   assert.match(log, /the value is \*\*\*/);
@@ -149,7 +152,7 @@ test("a step's GITHUB_STEP_SUMMARY is kept with the run and shown by runs show",
 });
 
 test("the steps' files show the expressions, the env file and the runner's environment took effect", async () => {
-  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait"], 0, { cwd: repo });
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait", ...RUN_IT], 0, { cwd: repo });
   const log = (await quirectl(daemon.home, ["logs", String(run.id), "--job", "build"])).stdout;
   assert.doesNotMatch(log, /bad substitution|\$\{\{/);
   assert.match(log, /hello carried 1\.2\.3 on Linux in \/\S+/);
