@@ -1,4 +1,4 @@
-import type { Pipeline } from "../pipeline/model.js";
+import { jobOf, type Pipeline } from "../pipeline/model.js";
 import type {
   AnnotationView, FailureKind, JobState, JobView, RunRecord, RunState, RunView, StepState, StepView,
 } from "./types.js";
@@ -33,7 +33,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     ref: r.ref,
     pipeline: r.pipeline,
     pipelineFile: r.pipeline_file,
-    spec: JSON.parse(r.spec) as Pipeline,
+    spec: specOf(r.spec),
     state: r.state as RunState,
     failureKind: r.failure_kind as FailureKind | null,
     failureSummary: r.failure_summary,
@@ -49,6 +49,12 @@ export function toRunRecord(r: RunRow): RunRecord {
     notify: r.notify === 1,
     noCache: r.no_cache === 1,
   };
+}
+
+/** A recorded pipeline; a run recorded by an older quire gets the defaults of the job fields it did not know (its caches, say). */
+function specOf(text: string): Pipeline {
+  const spec = JSON.parse(text) as Pipeline;
+  return { ...spec, jobs: spec.jobs.map((job) => jobOf(job)) };
 }
 
 export function toStepView(s: StepRow): StepView {

@@ -512,6 +512,17 @@ describe("RunStore", () => {
     assert.equal(store.jobState(second.id, "build"), "cached");
   });
 
+  test("a run recorded before jobs had caches reads back with their defaults, so a requeued run can still run", () => {
+    const file = freshFile();
+    const store = openStore(file);
+    const old = pipeline() as unknown as { jobs: Record<string, unknown>[] };
+    for (const job of old.jobs) for (const field of ["cache", "inputs", "outputPaths", "inputTree"]) delete job[field];
+    const id = insert(rawDb(file), "runs", { repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(old), state: "pending", created_at: 1, dirty: 0, workspace: "." });
+    const [build] = store.getRun(id)!.spec.jobs;
+    assert.deepEqual([build!.name, build!.cache, build!.inputs, build!.outputPaths, build!.inputTree], ["build", [], null, [], null]);
+    assert.equal(build!.steps.length, 2);
+  });
+
   test("a run asked to run every job keeps no_cache", () => {
     const store = openStore();
     const { run } = store.createRun(newRun({ noCache: true }), 100);
