@@ -2,13 +2,14 @@
 // tree part comes from the snapshot of a real git repository: the whole tree, or the subtrees `inputs:` names.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { withInputTrees } from "../../../src/ci/cache/input-trees.js";
 import { jobInputs, type JobInputsOf } from "../../../src/ci/cache/job-inputs.js";
 import { parsePipeline } from "../../../src/ci/pipeline/parse.js";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
 import { snapshotSource } from "../../../src/ci/workspace/snapshot.js";
-import { tempRepos, writeFiles } from "../../helpers/git.js";
+import { git, tempRepos, writeFiles } from "../../helpers/git.js";
 
 const repos = tempRepos();
 
@@ -81,4 +82,20 @@ test("the tree part: the run's tree, or the entries at the job's inputs paths, s
   const plain = repos.dir("plain");
   const pipeline = await withInputTrees(parsePipeline(PIPELINE, `${plain}/quire.yml`), await snapshotSource(plain, { stores }), plain);
   assert.deepEqual(pipeline.jobs.map((j) => j.inputTree), [null, null], "a directory outside git has no tree: never cached");
+});
+
+test("a change in a checked-out submodule's working copy changes the inputs that hold it, though the parent's tree names only its commit", async () => {
+  const upstream = repos.make({ "lib.js": "v1" });
+  const pipeline = ["jobs:", "  all:", "    steps: [make]", "  lib:", "    inputs: [vendor]", "    steps: [make]", "  app:", "    inputs: [app]", "    steps: [make]"].join("\n");
+  const repo = repos.make({ "quire.yml": pipeline, "app/main.js": "main" });
+  git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", upstream, "vendor/lib");
+  git(repo, "commit", "-q", "-m", "a submodule");
+  const stores = new ObjectStores(repos.dir("git"));
+  const treesOf = async () => (await withInputTrees(parsePipeline(pipeline, `${repo}/quire.yml`), await snapshotSource(repo, { stores }), repo)).jobs.map((j) => j.inputTree);
+  const [all, lib, app] = await treesOf();
+  writeFiles(join(repo, "vendor/lib"), { "lib.js": "v2, not committed in the submodule" });
+  const [all2, lib2, app2] = await treesOf();
+  assert.notEqual(all2, all, "the whole tree, submodules' working copies included");
+  assert.notEqual(lib2, lib, "an inputs path holding the submodule");
+  assert.equal(app2, app, "an inputs path that does not");
 });
