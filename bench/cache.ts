@@ -16,14 +16,33 @@ import type { TestDaemon } from "./lib/servers.js";
 const execFileAsync = promisify(execFile);
 
 /** Packages of this repository's node_modules without dependencies of their own: an install needs nothing else. */
-const PACKAGES = ["yaml", "tweetnacl", "@bufbuild/protobuf", "@xterm/headless", "@actions/expressions", "y18n", "escalade", "get-caller-file", "yargs-parser", "ansi-regex"];
+const PACKAGES = [
+  "yaml",
+  "tweetnacl",
+  "@bufbuild/protobuf",
+  "@xterm/headless",
+  "@actions/expressions",
+  "y18n",
+  "escalade",
+  "get-caller-file",
+  "yargs-parser",
+  "ansi-regex",
+];
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules/", import.meta.url));
 
 // npm offline, with nothing but the tarballs: no registry, no audit, no scripts, its own empty cache each time.
 const NPM_FLAGS = ["--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", "--loglevel=error"];
 
 // git as the tests run it: none of this machine's or this user's configuration.
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "bench@quire.invalid", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "bench@quire.invalid" };
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_AUTHOR_NAME: "bench",
+  GIT_AUTHOR_EMAIL: "bench@quire.invalid",
+  GIT_COMMITTER_NAME: "bench",
+  GIT_COMMITTER_EMAIL: "bench@quire.invalid",
+};
 
 /** A project depending on PACKAGES, each as `file:` a tarball in its own tarballs/, with its lock file. */
 function fixtureProject(dir: string): string {
@@ -87,7 +106,13 @@ async function restoreVsInstall(dir: string, rounds: number): Promise<void> {
     restore.push(performance.now() - start);
     if (restored.hit !== "exact") throw new Error(`bench cache restore found ${restored.hit}`);
   }
-  report({ bench: "cache", metric: `restore node_modules (${files} files)`, value: median(restore), unit: "ms", baseline: { name: "cold npm ci", value: median(install) } });
+  report({
+    bench: "cache",
+    metric: `restore node_modules (${files} files)`,
+    value: median(restore),
+    unit: "ms",
+    baseline: { name: "cold npm ci", value: median(install) },
+  });
 }
 
 /** A small project's pipeline: install, then lint and test, which need it. */
@@ -145,8 +170,15 @@ async function secondRun(daemon: TestDaemon, dir: string): Promise<void> {
     };
     const first = await timed();
     const second = await timed();
-    if (first.cached !== 0 || second.cached !== 3) throw new Error(`bench expected 0 then 3 cached jobs, got ${first.cached} and ${second.cached}`);
-    report({ bench: "cache", metric: "second run of an unchanged tree", value: second.ms, unit: "ms", baseline: { name: "first run", value: first.ms } });
+    if (first.cached !== 0 || second.cached !== 3)
+      throw new Error(`bench expected 0 then 3 cached jobs, got ${first.cached} and ${second.cached}`);
+    report({
+      bench: "cache",
+      metric: "second run of an unchanged tree",
+      value: second.ms,
+      unit: "ms",
+      baseline: { name: "first run", value: first.ms },
+    });
   } finally {
     ci.close();
   }
@@ -159,7 +191,9 @@ export async function benchCache(daemon: TestDaemon, quick: boolean): Promise<vo
     await restoreVsInstall(dir, quick ? 1 : 3);
     await secondRun(daemon, dir);
     note(`node_modules of ${PACKAGES.length} packages from local tarballs; the pipeline installs them, then lints and tests with them`);
-    note("the second run still snapshots and checks out its tree; install's node_modules (its `outputs:`) stays in the cache, as no job that runs needs it");
+    note(
+      "the second run still snapshots and checks out its tree; install's node_modules (its `outputs:`) stays in the cache, as no job that runs needs it",
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

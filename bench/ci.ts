@@ -38,7 +38,13 @@ async function manySteps(ci: CiClient, dir: string, steps: number): Promise<void
   if (done.state !== "complete") throw new Error(`bench pipeline ended ${done.state}: ${done.failureSummary}`);
   const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(new URL("./lib/run-loop.js", import.meta.url)), String(steps)]);
   const runtimeMs = Number(stdout.trim());
-  report({ bench: "ci", metric: `${steps} trivial steps, one job`, value: daemonMs, unit: "ms", baseline: { name: "run() in a loop", value: runtimeMs } });
+  report({
+    bench: "ci",
+    metric: `${steps} trivial steps, one job`,
+    value: daemonMs,
+    unit: "ms",
+    baseline: { name: "run() in a loop", value: runtimeMs },
+  });
 }
 
 /** Submit to the first byte of the first step's log, vs spawn to the first byte of the same command. */
@@ -98,7 +104,13 @@ function storeWrites(dir: string, steps: number): void {
   }
   const rawRate = (2 * steps) / ((performance.now() - start) / 1000);
   db.close();
-  report({ bench: "ci", metric: "store: step events written", value: storeRate, unit: "events/s", baseline: { name: "raw inserts", value: rawRate } });
+  report({
+    bench: "ci",
+    metric: "store: step events written",
+    value: storeRate,
+    unit: "events/s",
+    baseline: { name: "raw inserts", value: rawRate },
+  });
 }
 
 export async function benchCi(daemon: TestDaemon, quick: boolean): Promise<void> {

@@ -20,7 +20,8 @@ async function viaConnect(home: string, handoff: boolean): Promise<number> {
   const c = await connect("echo", { home, handoff, autostart: false });
   await c.request(Lane.ECHO, PAYLOAD);
   const elapsed = performance.now() - start;
-  if (c.path !== (handoff ? "handoff" : "reconnect")) throw new Error(`expected the ${handoff ? "handoff" : "reconnect"} path, took ${c.path}`);
+  if (c.path !== (handoff ? "handoff" : "reconnect"))
+    throw new Error(`expected the ${handoff ? "handoff" : "reconnect"} path, took ${c.path}`);
   c.close();
   return elapsed;
 }
@@ -72,7 +73,13 @@ export async function benchConnect(daemon: TestDaemon, connections: number): Pro
   for (const p of ["p50", "p99"] as const) {
     report({ bench: "connect", metric: `handoff ${p}`, value: h[p], unit: "µs", baseline: { name: "direct", value: d[p] } });
     report({ bench: "connect", metric: `reconnect ${p}`, value: r[p], unit: "µs", baseline: { name: "direct", value: d[p] } });
-    report({ bench: "connect", metric: `handoff vs reconnect ${p}`, value: h[p], unit: "µs", baseline: { name: "reconnect", value: r[p] } });
+    report({
+      bench: "connect",
+      metric: `handoff vs reconnect ${p}`,
+      value: h[p],
+      unit: "µs",
+      baseline: { name: "reconnect", value: r[p] },
+    });
   }
   note(`handoff beats reconnect at p50: ${h.p50 < r.p50 ? "yes" : "NO"}, at p99: ${h.p99 < r.p99 ? "yes" : "NO"}`);
 }
@@ -109,10 +116,22 @@ export async function benchEchoAfter(daemon: TestDaemon, roundTripsPerPath: numb
   handoff.close();
   reconnect.close();
   const rate = (path: "handoff" | "reconnect") => samples[path].length / (time[path] / 1000);
-  report({ bench: "connect", metric: "echo after handoff round trips/s", value: rate("handoff"), unit: "rt/s", baseline: { name: "after reconnect", value: rate("reconnect") } });
+  report({
+    bench: "connect",
+    metric: "echo after handoff round trips/s",
+    value: rate("handoff"),
+    unit: "rt/s",
+    baseline: { name: "after reconnect", value: rate("reconnect") },
+  });
   const h = latency(samples.handoff);
   const r = latency(samples.reconnect);
   for (const p of ["p50", "p99"] as const) {
-    report({ bench: "connect", metric: `echo after handoff ${p}`, value: h[p], unit: "µs", baseline: { name: "after reconnect", value: r[p] } });
+    report({
+      bench: "connect",
+      metric: `echo after handoff ${p}`,
+      value: h[p],
+      unit: "µs",
+      baseline: { name: "after reconnect", value: r[p] },
+    });
   }
 }

@@ -46,7 +46,12 @@ function median(values: number[]): number {
 
 export function benchFraming(count: number): void {
   heading(`framing (${count} frames, 64-byte payload; medians of ${ROUNDS} rounds)`);
-  const frame: Frame = newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ECHO, requestId: 123456n, payload: Buffer.alloc(64, 1) });
+  const frame: Frame = newFrame({
+    kind: Frame_Kind.RESPONSE,
+    payloadProtocol: Lane.ECHO,
+    requestId: 123456n,
+    payload: Buffer.alloc(64, 1),
+  });
   const type = reflectedType("Frame");
   const message = type.fromObject({ ...frame, requestId: "123456", deadlineUnixMs: "0" });
 
@@ -59,7 +64,13 @@ export function benchFraming(count: number): void {
       for (let i = 0; i < count; i++) type.encode(message).finish();
     },
   );
-  report({ bench: "framing", metric: "encode frames/s", value: quireEncode, unit: "frames/s", baseline: { name: "protobufjs", value: pbEncode } });
+  report({
+    bench: "framing",
+    metric: "encode frames/s",
+    value: quireEncode,
+    unit: "frames/s",
+    baseline: { name: "protobufjs", value: pbEncode },
+  });
 
   const stream = Buffer.concat(Array.from({ length: count }, () => encodeFramed(frame)));
   let sink: unknown;
@@ -82,8 +93,20 @@ export function benchFraming(count: number): void {
     }
   };
   const [quireDecode, pbDecode] = rates(count, ours({}), theirs);
-  report({ bench: "framing", metric: "decode frames/s", value: quireDecode, unit: "frames/s", baseline: { name: "protobufjs", value: pbDecode } });
+  report({
+    bench: "framing",
+    metric: "decode frames/s",
+    value: quireDecode,
+    unit: "frames/s",
+    baseline: { name: "protobufjs", value: pbDecode },
+  });
   const [quireDetached, pbDecode2] = rates(count, ours({ detachSmallPayloads: true }), theirs);
-  report({ bench: "framing", metric: "decode, small payloads copied", value: quireDetached, unit: "frames/s", baseline: { name: "protobufjs", value: pbDecode2 } });
+  report({
+    bench: "framing",
+    metric: "decode, small payloads copied",
+    value: quireDetached,
+    unit: "frames/s",
+    baseline: { name: "protobufjs", value: pbDecode2 },
+  });
   if (sink === undefined) throw new Error("nothing decoded");
 }

@@ -93,7 +93,19 @@ export async function benchHello(daemon: TestDaemon, rawEcho: string, rounds: nu
   // a handoff leaves work behind (the backend's ACK, the adopted socket's close) that a reconnect does not.
   const rw = latency([...samples.rawReconnect, ...samples.rawHandoff]);
   for (const p of ["p50", "p99"] as const) {
-    report({ bench: "hello", metric: `reconnect Hello->reply ${p}`, value: rc[p], unit: "µs", baseline: { name: "raw echo", value: rw[p] } });
-    report({ bench: "hello", metric: `handoff Hello->Negotiated ${p}`, value: ho[p], unit: "µs", baseline: { name: "raw echo", value: rw[p] } });
+    report({
+      bench: "hello",
+      metric: `reconnect Hello->reply ${p}`,
+      value: rc[p],
+      unit: "µs",
+      baseline: { name: "raw echo", value: rw[p] },
+    });
+    report({
+      bench: "hello",
+      metric: `handoff Hello->Negotiated ${p}`,
+      value: ho[p],
+      unit: "µs",
+      baseline: { name: "raw echo", value: rw[p] },
+    });
   }
 }

@@ -30,14 +30,18 @@ const raw = await startRawEcho(dir);
 /** `--profile [DIR]`: CPU profiles of the broker and its backends during the connect bench, written to DIR. */
 const profileFlag = process.argv.indexOf("--profile");
 const profileArg = process.argv[profileFlag + 1];
-const profileDir = profileFlag < 0 ? undefined : resolve(profileArg && !profileArg.startsWith("--") ? profileArg : `quire-profile-${Date.now()}`);
+const profileDir =
+  profileFlag < 0 ? undefined : resolve(profileArg && !profileArg.startsWith("--") ? profileArg : `quire-profile-${Date.now()}`);
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 try {
   if (wanted("connect")) {
     const profiled = profileDir ? await startBenchDaemon(profileFlags(profileDir)) : daemon;
     await benchConnect(profiled, quick ? 250 : 2_000);
     if (profileDir) {
-      const names = new Map([[profiled.process.pid!, "broker"], ...(await profiled.backendPids()).map((pid) => [pid, "backend"] as [number, string])]);
+      const names = new Map([
+        [profiled.process.pid!, "broker"],
+        ...(await profiled.backendPids()).map((pid) => [pid, "backend"] as [number, string]),
+      ]);
       await profiled.stop();
       summariseProfiles(profileDir, names);
     }

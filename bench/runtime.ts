@@ -19,9 +19,11 @@ const execFileAsync = promisify(execFile);
 /** Runs `count` jobs, `concurrency` at a time. */
 async function pool(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
 }
 
 function barePtyOutput(file: string, args: string[]): Promise<Buffer> {
@@ -48,7 +50,13 @@ async function lostRuns(count: number): Promise<void> {
     await pool(count, 4, async () => {
       if ((await barePtyOutput("cat", [file])).toString() !== expected) bareLost++;
     });
-    report({ bench: "runtime", metric: `lost runs of ${count} (cat 13 KB, 4 at once)`, value: quireLost, unit: "runs", baseline: { name: "node-pty", value: bareLost } });
+    report({
+      bench: "runtime",
+      metric: `lost runs of ${count} (cat 13 KB, 4 at once)`,
+      value: quireLost,
+      unit: "runs",
+      baseline: { name: "node-pty", value: bareLost },
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -79,7 +87,13 @@ async function firstByte(rounds: number): Promise<void> {
   const [q, b, c] = [latency(quire), latency(bare), latency(child)];
   for (const p of ["p50", "p99"] as const) {
     report({ bench: "runtime", metric: `spawn to first byte ${p}`, value: q[p], unit: "µs", baseline: { name: "node-pty", value: b[p] } });
-    report({ bench: "runtime", metric: `spawn to first byte ${p} (vs pipes)`, value: q[p], unit: "µs", baseline: { name: "child_process", value: c[p] } });
+    report({
+      bench: "runtime",
+      metric: `spawn to first byte ${p} (vs pipes)`,
+      value: q[p],
+      unit: "µs",
+      baseline: { name: "child_process", value: c[p] },
+    });
   }
 }
 
@@ -118,8 +132,20 @@ async function oneAfterAnother(count: number, rounds: number): Promise<void> {
       bareMs.push(await block(bare.run));
     }
     const [q, b] = [median(quireMs), median(bareMs)];
-    report({ bench: "runtime", metric: `${count} in a row (${what}), per command`, value: q / count, unit: "ms", baseline: { name: bare.name, value: b / count } });
-    report({ bench: "runtime", metric: `${count} in a row (${what}), total`, value: q, unit: "ms", baseline: { name: bare.name, value: b } });
+    report({
+      bench: "runtime",
+      metric: `${count} in a row (${what}), per command`,
+      value: q / count,
+      unit: "ms",
+      baseline: { name: bare.name, value: b / count },
+    });
+    report({
+      bench: "runtime",
+      metric: `${count} in a row (${what}), total`,
+      value: q,
+      unit: "ms",
+      baseline: { name: bare.name, value: b },
+    });
   }
 }
 
@@ -146,7 +172,13 @@ async function throughput(bytes: number): Promise<void> {
     quire.push(await timeQuire());
     bare.push(await timeBare());
   }
-  report({ bench: "runtime", metric: `PTY throughput, ${bytes >> 20} MiB`, value: bytes / median(quire) / 1e6, unit: "MB/s", baseline: { name: "node-pty", value: bytes / median(bare) / 1e6 } });
+  report({
+    bench: "runtime",
+    metric: `PTY throughput, ${bytes >> 20} MiB`,
+    value: bytes / median(quire) / 1e6,
+    unit: "MB/s",
+    baseline: { name: "node-pty", value: bytes / median(bare) / 1e6 },
+  });
 }
 
 /** Peak RSS growth of a fresh process reading `bytes` at `mbPerSecond` through one side (lib/slow-reader.ts). */
@@ -159,7 +191,13 @@ async function rssOf(side: "quire" | "node-pty", bytes: number, mbPerSecond: num
 async function slowConsumer(bytes: number, mbPerSecond: number): Promise<void> {
   const quire = await rssOf("quire", bytes, mbPerSecond);
   const bare = await rssOf("node-pty", bytes, mbPerSecond);
-  report({ bench: "runtime", metric: `RSS growth, ${bytes >> 20} MiB to a ${mbPerSecond} MB/s reader (fresh process each)`, value: quire / 2 ** 20, unit: "MiB", baseline: { name: "node-pty", value: bare / 2 ** 20 } });
+  report({
+    bench: "runtime",
+    metric: `RSS growth, ${bytes >> 20} MiB to a ${mbPerSecond} MB/s reader (fresh process each)`,
+    value: quire / 2 ** 20,
+    unit: "MiB",
+    baseline: { name: "node-pty", value: bare / 2 ** 20 },
+  });
 }
 
 export async function benchRuntime(quick: boolean): Promise<void> {

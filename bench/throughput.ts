@@ -83,8 +83,20 @@ export async function benchThroughput(daemon: TestDaemon, rawEcho: string, scale
     const q = median(quire);
     const r = median(raw);
     const label = size === 64 ? "64 B" : "64 KiB";
-    report({ bench: "throughput", metric: `${label} frames/s`, value: total / q, unit: "frames/s", baseline: { name: "raw echo", value: total / r } });
-    report({ bench: "throughput", metric: `${label} payload MB/s`, value: (total * size) / q / 1e6, unit: "MB/s", baseline: { name: "raw echo", value: (total * size) / r / 1e6 } });
+    report({
+      bench: "throughput",
+      metric: `${label} frames/s`,
+      value: total / q,
+      unit: "frames/s",
+      baseline: { name: "raw echo", value: total / r },
+    });
+    report({
+      bench: "throughput",
+      metric: `${label} payload MB/s`,
+      value: (total * size) / q / 1e6,
+      unit: "MB/s",
+      baseline: { name: "raw echo", value: (total * size) / r / 1e6 },
+    });
   }
   c.close();
 }

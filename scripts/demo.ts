@@ -21,7 +21,11 @@ const ms = (start: number) => `${(performance.now() - start).toFixed(1)} ms`;
 /** Runs quirectl as a person would, its output shown as it comes; returns its exit code. */
 function quirectl(args: string[], input?: string): number {
   console.log(`\n$ quirectl ${args.join(" ")}`);
-  const result = spawnSync(process.execPath, [join(root, "bin", "quirectl.js"), ...args], { env, input, stdio: [input === undefined ? "ignore" : "pipe", "inherit", "inherit"] });
+  const result = spawnSync(process.execPath, [join(root, "bin", "quirectl.js"), ...args], {
+    env,
+    input,
+    stdio: [input === undefined ? "ignore" : "pipe", "inherit", "inherit"],
+  });
   return result.status ?? 1;
 }
 
@@ -70,7 +74,9 @@ try {
   tail.end();
   const ended = await ptys.kill("demo");
   ptys.close();
-  console.log(`  pty session said ${JSON.stringify(seen.trim())}, then its tree was ended (${ended.signal || `exit ${ended.exitCode}`}): ${ms(t)}`);
+  console.log(
+    `  pty session said ${JSON.stringify(seen.trim())}, then its tree was ended (${ended.signal || `exit ${ended.exitCode}`}): ${ms(t)}`,
+  );
 } finally {
   t = performance.now();
   await adminCall(AdminOp.SHUTDOWN, { home });

@@ -134,8 +134,10 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_CI_SUBMIT_UNCONFIRMED: {
     layer: "client",
-    means: "A submit went out, its answer was lost, and the ci service could not be asked again in time: the run may or may not have been recorded.",
-    action: "`quirectl runs` shows it if it was; submitting again with the error's `idempotencyKey` is answered with that run rather than a second one.",
+    means:
+      "A submit went out, its answer was lost, and the ci service could not be asked again in time: the run may or may not have been recorded.",
+    action:
+      "`quirectl runs` shows it if it was; submitting again with the error's `idempotencyKey` is answered with that run rather than a second one.",
   },
 
   // The broker: quired itself (src/broker).
@@ -177,7 +179,8 @@ export const ERROR_CODES = {
   QUIRE_ERR_BACKEND_NOT_RUNNING: {
     layer: "broker",
     means: "The backend exited, or its control channel closed, before it answered the broker (a handoff ACK, metrics, an idle question).",
-    action: "Nothing to do for a handoff: the client reconnects; quired.log says why the backend ended, and it is respawned within its budget.",
+    action:
+      "Nothing to do for a handoff: the client reconnects; quired.log says why the backend ended, and it is respawned within its budget.",
   },
   QUIRE_ERR_BACKEND_TIMEOUT: {
     layer: "broker",
@@ -259,12 +262,14 @@ export const ERROR_CODES = {
   // The CI layer (src/ci): pipelines, runs, secrets, workspaces, logs, the store.
   QUIRE_ERR_PIPELINE_INVALID: {
     layer: "ci",
-    means: "A pipeline file cannot be used: unreadable, not YAML, or not a valid pipeline; the message names file:line:column and the field.",
+    means:
+      "A pipeline file cannot be used: unreadable, not YAML, or not a valid pipeline; the message names file:line:column and the field.",
     action: "Fix the file where the message points, as it says what is allowed.",
   },
   QUIRE_ERR_CONFIG_INVALID: {
     layer: "ci",
-    means: "quire's configuration file (config.yml) cannot be used: unreadable, not YAML, an unknown setting or a bad value; the message names file:line:column and the setting.",
+    means:
+      "quire's configuration file (config.yml) cannot be used: unreadable, not YAML, an unknown setting or a bad value; the message names file:line:column and the setting.",
     action: "Fix the file where the message points, or set the value with `quirectl config set NAME VALUE`.",
   },
   QUIRE_ERR_RUN_NOT_FOUND: {
@@ -314,7 +319,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_CACHE_PATH: {
     layer: "ci",
-    means: "A dependency cache's path, once its step's expressions are evaluated, is outside the run's workspace, the whole workspace, starts with `~` or holds a wildcard.",
+    means:
+      "A dependency cache's path, once its step's expressions are evaluated, is outside the run's workspace, the whole workspace, starts with `~` or holds a wildcard.",
     action: "Cache files and directories inside the repository; the step fails with this reason in its log.",
   },
   QUIRE_ERR_CACHE_KEY: {
@@ -339,7 +345,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_WORKSPACE: {
     layer: "ci",
-    means: "A run's tree could not be snapshotted or checked out, or a workspace could not be made or removed; git's own words are in the message.",
+    means:
+      "A run's tree could not be snapshotted or checked out, or a workspace could not be made or removed; git's own words are in the message.",
     action: "Follow git's message; check the disk and that git is on quired's PATH.",
   },
   QUIRE_ERR_LOG_FILE: {
@@ -379,7 +386,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_STORE_FULL: {
     layer: "ci",
-    means: "The disk holding quire.db is full, even after the store gave back the room it keeps to record how runs end; the message names the file system and what is free.",
+    means:
+      "The disk holding quire.db is full, even after the store gave back the room it keeps to record how runs end; the message names the file system and what is free.",
     action: "Free space there (`quirectl doctor` shows how much is free), then try again.",
   },
 
@@ -401,7 +409,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_SECRET_ON_COMMAND_LINE: {
     layer: "cli",
-    means: "`quirectl secret set NAME VALUE`: a secret's value was given on the command line, where `ps` and the shell's history show it; quirectl exits 2 without using it.",
+    means:
+      "`quirectl secret set NAME VALUE`: a secret's value was given on the command line, where `ps` and the shell's history show it; quirectl exits 2 without using it.",
     action: "Give the value on stdin, from a file (`quirectl secret set NAME < FILE`) or a pipe, or type it when a terminal asks for it.",
   },
   QUIRE_ERR_JOB_NOT_FOUND: {
@@ -421,7 +430,8 @@ export const ERROR_CODES = {
   },
   QUIRE_ERR_HOOK_TRACKED: {
     layer: "cli",
-    means: "`quirectl hook install` would replace a hook file that git tracks (a core.hooksPath directory in the repository); quire never changes a tracked file.",
+    means:
+      "`quirectl hook install` would replace a hook file that git tracks (a core.hooksPath directory in the repository); quire never changes a tracked file.",
     action: "Add the line the message gives to that hook file, and commit it.",
   },
   QUIRE_ERR_HOOK_SETUP: {
@@ -451,7 +461,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Codes once published and no longer raised, with why: kept so that none is ever given another meaning. */
 export const RETIRED_CODES = {
-  QUIRE_ERR_PIPELINE_CYCLE: "A `needs` cycle. Its one user was dead code; the parser reports a cycle as QUIRE_ERR_PIPELINE_INVALID, naming the cycle.",
+  QUIRE_ERR_PIPELINE_CYCLE:
+    "A `needs` cycle. Its one user was dead code; the parser reports a cycle as QUIRE_ERR_PIPELINE_INVALID, naming the cycle.",
   QUIRE_ERR_STORE_UNKNOWN_RUN: "No run with that id, from the store. It is QUIRE_ERR_RUN_NOT_FOUND now, the code that crosses the wire.",
 } as const;
 

@@ -33,7 +33,13 @@ test("quire:client:handoff: one message per connection, with its service, path a
       c.close();
     }
   });
-  assert.deepEqual(seen.map((m) => [m.service, m.path]), [["echo", "handoff"], ["echo", "reconnect"]]);
+  assert.deepEqual(
+    seen.map((m) => [m.service, m.path]),
+    [
+      ["echo", "handoff"],
+      ["echo", "reconnect"],
+    ],
+  );
   for (const m of seen) assert.ok(typeof m.durationMs === "number" && m.durationMs >= 0);
 });
 
@@ -50,17 +56,25 @@ test("quire:runtime:terminate: a kill is announced with the pid, the signal and 
   assert.equal(first.signal, process.platform === "win32" ? "taskkill" : "SIGINT");
 });
 
-test("quire:runtime:process-scan: a scan of the process table is announced", { skip: process.platform !== "linux" && process.platform !== "darwin" }, async () => {
+test("quire:runtime:process-scan: a scan of the process table is announced", {
+  skip: process.platform !== "linux" && process.platform !== "darwin",
+}, async () => {
   const seen = await collect("quire:runtime:process-scan", async () => {
     await spawn("sleep", ["30"], { pty: false }).kill();
   });
-  assert.ok(seen.some((m) => m.scan === "processes"), JSON.stringify(seen));
+  assert.ok(
+    seen.some((m) => m.scan === "processes"),
+    JSON.stringify(seen),
+  );
 });
 
 test("NODE_DEBUG=quire: the runtime says what it spawned and how it ended", () => {
   const url = new URL("../src/runtime/index.js", import.meta.url).href;
   const script = `const { run } = await import(${JSON.stringify(url)}); await run("true", [], { pty: false });`;
-  const { stderr, status } = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, NODE_DEBUG: "quire" }, encoding: "utf8" });
+  const { stderr, status } = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    env: { ...process.env, NODE_DEBUG: "quire" },
+    encoding: "utf8",
+  });
   assert.equal(status, 0, stderr);
   assert.match(stderr, /QUIRE \d+: runtime: spawned .*true as pid \d+ \(pipes\)/);
   assert.match(stderr, /QUIRE \d+: runtime: pid \d+ exited \(code 0/);

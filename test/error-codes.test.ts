@@ -61,25 +61,48 @@ test("every code of the table has its row in docs/errors.md, word for word", () 
 
 test("docs/errors.md documents only codes of the table, and every retired code as retired", () => {
   const { current, retired } = documented();
-  assert.deepEqual([...current.keys()].filter((code) => !tableCodes.includes(code)), [], "documented codes the table does not have: a code leaves the table only by moving to RETIRED_CODES");
+  assert.deepEqual(
+    [...current.keys()].filter((code) => !tableCodes.includes(code)),
+    [],
+    "documented codes the table does not have: a code leaves the table only by moving to RETIRED_CODES",
+  );
   for (const code of retiredCodes) {
-    assert.equal(retired.get(code), `| \`${code}\` | ${RETIRED_CODES[code as keyof typeof RETIRED_CODES]} |`, `${code}'s row among the retired codes`);
+    assert.equal(
+      retired.get(code),
+      `| \`${code}\` | ${RETIRED_CODES[code as keyof typeof RETIRED_CODES]} |`,
+      `${code}'s row among the retired codes`,
+    );
   }
-  assert.deepEqual([...retired.keys()].filter((code) => !retiredCodes.includes(code)), [], "retired on the page but not in RETIRED_CODES");
+  assert.deepEqual(
+    [...retired.keys()].filter((code) => !retiredCodes.includes(code)),
+    [],
+    "retired on the page but not in RETIRED_CODES",
+  );
 });
 
 test("every code of the table is raised somewhere in src/", () => {
   const used = usedCodes();
-  assert.deepEqual(tableCodes.filter((code) => !used.has(code)), [], "codes no source uses: retire them (RETIRED_CODES), never delete them");
+  assert.deepEqual(
+    tableCodes.filter((code) => !used.has(code)),
+    [],
+    "codes no source uses: retire them (RETIRED_CODES), never delete them",
+  );
 });
 
 test("src/ uses only codes of the table, and no retired one", () => {
   const strays = [...usedCodes()].filter(([code]) => !tableCodes.includes(code)).map(([code, files]) => `${code} in ${files.join(", ")}`);
-  assert.deepEqual(strays, [], "add the code to ERROR_CODES in src/errors.ts (and its row to docs/errors.md); a retired code is never used again");
+  assert.deepEqual(
+    strays,
+    [],
+    "add the code to ERROR_CODES in src/errors.ts (and its row to docs/errors.md); a retired code is never used again",
+  );
 });
 
 test("a retired code is never back in the table, and the ones retired stay retired", () => {
-  assert.deepEqual(retiredCodes.filter((code) => tableCodes.includes(code)), []);
+  assert.deepEqual(
+    retiredCodes.filter((code) => tableCodes.includes(code)),
+    [],
+  );
   for (const code of ["QUIRE_ERR_PIPELINE_CYCLE", "QUIRE_ERR_STORE_UNKNOWN_RUN"]) assert.ok(retiredCodes.includes(code), code);
 });
 

@@ -9,7 +9,8 @@ test("quire, quire/runtime, quire/client and quire/wire export what they promise
   const wire = await import("quire/wire");
   for (const name of ["spawn", "run", "connect"]) assert.equal(typeof (root as Record<string, unknown>)[name], "function", `quire.${name}`);
   for (const name of ["spawn", "run"]) assert.equal(typeof (runtime as Record<string, unknown>)[name], "function", `quire/runtime.${name}`);
-  for (const name of ["connect", "adminCall", "PtyClient"]) assert.equal(typeof (client as Record<string, unknown>)[name], "function", `quire/client.${name}`);
+  for (const name of ["connect", "adminCall", "PtyClient"])
+    assert.equal(typeof (client as Record<string, unknown>)[name], "function", `quire/client.${name}`);
   for (const name of ["Frame", "Hello", "HelloReply", "Negotiated", "Refused", "HandoffOffer", "HandoffAck"]) {
     const message = (wire as unknown as Record<string, { encode?: unknown; decode?: unknown; fromPartial?: unknown }>)[name];
     assert.equal(typeof message?.encode, "function", `quire/wire.${name}.encode`);
@@ -20,12 +21,15 @@ test("quire, quire/runtime, quire/client and quire/wire export what they promise
   assert.equal(typeof wire.FrameDecoder, "function");
   assert.equal(typeof wire.Hello.fromPartial({}).connectionId, "bigint", "64-bit fields are bigint");
   const result = await runtime.run("echo", ["from the package"], { pty: false });
-  assert.deepEqual({ exitCode: result.exitCode, signal: result.signal, output: result.output, timedOut: result.timedOut }, {
-    exitCode: 0,
-    signal: null,
-    output: "from the package\n",
-    timedOut: false,
-  });
+  assert.deepEqual(
+    { exitCode: result.exitCode, signal: result.signal, output: result.output, timedOut: result.timedOut },
+    {
+      exitCode: 0,
+      signal: null,
+      output: "from the package\n",
+      timedOut: false,
+    },
+  );
 });
 
 test("every entry point exports QuireError, the one base class of quire's errors", async () => {

@@ -51,7 +51,8 @@ function sources(dir: string): string[] {
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(file, "utf8");
-  const pattern = /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
+  const pattern =
+    /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
   return [...text.matchAll(pattern)].map((m) => ({ file, specifier: (m[1] ?? m[2] ?? m[3])! }));
 }
 
@@ -87,8 +88,13 @@ test("imports point down only", () => {
 });
 
 test("nothing in src/ imports the CLI", () => {
-  const offenders = imports.filter(({ file, specifier }) => specifier.startsWith(".") && layerOf(file) !== "cli" && layerOf(resolve(dirname(file), specifier)) === "cli");
-  assert.deepEqual(offenders.map((i) => `${relative(repoRoot, i.file)} imports ${i.specifier}`), []);
+  const offenders = imports.filter(
+    ({ file, specifier }) => specifier.startsWith(".") && layerOf(file) !== "cli" && layerOf(resolve(dirname(file), specifier)) === "cli",
+  );
+  assert.deepEqual(
+    offenders.map((i) => `${relative(repoRoot, i.file)} imports ${i.specifier}`),
+    [],
+  );
 });
 
 test("native packages are loaded only by the layers that own them", () => {
@@ -103,7 +109,10 @@ test("native packages are loaded only by the layers that own them", () => {
 
 test("the client imports nothing of the broker or the backends, the broker nothing of the backends", () => {
   const reach = (layer: string, forbidden: string[]) =>
-    imports.filter(({ file, specifier }) => layerOf(file) === layer && specifier.startsWith(".") && forbidden.includes(layerOf(resolve(dirname(file), specifier))));
+    imports.filter(
+      ({ file, specifier }) =>
+        layerOf(file) === layer && specifier.startsWith(".") && forbidden.includes(layerOf(resolve(dirname(file), specifier))),
+    );
   assert.deepEqual(reach("client", ["broker", "backend"]), []);
   assert.deepEqual(reach("broker", ["backend", "client"]), []);
 });
@@ -135,5 +144,8 @@ function importCycles(): string[][] {
 }
 
 test("no module of src/ imports itself through others (no import cycles)", () => {
-  assert.deepEqual(importCycles().map((c) => c.join(" -> ")), []);
+  assert.deepEqual(
+    importCycles().map((c) => c.join(" -> ")),
+    [],
+  );
 });

@@ -60,7 +60,11 @@ for (const [index, block] of blocks.entries()) {
       // The examples must reach the test daemon, never start one of their own elsewhere.
       QUIRE_NO_AUTOSTART: "1",
     });
-    assert.equal(signal, null, `README.md:${block.line}: killed by ${signal} after ${EXAMPLE_TIME_LIMIT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
+    assert.equal(
+      signal,
+      null,
+      `README.md:${block.line}: killed by ${signal} after ${EXAMPLE_TIME_LIMIT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    );
     assert.equal(code, 0, `README.md:${block.line}: exit code ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
   });
 }
@@ -79,7 +83,11 @@ for (const block of codeBlocks(readme, "yaml config.yml")) {
   });
 }
 
-function runNode(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runNode(
+  file: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

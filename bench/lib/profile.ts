@@ -22,7 +22,9 @@ export function profileFlags(dir: string): string[] {
 
 /** Prints, for each profile in `dir`, the `top` functions by self time (idle excluded). */
 export function summariseProfiles(dir: string, names: Map<number, string>, top = 15): void {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .sort()) {
     const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1]);
     const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
     const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -32,7 +34,9 @@ export function summariseProfiles(dir: string, names: Map<number, string>, top =
       const frame = byNode.get(id)!.callFrame;
       if (frame.functionName === "(idle)") return;
       const dt = profile.timeDeltas[i] ?? 0;
-      const where = frame.url ? `${frame.url.replace(/^.*\/(dist|node_modules)\//, "$1/").replace(/^node:/, "")}:${frame.lineNumber + 1}` : "";
+      const where = frame.url
+        ? `${frame.url.replace(/^.*\/(dist|node_modules)\//, "$1/").replace(/^node:/, "")}:${frame.lineNumber + 1}`
+        : "";
       const key = `${frame.functionName || "(anonymous)"} ${where}`.trim();
       self.set(key, (self.get(key) ?? 0) + dt);
       busy += dt;

@@ -15,7 +15,14 @@ export function report(row: Row): void {
   const ratio = row.baseline.value === 0 ? null : row.value / row.baseline.value;
   if (json) {
     process.stdout.write(
-      JSON.stringify({ bench: row.bench, metric: row.metric, value: round(row.value), unit: row.unit, baseline: round(row.baseline.value), ratio: ratio === null ? null : round(ratio, 3) }) + "\n",
+      JSON.stringify({
+        bench: row.bench,
+        metric: row.metric,
+        value: round(row.value),
+        unit: row.unit,
+        baseline: round(row.baseline.value),
+        ratio: ratio === null ? null : round(ratio, 3),
+      }) + "\n",
     );
     return;
   }

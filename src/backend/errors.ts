@@ -4,7 +4,10 @@ import { CiErrorCode, PtyErrorCode } from "../wire/error-codes.js";
 export abstract class BackendError extends QuireError {}
 
 export class UnknownServiceError extends BackendError {
-  constructor(readonly service: string, known: readonly string[]) {
+  constructor(
+    readonly service: string,
+    known: readonly string[],
+  ) {
     super("QUIRE_ERR_SERVICE_UNKNOWN", `no service named "${service}"; known services: ${known.join(", ")}`);
   }
 }
@@ -20,7 +23,10 @@ export class PtyNoSessionError extends PtyError {
 
 export class PtyInvalidNameError extends PtyError {
   constructor(readonly session: string) {
-    super(PtyErrorCode.INVALID_NAME, `session name ${JSON.stringify(session)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`);
+    super(
+      PtyErrorCode.INVALID_NAME,
+      `session name ${JSON.stringify(session)} is not valid: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit`,
+    );
   }
 }
 
@@ -38,7 +44,10 @@ export class PtyNoCommandError extends PtyError {
 
 /** `hint`: what the client can still do with the session (attach can say: tail it). */
 export class PtyExitedError extends PtyError {
-  constructor(readonly session: string, hint?: string) {
+  constructor(
+    readonly session: string,
+    hint?: string,
+  ) {
     super(PtyErrorCode.EXITED, `"${session}" has exited${hint ? `; ${hint}` : ""}`);
   }
 }

@@ -1,10 +1,10 @@
 // One client connection a backend serves, however it arrived (handed off or reconnected): frames in,
 // frames out, backpressure, and a reason sent before any close.
 import type { Socket } from "node:net";
-import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
+import { type Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { BackendIdentity } from "../gen/quire/v1/admin.js";
 import { Refused, Refused_Code } from "../gen/quire/v1/hello.js";
-import { FrameDecoder, newFrame } from "../wire/framing.js";
+import { type FrameDecoder, newFrame } from "../wire/framing.js";
 import { FrameWriter } from "../wire/frame-writer.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
@@ -112,7 +112,14 @@ export class ServedConnection {
   }
 
   respond(request: Frame, payload: Uint8Array): void {
-    this.send(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: request.payloadProtocol, requestId: request.requestId, payload: asBuffer(payload) }));
+    this.send(
+      newFrame({
+        kind: Frame_Kind.RESPONSE,
+        payloadProtocol: request.payloadProtocol,
+        requestId: request.requestId,
+        payload: asBuffer(payload),
+      }),
+    );
   }
 
   /** Sends the reason as an unsolicited Refused on the control lane, then closes. */
@@ -136,11 +143,19 @@ export class ServedConnection {
   #dispatch(frame: Frame): void {
     if (frame.kind !== Frame_Kind.REQUEST && frame.kind !== Frame_Kind.CANCEL) return;
     if (frame.payloadProtocol === Lane.IDENTITY) {
-      const identity = BackendIdentity.fromPartial({ service: this.#service, pid: process.pid, daemonVersion: QUIRE_VERSION, protocol: PROTOCOL_MAX });
+      const identity = BackendIdentity.fromPartial({
+        service: this.#service,
+        pid: process.pid,
+        daemonVersion: QUIRE_VERSION,
+        protocol: PROTOCOL_MAX,
+      });
       return this.respond(frame, BackendIdentity.encode(identity).finish());
     }
     if (frame.payloadProtocol === Lane.CONTROL || frame.payloadProtocol === Lane.HANDOFF || frame.payloadProtocol === Lane.ADMIN) {
-      return this.close(Refused_Code.UNSPECIFIED, `lane 0x${frame.payloadProtocol.toString(16)} is not served by the ${this.#service} backend`);
+      return this.close(
+        Refused_Code.UNSPECIFIED,
+        `lane 0x${frame.payloadProtocol.toString(16)} is not served by the ${this.#service} backend`,
+      );
     }
     this.#handler.onFrame(frame, this);
   }

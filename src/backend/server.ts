@@ -194,9 +194,14 @@ export class BackendServer {
       clearTimeout(timer);
       socket.off("data", onData);
       socket.pause();
-      if (first instanceof WireError) return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, first.message, { error: first.code }));
+      if (first instanceof WireError)
+        return sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, first.message, { error: first.code }));
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello"));
+        return sendRefused(
+          socket,
+          first.requestId,
+          refused(Refused_Code.PEER_REJECTED, "the first frame on a backend socket must be a Hello"),
+        );
       }
       const { hello, refused: malformed } = decodeHello(first);
       if (malformed) return sendRefused(socket, first.requestId, malformed);
@@ -204,10 +209,21 @@ export class BackendServer {
       if (invalid) return sendRefused(socket, first.requestId, invalid);
       const consumed = this.#tokens.consume(hello.authToken, hello.serviceName);
       if (!consumed.ok && consumed.reason === "full") {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.RATE_LIMITED, "too many tokens used in their TTL; retry shortly", {}, 100));
+        return sendRefused(
+          socket,
+          first.requestId,
+          refused(Refused_Code.RATE_LIMITED, "too many tokens used in their TTL; retry shortly", {}, 100),
+        );
       }
       if (!consumed.ok) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.PEER_REJECTED, `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`));
+        return sendRefused(
+          socket,
+          first.requestId,
+          refused(
+            Refused_Code.PEER_REJECTED,
+            `token ${consumed.reason}: tokens are good for one use within their TTL; say Hello to the broker for a new one`,
+          ),
+        );
       }
       // The write happens now, so the Negotiated goes out before anything served after it.
       void sendNegotiated(
@@ -269,7 +285,13 @@ export class BackendServer {
     this.#server?.close();
     const work = this.#options.handler.drain?.() ?? Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
-    const done = await Promise.race([work.then(() => true, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false)))]);
+    const done = await Promise.race([
+      work.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
+    ]);
     clearTimeout(timer);
     if (!done) await this.#killWhatIsLeft(graceMs);
     this.#exit("drained");
@@ -290,7 +312,11 @@ export class BackendServer {
   #exit(why: string): void {
     // A client adopted a moment ago was served: the broker must not count its handoff as failed.
     for (const sendAck of this.#unsentAcks) sendAck();
-    for (const client of this.#clients) client.close(Refused_Code.SHUTTING_DOWN, `the ${this.#options.service} backend is shutting down; say Hello again to reach its successor`);
+    for (const client of this.#clients)
+      client.close(
+        Refused_Code.SHUTTING_DOWN,
+        `the ${this.#options.service} backend is shutting down; say Hello again to reach its successor`,
+      );
     clearInterval(this.#sweeper);
     clearTimeout(this.#clientsTimer);
     this.#server?.close();

@@ -11,12 +11,18 @@ export interface AdminContext {
 }
 
 /** The response, or a promise of it (METRICS waits for the backends); the admin server keeps answers in order. */
-export function handleAdmin(payload: Uint8Array, ctx: AdminContext): { response: AdminResponse | Promise<AdminResponse>; op: string; after?: () => void } {
+export function handleAdmin(
+  payload: Uint8Array,
+  ctx: AdminContext,
+): { response: AdminResponse | Promise<AdminResponse>; op: string; after?: () => void } {
   let request: AdminRequest;
   try {
     request = AdminRequest.decode(payload);
   } catch (error) {
-    return { op: "malformed", response: AdminResponse.fromPartial({ ok: false, detail: `AdminRequest is malformed: ${(error as Error).message}` }) };
+    return {
+      op: "malformed",
+      response: AdminResponse.fromPartial({ ok: false, detail: `AdminRequest is malformed: ${(error as Error).message}` }),
+    };
   }
   switch (request.op) {
     case AdminRequest_Op.STATUS:
@@ -30,10 +36,19 @@ export function handleAdmin(payload: Uint8Array, ctx: AdminContext): { response:
     case AdminRequest_Op.SHUTDOWN:
       return {
         op: "shutdown",
-        response: AdminResponse.fromPartial({ ok: true, detail: "draining: no new clients; backends finish their work, then quired exits" }),
+        response: AdminResponse.fromPartial({
+          ok: true,
+          detail: "draining: no new clients; backends finish their work, then quired exits",
+        }),
         after: () => ctx.shutdown(),
       };
     default:
-      return { op: "unknown", response: AdminResponse.fromPartial({ ok: false, detail: `unknown admin op ${request.op}; this quired knows STATUS, HEALTHZ, READYZ, METRICS, SHUTDOWN` }) };
+      return {
+        op: "unknown",
+        response: AdminResponse.fromPartial({
+          ok: false,
+          detail: `unknown admin op ${request.op}; this quired knows STATUS, HEALTHZ, READYZ, METRICS, SHUTDOWN`,
+        }),
+      };
   }
 }

@@ -76,7 +76,17 @@ export class AdminServer {
     /** An answer being gathered (METRICS asks the backends): nothing more is answered until it is written. */
     let awaiting = false;
     const write = (frame: Frame, response: AdminResponse, after?: () => void): boolean =>
-      socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ADMIN, requestId: frame.requestId, payload: Buffer.from(AdminResponse.encode(response).finish()) })), () => after?.());
+      socket.write(
+        encodeFramed(
+          newFrame({
+            kind: Frame_Kind.RESPONSE,
+            payloadProtocol: Lane.ADMIN,
+            requestId: frame.requestId,
+            payload: Buffer.from(AdminResponse.encode(response).finish()),
+          }),
+        ),
+        () => after?.(),
+      );
     /** False once the socket's write buffer is full (wait for "drain") or an answer is being gathered. */
     const answer = (frame: Frame): boolean => {
       if (frame.kind !== Frame_Kind.REQUEST || frame.payloadProtocol !== Lane.ADMIN) return true;
@@ -109,7 +119,15 @@ export class AdminServer {
       // Admin requests are a few bytes: a partial frame this large is not one.
       if (!failed && decoder.buffered > ADMIN_MAX_BUFFERED_BYTES) {
         failed = true;
-        sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`, { error: "QUIRE_ERR_FRAME_TOO_LARGE" satisfies ErrorCode }));
+        sendRefused(
+          socket,
+          0n,
+          refused(
+            Refused_Code.UNSPECIFIED,
+            `an admin request of over ${ADMIN_MAX_BUFFERED_BYTES} bytes; admin requests are a few bytes each`,
+            { error: "QUIRE_ERR_FRAME_TOO_LARGE" satisfies ErrorCode },
+          ),
+        );
       }
       if (blocked || failed) socket.pause();
     };
@@ -178,18 +196,53 @@ export class AdminServer {
         }
       }),
     );
-    const gauge = (name: string, help: string, samples: [Record<string, string>, number][]): MetricFamily => ({ name, help, type: "gauge", samples: samples.map(([labels, value]) => ({ labels, value })) });
-    const perBackend = (f: (b: BackendProcess) => number) => backends.map((b): [Record<string, string>, number] => [{ service: b.service }, f(b)]);
+    const gauge = (name: string, help: string, samples: [Record<string, string>, number][]): MetricFamily => ({
+      name,
+      help,
+      type: "gauge",
+      samples: samples.map(([labels, value]) => ({ labels, value })),
+    });
+    const perBackend = (f: (b: BackendProcess) => number) =>
+      backends.map((b): [Record<string, string>, number] => [{ service: b.service }, f(b)]);
     return renderFamilies([
       ...broker.metrics.families(),
       gauge("quire_pending_tokens", "Tokens minted and not yet used or expired", [[{}, broker.pendingTokens()]]),
-      gauge("quire_backend_up", "1 when the service's backend is ready", perBackend((b) => (b.state === "ready" ? 1 : 0))),
-      { name: "quire_backend_restarts_total", help: "Respawns of a service's backend after a crash", type: "counter", samples: perBackend((b) => b.restarts).map(([labels, value]) => ({ labels, value })) },
-      gauge("quire_backend_restarts", "Respawns after a crash (the same as quire_backend_restarts_total; kept for existing dashboards)", perBackend((b) => b.restarts)),
-      gauge("quire_backend_clients", "Clients a backend is serving", perBackend((b) => b.clients)),
-      gauge("quire_handoffs_in_flight", "Sockets offered to a backend and not yet ACKed", perBackend((b) => b.offersInFlight)),
-      gauge("quire_backend_metrics_up", "1 when the backend answered the metrics request in time", reported.map((r) => [{ service: r.b.service }, r.ok ? 1 : 0])),
-      gauge("quire_store_bytes", "Size of the run store's files", storeFiles(broker.places).map(([file, bytes]) => [{ file }, bytes])),
+      gauge(
+        "quire_backend_up",
+        "1 when the service's backend is ready",
+        perBackend((b) => (b.state === "ready" ? 1 : 0)),
+      ),
+      {
+        name: "quire_backend_restarts_total",
+        help: "Respawns of a service's backend after a crash",
+        type: "counter",
+        samples: perBackend((b) => b.restarts).map(([labels, value]) => ({ labels, value })),
+      },
+      gauge(
+        "quire_backend_restarts",
+        "Respawns after a crash (the same as quire_backend_restarts_total; kept for existing dashboards)",
+        perBackend((b) => b.restarts),
+      ),
+      gauge(
+        "quire_backend_clients",
+        "Clients a backend is serving",
+        perBackend((b) => b.clients),
+      ),
+      gauge(
+        "quire_handoffs_in_flight",
+        "Sockets offered to a backend and not yet ACKed",
+        perBackend((b) => b.offersInFlight),
+      ),
+      gauge(
+        "quire_backend_metrics_up",
+        "1 when the backend answered the metrics request in time",
+        reported.map((r) => [{ service: r.b.service }, r.ok ? 1 : 0]),
+      ),
+      gauge(
+        "quire_store_bytes",
+        "Size of the run store's files",
+        storeFiles(broker.places).map(([file, bytes]) => [{ file }, bytes]),
+      ),
       ...reported.flatMap((r) => r.families.map((f) => withLabels(f, { service: r.b.service }))),
     ]);
   }

@@ -157,13 +157,20 @@ export class Broker {
     try {
       const onConnection = (socket: Socket) => broker.#onConnection(socket);
       broker.#server =
-        options.listenFd === undefined ? await listenExclusive(places.socket, onConnection) : await adoptListener(options.listenFd, places.socket, onConnection);
+        options.listenFd === undefined
+          ? await listenExclusive(places.socket, onConnection)
+          : await adoptListener(options.listenFd, places.socket, onConnection);
     } catch (error) {
       log.close();
       lock.release();
       throw error;
     }
-    broker.#logger.log("info", "quired listening", { socket: places.socket, version: QUIRE_VERSION, pid: process.pid, socketActivated: options.listenFd !== undefined });
+    broker.#logger.log("info", "quired listening", {
+      socket: places.socket,
+      version: QUIRE_VERSION,
+      pid: process.pid,
+      socketActivated: options.listenFd !== undefined,
+    });
     broker.#watchIdle();
     return broker;
   }
@@ -194,7 +201,10 @@ export class Broker {
     if (ms <= 0) return;
     const check = () => {
       const now = Date.now();
-      const busy = this.#greeting.size > 0 || this.#admin.connections > 0 || [...this.#backends.values()].some((b) => b.state !== "stopped" && b.state !== "failed");
+      const busy =
+        this.#greeting.size > 0 ||
+        this.#admin.connections > 0 ||
+        [...this.#backends.values()].some((b) => b.state !== "stopped" && b.state !== "failed");
       if (busy) this.#lastBusy = now;
       if (now - this.#lastBusy >= ms) {
         this.#logger.log("info", "idle: exiting", { exitWhenIdleMs: ms });
@@ -233,7 +243,11 @@ export class Broker {
       this.#greeting.delete(socket);
       this.#metrics.inc("quire_first_frame_timeouts_total");
       socket.off("data", onData);
-      sendRefused(socket, 0n, refused(Refused_Code.UNSPECIFIED, `no Hello within ${this.#settings.helloTimeoutMs} ms; send the Hello as soon as you connect`));
+      sendRefused(
+        socket,
+        0n,
+        refused(Refused_Code.UNSPECIFIED, `no Hello within ${this.#settings.helloTimeoutMs} ms; send the Hello as soon as you connect`),
+      );
     }, this.#settings.helloTimeoutMs);
     this.#greeting.set(socket, timer);
     socket.once("close", () => {
@@ -253,7 +267,11 @@ export class Broker {
       }
       if (first.payloadProtocol === Lane.ADMIN && first.kind === Frame_Kind.REQUEST) return this.#admin.serve(socket, decoder, first);
       if (first.payloadProtocol !== Lane.CONTROL || first.kind !== Frame_Kind.REQUEST) {
-        return sendRefused(socket, first.requestId, refused(Refused_Code.UNSPECIFIED, "the first frame must be a Hello (a REQUEST on lane 0) or an admin request"));
+        return sendRefused(
+          socket,
+          first.requestId,
+          refused(Refused_Code.UNSPECIFIED, "the first frame must be a Hello (a REQUEST on lane 0) or an admin request"),
+        );
       }
       // Nothing more may be read here: whatever follows the Hello belongs to the backend.
       stopReading(socket);

@@ -7,7 +7,13 @@ import { chmodSync, fstatSync, lstatSync, mkdirSync, readFileSync, unlinkSync, t
 import { createServer, type Server, type Socket } from "node:net";
 import { probeSocket } from "../core/socket-probe.js";
 import { daemonLockHolder, takeDaemonLock, type DaemonLock } from "./daemon-lock.js";
-import { DaemonRunningError, SocketActivationError, SocketDirInsecureError, SocketPathOccupiedError, SocketPathTooLongError } from "./errors.js";
+import {
+  DaemonRunningError,
+  SocketActivationError,
+  SocketDirInsecureError,
+  SocketPathOccupiedError,
+  SocketPathTooLongError,
+} from "./errors.js";
 
 /** sun_path is 108 bytes on Linux and 104 on macOS, the terminating NUL included. */
 const SOCKET_PATH_LIMIT = process.platform === "linux" ? 107 : 103;
@@ -20,7 +26,8 @@ export function secureDirectory(dir: string): void {
   if (st.isSymbolicLink()) throw new SocketDirInsecureError(dir, "is a symbolic link", "point QUIRE_HOME at a real directory");
   if (!st.isDirectory()) throw new SocketDirInsecureError(dir, "is not a directory", "remove it or choose another QUIRE_HOME");
   const uid = process.getuid!();
-  if (st.uid !== uid) throw new SocketDirInsecureError(dir, `is owned by uid ${st.uid}, not by you (uid ${uid})`, "choose a directory you own");
+  if (st.uid !== uid)
+    throw new SocketDirInsecureError(dir, `is owned by uid ${st.uid}, not by you (uid ${uid})`, "choose a directory you own");
   const mode = st.mode & 0o777;
   if (mode & 0o077) {
     throw new SocketDirInsecureError(dir, `has mode ${mode.toString(8).padStart(4, "0")}, open to other users`, `run: chmod 700 ${dir}`);
@@ -34,7 +41,8 @@ export function secureDirectory(dir: string): void {
  * quired it is starting, which must not find the lock taken by one that is about to give up.
  */
 export async function claimSocket(path: string, activated: boolean): Promise<DaemonLock> {
-  if (!activated && process.platform !== "win32" && socketAt(path) && (await probeSocket(path))) throw new DaemonRunningError(path, await daemonLockHolder(path));
+  if (!activated && process.platform !== "win32" && socketAt(path) && (await probeSocket(path)))
+    throw new DaemonRunningError(path, await daemonLockHolder(path));
   return takeDaemonLock(path);
 }
 
@@ -43,7 +51,8 @@ export async function claimSocket(path: string, activated: boolean): Promise<Dae
  * caller holds the daemon lock (claimSocket), so no other quired replaces the socket meanwhile.
  */
 export async function listenExclusive(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
-  if (process.platform !== "win32" && Buffer.byteLength(path) > SOCKET_PATH_LIMIT) throw new SocketPathTooLongError(path, SOCKET_PATH_LIMIT);
+  if (process.platform !== "win32" && Buffer.byteLength(path) > SOCKET_PATH_LIMIT)
+    throw new SocketPathTooLongError(path, SOCKET_PATH_LIMIT);
   refuseNonSocket(path);
   const server = createServer({ pauseOnConnect: false }, onConnection);
   for (let attempt = 0; ; attempt++) {
@@ -89,7 +98,8 @@ export async function adoptListener(fd: number, path: string, onConnection: (soc
 
 function checkInheritedSocket(fd: number, path: string): void {
   // /proc/net/unix is how Linux tells a socket's kind and address; systemd exists only there anyway.
-  if (process.platform !== "linux") throw new SocketActivationError(`socket activation is systemd's, on Linux only; run quired without LISTEN_FDS`);
+  if (process.platform !== "linux")
+    throw new SocketActivationError(`socket activation is systemd's, on Linux only; run quired without LISTEN_FDS`);
   let st: Stats;
   try {
     st = fstatSync(fd);
@@ -98,8 +108,14 @@ function checkInheritedSocket(fd: number, path: string): void {
   }
   if (!st.isSocket()) throw new SocketActivationError(`fd ${fd} is ${fileKind(st)}, not a socket`);
   const entry = unixSockets().get(st.ino);
-  if (!entry) throw new SocketActivationError(`fd ${fd} is not a Unix socket (a network socket?); quired.socket's ListenStream= must be the path ${path}`);
-  if (entry.type !== SOCK_STREAM) throw new SocketActivationError(`fd ${fd} is a Unix socket of type ${entry.type}, not a stream socket; use ListenStream=, not ListenDatagram= or ListenSequentialPacket=`);
+  if (!entry)
+    throw new SocketActivationError(
+      `fd ${fd} is not a Unix socket (a network socket?); quired.socket's ListenStream= must be the path ${path}`,
+    );
+  if (entry.type !== SOCK_STREAM)
+    throw new SocketActivationError(
+      `fd ${fd} is a Unix socket of type ${entry.type}, not a stream socket; use ListenStream=, not ListenDatagram= or ListenSequentialPacket=`,
+    );
   if (!entry.listening) throw new SocketActivationError(`fd ${fd} is a Unix stream socket that is not listening`);
   if (entry.path !== path) {
     throw new SocketActivationError(
@@ -110,7 +126,9 @@ function checkInheritedSocket(fd: number, path: string): void {
   try {
     onDisk = lstatSync(path);
   } catch {
-    throw new SocketActivationError(`fd ${fd} is bound to ${path}, but nothing is at that path any more, so no client can reach it: restart quired.socket`);
+    throw new SocketActivationError(
+      `fd ${fd} is bound to ${path}, but nothing is at that path any more, so no client can reach it: restart quired.socket`,
+    );
   }
   if (!onDisk.isSocket()) throw new SocketPathOccupiedError(path, fileKind(onDisk));
 }
@@ -126,7 +144,8 @@ function unixSockets(): Map<number, { type: number; listening: boolean; path: st
   // Num RefCount Protocol Flags Type St Inode [Path]; the path is the rest of the line.
   for (const line of readFileSync("/proc/net/unix", "utf8").split("\n").slice(1)) {
     const m = /^\s*[0-9a-f]+: [0-9a-f]+ [0-9a-f]+ ([0-9a-f]+) ([0-9a-f]+) [0-9a-f]+ +(\d+)(?: (.*))?$/i.exec(line);
-    if (m) sockets.set(Number(m[3]), { type: parseInt(m[2]!, 16), listening: (parseInt(m[1]!, 16) & SO_ACCEPTCON) !== 0, path: m[4] ?? "" });
+    if (m)
+      sockets.set(Number(m[3]), { type: parseInt(m[2]!, 16), listening: (parseInt(m[1]!, 16) & SO_ACCEPTCON) !== 0, path: m[4] ?? "" });
   }
   return sockets;
 }

@@ -20,7 +20,11 @@ const HANDOFF_BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 export class Metrics {
   readonly #counters = new Map<Counter, Map<string, { labels: Labels; value: number }>>();
-  readonly handoffAck = new Histogram("quire_handoff_ack_seconds", "Time from Negotiated to the backend's ACK of a handoff, by service", HANDOFF_BOUNDS);
+  readonly handoffAck = new Histogram(
+    "quire_handoff_ack_seconds",
+    "Time from Negotiated to the backend's ACK of a handoff, by service",
+    HANDOFF_BOUNDS,
+  );
 
   inc(name: Counter, labels: Labels = {}): void {
     let series = this.#counters.get(name);
@@ -37,12 +41,14 @@ export class Metrics {
 
   /** Every counter (those never incremented with no samples) and the histograms. */
   families(): MetricFamily[] {
-    const counters = Object.entries(HELP).map(([name, help]): MetricFamily => ({
-      name,
-      help,
-      type: "counter",
-      samples: [...(this.#counters.get(name as Counter)?.values() ?? [])].map((s) => ({ labels: s.labels, value: s.value })),
-    }));
+    const counters = Object.entries(HELP).map(
+      ([name, help]): MetricFamily => ({
+        name,
+        help,
+        type: "counter",
+        samples: [...(this.#counters.get(name as Counter)?.values() ?? [])].map((s) => ({ labels: s.labels, value: s.value })),
+      }),
+    );
     return [...counters, this.handoffAck.family()];
   }
 }

@@ -65,8 +65,17 @@ export class HandshakeServer {
   /** Answers a Hello on a socket the caller has stopped reading; `decoder` holds whatever followed it. */
   serve(socket: Socket, decoder: FrameDecoder, requestId: bigint, hello: Hello): void {
     this.#serve(socket, decoder, requestId, hello).catch((error) => {
-      this.#ctx.logger.log("error", "handshake failed", { service: hello.serviceName, connectionId: String(hello.connectionId), peerPid: hello.peerPid, error: String(error) });
-      sendRefused(socket, requestId, refused(Refused_Code.INTERNAL, `quired failed to handle the Hello: ${(error as Error).message}; see quired.log`));
+      this.#ctx.logger.log("error", "handshake failed", {
+        service: hello.serviceName,
+        connectionId: String(hello.connectionId),
+        peerPid: hello.peerPid,
+        error: String(error),
+      });
+      sendRefused(
+        socket,
+        requestId,
+        refused(Refused_Code.INTERNAL, `quired failed to handle the Hello: ${(error as Error).message}; see quired.log`),
+      );
     });
   }
 
@@ -86,10 +95,19 @@ export class HandshakeServer {
     if (invalid) return refuse(invalid);
     if (this.#pendingTokens.countFor(peer) >= settings.maxPendingTokensPerPeer) {
       const who = hello.peerPid ? `peer pid ${hello.peerPid}` : "peers that send no peer_pid";
-      return refuse(refused(Refused_Code.RATE_LIMITED, `${settings.maxPendingTokensPerPeer} handshakes are already in flight for ${who}; use the tokens already given (or let them expire) and retry`, {}, 100));
+      return refuse(
+        refused(
+          Refused_Code.RATE_LIMITED,
+          `${settings.maxPendingTokensPerPeer} handshakes are already in flight for ${who}; use the tokens already given (or let them expire) and retry`,
+          {},
+          100,
+        ),
+      );
     }
     if (this.#pendingTokens.size() >= settings.maxPendingTokens) {
-      return refuse(refused(Refused_Code.RATE_LIMITED, `${settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100));
+      return refuse(
+        refused(Refused_Code.RATE_LIMITED, `${settings.maxPendingTokens} handshakes are already in flight; retry shortly`, {}, 100),
+      );
     }
     const backend = this.#ctx.backend(hello.serviceName);
     // A ready backend is the common case: no await then, so nothing runs between stopping the reads and the offer.
@@ -134,12 +152,21 @@ export class HandshakeServer {
       const ack = await backend.offer(socket, offer, BigInt(id), pending, Date.now() + settings.handoffAckTimeoutMs);
       metrics.inc("quire_handoffs_total", { outcome: ack.accepted ? "accepted" : "refused" });
       if (ack.accepted) this.#pendingTokens.delete(id);
-      else logger.log("warn", "backend refused a handoff; the client will reconnect", { service: hello.serviceName, connectionId: String(negotiated.connectionId), detail: ack.errorDetail });
+      else
+        logger.log("warn", "backend refused a handoff; the client will reconnect", {
+          service: hello.serviceName,
+          connectionId: String(negotiated.connectionId),
+          detail: ack.errorDetail,
+        });
     } catch (error) {
       // The client sees its connection close before the ready event and reconnects with the same token
       // (BackendProcess.offer has closed our copy of the socket, even one already written to the channel).
       metrics.inc("quire_handoffs_total", { outcome: "failed" });
-      logger.log("warn", "handoff failed; the client will reconnect", { service: hello.serviceName, connectionId: String(negotiated.connectionId), error: String(error) });
+      logger.log("warn", "handoff failed; the client will reconnect", {
+        service: hello.serviceName,
+        connectionId: String(negotiated.connectionId),
+        error: String(error),
+      });
       socket.destroy();
     }
   }

@@ -24,8 +24,13 @@ export function takeActivation(env: NodeJS.ProcessEnv = process.env, pid = proce
   delete env.LISTEN_FDNAMES;
   if (fds === undefined || fds === "" || fds === "0") return {};
   if (listenPid !== String(pid)) {
-    return { warning: `ignoring LISTEN_FDS=${fds}: LISTEN_PID=${listenPid ?? "(unset)"} is not this process (pid ${pid}); whatever starts quired must exec it directly` };
+    return {
+      warning: `ignoring LISTEN_FDS=${fds}: LISTEN_PID=${listenPid ?? "(unset)"} is not this process (pid ${pid}); whatever starts quired must exec it directly`,
+    };
   }
-  if (fds !== "1") throw new SocketActivationError(`LISTEN_FDS=${fds}, but quired serves exactly one socket: give quired.socket a single ListenStream= (quirectl daemon install writes it)`);
+  if (fds !== "1")
+    throw new SocketActivationError(
+      `LISTEN_FDS=${fds}, but quired serves exactly one socket: give quired.socket a single ListenStream= (quirectl daemon install writes it)`,
+    );
   return { fd: LISTEN_FDS_START };
 }

@@ -119,7 +119,9 @@ export class BackendProcess extends EventEmitter {
       case "stopped":
         return this.#launch();
       case "backoff":
-        return Promise.reject(new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#retryAfter(now)));
+        return Promise.reject(
+          new BackendUnavailableError(this.service, `restarting after a crash (${this.lastError})`, this.#retryAfter(now)),
+        );
       case "failed": {
         if (this.#retryAfter(now) <= 0) return this.#launch();
         const why = `crashed ${this.#budget.crashes} times in ${this.#budget.windowMs / 1000} s (${this.lastError}); see quired.log`;
@@ -142,7 +144,8 @@ export class BackendProcess extends EventEmitter {
     let minted = this.#spareToken;
     this.#spareToken = undefined;
     // A token's TTL counts from its sealing: an old spare would give the client less than the TTL.
-    if (!minted || minted.expiresAt - Date.now() < ttlMs - Math.min(SPARE_TOKEN_MAX_AGE_MS, ttlMs / 10)) minted = this.#seal(sealer, ttlMs, newId());
+    if (!minted || minted.expiresAt - Date.now() < ttlMs - Math.min(SPARE_TOKEN_MAX_AGE_MS, ttlMs / 10))
+      minted = this.#seal(sealer, ttlMs, newId());
     if (!this.#sealingSpare) {
       this.#sealingSpare = true;
       setImmediate(() => {
@@ -203,7 +206,8 @@ export class BackendProcess extends EventEmitter {
     const seq = this.#requests.nextSeq();
     return new Promise((resolve, reject) => {
       this.#requests.metrics.wait(seq, resolve, reject, timeoutMs);
-      if (!this.#send({ t: "metrics", seq })) this.#requests.metrics.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
+      if (!this.#send({ t: "metrics", seq }))
+        this.#requests.metrics.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
     });
   }
 
@@ -236,12 +240,23 @@ export class BackendProcess extends EventEmitter {
     this.state = "starting";
     const { service, socketPath, home, writeLog, startTimeoutMs } = this.#options;
     // Pipes, not the log file itself: only the broker writes quired.log, so it can rotate it between lines.
-    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], {
+      serialization: "advanced",
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
     this.#child = child;
     const key = newTokenKey();
     this.#sealer = new TokenSealer(key);
-    const fallback = (stream: string) => () => ({ level: stream === "stderr" ? "warn" : "info", component: `backend:${service}`, pid: child.pid, stream });
-    this.#output = Promise.all([pipeLines(child.stdout!, writeLog, fallback("stdout")), pipeLines(child.stderr!, writeLog, fallback("stderr"))]).then(() => {});
+    const fallback = (stream: string) => () => ({
+      level: stream === "stderr" ? "warn" : "info",
+      component: `backend:${service}`,
+      pid: child.pid,
+      stream,
+    });
+    this.#output = Promise.all([
+      pipeLines(child.stdout!, writeLog, fallback("stdout")),
+      pipeLines(child.stderr!, writeLog, fallback("stderr")),
+    ]).then(() => {});
     this.#starting = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#killedBecause = `did not become ready within ${startTimeoutMs} ms`;
@@ -337,7 +352,8 @@ export class BackendProcess extends EventEmitter {
     try {
       answer = await new Promise((resolve, reject) => {
         this.#requests.idleQuestions.wait(seq, resolve, reject, 2_000);
-        if (!this.#send({ t: "idle", seq })) this.#requests.idleQuestions.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
+        if (!this.#send({ t: "idle", seq }))
+          this.#requests.idleQuestions.settle(seq)?.reject(new BackendNotRunningError(this.service, "no control channel"));
       });
     } catch {
       return this.#scheduleIdleCheck(child);
@@ -345,7 +361,11 @@ export class BackendProcess extends EventEmitter {
     // Anything that happened meanwhile (a Hello, a client) means it is not idle after all.
     if (child !== this.#child || this.state !== "ready") return;
     if (!answer.idle || this.#lastUsed > asked || this.clients > 0 || this.#requests.acks.size > 0) return this.#scheduleIdleCheck(child);
-    this.#options.logger.log("info", "backend idle: stopping it until the next Hello", { service: this.service, backendPid: child.pid, idleMs });
+    this.#options.logger.log("info", "backend idle: stopping it until the next Hello", {
+      service: this.service,
+      backendPid: child.pid,
+      idleMs,
+    });
     this.emit("idle-stop");
     const stopped = this.drain(this.#options.idleDrainGraceMs ?? 10_000);
     this.#idleStop = stopped.then(() => {

@@ -42,7 +42,11 @@ export class PipelineFindingsError extends PipelineError {
   constructor(found: readonly PipelineError[]) {
     const findings = [...found].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
     const [first] = findings;
-    super({ file: first!.file, line: first!.line ?? undefined, column: first!.column ?? undefined, field: first!.field ?? undefined }, "", "");
+    super(
+      { file: first!.file, line: first!.line ?? undefined, column: first!.column ?? undefined, field: first!.field ?? undefined },
+      "",
+      "",
+    );
     this.findings = findings;
     this.message = findings.map((finding) => finding.message).join("\n");
   }
@@ -53,7 +57,15 @@ export class PipelineFindingsError extends PipelineError {
  * setting does not take. The message reads `file:line:column: setting: what is wrong; what is allowed`.
  */
 export class SettingsError extends CiError {
-  constructor(readonly file: string, readonly line: number | null, readonly column: number | null, setting: string | undefined, problem: string, allowed: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    readonly column: number | null,
+    setting: string | undefined,
+    problem: string,
+    allowed: string,
+    options?: { cause?: unknown },
+  ) {
     const where = line === null ? file : `${file}:${line}:${column ?? 1}`;
     super("QUIRE_ERR_CONFIG_INVALID", `${where}: ${setting ? `${setting}: ` : ""}${problem}; ${allowed}`, options);
   }
@@ -82,7 +94,10 @@ export class SecretNameError extends CiError {
 
 /** A secret's value too short to redact from logs, or too long for a step's environment. */
 export class SecretValueError extends CiError {
-  constructor(readonly secret: string, readonly bytes: number) {
+  constructor(
+    readonly secret: string,
+    readonly bytes: number,
+  ) {
     super(
       "QUIRE_ERR_SECRET_VALUE",
       `secret ${secret} must be ${MIN_SECRET_BYTES} bytes to ${MAX_SECRET_BYTES / 1024} KiB (shorter could not be redacted from logs; longer would not fit a step's environment); it is ${bytes}`,
@@ -93,7 +108,10 @@ export class SecretValueError extends CiError {
 /** A run token that names no running step: forged, of another daemon, or of a step that has ended. */
 export class RunTokenError extends CiError {
   constructor() {
-    super("QUIRE_ERR_RUN_TOKEN", "QUIRE_RUN_TOKEN names no running step: annotate works only from inside a step while it runs, with that step's own token");
+    super(
+      "QUIRE_ERR_RUN_TOKEN",
+      "QUIRE_RUN_TOKEN names no running step: annotate works only from inside a step while it runs, with that step's own token",
+    );
   }
 }
 
@@ -107,21 +125,30 @@ export class CiShuttingDownError extends CiError {
 /** A workflow step's working-directory, once evaluated, leaves the run's workspace. */
 export class WorkingDirectoryError extends CiError {
   constructor(readonly directory: string) {
-    super("QUIRE_ERR_WORKING_DIRECTORY", `the step's working-directory \`${directory}\` leaves the run's workspace; give a directory inside the repository`);
+    super(
+      "QUIRE_ERR_WORKING_DIRECTORY",
+      `the step's working-directory \`${directory}\` leaves the run's workspace; give a directory inside the repository`,
+    );
   }
 }
 
 /** A submission whose deadline passed before its run was recorded: it is not recorded, and never will be. */
 export class NotRecordedError extends CiError {
   constructor(readonly deadline: number) {
-    super("QUIRE_ERR_CI_NOT_RECORDED", `the run was not recorded: its submission's deadline (${new Date(deadline).toISOString()}) passed first, and nothing of it will run; submit it again`);
+    super(
+      "QUIRE_ERR_CI_NOT_RECORDED",
+      `the run was not recorded: its submission's deadline (${new Date(deadline).toISOString()}) passed first, and nothing of it will run; submit it again`,
+    );
   }
 }
 
 /** An idempotency key the store cannot keep. */
 export class IdempotencyKeyError extends CiError {
   constructor(length: number, limit: number) {
-    super("QUIRE_ERR_CI_IDEMPOTENCY_KEY", `an idempotency key holds 1 to ${limit} characters; this one has ${length}: send a shorter one, or none`);
+    super(
+      "QUIRE_ERR_CI_IDEMPOTENCY_KEY",
+      `an idempotency key holds 1 to ${limit} characters; this one has ${length}: send a shorter one, or none`,
+    );
   }
 }
 
@@ -135,13 +162,23 @@ export class CachePathError extends CiError {
 /** A dependency cache's key, once evaluated, is empty, longer than 512 characters or holds a comma (as actions/cache refuses). */
 export class CacheKeyError extends CiError {
   constructor(readonly key: string) {
-    super("QUIRE_ERR_CACHE_KEY", `the cache key \`${key.slice(0, 80)}${key.length > 80 ? "…" : ""}\` cannot be used: a key is 1 to 512 characters without a comma`);
+    super(
+      "QUIRE_ERR_CACHE_KEY",
+      `the cache key \`${key.slice(0, 80)}${key.length > 80 ? "…" : ""}\` cannot be used: a key is 1 to 512 characters without a comma`,
+    );
   }
 }
 
 /** A cache entry (a dependency cache, or a job's kept result) could not be read, saved or put back. */
 export class CacheEntryError extends CiError {
-  constructor(readonly what: string, cause: unknown) {
-    super("QUIRE_ERR_CACHE_ENTRY", `${what} failed: ${(cause as Error)?.message ?? cause}; the job went on without it (check the disk under QUIRE_HOME/cache)`, { cause });
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(
+      "QUIRE_ERR_CACHE_ENTRY",
+      `${what} failed: ${(cause as Error)?.message ?? cause}; the job went on without it (check the disk under QUIRE_HOME/cache)`,
+      { cause },
+    );
   }
 }

@@ -1,5 +1,17 @@
 // Secrets at rest: sealed with tweetnacl's secretbox under a key that lives only in QUIRE_HOME/secret.key.
-import { constants, fstatSync, closeSync, linkSync, mkdirSync, rmSync, openSync, readSync, unlinkSync, writeSync, fsyncSync } from "node:fs";
+import {
+  constants,
+  fstatSync,
+  closeSync,
+  linkSync,
+  mkdirSync,
+  rmSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+  fsyncSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import nacl from "tweetnacl";
 import { SecretDecryptError, SecretKeyError } from "./output/errors.js";
@@ -56,14 +68,28 @@ function readKey(keyFile: string): Uint8Array {
     fd = openSync(keyFile, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "ENOENT") throw cause;
-    throw new SecretKeyError(keyFile, `cannot be opened (${(cause as Error).message})`, "make it a regular file quire's user can read", cause);
+    throw new SecretKeyError(
+      keyFile,
+      `cannot be opened (${(cause as Error).message})`,
+      "make it a regular file quire's user can read",
+      cause,
+    );
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new SecretKeyError(keyFile, "is not a regular file", "remove it; quire creates a new key (secrets stored with the old one must be set again)");
+    if (!stat.isFile())
+      throw new SecretKeyError(
+        keyFile,
+        "is not a regular file",
+        "remove it; quire creates a new key (secrets stored with the old one must be set again)",
+      );
     if (CHECK_MODE && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, "0");
-      throw new SecretKeyError(keyFile, `has mode ${mode}, so other users may read it`, `run \`chmod 600 ${keyFile}\` (and consider setting the secrets again: they may have been read)`);
+      throw new SecretKeyError(
+        keyFile,
+        `has mode ${mode}, so other users may read it`,
+        `run \`chmod 600 ${keyFile}\` (and consider setting the secrets again: they may have been read)`,
+      );
     }
     if (stat.size !== KEY_BYTES) {
       throw new SecretKeyError(
@@ -106,7 +132,12 @@ function createKey(keyFile: string): void {
       if ((cause as NodeJS.ErrnoException).code !== "EEXIST") throw cause;
     }
   } catch (cause) {
-    throw new SecretKeyError(keyFile, `could not be created (${(cause as Error).message})`, "check that its directory is writable by quire's user", cause);
+    throw new SecretKeyError(
+      keyFile,
+      `could not be created (${(cause as Error).message})`,
+      "check that its directory is writable by quire's user",
+      cause,
+    );
   } finally {
     try {
       unlinkSync(temporary);

@@ -24,7 +24,9 @@ function positiveInteger(value: unknown, what: string, example: string): number 
 
 export function secretName(value: string): string {
   if (!SECRET_NAME.test(value)) {
-    throw new ArgumentError(`${JSON.stringify(value)} is not a secret name: use capital letters, digits and _, not starting with a digit (e.g. NPM_TOKEN)`);
+    throw new ArgumentError(
+      `${JSON.stringify(value)} is not a secret name: use capital letters, digits and _, not starting with a digit (e.g. NPM_TOKEN)`,
+    );
   }
   return value;
 }
@@ -34,10 +36,14 @@ export function secretValue(name: string, value: string): string {
   const bytes = Buffer.byteLength(value, "utf8");
   if (bytes === 0) throw new ArgumentError(`the value for ${name} is empty; give it on stdin: quirectl secret set ${name} < file`);
   if (bytes < MIN_SECRET_BYTES) {
-    throw new ArgumentError(`the value for ${name} is ${bytes} byte${bytes === 1 ? "" : "s"}: a secret must be at least ${MIN_SECRET_BYTES} bytes, or quire could not redact it from logs (so short a string occurs everywhere)`);
+    throw new ArgumentError(
+      `the value for ${name} is ${bytes} byte${bytes === 1 ? "" : "s"}: a secret must be at least ${MIN_SECRET_BYTES} bytes, or quire could not redact it from logs (so short a string occurs everywhere)`,
+    );
   }
   if (bytes > MAX_SECRET_BYTES) {
-    throw new ArgumentError(`the value for ${name} is over ${MAX_SECRET_BYTES} bytes (64 KiB): it would not fit in a step's environment; keep a large secret in a file and store its path or a key to it`);
+    throw new ArgumentError(
+      `the value for ${name} is over ${MAX_SECRET_BYTES} bytes (64 KiB): it would not fit in a step's environment; keep a large secret in a file and store its path or a key to it`,
+    );
   }
   return value;
 }

@@ -4,7 +4,11 @@ import type { CiRun } from "../client/ci.js";
 import type { Settings } from "../ci/settings/schema.js";
 
 /** Rings (writes BEL) when the settings say this run earns it; returns whether it rang. */
-export function ringBell(run: CiRun, settings: Pick<Settings, "bell.enabled" | "bell.after">, stream: NodeJS.WriteStream = process.stdout): boolean {
+export function ringBell(
+  run: CiRun,
+  settings: Pick<Settings, "bell.enabled" | "bell.after">,
+  stream: NodeJS.WriteStream = process.stdout,
+): boolean {
   if (!stream.isTTY || !settings["bell.enabled"]) return false;
   const took = Number((run.finishedUnixMs || BigInt(Date.now())) - run.createdUnixMs);
   if (took < settings["bell.after"]) return false;

@@ -54,7 +54,10 @@ export async function submitRun(args: RunArgs): Promise<number> {
   } catch (error) {
     if (!(error instanceof PipelineError)) throw error;
     const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-    throw new PipelineUsageError(code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message, error);
+    throw new PipelineUsageError(
+      code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message,
+      error,
+    );
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
@@ -68,14 +71,24 @@ export async function submitRun(args: RunArgs): Promise<number> {
     let run: CiRun;
     try {
       // Nobody waits on a run submitted without --wait: its end may be a desktop notification (notify.run).
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, ...selection, notify: !args.wait && settings["notify.run"], noCache: !args.cache });
+      run = await ci.submit(file, text, {
+        repo: args.repo,
+        ref: args.ref,
+        ...selection,
+        notify: !args.wait && settings["notify.run"],
+        noCache: !args.cache,
+      });
     } catch (error) {
-      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) throw new PipelineUsageError(error.message, error);
+      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID)
+        throw new PipelineUsageError(error.message, error);
       throw error;
     }
     if (!args.wait) {
       if (args.json) printJson(runJson(run));
-      else println(`run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`);
+      else
+        println(
+          `run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`,
+        );
       return ExitCode.Ok;
     }
     return await follow(ci, run.id, args.json, { interruptible: true, bell: settings });
@@ -92,8 +105,17 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
  * Shows the run until it ends (ringing the bell for `run --wait`); the exit code says how it ended.
  * `interruptible`: Ctrl-C says the run goes on and how to follow or cancel it, a second one cancels it (interrupt.ts).
  */
-async function follow(ci: CiClient, id: bigint, json: boolean, options: { interruptible?: boolean; bell?: Settings } = {}): Promise<number> {
-  const view = json ? undefined : process.stdout.isTTY ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk))) : lineView();
+async function follow(
+  ci: CiClient,
+  id: bigint,
+  json: boolean,
+  options: { interruptible?: boolean; bell?: Settings } = {},
+): Promise<number> {
+  const view = json
+    ? undefined
+    : process.stdout.isTTY
+      ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk)))
+      : lineView();
   const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
   try {
@@ -144,13 +166,19 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
       return ExitCode.Ok;
     }
     println(`run ${run.id}  ${visible(run.pipeline)}  ${run.state}${run.failureKind ? ` (${run.failureKind})` : ""}`);
-    println(`repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`);
+    println(
+      `repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`,
+    );
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
     for (const job of run.jobs) {
-      println(`  ${visible(job.name)}: ${job.state}${job.cachedFrom ? ` from run ${job.cachedFrom}` : ""}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`);
+      println(
+        `  ${visible(job.name)}: ${job.state}${job.cachedFrom ? ` from run ${job.cachedFrom}` : ""}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`,
+      );
       for (const step of currentSteps(job)) {
         const timeout = timeoutText(run, job, step);
-        println(`    ${visible(step.name)}: ${step.state}${timeout ? `, ${visible(timeout)}` : step.hasExitCode ? ` exit ${step.exitCode}` : ""}`);
+        println(
+          `    ${visible(step.name)}: ${step.state}${timeout ? `, ${visible(timeout)}` : step.hasExitCode ? ` exit ${step.exitCode}` : ""}`,
+        );
       }
     }
     if (run.failureSummary) {
@@ -174,7 +202,12 @@ export async function cancelRun(args: GlobalArgs & { id: number }): Promise<numb
   return withCi(args, async (ci) => {
     const run = await ci.cancel(args.id);
     if (args.json) printJson(runJson(run));
-    else println(TERMINAL_RUN_STATES.has(run.state) && run.state !== "cancelled" ? `run ${run.id} had already ended: ${run.state}` : `run ${run.id} ${run.state}`);
+    else
+      println(
+        TERMINAL_RUN_STATES.has(run.state) && run.state !== "cancelled"
+          ? `run ${run.id} had already ended: ${run.state}`
+          : `run ${run.id} ${run.state}`,
+      );
     return ExitCode.Ok;
   });
 }
@@ -252,5 +285,7 @@ async function readSecretValue(name: string): Promise<string> {
     if (length > MAX_SECRET_BYTES + 2) break;
   }
   // One trailing newline is how `echo` and files end; it is not part of the value.
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }

@@ -1,7 +1,16 @@
 // quirectl config get|set|unset|list: quire's configuration file (README.md, "In your daily flow"), and
 // the settings every other command reads from it (a bad file is a usage error naming where it is wrong).
 import { SettingsError } from "../ci/errors.js";
-import { allowedValues, formatSetting, isSettingName, SETTING_NAMES, SETTINGS, settingValue, type SettingName, type Settings } from "../ci/settings/schema.js";
+import {
+  allowedValues,
+  formatSetting,
+  isSettingName,
+  SETTING_NAMES,
+  SETTINGS,
+  settingValue,
+  type SettingName,
+  type Settings,
+} from "../ci/settings/schema.js";
 import { readSettings, writeSetting } from "../ci/settings/settings-file.js";
 import { closest } from "../ci/pipeline/suggest.js";
 import { resolvePlaces } from "../core/places.js";
@@ -32,9 +41,10 @@ function read(file: string) {
 function settingName(name: string): SettingName {
   if (isSettingName(name)) return name;
   const guess = closest(name, SETTING_NAMES);
-  throw new ArgumentError(`no setting ${JSON.stringify(name)}${guess ? ` (did you mean ${guess}?)` : ""}; quirectl config list shows them all`);
+  throw new ArgumentError(
+    `no setting ${JSON.stringify(name)}${guess ? ` (did you mean ${guess}?)` : ""}; quirectl config list shows them all`,
+  );
 }
-
 
 export async function configGet(args: GlobalArgs & { name: string }): Promise<number> {
   const name = settingName(args.name);
@@ -69,11 +79,26 @@ export async function configList(args: GlobalArgs): Promise<number> {
   const file = configFile(args);
   const { settings, given } = read(file);
   if (args.json) {
-    printJson({ file, settings: Object.fromEntries(SETTING_NAMES.map((name) => [name, { value: settings[name], from: given.has(name) ? "file" : "default" }])) });
+    printJson({
+      file,
+      settings: Object.fromEntries(
+        SETTING_NAMES.map((name) => [name, { value: settings[name], from: given.has(name) ? "file" : "default" }]),
+      ),
+    });
     return ExitCode.Ok;
   }
   println(`# ${file}`);
-  println(table([["SETTING", "VALUE", "FROM", "WHAT IT DOES"], ...SETTING_NAMES.map((name) => [name, formatSetting(name, settings[name]), given.has(name) ? "file" : "default", SETTINGS[name].describe])]));
+  println(
+    table([
+      ["SETTING", "VALUE", "FROM", "WHAT IT DOES"],
+      ...SETTING_NAMES.map((name) => [
+        name,
+        formatSetting(name, settings[name]),
+        given.has(name) ? "file" : "default",
+        SETTINGS[name].describe,
+      ]),
+    ]),
+  );
   return ExitCode.Ok;
 }
 

@@ -116,7 +116,9 @@ export function formatLogLine(line: string): string {
     return visible(line);
   }
   const time = typeof entry.time === "string" ? localTime(entry.time) : "-";
-  const level = String(entry.level ?? "-").toUpperCase().padEnd(5);
+  const level = String(entry.level ?? "-")
+    .toUpperCase()
+    .padEnd(5);
   const component = String(entry.component ?? "-").padEnd(12);
   const fields = Object.entries(entry)
     .filter(([k]) => !KNOWN.has(k))

@@ -13,11 +13,19 @@ export async function daemonStart(args: GlobalArgs): Promise<number> {
   const places = resolvePlaces({ home: args.home });
   const running = await currentPid(args);
   if (running) {
-    report(args, { running: true, started: false, pid: running, socket: places.socket }, `quired is already running (pid ${running}) on ${places.socket}`);
+    report(
+      args,
+      { running: true, started: false, pid: running, socket: places.socket },
+      `quired is already running (pid ${running}) on ${places.socket}`,
+    );
     return ExitCode.Ok;
   }
   const { pid } = await startDaemon({ places, args: daemonArgs(args) });
-  report(args, { running: true, started: true, pid, socket: places.socket }, `quired started (pid ${pid}) on ${places.socket}; log: ${places.logFile}`);
+  report(
+    args,
+    { running: true, started: true, pid, socket: places.socket },
+    `quired started (pid ${pid}) on ${places.socket}; log: ${places.logFile}`,
+  );
   return ExitCode.Ok;
 }
 
@@ -65,7 +73,8 @@ export async function daemonStatus(args: GlobalArgs): Promise<number> {
     return ExitCode.Ok;
   } catch (error) {
     if (!(error instanceof DaemonUnreachableError)) throw error;
-    if (error.nobodyListening) report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
+    if (error.nobodyListening)
+      report(args, { running: false, socket: places.socket }, `quired is not running (no answer on ${places.socket})`);
     else if (args.json) printJson({ running: false, socket: places.socket, errno: error.errno ?? null, error: error.message });
     else printError(error.message);
     return ExitCode.DaemonUnreachable;

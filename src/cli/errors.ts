@@ -29,8 +29,15 @@ export class ConfigUsageError extends UsageError {
 
 /** A hook file that git tracks is where quire's hook would go: quire never changes a tracked file. */
 export class HookTrackedError extends CliError {
-  constructor(readonly hook: string, readonly path: string, line: string) {
-    super("QUIRE_ERR_HOOK_TRACKED", `${path} is tracked by git, so quire will not change it; to run quire's ${hook} hook, add this line to it (and commit it):\n  ${line}`);
+  constructor(
+    readonly hook: string,
+    readonly path: string,
+    line: string,
+  ) {
+    super(
+      "QUIRE_ERR_HOOK_TRACKED",
+      `${path} is tracked by git, so quire will not change it; to run quire's ${hook} hook, add this line to it (and commit it):\n  ${line}`,
+    );
   }
 }
 
@@ -77,39 +84,63 @@ export class LoginDaemonRunningError extends CliError {
 
 export class LoginUnsupportedError extends CliError {
   constructor(readonly platform: string) {
-    super("QUIRE_ERR_LOGIN_UNSUPPORTED", `starting quired at login is supported on Linux (systemd), macOS (launchd) and Windows (a logon task), not on ${platform}`);
+    super(
+      "QUIRE_ERR_LOGIN_UNSUPPORTED",
+      `starting quired at login is supported on Linux (systemd), macOS (launchd) and Windows (a logon task), not on ${platform}`,
+    );
   }
 }
 
 export class LoginValueError extends CliError {
-  constructor(readonly value: string, problem: string) {
+  constructor(
+    readonly value: string,
+    problem: string,
+  ) {
     super("QUIRE_ERR_LOGIN_VALUE", `${JSON.stringify(value)} ${problem}; choose a home or PATH without it`);
   }
 }
 
 export class LoginCommandError extends CliError {
-  constructor(readonly argv: readonly string[], problem: string, hint: string) {
+  constructor(
+    readonly argv: readonly string[],
+    problem: string,
+    hint: string,
+  ) {
     super("QUIRE_ERR_LOGIN_COMMAND", `${argv.join(" ")} failed: ${problem}; ${hint}`);
   }
 }
 
 /** `logs --job J`: the run has no job J. `jobs` are the names it has, as they are shown. */
 export class JobNotFoundError extends CliError {
-  constructor(readonly run: number, job: string, jobs: string) {
+  constructor(
+    readonly run: number,
+    job: string,
+    jobs: string,
+  ) {
     super("QUIRE_ERR_JOB_NOT_FOUND", `run ${run} has no job ${job}; its jobs: ${jobs}`);
   }
 }
 
 /** `logs --step S`: the run (or the job named with it) has no step S. */
 export class StepNotFoundError extends CliError {
-  constructor(readonly run: number, step: string, job: string | undefined, steps: string) {
+  constructor(
+    readonly run: number,
+    step: string,
+    job: string | undefined,
+    steps: string,
+  ) {
     super("QUIRE_ERR_STEP_NOT_FOUND", `run ${run} has no step ${step}${job === undefined ? "" : ` in job ${job}`}; its steps: ${steps}`);
   }
 }
 
 /** `logs --step S` without --job, where several jobs have a step S: quirectl exits 2 rather than guess. */
 export class StepAmbiguousError extends UsageError {
-  constructor(readonly run: number, step: string, jobs: string, example: string) {
+  constructor(
+    readonly run: number,
+    step: string,
+    jobs: string,
+    example: string,
+  ) {
     super("QUIRE_ERR_STEP_AMBIGUOUS", `jobs ${jobs} of run ${run} each have a step ${step}; name the job: ${example}`);
   }
 }

@@ -33,7 +33,10 @@ export async function exportGithub(args: ExportArgs): Promise<number> {
     const fresh = current === text;
     if (args.json) printJson({ file: target, up_to_date: fresh });
     else if (fresh) println(`${target} is up to date with ${file}`);
-    else println(`${target} ${current === undefined ? "is missing" : "differs from what export writes today"}; run: quirectl export github ${args.file ?? ""}`.trimEnd());
+    else
+      println(
+        `${target} ${current === undefined ? "is missing" : "differs from what export writes today"}; run: quirectl export github ${args.file ?? ""}`.trimEnd(),
+      );
     return fresh ? ExitCode.Ok : ExitCode.Failed;
   }
   mkdirSync(dirname(target), { recursive: true });

@@ -25,15 +25,24 @@ export function reportFailure(error: unknown, context: FailureContext): number {
 
 function described(error: QuireError, context: FailureContext): { message: string; hint?: string; exit: number } {
   // Only a bad argument is helped by the usage; a bad pipeline file or a command in the wrong place is not.
-  if (error instanceof UsageError) return { message: error.message, hint: error instanceof ArgumentError ? "Run quirectl --help for usage." : undefined, exit: ExitCode.Usage };
+  if (error instanceof UsageError)
+    return {
+      message: error.message,
+      hint: error instanceof ArgumentError ? "Run quirectl --help for usage." : undefined,
+      exit: ExitCode.Usage,
+    };
   // A quired that cannot be reached and one that would not start are the same to the command: there is no
   // daemon to do it (README, "Exit codes").
   if (error instanceof DaemonStartError && process.getuid?.() === 0 && !context.allowRoot) {
     // As root, quired refuses to run before anything else: say exactly what would start it.
     const again = commandLine(["quirectl", "--allow-root", ...context.argv]);
-    return { message: `quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${again} (or set QUIRE_ALLOW_ROOT=1)`, exit: ExitCode.DaemonUnreachable };
+    return {
+      message: `quired did not start: it refuses to run as root unless told to; run quire as your own user, or if you mean it: ${again} (or set QUIRE_ALLOW_ROOT=1)`,
+      exit: ExitCode.DaemonUnreachable,
+    };
   }
-  if (error instanceof DaemonStartError || error instanceof DaemonUnreachableError) return { message: error.message, exit: ExitCode.DaemonUnreachable };
+  if (error instanceof DaemonStartError || error instanceof DaemonUnreachableError)
+    return { message: error.message, exit: ExitCode.DaemonUnreachable };
   return { message: error.message, exit: ExitCode.Failed };
 }
 

@@ -27,7 +27,9 @@ export interface WatchOptions {
 export async function watchTree(root: string, options: WatchOptions): Promise<TreeWatcher> {
   const isGit = gitOk(root, ["rev-parse", "--is-inside-work-tree"]);
   // Ignored directories (node_modules/, dist/, ...) as git lists them now: never descended into.
-  const ignoredDirs = isGit ? nulList(git(root, ["ls-files", "-z", "-o", "-i", "--exclude-standard", "--directory"])).filter((p) => p.endsWith("/")) : [];
+  const ignoredDirs = isGit
+    ? nulList(git(root, ["ls-files", "-z", "-o", "-i", "--exclude-standard", "--directory"])).filter((p) => p.endsWith("/"))
+    : [];
   const skipped = (path: string): boolean => {
     const rel = relative(root, path).split(sep).join("/");
     if (rel === "") return false;
@@ -68,7 +70,12 @@ export async function watchTree(root: string, options: WatchOptions): Promise<Tr
 function notIgnored(root: string, paths: string[]): string[] {
   let out: string;
   try {
-    out = execFileSync("git", ["check-ignore", "-z", "--stdin"], { cwd: root, input: paths.join("\0"), encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] });
+    out = execFileSync("git", ["check-ignore", "-z", "--stdin"], {
+      cwd: root,
+      input: paths.join("\0"),
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "ignore"],
+    });
   } catch {
     // Exit 1: none of them is ignored (and should git fail otherwise, a run too many beats a change missed).
     return paths;

@@ -7,7 +7,18 @@
 // status`, or in quire's snapshots of the working copy). Everything install did is written in its
 // scripts' header lines, so uninstall needs no other record.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { HookTrackedError, HookSetupError } from "./errors.js";
 import { shellWord } from "./output.js";
@@ -66,7 +77,10 @@ export function installHook(places: HookPlaces, name: HookName, command: HookCom
   } else {
     if (existsSync(path) || isSymlink(path)) {
       if (tracked(places.root, path)) throw new HookTrackedError(name, path, hookLine(name, command));
-      if (existsSync(chained) || isSymlink(chained)) throw new HookSetupError(`${chained} is in the way: quire keeps the hook that was there under that name; move it away, then install again`);
+      if (existsSync(chained) || isSymlink(chained))
+        throw new HookSetupError(
+          `${chained} is in the way: quire keeps the hook that was there under that name; move it away, then install again`,
+        );
       renameSync(path, chained);
       chainedNote = `${name}${CHAINED_SUFFIX}`;
     }
@@ -78,7 +92,9 @@ export function installHook(places: HookPlaces, name: HookName, command: HookCom
   }
   writeFileSync(path, script(name, command, chainedNote, createdDir), { mode: 0o755 });
   chmodSync(path, 0o755);
-  return chainedNote ? `${name}: installed in ${places.hooksDir}, running the hook that was there (${chainedNote}) first` : `${name}: installed in ${places.hooksDir}`;
+  return chainedNote
+    ? `${name}: installed in ${places.hooksDir}, running the hook that was there (${chainedNote}) first`
+    : `${name}: installed in ${places.hooksDir}`;
 }
 
 /** Removes quire's `name` hook and puts back what was there; undefined when quire's hook is not there. */
@@ -104,7 +120,10 @@ function ownScript(path: string): { chained: string | undefined; createdDir: boo
   }
   const lines = text.split("\n", 6);
   if (!lines[1]?.startsWith(MARK)) return undefined;
-  const chained = lines.find((line) => line.startsWith(CHAINED_MARK))?.slice(CHAINED_MARK.length).trim();
+  const chained = lines
+    .find((line) => line.startsWith(CHAINED_MARK))
+    ?.slice(CHAINED_MARK.length)
+    .trim();
   return { chained: chained || undefined, createdDir: lines.includes(CREATED_DIR_MARK) };
 }
 
@@ -133,7 +152,7 @@ function script(name: HookName, command: HookCommand, chained: string | undefine
   ];
   if (name === "pre-push") {
     // git writes the refs being pushed on stdin: read once (with the shell's own read), given to both.
-    lines.push("refs=''", "while IFS= read -r line; do refs=\"$refs$line", '"; done', "");
+    lines.push("refs=''", 'while IFS= read -r line; do refs="$refs$line', '"; done', "");
   }
   if (chained) {
     lines.push(
@@ -190,7 +209,10 @@ function includeInGit(places: HookPlaces, name: HookName): void {
   const gone = new Set(excludePatterns(places, name, true));
   const kept = block.lines.filter((line) => !gone.has(line));
   if (kept.length > 0) {
-    const header = text.slice(block.start, block.end).split("\n").find((line) => line.startsWith(EXCLUDE_START))!;
+    const header = text
+      .slice(block.start, block.end)
+      .split("\n")
+      .find((line) => line.startsWith(EXCLUDE_START))!;
     const body = `${block.newline ? "\n" : ""}${[header, ...kept, EXCLUDE_END].join("\n")}\n`;
     writeFileSync(file, text.slice(0, block.start) + body + text.slice(block.end));
     return;
@@ -208,8 +230,17 @@ function blockOf(text: string): { start: number; end: number; lines: string[]; c
   if (close < 0) return undefined;
   const header = text.slice(at, text.indexOf("\n", at));
   const newline = header.includes("(and the line break before them)");
-  const lines = text.slice(text.indexOf("\n", at) + 1, close).split("\n").filter((line) => line !== "");
-  return { start: newline ? at - 1 : at, end: close + EXCLUDE_END.length + 1, lines, created: header.includes("(it made this file)"), newline };
+  const lines = text
+    .slice(text.indexOf("\n", at) + 1, close)
+    .split("\n")
+    .filter((line) => line !== "");
+  return {
+    start: newline ? at - 1 : at,
+    end: close + EXCLUDE_END.length + 1,
+    lines,
+    created: header.includes("(it made this file)"),
+    newline,
+  };
 }
 
 /** The info/exclude patterns for `name`'s files when the hooks directory is inside the work tree, else none. */
@@ -257,9 +288,14 @@ function isSymlink(path: string): boolean {
 
 function gitLines(dir: string, args: string[]): string[] {
   try {
-    return execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n");
+    return execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+      .trim()
+      .split("\n");
   } catch (error) {
     const said = String((error as { stderr?: unknown }).stderr ?? "").trim();
-    throw new HookSetupError(`${dir} is not in a git work tree (${said || (error as Error).message}); run quirectl hook install inside the repository`, error);
+    throw new HookSetupError(
+      `${dir} is not in a git work tree (${said || (error as Error).message}); run quirectl hook install inside the repository`,
+      error,
+    );
   }
 }

@@ -38,7 +38,16 @@ const ZERO = /^0+$/;
 
 // Set by git for some hooks; a daemon this command starts would hand them to every step, pointing their
 // git at the person's repository instead of the run's workspace.
-const GIT_REPOSITORY_VARIABLES = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_PREFIX", "GIT_NAMESPACE"];
+const GIT_REPOSITORY_VARIABLES = [
+  "GIT_DIR",
+  "GIT_WORK_TREE",
+  "GIT_INDEX_FILE",
+  "GIT_OBJECT_DIRECTORY",
+  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+  "GIT_COMMON_DIR",
+  "GIT_PREFIX",
+  "GIT_NAMESPACE",
+];
 
 /** One push (or a commit, taken as the push it will become) and the commit it runs. */
 interface Push {
@@ -61,7 +70,8 @@ export async function hookRun(args: HookRunArgs): Promise<number> {
   try {
     for (const push of pushes) {
       const files = pipelineFiles(root, push.commit, args.file);
-      if (files.length === 0) say(`nothing to run at ${push.commit.slice(0, 12)}: no quire.yml at the root and no workflows in .github/workflows`);
+      if (files.length === 0)
+        say(`nothing to run at ${push.commit.slice(0, 12)}: no quire.yml at the root and no workflows in .github/workflows`);
       for (const file of files) {
         const path = join(root, file);
         const text = gitMaybe(root, ["cat-file", "blob", `${push.commit}:${file}`]);
@@ -86,8 +96,15 @@ export async function hookRun(args: HookRunArgs): Promise<number> {
             continue;
           }
         }
-        const run = await ci.submit(path, text, { ref: push.ref, commit: push.commit, trigger: args.name, notify: settings["notify.hook"] && !args.wait });
-        say(`run ${run.id} ${run.state}: ${file} on ${push.ref} at ${push.commit.slice(0, 12)}${args.wait ? "" : `; quirectl watch ${run.id}`}`);
+        const run = await ci.submit(path, text, {
+          ref: push.ref,
+          commit: push.commit,
+          trigger: args.name,
+          notify: settings["notify.hook"] && !args.wait,
+        });
+        say(
+          `run ${run.id} ${run.state}: ${file} on ${push.ref} at ${push.commit.slice(0, 12)}${args.wait ? "" : `; quirectl watch ${run.id}`}`,
+        );
         submitted.push(run);
       }
     }
@@ -124,7 +141,11 @@ function pushed(root: string, remote: string, refs: string): Push[] {
     const [, local, remoteRef, remoteSha] = line.trim().split(/\s+/);
     if (!local || !remoteRef || !remoteSha || ZERO.test(local)) continue;
     const ref = remoteRef.replace(/^refs\/(heads|tags)\//, "");
-    pushes.push({ commit: local, ref, event: { ref: remoteRef, paths: changedPaths(root, remote, local, remoteSha, base), baseBranch: base } });
+    pushes.push({
+      commit: local,
+      ref,
+      event: { ref: remoteRef, paths: changedPaths(root, remote, local, remoteSha, base), baseBranch: base },
+    });
   }
   return pushes;
 }

@@ -19,10 +19,18 @@ export interface HookInstallArgs extends GlobalArgs {
 export async function hookInstall(args: HookInstallArgs): Promise<number> {
   const settings = loadSettings(args);
   const chosen = args.postCommit !== undefined || args.prePush !== undefined;
-  const names = HOOK_NAMES.filter((name) => (chosen ? (name === "post-commit" ? args.postCommit : args.prePush) : settings[`hooks.${name}`]));
+  const names = HOOK_NAMES.filter((name) =>
+    chosen ? (name === "post-commit" ? args.postCommit : args.prePush) : settings[`hooks.${name}`],
+  );
   const wait = args.wait ?? settings["hooks.wait"];
-  if (args.wait && !names.includes("pre-push")) throw new ArgumentError("--wait is for the pre-push hook (a commit is made before its hook runs): quirectl hook install --pre-push --wait");
-  if (names.length === 0) throw new ArgumentError("no hook to install: give --post-commit and/or --pre-push (or set hooks.post-commit / hooks.pre-push with quirectl config set)");
+  if (args.wait && !names.includes("pre-push"))
+    throw new ArgumentError(
+      "--wait is for the pre-push hook (a commit is made before its hook runs): quirectl hook install --pre-push --wait",
+    );
+  if (names.length === 0)
+    throw new ArgumentError(
+      "no hook to install: give --post-commit and/or --pre-push (or set hooks.post-commit / hooks.pre-push with quirectl config set)",
+    );
   const places = hookPlaces(process.cwd());
   const home = args.home ?? process.env.QUIRE_HOME;
   let file: string | undefined;
@@ -41,7 +49,9 @@ export async function hookInstall(args: HookInstallArgs): Promise<number> {
   if (args.json) printJson({ hooks_dir: places.hooksDir, installed: names, wait: names.includes("pre-push") && wait, log: command.log });
   else {
     for (const line of done) println(line);
-    println(`runs go on in the background${names.includes("pre-push") && wait ? " (the pre-push hook waits, and refuses a push whose run fails)" : ""}; what the hooks did is in ${command.log}`);
+    println(
+      `runs go on in the background${names.includes("pre-push") && wait ? " (the pre-push hook waits, and refuses a push whose run fails)" : ""}; what the hooks did is in ${command.log}`,
+    );
   }
   return ExitCode.Ok;
 }
@@ -49,7 +59,9 @@ export async function hookInstall(args: HookInstallArgs): Promise<number> {
 export async function hookUninstall(args: GlobalArgs & { postCommit?: boolean; prePush?: boolean }): Promise<number> {
   const places = hookPlaces(process.cwd());
   const chosen = args.postCommit !== undefined || args.prePush !== undefined;
-  const names: HookName[] = chosen ? HOOK_NAMES.filter((name) => (name === "post-commit" ? args.postCommit : args.prePush)) : installedHooks(places);
+  const names: HookName[] = chosen
+    ? HOOK_NAMES.filter((name) => (name === "post-commit" ? args.postCommit : args.prePush))
+    : installedHooks(places);
   const removed = names.flatMap((name) => {
     const said = uninstallHook(places, name);
     return said ? [{ name, said }] : [];

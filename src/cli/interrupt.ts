@@ -30,7 +30,9 @@ export function onInterrupt(id: bigint, hooks: InterruptHooks): () => void {
     presses++;
     if (presses === 1) {
       hooks.stopView();
-      process.stderr.write(`\nrun ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)\n`);
+      process.stderr.write(
+        `\nrun ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)\n`,
+      );
       timer = setTimeout(leave, SECOND_PRESS_MS);
       return;
     }

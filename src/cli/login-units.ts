@@ -46,7 +46,8 @@ export function loginFiles(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): s
     const dir = systemdUserDir(env);
     return [posix.join(dir, SYSTEMD_SOCKET), posix.join(dir, SYSTEMD_SERVICE)];
   }
-  if (platform === "darwin") return [posix.join(env.QUIRE_LAUNCH_AGENTS_DIR || posix.join(homedir(), "Library", "LaunchAgents"), `${LAUNCHD_LABEL}.plist`)];
+  if (platform === "darwin")
+    return [posix.join(env.QUIRE_LAUNCH_AGENTS_DIR || posix.join(homedir(), "Library", "LaunchAgents"), `${LAUNCHD_LABEL}.plist`)];
   if (platform === "win32") return [win32.join(env.LOCALAPPDATA || win32.join(homedir(), "AppData", "Local"), "quire", "quired-logon.cmd")];
   throw new LoginUnsupportedError(platform);
 }
@@ -76,7 +77,10 @@ export function installSteps(inputs: LoginInputs): Step[] {
     case "win32":
       return [
         { action: "write", path: files[0]!, contents: windowsLauncher(inputs) },
-        { action: "run", argv: ["schtasks", "/Create", "/F", "/SC", "ONLOGON", "/RL", "LIMITED", "/TN", WINDOWS_TASK, "/TR", `"${files[0]!}"`] },
+        {
+          action: "run",
+          argv: ["schtasks", "/Create", "/F", "/SC", "ONLOGON", "/RL", "LIMITED", "/TN", WINDOWS_TASK, "/TR", `"${files[0]!}"`],
+        },
         { action: "run", argv: ["schtasks", "/Run", "/TN", WINDOWS_TASK] },
       ];
     default:

@@ -10,7 +10,16 @@ import { probeSocket } from "../core/socket-probe.js";
 import { LoginCommandError, LoginDaemonRunningError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
-import { installSteps, LAUNCHD_LABEL, loginFiles, SYSTEMD_SOCKET, uninstallSteps, unitEnvironment, WINDOWS_TASK, type Step } from "./login-units.js";
+import {
+  installSteps,
+  LAUNCHD_LABEL,
+  loginFiles,
+  SYSTEMD_SOCKET,
+  uninstallSteps,
+  unitEnvironment,
+  WINDOWS_TASK,
+  type Step,
+} from "./login-units.js";
 import { commandLine, printJson, println } from "./output.js";
 
 export interface LoginArgs extends GlobalArgs {
@@ -91,7 +100,10 @@ function perform(steps: Step[], activate: boolean, action: "install" | "uninstal
     } else {
       const problem = run(step.argv);
       if (problem && !step.mayFail) {
-        const rest = steps.slice(i).filter((s) => s.action === "run").map((s) => commandLine((s as { argv: string[] }).argv));
+        const rest = steps
+          .slice(i)
+          .filter((s) => s.action === "run")
+          .map((s) => commandLine((s as { argv: string[] }).argv));
         const hint =
           action === "install"
             ? `the files are written; once the command works, run: ${rest.join(" && ")} (or pass --no-activate to only write the files)`
@@ -138,7 +150,9 @@ function print(args: LoginArgs, action: string, places: Places, steps: Done[], n
       activate: args.activate && !args.dryRun,
       socket: places.socket,
       steps: steps.map(({ done, error, ...s }) =>
-        s.action === "run" ? { action: s.action, argv: s.argv, command: commandLine(s.argv), may_fail: s.mayFail ?? false, done, error: error ?? null } : { ...s, done },
+        s.action === "run"
+          ? { action: s.action, argv: s.argv, command: commandLine(s.argv), may_fail: s.mayFail ?? false, done, error: error ?? null }
+          : { ...s, done },
       ),
       notes,
     });

@@ -50,7 +50,13 @@ function jobOfStep(run: CiRun, job: string | undefined, step: string | undefined
   if (job !== undefined && jobs.length === 0) throw new JobNotFoundError(id, visible(job), list(run.jobs.map((j) => j.name)));
   if (step === undefined) return job;
   const having = jobs.filter((j) => j.steps.some((s) => s.name === step));
-  if (having.length === 0) throw new StepNotFoundError(id, visible(step), job === undefined ? undefined : visible(job), list(jobs.flatMap((j) => j.steps.map((s) => s.name))));
+  if (having.length === 0)
+    throw new StepNotFoundError(
+      id,
+      visible(step),
+      job === undefined ? undefined : visible(job),
+      list(jobs.flatMap((j) => j.steps.map((s) => s.name))),
+    );
   if (having.length > 1) {
     const example = commandLine(["quirectl", "logs", String(id), "--job", having[0]!.name, "--step", step]);
     throw new StepAmbiguousError(id, visible(step), list(having.map((j) => j.name)), example);
@@ -61,8 +67,11 @@ function jobOfStep(run: CiRun, job: string | undefined, step: string | undefined
 /** Why the selection has no output: its steps have not started, were skipped, or printed nothing. */
 function nothingPrinted(run: CiRun, job: string | undefined, step: string | undefined): string {
   const jobs = job === undefined ? run.jobs : run.jobs.filter((j) => j.name === job);
-  const states = new Set(jobs.flatMap((j) => j.steps.filter((s) => s.attempt === j.attempt && (step === undefined || s.name === step)).map((s) => s.state)));
-  const what = step !== undefined ? `step ${visible(step)} of job ${visible(job!)}` : job !== undefined ? `job ${visible(job)}` : `run ${run.id}`;
+  const states = new Set(
+    jobs.flatMap((j) => j.steps.filter((s) => s.attempt === j.attempt && (step === undefined || s.name === step)).map((s) => s.state)),
+  );
+  const what =
+    step !== undefined ? `step ${visible(step)} of job ${visible(job!)}` : job !== undefined ? `job ${visible(job)}` : `run ${run.id}`;
   if (states.size === 1 && states.has("pending")) return `no output: ${what} has not started (--follow waits for it)`;
   if (states.size === 1 && states.has("skipped")) return `no output: ${what} was skipped`;
   return `no output: ${what} printed nothing`;

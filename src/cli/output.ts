@@ -37,9 +37,19 @@ export function println(text = ""): void {
 /** 3723000 -> "1h2m3s". */
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);
-  const parts = [[Math.floor(s / 86400), "d"], [Math.floor(s / 3600) % 24, "h"], [Math.floor(s / 60) % 60, "m"], [s % 60, "s"]] as const;
+  const parts = [
+    [Math.floor(s / 86400), "d"],
+    [Math.floor(s / 3600) % 24, "h"],
+    [Math.floor(s / 60) % 60, "m"],
+    [s % 60, "s"],
+  ] as const;
   const first = parts.findIndex(([n]) => n > 0);
-  return first < 0 ? "0s" : parts.slice(first).map(([n, u]) => `${n}${u}`).join("");
+  return first < 0
+    ? "0s"
+    : parts
+        .slice(first)
+        .map(([n, u]) => `${n}${u}`)
+        .join("");
 }
 
 /** Left-aligned columns sized to their widest cell. */
@@ -99,9 +109,11 @@ export function commandLine(words: readonly string[]): string {
 export function shellWord(word: string): string {
   if (/^[\w@%+=:,./-]+$/.test(word)) return word;
   if (!HAS_CONTROL.test(word)) return `'${word.replace(/'/g, "'\\''")}'`;
-  const escaped = word.replace(/[\\']/g, (c) => `\\${c}`).replace(CONTROL, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  const escaped = word
+    .replace(/[\\']/g, (c) => `\\${c}`)
+    .replace(CONTROL, (c) => {
+      const code = c.charCodeAt(0);
+      return code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    });
   return `$'${escaped}'`;
 }

@@ -10,7 +10,10 @@ const WORKFLOWS = join(".github", "workflows");
 /** The repository root holding `dir`, or undefined outside a git work tree. */
 export function repositoryRoot(dir: string): string | undefined {
   try {
-    return execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || undefined;
+    return (
+      execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -36,7 +39,11 @@ export function pipelineFile(cwd: string, file: string | undefined, workflow: st
     const found = files.find((path) => basename(path) === workflow || basename(path).replace(/\.ya?ml$/, "") === workflow);
     if (found) return found;
     const names = files.map((path) => basename(path).replace(/\.ya?ml$/, ""));
-    throw new ArgumentError(names.length > 0 ? `no workflow ${workflow} in ${join(root!, WORKFLOWS)}; there are: ${names.join(", ")}` : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`);
+    throw new ArgumentError(
+      names.length > 0
+        ? `no workflow ${workflow} in ${join(root!, WORKFLOWS)}; there are: ${names.join(", ")}`
+        : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`,
+    );
   }
   for (const dir of [cwd, root].filter((d): d is string => d !== undefined)) {
     const path = join(dir, "quire.yml");

@@ -29,13 +29,17 @@ export async function prompt(args: GlobalArgs & { shell?: string; print: boolean
     else if (found) println(found.segment);
     return ExitCode.Ok;
   }
-  if (!(PROMPT_SHELLS as readonly string[]).includes(args.shell)) throw new ArgumentError(`--shell takes ${PROMPT_SHELLS.join(", ")}; got ${JSON.stringify(args.shell)}`);
+  if (!(PROMPT_SHELLS as readonly string[]).includes(args.shell))
+    throw new ArgumentError(`--shell takes ${PROMPT_SHELLS.join(", ")}; got ${JSON.stringify(args.shell)}`);
   process.stdout.write(snippet(args.shell as (typeof PROMPT_SHELLS)[number], statusDir));
   return ExitCode.Ok;
 }
 
 /** The segment of the repository holding `cwd`, on the branch it has checked out; undefined without one. */
-export function currentSegment(statusDir: string, cwd: string): { repo: string; ref: string; state: RefState; run: number; segment: string } | undefined {
+export function currentSegment(
+  statusDir: string,
+  cwd: string,
+): { repo: string; ref: string; state: RefState; run: number; segment: string } | undefined {
   let dir: string;
   try {
     dir = realpathSync(cwd);
@@ -59,7 +63,9 @@ function headRef(dotGit: string): string | undefined {
   try {
     let gitDir = dotGit;
     if (statSync(dotGit).isFile()) {
-      const line = readFileSync(dotGit, "utf8").split("\n")[0]!.replace(/^gitdir: /, "");
+      const line = readFileSync(dotGit, "utf8")
+        .split("\n")[0]!
+        .replace(/^gitdir: /, "");
       gitDir = isAbsolute(line) ? line : join(dirname(dotGit), line);
     }
     const head = readFileSync(join(gitDir, "HEAD"), "utf8").split("\n")[0]!;
@@ -129,7 +135,7 @@ export function snippet(shell: (typeof PROMPT_SHELLS)[number], statusDir: string
 
 function bash(statusDir: string): string {
   return `# quire's prompt segment for bash: eval "$(quirectl prompt --shell bash)" in ~/.bashrc, then put
-# \${QUIRE_PROMPT} in PS1, e.g. PS1='\${QUIRE_PROMPT:+[\$QUIRE_PROMPT] }'"$PS1". It runs no process: the
+# \${QUIRE_PROMPT} in PS1, e.g. PS1='\${QUIRE_PROMPT:+[$QUIRE_PROMPT] }'"$PS1". It runs no process: the
 # shell's own cd, [[ ]], read and parameter expansion, from PROMPT_COMMAND.
 __quire_status_dir=${quoted(statusDir)}
 __quire_status() {
@@ -181,7 +187,7 @@ esac
 
 function zsh(statusDir: string): string {
   return `# quire's prompt segment for zsh: eval "$(quirectl prompt --shell zsh)" in ~/.zshrc, then
-# setopt prompt_subst and put \${QUIRE_PROMPT} in PROMPT, e.g. PROMPT='\${QUIRE_PROMPT:+[\$QUIRE_PROMPT] }'$PROMPT.
+# setopt prompt_subst and put \${QUIRE_PROMPT} in PROMPT, e.g. PROMPT='\${QUIRE_PROMPT:+[$QUIRE_PROMPT] }'$PROMPT.
 # It runs no process: zsh's own :A, [[ ]], read and parameter expansion, from precmd.
 typeset -g __quire_status_dir=${quoted(statusDir)}
 __quire_status() {

@@ -49,7 +49,9 @@ export async function startSession(args: StartArgs): Promise<number> {
     return ExitCode.Usage;
   }
   // The command runs as it would in this shell: with this environment, plus any --env.
-  const env: Record<string, string> = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   for (const pair of args.env) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {
@@ -59,7 +61,15 @@ export async function startSession(args: StartArgs): Promise<number> {
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const session = await withClient(args, (c) =>
-    c.start({ name: args.name, file, args: rest, cwd: args.cwd ?? process.cwd(), env, cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 }),
+    c.start({
+      name: args.name,
+      file,
+      args: rest,
+      cwd: args.cwd ?? process.cwd(),
+      env,
+      cols: process.stdout.columns || 80,
+      rows: process.stdout.rows || 24,
+    }),
   );
   if (args.json) printJson(sessionJson(session));
   else println(`started ${session.name} (pid ${session.pid}): quirectl attach ${session.name} to use it, Ctrl-] to leave it running`);
@@ -130,7 +140,9 @@ export async function attachSession(args: AttachArgs): Promise<number> {
     const role = a.writer ? "" : args.readOnly ? " read-only" : " read-only: another client is the writer (--takeover to become it)";
     stderr.write(`\r\n[attached to ${a.name}${role}; Ctrl-] detaches]\r\n`);
     a.on("output", (data: Buffer) => stdout.write(data));
-    a.on("writer", (writer: boolean) => stderr.write(writer ? "\r\n[you are the writer]\r\n" : "\r\n[another client took over: you are read-only now]\r\n"));
+    a.on("writer", (writer: boolean) =>
+      stderr.write(writer ? "\r\n[you are the writer]\r\n" : "\r\n[another client took over: you are read-only now]\r\n"),
+    );
     const raw = stdin.isTTY === true;
     if (raw) stdin.setRawMode(true);
     const onResize = () => a.writer && a.resize(stdout.columns, stdout.rows).catch(() => {});
@@ -170,4 +182,3 @@ export async function attachSession(args: AttachArgs): Promise<number> {
 function closed(c: PtyClient): Promise<void> {
   return new Promise((resolve) => c.connection.once("close", () => resolve()));
 }
-

@@ -10,7 +10,15 @@ import { ExitCode } from "./exit-codes.js";
 import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
 import { endQuietlyWhenOutputCloses } from "./output.js";
 import { reportFailure } from "./failure.js";
-import { attachSession, killSession, listSessions, startSession, tailSession, type AttachArgs, type StartArgs as SessionStartArgs } from "./pty.js";
+import {
+  attachSession,
+  killSession,
+  listSessions,
+  startSession,
+  tailSession,
+  type AttachArgs,
+  type StartArgs as SessionStartArgs,
+} from "./pty.js";
 import type { GlobalArgs } from "./global-args.js";
 import { showStatus } from "./status.js";
 import { doctor } from "./doctor.js";
@@ -47,28 +55,78 @@ export async function main(argv: string[]): Promise<number> {
       })
       .command("daemon", "Start, stop and inspect quired", (y) =>
         y
-          .command("start", "Start quired in the background", {}, run((a: GlobalArgs) => daemonStart(a)))
-          .command("stop", "Drain and stop quired", {}, run((a: GlobalArgs) => daemonStop(a)))
-          .command("status", "Is quired running?", {}, run((a: GlobalArgs) => daemonStatus(a)))
-          .command("restart", "Stop quired, then start it", {}, run((a: GlobalArgs) => daemonRestart(a)))
+          .command(
+            "start",
+            "Start quired in the background",
+            {},
+            run((a: GlobalArgs) => daemonStart(a)),
+          )
+          .command(
+            "stop",
+            "Drain and stop quired",
+            {},
+            run((a: GlobalArgs) => daemonStop(a)),
+          )
+          .command(
+            "status",
+            "Is quired running?",
+            {},
+            run((a: GlobalArgs) => daemonStatus(a)),
+          )
+          .command(
+            "restart",
+            "Stop quired, then start it",
+            {},
+            run((a: GlobalArgs) => daemonRestart(a)),
+          )
           // Start at login (README.md, "Run it at login").
-          .command("install", "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task", loginOptions, run((a: LoginArgs) => daemonInstall(a)))
-          .command("uninstall", "Remove what daemon install wrote (stopping quired where the unit ran it)", loginOptions, run((a: LoginArgs) => daemonUninstall(a)))
+          .command(
+            "install",
+            "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task",
+            loginOptions,
+            run((a: LoginArgs) => daemonInstall(a)),
+          )
+          .command(
+            "uninstall",
+            "Remove what daemon install wrote (stopping quired where the unit ran it)",
+            loginOptions,
+            run((a: LoginArgs) => daemonUninstall(a)),
+          )
           .command(
             "log",
             "The daemon's log, readably (--json: the JSON lines as they are)",
             (z) =>
               z
-                .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing, across rotations, until interrupted" })
+                .option("follow", {
+                  alias: "f",
+                  type: "boolean",
+                  default: false,
+                  describe: "Keep printing, across rotations, until interrupted",
+                })
                 .option("lines", { alias: "n", type: "number", describe: "Only the last N lines of quired.log" }),
             run((a: LogArgs) => showDaemonLog(a)),
           )
           .demandCommand(1, "name a daemon command: start, stop, status, restart, log, install or uninstall"),
       )
-      .command("status", "The daemon and its backends", {}, run((a: GlobalArgs) => showStatus(a)))
+      .command(
+        "status",
+        "The daemon and its backends",
+        {},
+        run((a: GlobalArgs) => showStatus(a)),
+      )
       // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
-      .command("doctor", "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)", {}, run((a: GlobalArgs) => doctor(a)))
-      .command("metrics", "The daemon's metrics, Prometheus text (--json: families of samples)", {}, run((a: GlobalArgs) => showMetrics(a)))
+      .command(
+        "doctor",
+        "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)",
+        {},
+        run((a: GlobalArgs) => doctor(a)),
+      )
+      .command(
+        "metrics",
+        "The daemon's metrics, Prometheus text (--json: families of samples)",
+        {},
+        run((a: GlobalArgs) => showMetrics(a)),
+      )
       .command(
         "run [file]",
         "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",
@@ -78,11 +136,28 @@ export async function main(argv: string[]): Promise<number> {
             .option("repo", { type: "string", describe: "Record the run under this repository (default: the file's git work tree)" })
             .option("ref", { type: "string", describe: "Record the run under this ref (default: the work tree's branch)" })
             .option("workflow", { type: "string", describe: "Run the repository's GitHub workflow .github/workflows/NAME.yml" })
-            .option("job", { type: "string", array: true, describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable" })
+            .option("job", {
+              type: "string",
+              array: true,
+              describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable",
+            })
             .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
-            .option("wait", { type: "boolean", default: false, describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled" })
-            .option("cache", { type: "boolean", default: true, describe: "Give a job whose inputs match a job that completed before that job's result (--no-cache: run every job)" })
-            .option("watch", { type: "boolean", default: false, describe: "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends" }),
+            .option("wait", {
+              type: "boolean",
+              default: false,
+              describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled",
+            })
+            .option("cache", {
+              type: "boolean",
+              default: true,
+              describe: "Give a job whose inputs match a job that completed before that job's result (--no-cache: run every job)",
+            })
+            .option("watch", {
+              type: "boolean",
+              default: false,
+              describe:
+                "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends",
+            }),
         run((a: RunArgs & { watch: boolean }) => (a.watch ? watchRuns(a) : submitRun(a))),
       )
       .command("hook", "Run the pipeline on git commit and push, in the background (README: In your daily flow)", (y) =>
@@ -95,13 +170,19 @@ export async function main(argv: string[]): Promise<number> {
                 .option("post-commit", { type: "boolean", describe: "After each commit, run what was committed" })
                 .option("pre-push", { type: "boolean", describe: "Before each push, run what is pushed" })
                 .option("wait", { type: "boolean", describe: "The pre-push hook waits for the run and refuses the push when it fails" })
-                .option("file", { type: "string", describe: "The pipeline file (default: quire.yml, else the workflows whose on.push/pull_request take the push)" }),
+                .option("file", {
+                  type: "string",
+                  describe: "The pipeline file (default: quire.yml, else the workflows whose on.push/pull_request take the push)",
+                }),
             run((a: HookInstallArgs) => hookInstall(a)),
           )
           .command(
             "uninstall",
             "Remove quire's hooks and put back what was there, byte for byte",
-            (z) => z.option("post-commit", { type: "boolean", describe: "Only this one" }).option("pre-push", { type: "boolean", describe: "Only this one" }),
+            (z) =>
+              z
+                .option("post-commit", { type: "boolean", describe: "Only this one" })
+                .option("pre-push", { type: "boolean", describe: "Only this one" }),
             run((a: GlobalArgs & { postCommit?: boolean; prePush?: boolean }) => hookUninstall(a)),
           )
           .command(
@@ -125,20 +206,39 @@ export async function main(argv: string[]): Promise<number> {
         (y) =>
           y
             .option("shell", { type: "string", choices: PROMPT_SHELLS, describe: "Print the snippet for this shell or tool" })
-            .option("print", { type: "boolean", default: false, describe: "Print the segment for this directory (what the snippets show)" }),
+            .option("print", {
+              type: "boolean",
+              default: false,
+              describe: "Print the segment for this directory (what the snippets show)",
+            }),
         run((a: GlobalArgs & { shell?: string; print: boolean }) => prompt(a)),
       )
       .command("config", "quire's settings: notifications, the bell, hooks, watch, runs (config.yml)", (y) =>
         y
-          .command("get <name>", "One setting's value", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => configGet(a)))
+          .command(
+            "get <name>",
+            "One setting's value",
+            (z) => z.positional("name", { type: "string", demandOption: true }),
+            run((a: GlobalArgs & { name: string }) => configGet(a)),
+          )
           .command(
             "set <name> <value>",
             "Set a setting in the file (comments and the rest kept)",
             (z) => z.positional("name", { type: "string", demandOption: true }).positional("value", { type: "string", demandOption: true }),
             run((a: GlobalArgs & { name: string; value: string }) => configSet(a)),
           )
-          .command("unset <name>", "Take a setting out of the file: its default applies", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => configUnset(a)))
-          .command("list", "Every setting, its value and where it comes from", {}, run((a: GlobalArgs) => configList(a)))
+          .command(
+            "unset <name>",
+            "Take a setting out of the file: its default applies",
+            (z) => z.positional("name", { type: "string", demandOption: true }),
+            run((a: GlobalArgs & { name: string }) => configUnset(a)),
+          )
+          .command(
+            "list",
+            "Every setting, its value and where it comes from",
+            {},
+            run((a: GlobalArgs) => configList(a)),
+          )
           .demandCommand(1, "name a config command: get, set, unset or list"),
       )
       .command("action", "Actions from other repositories, kept on this machine for workflows to use", (y) =>
@@ -160,17 +260,25 @@ export async function main(argv: string[]): Promise<number> {
             "github [file]",
             "Write .github/workflows/quire.yml running quire.yml's jobs on GitHub (--check: exit 1 when the file is stale)",
             (z) =>
-              z
-                .positional("file", { type: "string", describe: "The pipeline file (default quire.yml)" })
-                .option("check", { type: "boolean", default: false, describe: "Write nothing; exit 1 when the checked-in workflow differs from what export writes" }),
+              z.positional("file", { type: "string", describe: "The pipeline file (default quire.yml)" }).option("check", {
+                type: "boolean",
+                default: false,
+                describe: "Write nothing; exit 1 when the checked-in workflow differs from what export writes",
+              }),
             run((a: ExportArgs) => exportGithub(a)),
           )
           .demandCommand(1, "name a format: github"),
       )
-      .command("runs", "Runs, newest first", (y) =>
-        y
-          .option("limit", { type: "string", default: "50", describe: "At most this many" })
-          .command("show <id>", "One run: jobs, steps, why it failed", (z) => z.positional("id", { type: "string", demandOption: true }), run((a: WithId) => showRun({ ...a, id: runId(a.id) }))),
+      .command(
+        "runs",
+        "Runs, newest first",
+        (y) =>
+          y.option("limit", { type: "string", default: "50", describe: "At most this many" }).command(
+            "show <id>",
+            "One run: jobs, steps, why it failed",
+            (z) => z.positional("id", { type: "string", demandOption: true }),
+            run((a: WithId) => showRun({ ...a, id: runId(a.id) })),
+          ),
         run((a: GlobalArgs & { limit: string }) => listRuns({ ...a, limit: limit(a.limit) })),
       )
       .command(
@@ -185,8 +293,18 @@ export async function main(argv: string[]): Promise<number> {
             .option("raw", { type: "boolean", default: false, describe: "The bytes alone: no header before each step's log" }),
         run((a: Omit<LogsArgs, "id"> & WithId) => showLogs({ ...a, id: runId(a.id) })),
       )
-      .command("watch <id>", "Show a run live until it ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => watchRun({ ...a, id: runId(a.id) })))
-      .command("cancel <id>", "Cancel a run: every step's whole process tree ends", (y) => y.positional("id", { type: "string", demandOption: true }), run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })))
+      .command(
+        "watch <id>",
+        "Show a run live until it ends",
+        (y) => y.positional("id", { type: "string", demandOption: true }),
+        run((a: WithId) => watchRun({ ...a, id: runId(a.id) })),
+      )
+      .command(
+        "cancel <id>",
+        "Cancel a run: every step's whole process tree ends",
+        (y) => y.positional("id", { type: "string", demandOption: true }),
+        run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })),
+      )
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y
           .command(
@@ -194,13 +312,30 @@ export async function main(argv: string[]): Promise<number> {
             "Set a secret; the value is read from stdin, never from the command line",
             // A value given after the name is refused by setSecret with the way to give it, not as an unknown argument.
             (z) => z.positional("name", { type: "string", demandOption: true }).strict(false).strictOptions(),
-            run((a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) => setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] })),
+            run((a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) =>
+              setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] }),
+            ),
           )
-          .command("list", "Names of the secrets (never their values)", {}, run((a: GlobalArgs) => listSecrets(a)))
-          .command("rm <name>", "Remove a secret", (z) => z.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => removeSecret(a)))
+          .command(
+            "list",
+            "Names of the secrets (never their values)",
+            {},
+            run((a: GlobalArgs) => listSecrets(a)),
+          )
+          .command(
+            "rm <name>",
+            "Remove a secret",
+            (z) => z.positional("name", { type: "string", demandOption: true }),
+            run((a: GlobalArgs & { name: string }) => removeSecret(a)),
+          )
           .demandCommand(1, "name a secret command: set, list or rm"),
       )
-      .command("annotate <text>", "From inside a pipeline step: add a note to its run", (y) => y.positional("text", { type: "string", demandOption: true }), run((a: GlobalArgs & { text: string }) => annotate(a)))
+      .command(
+        "annotate <text>",
+        "From inside a pipeline step: add a note to its run",
+        (y) => y.positional("text", { type: "string", demandOption: true }),
+        run((a: GlobalArgs & { text: string }) => annotate(a)),
+      )
       .command(
         "start <name> [command..]",
         "Start a long-lived command in a terminal: quirectl start NAME -- COMMAND [ARGS...]",
@@ -212,7 +347,12 @@ export async function main(argv: string[]): Promise<number> {
             .option("env", { type: "string", array: true, default: [] as string[], describe: "NAME=VALUE, repeatable" }),
         run((a: SessionStartArgs & { "--"?: string[] }) => startSession({ ...a, command: [...a.command, ...(a["--"] ?? [])] })),
       )
-      .command("ps", "List the running and exited sessions", {}, run((a: GlobalArgs) => listSessions(a)))
+      .command(
+        "ps",
+        "List the running and exited sessions",
+        {},
+        run((a: GlobalArgs) => listSessions(a)),
+      )
       .command(
         "attach <name>",
         "Use a session from this terminal (Ctrl-] detaches and leaves it running)",
@@ -226,10 +366,18 @@ export async function main(argv: string[]): Promise<number> {
       .command(
         "tail <name>",
         "Print a session's recent output",
-        (y) => y.positional("name", { type: "string", demandOption: true }).option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until it exits" }),
+        (y) =>
+          y
+            .positional("name", { type: "string", demandOption: true })
+            .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until it exits" }),
         run((a: GlobalArgs & { name: string; follow: boolean }) => tailSession(a)),
       )
-      .command("kill <name>", "End a session's whole process tree", (y) => y.positional("name", { type: "string", demandOption: true }), run((a: GlobalArgs & { name: string }) => killSession(a)))
+      .command(
+        "kill <name>",
+        "End a session's whole process tree",
+        (y) => y.positional("name", { type: "string", demandOption: true }),
+        run((a: GlobalArgs & { name: string }) => killSession(a)),
+      )
       .demandCommand(1, "name a command; see quirectl --help")
       .parserConfiguration({ "populate--": true })
       .strict()
@@ -249,5 +397,9 @@ type WithId = GlobalArgs & { id: string };
 
 const loginOptions = {
   "dry-run": { type: "boolean", default: false, describe: "Print the files and the commands, and do nothing" },
-  activate: { type: "boolean", default: true, describe: "Run systemctl/launchctl/schtasks (--no-activate: only write or remove the files)" },
+  activate: {
+    type: "boolean",
+    default: true,
+    describe: "Run systemctl/launchctl/schtasks (--no-activate: only write or remove the files)",
+  },
 } as const;

@@ -15,10 +15,21 @@ export async function main(argv: string[]): Promise<number> {
     .usage("$0 [options]\n\nRuns the quire broker in the foreground. quirectl starts it for you on first use.")
     .version(QUIRE_VERSION)
     .option("home", { type: "string", describe: "Keep everything in this directory (default: $QUIRE_HOME, else XDG places)" })
-    .option("allow-root", { type: "boolean", default: process.env.QUIRE_ALLOW_ROOT === "1", describe: "Run even as root (or set QUIRE_ALLOW_ROOT=1)" })
-    .option("handoff", { type: "boolean", default: process.platform !== "win32", describe: "Pass client sockets to backends (--no-handoff: clients always reconnect)" })
+    .option("allow-root", {
+      type: "boolean",
+      default: process.env.QUIRE_ALLOW_ROOT === "1",
+      describe: "Run even as root (or set QUIRE_ALLOW_ROOT=1)",
+    })
+    .option("handoff", {
+      type: "boolean",
+      default: process.platform !== "win32",
+      describe: "Pass client sockets to backends (--no-handoff: clients always reconnect)",
+    })
     .option("hello-timeout-ms", { type: "number", describe: "Drop a connection that sends no Hello in this time (default 3000)" })
-    .option("handoff-ack-timeout-ms", { type: "number", describe: "Give up a handoff the backend has not ACKed in this time (default 2000)" })
+    .option("handoff-ack-timeout-ms", {
+      type: "number",
+      describe: "Give up a handoff the backend has not ACKed in this time (default 2000)",
+    })
     .option("token-ttl-ms", { type: "number", describe: "How long a handoff/reconnect token stays good (default 30000)" })
     .option("max-pending-tokens", { type: "number", describe: "Handshakes in flight, at most (default 1024)" })
     .option("max-pending-tokens-per-peer", { type: "number", describe: "Handshakes in flight for one peer pid, at most (default 256)" })
@@ -28,12 +39,29 @@ export async function main(argv: string[]): Promise<number> {
     .option("respawn-window-ms", { type: "number", describe: "The crash budget's window (default 30000)" })
     .option("respawn-delay-ms", { type: "number", describe: "Pause before respawning a crashed backend (default 250)" })
     .option("drain-grace-ms", { type: "number", describe: "How long backends may take to finish on shutdown (default 10000)" })
-    .option("liveness-interval-ms", { type: "number", describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)" })
-    .option("liveness-timeout-ms", { type: "number", describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)" })
-    .option("log-max-bytes", { type: "number", describe: "Rotate quired.log before it grows past this many bytes; 0 never (default 10485760)" })
+    .option("liveness-interval-ms", {
+      type: "number",
+      describe: "Ping each backend this long after its last answer; 0 turns it off (default 2000)",
+    })
+    .option("liveness-timeout-ms", {
+      type: "number",
+      describe: "Kill and respawn a backend that leaves a ping unanswered this long (default 10000)",
+    })
+    .option("log-max-bytes", {
+      type: "number",
+      describe: "Rotate quired.log before it grows past this many bytes; 0 never (default 10485760)",
+    })
     .option("log-files", { type: "number", describe: "Log files kept, quired.log and quired.log.1 ... included (default 5)" })
-    .option("backend-idle-ms", { type: "number", describe: "Stop a backend after this long without Hellos or clients when it has no work (no pty sessions, no live runs); the next Hello starts it again. 0 never (default 600000)" })
-    .option("exit-when-idle", { type: "number", describe: "Exit once no client has connected and no backend has run for this many ms (quirectl passes it to a quired it starts on demand; default: never)" })
+    .option("backend-idle-ms", {
+      type: "number",
+      describe:
+        "Stop a backend after this long without Hellos or clients when it has no work (no pty sessions, no live runs); the next Hello starts it again. 0 never (default 600000)",
+    })
+    .option("exit-when-idle", {
+      type: "number",
+      describe:
+        "Exit once no client has connected and no backend has run for this many ms (quirectl passes it to a quired it starts on demand; default: never)",
+    })
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -71,7 +99,10 @@ export async function main(argv: string[]): Promise<number> {
       exitWhenIdleMs: args.exitWhenIdle,
     });
   } catch (error) {
-    const message = error instanceof RootRefusedError ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message : (error as Error).message;
+    const message =
+      error instanceof RootRefusedError
+        ? new RootRefusedError(commandLine(["quired", "--allow-root", ...argv])).message
+        : (error as Error).message;
     process.stderr.write(`quired: ${message}\n`);
     return ExitCode.Failed;
   }

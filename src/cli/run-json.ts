@@ -22,7 +22,12 @@ export function runJson(run: CiRun) {
     dirty: run.dirty,
     trigger: run.trigger || null,
     jobs: run.jobs.map(jobJson),
-    annotations: run.annotations.map((a) => ({ text: a.text, job: a.job || null, step: a.step || null, created_at: isoOrNull(a.createdUnixMs) })),
+    annotations: run.annotations.map((a) => ({
+      text: a.text,
+      job: a.job || null,
+      step: a.step || null,
+      created_at: isoOrNull(a.createdUnixMs),
+    })),
   };
 }
 

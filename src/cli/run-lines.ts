@@ -43,7 +43,8 @@ export function runEvents(run: CiRun): RunEvent[] {
   if (run.state === "pending") events.push({ key: "run:pending", at: created, text: `run ${run.id} pending` });
   if (run.startedUnixMs) events.push({ key: "run:active", at: Number(run.startedUnixMs), text: `run ${run.id} active` });
   for (const job of run.jobs) events.push(...jobEvents(job, created));
-  if (TERMINAL_RUN_STATES.has(run.state)) events.push({ key: "run:end", at: Number(run.finishedUnixMs) || created, text: `run ${run.id} ${run.state}` });
+  if (TERMINAL_RUN_STATES.has(run.state))
+    events.push({ key: "run:end", at: Number(run.finishedUnixMs) || created, text: `run ${run.id} ${run.state}` });
   return events;
 }
 
@@ -51,7 +52,8 @@ function jobEvents(job: CiJob, fallback: number): RunEvent[] {
   const events: RunEvent[] = [];
   const name = visible(job.name);
   // A cached job ran nothing: one line, when it was given the proving run's result.
-  if (job.state === "cached") return [{ key: `job:${job.name}:end`, at: Number(job.finishedUnixMs) || fallback, text: `${name} cached${cachedText(job)}` }];
+  if (job.state === "cached")
+    return [{ key: `job:${job.name}:end`, at: Number(job.finishedUnixMs) || fallback, text: `${name} cached${cachedText(job)}` }];
   const started = Number(job.startedUnixMs);
   if (started) events.push({ key: `job:${job.name}:1`, at: started, text: `${name} active` });
   job.steps.forEach((step, index) => {
@@ -60,10 +62,19 @@ function jobEvents(job: CiJob, fallback: number): RunEvent[] {
     const what = `${name} / ${visible(step.name)}`;
     if (step.startedUnixMs) events.push({ key: `${key}:start`, at: Number(step.startedUnixMs), text: `${what} active` });
     if (step.state !== "pending" && step.state !== "active") {
-      events.push({ key: `${key}:end`, at: Number(step.finishedUnixMs || step.startedUnixMs) || fallback, text: `${what} ${step.state}${exitText(step)}${ended(step)}` });
+      events.push({
+        key: `${key}:end`,
+        at: Number(step.finishedUnixMs || step.startedUnixMs) || fallback,
+        text: `${what} ${step.state}${exitText(step)}${ended(step)}`,
+      });
     }
   });
-  if (JOB_ENDS.has(job.state)) events.push({ key: `job:${job.name}:end`, at: Number(job.finishedUnixMs) || started || fallback, text: `${name} ${job.state}${attemptNote(job)}${ended(job)}` });
+  if (JOB_ENDS.has(job.state))
+    events.push({
+      key: `job:${job.name}:end`,
+      at: Number(job.finishedUnixMs) || started || fallback,
+      text: `${name} ${job.state}${attemptNote(job)}${ended(job)}`,
+    });
   return events;
 }
 

@@ -11,7 +11,15 @@ import { println, shellWord, visible } from "./output.js";
 import { RENDER_MS, type StepTails } from "./step-tails.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const MARK: Record<string, string> = { complete: "✓", cached: "✓", failed: "✗", cancelled: "⊘", skipped: "-", pending: "·", superseded: "⊘" };
+const MARK: Record<string, string> = {
+  complete: "✓",
+  cached: "✓",
+  failed: "✗",
+  cancelled: "⊘",
+  skipped: "-",
+  pending: "·",
+  superseded: "⊘",
+};
 /** Lines of a failed step's log shown in the report when the failure summary is about another step. */
 const REPORT_TAIL_LINES = 8;
 
@@ -28,7 +36,8 @@ export function liveView(stream: NodeJS.WriteStream = process.stdout, tails?: St
   let tick = 0;
   const lastLine = tails && ((job: CiJob, step: CiStep) => tails.lastLine(job.name, step.attempt, step.name));
   // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
-  const render = () => run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }, lastLine));
+  const render = () =>
+    run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }, lastLine));
   const timer = setInterval(render, RENDER_MS);
   let stopped = false;
   return {
@@ -74,7 +83,13 @@ export interface FrameSize {
  * are shortened (counts of finished and pending steps), then only the running ones are shown.
  * `lastLine` gives a running step's last line of output, shown after it (made visible, and cut with the line).
  */
-export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {}, lastLine?: (job: CiJob, step: CiStep) => string | undefined): string {
+export function frame(
+  run: CiRun,
+  spin: string,
+  now: number,
+  size: FrameSize = {},
+  lastLine?: (job: CiJob, step: CiStep) => string | undefined,
+): string {
   const header = `run ${run.id}  ${visible(run.pipeline)}  ${where(run)}  ${run.state}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs, now)}`;
   const jobLine = (job: CiJob) => {
     const waiting = job.state === "pending" && job.needs.length ? `  waiting for ${job.needs.map(visible).join(", ")}` : "";
@@ -87,7 +102,10 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
     return `      ${mark(step.state, spin)} ${visible(step.name)}${exitText(step)}${duration(step.startedUnixMs, step.finishedUnixMs, now)}${output ? `  › ${visible(output)}` : ""}`;
   };
   // A cached job ran no step: its steps are the proving run's.
-  const stepLines = (job: CiJob) => (job.state === "pending" || job.state === "skipped" || job.state === "cached" ? [] : currentSteps(job).map((step) => stepLine(job, step)));
+  const stepLines = (job: CiJob) =>
+    job.state === "pending" || job.state === "skipped" || job.state === "cached"
+      ? []
+      : currentSteps(job).map((step) => stepLine(job, step));
   const fit = (lines: string[]) => cut(lines, size.columns).join("\n");
 
   const full = [header, ...run.jobs.flatMap((job) => [jobLine(job), ...stepLines(job)])];
@@ -100,7 +118,10 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   const levels = [
     stepLines,
     (job: CiJob) => collapsedSteps(job, (step) => stepLine(job, step)),
-    (job: CiJob) => currentSteps(job).filter((s) => s.state === "active").map((step) => stepLine(job, step)),
+    (job: CiJob) =>
+      currentSteps(job)
+        .filter((s) => s.state === "active")
+        .map((step) => stepLine(job, step)),
     () => [],
   ];
   let blocks = new Map<CiJob, string[]>();
@@ -118,11 +139,19 @@ export function frame(run: CiRun, spin: string, now: number, size: FrameSize = {
   }
   const counts = new Map<string, number>();
   for (const job of run.jobs) if (!blocks.has(job)) counts.set(job.state, (counts.get(job.state) ?? 0) + 1);
-  const tail = counts.size === 0 ? [] : [`  ${COUNT_ORDER.filter((state) => counts.has(state)).map((state) => `${MARK[state] ?? "?"} ${counts.get(state)} ${state}`).join(", ")}`];
+  const tail =
+    counts.size === 0
+      ? []
+      : [
+          `  ${COUNT_ORDER.filter((state) => counts.has(state))
+            .map((state) => `${MARK[state] ?? "?"} ${counts.get(state)} ${state}`)
+            .join(", ")}`,
+        ];
   const body = run.jobs.flatMap((job) => blocks.get(job) ?? []);
   // Still too tall (more active jobs than rows): the top of them, and how many lines are left out.
   const bodyRoom = room - 1 - tail.length;
-  if (body.length > bodyRoom) body.splice(Math.max(0, bodyRoom - 1), body.length, `  … ${body.length - Math.max(0, bodyRoom - 1)} more lines`);
+  if (body.length > bodyRoom)
+    body.splice(Math.max(0, bodyRoom - 1), body.length, `  … ${body.length - Math.max(0, bodyRoom - 1)} more lines`);
   return fit([header, ...body, ...tail].slice(0, room));
 }
 
@@ -159,9 +188,18 @@ function cut(lines: string[], columns: number | undefined): string[] {
 /** The end of a run for a person: what failed (with its last output and how to see all of it), then the rest. */
 export async function printReport(run: CiRun): Promise<void> {
   println();
-  const verdict = run.state === "failed" ? `failed (${run.failureKind})` : run.state === "superseded" ? `superseded by run ${run.supersededBy}` : run.state;
+  const verdict =
+    run.state === "failed"
+      ? `failed (${run.failureKind})`
+      : run.state === "superseded"
+        ? `superseded by run ${run.supersededBy}`
+        : run.state;
   println(`run ${run.id} ${verdict}${duration(run.startedUnixMs || run.createdUnixMs, run.finishedUnixMs)}`);
-  const failed = run.jobs.flatMap((job) => currentSteps(job).filter((s) => s.state === "failed").map((step) => ({ job, step })));
+  const failed = run.jobs.flatMap((job) =>
+    currentSteps(job)
+      .filter((s) => s.state === "failed")
+      .map((step) => ({ job, step })),
+  );
   for (const { job, step } of failed) {
     println();
     const timeout = timeoutText(run, job, step);
@@ -179,7 +217,10 @@ export async function printReport(run: CiRun): Promise<void> {
   const others = run.jobs.filter((job) => job.state !== "failed");
   if (others.length) {
     println();
-    for (const job of others) println(`${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${cachedText(job)}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`);
+    for (const job of others)
+      println(
+        `${MARK[job.state] ?? "?"} ${visible(job.name)} ${job.state}${cachedText(job)}${attemptNote(job)}${duration(job.startedUnixMs, job.finishedUnixMs)}`,
+      );
   }
   for (const a of run.annotations) println(annotationLine(a));
 }
@@ -194,7 +235,10 @@ export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | unde
 /** The lines of the run's failure summary after its header, when the summary is about `step` of `job`. */
 function summaryLines(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
   if (summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
-  const lines = run.failureSummary.split("\n").slice(1).filter((line) => line.trim() !== "");
+  const lines = run.failureSummary
+    .split("\n")
+    .slice(1)
+    .filter((line) => line.trim() !== "");
   return lines.length ? lines : undefined;
 }
 

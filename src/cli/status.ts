@@ -42,7 +42,14 @@ export async function showStatus(args: GlobalArgs): Promise<number> {
   println(
     table([
       ["SERVICE", "STATE", "PID", "CLIENTS", "RESTARTS", "LAST ERROR"],
-      ...s.backends.map((b) => [b.service, b.state, b.pid ? String(b.pid) : "-", String(b.clients), String(b.restarts), b.lastError || "-"]),
+      ...s.backends.map((b) => [
+        b.service,
+        b.state,
+        b.pid ? String(b.pid) : "-",
+        String(b.clients),
+        String(b.restarts),
+        b.lastError || "-",
+      ]),
     ]),
   );
   return ExitCode.Ok;

@@ -61,7 +61,15 @@ export async function watchRuns(args: RunArgs): Promise<number> {
     if (text === undefined) return;
     let run: CiRun;
     try {
-      run = await ci.submit(file, text, { repo: args.repo, ref: args.ref, jobs: args.job ?? [], matrix: matrixValues(args.matrix), trigger: "watch", notify: settings["notify.watch"], noCache: !args.cache });
+      run = await ci.submit(file, text, {
+        repo: args.repo,
+        ref: args.ref,
+        jobs: args.job ?? [],
+        matrix: matrixValues(args.matrix),
+        trigger: "watch",
+        notify: settings["notify.watch"],
+        noCache: !args.cache,
+      });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID) {
         note(`${error.message}\nwatching for the next change`);

@@ -19,7 +19,14 @@ export async function adminCall(op: AdminRequest_Op, options: AdminOptions = {})
   const timeoutMs = options.timeoutMs ?? 5_000;
   const framed = await FramedSocket.dial(places.socket, timeoutMs);
   try {
-    framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.ADMIN, requestId: 1n, payload: Buffer.from(AdminRequest.encode({ op }).finish()) }));
+    framed.send(
+      newFrame({
+        kind: Frame_Kind.REQUEST,
+        payloadProtocol: Lane.ADMIN,
+        requestId: 1n,
+        payload: Buffer.from(AdminRequest.encode({ op }).finish()),
+      }),
+    );
     const frame = await framed.read(timeoutMs, `admin ${AdminRequest_Op[op]}`);
     return AdminResponse.decode(frame.payload);
   } finally {

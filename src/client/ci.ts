@@ -14,7 +14,11 @@ export type { CiRun, CiLogChunk, CiPosition };
 
 /** The ci service said no; `code` is its permanent error code, `position` where a pipeline file is wrong. */
 export class CiRequestError extends ClientError {
-  constructor(code: ErrorCode, message: string, readonly position: CiPosition | undefined) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly position: CiPosition | undefined,
+  ) {
     super(code, message);
   }
 }
@@ -75,7 +79,19 @@ export class CiClient {
    * only when no answer could be had at all.
    */
   async submit(file: string, text: string, options: SubmitOptions = {}): Promise<CiRun> {
-    const submit = { file, text, repo: options.repo ?? "", ref: options.ref ?? "", idempotencyKey: options.idempotencyKey ?? randomUUID(), jobs: options.jobs ?? [], matrix: options.matrix ?? {}, trigger: options.trigger ?? "", commit: options.commit ?? "", notify: options.notify ?? false, noCache: options.noCache ?? false };
+    const submit = {
+      file,
+      text,
+      repo: options.repo ?? "",
+      ref: options.ref ?? "",
+      idempotencyKey: options.idempotencyKey ?? randomUUID(),
+      jobs: options.jobs ?? [],
+      matrix: options.matrix ?? {},
+      trigger: options.trigger ?? "",
+      commit: options.commit ?? "",
+      notify: options.notify ?? false,
+      noCache: options.noCache ?? false,
+    };
     const deadline = Date.now() + (options.timeoutMs ?? SUBMIT_TIMEOUT_MS);
     const link = { open: (timeoutMs: number) => this.#open(timeoutMs), closed: () => this.#closed };
     return check(await submitUntilAnswered(link, submit, deadline)).run!;
@@ -85,7 +101,10 @@ export class CiClient {
   #open(timeoutMs: number): Promise<Connection> {
     if (!this.#connection.closed) return Promise.resolve(this.#connection);
     const options = this.#connectOptions;
-    if (this.#closed || options === undefined) return Promise.reject(new ConnectionClosedError(this.#closed ? "the CiClient was closed" : "a CiClient made from a connection cannot make another"));
+    if (this.#closed || options === undefined)
+      return Promise.reject(
+        new ConnectionClosedError(this.#closed ? "the CiClient was closed" : "a CiClient made from a connection cannot make another"),
+      );
     this.#reconnecting ??= connect("ci", { ...options, timeoutMs: Math.min(options.timeoutMs ?? 10_000, timeoutMs) }).then(
       (connection) => {
         this.#reconnecting = undefined;
@@ -123,7 +142,11 @@ export class CiClient {
   }
 
   /** The bytes of a run's step logs; with `follow`, until the run ends. Resolves with the run at the end. */
-  logs(id: number | bigint, options: { job?: string; step?: string; follow?: boolean }, onChunk: (chunk: CiLogChunk) => void): Promise<CiRun> {
+  logs(
+    id: number | bigint,
+    options: { job?: string; step?: string; follow?: boolean },
+    onChunk: (chunk: CiLogChunk) => void,
+  ): Promise<CiRun> {
     const request = { id: BigInt(id), job: options.job ?? "", step: options.step ?? "", follow: options.follow ?? false };
     return this.#stream({ logs: request }, (event) => event.log && onChunk(event.log));
   }

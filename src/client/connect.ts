@@ -86,7 +86,12 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
   const remaining = () => deadline - Date.now();
   let autostart = options.autostart ?? process.env.QUIRE_NO_AUTOSTART !== "1";
   let lastProblem: Error | undefined;
-  debug("client: connecting to the %s service through %s (handoff %s)", service, places.socket, options.handoff === false ? "off" : "asked");
+  debug(
+    "client: connecting to the %s service through %s (handoff %s)",
+    service,
+    places.socket,
+    options.handoff === false ? "off" : "asked",
+  );
 
   while (remaining() > 0) {
     let framed: FramedSocket;
@@ -118,7 +123,13 @@ async function establish(service: string, options: ConnectOptions): Promise<Link
       framed.close();
       const retryAfter = Number(reply.refused.retryAfterMs);
       if (retryAfter > 0 && retryAfter < remaining()) {
-        publish({ step: "refused", service, code: Refused_Code[reply.refused.code], retryAfterMs: retryAfter, reason: reply.refused.reason });
+        publish({
+          step: "refused",
+          service,
+          code: Refused_Code[reply.refused.code],
+          retryAfterMs: retryAfter,
+          reason: reply.refused.reason,
+        });
         lastProblem = new RefusedError(reply.refused);
         debug("client: refused (%s), retrying in %d ms: %s", Refused_Code[reply.refused.code], retryAfter, reply.refused.reason);
         await delay(retryAfter);
@@ -164,7 +175,13 @@ async function reconnect(service: string, negotiated: Negotiated, options: Conne
  * here: left open, the other side could still answer and hand it to a backend, which would serve it for
  * as long as this process lives, keeping the process alive.
  */
-async function hello(framed: FramedSocket, service: string, options: ConnectOptions, authToken: Buffer, timeoutMs: number): Promise<HelloReply> {
+async function hello(
+  framed: FramedSocket,
+  service: string,
+  options: ConnectOptions,
+  authToken: Buffer,
+  timeoutMs: number,
+): Promise<HelloReply> {
   const message = Hello.fromPartial({
     clientMinProtocol: PROTOCOL_MIN,
     clientMaxProtocol: PROTOCOL_MAX,
@@ -177,9 +194,17 @@ async function hello(framed: FramedSocket, service: string, options: ConnectOpti
     clientLibVersion: QUIRE_VERSION,
   });
   try {
-    framed.send(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId: 1n, payload: Buffer.from(Hello.encode(message).finish()) }));
+    framed.send(
+      newFrame({
+        kind: Frame_Kind.REQUEST,
+        payloadProtocol: Lane.CONTROL,
+        requestId: 1n,
+        payload: Buffer.from(Hello.encode(message).finish()),
+      }),
+    );
     const frame = await framed.read(timeoutMs, "waiting for the Hello reply");
-    if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL) throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
+    if (frame.kind !== Frame_Kind.RESPONSE || frame.payloadProtocol !== Lane.CONTROL)
+      throw new HandshakeError(`expected a HelloReply, got kind ${frame.kind} on lane ${frame.payloadProtocol}`);
     return decodeReply(frame.payload);
   } catch (error) {
     framed.close();

@@ -2,7 +2,7 @@
 // request_id, pushed events, cancel and close. A handed-off connection is usable from Negotiated on; until
 // the backend's ready event it keeps what it sent, to send again on another link if the handoff fails.
 import { EventEmitter } from "node:events";
-import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
+import { type Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import type { Negotiated } from "../gen/quire/v1/hello.js";
 import { newFrame } from "../wire/framing.js";
@@ -117,7 +117,10 @@ export class Connection extends EventEmitter {
     this.#negotiated = link.negotiated;
     this.#framed = link.framed;
     if (handoff) {
-      const timer = setTimeout(() => this.#fallBack(new TimeoutError("waiting for the backend's ready event after the handoff", handoff.readyTimeoutMs), "open"), handoff.readyTimeoutMs);
+      const timer = setTimeout(
+        () => this.#fallBack(new TimeoutError("waiting for the backend's ready event after the handoff", handoff.readyTimeoutMs), "open"),
+        handoff.readyTimeoutMs,
+      );
       this.#unsettled = { ...handoff, sent: [], timer, fallback: undefined };
     }
     this.#listen(link.framed);
@@ -161,7 +164,8 @@ export class Connection extends EventEmitter {
     return {
       response: this.#request(requestId, lane, payload, {}),
       end: () => {
-        if (this.#streams.delete(requestId) && !this.#closed) this.#write(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
+        if (this.#streams.delete(requestId) && !this.#closed)
+          this.#write(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));
       },
     };
   }
@@ -169,16 +173,22 @@ export class Connection extends EventEmitter {
   #request(requestId: bigint, lane: number, payload: Uint8Array, options: RequestOptions): Promise<Buffer> {
     if (this.#closed) return Promise.reject(this.#closed);
     let pending!: Pending;
-    const response = new Promise<Buffer>((resolve, reject) => (pending = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined }));
+    const response = new Promise<Buffer>(
+      (resolve, reject) => (pending = { resolve, reject, timer: undefined, signal: undefined, onAbort: undefined }),
+    );
     this.#pending.set(requestId, pending);
     if (options.timeoutMs !== undefined) {
       const timeoutMs = options.timeoutMs;
-      pending.timer = setTimeout(() => this.#abandon(requestId, lane, new TimeoutError(`request on lane 0x${lane.toString(16)}`, timeoutMs)), timeoutMs);
+      pending.timer = setTimeout(
+        () => this.#abandon(requestId, lane, new TimeoutError(`request on lane 0x${lane.toString(16)}`, timeoutMs)),
+        timeoutMs,
+      );
     }
     const signal = options.signal;
     if (signal) {
       pending.signal = signal;
-      pending.onAbort = () => this.#abandon(requestId, lane, signal.reason ?? new AbortedError(`the request on lane 0x${lane.toString(16)}`));
+      pending.onAbort = () =>
+        this.#abandon(requestId, lane, signal.reason ?? new AbortedError(`the request on lane 0x${lane.toString(16)}`));
       signal.addEventListener("abort", pending.onAbort, { once: true });
     }
     try {
@@ -287,7 +297,10 @@ export class Connection extends EventEmitter {
     const ms = unsettled!.fallbackTimeoutMs;
     fallback.reconnectFailed ??= new TimeoutError("reconnecting to the backend", ms);
     if (fallback.handedOff !== "open") return this.#decide();
-    this.#failFallback(`${fallback.reconnectFailed.message}; the handed-off connection neither became ready nor closed within ${ms} ms`, fallback.reconnectFailed);
+    this.#failFallback(
+      `${fallback.reconnectFailed.message}; the handed-off connection neither became ready nor closed within ${ms} ms`,
+      fallback.reconnectFailed,
+    );
   }
 
   /** The fallback link is up: the handed-off connection is closed for good, and everything sent goes again. */
@@ -327,7 +340,12 @@ export class Connection extends EventEmitter {
   #failFallback(detail: string, cause: Error): void {
     const why = this.#unsettled?.fallback?.why;
     if (!why) return;
-    this.#onClose(new ConnectionClosedError(`the handoff to the ${this.service} backend did not complete (${why.message}) and no other way to it was found (${detail}); requests sent meanwhile may or may not have run`, cause));
+    this.#onClose(
+      new ConnectionClosedError(
+        `the handoff to the ${this.service} backend did not complete (${why.message}) and no other way to it was found (${detail}); requests sent meanwhile may or may not have run`,
+        cause,
+      ),
+    );
     this.#framed.close();
   }
 

@@ -13,7 +13,10 @@ const NOBODY_LISTENING = new Set(["ENOENT", "ECONNREFUSED", "ECONNRESET"]);
 export class DaemonUnreachableError extends ClientError {
   readonly errno: string | undefined;
 
-  constructor(readonly socket: string, cause?: unknown) {
+  constructor(
+    readonly socket: string,
+    cause?: unknown,
+  ) {
     const errno = errnoOf(cause);
     super("QUIRE_ERR_DAEMON_UNREACHABLE", unreachableMessage(socket, errno, cause), { cause });
     this.errno = errno;
@@ -111,7 +114,10 @@ export class AbortedError extends ClientError {
  * `idempotencyKey` is safe, and is answered with the run if there is one.
  */
 export class SubmitUnconfirmedError extends ClientError {
-  constructor(readonly idempotencyKey: string, cause: unknown) {
+  constructor(
+    readonly idempotencyKey: string,
+    cause: unknown,
+  ) {
     super(
       "QUIRE_ERR_CI_SUBMIT_UNCONFIRMED",
       `the run may or may not have been recorded: the submit went out, its answer was lost, and the ci service could not be asked again (${(cause as Error)?.message ?? cause}); \`quirectl runs\` shows it if it was, and submitting again with idempotency key ${idempotencyKey} is answered with that run rather than a second one`,

@@ -1,7 +1,7 @@
 // A socket speaking frames: reads through the FrameDecoder, writes encoded frames. During the handshake
 // frames are read one at a time with `read()`; after it they are delivered to `onFrame`.
 import type { Socket } from "node:net";
-import { Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
+import { type Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { Refused, type Refused_Code } from "../gen/quire/v1/hello.js";
 import { FrameDecoder } from "../wire/framing.js";
 import { FrameWriter } from "../wire/frame-writer.js";

@@ -72,7 +72,12 @@ export class PtyClient {
   }
 
   /** The recent output; with `follow`, `onOutput` gets what comes next until the command exits or `end()`. */
-  async tail(name: string, follow: boolean, onOutput?: (data: Buffer) => void, onExit?: (session: PtySession) => void): Promise<{ backlog: Buffer; session: PtySession; end(): void }> {
+  async tail(
+    name: string,
+    follow: boolean,
+    onOutput?: (data: Buffer) => void,
+    onExit?: (session: PtySession) => void,
+  ): Promise<{ backlog: Buffer; session: PtySession; end(): void }> {
     const stream = this.connection.stream(Lane.PTY, encode({ tail: { name, follow } }), (frame) => {
       const e = PtyEvent.decode(frame.payload);
       if (e.output) onOutput?.(e.output.data);
@@ -93,7 +98,13 @@ export class PtyClient {
       }
       if (e.exited) attachment!.emit("exit", e.exited.session);
     };
-    const request = { name, write: options.write ?? true, takeover: options.takeover ?? false, cols: options.cols ?? 0, rows: options.rows ?? 0 };
+    const request = {
+      name,
+      write: options.write ?? true,
+      takeover: options.takeover ?? false,
+      cols: options.cols ?? 0,
+      rows: options.rows ?? 0,
+    };
     const stream = this.connection.stream(Lane.PTY, encode({ attach: request }), (frame) => {
       const e = PtyEvent.decode(frame.payload);
       if (attachment) deliver(e);

@@ -27,7 +27,14 @@ export interface HelloRules {
 
 /** A Refused carrying this build's protocol range; retryAfterMs 0 means "retrying will not help". */
 export function refused(code: Refused_Code, reason: string, details: Record<string, string> = {}, retryAfterMs = 0): Refused {
-  return { reason, code, details, retryAfterMs: BigInt(Math.max(0, Math.ceil(retryAfterMs))), daemonMinProtocol: PROTOCOL_MIN, daemonMaxProtocol: PROTOCOL_MAX };
+  return {
+    reason,
+    code,
+    details,
+    retryAfterMs: BigInt(Math.max(0, Math.ceil(retryAfterMs))),
+    daemonMinProtocol: PROTOCOL_MIN,
+    daemonMaxProtocol: PROTOCOL_MAX,
+  };
 }
 
 /** The Hello in a first frame's payload, or the Refused that answers a malformed one. */
@@ -43,19 +50,29 @@ export function decodeHello(frame: Frame): { hello: Hello; refused?: undefined }
 export function checkHello(hello: Hello, rules: HelloRules): Refused | undefined {
   const { services, daemonVersion } = rules;
   const speaker = rules.speaker ?? `quired ${daemonVersion}`;
-  if (hello.clientMaxProtocol < PROTOCOL_MIN || hello.clientMinProtocol > PROTOCOL_MAX || hello.clientMinProtocol > hello.clientMaxProtocol) {
+  if (
+    hello.clientMaxProtocol < PROTOCOL_MIN ||
+    hello.clientMinProtocol > PROTOCOL_MAX ||
+    hello.clientMinProtocol > hello.clientMaxProtocol
+  ) {
     return refused(
       Refused_Code.VERSION_UNSUPPORTED,
       `client speaks protocol ${hello.clientMinProtocol}..${hello.clientMaxProtocol}, ${speaker} speaks ${PROTOCOL_MIN}..${PROTOCOL_MAX}; upgrade whichever is older`,
     );
   }
   if (!SERVICE_NAME.test(hello.serviceName)) {
-    return refused(Refused_Code.SERVICE_UNKNOWN, `service name ${JSON.stringify(hello.serviceName)} is not valid: use 1-64 of a-z, 0-9 and -`);
+    return refused(
+      Refused_Code.SERVICE_UNKNOWN,
+      `service name ${JSON.stringify(hello.serviceName)} is not valid: use 1-64 of a-z, 0-9 and -`,
+    );
   }
   if (hello.wantedVersion !== "") {
     const wanted = parseVersion(hello.wantedVersion);
     if (!wanted) {
-      return refused(Refused_Code.VERSION_UNSUPPORTED, `wanted_version ${JSON.stringify(hello.wantedVersion)} is not a semantic version (like 1.2.3)`);
+      return refused(
+        Refused_Code.VERSION_UNSUPPORTED,
+        `wanted_version ${JSON.stringify(hello.wantedVersion)} is not a semantic version (like 1.2.3)`,
+      );
     }
     if (compareVersions(parseVersion(daemonVersion)!, wanted) < 0) {
       return refused(
@@ -66,7 +83,9 @@ export function checkHello(hello: Hello, rules: HelloRules): Refused | undefined
     }
   }
   if (!services.includes(hello.serviceName)) {
-    const reason = rules.unlistedServiceReason?.(hello.serviceName) ?? `no service named "${hello.serviceName}"; this daemon serves: ${services.join(", ")}`;
+    const reason =
+      rules.unlistedServiceReason?.(hello.serviceName) ??
+      `no service named "${hello.serviceName}"; this daemon serves: ${services.join(", ")}`;
     return refused(rules.unlistedServiceCode ?? Refused_Code.SERVICE_UNKNOWN, reason);
   }
   return undefined;
@@ -89,7 +108,12 @@ export function negotiatedFor(
 
 function helloReplyBytes(reply: HelloReply, requestId: bigint): Buffer {
   return encodeFramed(
-    newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(HelloReply.encode(reply).finish()) }),
+    newFrame({
+      kind: Frame_Kind.RESPONSE,
+      payloadProtocol: Lane.CONTROL,
+      requestId,
+      payload: Buffer.from(HelloReply.encode(reply).finish()),
+    }),
   );
 }
 

@@ -71,7 +71,8 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
         continue;
       }
       const bounds = f.bounds ?? [];
-      for (const [i, le] of bounds.entries()) lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: formatValue(le) })} ${s.buckets?.[i] ?? 0}`);
+      for (const [i, le] of bounds.entries())
+        lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: formatValue(le) })} ${s.buckets?.[i] ?? 0}`);
       lines.push(`${f.name}_bucket${renderLabels({ ...s.labels, le: "+Inf" })} ${s.value}`);
       lines.push(`${f.name}_sum${renderLabels(s.labels)} ${formatValue(s.sum ?? 0)}`);
       lines.push(`${f.name}_count${renderLabels(s.labels)} ${s.value}`);
@@ -103,7 +104,12 @@ export function withLabels(family: MetricFamily, labels: Labels): MetricFamily {
 export function isMetricFamily(value: unknown): value is MetricFamily {
   const f = value as MetricFamily;
   return (
-    typeof f === "object" && f !== null && typeof f.name === "string" && /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name) && typeof f.help === "string" &&
-    (f.type === "counter" || f.type === "gauge" || f.type === "histogram") && Array.isArray(f.samples)
+    typeof f === "object" &&
+    f !== null &&
+    typeof f.name === "string" &&
+    /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.name) &&
+    typeof f.help === "string" &&
+    (f.type === "counter" || f.type === "gauge" || f.type === "histogram") &&
+    Array.isArray(f.samples)
   );
 }

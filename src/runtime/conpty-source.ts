@@ -20,7 +20,13 @@ export class ConptySource extends EventEmitter implements ProcessSource {
   constructor(file: string, args: readonly string[], options: ResolvedOptions) {
     super();
     try {
-      this.#pty = ptySpawn(file, [...args], { cwd: options.cwd, env: options.env, cols: options.cols, rows: options.rows, encoding: null as unknown as string });
+      this.#pty = ptySpawn(file, [...args], {
+        cwd: options.cwd,
+        env: options.env,
+        cols: options.cols,
+        rows: options.rows,
+        encoding: null as unknown as string,
+      });
     } catch (error) {
       throw new SpawnError(file, error);
     }
@@ -30,7 +36,8 @@ export class ConptySource extends EventEmitter implements ProcessSource {
       if (!this.#done) this.emit("data", Buffer.isBuffer(data) ? data : Buffer.from(data));
     });
     this.#pty.onExit(({ exitCode }) => {
-      const ended = options.leftovers === "keep" ? Promise.resolve(0) : terminateTree(this.identity, this.holders, options.killGraceMs, "leftovers");
+      const ended =
+        options.leftovers === "keep" ? Promise.resolve(0) : terminateTree(this.identity, this.holders, options.killGraceMs, "leftovers");
       void ended.then(() => {
         this.#done = true;
         this.emit("exit", exitCode, null);

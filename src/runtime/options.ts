@@ -70,13 +70,19 @@ export function resolveOptions(options: SpawnOptions): ResolvedOptions {
 function leftoversOption(value: SpawnOptions["leftovers"], pty: boolean): "end" | "keep" {
   if (value === undefined || value === "end") return "end";
   if (value !== "keep") throw new InvalidOptionError("leftovers", value, `"end" or "keep"`);
-  if (!pty) throw new InvalidOptionError("leftovers", value, `"end" with pty: false (pipes cannot tell the command's own output from its leftovers')`);
+  if (!pty)
+    throw new InvalidOptionError(
+      "leftovers",
+      value,
+      `"end" with pty: false (pipes cannot tell the command's own output from its leftovers')`,
+    );
   return value;
 }
 
 function buildEnv(options: SpawnOptions, pty: boolean): Record<string, string> {
   const inherit = options.inheritEnv ?? true;
-  if (inherit !== true && inherit !== false && !Array.isArray(inherit)) throw new InvalidOptionError("inheritEnv", inherit, "true, false or a list of names");
+  if (inherit !== true && inherit !== false && !Array.isArray(inherit))
+    throw new InvalidOptionError("inheritEnv", inherit, "true, false or a list of names");
   const env: Record<string, string> = {};
   const parent = process.env;
   const names = inherit === true ? Object.keys(parent) : inherit === false ? [] : inherit;

@@ -24,7 +24,13 @@ export class PipeSource extends EventEmitter implements ProcessSource {
     const mark = forkMark();
     try {
       // detached: its own session and process group, so the tree can be found and ended as a whole.
-      child = spawn(file, [...args], { cwd: options.cwd, env: options.env, detached: true, stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
+      child = spawn(file, [...args], {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ["pipe", "pipe", "pipe"],
+        windowsHide: true,
+      });
     } catch (error) {
       throw new SpawnError(file, error);
     }

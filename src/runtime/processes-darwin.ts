@@ -25,7 +25,9 @@ function psSync(): string {
 }
 
 async function listProcesses(): Promise<ProcessInfo[]> {
-  const { stdout } = await promisify(execFile)("ps", PS_ARGS, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).catch(() => ({ stdout: "" }));
+  const { stdout } = await promisify(execFile)("ps", PS_ARGS, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).catch(() => ({
+    stdout: "",
+  }));
   return parsePs(stdout);
 }
 
@@ -35,7 +37,14 @@ function parsePs(text: string): ProcessInfo[] {
     .filter(Boolean)
     .map((line) => {
       const [pid, ppid, pgrp, stat, ...start] = line.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), pgrp: Number(pgrp), session: 0, zombie: stat!.startsWith("Z"), startTime: start.join(" ") };
+      return {
+        pid: Number(pid),
+        ppid: Number(ppid),
+        pgrp: Number(pgrp),
+        session: 0,
+        zombie: stat!.startsWith("Z"),
+        startTime: start.join(" "),
+      };
     });
 }
 

@@ -117,7 +117,10 @@ const pidList = new SharedScan<void, number[]>(async () => (await readdir("/proc
 /** Every process's descriptor links, compared with `targets`. */
 async function findHolders(targets: Set<string>): Promise<Map<string, number[]>> {
   const found = new Map<string, number[]>();
-  const pids = (await readdir("/proc")).filter(isPidName).map(Number).filter((pid) => pid !== process.pid);
+  const pids = (await readdir("/proc"))
+    .filter(isPidName)
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
   await forEachLimited(pids, 32, async (pid) => {
     let fds: string[];
     try {

@@ -11,7 +11,8 @@ import { processScanChannel, SharedScan } from "./shared-scan.js";
 export type { Holders, ProcessIdentity, ProcessInfo } from "./process-platform.js";
 export { processScanChannel } from "./shared-scan.js";
 
-const platform: ProcessPlatform = process.platform === "linux" ? linuxProcesses : process.platform === "darwin" ? darwinProcesses : windowsProcesses;
+const platform: ProcessPlatform =
+  process.platform === "linux" ? linuxProcesses : process.platform === "darwin" ? darwinProcesses : windowsProcesses;
 
 export function describe(pid: number): ProcessInfo | undefined {
   return platform.describe(pid);
@@ -127,7 +128,9 @@ export function scanProcesses(): Promise<ProcessInfo[]> {
   return processTable.request();
 }
 
-const holderTable = new SharedScan<Set<string>, Map<string, number[]>>((requests) => platform.findHolders(new Set(requests.flatMap((r) => [...r]))));
+const holderTable = new SharedScan<Set<string>, Map<string, number[]>>((requests) =>
+  platform.findHolders(new Set(requests.flatMap((r) => [...r]))),
+);
 
 /** Which processes hold each of `targets` open, by descriptor link; concurrent callers share one scan. */
 function scanHolders(targets: Set<string>): Promise<Map<string, number[]>> {

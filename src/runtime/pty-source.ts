@@ -59,7 +59,6 @@ function nativePty(): { pty: NativePty; helper: string } {
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n as number, name]));
 
-
 export class PtySource extends EventEmitter implements ProcessSource {
   readonly identity: ProcessIdentity;
   readonly holders: Holders;

@@ -69,7 +69,9 @@ export class Subprocess extends EventEmitter {
     if (options.timeoutMs !== undefined) this.#wallTimer = setTimeout(() => this.#timeout("wall"), options.timeoutMs);
     this.#armIdle();
     source.on("data", (chunk: Buffer) => this.#onData(chunk));
-    this.#result = new Promise((resolve) => source.once("exit", (code: number | null, signal: string | null) => resolve(this.#finish(code, signal))));
+    this.#result = new Promise((resolve) =>
+      source.once("exit", (code: number | null, signal: string | null) => resolve(this.#finish(code, signal))),
+    );
     unfinished.add(this);
   }
 

@@ -4,7 +4,16 @@
 import { execFile } from "node:child_process";
 import { channel } from "node:diagnostics_channel";
 import { debuglog } from "node:util";
-import { collectTree, isAlive, mayHaveMembers, signalProcess, ticksSinceBoot, type Holders, type ProcessIdentity, type ProcessInfo } from "./processes.js";
+import {
+  collectTree,
+  isAlive,
+  mayHaveMembers,
+  signalProcess,
+  ticksSinceBoot,
+  type Holders,
+  type ProcessIdentity,
+  type ProcessInfo,
+} from "./processes.js";
 
 /** Polling for the members' end starts at this interval and backs off to the cap: many trees may be ending at once. */
 const POLL_MS = 10;

@@ -8,12 +8,19 @@ export abstract class WireError extends QuireError {}
 
 export class FramingVersionError extends WireError {
   constructor(readonly version: number) {
-    super("QUIRE_ERR_FRAMING_VERSION", `frame starts with framing version ${version}; only 1 is spoken (is the peer speaking quire's protocol?)`);
+    super(
+      "QUIRE_ERR_FRAMING_VERSION",
+      `frame starts with framing version ${version}; only 1 is spoken (is the peer speaking quire's protocol?)`,
+    );
   }
 }
 
 export class FrameTooLargeError extends WireError {
-  constructor(readonly length: number, readonly limit: number, first: boolean) {
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+    first: boolean,
+  ) {
     super(
       "QUIRE_ERR_FRAME_TOO_LARGE",
       `${first ? "first frame" : "frame"} body of ${length} bytes exceeds the ${limit}-byte limit; split the payload or stream it as events`,
@@ -22,7 +29,10 @@ export class FrameTooLargeError extends WireError {
 }
 
 export class FrameTruncatedError extends WireError {
-  constructor(readonly have: number, readonly need: number) {
+  constructor(
+    readonly have: number,
+    readonly need: number,
+  ) {
     super("QUIRE_ERR_FRAME_TRUNCATED", `stream ended inside a frame: ${have} of ${need} bytes arrived`);
   }
 }
@@ -65,7 +75,11 @@ export class PayloadMalformedError extends WireError {
 
 /** Two lanes of the registry share an id: a mistake in src/wire/lanes.ts, found when it loads. */
 export class LaneDuplicateError extends WireError {
-  constructor(readonly lane: number, first: string, second: string) {
+  constructor(
+    readonly lane: number,
+    first: string,
+    second: string,
+  ) {
     super("QUIRE_ERR_LANE_DUPLICATE", `lane 0x${lane.toString(16)} allocated twice (${first}, ${second}); give each lane its own id`);
   }
 }

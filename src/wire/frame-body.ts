@@ -39,7 +39,14 @@ export function encodeFrameBody(frame: Frame, headerBytes: number): Buffer {
  */
 export function frameBodySize(frame: Frame): number {
   const { envelopeVersion, kind, payloadProtocol, payload, requestId, payloadEncoding, deadlineUnixMs, traceparent, tracestate } = frame;
-  if (!isUint32(envelopeVersion) || !isInt32(kind) || !isUint32(payloadProtocol) || !isInt32(payloadEncoding) || !isUint64(requestId) || !isUint64(deadlineUnixMs)) {
+  if (
+    !isUint32(envelopeVersion) ||
+    !isInt32(kind) ||
+    !isUint32(payloadProtocol) ||
+    !isInt32(payloadEncoding) ||
+    !isUint64(requestId) ||
+    !isUint64(deadlineUnixMs)
+  ) {
     return -1;
   }
   let size = 0;
@@ -137,7 +144,9 @@ export function decodeFrameBody(buf: Buffer, start = 0, end = buf.length, detach
       if (len < 0) return reference(buf, start, end);
       pos += varintSize(len);
       if (pos + len > end) return reference(buf, start, end);
-      if (tag === TAG_PAYLOAD) frame.payload = len === 0 ? EMPTY : detach && len * 2 < buf.buffer.byteLength ? copyOf(buf, pos, len) : buf.subarray(pos, pos + len);
+      if (tag === TAG_PAYLOAD)
+        frame.payload =
+          len === 0 ? EMPTY : detach && len * 2 < buf.buffer.byteLength ? copyOf(buf, pos, len) : buf.subarray(pos, pos + len);
       else {
         for (let i = pos; i < pos + len; i++) if (buf[i]! > 0x7f) return reference(buf, start, end);
         const text = buf.toString("latin1", pos, pos + len);

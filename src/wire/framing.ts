@@ -15,13 +15,7 @@ import {
 } from "./errors.js";
 import { decodeFrameBody, encodeFrameBody } from "./frame-body.js";
 import { isKnownLane } from "./lanes.js";
-import {
-  ENVELOPE_VERSION,
-  FRAME_HEADER_BYTES,
-  FRAMING_VERSION,
-  MAX_FIRST_FRAME_BODY_BYTES,
-  MAX_FRAME_BODY_BYTES,
-} from "./protocol.js";
+import { ENVELOPE_VERSION, FRAME_HEADER_BYTES, FRAMING_VERSION, MAX_FIRST_FRAME_BODY_BYTES, MAX_FRAME_BODY_BYTES } from "./protocol.js";
 
 /** A Frame with the envelope defaults filled in; pass only what differs. */
 export function newFrame(fields: Partial<Frame>): Frame {

@@ -52,7 +52,12 @@ test("SIGKILL quired, drain grace runs out: the pty backend SIGKILLs its session
     const tail = await c.tail("deaf", true, (d) => (output += d.toString()));
     output = tail.backlog.toString() + output;
     await eventually(() => /pids \d+ \d+/.test(output), "the session to say its pids");
-    tree.push(...output.match(/pids (\d+) (\d+)/)!.slice(1).map((pid) => identify(Number(pid))));
+    tree.push(
+      ...output
+        .match(/pids (\d+) (\d+)/)!
+        .slice(1)
+        .map((pid) => identify(Number(pid))),
+    );
     const backend = identify((await daemon.backendPids())[0]!);
     c.close();
 
@@ -62,7 +67,11 @@ test("SIGKILL quired, drain grace runs out: the pty backend SIGKILLs its session
     // No waiting here: by the time the backend is gone, every process of the tree must be. (Its log lines
     // are not checked: one written at once after the broker's death can go into the stderr pipe just
     // before the dead broker's end of it is closed, and be lost; seen under load.)
-    assert.deepEqual(tree.filter(alive).map((p) => p.pid), [], "processes of the session outlived its backend");
+    assert.deepEqual(
+      tree.filter(alive).map((p) => p.pid),
+      [],
+      "processes of the session outlived its backend",
+    );
   } finally {
     for (const p of tree) signalProcess(p, "SIGKILL");
     await daemon.stop();
@@ -102,6 +111,8 @@ test("SIGKILL quired while the pty backend owes it an answer: the backend drains
   await eventually(() => !alive(backend), "the backend to exit", 15_000);
   await eventually(() => !alive(session), "the session's process to be gone", 15_000);
   const log = readFileSync(daemon.places.logFile, "utf8");
-  const drained = log.split("\n").some((line) => line.includes('"backend exiting"') && line.includes(`"pid":${backend.pid},`) && line.includes('"why":"drained"'));
+  const drained = log
+    .split("\n")
+    .some((line) => line.includes('"backend exiting"') && line.includes(`"pid":${backend.pid},`) && line.includes('"why":"drained"'));
   assert.ok(drained, `the backend did not drain; quired.log ends:\n${log.split("\n").slice(-15).join("\n")}`);
 });

@@ -35,7 +35,13 @@ async function pair(): Promise<{ served: ServedConnection; client: Socket; close
   sockets.push(client, socket);
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const served = new ServedConnection({ socket, decoder: new FrameDecoder(), service: "echo", handler: { onFrame() {} }, onClosed: () => markClosed() });
+  const served = new ServedConnection({
+    socket,
+    decoder: new FrameDecoder(),
+    service: "echo",
+    handler: { onFrame() {} },
+    onClosed: () => markClosed(),
+  });
   served.start();
   server.close(); // no more connections; this one stays
   return { served, client, closed };

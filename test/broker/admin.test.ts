@@ -57,10 +57,16 @@ test("after SHUTDOWN new clients are told the daemon is going away, never left h
     await adminCall(AdminOp.SHUTDOWN, { home: daemon.home });
     // Either the listener is already closed (unreachable) or the connection was accepted just before and
     // is refused with SHUTTING_DOWN: both are answers, not hangs.
-    await assert.rejects(connect("echo", { home: daemon.home, autostart: false, timeoutMs: 2_000 }), (error: Error & { code?: string; refusedCode?: number }) => {
-      assert.ok(error.code === "QUIRE_ERR_DAEMON_UNREACHABLE" || error.refusedCode === Refused_Code.SHUTTING_DOWN, `${error.code}: ${error.message}`);
-      return true;
-    });
+    await assert.rejects(
+      connect("echo", { home: daemon.home, autostart: false, timeoutMs: 2_000 }),
+      (error: Error & { code?: string; refusedCode?: number }) => {
+        assert.ok(
+          error.code === "QUIRE_ERR_DAEMON_UNREACHABLE" || error.refusedCode === Refused_Code.SHUTTING_DOWN,
+          `${error.code}: ${error.message}`,
+        );
+        return true;
+      },
+    );
     assert.equal(await daemon.exited, 0);
   } finally {
     await daemon.stop();

@@ -39,14 +39,20 @@ after(async () => {
 test("a backend that does not answer in time: QUIRE_ERR_BACKEND_TIMEOUT", async () => {
   assert.ok(Array.isArray(await backend.collectMetrics(10_000)), "a running backend answers");
   process.kill(pid, "SIGSTOP");
-  const error = await backend.collectMetrics(50).then(() => assert.fail("a stopped backend answered"), (e: unknown) => e);
+  const error = await backend.collectMetrics(50).then(
+    () => assert.fail("a stopped backend answered"),
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof BackendTimeoutError, String(error));
   assert.equal(error.code, "QUIRE_ERR_BACKEND_TIMEOUT");
   assert.match(error.message, /echo backend did not send its metrics within 50 ms/);
 });
 
 test("a backend that dies while the broker waits: QUIRE_ERR_BACKEND_NOT_RUNNING", async () => {
-  const waiting = backend.collectMetrics(600_000).then(() => assert.fail("a killed backend answered"), (e: unknown) => e);
+  const waiting = backend.collectMetrics(600_000).then(
+    () => assert.fail("a killed backend answered"),
+    (e: unknown) => e,
+  );
   process.kill(pid, "SIGKILL");
   const error = await waiting;
   assert.ok(error instanceof BackendNotRunningError, String(error));

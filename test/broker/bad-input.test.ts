@@ -52,11 +52,16 @@ test("a length over the limit", () => {
 });
 
 test("an oversized first frame", () =>
-  expectClosedWithReason(encodeFramed(newFrame({ payloadProtocol: Lane.CONTROL, payload: Buffer.alloc(64 * 1024) })), "QUIRE_ERR_FRAME_TOO_LARGE"));
+  expectClosedWithReason(
+    encodeFramed(newFrame({ payloadProtocol: Lane.CONTROL, payload: Buffer.alloc(64 * 1024) })),
+    "QUIRE_ERR_FRAME_TOO_LARGE",
+  ));
 
-test("a body that is not a Frame", () => expectClosedWithReason(Buffer.from([1, 3, 0, 0, 0, 0xff, 0xff, 0xff]), "QUIRE_ERR_FRAME_MALFORMED"));
+test("a body that is not a Frame", () =>
+  expectClosedWithReason(Buffer.from([1, 3, 0, 0, 0, 0xff, 0xff, 0xff]), "QUIRE_ERR_FRAME_MALFORMED"));
 
-test("a Frame on an unknown lane", () => expectClosedWithReason(encodeFramed(newFrame({ payloadProtocol: 0x4242 })), "QUIRE_ERR_UNKNOWN_LANE"));
+test("a Frame on an unknown lane", () =>
+  expectClosedWithReason(encodeFramed(newFrame({ payloadProtocol: 0x4242 })), "QUIRE_ERR_UNKNOWN_LANE"));
 
 test("a truncated frame, then silence: dropped at the first-frame deadline", async () => {
   const peer = await RawPeer.connect(daemon.places.socket);
@@ -88,7 +93,10 @@ test("a Hello flood from one peer is rate limited; another peer is not", async (
   );
   const limited = replies.filter((r) => r?.refused?.code === Refused_Code.RATE_LIMITED);
   assert.ok(limited.length >= 10, `${limited.length} of 20 rate limited`);
-  assert.ok(limited.every((r) => r!.refused!.retryAfterMs > 0n), "every RATE_LIMITED says when to retry");
+  assert.ok(
+    limited.every((r) => r!.refused!.retryAfterMs > 0n),
+    "every RATE_LIMITED says when to retry",
+  );
   const other = await RawPeer.connect(daemon.places.socket);
   other.write(helloFrame({ peerPid: 12345, clientCapabilities: 0n }));
   assert.ok((await other.nextReply())?.negotiated);

@@ -25,14 +25,23 @@ after(async () => {
 });
 
 const echoStatus = async () => (await adminCall(AdminOp.STATUS, { home: daemon.home })).status!.backends.find((b) => b.service === "echo")!;
-const inFlight = async () => Number(/^quire_handoffs_in_flight\{service="echo"\} (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: daemon.home })).metricsText)?.[1] ?? 0);
+const inFlight = async () =>
+  Number(
+    /^quire_handoffs_in_flight\{service="echo"\} (\d+)$/m.exec(
+      (await adminCall(AdminOp.METRICS, { home: daemon.home })).metricsText,
+    )?.[1] ?? 0,
+  );
 
 /** Stops the (running) echo backend so that an offer sent to it stays unacknowledged. */
 async function stopEchoBackend(): Promise<ProcessIdentity> {
-  const { pid } = await eventually(async () => {
-    const echo = await echoStatus();
-    return echo.state === "ready" && echo;
-  }, "the echo backend to be ready", 15_000);
+  const { pid } = await eventually(
+    async () => {
+      const echo = await echoStatus();
+      return echo.state === "ready" && echo;
+    },
+    "the echo backend to be ready",
+    15_000,
+  );
   // The backend sends the client its ready event before it ACKs the broker: a warm-up handoff may still
   // be in flight here, and stopping the backend now would leave it so.
   await eventually(async () => (await inFlight()) === 0, "earlier handoffs to be acknowledged", 15_000);
@@ -60,8 +69,13 @@ test("a backend dying with a handoff unacknowledged: the raw client gets EOF, no
   // sent, and the kernel closes the one queued for the dead backend.
   await eventually(async () => (await inFlight()) === 0, "the failed handoff to be counted out", 15_000);
   // The daemon's log says which connection it was, as Negotiated named it.
-  const handoffFailures = async () => readFileSync(daemon.places.logFile, "utf8").split("\n").filter((l) => l.includes("handoff failed")).map((l) => JSON.parse(l));
-  const named = (logged: { connectionId: string; service: string }[]) => logged.some((l) => l.connectionId === String(negotiated!.connectionId) && l.service === "echo");
+  const handoffFailures = async () =>
+    readFileSync(daemon.places.logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("handoff failed"))
+      .map((l) => JSON.parse(l));
+  const named = (logged: { connectionId: string; service: string }[]) =>
+    logged.some((l) => l.connectionId === String(negotiated!.connectionId) && l.service === "echo");
   await eventually(async () => named(await handoffFailures()), "the failure in quired.log", 15_000);
 });
 

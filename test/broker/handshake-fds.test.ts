@@ -22,7 +22,10 @@ const openFds = () => readdirSync(`/proc/${daemon.process.pid}/fd`).length;
 
 /** Waits (bounded) for quired to be back to the descriptors it had `before`, give or take 5. */
 async function fdsSettle(before: number, after: string): Promise<void> {
-  await eventually(() => openFds() <= before + 5, () => `quired to be back to the ${before} descriptors it had before ${after} (it has ${openFds()})`);
+  await eventually(
+    () => openFds() <= before + 5,
+    () => `quired to be back to the ${before} descriptors it had before ${after} (it has ${openFds()})`,
+  );
 }
 
 /** Hello to the broker without bit 0, then the token on the backend's socket, then one echo. */
@@ -40,7 +43,9 @@ async function reconnectHandshake(i: number): Promise<void> {
   backend.close();
 }
 
-test("reconnect handshakes leave no descriptor open in quired", { skip: process.platform !== "linux" && "counts /proc/<pid>/fd" }, async () => {
+test("reconnect handshakes leave no descriptor open in quired", {
+  skip: process.platform !== "linux" && "counts /proc/<pid>/fd",
+}, async () => {
   await reconnectHandshake(-1); // launches the backend, whose channel and log descriptors stay
   const before = openFds();
   const total = 300;
@@ -54,8 +59,11 @@ test("reconnect handshakes leave no descriptor open in quired", { skip: process.
   await fdsSettle(before, `${total} reconnect handshakes`);
 });
 
-test("handoffs leave no descriptor open in quired, even when the backend is SIGKILLed with handles queued", { skip: process.platform !== "linux" && "counts /proc/<pid>/fd" }, async () => {
-  const echoPid = async () => (await adminCall(AdminOp.STATUS, { home: daemon.home })).status!.backends.find((b) => b.service === "echo" && b.state === "ready")?.pid;
+test("handoffs leave no descriptor open in quired, even when the backend is SIGKILLed with handles queued", {
+  skip: process.platform !== "linux" && "counts /proc/<pid>/fd",
+}, async () => {
+  const echoPid = async () =>
+    (await adminCall(AdminOp.STATUS, { home: daemon.home })).status!.backends.find((b) => b.service === "echo" && b.state === "ready")?.pid;
   const warm = await connect("echo", { home: daemon.home, autostart: false });
   await warm.whenSettled();
   warm.close();
@@ -71,7 +79,7 @@ test("handoffs leave no descriptor open in quired, even when the backend is SIGK
         // Twice mid-flood, with seven other handshakes in flight.
         if (i === 100 || i === 250) {
           const pid = await echoPid();
-          if (pid) (process.kill(pid, "SIGKILL"), killed++);
+          if (pid) process.kill(pid, "SIGKILL"), killed++;
         }
         try {
           const c = await connect("echo", { home: daemon.home, autostart: false, timeoutMs: 30_000 });

@@ -102,7 +102,10 @@ for (const { what, make, check } of [
     try {
       const path = join(home, "quired.sock");
       make(path);
-      await assert.rejects(listenExclusive(path, () => {}), { code: "QUIRE_ERR_SOCKET_PATH_OCCUPIED" });
+      await assert.rejects(
+        listenExclusive(path, () => {}),
+        { code: "QUIRE_ERR_SOCKET_PATH_OCCUPIED" },
+      );
       check(path);
       const result = runQuired(["--home", home, "--allow-root"]);
       assert.equal(result.status, 1);

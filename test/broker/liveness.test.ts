@@ -17,7 +17,14 @@ const RESPAWN_DELAY_MS = 4_000;
 let daemon: TestDaemon;
 const stopped: ProcessIdentity[] = [];
 before(async () => {
-  daemon = await startTestDaemon(["--liveness-interval-ms", "100", "--liveness-timeout-ms", "2000", "--respawn-delay-ms", String(RESPAWN_DELAY_MS)]);
+  daemon = await startTestDaemon([
+    "--liveness-interval-ms",
+    "100",
+    "--liveness-timeout-ms",
+    "2000",
+    "--respawn-delay-ms",
+    String(RESPAWN_DELAY_MS),
+  ]);
 });
 after(async () => {
   for (const p of stopped) signalProcess(p, "SIGKILL");

@@ -75,6 +75,10 @@ describe("metrics", () => {
     const json = await quirectlJson(daemon.home, ["metrics"]);
     const runs = json.metrics.find((f: { name: string }) => f.name === "quire_ci_runs");
     assert.equal(runs.type, "gauge");
-    assert.deepEqual(runs.samples.find((s: { labels: Record<string, string> }) => s.labels.state === "complete").labels, { service: "ci", state: "complete", failure_kind: "" });
+    assert.deepEqual(runs.samples.find((s: { labels: Record<string, string> }) => s.labels.state === "complete").labels, {
+      service: "ci",
+      state: "complete",
+      failure_kind: "",
+    });
   });
 });

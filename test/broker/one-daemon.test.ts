@@ -45,14 +45,22 @@ function start(home: string, fd?: number, beside = false): Started {
   // Under socket activation LISTEN_PID must be quired's own pid: sh exports its $$, then execs node.
   const child =
     fd === undefined
-      ? spawn(process.execPath, [QUIRED, "--home", home, "--allow-root"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, QUIRE_HOME: "" } })
+      ? spawn(process.execPath, [QUIRED, "--home", home, "--allow-root"], {
+          stdio: ["ignore", "ignore", "pipe"],
+          env: { ...process.env, QUIRE_HOME: "" },
+        })
       : spawn("sh", ["-c", 'export LISTEN_PID=$$; exec "$0" "$@"', process.execPath, QUIRED, "--home", home, "--allow-root"], {
           stdio: ["ignore", "ignore", "pipe", fd],
           env: { ...process.env, QUIRE_HOME: "", LISTEN_FDS: "1", LISTEN_FDNAMES: "quired.socket" },
         });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-  const s: Started = { child, how: fd !== undefined ? "activated" : beside ? "beside" : "plain", exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))), stderr: () => stderr };
+  const s: Started = {
+    child,
+    how: fd !== undefined ? "activated" : beside ? "beside" : "plain",
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    stderr: () => stderr,
+  };
   started.push(s);
   return s;
 }
@@ -73,7 +81,10 @@ function closeKeepingPath(server: Server, path: string): void {
 /** The exit code, or "still running" after `ms`. */
 async function exitedWithin(s: Started, ms: number): Promise<number | null | "still running"> {
   let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([s.exited, new Promise<"still running">((resolve) => (timer = setTimeout(resolve, ms, "still running")))]);
+  const code = await Promise.race([
+    s.exited,
+    new Promise<"still running">((resolve) => (timer = setTimeout(resolve, ms, "still running"))),
+  ]);
   clearTimeout(timer);
   return code;
 }
@@ -93,8 +104,17 @@ async function exactlyOneServes(home: string, round: Started[]): Promise<Started
   ]);
   clearTimeout(bound);
   const left = round.filter((s) => running().includes(s.child.pid!));
-  const listeners = () => readFileSync(places.logFile, "utf8").split("\n").filter((l) => l.includes('"quired listening"')).map((l) => JSON.parse(l).pid as number).filter((pid) => round.some((s) => s.child.pid === pid));
-  assert.equal(left.length, 1, `exactly one quired stays up; still running: ${left.map((s) => `pid ${s.child.pid} (${s.how})`).join(", ")}; "quired listening" logged by pids ${listeners().join(", ")}`);
+  const listeners = () =>
+    readFileSync(places.logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"quired listening"'))
+      .map((l) => JSON.parse(l).pid as number)
+      .filter((pid) => round.some((s) => s.child.pid === pid));
+  assert.equal(
+    left.length,
+    1,
+    `exactly one quired stays up; still running: ${left.map((s) => `pid ${s.child.pid} (${s.how})`).join(", ")}; "quired listening" logged by pids ${listeners().join(", ")}`,
+  );
   const winner = left[0]!;
   const { status } = await adminCall(AdminOp.STATUS, { home, timeoutMs: 10_000 });
   assert.equal(status!.pid, winner.child.pid, "the quired left is the one serving the socket");
@@ -115,14 +135,19 @@ test(`${STARTS} quired started at once on a stale socket: exactly one serves, ${
   // The first round's stale socket is made here; each later one is what SIGKILLing the last winner leaves.
   closeKeepingPath(await listening(socket), socket);
   for (let round = 0; round < ROUNDS; round++) {
-    const winner = await exactlyOneServes(home, Array.from({ length: STARTS }, () => start(home)));
+    const winner = await exactlyOneServes(
+      home,
+      Array.from({ length: STARTS }, () => start(home)),
+    );
     winner.child.kill("SIGKILL");
     await winner.exited;
   }
   assert.deepEqual(running(), [], "no quired is left behind");
 });
 
-test(`${STARTS} quired handed the same socket by systemd, and two started beside them: exactly one serves, ${ACTIVATED_ROUNDS} rounds`, { skip: process.platform !== "linux" && "socket activation is systemd's" }, async () => {
+test(`${STARTS} quired handed the same socket by systemd, and two started beside them: exactly one serves, ${ACTIVATED_ROUNDS} rounds`, {
+  skip: process.platform !== "linux" && "socket activation is systemd's",
+}, async () => {
   for (let round = 0; round < ACTIVATED_ROUNDS; round++) {
     const home = tempHome();
     homes.push(home);

@@ -58,7 +58,13 @@ test("reconnect: without bit 0 the broker closes after Negotiated and the token 
 
 test("a request in the same write as the Hello is answered, after Negotiated and the ready event", async () => {
   const peer = await RawPeer.connect(daemon.places.socket);
-  peer.write(Buffer.concat([helloFrame({ clientCapabilities: 1n }), echoRequest(5n, Buffer.from("same write")), echoRequest(6n, Buffer.from("and another"))]));
+  peer.write(
+    Buffer.concat([
+      helloFrame({ clientCapabilities: 1n }),
+      echoRequest(5n, Buffer.from("same write")),
+      echoRequest(6n, Buffer.from("and another")),
+    ]),
+  );
   assert.ok((await peer.nextReply())?.negotiated);
   assert.equal((await peer.next())?.payloadProtocol, Lane.HANDOFF);
   assert.equal((await peer.next())?.payload.toString(), "same write");

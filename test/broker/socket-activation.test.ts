@@ -83,14 +83,19 @@ test("takeActivation: LISTEN_* are removed always; one socket for this pid is fd
   const forAnother = takeActivation({ LISTEN_FDS: "1", LISTEN_PID: "41" }, 42);
   assert.equal(forAnother.fd, undefined);
   assert.match(forAnother.warning!, /LISTEN_PID=41 is not this process \(pid 42\)/);
-  assert.throws(() => takeActivation({ LISTEN_FDS: "2", LISTEN_PID: "42" }, 42), (e: Error & { code?: string }) => {
-    assert.equal(e.code, "QUIRE_ERR_SOCKET_ACTIVATION");
-    assert.match(e.message, /single ListenStream=/);
-    return true;
-  });
+  assert.throws(
+    () => takeActivation({ LISTEN_FDS: "2", LISTEN_PID: "42" }, 42),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, "QUIRE_ERR_SOCKET_ACTIVATION");
+      assert.match(e.message, /single ListenStream=/);
+      return true;
+    },
+  );
 });
 
-test("a socket handed in through LISTEN_FDS serves a Hello, a handoff and a reconnect; backends inherit neither it nor LISTEN_*", { skip: linuxOnly }, async () => {
+test("a socket handed in through LISTEN_FDS serves a Hello, a handoff and a reconnect; backends inherit neither it nor LISTEN_*", {
+  skip: linuxOnly,
+}, async () => {
   const home = newHome();
   const places = resolvePlaces({ home });
   const server = await listeningSocket(places.socket);
@@ -116,7 +121,11 @@ test("a socket handed in through LISTEN_FDS serves a Hello, a handoff and a reco
       const info = describeProcess(backend.pid);
       if (info) backends.push({ pid: backend.pid, startTime: info.startTime });
       const environ = readFileSync(`/proc/${backend.pid}/environ`, "latin1").split("\0");
-      assert.deepEqual(environ.filter((e) => e.startsWith("LISTEN_")), [], "quired unset LISTEN_* before forking");
+      assert.deepEqual(
+        environ.filter((e) => e.startsWith("LISTEN_")),
+        [],
+        "quired unset LISTEN_* before forking",
+      );
       const fds = readdirSync(`/proc/${backend.pid}/fd`).map((n) => {
         try {
           return readlinkSync(`/proc/${backend.pid}/fd/${n}`);
@@ -140,7 +149,12 @@ test("an inherited socket bound to another path is refused with a sentence namin
   const quired = startActivated(home, (server as unknown as { _handle: { fd: number } })._handle.fd);
   closeOurCopy(server, other);
   assert.equal(await quired.exited, 1);
-  assert.match(quired.stderr(), new RegExp(`fd 3 is bound to ${other}, but quired's socket is ${join(home, "quired.sock")}: make quired.socket's ListenStream= that path`));
+  assert.match(
+    quired.stderr(),
+    new RegExp(
+      `fd 3 is bound to ${other}, but quired's socket is ${join(home, "quired.sock")}: make quired.socket's ListenStream= that path`,
+    ),
+  );
 });
 
 test("fd 3 that is a TCP socket, or a file, is refused", { skip: linuxOnly }, async () => {

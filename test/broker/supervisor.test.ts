@@ -37,7 +37,10 @@ test("SIGKILL a backend: its clients see the close, get Refused with retry_after
   peer.write(helloFrame({}));
   const refused = (await peer.nextReply())?.refused;
   assert.equal(refused?.code, Refused_Code.BACKEND_SPAWN_FAILED);
-  assert.ok(refused!.retryAfterMs > 0n && refused!.retryAfterMs <= BigInt(RESPAWN_DELAY_MS + 1_000), `retry_after_ms ${refused!.retryAfterMs}`);
+  assert.ok(
+    refused!.retryAfterMs > 0n && refused!.retryAfterMs <= BigInt(RESPAWN_DELAY_MS + 1_000),
+    `retry_after_ms ${refused!.retryAfterMs}`,
+  );
   assert.match(refused!.reason, /SIGKILL/);
   peer.close();
 
@@ -52,7 +55,10 @@ test("SIGKILL a backend: its clients see the close, get Refused with retry_after
   } finally {
     unsubscribe("quire:client:handshake", listen);
   }
-  assert.ok(steps.some((s) => s.step === "refused" && s.code === "BACKEND_SPAWN_FAILED"), JSON.stringify(steps));
+  assert.ok(
+    steps.some((s) => s.step === "refused" && s.code === "BACKEND_SPAWN_FAILED"),
+    JSON.stringify(steps),
+  );
 
   const after = await echoState();
   assert.equal(after.state, "ready");

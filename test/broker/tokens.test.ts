@@ -107,7 +107,8 @@ test("one peer filling its share of tokens in flight leaves other peers, and ano
       peer.close();
       return reply;
     };
-    const pending = async () => Number(/^quire_pending_tokens (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: small.home })).metricsText)?.[1]);
+    const pending = async () =>
+      Number(/^quire_pending_tokens (\d+)$/m.exec((await adminCall(AdminOp.METRICS, { home: small.home })).metricsText)?.[1]);
     const greedy = 4_000_001;
     const tokens: Negotiated[] = [];
     for (let i = 0; i < PER_PEER; i++) {

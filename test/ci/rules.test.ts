@@ -50,16 +50,38 @@ test("the store's CHECK on secret names takes exactly the names SECRET_NAME take
 
 test("the secret name's pattern is written once in src/, in rules.ts", () => {
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+    );
   const holders = files(join(repoRoot, "src")).filter((file) => readFileSync(file, "utf8").includes("[A-Z_][A-Z0-9_]"));
-  assert.deepEqual(holders.map((file) => relative(repoRoot, file)), [join("src", "ci", "rules.ts")]);
+  assert.deepEqual(
+    holders.map((file) => relative(repoRoot, file)),
+    [join("src", "ci", "rules.ts")],
+  );
 });
 
 test("the store's CHECK on what triggered a run takes exactly the names TRIGGER_NAME takes", () => {
   // Cancelled runs: one live run per (repo, ref, pipeline) would refuse the second insert for another reason.
-  const insert = db.prepare(`INSERT INTO runs (repo, ref, pipeline, pipeline_file, spec, state, created_at, finished_at, dirty, workspace, triggered_by)
+  const insert =
+    db.prepare(`INSERT INTO runs (repo, ref, pipeline, pipeline_file, spec, state, created_at, finished_at, dirty, workspace, triggered_by)
     VALUES ('/r', 'main', 'p', 'quire.yml', '{}', 'cancelled', 0, 0, 0, '.', ?)`);
-  const names = ["manual", "post-commit", "pre-push", "watch", "a", "0", "x".repeat(32), "x".repeat(33), "", "Post", "a b", "a_b", "a.b", "é", "a\n"];
+  const names = [
+    "manual",
+    "post-commit",
+    "pre-push",
+    "watch",
+    "a",
+    "0",
+    "x".repeat(32),
+    "x".repeat(33),
+    "",
+    "Post",
+    "a b",
+    "a_b",
+    "a.b",
+    "é",
+    "a\n",
+  ];
   for (const name of names) {
     let stored = true;
     try {

@@ -43,12 +43,15 @@ test("a key file others may read is refused with a typed error naming the path",
   const keyFile = join(dir, "loose.key");
   writeFileSync(keyFile, Buffer.alloc(32, 7), { mode: 0o644 });
   chmodSync(keyFile, 0o644);
-  assert.throws(() => SecretBox.open(keyFile), (error: any) => {
-    assert.equal(error.code, "QUIRE_ERR_SECRET_KEY");
-    assert.equal(error.path, keyFile);
-    assert.match(error.fix, /chmod 600/);
-    return true;
-  });
+  assert.throws(
+    () => SecretBox.open(keyFile),
+    (error: any) => {
+      assert.equal(error.code, "QUIRE_ERR_SECRET_KEY");
+      assert.equal(error.path, keyFile);
+      assert.match(error.fix, /chmod 600/);
+      return true;
+    },
+  );
   chmodSync(keyFile, 0o640);
   assert.throws(() => SecretBox.open(keyFile), { code: "QUIRE_ERR_SECRET_KEY", path: keyFile });
   chmodSync(keyFile, 0o600);

@@ -28,7 +28,11 @@ after(() => {
 
 function quirectl(home: string, args: string[], env: Record<string, string> = {}) {
   const { QUIRE_ALLOW_ROOT: _, ...inherited } = process.env;
-  const r = spawnSync(process.execPath, [QUIRECTL, "--home", home, ...args], { encoding: "utf8", timeout: 30_000, env: { ...inherited, QUIRE_HOME: "", ...env } });
+  const r = spawnSync(process.execPath, [QUIRECTL, "--home", home, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...inherited, QUIRE_HOME: "", ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

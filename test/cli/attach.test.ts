@@ -12,7 +12,11 @@ before(async () => (daemon = await startTestDaemon()));
 after(() => daemon.stop());
 
 function quirectl(args: string[]) {
-  const r = spawnSync(process.execPath, [QUIRECTL, "--home", daemon.home, ...args], { encoding: "utf8", timeout: 20_000, env: { ...process.env, QUIRE_NO_AUTOSTART: "1" } });
+  const r = spawnSync(process.execPath, [QUIRECTL, "--home", daemon.home, ...args], {
+    encoding: "utf8",
+    timeout: 20_000,
+    env: { ...process.env, QUIRE_NO_AUTOSTART: "1" },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,8 +25,12 @@ function session(name: string) {
 }
 
 test("attach: backlog, typing, resize following the terminal, Ctrl-] detaches and the session lives on", async () => {
-  assert.equal(quirectl(["start", "shell", "--", "sh", "-c", "echo ready; while read line; do echo \"got <$line>\"; done"]).code, 0);
-  const term = spawn(process.execPath, [QUIRECTL, "--home", daemon.home, "attach", "shell"], { cols: 100, rows: 30, env: { QUIRE_NO_AUTOSTART: "1" } });
+  assert.equal(quirectl(["start", "shell", "--", "sh", "-c", 'echo ready; while read line; do echo "got <$line>"; done']).code, 0);
+  const term = spawn(process.execPath, [QUIRECTL, "--home", daemon.home, "attach", "shell"], {
+    cols: 100,
+    rows: 30,
+    env: { QUIRE_NO_AUTOSTART: "1" },
+  });
   try {
     await term.expect("ready", { timeoutMs: 10_000 });
     await term.expect("Ctrl-] detaches", { timeoutMs: 5_000 });

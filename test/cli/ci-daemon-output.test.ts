@@ -16,7 +16,9 @@ describe("with a daemon", () => {
   let runId: number;
   before(async () => {
     daemon = await startTestDaemon();
-    const dir = repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - name: big\n        run: seq 1 300000\n  b:\n    steps:\n      - echo hi\n" });
+    const dir = repos.make({
+      "quire.yml": "jobs:\n  a:\n    steps:\n      - name: big\n        run: seq 1 300000\n  b:\n    steps:\n      - echo hi\n",
+    });
     runId = (await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"])).id;
   });
   after(async () => {
@@ -26,7 +28,10 @@ describe("with a daemon", () => {
   /** quirectl with stdout a pipe whose reader reads `keep` bytes (0: none at all) and then closes it. */
   function closingReader(args: string[], keep: number): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [QUIRECTL, "--home", daemon.home, ...args], { env: { ...process.env, QUIRE_HOME: "", QUIRE_NO_AUTOSTART: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [QUIRECTL, "--home", daemon.home, ...args], {
+        env: { ...process.env, QUIRE_HOME: "", QUIRE_NO_AUTOSTART: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       if (keep === 0) child.stdout.destroy();

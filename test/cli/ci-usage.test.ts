@@ -28,7 +28,10 @@ describe("usage errors are refused before any call (no daemon running)", () => {
   test("run ids that are not positive safe integers, for runs show, logs, watch and cancel", async () => {
     // Every bad form through `runs show`, and the commonest through each other command (each is a process).
     const cases: [string[], string][] = [
-      ...["abc", "1.5", "-1", "0", "99999999999999999999", "9007199254740993", "1e3", "0x10", ""].map((id): [string[], string] => [["runs", "show"], id]),
+      ...["abc", "1.5", "-1", "0", "99999999999999999999", "9007199254740993", "1e3", "0x10", ""].map((id): [string[], string] => [
+        ["runs", "show"],
+        id,
+      ]),
       [["logs"], "abc"],
       [["watch"], "-1"],
       [["cancel"], "1.5"],
@@ -41,7 +44,8 @@ describe("usage errors are refused before any call (no daemon running)", () => {
   });
 
   test("--limit that is not a positive integer", async () => {
-    for (const limit of ["-5", "abc", "0", "2.5"]) assertUsage(await quirectl(home, ["runs", "--limit", limit]), /--limit must be a positive whole number/, `--limit ${limit}`);
+    for (const limit of ["-5", "abc", "0", "2.5"])
+      assertUsage(await quirectl(home, ["runs", "--limit", limit]), /--limit must be a positive whole number/, `--limit ${limit}`);
   });
 
   test("secret names are checked client-side; set and rm", async () => {
@@ -60,18 +64,35 @@ describe("usage errors are refused before any call (no daemon running)", () => {
       assert.ok(r.stderr.includes("quirectl secret set TOKEN < FILE"), r.stderr);
       assert.ok(!r.stderr.includes("s3cret"), "the value is not printed back");
     }
-    assertUsage(await quirectl(home, ["secret", "set", "TOKEN", "--bogus"], { input: "value\n" }), /Unknown argument: bogus/, "an unknown option is still one");
+    assertUsage(
+      await quirectl(home, ["secret", "set", "TOKEN", "--bogus"], { input: "value\n" }),
+      /Unknown argument: bogus/,
+      "an unknown option is still one",
+    );
   });
 
   test("secret values that are empty, shorter than 3 bytes or over 64 KiB", async () => {
     for (const input of ["", "ab\n", "é"]) {
-      assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input }), /value for TOKEN is (empty|\d bytes?: a secret must be at least 3 bytes, or quire could not redact it)/, JSON.stringify(input));
+      assertUsage(
+        await quirectl(home, ["secret", "set", "TOKEN"], { input }),
+        /value for TOKEN is (empty|\d bytes?: a secret must be at least 3 bytes, or quire could not redact it)/,
+        JSON.stringify(input),
+      );
     }
-    assertUsage(await quirectl(home, ["secret", "set", "TOKEN"], { input: "x".repeat(64 * 1024 + 1) }), /over 65536 bytes \(64 KiB\): it would not fit in a step's environment/, "64 KiB + 1");
+    assertUsage(
+      await quirectl(home, ["secret", "set", "TOKEN"], { input: "x".repeat(64 * 1024 + 1) }),
+      /over 65536 bytes \(64 KiB\): it would not fit in a step's environment/,
+      "64 KiB + 1",
+    );
   });
 
   test('annotate "" and annotate with blanks only', async () => {
-    for (const text of ["", "  "]) assertUsage(await quirectl(home, ["annotate", text], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } }), /annotate needs some text/, JSON.stringify(text));
+    for (const text of ["", "  "])
+      assertUsage(
+        await quirectl(home, ["annotate", text], { env: { QUIRE_RUN_TOKEN: "00".repeat(32) } }),
+        /annotate needs some text/,
+        JSON.stringify(text),
+      );
   });
 
   test("annotate outside a pipeline step says so, and only a bad argument points at --help", async () => {
@@ -94,7 +115,13 @@ describe("usage errors are refused before any call (no daemon running)", () => {
       const file = join(home, "colon.yml");
       writeFileSync(file, text);
       const r = await quirectl(home, ["run", file]);
-      assertUsage(r, new RegExp(`colon\\.yml:${at}: invalid YAML: .*; a \`: \` in an unquoted value starts a mapping: put the whole value in quotes \\(\`run: 'echo a: b'\`\\)`), text);
+      assertUsage(
+        r,
+        new RegExp(
+          `colon\\.yml:${at}: invalid YAML: .*; a \`: \` in an unquoted value starts a mapping: put the whole value in quotes \\(\`run: 'echo a: b'\`\\)`,
+        ),
+        text,
+      );
     }
   });
 
@@ -105,6 +132,10 @@ describe("usage errors are refused before any call (no daemon running)", () => {
     assertUsage(await quirectl(home, ["run", home]), /not a regular file \(a directory\)/, "directory");
     const big = join(home, "big.yml");
     writeFileSync(big, "jobs:\n  a:\n    steps: [x]\n" + "#".repeat(1024 * 1024));
-    assertUsage(await quirectl(home, ["run", big]), /big\.yml: the file is 1048602 bytes; a pipeline file is at most 1048576 bytes/, "1 MiB");
+    assertUsage(
+      await quirectl(home, ["run", big]),
+      /big\.yml: the file is 1048602 bytes; a pipeline file is at most 1048576 bytes/,
+      "1 MiB",
+    );
   });
 });

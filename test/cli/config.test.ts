@@ -40,10 +40,22 @@ test("an unknown setting or a bad value is a usage error saying what is allowed"
 test("a bad file is refused where it is wrong by every command that reads it, and is not overwritten", async () => {
   writeFileSync(join(home, "config.yml"), "notify:\n  hook: true\nbell:\n  afterr: 3s\n");
   writeFileSync(join(home, "quire.yml"), "jobs:\n  a:\n    steps:\n      - echo ok\n");
-  for (const args of [["config", "list"], ["config", "get", "bell.after"], ["config", "set", "bell.after", "1s"], ["run", "--wait"], ["hook", "install"]]) {
+  for (const args of [
+    ["config", "list"],
+    ["config", "get", "bell.after"],
+    ["config", "set", "bell.after", "1s"],
+    ["run", "--wait"],
+    ["hook", "install"],
+  ]) {
     const r = await quirectl(home, args, { cwd: home });
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`${join(home, "config.yml").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4:3: bell.afterr: unknown setting \\(did you mean \`bell.after\`\\?\\)`), args.join(" "));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${join(home, "config.yml").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4:3: bell.afterr: unknown setting \\(did you mean \`bell.after\`\\?\\)`,
+      ),
+      args.join(" "),
+    );
   }
   assert.equal(readFileSync(join(home, "config.yml"), "utf8"), "notify:\n  hook: true\nbell:\n  afterr: 3s\n");
 });

@@ -23,7 +23,8 @@ after(() => {
 function unitDir(execStart: string | undefined): string {
   const dir = mkdtempSync(join(tmpdir(), "quire-units-"));
   cleanup.push(dir);
-  if (execStart !== undefined) writeFileSync(join(dir, "quired.service"), `[Unit]\nDescription=quire\n\n[Service]\nExecStart=${execStart}\n`);
+  if (execStart !== undefined)
+    writeFileSync(join(dir, "quired.service"), `[Unit]\nDescription=quire\n\n[Service]\nExecStart=${execStart}\n`);
   return dir;
 }
 
@@ -81,7 +82,9 @@ describe("without a daemon", () => {
   test("a unit that runs another install's quired is a finding", async () => {
     const home = tempHome();
     cleanup.push(home);
-    const report = await quirectlJson(home, ["doctor"], 1, { env: { QUIRE_SYSTEMD_USER_DIR: unitDir("/usr/bin/node /elsewhere/bin/quired.js") } });
+    const report = await quirectlJson(home, ["doctor"], 1, {
+      env: { QUIRE_SYSTEMD_USER_DIR: unitDir("/usr/bin/node /elsewhere/bin/quired.js") },
+    });
     const autostart = check(report, "autostart");
     assert.equal(autostart.ok, false);
     assert.match(autostart.detail, /\/elsewhere\/bin\/quired\.js/);
@@ -98,10 +101,13 @@ describe("without a daemon", () => {
       const env = { QUIRE_SYSTEMD_USER_DIR: unitDir(`${process.execPath} ${QUIRED}`) };
       let report: any;
       // The broker notices the death at once and respawns the backend: wait for the restart to show.
-      await eventually(async () => {
-        report = JSON.parse((await quirectl(daemon.home, ["doctor", "--json"], { env })).stdout);
-        return /restart/.test(check(report, "backend pty").detail);
-      }, () => `doctor to show the restart; it says: ${check(report, "backend pty").detail}`);
+      await eventually(
+        async () => {
+          report = JSON.parse((await quirectl(daemon.home, ["doctor", "--json"], { env })).stdout);
+          return /restart/.test(check(report, "backend pty").detail);
+        },
+        () => `doctor to show the restart; it says: ${check(report, "backend pty").detail}`,
+      );
       const backend = check(report, "backend pty");
       assert.equal(backend.ok, false);
       assert.match(backend.detail, /1 restart .*SIGKILL/);
@@ -117,7 +123,11 @@ describe("without a daemon", () => {
     chmodSync(home, 0o755);
     // A listener that dies without unlinking its socket leaves a stale one.
     const sock = join(home, "quired.sock");
-    const listener = spawn(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.stdout.write("up"))`], { stdio: ["ignore", "pipe", "ignore"] });
+    const listener = spawn(
+      process.execPath,
+      ["-e", `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.stdout.write("up"))`],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
     await new Promise((resolve) => listener.stdout!.once("data", resolve));
     listener.kill("SIGKILL");
     await new Promise((resolve) => listener.once("exit", resolve));

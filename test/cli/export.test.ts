@@ -66,12 +66,19 @@ test("the exported workflow reads back into the same jobs, needs and commands", 
   const text = await readFile(join(repo, ".github/workflows/quire.yml"), "utf8");
   const workflow = readWorkflow(text, join(repo, ".github/workflows/quire.yml"));
   const native = parsePipeline(PIPELINE, join(repo, "quire.yml"));
-  assert.deepEqual(workflow.jobs.map((j) => [j.name, j.needs]), native.jobs.map((j) => [j.name, j.needs]));
+  assert.deepEqual(
+    workflow.jobs.map((j) => [j.name, j.needs]),
+    native.jobs.map((j) => [j.name, j.needs]),
+  );
   const build = workflow.jobs[0]!;
   assert.equal(build.steps[0]!.action?.adapter, "checkout");
   // The job's cache as the actions/cache step that quire's reader maps onto the same cache.
   assert.equal(build.steps[1]!.action?.adapter, "cache");
-  assert.deepEqual(build.steps[1]!.action?.with, { path: "pkg/node_modules\n.cache", key: "deps-${{ hashFiles('pkg/package-lock.json') }}", "restore-keys": "deps-" });
+  assert.deepEqual(build.steps[1]!.action?.with, {
+    path: "pkg/node_modules\n.cache",
+    key: "deps-${{ hashFiles('pkg/package-lock.json') }}",
+    "restore-keys": "deps-",
+  });
   assert.equal(build.steps[2]!.run, native.jobs[0]!.steps[0]!.run);
   assert.equal(build.steps[2]!.workingDirectory, "pkg");
   // A retried job's steps run their script through the wrapper, up to three times.
@@ -88,5 +95,8 @@ test("--check exits 0 while the file is current and 1 once quire.yml changed", a
   assert.equal(stale.code, 1, stale.stderr);
   assert.match(stale.stdout, /differs from what export writes today; run: quirectl export github/);
   await rm(join(repo, ".github"), { recursive: true });
-  assert.deepEqual(await quirectlJson(home, ["export", "github", "--check"], 1, { cwd: repo }), { file: join(repo, ".github/workflows/quire.yml"), up_to_date: false });
+  assert.deepEqual(await quirectlJson(home, ["export", "github", "--check"], 1, { cwd: repo }), {
+    file: join(repo, ".github/workflows/quire.yml"),
+    up_to_date: false,
+  });
 });

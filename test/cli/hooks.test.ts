@@ -28,15 +28,24 @@ after(async () => {
 });
 
 const PASSING = "name: checks\njobs:\n  check:\n    steps:\n      - name: look\n        run: cat data.txt\n";
-const FAILING = "name: checks\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          echo 'the check failed here' && exit 4\n";
+const FAILING =
+  "name: checks\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          echo 'the check failed here' && exit 4\n";
 
 const repo = (files: Record<string, string>) => repos.make(files);
 
 /** Runs git in `dir` as a person would (its hooks run), without blocking the test's event loop. */
-function gitAsync(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function gitAsync(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn("git", args, { cwd: dir, env: { ...process.env, ...gitEnv, QUIRE_NO_AUTOSTART: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("git", args, {
+      cwd: dir,
+      env: { ...process.env, ...gitEnv, QUIRE_NO_AUTOSTART: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
@@ -74,15 +83,23 @@ async function runsOf(dir: string): Promise<CiRun[]> {
 
 /** Waits until the repository has `count` runs, and returns them newest first. */
 async function awaitRuns(dir: string, count: number): Promise<CiRun[]> {
-  return eventually(async () => {
-    const runs = await runsOf(dir);
-    return runs.length >= count && runs;
-  }, () => `${dir} to have ${count} runs; hooks.log:\n${hooksLog()}`, 30_000);
+  return eventually(
+    async () => {
+      const runs = await runsOf(dir);
+      return runs.length >= count && runs;
+    },
+    () => `${dir} to have ${count} runs; hooks.log:\n${hooksLog()}`,
+    30_000,
+  );
 }
 
 /** Waits until the hooks log says `pattern`. */
 async function awaitLog(pattern: RegExp): Promise<void> {
-  await eventually(() => pattern.test(hooksLog()), () => `hooks.log to say ${pattern}:\n${hooksLog()}`, 30_000);
+  await eventually(
+    () => pattern.test(hooksLog()),
+    () => `hooks.log to say ${pattern}:\n${hooksLog()}`,
+    30_000,
+  );
 }
 
 const ended = (run: CiRun) => ci.watch(run.id, () => {});
@@ -169,7 +186,7 @@ describe("post-commit", () => {
   test("husky (core.hooksPath .husky/_): its hook still runs the repository's .husky/post-commit; nothing shows in git status", async () => {
     const marker = join(repos.dir("husky"), "ran");
     // What husky 9 writes: .husky/_/ with its h script, one two-line script per hook, and a .gitignore of *.
-    const husky = "#!/usr/bin/env sh\n. \"${0%/*}/h\"\n";
+    const husky = '#!/usr/bin/env sh\n. "${0%/*}/h"\n';
     const h = [
       "#!/usr/bin/env sh",
       '[ "$HUSKY" = "2" ] && set -x',
@@ -209,7 +226,11 @@ describe("post-commit", () => {
   });
 
   test("lefthook (lefthook.yml, its script in .git/hooks): its script runs first and comes back as it was", async () => {
-    const dir = repo({ "quire.yml": PASSING, "data.txt": "1\n", "lefthook.yml": "post-commit:\n  commands:\n    hello:\n      run: echo hello\n" });
+    const dir = repo({
+      "quire.yml": PASSING,
+      "data.txt": "1\n",
+      "lefthook.yml": "post-commit:\n  commands:\n    hello:\n      run: echo hello\n",
+    });
     // What `lefthook install` writes for a hook lefthook.yml names (lefthook itself is not installed here,
     // so its script says so: that line in git's output shows it ran).
     const script = [

@@ -34,7 +34,12 @@ after(() => {
 
 /** quirectl in a real terminal (a PTY), for the commands that print differently there. */
 async function inTerminal(home: string, args: string[]): Promise<{ exitCode: number | null; output: string }> {
-  return run(process.execPath, [QUIRECTL, "--home", home, ...args], { env: { QUIRE_NO_AUTOSTART: "1", QUIRE_HOME: undefined }, cols: 200, rows: 40, timeoutMs: 60_000 });
+  return run(process.execPath, [QUIRECTL, "--home", home, ...args], {
+    env: { QUIRE_NO_AUTOSTART: "1", QUIRE_HOME: undefined },
+    cols: 200,
+    rows: 40,
+    timeoutMs: 60_000,
+  });
 }
 
 function assertInert(text: string, what: string): void {
@@ -51,7 +56,11 @@ describe("visible() and shellWord() cover the bidi controls", () => {
     for (const word of [INJECT, ...BIDI.map((c) => `x${c}y`)]) {
       const quoted = shellWord(word);
       assertInert(quoted, "shellWord");
-      assert.equal(execFileSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8", env: { ...process.env, LC_ALL: "C.UTF-8" } }), word, quoted);
+      assert.equal(
+        execFileSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8", env: { ...process.env, LC_ALL: "C.UTF-8" } }),
+        word,
+        quoted,
+      );
     }
   });
 });
@@ -62,12 +71,19 @@ describe("errors quirectl prints", () => {
     const file = join(dir, "bad.yml");
     const r = await quirectl(tempHomeFor(), ["run", file]);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, `quirectl: ${file}:4:3: jobs.a${SHOWN}: not a valid job name; job names use letters, digits, \`_\` and \`-\` only\n`);
+    assert.equal(
+      r.stderr,
+      `quirectl: ${file}:4:3: jobs.a${SHOWN}: not a valid job name; job names use letters, digits, \`_\` and \`-\` only\n`,
+    );
   });
 
   test("usage errors echo the argument inert (exit 2)", async () => {
     const home = tempHomeFor();
-    for (const args of [["runs", "show", `1${INJECT}`], ["secret", "set", `A${INJECT}`], ["secret", "rm", `A${INJECT}`]]) {
+    for (const args of [
+      ["runs", "show", `1${INJECT}`],
+      ["secret", "set", `A${INJECT}`],
+      ["secret", "rm", `A${INJECT}`],
+    ]) {
       const r = await quirectl(home, args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assertInert(r.stderr, args.join(" "));
@@ -95,7 +111,10 @@ describe("doctor and daemon log, with no daemon", () => {
 
   test("daemon log shows log lines inert, and --json gives them exactly as they are", async () => {
     const home = tempHomeFor();
-    const lines = [JSON.stringify({ time: "2025-05-01T12:03:04.123Z", level: "warn", component: "ci", msg: `step said ${INJECT}`, run: 7 }), `not json ${INJECT}`];
+    const lines = [
+      JSON.stringify({ time: "2025-05-01T12:03:04.123Z", level: "warn", component: "ci", msg: `step said ${INJECT}`, run: 7 }),
+      `not json ${INJECT}`,
+    ];
     const log = `${lines.join("\n")}\n`;
     writeFileSync(join(home, "quired.log"), log);
     const r = await quirectl(home, ["daemon", "log"]);
@@ -183,14 +202,18 @@ describe("with a daemon", () => {
 
     const live = await inTerminal(daemon.home, ["watch", id]);
     assert.equal(live.exitCode, 1, live.output);
-    for (const raw of ["\x1b]0;PWN", ...BIDI, "\u009b"]) assert.ok(!live.output.includes(raw), `watch in a terminal printed ${JSON.stringify(raw)}`);
+    for (const raw of ["\x1b]0;PWN", ...BIDI, "\u009b"])
+      assert.ok(!live.output.includes(raw), `watch in a terminal printed ${JSON.stringify(raw)}`);
     assert.ok(live.output.includes(`ci${SHOWN}`), live.output);
     assert.ok(live.output.includes(`✗ evil / step${SHOWN} exited 3`), live.output);
 
     const list = await quirectl(daemon.home, ["runs"]);
     assert.equal(list.code, 0, list.stderr);
     assertInert(list.stdout, "runs");
-    assert.match(list.stdout, new RegExp(`^${id} +failed \\(pipeline-failure\\) +ci${escapeRegExp(SHOWN)} +other${escapeRegExp(SHOWN)} `, "m"));
+    assert.match(
+      list.stdout,
+      new RegExp(`^${id} +failed \\(pipeline-failure\\) +ci${escapeRegExp(SHOWN)} +other${escapeRegExp(SHOWN)} `, "m"),
+    );
   });
 
   test("logs: the headers quirectl adds are inert, the step's bytes are printed as they are", async () => {

@@ -17,7 +17,10 @@ async function assertJsonError(home: string, args: string[], exit: number, code:
   assert.deepEqual(Object.keys(document.error), ["code", "message"]);
   assert.equal(document.error.code, code, args.join(" "));
   assert.ok(r.stderr.startsWith(`quirectl: ${document.error.message.split("\n")[0]}`), r.stderr);
-  const plain = await quirectl(home, args.filter((arg) => arg !== "--json"));
+  const plain = await quirectl(
+    home,
+    args.filter((arg) => arg !== "--json"),
+  );
   assert.equal(plain.code, exit, "the exit code is the same without --json");
   assert.equal(plain.stdout, "", "without --json, nothing on stdout");
 }

@@ -22,7 +22,9 @@ before(async () => {
   gate = new Gate(repos.dirOutsideTmp("gate"));
   // Its last line is drawn over with `\r` and coloured: written as it is, "› step 2 of 3" would not appear.
   const install = `printf 'fetching\\n\\033[32mstep 1 of 3\\rstep 2 of 3\\033[0m'; ${gate.wait}`;
-  repo = repos.make({ "quire.yml": `jobs:\n  deps:\n    steps:\n      - name: install\n        run: "${install.replaceAll("\\", "\\\\")}"\n      - name: after\n        run: echo done\n` });
+  repo = repos.make({
+    "quire.yml": `jobs:\n  deps:\n    steps:\n      - name: install\n        run: "${install.replaceAll("\\", "\\\\")}"\n      - name: after\n        run: echo done\n`,
+  });
 });
 after(async () => {
   for (const terminal of terminals) await terminal.kill();
@@ -36,7 +38,7 @@ test("in a terminal, the running step shows its last line of output, rendered", 
     rows: 30,
   });
   terminals.push(terminal);
-  await terminal.expect(/install +\d+\.\ds  › step 2 of 3/, { timeoutMs: 30_000 });
+  await terminal.expect(/install +\d+\.\ds {2}› step 2 of 3/, { timeoutMs: 30_000 });
   gate.open();
   const result = await terminal.wait();
   assert.equal(result.exitCode, 0, result.output);

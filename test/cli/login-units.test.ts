@@ -9,7 +9,14 @@ import { quiredCommand, QUIRED_BIN } from "../../src/core/quired-command.js";
 
 function inputs(platform: NodeJS.Platform, home: string | undefined, env: NodeJS.ProcessEnv): LoginInputs {
   const places = resolvePlaces({ home, env, platform });
-  return { platform, places, command: quiredCommand(places, ["--allow-root"]), environment: unitEnvironment(places, env, platform), env, uid: 501 };
+  return {
+    platform,
+    places,
+    command: quiredCommand(places, ["--allow-root"]),
+    environment: unitEnvironment(places, env, platform),
+    env,
+    uid: 501,
+  };
 }
 
 const writes = (steps: Step[]) => steps.filter((s): s is Extract<Step, { action: "write" }> => s.action === "write");
@@ -27,22 +34,33 @@ test("systemd: specifiers, variables, quotes and spaces in values are escaped", 
   const [socket, service] = writes(steps);
   assert.equal(socket!.path, "/u/quired.socket");
   assert.match(socket!.contents, /\nListenStream=\/home\/a b\/100%%\/\$x\/quired\.sock\n/);
-  assert.ok(service!.contents.includes(`ExecStart=${process.execPath} ${QUIRED_BIN} --home "/home/a b/100%%/$$x" --allow-root\n`), service!.contents);
+  assert.ok(
+    service!.contents.includes(`ExecStart=${process.execPath} ${QUIRED_BIN} --home "/home/a b/100%%/$$x" --allow-root\n`),
+    service!.contents,
+  );
   assert.ok(service!.contents.includes(`Environment="PATH=/bin:/opt/\\"q\\""\n`), service!.contents);
   assert.doesNotMatch(service!.contents, /UnsetEnvironment/, "with a home, only PATH is pinned");
   assert.throws(() => installSteps(inputs("linux", "/home/a\nb", { QUIRE_SYSTEMD_USER_DIR: "/u" })), { code: "QUIRE_ERR_LOGIN_VALUE" });
 });
 
 test("launchd (written, untested here): an agent with the same command line, PATH and place variables; bootstrap into gui/UID", () => {
-  const env = { PATH: "/usr/bin:/opt/homebrew/bin", TMPDIR: "/var/folders/x/T/", HOME: "/Users/a", QUIRE_LAUNCH_AGENTS_DIR: "/Users/a/Library/LaunchAgents" };
+  const env = {
+    PATH: "/usr/bin:/opt/homebrew/bin",
+    TMPDIR: "/var/folders/x/T/",
+    HOME: "/Users/a",
+    QUIRE_LAUNCH_AGENTS_DIR: "/Users/a/Library/LaunchAgents",
+  };
   const i = inputs("darwin", undefined, env);
   const steps = installSteps(i);
   const [plist] = writes(steps);
   assert.equal(plist!.path, "/Users/a/Library/LaunchAgents/quire.quired.plist");
   const words = [...plist!.contents.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1]);
   assert.deepEqual(words, ["quire.quired", i.command.file, ...i.command.args, "/usr/bin:/opt/homebrew/bin", "/var/folders/x/T/"]);
-  assert.match(plist!.contents, /<key>RunAtLoad<\/key>\n  <true\/>/);
-  assert.deepEqual(runs(steps), ["launchctl bootout gui/501/quire.quired", "launchctl bootstrap gui/501 /Users/a/Library/LaunchAgents/quire.quired.plist"]);
+  assert.match(plist!.contents, /<key>RunAtLoad<\/key>\n {2}<true\/>/);
+  assert.deepEqual(runs(steps), [
+    "launchctl bootout gui/501/quire.quired",
+    "launchctl bootstrap gui/501 /Users/a/Library/LaunchAgents/quire.quired.plist",
+  ]);
   assert.deepEqual(runs(uninstallSteps("darwin", 501, [plist!.path])), ["launchctl bootout gui/501/quire.quired"]);
 });
 
@@ -54,7 +72,10 @@ test("Windows (written, untested here): a logon task running a launcher with the
   assert.equal(launcher!.path, "C:\\Users\\a\\AppData\\Local\\quire\\quired-logon.cmd");
   assert.ok(launcher!.contents.includes(`set "PATH=C:\\Windows;C:\\Program Files\\nodejs"\r\n`));
   assert.ok(launcher!.contents.includes(`"--home" "${i.command.args[2]!.replace(/%/g, "%%")}" "--allow-root"\r\n`), launcher!.contents);
-  assert.deepEqual(runs(steps), [`schtasks /Create /F /SC ONLOGON /RL LIMITED /TN quired /TR "${launcher!.path}"`, "schtasks /Run /TN quired"]);
+  assert.deepEqual(runs(steps), [
+    `schtasks /Create /F /SC ONLOGON /RL LIMITED /TN quired /TR "${launcher!.path}"`,
+    "schtasks /Run /TN quired",
+  ]);
   assert.deepEqual(runs(uninstallSteps("win32", 0, [launcher!.path])), ["schtasks /Delete /F /TN quired"]);
 });
 

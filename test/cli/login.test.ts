@@ -26,7 +26,11 @@ function tempDir(prefix: string): string {
 }
 
 function quirectl(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [QUIRECTL, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, QUIRE_HOME: "", ...env } });
+  const r = spawnSync(process.execPath, [QUIRECTL, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, QUIRE_HOME: "", ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,7 +64,10 @@ function systemdWords(line: string): string[] {
 
 /** The values of `key=` lines in a unit. */
 function settings(unit: string, key: string): string[] {
-  return unit.split("\n").filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+  return unit
+    .split("\n")
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
 }
 
 test("install --dry-run prints the units and the commands and writes nothing; --json says the same", { skip: linuxOnly }, () => {
@@ -95,7 +102,16 @@ test("install --dry-run prints the units and the commands and writes nothing; --
   );
   // The human output shows the full contents the JSON carries.
   for (const s of steps.filter((s) => s.action === "write")) {
-    assert.ok(human.stdout.includes(s.contents!.trimEnd().split("\n").map((l) => (l ? `    ${l}` : "")).join("\n")), s.path);
+    assert.ok(
+      human.stdout.includes(
+        s
+          .contents!.trimEnd()
+          .split("\n")
+          .map((l) => (l ? `    ${l}` : ""))
+          .join("\n"),
+      ),
+      s.path,
+    );
   }
   assert.equal(existsSync(unitDir), false);
 });
@@ -115,7 +131,10 @@ test("install --no-activate writes exactly the dry run's files; uninstall remove
     if (s.action === "write") assert.equal(readFileSync(s.path!, "utf8"), s.contents, `${s.path} is what the dry run printed`);
   }
   assert.ok(writes.every((s) => s.done));
-  assert.ok((installed.steps as JsonStep[]).filter((s) => s.action === "run").every((s) => !s.done), "no systemctl ran");
+  assert.ok(
+    (installed.steps as JsonStep[]).filter((s) => s.action === "run").every((s) => !s.done),
+    "no systemctl ran",
+  );
 
   const human = quirectl(["--home", home, "daemon", "install", "--no-activate"], env);
   assert.match(human.stdout, /not run \(--no-activate\): systemctl --user enable --now quired\.socket/);
@@ -139,7 +158,9 @@ test("install --no-activate writes exactly the dry run's files; uninstall remove
   assert.match(again.stdout, /Nothing to uninstall/);
 });
 
-test("the units pass systemd-analyze verify, with a quire home and with the XDG places", { skip: linuxOnly || (!existsSync("/usr/bin/systemd-analyze") && "no systemd-analyze") }, () => {
+test("the units pass systemd-analyze verify, with a quire home and with the XDG places", {
+  skip: linuxOnly || (!existsSync("/usr/bin/systemd-analyze") && "no systemd-analyze"),
+}, () => {
   for (const homeArgs of [["--home", tempDir("quire-login-home-")], []]) {
     const unitDir = tempDir("quire-units-");
     const r = quirectl([...homeArgs, "daemon", "install", "--no-activate", "--allow-root"], {
@@ -161,7 +182,10 @@ test("the units pass systemd-analyze verify, with a quire home and with the XDG 
     const service = readFileSync(join(unitDir, "quired.service"), "utf8");
     if (homeArgs.length === 0) {
       assert.match(readFileSync(join(unitDir, "quired.socket"), "utf8"), /\nListenStream=\/run\/user\/4242\/quire\/quired\.sock\n/);
-      assert.deepEqual(settings(service, "Environment").slice(1), ['"XDG_RUNTIME_DIR=/run/user/4242"', '"XDG_STATE_HOME=/home/somebody/.local/state"']);
+      assert.deepEqual(settings(service, "Environment").slice(1), [
+        '"XDG_RUNTIME_DIR=/run/user/4242"',
+        '"XDG_STATE_HOME=/home/somebody/.local/state"',
+      ]);
       assert.deepEqual(settings(service, "UnsetEnvironment"), ["TMPDIR"], "unset when installing, so unset for quired too");
     }
   }
@@ -191,10 +215,13 @@ test("the service's ExecStart, run as written with its Environment=, starts a wo
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   try {
     const socket = resolvePlaces({ home }).socket;
-    await eventually(async () => {
-      assert.equal(child.exitCode, null, `quired exited: ${stderr}`);
-      return probeSocket(socket, 200);
-    }, () => `quired to start: ${stderr}`);
+    await eventually(
+      async () => {
+        assert.equal(child.exitCode, null, `quired exited: ${stderr}`);
+        return probeSocket(socket, 200);
+      },
+      () => `quired to start: ${stderr}`,
+    );
     const status = quirectl(["--home", home, "status", "--json"], { QUIRE_NO_AUTOSTART: "1" });
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).pid, child.pid);

@@ -67,7 +67,10 @@ test("--step alone that several jobs have exits 2, naming them and the command f
   const r = await quirectl(daemon.home, ["logs", id, "--step", "hello"]);
   assert.equal(r.code, 2, r.stderr);
   assert.equal(r.stdout, "");
-  assert.equal(r.stderr, `quirectl: jobs a, b of run ${id} each have a step hello; name the job: quirectl logs ${id} --job a --step hello\n`);
+  assert.equal(
+    r.stderr,
+    `quirectl: jobs a, b of run ${id} each have a step hello; name the job: quirectl logs ${id} --job a --step hello\n`,
+  );
   const json = await quirectl(daemon.home, ["logs", id, "--step", "hello", "--json"]);
   assert.equal(json.code, 2);
   assert.equal(JSON.parse(json.stdout).error.code, "QUIRE_ERR_STEP_AMBIGUOUS");
@@ -103,7 +106,10 @@ test("a whole run piped: each step's bytes under a header of job, step and attem
 
 test("one job's retried step: both attempts, headed; --raw: the bytes alone, in order", async () => {
   const headed = await quirectl(daemon.home, ["logs", id, "--job", "flaky", "--step", "try"]);
-  assert.equal(headed.stdout.replaceAll("\r\n", "\n"), "==> flaky / try (attempt 1) <==\ntry 1\n\n==> flaky / try (attempt 2) <==\ntry 2\n");
+  assert.equal(
+    headed.stdout.replaceAll("\r\n", "\n"),
+    "==> flaky / try (attempt 1) <==\ntry 1\n\n==> flaky / try (attempt 2) <==\ntry 2\n",
+  );
   const raw = await quirectl(daemon.home, ["logs", id, "--raw"]);
   assert.equal(raw.code, 0, raw.stderr);
   assert.equal(raw.stdout.replaceAll("\r\n", "\n"), "hello from a\nhello from b\nonly in b, no newlinetry 1\ntry 2\ngate closed\n");

@@ -44,7 +44,12 @@ after(() => {
 });
 
 const SHELLS: Record<string, { file: string; args: string[]; load: string; show: string }> = {
-  bash: { file: "/bin/bash", args: ["--norc", "--noprofile", "-c"], load: ". SNIPPET", show: '__quire_status; printf "%s" "$QUIRE_PROMPT"' },
+  bash: {
+    file: "/bin/bash",
+    args: ["--norc", "--noprofile", "-c"],
+    load: ". SNIPPET",
+    show: '__quire_status; printf "%s" "$QUIRE_PROMPT"',
+  },
   zsh: { file: "/usr/bin/zsh", args: ["-f", "-c"], load: ". SNIPPET", show: '__quire_status; printf "%s" "$QUIRE_PROMPT"' },
   fish: { file: "/usr/bin/fish", args: ["--no-config", "-c"], load: "source SNIPPET", show: "__quire_prompt" },
   sh: { file: "/bin/sh", args: ["-c"], load: ". SNIPPET", show: '__quire_status; printf "%s" "$QUIRE_PROMPT"' },
@@ -62,7 +67,11 @@ function inShell(shell: string, cwd: string): { segment: string; processes: numb
   const probe = "/bin/sh -c 'echo \"<$$>\"'";
   // The last probe is not the script's last command: bash and zsh would exec that one in place of themselves.
   const script = `${load.replace("SNIPPET", `'${path}'`)}; ${show}; echo; ${probe}; ${show}; ${show}; ${show}; echo; ${probe}; echo`;
-  const r = spawnSync("unshare", ["--pid", "--fork", "--kill-child", "env", "-i", "PATH=/nonexistent", `HOME=${scratch}`, file, ...args, script], { cwd, encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(
+    "unshare",
+    ["--pid", "--fork", "--kill-child", "env", "-i", "PATH=/nonexistent", `HOME=${scratch}`, file, ...args, script],
+    { cwd, encoding: "utf8", timeout: 30_000 },
+  );
   assert.equal(r.status, 0, `${shell}: ${r.stderr}`);
   const [first, , third] = r.stdout.split("\n");
   const pids = [...r.stdout.matchAll(/<(\d+)>/g)].map((m) => Number(m[1]));
@@ -110,7 +119,11 @@ describe("the segment in each shell", () => {
     const starship = snippets.starship!.match(/^command = '(.*)'$/m)![1]!;
     assert.match(snippets.starship!, /^\[custom\.quire\]$/m);
     for (const command of [tmux, starship]) {
-      const r = spawnSync("/bin/sh", ["-c", command], { cwd: join(repo, "deep"), env: { HOME: scratch, PATH: "/nonexistent" }, encoding: "utf8" });
+      const r = spawnSync("/bin/sh", ["-c", command], {
+        cwd: join(repo, "deep"),
+        env: { HOME: scratch, PATH: "/nonexistent" },
+        encoding: "utf8",
+      });
       assert.equal(r.stdout, "quire ✗ #12", `${command}: ${r.stderr}`);
     }
   });
@@ -129,7 +142,11 @@ describe("with a real daemon", () => {
     const dir = repos.make({ "quire.yml": "jobs:\n  a:\n    steps:\n      - test ! -e broken\n" });
     {
       const snippet = (await quirectl(daemon.home, ["prompt", "--shell", "bash"])).stdout;
-      const show = () => spawnSync("/bin/bash", ["--norc", "--noprofile", "-c", `${snippet}\n__quire_status; printf %s "$QUIRE_PROMPT"`], { cwd: dir, encoding: "utf8" }).stdout;
+      const show = () =>
+        spawnSync("/bin/bash", ["--norc", "--noprofile", "-c", `${snippet}\n__quire_status; printf %s "$QUIRE_PROMPT"`], {
+          cwd: dir,
+          encoding: "utf8",
+        }).stdout;
       assert.equal(show(), "");
       const passed = await quirectl(daemon.home, ["run", "--wait", "--json"], { cwd: dir });
       assert.equal(passed.code, 0, passed.stderr);

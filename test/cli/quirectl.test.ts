@@ -44,7 +44,16 @@ test("daemon start, status --json, restart, stop", () => {
   assert.equal(s.pid, pid);
   assert.match(s.started_at, /^\d{4}-\d\d-\d\dT.*Z$/);
   assert.ok(s.uptime_ms >= 0);
-  assert.deepEqual(Object.keys(s.backends[0]).sort(), ["clients", "last_error", "pid", "restarts", "service", "socket", "started_at", "state"]);
+  assert.deepEqual(Object.keys(s.backends[0]).sort(), [
+    "clients",
+    "last_error",
+    "pid",
+    "restarts",
+    "service",
+    "socket",
+    "started_at",
+    "state",
+  ]);
   assert.equal(s.backends[0].service, "echo");
 
   const human = quirectl(["status"]);

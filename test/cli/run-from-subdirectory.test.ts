@@ -13,7 +13,10 @@ let daemon: TestDaemon;
 let repo: string;
 before(async () => {
   daemon = await startTestDaemon();
-  repo = repos.make({ "quire.yml": "name: root\njobs:\n  where:\n    steps:\n      - test -f quire.yml && test -d src/deep\n", "src/deep/file.txt": "x\n" });
+  repo = repos.make({
+    "quire.yml": "name: root\njobs:\n  where:\n    steps:\n      - test -f quire.yml && test -d src/deep\n",
+    "src/deep/file.txt": "x\n",
+  });
 });
 after(async () => {
   await daemon?.stop();

@@ -44,12 +44,17 @@ test("piped, one Ctrl-C: says the run goes on and how to watch or cancel it, and
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (t: string) => (stdout += t));
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once("exit", (code, signal) => resolve([code, signal])));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("exit", (code, signal) => resolve([code, signal])),
+  );
   await eventually(() => stdout.includes("sleeper / hold active"), "the step to start", 30_000);
   const id = Number(/run (\d+) active/.exec(stdout)![1]);
   child.kill("SIGINT");
   assert.deepEqual(await exited, [null, "SIGINT"], "it ends as an interrupted program does");
-  assert.equal(stderr, `\nrun ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)\n`);
+  assert.equal(
+    stderr,
+    `\nrun ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)\n`,
+  );
   assert.equal(await state(id), "active");
   assert.equal((await quirectl(daemon.home, ["cancel", String(id)])).code, 0);
 });
@@ -65,7 +70,10 @@ test("in a terminal, Ctrl-C twice: the run is cancelled and its end shown, exit 
   const id = Number(/run (\d+)/.exec(header.match)![1]);
   await terminal.expect("hold", { timeoutMs: 30_000 });
   await terminal.write("\x03");
-  await terminal.expect(`run ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)`, { timeoutMs: 10_000 });
+  await terminal.expect(
+    `run ${id} goes on in the daemon: follow it with quirectl watch ${id}, cancel it with quirectl cancel ${id} (or press Ctrl-C again now)`,
+    { timeoutMs: 10_000 },
+  );
   await terminal.write("\x03");
   await terminal.expect(`cancelling run ${id}`, { timeoutMs: 10_000 });
   const result = await terminal.wait();

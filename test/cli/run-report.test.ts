@@ -57,10 +57,11 @@ function assertReport(text: string): void {
   assert.ok(failed > 0, text);
   // The summary's lines, in order, under the step's line: the test's name and values are not cut.
   const shown = lines.slice(failed + 1).map((line) => line.trim());
-  for (const want of ["not ok 2 - adds numbers", "expected: 42", "actual: 41", "at frame 10 (t.js)"]) assert.ok(shown.includes(want), `${want} in\n${text}`);
+  for (const want of ["not ok 2 - adds numbers", "expected: 42", "actual: 41", "at frame 10 (t.js)"])
+    assert.ok(shown.includes(want), `${want} in\n${text}`);
   assert.ok(shown.indexOf("not ok 2 - adds numbers") < shown.indexOf("actual: 41"));
   assert.match(text, /full log: quirectl logs \d+ --job test --step unit/);
-  assert.match(text, /^✓ flaky complete \(attempt 2 of 3\)  \d/m);
+  assert.match(text, /^✓ flaky complete \(attempt 2 of 3\) {2}\d/m);
 }
 
 test("piped: the failed step's summary lines in full, and the attempt a retried job completed on", async () => {

@@ -18,7 +18,8 @@ let dir: string;
 before(async () => {
   daemon = await startTestDaemon();
   dir = repos.make({
-    "quire.yml": "jobs:\n  build:\n    steps:\n      - sleep 0.4; echo built\n  test:\n    needs: [build]\n    steps:\n      - name: unit\n        run: echo 'expected 1, got 2'; exit 1\n",
+    "quire.yml":
+      "jobs:\n  build:\n    steps:\n      - sleep 0.4; echo built\n  test:\n    needs: [build]\n    steps:\n      - name: unit\n        run: echo 'expected 1, got 2'; exit 1\n",
     "slow-job.yml": "jobs:\n  slow:\n    timeout: 300ms\n    steps:\n      - name: hold\n        run: sleep 30\n",
     "slow-step.yml": "jobs:\n  slow:\n    steps:\n      - name: hold\n        run: sleep 30\n        timeout: 1500ms\n",
   });
@@ -79,7 +80,8 @@ describe("control characters in names are shown, not obeyed", () => {
   test("visible() writes every control character as a caret or \\u escape", () => {
     assert.equal(visible(INJECTION), "^[]0;pwned^G^[[2J^[[31mred^M^H\\u009b2J^?");
     assert.equal(visible("tab\there\nline"), "tab^Ihere^Jline");
-    for (let code = 0; code < 0xa0; code++) assert.doesNotMatch(visible(`a${String.fromCharCode(code)}b`), CONTROLS, `U+${code.toString(16)}`);
+    for (let code = 0; code < 0xa0; code++)
+      assert.doesNotMatch(visible(`a${String.fromCharCode(code)}b`), CONTROLS, `U+${code.toString(16)}`);
     assert.equal(visible("plain ünïcødé ✓"), "plain ünïcødé ✓");
   });
 
@@ -87,7 +89,11 @@ describe("control characters in names are shown, not obeyed", () => {
     for (const word of [INJECTION, "it's \\ a\ttab", "simple", "with space", "'", "\u0085"]) {
       const quoted = shellWord(word);
       assert.doesNotMatch(quoted, CONTROLS, quoted);
-      assert.equal(execFileSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8", env: { ...process.env, LC_ALL: "C.UTF-8" } }), word, quoted);
+      assert.equal(
+        execFileSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8", env: { ...process.env, LC_ALL: "C.UTF-8" } }),
+        word,
+        quoted,
+      );
     }
   });
 
@@ -99,7 +105,7 @@ describe("control characters in names are shown, not obeyed", () => {
         "  evil:",
         "    steps:",
         '      - name: "\\e[2J\\e[31mwiped\\u009b"',
-        '        run: quirectl annotate "$(printf \'note \\033[2J\')"; exit 3',
+        "        run: quirectl annotate \"$(printf 'note \\033[2J')\"; exit 3",
       ].join("\n"),
     });
     const live = await run(process.execPath, [QUIRECTL, "--home", daemon.home, "run", join(repo, "quire.yml"), "--wait"], {
@@ -109,7 +115,8 @@ describe("control characters in names are shown, not obeyed", () => {
       timeoutMs: 60_000,
     });
     assert.equal(live.exitCode, 1, live.output);
-    for (const raw of ["\x1b]0;pwned", "\x1b[2J", "\x1b[31m", "\u009b"]) assert.ok(!live.output.includes(raw), `live view and report hold ${JSON.stringify(raw)}`);
+    for (const raw of ["\x1b]0;pwned", "\x1b[2J", "\x1b[31m", "\u009b"])
+      assert.ok(!live.output.includes(raw), `live view and report hold ${JSON.stringify(raw)}`);
     assert.match(live.output, /ci\^\[\]0;pwned\^G/);
     assert.match(live.output, /✗ evil \/ \^\[\[2J\^\[\[31mwiped\\u009b exited 3/);
     assert.match(live.output, /full log: quirectl logs \d+ --job evil --step \$'\\x1b\[2J\\x1b\[31mwiped\\u009b'/);
@@ -133,10 +140,31 @@ const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 describe("the live view fits the terminal", () => {
   const ms = BigInt(Date.now() - 5_000);
-  const step = (name: string, state: string): CiStep =>
-    ({ name, state, hasExitCode: state === "complete" || state === "failed", exitCode: state === "failed" ? 1 : 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n, log: "", attempt: 1, command: name, summary: "" });
-  const job = (name: string, state: string, steps: CiStep[], needs: string[] = []): CiJob =>
-    ({ name, state, hasExitCode: false, exitCode: 0, startedUnixMs: state === "pending" ? 0n : ms, finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n, attempt: 1, maxAttempts: 1, needs, steps, cachedFrom: 0n });
+  const step = (name: string, state: string): CiStep => ({
+    name,
+    state,
+    hasExitCode: state === "complete" || state === "failed",
+    exitCode: state === "failed" ? 1 : 0,
+    startedUnixMs: state === "pending" ? 0n : ms,
+    finishedUnixMs: state === "complete" || state === "failed" ? ms + 1000n : 0n,
+    log: "",
+    attempt: 1,
+    command: name,
+    summary: "",
+  });
+  const job = (name: string, state: string, steps: CiStep[], needs: string[] = []): CiJob => ({
+    name,
+    state,
+    hasExitCode: false,
+    exitCode: 0,
+    startedUnixMs: state === "pending" ? 0n : ms,
+    finishedUnixMs: state === "active" || state === "pending" ? 0n : ms + 2000n,
+    attempt: 1,
+    maxAttempts: 1,
+    needs,
+    steps,
+    cachedFrom: 0n,
+  });
   const bigRun = () =>
     CiRun.fromPartial({
       id: 7n,
@@ -162,48 +190,105 @@ describe("the live view fits the terminal", () => {
   test("on 12 rows: the header, every active job with its steps, the failed job, and counts of the rest", () => {
     const lines = frame(bigRun(), "*", Date.now(), { rows: 12, columns: 80 }).split("\n");
     assert.ok(lines.length <= 11, lines.join("\n"));
-    assert.match(lines[0]!, /^run 7  big  main  active/);
+    assert.match(lines[0]!, /^run 7 {2}big {2}main {2}active/);
     assert.deepEqual(
-      lines.slice(1).map((l) => l.replace(/  \d+(\.\d)?s/g, "")),
-      ["  ✗ broken", "  * build", "      ✓ fetch", "      * compile", "      · link", "  * lint", "      * eslint", "  ✓ 40 complete, · 200 pending"],
+      lines.slice(1).map((l) => l.replace(/ {2}\d+(\.\d)?s/g, "")),
+      [
+        "  ✗ broken",
+        "  * build",
+        "      ✓ fetch",
+        "      * compile",
+        "      · link",
+        "  * lint",
+        "      * eslint",
+        "  ✓ 40 complete, · 200 pending",
+      ],
     );
   });
 
   test("on 7 rows: only running steps, the failed job counted too; lines never wrap", () => {
     const lines = frame(bigRun(), "*", Date.now(), { rows: 7, columns: 36 }).split("\n");
     assert.ok(lines.length <= 6, lines.join("\n"));
-    assert.ok(lines.every((l) => Array.from(l).length <= 35), lines.join("\n"));
-    assert.match(lines[0]!, /^run 7  big  main  active/);
+    assert.ok(
+      lines.every((l) => Array.from(l).length <= 35),
+      lines.join("\n"),
+    );
+    assert.match(lines[0]!, /^run 7 {2}big {2}main {2}active/);
     assert.equal(lines[lines.length - 1], "  ✓ 40 complete, ✗ 1 failed, · 200…");
     // The active jobs' steps no longer fit in full or in short: only the running ones are left.
-    assert.deepEqual(lines.slice(1, -1).map((l) => l.replace(/  \d+(\.\d)?s/g, "")), ["  * build", "      * compile", "  * lint", "      * eslint"]);
+    assert.deepEqual(
+      lines.slice(1, -1).map((l) => l.replace(/ {2}\d+(\.\d)?s/g, "")),
+      ["  * build", "      * compile", "  * lint", "      * eslint"],
+    );
   });
 
   test("an active job with more steps than fit shows its active step and counts of the others", () => {
-    const steps = [...Array.from({ length: 50 }, (_, i) => step(`s${i}`, "complete")), step("now", "active"), ...Array.from({ length: 50 }, (_, i) => step(`t${i}`, "pending"))];
-    const r = CiRun.fromPartial({ id: 8n, pipeline: "long", state: "active", startedUnixMs: ms, jobs: [job("only", "active", steps), job("next", "pending", [step("x", "pending")])] });
-    const lines = frame(r, "*", Date.now(), { rows: 10 }).split("\n").map((l) => l.replace(/  \d+(\.\d)?s/g, ""));
+    const steps = [
+      ...Array.from({ length: 50 }, (_, i) => step(`s${i}`, "complete")),
+      step("now", "active"),
+      ...Array.from({ length: 50 }, (_, i) => step(`t${i}`, "pending")),
+    ];
+    const r = CiRun.fromPartial({
+      id: 8n,
+      pipeline: "long",
+      state: "active",
+      startedUnixMs: ms,
+      jobs: [job("only", "active", steps), job("next", "pending", [step("x", "pending")])],
+    });
+    const lines = frame(r, "*", Date.now(), { rows: 10 })
+      .split("\n")
+      .map((l) => l.replace(/ {2}\d+(\.\d)?s/g, ""));
     assert.deepEqual(lines.slice(1), ["  * only", "      ✓ 50 steps complete", "      * now", "      · 50 steps pending", "  · 1 pending"]);
   });
 
   test("many active jobs on a tiny terminal: the header stays and the cut is said", () => {
-    const r = CiRun.fromPartial({ id: 9n, pipeline: "wide", state: "active", startedUnixMs: ms, jobs: Array.from({ length: 30 }, (_, i) => job(`j${i}`, "active", [step("a", "active")])) });
+    const r = CiRun.fromPartial({
+      id: 9n,
+      pipeline: "wide",
+      state: "active",
+      startedUnixMs: ms,
+      jobs: Array.from({ length: 30 }, (_, i) => job(`j${i}`, "active", [step("a", "active")])),
+    });
     const lines = frame(r, "*", Date.now(), { rows: 8 }).split("\n");
     assert.equal(lines.length, 7);
-    assert.match(lines[0]!, /^run 9  wide/);
-    assert.match(lines[6]!, /^  … \d+ more lines$/);
+    assert.match(lines[0]!, /^run 9 {2}wide/);
+    assert.match(lines[6]!, /^ {2}… \d+ more lines$/);
   });
 
   test("a cached job says which run it is cached from, and shows no steps (none ran); cached jobs are counted apart", () => {
     const cached = { ...job("build", "cached", [step("make", "skipped")]), startedUnixMs: 0n, cachedFrom: 3n };
-    const r = CiRun.fromPartial({ id: 11n, pipeline: "p", state: "active", startedUnixMs: ms, jobs: [cached, job("test", "active", [step("t", "active")])] });
-    assert.deepEqual(frame(r, "*", Date.now()).split("\n").slice(1).map((l) => l.replace(/  \d+(\.\d)?s/g, "")), ["  ✓ build  cached from run 3", "  * test", "      * t"]);
-    const many = CiRun.fromPartial({ id: 12n, pipeline: "p", state: "active", startedUnixMs: ms, jobs: [...Array.from({ length: 20 }, (_, i) => ({ ...cached, name: `c${i}` })), job("test", "active", [step("t", "active")])] });
+    const r = CiRun.fromPartial({
+      id: 11n,
+      pipeline: "p",
+      state: "active",
+      startedUnixMs: ms,
+      jobs: [cached, job("test", "active", [step("t", "active")])],
+    });
+    assert.deepEqual(
+      frame(r, "*", Date.now())
+        .split("\n")
+        .slice(1)
+        .map((l) => l.replace(/ {2}\d+(\.\d)?s/g, "")),
+      ["  ✓ build  cached from run 3", "  * test", "      * t"],
+    );
+    const many = CiRun.fromPartial({
+      id: 12n,
+      pipeline: "p",
+      state: "active",
+      startedUnixMs: ms,
+      jobs: [...Array.from({ length: 20 }, (_, i) => ({ ...cached, name: `c${i}` })), job("test", "active", [step("t", "active")])],
+    });
     assert.match(frame(many, "*", Date.now(), { rows: 6 }), /✓ 20 cached/);
   });
 
   test("names in the frame are made visible", () => {
-    const r = CiRun.fromPartial({ id: 10n, pipeline: `p${INJECTION}`, ref: "\x1b[2Jref", state: "active", jobs: [job("j", "pending", [step("s", "pending")], [`n${INJECTION}`]), job("k", "active", [step(`s${INJECTION}`, "active")])] });
+    const r = CiRun.fromPartial({
+      id: 10n,
+      pipeline: `p${INJECTION}`,
+      ref: "\x1b[2Jref",
+      state: "active",
+      jobs: [job("j", "pending", [step("s", "pending")], [`n${INJECTION}`]), job("k", "active", [step(`s${INJECTION}`, "active")])],
+    });
     assert.doesNotMatch(frame(r, "*", Date.now()), CONTROLS_BUT_NEWLINE);
     assert.doesNotMatch(frame(r, "*", Date.now(), { rows: 3, columns: 40 }), CONTROLS_BUT_NEWLINE);
   });

@@ -19,7 +19,11 @@ after(() => {
 });
 
 function quirectl(home: string, args: string[]) {
-  const r = spawnSync(process.execPath, [QUIRECTL, "--home", home, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, QUIRE_HOME: "" } });
+  const r = spawnSync(process.execPath, [QUIRECTL, "--home", home, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, QUIRE_HOME: "" },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,7 +37,14 @@ test("quirectl against a home under a regular file (ENOTDIR) exits 3 with a sent
   dirs.push(dir);
   writeFileSync(join(dir, "file"), "");
   const home = join(dir, "file", "home");
-  for (const args of [["status"], ["daemon", "status"], ["ps"], ["start", "web", "--", "sleep", "1"], ["daemon", "start"], ["daemon", "stop"]]) {
+  for (const args of [
+    ["status"],
+    ["daemon", "status"],
+    ["ps"],
+    ["start", "web", "--", "sleep", "1"],
+    ["daemon", "start"],
+    ["daemon", "stop"],
+  ]) {
     const r = quirectl(home, args);
     assert.equal(r.code, 3, `quirectl ${args.join(" ")}: ${r.stderr}`);
     assertOneSentence(r.stderr);
@@ -49,9 +60,13 @@ test("quirectl against a listener whose backlog is full (EAGAIN) exits 3 with a 
   dirs.push(home);
   const path = join(home, "quired.sock");
   // A listener that accepts nothing: started, then stopped, with room for one waiting connection.
-  const listener = spawn(process.execPath, ["-e", `require("net").createServer().listen({ path: ${JSON.stringify(path)}, backlog: 1 }, () => process.stdout.write("ready"))`], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  const listener = spawn(
+    process.execPath,
+    ["-e", `require("net").createServer().listen({ path: ${JSON.stringify(path)}, backlog: 1 }, () => process.stdout.write("ready"))`],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
   children.push(listener);
   await new Promise((resolve) => listener.stdout!.once("data", resolve));
   process.kill(listener.pid!, "SIGSTOP");

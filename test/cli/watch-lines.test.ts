@@ -16,7 +16,8 @@ before(async () => {
   daemon = await startTestDaemon();
   // The first step takes over a second, so a line stamped when it is printed cannot pass for its start.
   dir = repos.make({
-    "quire.yml": "jobs:\n  a:\n    steps:\n      - name: one\n        run: sleep 1.2\n      - name: two\n        run: 'true'\n  b:\n    needs: [a]\n    steps:\n      - name: three\n        run: 'true'\n",
+    "quire.yml":
+      "jobs:\n  a:\n    steps:\n      - name: one\n        run: sleep 1.2\n      - name: two\n        run: 'true'\n  b:\n    needs: [a]\n    steps:\n      - name: three\n        run: 'true'\n",
   });
 });
 after(async () => {
@@ -28,7 +29,7 @@ function viewLines(stdout: string): [string, string][] {
   return stdout
     .split("\n")
     .filter((line) => /^\d\d:\d\d:\d\d /.test(line))
-    .map((line) => [line.slice(0, 8), line.slice(9).replace(/  \d+(\.\d)?s$/, "")]);
+    .map((line) => [line.slice(0, 8), line.slice(9).replace(/ {2}\d+(\.\d)?s$/, "")]);
 }
 
 const clock = (iso: string) => iso.slice(11, 19);
@@ -62,7 +63,12 @@ test("run --wait piped: the same lines as they happen, never out of order", asyn
   const r = await quirectl(daemon.home, ["run", join(dir, "quire.yml"), "--wait", "--no-cache"]);
   assert.equal(r.code, 0, r.stderr);
   const texts = viewLines(r.stdout).map(([, text]) => text);
-  for (const [before, after] of [["a / one active", "a / one complete"], ["a / two complete", "a complete"], ["a complete", "b active"], ["b / three complete", "b complete"]]) {
+  for (const [before, after] of [
+    ["a / one active", "a / one complete"],
+    ["a / two complete", "a complete"],
+    ["a complete", "b active"],
+    ["b / three complete", "b complete"],
+  ]) {
     assert.ok(texts.indexOf(before) >= 0 && texts.indexOf(before) < texts.indexOf(after), `${before} before ${after}:\n${r.stdout}`);
   }
   const times = viewLines(r.stdout).map(([time]) => time);

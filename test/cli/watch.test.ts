@@ -11,7 +11,8 @@ import { QUIRECTL, startTestDaemon, type TestDaemon } from "../helpers/daemon.js
 import { eventually } from "../helpers/eventually.js";
 import { tempRepos } from "../helpers/git.js";
 
-const PIPELINE = "name: watched\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          if test -e slow; then sleep 60; fi\n";
+const PIPELINE =
+  "name: watched\njobs:\n  check:\n    steps:\n      - name: look\n        run: |\n          cat data.txt\n          if test -e slow; then sleep 60; fi\n";
 
 const repos = tempRepos();
 let daemon: TestDaemon;
@@ -35,14 +36,23 @@ after(async () => {
 
 /** Waits for `done`, failing at once should the watch exit first. */
 async function until(what: string, done: () => boolean): Promise<void> {
-  await eventually(() => {
-    if (watcher?.exitCode !== null && watcher?.exitCode !== undefined) throw new Error(`quirectl run --watch exited ${watcher.exitCode} before ${what}\nstderr:\n${stderr}`);
-    return done();
-  }, () => `${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`, 60_000);
+  await eventually(
+    () => {
+      if (watcher?.exitCode !== null && watcher?.exitCode !== undefined)
+        throw new Error(`quirectl run --watch exited ${watcher.exitCode} before ${what}\nstderr:\n${stderr}`);
+      return done();
+    },
+    () => `${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+    60_000,
+  );
 }
 
 /** The runs the watch has printed (each as it ended), in order. */
-const ended = () => stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+const ended = () =>
+  stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line));
 const submitted = () => [...stderr.matchAll(/^run (\d+) pending \((.*)\)$/gm)].map((m) => ({ id: Number(m[1]), why: m[2]! }));
 const logOf = (run: any) => readFileSync(run.jobs[0].steps[0].log, "utf8");
 

@@ -25,7 +25,10 @@ test("connect takes the handoff when asked, the reconnect otherwise; both serve 
     reconnected.request(Lane.ECHO, Buffer.from("two")),
     handedOff.request(Lane.ECHO, Buffer.alloc(1024 * 1024, 7)),
   ]);
-  assert.deepEqual(replies.map((r) => r.length), [3, 3, 1024 * 1024]);
+  assert.deepEqual(
+    replies.map((r) => r.length),
+    [3, 3, 1024 * 1024],
+  );
   assert.equal(replies[1]!.toString(), "two");
   handedOff.close();
   reconnected.close();
@@ -96,9 +99,12 @@ test("connect starts the daemon when none runs", async () => {
 });
 
 test("an unknown service is a RefusedError with the wire code", async () => {
-  await assert.rejects(connect("no-such-service", { home: daemon.home, autostart: false }), (error: Error & { code?: string; refusedCode?: number }) => {
-    assert.equal(error.code, "QUIRE_ERR_REFUSED");
-    assert.equal(error.refusedCode, 2);
-    return true;
-  });
+  await assert.rejects(
+    connect("no-such-service", { home: daemon.home, autostart: false }),
+    (error: Error & { code?: string; refusedCode?: number }) => {
+      assert.equal(error.code, "QUIRE_ERR_REFUSED");
+      assert.equal(error.refusedCode, 2);
+      return true;
+    },
+  );
 });

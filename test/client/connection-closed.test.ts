@@ -25,13 +25,18 @@ async function serverThat(onConnection: (socket: Socket) => void, name: string):
 }
 
 test("closed by an unsolicited Refused: ConnectionClosedError carries its code", async () => {
-  const refused = Refused.encode(Refused.fromPartial({ code: Refused_Code.SHUTTING_DOWN, reason: "the pty backend is shutting down" })).finish();
+  const refused = Refused.encode(
+    Refused.fromPartial({ code: Refused_Code.SHUTTING_DOWN, reason: "the pty backend is shutting down" }),
+  ).finish();
   const { server, path } = await serverThat((socket) => {
     socket.end(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CONTROL, payload: Buffer.from(refused) })));
   }, "refused.sock");
   try {
     const framed = new FramedSocket(await dial(path, 2_000));
-    const error = await framed.read(2_000, "waiting").then(() => undefined, (e: unknown) => e);
+    const error = await framed.read(2_000, "waiting").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ConnectionClosedError);
     assert.equal(error.code, "QUIRE_ERR_CONNECTION_CLOSED");
     assert.equal(error.refusedCode, Refused_Code.SHUTTING_DOWN);
@@ -45,7 +50,10 @@ test("closed without a word: refusedCode is undefined", async () => {
   const { server, path } = await serverThat((socket) => socket.end(), "silent.sock");
   try {
     const framed = new FramedSocket(await dial(path, 2_000));
-    const error = await framed.read(2_000, "waiting").then(() => undefined, (e: unknown) => e);
+    const error = await framed.read(2_000, "waiting").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof ConnectionClosedError);
     assert.equal(error.refusedCode, undefined);
   } finally {

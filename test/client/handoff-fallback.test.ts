@@ -42,16 +42,33 @@ function frames(socket: Socket, onFrame: (frame: Frame) => void): void {
 }
 
 function reply(socket: Socket, requestId: bigint, answer: HelloReply): void {
-  socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(HelloReply.encode(answer).finish()) })));
+  socket.write(
+    encodeFramed(
+      newFrame({
+        kind: Frame_Kind.RESPONSE,
+        payloadProtocol: Lane.CONTROL,
+        requestId,
+        payload: Buffer.from(HelloReply.encode(answer).finish()),
+      }),
+    ),
+  );
 }
 
 function echo(socket: Socket, frame: Frame): void {
-  socket.write(encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ECHO, requestId: frame.requestId, payload: frame.payload })));
+  socket.write(
+    encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ECHO, requestId: frame.requestId, payload: frame.payload })),
+  );
 }
 
 function negotiated(fields: { handoff: boolean; token: Buffer; backendPipe: string }): HelloReply {
   return HelloReply.fromPartial({
-    negotiated: { negotiatedProtocol: 1, daemonVersion: "0.1.0", backendPipe: fields.backendPipe, serverCapabilities: fields.handoff ? CAP_HANDLE_PASSING : 0n, handlePassedToken: fields.token },
+    negotiated: {
+      negotiatedProtocol: 1,
+      daemonVersion: "0.1.0",
+      backendPipe: fields.backendPipe,
+      serverCapabilities: fields.handoff ? CAP_HANDLE_PASSING : 0n,
+      handlePassedToken: fields.token,
+    },
   });
 }
 
@@ -76,7 +93,13 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
   dirs.push(home);
   const places = resolvePlaces({ home });
   const backendPipe = join(home, "backend-echo.sock");
-  const seen = { hellos: [] as Hello[], requestsAtBroker: 0, backendRequests: [] as string[], backendCancels: [] as bigint[], backendHellos: 0 };
+  const seen = {
+    hellos: [] as Hello[],
+    requestsAtBroker: 0,
+    backendRequests: [] as string[],
+    backendCancels: [] as bigint[],
+    backendHellos: 0,
+  };
   const unused = [...accepts];
 
   const brokerServer = createServer((socket) => {
@@ -122,7 +145,11 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
       const token = Buffer.from(Hello.decode(frame.payload).authToken);
       const at = unused.findIndex((t) => t.equals(token));
       if (at < 0) {
-        reply(socket, frame.requestId, HelloReply.fromPartial({ refused: { code: Refused_Code.PEER_REJECTED, reason: "unknown, used or expired token" } }));
+        reply(
+          socket,
+          frame.requestId,
+          HelloReply.fromPartial({ refused: { code: Refused_Code.PEER_REJECTED, reason: "unknown, used or expired token" } }),
+        );
         return void socket.end();
       }
       unused.splice(at, 1);
@@ -130,7 +157,10 @@ async function scripted(broker: BrokerScript, accepts: Buffer[]) {
       reply(socket, frame.requestId, negotiated({ handoff: false, token: Buffer.alloc(0), backendPipe }));
     });
   });
-  for (const [server, path] of [[brokerServer, places.socket], [backendServer, backendPipe]] as const) {
+  for (const [server, path] of [
+    [brokerServer, places.socket],
+    [backendServer, backendPipe],
+  ] as const) {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(path, resolve));
   }
@@ -174,7 +204,10 @@ test("no ready event in time, and the token is already used: the request fails a
   const { home, seen } = await scripted("silent", []);
   const c = await connect("echo", { home, autostart: false, readyTimeoutMs: 200, timeoutMs: 1_000 });
   const closed = new Promise<Error>((resolve) => c.once("close", resolve));
-  const error = await c.request(Lane.ECHO, Buffer.from("maybe")).then(() => undefined, (e: unknown) => e);
+  const error = await c.request(Lane.ECHO, Buffer.from("maybe")).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ConnectionClosedError, String(error));
   assert.match(error.message, /may or may not have run/);
   assert.ok((await closed) instanceof ConnectionClosedError);
@@ -235,7 +268,11 @@ test("closed before the ready event: no fallback runs afterwards", async () => {
   } finally {
     unsubscribe("quire:client:handshake", onStep);
   }
-  assert.deepEqual(steps.filter((step) => step === "handoff-failed"), [], "a fallback ran after the close");
+  assert.deepEqual(
+    steps.filter((step) => step === "handoff-failed"),
+    [],
+    "a fallback ran after the close",
+  );
   assert.equal(seen.backendHellos, 0);
 });
 

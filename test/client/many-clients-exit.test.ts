@@ -44,7 +44,11 @@ interface Child {
 }
 
 function runClients(timeoutMs: number): Child {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, new URL("../../src/client/ci.js", import.meta.url).href, daemon.home, String(timeoutMs)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["--input-type=module", "-e", CHILD, new URL("../../src/client/ci.js", import.meta.url).href, daemon.home, String(timeoutMs)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stdout = "";
   let report = "";
   child.stderr.setEncoding("utf8").on("data", (t: string) => (report = t.trim().split("\n").at(-1) ?? report));
@@ -62,7 +66,10 @@ function runClients(timeoutMs: number): Child {
     async exitedWithinBound() {
       await settled;
       let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXIT_BOUND_MS)))]);
+      const code = await Promise.race([
+        exited,
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), EXIT_BOUND_MS))),
+      ]);
       clearTimeout(timer);
       if (code === undefined) child.kill("SIGKILL");
       return code;

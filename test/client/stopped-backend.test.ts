@@ -48,5 +48,9 @@ test("a run submitted while the ci backend is stopped waits for the respawn and 
   const respawned = await ciBackend();
   assert.notEqual(respawned.pid, first.pid);
   const runs = await quirectlJson(daemon.home, ["runs"]);
-  assert.deepEqual(runs.map((r: { id: number }) => r.id), [run.id], "the submit was recorded exactly once");
+  assert.deepEqual(
+    runs.map((r: { id: number }) => r.id),
+    [run.id],
+    "the submit was recorded exactly once",
+  );
 });

@@ -58,10 +58,19 @@ test("dial, adminCall and connect reject with DaemonUnreachableError carrying th
   dirs.push(dir);
   writeFileSync(join(dir, "file"), "");
   const missing = join(dir, "quired.sock");
-  await assert.rejects(dial(missing, 5_000), (e: DaemonUnreachableError) => e.code === "QUIRE_ERR_DAEMON_UNREACHABLE" && e.errno === "ENOENT" && e.nobodyListening);
+  await assert.rejects(
+    dial(missing, 5_000),
+    (e: DaemonUnreachableError) => e.code === "QUIRE_ERR_DAEMON_UNREACHABLE" && e.errno === "ENOENT" && e.nobodyListening,
+  );
   const underFile = join(dir, "file", "home");
-  await assert.rejects(dial(join(underFile, "quired.sock"), 5_000), (e: DaemonUnreachableError) => e.errno === "ENOTDIR" && !e.nobodyListening);
+  await assert.rejects(
+    dial(join(underFile, "quired.sock"), 5_000),
+    (e: DaemonUnreachableError) => e.errno === "ENOTDIR" && !e.nobodyListening,
+  );
   await assert.rejects(adminCall(AdminOp.STATUS, { home: underFile }), (e: DaemonUnreachableError) => e.errno === "ENOTDIR");
   // Autostart on: a socket that cannot be used is still refused at once, no daemon started.
-  await assert.rejects(connect("echo", { home: underFile, autostart: true, timeoutMs: 5_000 }), (e: DaemonUnreachableError) => e.errno === "ENOTDIR");
+  await assert.rejects(
+    connect("echo", { home: underFile, autostart: true, timeoutMs: 5_000 }),
+    (e: DaemonUnreachableError) => e.errno === "ENOTDIR",
+  );
 });

@@ -44,7 +44,11 @@ async function writeWhileRotating(path: string, files: number, n: number): Promi
   const log = new LogFile(path, { maxBytes: 8 * 1024, files });
   const broker = jsonLogger(log, "broker");
   const child = backendWriting(n);
-  const copied = pipeLines(child.stderr!, (line) => log.writeLine(line), () => ({ level: "warn", component: "backend:test" }));
+  const copied = pipeLines(
+    child.stderr!,
+    (line) => log.writeLine(line),
+    () => ({ level: "warn", component: "backend:test" }),
+  );
   for (let i = 0; i < n; i++) {
     broker.log("info", "from the broker", { seq: i });
     if (i % 50 === 0) await new Promise((r) => setImmediate(r));
@@ -61,9 +65,15 @@ test("rotating while the broker and a backend write: every line is in some file,
   const lines = allLines(path);
   assert.ok(existsSync(`${path}.10`), "rotated many times");
   for (const component of ["broker", "backend:test"]) {
-    const seqs = lines.filter((l) => l.component === component).map((l) => l.seq).sort((a, b) => a - b);
+    const seqs = lines
+      .filter((l) => l.component === component)
+      .map((l) => l.seq)
+      .sort((a, b) => a - b);
     assert.equal(seqs.length, n, `${component}: ${seqs.length} of ${n} lines`);
-    assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: n }, (_, i) => i),
+    );
   }
   for (const f of readdirSync(dir)) assert.ok(readFileSync(join(dir, f)).length <= 8 * 1024, `${f} is over the limit`);
 });
@@ -81,11 +91,23 @@ test("rotation keeps the configured number of files", async () => {
 test("a backend's line that is not JSON is wrapped, not lost", async () => {
   const dir = tempDir();
   const log = new LogFile(join(dir, "quired.log"), { maxBytes: 0, files: 5 });
-  const child = spawn(process.execPath, ["-e", 'process.stderr.write("Error: boom\\n    at somewhere\\nno newline at the end")'], { stdio: ["ignore", "ignore", "pipe"] });
-  await pipeLines(child.stderr!, (line) => log.writeLine(line), () => ({ level: "warn", component: "backend:ci", stream: "stderr" }));
+  const child = spawn(process.execPath, ["-e", 'process.stderr.write("Error: boom\\n    at somewhere\\nno newline at the end")'], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  await pipeLines(
+    child.stderr!,
+    (line) => log.writeLine(line),
+    () => ({ level: "warn", component: "backend:ci", stream: "stderr" }),
+  );
   log.close();
-  const lines = readFileSync(join(dir, "quired.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.msg), ["Error: boom", "    at somewhere", "no newline at the end"]);
+  const lines = readFileSync(join(dir, "quired.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ["Error: boom", "    at somewhere", "no newline at the end"],
+  );
   assert.equal(lines[0].component, "backend:ci");
 });
 

@@ -7,7 +7,19 @@ import { resolvePlaces } from "../../src/core/places.js";
 import { compareVersions, parseVersion } from "../../src/core/semver.js";
 
 test("semver: parse and order, prereleases below their release", () => {
-  const order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"];
+  const order = [
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "1.0.1",
+    "1.1.0",
+    "2.0.0",
+  ];
   for (let i = 1; i < order.length; i++) {
     assert.equal(compareVersions(parseVersion(order[i - 1]!)!, parseVersion(order[i]!)!), -1, `${order[i - 1]} < ${order[i]}`);
     assert.equal(compareVersions(parseVersion(order[i]!)!, parseVersion(order[i - 1]!)!), 1);
@@ -40,5 +52,8 @@ test("places: the configuration file is in QUIRE_HOME with a home, else in the X
   assert.equal(resolvePlaces({ home: "/h", platform: "linux" }).configFile, "/h/config.yml");
   assert.equal(resolvePlaces({ env: { XDG_CONFIG_HOME: "/c" }, platform: "linux" }).configFile, "/c/quire/config.yml");
   assert.equal(resolvePlaces({ env: {}, platform: "linux" }).configFile, join(homedir(), ".config", "quire", "config.yml"));
-  assert.equal(resolvePlaces({ env: { APPDATA: "C:\\Users\\me\\AppData\\Roaming" }, platform: "win32" }).configFile, join("C:\\Users\\me\\AppData\\Roaming", "quire", "config.yml"));
+  assert.equal(
+    resolvePlaces({ env: { APPDATA: "C:\\Users\\me\\AppData\\Roaming" }, platform: "win32" }).configFile,
+    join("C:\\Users\\me\\AppData\\Roaming", "quire", "config.yml"),
+  );
 });

@@ -16,7 +16,11 @@ after(() => daemon.stop());
 
 test(`${CONNECTIONS} connections of random and mutated bytes leave the broker serving (seed ${SEED})`, async () => {
   const random = new Random(SEED);
-  const seeds = [helloFrame({}), helloFrame({ clientCapabilities: 1n }), Buffer.concat([helloFrame({ clientCapabilities: 1n }), echoRequest(1n, Buffer.from("x"))])];
+  const seeds = [
+    helloFrame({}),
+    helloFrame({ clientCapabilities: 1n }),
+    Buffer.concat([helloFrame({ clientCapabilities: 1n }), echoRequest(1n, Buffer.from("x"))]),
+  ];
   let done = 0;
   const worker = async () => {
     while (done < CONNECTIONS) {

@@ -11,8 +11,21 @@ const ITERATIONS = fuzzIterations(20_000);
 const SEED = fuzzSeed();
 
 const valid = [
-  encodeFramed(newFrame({ payloadProtocol: Lane.CONTROL, payload: Buffer.from(Hello.encode(Hello.fromPartial({ serviceName: "echo", clientMaxProtocol: 1 })).finish()) })),
-  encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.ECHO, requestId: 2n ** 63n, payload: Buffer.alloc(40, 1), traceparent: "00-x" })),
+  encodeFramed(
+    newFrame({
+      payloadProtocol: Lane.CONTROL,
+      payload: Buffer.from(Hello.encode(Hello.fromPartial({ serviceName: "echo", clientMaxProtocol: 1 })).finish()),
+    }),
+  ),
+  encodeFramed(
+    newFrame({
+      kind: Frame_Kind.EVENT,
+      payloadProtocol: Lane.ECHO,
+      requestId: 2n ** 63n,
+      payload: Buffer.alloc(40, 1),
+      traceparent: "00-x",
+    }),
+  ),
 ];
 
 /** Feeds `input` in random chunks, pushed or read into the decoder; checks the decoder's contract throughout. */
@@ -75,7 +88,9 @@ test(`random Frames: protobufjs reflection and the generated code agree both way
       tracestate: random.next() < 0.5 ? "" : "k=v",
     };
     const generated = Frame.encode(frame).finish();
-    const viaReflection = reflected.encode(reflected.fromObject({ ...frame, requestId: frame.requestId.toString(), deadlineUnixMs: frame.deadlineUnixMs.toString() })).finish();
+    const viaReflection = reflected
+      .encode(reflected.fromObject({ ...frame, requestId: frame.requestId.toString(), deadlineUnixMs: frame.deadlineUnixMs.toString() }))
+      .finish();
     assert.deepEqual(Buffer.from(viaReflection), Buffer.from(generated), "same bytes from both encoders");
     assert.deepEqual(Frame.decode(viaReflection), frame);
     assert.deepEqual(Buffer.from(reflected.encode(reflected.decode(generated)).finish()), Buffer.from(generated));

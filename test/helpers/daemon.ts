@@ -33,8 +33,16 @@ export function tempHome(): string {
  * Starts quired with `flags` (and `env` on top of this process's) and waits until its socket answers.
  * `nodeFlags` go to node itself (and so to the backends quired forks, which inherit its execArgv), e.g. --cpu-prof.
  */
-export async function startTestDaemon(flags: string[] = [], home = tempHome(), env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<TestDaemon> {
-  const child = spawn(process.execPath, [...nodeFlags, QUIRED, "--home", home, "--allow-root", ...flags], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+export async function startTestDaemon(
+  flags: string[] = [],
+  home = tempHome(),
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+): Promise<TestDaemon> {
+  const child = spawn(process.execPath, [...nodeFlags, QUIRED, "--home", home, "--allow-root", ...flags], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (t: string) => (stderr += t));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -71,10 +79,13 @@ export async function startTestDaemon(flags: string[] = [], home = tempHome(), e
     },
   };
   try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`quired exited with code ${child.exitCode}: ${stderr}`);
-      return probeSocket(places.socket, 200);
-    }, () => `quired to start: ${stderr}`);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`quired exited with code ${child.exitCode}: ${stderr}`);
+        return probeSocket(places.socket, 200);
+      },
+      () => `quired to start: ${stderr}`,
+    );
   } catch (error) {
     await daemon.stop();
     throw error;

@@ -15,7 +15,8 @@ export async function eventually<T>(probe: () => T | Promise<T>, what: string | 
   for (;;) {
     const value = await probe();
     if (value) return value as Truthy<T>;
-    if (performance.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
+    if (performance.now() > deadline)
+      assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

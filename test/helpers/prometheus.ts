@@ -56,7 +56,8 @@ export function parsePrometheus(text: string): Map<string, Family> {
     assert.ok(m, `${where}: not a sample line`);
     const [, name, labelText, valueText] = m;
     assert.ok(current, `${where}: a sample before any TYPE`);
-    const allowed = current.type === "histogram" ? [`${current.name}_bucket`, `${current.name}_sum`, `${current.name}_count`] : [current.name];
+    const allowed =
+      current.type === "histogram" ? [`${current.name}_bucket`, `${current.name}_sum`, `${current.name}_count`] : [current.name];
     assert.ok(allowed.includes(name!), `${where}: sample ${name} outside its family (current: ${current.name})`);
     const labels = parseLabels(labelText ?? "", where);
     assert.ok(/^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]Inf|NaN)$/.test(valueText!), `${where}: bad value`);

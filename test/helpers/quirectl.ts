@@ -8,7 +8,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function quirectl(home: string, args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function quirectl(
+  home: string,
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [QUIRECTL, "--home", home, ...args], {
       cwd: options.cwd,
@@ -35,6 +39,7 @@ export function quirectl(home: string, args: string[], options: { env?: Record<s
 /** `quirectl ... --json`, parsed; fails with the output when the exit code is not `expect`. */
 export async function quirectlJson(home: string, args: string[], expect = 0, options: Parameters<typeof quirectl>[2] = {}): Promise<any> {
   const r = await quirectl(home, [...args, "--json"], options);
-  if (r.code !== expect) throw new Error(`quirectl ${args.join(" ")} exited ${r.code}, expected ${expect}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.code !== expect)
+    throw new Error(`quirectl ${args.join(" ")} exited ${r.code}, expected ${expect}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }

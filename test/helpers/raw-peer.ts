@@ -1,7 +1,7 @@
 // A peer speaking the wire by hand, independent of quire's client library: for tests that send exactly
 // the bytes they mean, bad ones included.
 import { connect, type Socket } from "node:net";
-import { Frame, Frame_Kind } from "../../src/gen/quire/v1/frame.js";
+import { type Frame, Frame_Kind } from "../../src/gen/quire/v1/frame.js";
 import { Hello, HelloReply } from "../../src/gen/quire/v1/hello.js";
 import { encodeFramed, FrameDecoder, newFrame } from "../../src/wire/framing.js";
 import { WireError } from "../../src/wire/errors.js";
@@ -65,7 +65,9 @@ export class RawPeer {
 
 export function helloFrame(fields: Partial<Hello>, requestId = 1n): Buffer {
   const hello = Hello.fromPartial({ clientMinProtocol: 1, clientMaxProtocol: 1, serviceName: "echo", peerPid: process.pid, ...fields });
-  return encodeFramed(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(Hello.encode(hello).finish()) }));
+  return encodeFramed(
+    newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CONTROL, requestId, payload: Buffer.from(Hello.encode(hello).finish()) }),
+  );
 }
 
 export function echoRequest(requestId: bigint, payload: Buffer): Buffer {

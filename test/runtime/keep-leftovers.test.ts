@@ -93,7 +93,7 @@ test("ending what commands kept, when they kept nothing, scans no process table,
   assert.deepEqual({ processes: scans.processes, holders: scans.holders }, { processes: 0, holders: 0 });
 });
 
-test("leftovers is \"end\" or \"keep\", and keeping needs a terminal", () => {
+test('leftovers is "end" or "keep", and keeping needs a terminal', () => {
   assert.throws(() => spawn("true", [], { leftovers: "stay" as "keep" }), { code: "QUIRE_ERR_INVALID_OPTION", message: /leftovers/ });
   assert.throws(() => spawn("true", [], { leftovers: "keep", pty: false }), { code: "QUIRE_ERR_INVALID_OPTION", message: /leftovers/ });
 });

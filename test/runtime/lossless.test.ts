@@ -33,7 +33,11 @@ async function runMany(total: number, concurrency: number, pty: boolean): Promis
       const expected = pty ? c.expected : c.expected.replace(/\r\n/g, "\n");
       assert.equal(result.exitCode, 0, `run ${i}: ${c.file}`);
       // Compare lengths first: a lost tail would print megabytes otherwise.
-      assert.equal(result.output.length, expected.length, `run ${i}: ${c.file} ${c.args.join(" ")} lost ${expected.length - result.output.length} bytes`);
+      assert.equal(
+        result.output.length,
+        expected.length,
+        `run ${i}: ${c.file} ${c.args.join(" ")} lost ${expected.length - result.output.length} bytes`,
+      );
       assert.equal(result.output, expected, `run ${i}`);
       checked++;
     }

@@ -45,7 +45,10 @@ test("a setsid'd grandchild still holding the terminal is gone once the command 
 });
 
 test("a leftover holding a pipe is ended, so the command's exit is not held up", async () => {
-  const p = spawn("sh", ["-c", "(trap '' HUP INT TERM; exec sleep 300) & echo \"leftover $!\"; sleep 0.3"], { pty: false, killGraceMs: 300 });
+  const p = spawn("sh", ["-c", "(trap '' HUP INT TERM; exec sleep 300) & echo \"leftover $!\"; sleep 0.3"], {
+    pty: false,
+    killGraceMs: 300,
+  });
   const leftover = identify(Number((await p.expect(/leftover (\d+)/, { timeoutMs: 5_000 })).groups[0]));
   assert.equal((await p.wait()).exitCode, 0);
   assert.equal(alive(leftover), false, "the exit is reported once the leftover is gone");
@@ -76,7 +79,10 @@ test("a session leader that took a dead root's pid is not mistaken for the root'
     const real = describe(bystander.pid!)!;
     const deadRoot = { pid: real.pid, startTime: String(Number(real.startTime) - 1) };
     assert.deepEqual(await collectTree(deadRoot), []);
-    assert.deepEqual((await collectTree(real)).map((p) => p.pid), [real.pid]);
+    assert.deepEqual(
+      (await collectTree(real)).map((p) => p.pid),
+      [real.pid],
+    );
   } finally {
     bystander.kill("SIGKILL");
   }
@@ -107,7 +113,10 @@ test("a process of ours holding a command's terminal is not that command's lefto
   try {
     await eventually(() => readlinkSync(`/proc/${sibling.pid}/fd/1`) === tty, "the sibling to hold the terminal");
     const members = await collectTree(identify(p.pid), { tty });
-    assert.deepEqual(members.map((m) => m.pid), [p.pid]);
+    assert.deepEqual(
+      members.map((m) => m.pid),
+      [p.pid],
+    );
   } finally {
     sibling.kill("SIGKILL");
     closeSync(fd);
@@ -133,7 +142,11 @@ test("Subprocess.killAll() SIGKILLs every unfinished tree at once and resolves o
   void deaf.kill();
 
   assert.equal(await Subprocess.killAll(), 0);
-  assert.deepEqual(members.filter(alive).map((m) => m.pid), [], "members outlived killAll()");
+  assert.deepEqual(
+    members.filter(alive).map((m) => m.pid),
+    [],
+    "members outlived killAll()",
+  );
   for (const p of [deaf, holder, piped]) assert.deepEqual(((r) => [r.killed, r.signal])(await p.wait()), [true, "SIGKILL"]);
   assert.equal(await Subprocess.killAll(), 0, "nothing is left to kill");
 });

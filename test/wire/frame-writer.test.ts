@@ -38,7 +38,13 @@ const tick = () => new Promise<void>((resolve) => process.nextTick(resolve));
 
 const frames: Frame[] = [
   newFrame({ payloadProtocol: Lane.ECHO, requestId: 1n, payload: Buffer.from("small") }),
-  newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.ECHO, requestId: 2n ** 64n - 1n, payload: Buffer.alloc(70_000, 7), deadlineUnixMs: 1700000000000n }),
+  newFrame({
+    kind: Frame_Kind.RESPONSE,
+    payloadProtocol: Lane.ECHO,
+    requestId: 2n ** 64n - 1n,
+    payload: Buffer.alloc(70_000, 7),
+    deadlineUnixMs: 1700000000000n,
+  }),
   newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.PTY, requestId: 3n, traceparent: "00-abc-01", tracestate: "caf\u00e9" }),
   newFrame({ payloadProtocol: Lane.CI, payload: Buffer.alloc(16 * 1024, 1), payloadEncoding: -1 }),
   newFrame({ envelopeVersion: 0, kind: -5 as Frame_Kind }),
@@ -56,7 +62,9 @@ test("the bytes written are encodeFramed's, in order, whatever the payload sizes
 test("frames written in one tick leave in one write", async () => {
   const sink = new RecordingSink();
   const writer = new FrameWriter(sink);
-  const sent = Array.from({ length: 100 }, (_, i) => newFrame({ payloadProtocol: Lane.ECHO, requestId: BigInt(i), payload: Buffer.alloc(64, i) }));
+  const sent = Array.from({ length: 100 }, (_, i) =>
+    newFrame({ payloadProtocol: Lane.ECHO, requestId: BigInt(i), payload: Buffer.alloc(64, i) }),
+  );
   for (const frame of sent) writer.write(frame);
   assert.equal(sink.writes.length, 0, "nothing is written before the end of the tick");
   assert.equal(writer.pending, Buffer.concat(sent.map(encodeFramed)).length);

@@ -125,7 +125,10 @@ test("a body that is not a protobuf Frame is malformed", () => {
 test("the envelope is validated in order: version, kind, lane, encoding", () => {
   const bad = (fields: Partial<Frame>) => errorCode(encodeFramed(newFrame({ payloadProtocol: Lane.ECHO, ...fields })));
   assert.equal(bad({ envelopeVersion: 2, kind: 9 as Frame_Kind, payloadProtocol: 0x1234 }), "QUIRE_ERR_ENVELOPE_VERSION");
-  assert.equal(bad({ kind: 9 as Frame_Kind, payloadProtocol: 0x1234, payloadEncoding: 5 as Frame_PayloadEncoding }), "QUIRE_ERR_FRAME_KIND");
+  assert.equal(
+    bad({ kind: 9 as Frame_Kind, payloadProtocol: 0x1234, payloadEncoding: 5 as Frame_PayloadEncoding }),
+    "QUIRE_ERR_FRAME_KIND",
+  );
   assert.equal(bad({ payloadProtocol: 0x1234, payloadEncoding: 5 as Frame_PayloadEncoding }), "QUIRE_ERR_UNKNOWN_LANE");
   assert.equal(bad({ payloadEncoding: Frame_PayloadEncoding.ZSTD }), "QUIRE_ERR_PAYLOAD_ENCODING");
   assert.equal(bad({}), undefined);
@@ -162,7 +165,10 @@ test("payloads are views of the received chunk; detachSmallPayloads copies those
   const chunk = Buffer.concat([small, large]);
   const views = decodeAll([chunk]).frames;
   assert.deepEqual(views, [sample(1, 64), sample(2, 6000)]);
-  assert.ok(views.every((f) => f.payload.buffer === chunk.buffer), "no copies");
+  assert.ok(
+    views.every((f) => f.payload.buffer === chunk.buffer),
+    "no copies",
+  );
 
   const detached = decodeAll([Buffer.concat([small, large])], new FrameDecoder({ detachSmallPayloads: true })).frames;
   assert.deepEqual(detached, [sample(1, 64), sample(2, 6000)]);
@@ -259,7 +265,10 @@ test("takeRemainder gives back a large body read halfway into its own buffer, wi
   decoder.push(big.subarray(50_000, 60_000));
   const rest = decoder.takeRemainder();
   assert.ok(rest.equals(big.subarray(0, 60_000)));
-  assert.deepEqual(decodeAll([rest, big.subarray(60_000), next], new FrameDecoder({ maxFirstBodyBytes: 1 << 20 })).frames, [sample(7, 90_000), sample(8, 3)]);
+  assert.deepEqual(decodeAll([rest, big.subarray(60_000), next], new FrameDecoder({ maxFirstBodyBytes: 1 << 20 })).frames, [
+    sample(7, 90_000),
+    sample(8, 3),
+  ]);
 });
 
 test("a bad frame read into the decoder is the same typed error, and later reads change nothing", () => {

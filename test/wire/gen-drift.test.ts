@@ -20,8 +20,16 @@ function files(dir: string): string[] {
 test("src/gen matches what `npm run gen` makes from proto/", () => {
   execFileSync(process.execPath, [join(repoRoot, "scripts", "gen.mjs"), "--out", out], { cwd: repoRoot, stdio: "pipe" });
   const checkedIn = join(repoRoot, "src", "gen");
-  const fresh = files(out).map((f) => relative(out, f)).sort();
-  assert.deepEqual(files(checkedIn).map((f) => relative(checkedIn, f)).sort(), fresh, "the same files");
+  const fresh = files(out)
+    .map((f) => relative(out, f))
+    .sort();
+  assert.deepEqual(
+    files(checkedIn)
+      .map((f) => relative(checkedIn, f))
+      .sort(),
+    fresh,
+    "the same files",
+  );
   for (const file of fresh) {
     assert.equal(readFileSync(join(checkedIn, file), "utf8"), readFileSync(join(out, file), "utf8"), `${file} is stale: run npm run gen`);
   }

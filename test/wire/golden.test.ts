@@ -32,8 +32,17 @@ const frame: Frame = {
   tracestate: "rp=1",
 };
 const frameBytes = hex(
-  "08 01" + "10 01" + "18 81 DA 02" + "22 04 DE AD BE EF" + "28 2A" + "30 01" + "38 80 D0 95 FF BC 31" +
-    "42 37" + ascii(TRACEPARENT) + "4A 04" + ascii("rp=1"),
+  "08 01" +
+    "10 01" +
+    "18 81 DA 02" +
+    "22 04 DE AD BE EF" +
+    "28 2A" +
+    "30 01" +
+    "38 80 D0 95 FF BC 31" +
+    "42 37" +
+    ascii(TRACEPARENT) +
+    "4A 04" +
+    ascii("rp=1"),
 );
 
 const hello: Hello = {
@@ -54,9 +63,26 @@ const hello: Hello = {
   clientKeepaliveSecs: 30,
 };
 const helloBytes = hex(
-  "08 01" + "10 03" + "1A 0B" + ascii("build-cache") + "22 0A" + ascii("1.2.3-rc.1") + "2A 06" + ascii("3.0.15") +
-    "30 81 80 80 80 80 80 80 80 80 01" + "3A 03 01 02 03" + "42 08" + ascii("req-0001") + "50 92 21" +
-    "5A 0F" + ascii("running-process") + "62 06" + ascii("3.0.15") + "6A 02 AA BB" + "72 01 CC" + "78 1E",
+  "08 01" +
+    "10 03" +
+    "1A 0B" +
+    ascii("build-cache") +
+    "22 0A" +
+    ascii("1.2.3-rc.1") +
+    "2A 06" +
+    ascii("3.0.15") +
+    "30 81 80 80 80 80 80 80 80 80 01" +
+    "3A 03 01 02 03" +
+    "42 08" +
+    ascii("req-0001") +
+    "50 92 21" +
+    "5A 0F" +
+    ascii("running-process") +
+    "62 06" +
+    ascii("3.0.15") +
+    "6A 02 AA BB" +
+    "72 01 CC" +
+    "78 1E",
 );
 
 const negotiated: Negotiated = {
@@ -70,8 +96,19 @@ const negotiated: Negotiated = {
   connectionId: 99n,
 };
 const negotiatedBytes = hex(
-  "08 02" + "12 06" + ascii("3.0.15") + "1A 0C" + ascii("rp-backend-7") + "22 02" + ascii("w1") + "22 02" + ascii("w2") +
-    "28 81 80 80 80 80 80 80 80 80 01" + "30 3C" + "3A 03 10 20 30" + "40 63",
+  "08 02" +
+    "12 06" +
+    ascii("3.0.15") +
+    "1A 0C" +
+    ascii("rp-backend-7") +
+    "22 02" +
+    ascii("w1") +
+    "22 02" +
+    ascii("w2") +
+    "28 81 80 80 80 80 80 80 80 80 01" +
+    "30 3C" +
+    "3A 03 10 20 30" +
+    "40 63",
 );
 
 const refused: Refused = {
@@ -83,8 +120,7 @@ const refused: Refused = {
   retryAfterMs: 1500n,
 };
 const refusedBytes = hex(
-  "0A 13" + ascii("version below floor") + "10 02" + "18 03" + "20 08" + "2A 0A 0A 05" + ascii("floor") + "12 01" + ascii("2") +
-    "30 DC 0B",
+  "0A 13" + ascii("version below floor") + "10 02" + "18 03" + "20 08" + "2A 0A 0A 05" + ascii("floor") + "12 01" + ascii("2") + "30 DC 0B",
 );
 
 const offer: HandoffOffer = { handleValue: 0xbecn, token: TOKEN16, serviceName: "build-cache", correlationId: 7n };

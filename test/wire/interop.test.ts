@@ -19,14 +19,26 @@ const messages = [
   {
     name: "Frame",
     type: Frame,
-    value: Frame.fromPartial({ envelopeVersion: 1, kind: 2, payloadProtocol: 0xd0ff, requestId: 2n ** 64n - 1n, payload: Buffer.from("x") }),
+    value: Frame.fromPartial({
+      envelopeVersion: 1,
+      kind: 2,
+      payloadProtocol: 0xd0ff,
+      requestId: 2n ** 64n - 1n,
+      payload: Buffer.from("x"),
+    }),
   },
   {
     name: "HelloReply",
     type: HelloReply,
-    value: HelloReply.fromPartial({ refused: { reason: "busy", code: Refused_Code.RATE_LIMITED, retryAfterMs: 250n, details: { a: "b" } } }),
+    value: HelloReply.fromPartial({
+      refused: { reason: "busy", code: Refused_Code.RATE_LIMITED, retryAfterMs: 250n, details: { a: "b" } },
+    }),
   },
-  { name: "HandoffOffer", type: HandoffOffer, value: HandoffOffer.fromPartial({ token: Buffer.alloc(16, 7), serviceName: "ci", correlationId: 9n }) },
+  {
+    name: "HandoffOffer",
+    type: HandoffOffer,
+    value: HandoffOffer.fromPartial({ token: Buffer.alloc(16, 7), serviceName: "ci", correlationId: 9n }),
+  },
   {
     name: "AdminResponse",
     type: AdminResponse,

@@ -5,11 +5,19 @@ import { Frame_Kind, type Frame } from "../../gen/quire/v1/frame.js";
 import { Refused_Code } from "../../gen/quire/v1/hello.js";
 import { PtyEvent, PtyRequest, PtyResponse, type PtySession } from "../../gen/quire/v1/pty.js";
 import { OutputCapture } from "../../runtime/output.js";
-import { spawn, Subprocess, type RunResult } from "../../runtime/index.js";
+import { spawn, type Subprocess, type RunResult } from "../../runtime/index.js";
 import { newFrame } from "../../wire/framing.js";
 import { PtyErrorCode } from "../../wire/error-codes.js";
 import { Lane } from "../../wire/lanes.js";
-import { PtyExitedError, PtyInvalidNameError, PtyNameTakenError, PtyNoCommandError, PtyNoSessionError, PtyNotWriterError, PtyUnknownOpError } from "../errors.js";
+import {
+  PtyExitedError,
+  PtyInvalidNameError,
+  PtyNameTakenError,
+  PtyNoCommandError,
+  PtyNoSessionError,
+  PtyNotWriterError,
+  PtyUnknownOpError,
+} from "../errors.js";
 import type { ServedConnection } from "../served-connection.js";
 import type { Service } from "./service.js";
 
@@ -75,7 +83,14 @@ export function createPtyService(): Service {
   };
 
   const event = (sub: Subscription, e: PtyEvent) => {
-    sub.client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.PTY, requestId: sub.requestId, payload: Buffer.from(PtyEvent.encode(e).finish()) }));
+    sub.client.send(
+      newFrame({
+        kind: Frame_Kind.EVENT,
+        payloadProtocol: Lane.PTY,
+        requestId: sub.requestId,
+        payload: Buffer.from(PtyEvent.encode(e).finish()),
+      }),
+    );
   };
 
   const unsubscribe = (session: Session, client: ServedConnection, requestId?: bigint) => {
@@ -104,7 +119,10 @@ export function createPtyService(): Service {
       for (const sub of [...session.subscribers]) {
         if (sub.client.pendingBytes > SLOW_CLIENT_BYTES) {
           unsubscribe(session, sub.client);
-          sub.client.close(Refused_Code.UNSPECIFIED, `detached from "${session.name}": this client fell ${SLOW_CLIENT_BYTES >> 20} MiB behind its output`);
+          sub.client.close(
+            Refused_Code.UNSPECIFIED,
+            `detached from "${session.name}": this client fell ${SLOW_CLIENT_BYTES >> 20} MiB behind its output`,
+          );
           continue;
         }
         event(sub, { output: { name: session.name, data: chunk } });
@@ -129,7 +147,8 @@ export function createPtyService(): Service {
       session.writer = client;
       writer = true;
       if (previous && previous !== client) {
-        for (const sub of session.subscribers) if (sub.client === previous) event(sub, { writerChanged: { name: session.name, writer: false } });
+        for (const sub of session.subscribers)
+          if (sub.client === previous) event(sub, { writerChanged: { name: session.name, writer: false } });
       }
       if (req.cols && req.rows) resize(session, req.cols, req.rows);
     }
@@ -184,8 +203,21 @@ export function createPtyService(): Service {
     metrics() {
       const running = [...sessions.values()].filter((s) => !s.result).length;
       return [
-        { name: "quire_pty_sessions", help: "Sessions the pty backend holds, by state", type: "gauge", samples: [{ labels: { state: "running" }, value: running }, { labels: { state: "exited" }, value: sessions.size - running }] },
-        { name: "quire_pty_output_bytes_total", help: "Bytes of output from sessions since the backend started", type: "counter", samples: [{ labels: {}, value: outputBytes }] },
+        {
+          name: "quire_pty_sessions",
+          help: "Sessions the pty backend holds, by state",
+          type: "gauge",
+          samples: [
+            { labels: { state: "running" }, value: running },
+            { labels: { state: "exited" }, value: sessions.size - running },
+          ],
+        },
+        {
+          name: "quire_pty_output_bytes_total",
+          help: "Bytes of output from sessions since the backend started",
+          type: "counter",
+          samples: [{ labels: {}, value: outputBytes }],
+        },
       ];
     },
     busy: () => (sessions.size > 0 ? `${sessions.size} session${sessions.size === 1 ? "" : "s"}` : undefined),
@@ -197,7 +229,12 @@ export function createPtyService(): Service {
       handle(frame, client).then(
         (response) => client.respond(frame, PtyResponse.encode(response).finish()),
         (error: Error & { code?: string }) =>
-          client.respond(frame, PtyResponse.encode(PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? PtyErrorCode.FAILED })).finish()),
+          client.respond(
+            frame,
+            PtyResponse.encode(
+              PtyResponse.fromPartial({ ok: false, error: error.message, errorCode: error.code ?? PtyErrorCode.FAILED }),
+            ).finish(),
+          ),
       );
     },
     onClose(client) {

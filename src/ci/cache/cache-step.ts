@@ -29,7 +29,12 @@ export function cacheStepOf(adapter: keyof typeof MODES, inputs: Record<string, 
   });
   if (paths.length === 0) throw new CachePathError(inputs.path ?? "");
   const restoreKeys = cachePathLines(inputs["restore-keys"] ?? "");
-  return { mode: MODES[adapter], request: { key, paths, restoreKeys }, failOnMiss: inputs["fail-on-cache-miss"] === "true", lookupOnly: inputs["lookup-only"] === "true" };
+  return {
+    mode: MODES[adapter],
+    request: { key, paths, restoreKeys },
+    failOnMiss: inputs["fail-on-cache-miss"] === "true",
+    lookupOnly: inputs["lookup-only"] === "true",
+  };
 }
 
 /** Whether `adapter` is one of actions/cache's. */
@@ -47,7 +52,9 @@ export function restoreScript(step: CacheStep, restored: Restored): string {
   const output = (name: string, value: string) => lines.push(`printf '%s=%s\\n' ${quote(name)} ${quote(value)} >> "$GITHUB_OUTPUT"`);
   if (step.mode === "restore") output("cache-primary-key", key);
   if (restored.hit === "miss") {
-    say(`quire: no cache entry for key ${key}${step.request.restoreKeys.length ? ` or restore keys ${step.request.restoreKeys.join(", ")}` : ""}`);
+    say(
+      `quire: no cache entry for key ${key}${step.request.restoreKeys.length ? ` or restore keys ${step.request.restoreKeys.join(", ")}` : ""}`,
+    );
     if (step.failOnMiss) lines.push(`printf '%s\\n' ${quote("quire: fail-on-cache-miss is set, so the step fails")} >&2`, "exit 1");
     else if (step.mode === "cache") say("quire: the paths are saved under that key when the job succeeds");
     return lines.join("\n");

@@ -42,7 +42,13 @@ export class DependencyCaches {
 
   /** Saves the paths under `dir` as the entry of `key` in `repo`'s caches, unless there is one already. */
   async save(repo: string, request: Omit<CacheRequest, "restoreKeys">, dir: string, now: number): Promise<SaveResult> {
-    return this.#entries.save(entryName(repo, request.key, request.paths), dir, request.paths, { key: request.key, wanted: [...request.paths] }, now);
+    return this.#entries.save(
+      entryName(repo, request.key, request.paths),
+      dir,
+      request.paths,
+      { key: request.key, wanted: [...request.paths] },
+      now,
+    );
   }
 
   async #find(repo: string, request: CacheRequest): Promise<{ name: string; entry: DependencyMeta & EntryHeader } | undefined> {

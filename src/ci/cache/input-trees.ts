@@ -20,7 +20,12 @@ export async function withInputTrees(pipeline: Pipeline, snapshot: Snapshot, pip
   const submodules = checkedOut(snapshot, "");
   const jobs = await Promise.all(
     pipeline.jobs.map(async (job) => {
-      if (job.inputs === null) return { ...job, inputTree: submodules.length === 0 ? snapshot.tree : hash(`${snapshot.tree}\0${submodules.map((s) => `${s.path}\0${s.tree}\0`).join("")}`) };
+      if (job.inputs === null)
+        return {
+          ...job,
+          inputTree:
+            submodules.length === 0 ? snapshot.tree : hash(`${snapshot.tree}\0${submodules.map((s) => `${s.path}\0${s.tree}\0`).join("")}`),
+        };
       const paths = job.inputs.map((path) => posix.join(dir, path));
       return { ...job, inputTree: await subtrees(snapshot.store, snapshot.tree, paths, submodules) };
     }),
@@ -35,7 +40,10 @@ export async function withInputTrees(pipeline: Pipeline, snapshot: Snapshot, pip
  */
 async function subtrees(store: string, tree: string, paths: string[], submodules: SubmoduleTree[]): Promise<string> {
   const named = paths.filter((path) => path !== ".");
-  const listed = named.length === 0 ? "" : await git(store, ["ls-tree", "-z", "--full-tree", tree, "--", ...named], { env: { GIT_LITERAL_PATHSPECS: "1" } });
+  const listed =
+    named.length === 0
+      ? ""
+      : await git(store, ["ls-tree", "-z", "--full-tree", tree, "--", ...named], { env: { GIT_LITERAL_PATHSPECS: "1" } });
   const whole = paths.length > named.length ? `040000 tree ${tree}\t.\0` : "";
   const under = submodules.filter((s) => paths.some((path) => path === "." || s.path === path || s.path.startsWith(`${path}/`)));
   return hash(whole + listed + under.map((s) => `${s.path}\0${s.tree}\0`).join(""));

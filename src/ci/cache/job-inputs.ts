@@ -24,7 +24,15 @@ export interface JobInputsOf {
 /** The hex SHA-256 of the job's inputs; null when they are not all known (no tree, a need without inputs). */
 export function jobInputs({ repo, pipeline, job, dir, needs }: JobInputsOf): string | null {
   if (job.inputTree === null || needs.some((need) => need.inputs === null)) return null;
-  const inputs = { version: 1, repo, kind: pipeline.kind, env: pipeline.env, dir, job, needs: [...needs].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  const inputs = {
+    version: 1,
+    repo,
+    kind: pipeline.kind,
+    env: pipeline.env,
+    dir,
+    job,
+    needs: [...needs].sort((a, b) => (a.name < b.name ? -1 : 1)),
+  };
   return createHash("sha256").update(canonicalJson(inputs)).digest("hex");
 }
 
@@ -32,7 +40,9 @@ export function jobInputs({ repo, pipeline, job, dir, needs }: JobInputsOf): str
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);

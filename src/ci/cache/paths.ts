@@ -3,7 +3,8 @@
 // `!` exclusions; quire refuses them, since restoring one would write outside the run's workspace.
 import { workspacePath } from "../pipeline/workspace-path.js";
 
-export const CACHE_PATH_RULE = "a cache holds files and directories inside the run's workspace: relative paths without `~`, `..` above the root, wildcards or `!` exclusions, and not the whole workspace";
+export const CACHE_PATH_RULE =
+  "a cache holds files and directories inside the run's workspace: relative paths without `~`, `..` above the root, wildcards or `!` exclusions, and not the whole workspace";
 
 /** actions/cache's `path` input: one path a line, blank lines left out. */
 export function cachePathLines(text: string): string[] {

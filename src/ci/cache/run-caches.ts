@@ -67,7 +67,8 @@ export class RunCaches {
     if (proof === undefined) return undefined;
     const found = await this.#o.results.find(job, inputs, this.#o.baseDir);
     if (!found) return undefined;
-    const putBack = () => found.putBack().catch((error: unknown) => this.#note(job, new CacheEntryError(`putting back what run ${proof} left`, error)));
+    const putBack = () =>
+      found.putBack().catch((error: unknown) => this.#note(job, new CacheEntryError(`putting back what run ${proof} left`, error)));
     return { runId: proof, outputs: found.outputs, putBack };
   }
 
@@ -78,7 +79,11 @@ export class RunCaches {
       const scope = { contexts: {}, hashFiles: (patterns: string[]) => hashFiles(this.#o.baseDir, patterns) };
       let request: CacheRequest | undefined;
       try {
-        request = { key: evaluateTemplate(cache.key, scope), paths: cache.paths, restoreKeys: cache.restoreKeys.map((key) => evaluateTemplate(key, scope)) };
+        request = {
+          key: evaluateTemplate(cache.key, scope),
+          paths: cache.paths,
+          restoreKeys: cache.restoreKeys.map((key) => evaluateTemplate(key, scope)),
+        };
         const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir);
         if (restored.hit !== "exact") due.push(request);
       } catch (error) {
@@ -93,7 +98,8 @@ export class RunCaches {
   async step(step: CacheStep, due: DueSaves): Promise<string> {
     const { request } = step;
     try {
-      if (step.mode === "save") return savedScript(request.key, await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now()));
+      if (step.mode === "save")
+        return savedScript(request.key, await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now()));
       const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir, step.lookupOnly);
       if (step.mode === "cache" && restored.hit !== "exact" && !due.some((d) => d.key === request.key)) due.push(request);
       return restoreScript(step, restored);

@@ -31,7 +31,8 @@ export async function copyTree(from: string, to: string, options: CopyOptions): 
     if (kind === "other") return;
     // What is in the way goes first, so that nothing is written through a link to elsewhere.
     const existing = fresh ? undefined : await lstat(target).catch(() => undefined);
-    if (existing && (kind !== "directory" || !existing.isDirectory()) && (kind !== "file" || !existing.isFile())) await rm(target, { recursive: true, force: true });
+    if (existing && (kind !== "directory" || !existing.isDirectory()) && (kind !== "file" || !existing.isFile()))
+      await rm(target, { recursive: true, force: true });
     if (kind === "directory") {
       const made = !existing?.isDirectory();
       if (made) await mkdir(target);

@@ -42,6 +42,11 @@ export function hashFiles(root: string, patterns: readonly string[]): string {
   const matched = filesUnder(root).filter((path) => include.some((re) => re.test(path)) && !exclude.some((re) => re.test(path)));
   if (matched.length === 0) return "";
   const all = createHash("sha256");
-  for (const path of matched) all.update(createHash("sha256").update(readFileSync(join(root, path))).digest());
+  for (const path of matched)
+    all.update(
+      createHash("sha256")
+        .update(readFileSync(join(root, path)))
+        .digest(),
+    );
   return all.digest("hex");
 }

@@ -10,7 +10,13 @@ export type ContextName = "github" | "env" | "vars" | "matrix" | "strategy" | "s
 /** Functions beyond the built-ins: the status checks and hashFiles, where a field may use them. */
 export type ExtraFunction = "success" | "failure" | "always" | "cancelled" | "hashFiles";
 
-const ARITY: Record<ExtraFunction, [number, number]> = { success: [0, 0], failure: [0, 0], always: [0, 0], cancelled: [0, 0], hashFiles: [1, 255] };
+const ARITY: Record<ExtraFunction, [number, number]> = {
+  success: [0, 0],
+  failure: [0, 0],
+  always: [0, 0],
+  cancelled: [0, 0],
+  hashFiles: [1, 255],
+};
 
 export interface TemplatePart {
   /** Literal text, or the source of one expression (between `${{` and `}}`, trimmed). */
@@ -67,7 +73,11 @@ export function parseExpression(source: string, contexts: readonly ContextName[]
 }
 
 /** Every problem in `text`'s expressions for a field that may use `contexts` and `functions`. */
-export function checkTemplate(text: string, contexts: readonly ContextName[], functions: readonly ExtraFunction[] = []): ExpressionProblem[] {
+export function checkTemplate(
+  text: string,
+  contexts: readonly ContextName[],
+  functions: readonly ExtraFunction[] = [],
+): ExpressionProblem[] {
   const { parts, problem } = splitTemplate(text);
   const problems: ExpressionProblem[] = problem ? [problem] : [];
   for (const part of parts) {

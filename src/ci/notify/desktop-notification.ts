@@ -53,11 +53,18 @@ export function notifyCommand(n: DesktopNotification, platform: NodeJS.Platform)
     return { file: "osascript", args: [...script.flatMap((line) => ["-e", line]), n.title, n.body] };
   }
   if (platform === "win32") {
-    return { file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-Command", TOAST], env: { QUIRE_NOTIFY_TITLE: n.title, QUIRE_NOTIFY_BODY: n.body } };
+    return {
+      file: "powershell.exe",
+      args: ["-NoProfile", "-NonInteractive", "-Command", TOAST],
+      env: { QUIRE_NOTIFY_TITLE: n.title, QUIRE_NOTIFY_BODY: n.body },
+    };
   }
   if (platform === "linux" || platform === "freebsd" || platform === "openbsd") {
     // The body may be read as markup by the notification server: its <, > and & are escaped.
-    return { file: "notify-send", args: ["--app-name=quire", `--urgency=${n.urgent ? "critical" : "normal"}`, "--", n.title, markupEscaped(n.body)] };
+    return {
+      file: "notify-send",
+      args: ["--app-name=quire", `--urgency=${n.urgent ? "critical" : "normal"}`, "--", n.title, markupEscaped(n.body)],
+    };
   }
   return undefined;
 }
@@ -66,7 +73,10 @@ export function notifyCommand(n: DesktopNotification, platform: NodeJS.Platform)
 export type NotifyOutcome = { sent: true } | { sent: false; why: string };
 
 /** Shows `n`, once the command has ended (at most 10 s). */
-export async function sendNotification(n: DesktopNotification, options: { platform?: NodeJS.Platform; env?: NodeJS.ProcessEnv } = {}): Promise<NotifyOutcome> {
+export async function sendNotification(
+  n: DesktopNotification,
+  options: { platform?: NodeJS.Platform; env?: NodeJS.ProcessEnv } = {},
+): Promise<NotifyOutcome> {
   const platform = options.platform ?? process.platform;
   const command = notifyCommand(n, platform);
   if (!command) return { sent: false, why: `quire knows no desktop notifications on ${platform}` };
@@ -75,7 +85,10 @@ export async function sendNotification(n: DesktopNotification, options: { platfo
     const result = await run(command.file, command.args, { pty: false, env, timeoutMs: 10_000 });
     if (result.exitCode === 0) return { sent: true };
     const said = result.output.trim().slice(0, 200);
-    return { sent: false, why: `${command.file} ${result.timedOut ? "took over 10 s" : `exited ${result.exitCode ?? result.signal}`}${said ? `: ${said}` : ""}` };
+    return {
+      sent: false,
+      why: `${command.file} ${result.timedOut ? "took over 10 s" : `exited ${result.exitCode ?? result.signal}`}${said ? `: ${said}` : ""}`,
+    };
   } catch (error) {
     // Not installed, most often (notify-send is in libnotify-bin): the message says which command.
     return { sent: false, why: (error as Error).message };

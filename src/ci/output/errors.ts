@@ -5,7 +5,11 @@ export abstract class OutputError extends QuireError {}
 
 /** A step log could not be opened, written or read. */
 export class LogFileError extends OutputError {
-  constructor(readonly path: string, readonly operation: string, cause: unknown) {
+  constructor(
+    readonly path: string,
+    readonly operation: string,
+    cause: unknown,
+  ) {
     super(
       "QUIRE_ERR_LOG_FILE",
       `could not ${operation} log file ${path}: ${(cause as Error)?.message ?? cause}; check that the disk is not full and quire's home is writable`,
@@ -23,7 +27,12 @@ export class LogClosedError extends OutputError {
 
 /** The secret key file is unsafe or damaged; `fix` says what to do about it. */
 export class SecretKeyError extends OutputError {
-  constructor(readonly path: string, problem: string, readonly fix: string, cause?: unknown) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    readonly fix: string,
+    cause?: unknown,
+  ) {
     super("QUIRE_ERR_SECRET_KEY", `secret key file ${path} ${problem}; ${fix}`, { cause });
   }
 }

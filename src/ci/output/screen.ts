@@ -29,7 +29,15 @@ export async function renderTail(bytes: Buffer, cols = 120, rows = 50): Promise<
   // The headless build counts reading the buffer as proposed API. Logging off, and a logger that drops
   // everything besides: xterm reports each byte its parser rejects (a binary dump is thousands) with
   // console.error, which would land in quirectl's stderr and quired.log.
-  const terminal = new Terminal({ cols, rows, scrollback: rows, convertEol: true, allowProposedApi: true, logLevel: "off", logger: SILENT });
+  const terminal = new Terminal({
+    cols,
+    rows,
+    scrollback: rows,
+    convertEol: true,
+    allowProposedApi: true,
+    logLevel: "off",
+    logger: SILENT,
+  });
   try {
     await new Promise<void>((resolve) => terminal.write(tailOf(bytes), resolve));
     const screens = terminal.buffer;

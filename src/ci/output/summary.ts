@@ -74,7 +74,8 @@ export function summaryEnding(summary: string, job: string, step: string): strin
 
 function ending(failed: FailedStep): string {
   if (failed.timedOut === "idle") return "timed out waiting for output";
-  if (failed.timedOut && failed.timeout) return `timed out after ${limitText(failed.timeout.ms)}${failed.timeout.of === "job" ? " (the job's timeout)" : ""}`;
+  if (failed.timedOut && failed.timeout)
+    return `timed out after ${limitText(failed.timeout.ms)}${failed.timeout.of === "job" ? " (the job's timeout)" : ""}`;
   if (failed.timedOut) return "timed out";
   if (failed.signal) return `was killed by ${failed.signal}`;
   if (failed.exitCode !== null) return `exited ${failed.exitCode}`;
@@ -85,13 +86,24 @@ function ending(failed: FailedStep): string {
 function limitText(ms: number): string {
   if (ms % 1_000 !== 0) return `${ms}ms`;
   const seconds = ms / 1_000;
-  const parts: [number, string][] = [[Math.floor(seconds / 3_600), "h"], [Math.floor((seconds % 3_600) / 60), "m"], [seconds % 60, "s"]];
-  return parts.filter(([n]) => n > 0).map(([n, unit]) => `${n}${unit}`).join("") || "0s";
+  const parts: [number, string][] = [
+    [Math.floor(seconds / 3_600), "h"],
+    [Math.floor((seconds % 3_600) / 60), "m"],
+    [seconds % 60, "s"],
+  ];
+  return (
+    parts
+      .filter(([n]) => n > 0)
+      .map(([n, unit]) => `${n}${unit}`)
+      .join("") || "0s"
+  );
 }
 
 /** Escapes gone, other control characters (a stray "\r", "\b", bell) dropped, tabs kept as spaces. */
 function clean(text: string): string {
-  return stripAnsi(text).replaceAll("\t", " ").replace(/[\x00-\x1f\x7f-\x9f]/g, "");
+  return stripAnsi(text)
+    .replaceAll("\t", " ")
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, "");
 }
 
 function shorten(name: string): string {

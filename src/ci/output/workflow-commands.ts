@@ -115,7 +115,9 @@ function unescapeProperty(text: string): string {
 
 /** An annotation's text from a workflow command: `error: src/a.js:3:5: title: message`. */
 export function annotationText(command: Extract<WorkflowCommand, { kind: "error" | "warning" | "notice" }>): string {
-  const where = command.file ? `${command.file}${command.line ? `:${command.line}${command.column ? `:${command.column}` : ""}` : ""}: ` : "";
+  const where = command.file
+    ? `${command.file}${command.line ? `:${command.line}${command.column ? `:${command.column}` : ""}` : ""}: `
+    : "";
   const title = command.title ? `${command.title}: ` : "";
   return `${command.kind}: ${where}${title}${command.message}`;
 }

@@ -107,7 +107,18 @@ export interface Step {
    */
   action: {
     uses: string;
-    adapter: "checkout" | "setup-node" | "setup-python" | "setup-go" | "setup-java" | "cache" | "cache-restore" | "cache-save" | "local" | "kept" | "node";
+    adapter:
+      | "checkout"
+      | "setup-node"
+      | "setup-python"
+      | "setup-go"
+      | "setup-java"
+      | "cache"
+      | "cache-restore"
+      | "cache-save"
+      | "local"
+      | "kept"
+      | "node";
     with: Record<string, Template>;
     /** For `node`: the script to run, relative to the workspace root (or absolute, for a kept action). */
     entry?: string;
@@ -124,7 +135,20 @@ type Required<T, K extends keyof T> = Pick<T, K> & Partial<Omit<T, K>>;
 
 /** A step with quire.yml's defaults for every field not given. */
 export function stepOf(fields: Required<Step, "name" | "run">): Step {
-  return { env: {}, timeoutMs: null, workingDirectory: null, id: null, condition: null, continueOnError: "false", shell: null, action: null, inputs: null, scope: null, scopeEnd: null, ...fields };
+  return {
+    env: {},
+    timeoutMs: null,
+    workingDirectory: null,
+    id: null,
+    condition: null,
+    continueOnError: "false",
+    shell: null,
+    action: null,
+    inputs: null,
+    scope: null,
+    scopeEnd: null,
+    ...fields,
+  };
 }
 
 /** A job with quire.yml's defaults for every field not given. */

@@ -15,7 +15,20 @@ import { describe, PipelineSource, scalarText, type ValueNode } from "./source.j
 import { closest } from "./suggest.js";
 
 const PIPELINE_FIELDS = ["name", "env", "jobs"];
-const JOB_FIELDS = ["needs", "env", "timeout", "retries", "secrets", "working-directory", "sandbox", "network", "cache", "inputs", "outputs", "steps"];
+const JOB_FIELDS = [
+  "needs",
+  "env",
+  "timeout",
+  "retries",
+  "secrets",
+  "working-directory",
+  "sandbox",
+  "network",
+  "cache",
+  "inputs",
+  "outputs",
+  "steps",
+];
 const CACHE_FIELDS = ["key", "paths", "restore-keys"];
 const STEP_FIELDS = ["name", "run", "env", "timeout", "working-directory"];
 const JOB_NAME = /^[A-Za-z0-9_-]+$/;
@@ -30,7 +43,8 @@ const MAX_KEY_LENGTH = 512;
 const STEP_NAME_LENGTH = 60;
 
 const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name` and `env`";
-const JOB_SHAPE = "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`, `cache`, `inputs`, `outputs`";
+const JOB_SHAPE =
+  "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`, `cache`, `inputs`, `outputs`";
 const CACHE_SHAPE = "expected a list of caches, each `{ key: KEY, paths: [PATH, ...] }` with optionally `restore-keys: [PREFIX, ...]`";
 const STEPS_SHAPE = "expected a non-empty list of steps, each `- run: COMMAND` or just `- COMMAND`";
 const STEP_HINT = " (quote a command that contains `: `)";
@@ -60,7 +74,12 @@ export function readPipelineFile(path: string): string {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new PipelineError({ file: path }, `not a regular file (${fileKind(stats)})`, READABLE);
-    if (stats.size > MAX_PIPELINE_BYTES) throw new PipelineError({ file: path }, `the file is ${stats.size} bytes`, `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`);
+    if (stats.size > MAX_PIPELINE_BYTES)
+      throw new PipelineError(
+        { file: path },
+        `the file is ${stats.size} bytes`,
+        `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`,
+      );
     try {
       return readFileSync(fd, "utf8");
     } catch (cause) {
@@ -85,7 +104,8 @@ function fileKind(stats: import("node:fs").Stats): string {
  */
 export function parsePipeline(text: string, file: string): Pipeline {
   const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_PIPELINE_BYTES) throw new PipelineError({ file }, `the file is ${bytes} bytes`, `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`);
+  if (bytes > MAX_PIPELINE_BYTES)
+    throw new PipelineError({ file }, `the file is ${bytes} bytes`, `a pipeline file is at most ${MAX_PIPELINE_BYTES} bytes (1 MiB)`);
   return new Parser(new PipelineSource(file, text)).pipeline();
 }
 
@@ -113,7 +133,8 @@ class Parser {
     const name = fields.has("name") ? this.#name(fields.get("name")!) : basename(this.#src.file, extname(this.#src.file));
     const env = fields.has("env") ? this.#env(fields.get("env")!, "env") : {};
     const jobsPair = fields.get("jobs");
-    if (!jobsPair) this.#src.fail(root, "jobs", "missing", "expected a mapping of job names to jobs, e.g. `jobs: { build: { steps: [make] } }`");
+    if (!jobsPair)
+      this.#src.fail(root, "jobs", "missing", "expected a mapping of job names to jobs, e.g. `jobs: { build: { steps: [make] } }`");
     const jobs = this.#jobs(jobsPair);
     this.#checkNeeds(jobs);
     return pipelineOf({ name, file: this.#src.file, env, jobs });
@@ -121,21 +142,29 @@ class Parser {
 
   #name(pair: Pair): string {
     const name = this.#string(pair, "name", "expected a non-empty, single-line string");
-    if (name.trim() === "" || /[\r\n]/.test(name)) this.#src.fail(this.#src.valueAt(pair), "name", "must be a non-empty single line", "expected a name such as `ci`");
+    if (name.trim() === "" || /[\r\n]/.test(name))
+      this.#src.fail(this.#src.valueAt(pair), "name", "must be a non-empty single line", "expected a name such as `ci`");
     return name;
   }
 
   #jobs(pair: Pair): Job[] {
     const map = this.#value(pair, "jobs");
     if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), "jobs", `got ${describe(map)}`, "expected a mapping of job names to jobs");
-    if (map.items.length === 0) this.#src.fail(this.#src.valueAt(pair), "jobs", "no jobs", "expected at least one job, e.g. `jobs: { build: { steps: [make] } }`");
+    if (map.items.length === 0)
+      this.#src.fail(this.#src.valueAt(pair), "jobs", "no jobs", "expected at least one job, e.g. `jobs: { build: { steps: [make] } }`");
     if (map.items.length > PIPELINE_LIMITS.jobs) {
       const extra = map.items[PIPELINE_LIMITS.jobs]!;
-      this.#src.fail(extra.key as Node, "jobs", `too many jobs (${map.items.length}); this is job ${PIPELINE_LIMITS.jobs + 1}`, `a pipeline has at most ${PIPELINE_LIMITS.jobs} jobs`);
+      this.#src.fail(
+        extra.key as Node,
+        "jobs",
+        `too many jobs (${map.items.length}); this is job ${PIPELINE_LIMITS.jobs + 1}`,
+        `a pipeline has at most ${PIPELINE_LIMITS.jobs} jobs`,
+      );
     }
     return map.items.map((jobPair) => {
       const name = this.#src.keyName(jobPair, "jobs.");
-      if (!JOB_NAME.test(name)) this.#src.fail(jobPair.key as Node, `jobs.${name}`, "not a valid job name", "job names use letters, digits, `_` and `-` only");
+      if (!JOB_NAME.test(name))
+        this.#src.fail(jobPair.key as Node, `jobs.${name}`, "not a valid job name", "job names use letters, digits, `_` and `-` only");
       return this.#job(jobPair, name);
     });
   }
@@ -150,7 +179,12 @@ class Parser {
     const sandbox = read("sandbox", (p, path) => this.#boolean(p, path), true);
     const network = read("network", (p, path) => this.#boolean(p, path), true);
     if (!sandbox && !network) {
-      this.#src.fail(this.#src.valueAt(fields.get("network")!), `${prefix}.network`, "`network: false` needs the sandbox, and this job has `sandbox: false`", "drop one of the two: only a sandboxed step can be kept off the network");
+      this.#src.fail(
+        this.#src.valueAt(fields.get("network")!),
+        `${prefix}.network`,
+        "`network: false` needs the sandbox, and this job has `sandbox: false`",
+        "drop one of the two: only a sandboxed step can be kept off the network",
+      );
     }
     return jobOf({
       name,
@@ -185,8 +219,7 @@ class Parser {
     };
     if (isSeq(value)) {
       for (const [i, item] of value.items.entries()) add(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`);
-    }
-    else if (isScalar(value) && typeof value.value === "string") add(value, field);
+    } else if (isScalar(value) && typeof value.value === "string") add(value, field);
     else this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected a job name or a list of job names");
     this.#needs.set(job, refs);
     return refs.map((ref) => ref.name);
@@ -198,11 +231,21 @@ class Parser {
     if (list.items.length === 0) this.#src.fail(list, field, "no steps", STEPS_SHAPE);
     const limit = PIPELINE_LIMITS.stepsPerJob;
     if (list.items.length > limit) {
-      this.#src.fail(this.#at(list.items[limit], list), `${field}[${limit}]`, `too many steps (${list.items.length})`, `a job has at most ${limit} steps`);
+      this.#src.fail(
+        this.#at(list.items[limit], list),
+        `${field}[${limit}]`,
+        `too many steps (${list.items.length})`,
+        `a job has at most ${limit} steps`,
+      );
     }
     return list.items.map((item, i) => {
       if (++this.#stepCount > PIPELINE_LIMITS.steps) {
-        this.#src.fail(this.#at(item, list), `${field}[${i}]`, `this is step ${this.#stepCount} of the pipeline`, `a pipeline has at most ${PIPELINE_LIMITS.steps} steps in all`);
+        this.#src.fail(
+          this.#at(item, list),
+          `${field}[${i}]`,
+          `this is step ${this.#stepCount} of the pipeline`,
+          `a pipeline has at most ${PIPELINE_LIMITS.steps} steps in all`,
+        );
       }
       return this.#step(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`);
     });
@@ -218,7 +261,13 @@ class Parser {
       const run = this.#command(node, prefix);
       return stepOf({ name: defaultStepName(run), run });
     }
-    if (!isMap(node)) this.#src.fail(node, prefix, `got ${describe(node)}`, "expected a command as a string (quote `true`, numbers and the like) or a mapping with `run`");
+    if (!isMap(node))
+      this.#src.fail(
+        node,
+        prefix,
+        `got ${describe(node)}`,
+        "expected a command as a string (quote `true`, numbers and the like) or a mapping with `run`",
+      );
     const fields = this.#src.fields(node, `${prefix}.`, STEP_FIELDS, STEP_HINT);
     const runPair = fields.get("run");
     if (!runPair) this.#src.fail(node, `${prefix}.run`, "missing", "every step runs a command: `run: COMMAND`");
@@ -239,33 +288,63 @@ class Parser {
       this.#src.fail(at, field, `got ${describe(node)}`, "expected a shell command as a string (quote `true`, numbers and the like)");
     }
     if (node.value.trim() === "") this.#src.fail(at, field, "the command is empty", "expected a shell command");
-    if (node.value.includes("\0")) this.#src.fail(at, field, NUL_PROBLEM, "remove the NUL: a command cannot hold one, the shell would see only what comes before it");
+    if (node.value.includes("\0"))
+      this.#src.fail(at, field, NUL_PROBLEM, "remove the NUL: a command cannot hold one, the shell would see only what comes before it");
     const bytes = Buffer.byteLength(node.value, "utf8");
     if (bytes > PIPELINE_LIMITS.runBytes) {
-      this.#src.fail(at, field, `the command is ${bytes} bytes`, `a command is at most ${PIPELINE_LIMITS.runBytes} bytes (64 KiB); put a longer script in a file of the repository and run that`);
+      this.#src.fail(
+        at,
+        field,
+        `the command is ${bytes} bytes`,
+        `a command is at most ${PIPELINE_LIMITS.runBytes} bytes (64 KiB); put a longer script in a file of the repository and run that`,
+      );
     }
     return node.value;
   }
 
   #stepName(pair: Pair, field: string): string {
     const name = this.#string(pair, field, "expected a non-empty string");
-    if (name.trim() === "") this.#src.fail(this.#src.valueAt(pair), field, "the name is empty", "expected a non-empty string, or no `name` to use the command's first line");
+    if (name.trim() === "")
+      this.#src.fail(
+        this.#src.valueAt(pair),
+        field,
+        "the name is empty",
+        "expected a non-empty string, or no `name` to use the command's first line",
+      );
     return name;
   }
 
   #env(pair: Pair, field: string): Record<string, string> {
     const map = this.#value(pair, field);
-    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of variable names to values");
+    if (!isMap(map))
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of variable names to values");
     const env: Record<string, string> = {};
     for (const item of map.items) {
       const name = this.#src.keyName(item, `${field}.`);
-      if (!ENV_NAME.test(name)) this.#src.fail(item.key as Node, `${field}.${name}`, "not a usable variable name", "names use letters, digits and `_`, not starting with a digit");
+      if (!ENV_NAME.test(name))
+        this.#src.fail(
+          item.key as Node,
+          `${field}.${name}`,
+          "not a usable variable name",
+          "names use letters, digits and `_`, not starting with a digit",
+        );
       const value = this.#value(item, `${field}.${name}`);
       if (!isScalar(value) || value.value === null || !["string", "number", "boolean"].includes(typeof value.value)) {
-        this.#src.fail(this.#src.valueAt(item), `${field}.${name}`, `got ${describe(value)}`, "expected a string, number or boolean (write '' for an empty value)");
+        this.#src.fail(
+          this.#src.valueAt(item),
+          `${field}.${name}`,
+          `got ${describe(value)}`,
+          "expected a string, number or boolean (write '' for an empty value)",
+        );
       }
       const text = typeof value.value === "string" ? value.value : scalarText(value);
-      if (text.includes("\0")) this.#src.fail(this.#src.valueAt(item), `${field}.${name}`, NUL_PROBLEM, "remove the NUL: an environment value cannot hold one, a step would see only what comes before it");
+      if (text.includes("\0"))
+        this.#src.fail(
+          this.#src.valueAt(item),
+          `${field}.${name}`,
+          NUL_PROBLEM,
+          "remove the NUL: an environment value cannot hold one, a step would see only what comes before it",
+        );
       env[name] = text;
     }
     return env;
@@ -281,13 +360,20 @@ class Parser {
     const ms = text === undefined ? undefined : parseDuration(text);
     if (ms === undefined) this.#src.fail(at, field, `got ${describe(value)}`, allowed);
     if (ms <= 0) this.#src.fail(at, field, `\`${text}\` is not more than zero`, `${allowed}, above zero`);
-    if (ms > MAX_DURATION_MS) this.#src.fail(at, field, `\`${text}\` is too long`, `${allowed}, at most 596h (the longest timer Node keeps)`);
+    if (ms > MAX_DURATION_MS)
+      this.#src.fail(at, field, `\`${text}\` is too long`, `${allowed}, at most 596h (the longest timer Node keeps)`);
     return ms;
   }
 
   #retries(pair: Pair, field: string): number {
     const value = this.#value(pair, field);
-    if (!isScalar(value) || typeof value.value !== "number" || !Number.isInteger(value.value) || value.value < 0 || value.value > MAX_RETRIES) {
+    if (
+      !isScalar(value) ||
+      typeof value.value !== "number" ||
+      !Number.isInteger(value.value) ||
+      value.value < 0 ||
+      value.value > MAX_RETRIES
+    ) {
       this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, `expected a whole number from 0 to ${MAX_RETRIES}`);
     }
     return value.value;
@@ -295,18 +381,25 @@ class Parser {
 
   #boolean(pair: Pair, field: string): boolean {
     const value = this.#value(pair, field);
-    if (!isScalar(value) || typeof value.value !== "boolean") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected `true` or `false`");
+    if (!isScalar(value) || typeof value.value !== "boolean")
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, "expected `true` or `false`");
     return value.value;
   }
 
   #secrets(pair: Pair, field: string): string[] {
     const list = this.#value(pair, field);
-    if (!isSeq(list)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, "expected a list of secret names, e.g. `[NPM_TOKEN]`");
+    if (!isSeq(list))
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, "expected a list of secret names, e.g. `[NPM_TOKEN]`");
     const names: string[] = [];
     list.items.forEach((item, i) => {
       const node = this.#src.resolve(item as Node, `${field}[${i}]`);
       if (!isScalar(node) || typeof node.value !== "string" || !SECRET_NAME.test(node.value)) {
-        this.#src.fail(node, `${field}[${i}]`, `got ${describe(node)}`, "expected a secret name: capital letters, digits and `_`, not starting with a digit");
+        this.#src.fail(
+          node,
+          `${field}[${i}]`,
+          `got ${describe(node)}`,
+          "expected a secret name: capital letters, digits and `_`, not starting with a digit",
+        );
       }
       if (!names.includes(node.value)) names.push(node.value);
     });
@@ -317,7 +410,12 @@ class Parser {
     const text = this.#string(pair, field, "expected a relative path inside the workspace");
     const directory = workspacePath(text);
     if (directory === undefined) {
-      this.#src.fail(this.#src.valueAt(pair), field, `\`${text}\` leaves the workspace or is not a relative path`, "expected a relative path inside the workspace, with `/` separators and no `..` above the root");
+      this.#src.fail(
+        this.#src.valueAt(pair),
+        field,
+        `\`${text}\` leaves the workspace or is not a relative path`,
+        "expected a relative path inside the workspace, with `/` separators and no `..` above the root",
+      );
     }
     return directory;
   }
@@ -325,7 +423,13 @@ class Parser {
   #caches(pair: Pair, field: string): DependencyCache[] {
     const list = this.#value(pair, field);
     if (!isSeq(list) || list.items.length === 0) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, CACHE_SHAPE);
-    if (list.items.length > MAX_CACHES) this.#src.fail(this.#at(list.items[MAX_CACHES], list), `${field}[${MAX_CACHES}]`, `too many caches (${list.items.length})`, `a job has at most ${MAX_CACHES}`);
+    if (list.items.length > MAX_CACHES)
+      this.#src.fail(
+        this.#at(list.items[MAX_CACHES], list),
+        `${field}[${MAX_CACHES}]`,
+        `too many caches (${list.items.length})`,
+        `a job has at most ${MAX_CACHES}`,
+      );
     return list.items.map((item, i) => {
       const at = `${field}[${i}]`;
       const node = this.#src.resolve(item as Node, at);
@@ -349,8 +453,10 @@ class Parser {
     const allowed = "expected a key such as `deps-${{ hashFiles('package-lock.json') }}`";
     const key = this.#text(node, field, allowed);
     if (key.trim() === "" || /[\r\n]/.test(key)) this.#src.fail(node, field, "must be a non-empty single line", allowed);
-    if (key.length > MAX_KEY_LENGTH) this.#src.fail(node, field, `the key is ${key.length} characters`, `a key is at most ${MAX_KEY_LENGTH}`);
-    if (splitTemplate(key).parts.some((part) => !part.expression && part.text.includes(","))) this.#src.fail(node, field, "holds a comma", "a key has no comma (as actions/cache has it)");
+    if (key.length > MAX_KEY_LENGTH)
+      this.#src.fail(node, field, `the key is ${key.length} characters`, `a key is at most ${MAX_KEY_LENGTH}`);
+    if (splitTemplate(key).parts.some((part) => !part.expression && part.text.includes(",")))
+      this.#src.fail(node, field, "holds a comma", "a key has no comma (as actions/cache has it)");
     const [problem] = checkTemplate(key, [], ["hashFiles"]);
     if (problem) this.#src.fail(node, field, problem.message, "a key's expressions may use hashFiles('PATTERN', ...) only");
     return key;
@@ -358,10 +464,13 @@ class Parser {
 
   /** A path or a list of them, each inside the workspace; `.` (all of it) only where `root` allows it. */
   #paths(pair: Pair, field: string, root: boolean): string[] {
-    const allowed = root ? "expected relative paths of files or directories inside the workspace, with `/` separators, no `..` above the root and no wildcards" : `expected paths: ${CACHE_PATH_RULE}`;
+    const allowed = root
+      ? "expected relative paths of files or directories inside the workspace, with `/` separators, no `..` above the root and no wildcards"
+      : `expected paths: ${CACHE_PATH_RULE}`;
     const items = this.#items(pair, field);
     if (items.length === 0) this.#src.fail(this.#src.valueAt(pair), field, "no paths", allowed);
-    if (items.length > MAX_PATHS) this.#src.fail(this.#src.valueAt(pair), field, `too many paths (${items.length})`, `at most ${MAX_PATHS}`);
+    if (items.length > MAX_PATHS)
+      this.#src.fail(this.#src.valueAt(pair), field, `too many paths (${items.length})`, `at most ${MAX_PATHS}`);
     const paths: string[] = [];
     for (const [node, path] of items) {
       const text = this.#text(node, path, allowed);
@@ -389,7 +498,8 @@ class Parser {
 
   #string(pair: Pair, field: string, allowed: string): string {
     const value = this.#value(pair, field);
-    if (!isScalar(value) || typeof value.value !== "string") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, allowed);
+    if (!isScalar(value) || typeof value.value !== "string")
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(value)}`, allowed);
     if (value.value.includes("\0")) this.#src.fail(this.#src.valueAt(pair), field, NUL_PROBLEM, "remove the NUL");
     return value.value;
   }
@@ -413,7 +523,12 @@ class Parser {
     const cycle = findCycle(jobs);
     if (cycle) {
       const ref = this.#needs.get(cycle[0]!)!.find((need) => need.name === cycle[1])!;
-      this.#src.fail(ref.node, ref.field, `needs form a cycle: ${cycle.join(" -> ")} (each needs the next)`, "a job may not need itself, directly or through the jobs it needs");
+      this.#src.fail(
+        ref.node,
+        ref.field,
+        `needs form a cycle: ${cycle.join(" -> ")} (each needs the next)`,
+        "a job may not need itself, directly or through the jobs it needs",
+      );
     }
   }
 }
@@ -428,7 +543,10 @@ function optional(fields: Map<string, Pair>, prefix: string) {
 
 /** The first non-blank line of a command, trimmed, cut to STEP_NAME_LENGTH characters (code points). */
 function defaultStepName(run: string): string {
-  const line = run.split(/\r?\n/).find((text) => text.trim() !== "")!.trim();
+  const line = run
+    .split(/\r?\n/)
+    .find((text) => text.trim() !== "")!
+    .trim();
   const chars = Array.from(line);
   return chars.length <= STEP_NAME_LENGTH ? line : chars.slice(0, STEP_NAME_LENGTH - 1).join("") + "…";
 }

@@ -16,14 +16,24 @@ export function selectJobs(pipeline: Pipeline, selection: JobSelection): Pipelin
   const { jobs, matrix } = selection;
   if (jobs.length === 0 && Object.keys(matrix).length === 0) return pipeline;
   const named = (job: Pipeline["jobs"][number]) => jobs.length === 0 || jobs.includes(job.name) || jobs.includes(job.group);
-  const matches = (job: Pipeline["jobs"][number]) => Object.entries(matrix).every(([key, value]) => job.matrix !== null && key in job.matrix && String(job.matrix[key]) === value);
+  const matches = (job: Pipeline["jobs"][number]) =>
+    Object.entries(matrix).every(([key, value]) => job.matrix !== null && key in job.matrix && String(job.matrix[key]) === value);
   for (const name of jobs) {
     if (!pipeline.jobs.some((job) => job.name === name || job.group === name)) {
-      throw new PipelineError({ file: pipeline.file, field: "--job" }, `no job \`${name}\` in this pipeline`, `jobs: ${[...new Set(pipeline.jobs.map((j) => j.group))].join(", ")}`);
+      throw new PipelineError(
+        { file: pipeline.file, field: "--job" },
+        `no job \`${name}\` in this pipeline`,
+        `jobs: ${[...new Set(pipeline.jobs.map((j) => j.group))].join(", ")}`,
+      );
     }
   }
   const chosen = pipeline.jobs.filter((job) => named(job) && (Object.keys(matrix).length === 0 || matches(job)));
-  if (chosen.length === 0) throw new PipelineError({ file: pipeline.file, field: "--matrix" }, "no matrix leg of the jobs named has those values", "name values a leg has, e.g. --matrix node=20");
+  if (chosen.length === 0)
+    throw new PipelineError(
+      { file: pipeline.file, field: "--matrix" },
+      "no matrix leg of the jobs named has those values",
+      "name values a leg has, e.g. --matrix node=20",
+    );
   const keep = new Set<string>();
   const byName = new Map(pipeline.jobs.map((job) => [job.name, job]));
   const add = (name: string) => {

@@ -1,11 +1,28 @@
 // The YAML document of a pipeline file, read node by node, with every failure placed at file:line:column.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Alias, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  Scalar,
+  visit,
+  type Alias,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { PipelineError } from "../errors.js";
 import { PIPELINE_LIMITS } from "../rules.js";
 import { closest } from "./suggest.js";
 
 /** For a `: ` in an unquoted value (`run: echo a: b`), which YAML reads as a mapping inside the value. */
-const QUOTE_HINT = "a `: ` in an unquoted value starts a mapping: put the whole value in quotes (`run: 'echo a: b'`), or the command on the lines after `run: |`";
+const QUOTE_HINT =
+  "a `: ` in an unquoted value starts a mapping: put the whole value in quotes (`run: 'echo a: b'`), or the command on the lines after `run: |`";
 
 /** A YAML node holding a value (aliases already resolved). */
 export type ValueNode = Scalar | YAMLMap | YAMLSeq;
@@ -19,15 +36,20 @@ export class PipelineSource {
   /** Each alias's anchored node (undefined: no anchor of that name before it), found in one pass. */
   readonly #targets = new Map<Alias, Node | undefined>();
 
-  constructor(readonly file: string, text: string) {
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
     // prettyErrors off: we place errors ourselves and want yaml's one-line message, not its code frame.
     this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false });
     const error = this.#doc.errors[0];
     if (error) {
       const { line, col } = this.#lines.linePos(error.pos[0]);
       const at = { file, line, column: col };
-      if (error.code === "MULTIPLE_DOCS") throw new PipelineError(at, "a second YAML document starts here", "a pipeline file holds one document: remove the `---` separator");
-      if (error.code === "BLOCK_AS_IMPLICIT_KEY" || error.code === "BLOCK_IN_FLOW") throw new PipelineError(at, `invalid YAML: ${error.message}`, QUOTE_HINT);
+      if (error.code === "MULTIPLE_DOCS")
+        throw new PipelineError(at, "a second YAML document starts here", "a pipeline file holds one document: remove the `---` separator");
+      if (error.code === "BLOCK_AS_IMPLICIT_KEY" || error.code === "BLOCK_IN_FLOW")
+        throw new PipelineError(at, `invalid YAML: ${error.message}`, QUOTE_HINT);
       throw new PipelineError(at, `invalid YAML: ${error.message}`, "fix the syntax there");
     }
     // What yaml's Alias.resolve(doc) answers (the last node with that anchor before the alias, in document
@@ -55,7 +77,12 @@ export class PipelineSource {
       if (!target) this.fail(node, field, `alias *${node.source} names no anchor`, "define `&" + node.source + "` before using it");
       this.#aliasNodes += this.#expandedSize(target, node, field);
       if (this.#aliasNodes > PIPELINE_LIMITS.aliasNodes) {
-        this.fail(node, field, `aliases expand to more than ${PIPELINE_LIMITS.aliasNodes} YAML nodes by this one`, "use fewer or smaller aliases (a pipeline this large is likely a mistake or an attack)");
+        this.fail(
+          node,
+          field,
+          `aliases expand to more than ${PIPELINE_LIMITS.aliasNodes} YAML nodes by this one`,
+          "use fewer or smaller aliases (a pipeline this large is likely a mistake or an attack)",
+        );
       }
       return target as ValueNode;
     }
@@ -74,7 +101,13 @@ export class PipelineSource {
     const known = (node: unknown): number | undefined => {
       if (!isMap(node) && !isSeq(node)) return 1;
       const size = this.#sizes.get(node);
-      if (size === null) this.fail(alias, field, `alias ${(alias as { source?: string }).source ? `*${(alias as { source: string }).source} ` : ""}expands into itself`, "an alias may only name a node that does not contain it");
+      if (size === null)
+        this.fail(
+          alias,
+          field,
+          `alias ${(alias as { source?: string }).source ? `*${(alias as { source: string }).source} ` : ""}expands into itself`,
+          "an alias may only name a node that does not contain it",
+        );
       return size;
     };
     const first = deref(root);
@@ -143,7 +176,12 @@ export class PipelineSource {
     if (isScalar(key) && key.value !== null) {
       return typeof key.value === "string" ? key.value : (key.source ?? String(key.value));
     }
-    return this.fail(key ?? (pair.value as Node), prefix.replace(/\.$/, "") || undefined, "a key here is empty or not a plain name", "keys are names such as `jobs` or `build`");
+    return this.fail(
+      key ?? (pair.value as Node),
+      prefix.replace(/\.$/, "") || undefined,
+      "a key here is empty or not a plain name",
+      "keys are names such as `jobs` or `build`",
+    );
   }
 }
 

@@ -11,10 +11,26 @@ type Adapter = Exclude<NonNullable<Step["action"]>["adapter"], "cache" | "cache-
 const quote = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
 
 /** Where each version manager keeps its toolchains, as `bin` directories (globs). */
-const NODE_DIRS = ["$HOME/.nvm/versions/node/*/bin", "$HOME/.local/share/fnm/node-versions/*/installation/bin", "$HOME/.volta/tools/image/node/*/bin", "$HOME/.asdf/installs/nodejs/*/bin", "$HOME/.local/share/mise/installs/node/*/bin"];
+const NODE_DIRS = [
+  "$HOME/.nvm/versions/node/*/bin",
+  "$HOME/.local/share/fnm/node-versions/*/installation/bin",
+  "$HOME/.volta/tools/image/node/*/bin",
+  "$HOME/.asdf/installs/nodejs/*/bin",
+  "$HOME/.local/share/mise/installs/node/*/bin",
+];
 const PYTHON_DIRS = ["$HOME/.pyenv/versions/*/bin", "$HOME/.asdf/installs/python/*/bin", "$HOME/.local/share/mise/installs/python/*/bin"];
-const GO_DIRS = ["/usr/local/go/bin", "$HOME/go/*/bin", "$HOME/.asdf/installs/golang/*/go/bin", "$HOME/.local/share/mise/installs/go/*/bin"];
-const JAVA_DIRS = ["/usr/lib/jvm/*/bin", "$HOME/.sdkman/candidates/java/*/bin", "$HOME/.asdf/installs/java/*/bin", "$HOME/.local/share/mise/installs/java/*/bin"];
+const GO_DIRS = [
+  "/usr/local/go/bin",
+  "$HOME/go/*/bin",
+  "$HOME/.asdf/installs/golang/*/go/bin",
+  "$HOME/.local/share/mise/installs/go/*/bin",
+];
+const JAVA_DIRS = [
+  "/usr/lib/jvm/*/bin",
+  "$HOME/.sdkman/candidates/java/*/bin",
+  "$HOME/.asdf/installs/java/*/bin",
+  "$HOME/.local/share/mise/installs/java/*/bin",
+];
 
 /** The script for a step that `uses:` a well-known action, with its inputs already evaluated. */
 export function adapterScript(adapter: Adapter, inputs: Record<string, string>, entry?: string): string {
@@ -45,11 +61,18 @@ export function adapterScript(adapter: Adapter, inputs: Record<string, string>, 
  * matches by prefix (`20` matches 20.11.1, `3.11` matches 3.11.7); `x` parts, `lts/*`, `latest`, `stable`,
  * `node` and no version match any.
  */
-function toolchain(name: string, binary: string, versionCommand: string, dirs: string[], wanted: string | undefined, versionFile: string | undefined): string {
+function toolchain(
+  name: string,
+  binary: string,
+  versionCommand: string,
+  dirs: string[],
+  wanted: string | undefined,
+  versionFile: string | undefined,
+): string {
   const lines = [
     `wanted=${quote(wanted ?? "")}`,
     versionFile ? `[ -z "$wanted" ] && wanted=$(tr -d ' \\r\\n' < ${quote(versionFile)} | sed 's/^v//')` : "",
-    'wanted=${wanted#v}; wanted=${wanted%%.x*}; wanted=${wanted%%.\\**}',
+    "wanted=${wanted#v}; wanted=${wanted%%.x*}; wanted=${wanted%%.\\**}",
     'case "$wanted" in "lts/"*|latest|stable|node|"*") wanted="";; esac',
     'found=""',
     `onpath=$(command -v ${binary} 2>/dev/null || true)`,

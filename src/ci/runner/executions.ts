@@ -126,9 +126,30 @@ export class Executions {
       leftovers,
       changed,
       now: Date.now,
-      caches: new RunCaches({ store, ...this.#options.caches, runId: id, repo: run.repo, pipeline: run.spec, baseDir: join(workspace, dir), dir, useResults: !run.noCache, changed, now: Date.now }),
+      caches: new RunCaches({
+        store,
+        ...this.#options.caches,
+        runId: id,
+        repo: run.repo,
+        pipeline: run.spec,
+        baseDir: join(workspace, dir),
+        dir,
+        useResults: !run.noCache,
+        changed,
+        now: Date.now,
+      }),
       ...(run.spec.kind === "github"
-        ? { workflowRun: { runId: id, workspace, tempRoot: join(scratch, "runner"), repository: run.repo, ref: run.ref, sha: run.commit ?? "" }, secretsByName: secrets }
+        ? {
+            workflowRun: {
+              runId: id,
+              workspace,
+              tempRoot: join(scratch, "runner"),
+              repository: run.repo,
+              ref: run.ref,
+              sha: run.commit ?? "",
+            },
+            secretsByName: secrets,
+          }
         : {}),
     });
     this.#executing.set(id, { execution, secrets: secretValues });
@@ -156,7 +177,8 @@ export class Executions {
     } catch {
       return; // none yet
     }
-    for (const name of names) if (!this.#executing.has(Number(name))) void removeTree(join(this.#options.scratchRoot, name)).catch(() => {});
+    for (const name of names)
+      if (!this.#executing.has(Number(name))) void removeTree(join(this.#options.scratchRoot, name)).catch(() => {});
   }
 
   /** Ends every step's tree of run `id`, if it executes here; the caller has recorded why. */
@@ -185,7 +207,8 @@ export class Executions {
   /** Fails run `id` as quire's own failure and ends what of it runs. Never throws: it runs where nobody would catch. */
   #failInternal(id: number, why: string): Promise<void> {
     try {
-      if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, SUMMARY_MAX) }, Date.now())) this.#options.changed(id);
+      if (this.#options.store.finishRun(id, { state: "failed", kind: "internal", summary: why.slice(0, SUMMARY_MAX) }, Date.now()))
+        this.#options.changed(id);
     } catch {
       // Not even the store's reserve had room (something else is filling the disk): the run stays active
       // until the next daemon records it orphaned. Its steps still end.

@@ -21,8 +21,6 @@ import { annotationText, type WorkflowCommand } from "../output/workflow-command
 import { restoreScript, type CacheStep } from "../cache/cache-step.js";
 import type { DueSaves, RunCaches } from "../cache/run-caches.js";
 
-
-
 export interface RunExecutionOptions {
   store: RunStore;
   slots: Slots;
@@ -66,7 +64,11 @@ function prepareOrExplain(prepare: () => PreparedStep, env: Record<string, strin
 const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
 
 /** How one attempt of a job ended; a failed one says which step failed and how. */
-type AttemptEnd = { end: "complete"; outputs?: Record<string, string> } | { end: "stopped" } | { end: "cancelled" } | { end: "failed"; failure: StepFailure; outputs?: Record<string, string> };
+type AttemptEnd =
+  | { end: "complete"; outputs?: Record<string, string> }
+  | { end: "stopped" }
+  | { end: "cancelled" }
+  | { end: "failed"; failure: StepFailure; outputs?: Record<string, string> };
 
 /** A step this execution launched, and why the execution stopped it, if it did (the first reason wins). */
 interface RunningStep {
@@ -106,7 +108,10 @@ export class RunExecution {
   async execute(): Promise<void> {
     const { store, runId } = this.#options;
     const workflow = this.#options.workflowRun;
-    const jobs = new JobStates(this.#options.pipeline.jobs, workflow && ((job) => WorkflowJob.shouldRun(job, this.#needsOf(job), workflow)));
+    const jobs = new JobStates(
+      this.#options.pipeline.jobs,
+      workflow && ((job) => WorkflowJob.shouldRun(job, this.#needsOf(job), workflow)),
+    );
     const inFlight = new Map<string, Promise<void>>();
     while (!this.#stopped) {
       for (const job of jobs.skipBlocked()) {
@@ -114,11 +119,14 @@ export class RunExecution {
         this.#options.changed();
       }
       for (const job of jobs.startReady()) {
-        inFlight.set(job.name, this.#runJob(job).then((end) => {
-          jobs.end(job.name, end === "failed" && job.continueOnError ? "complete" : end);
-          inFlight.delete(job.name);
-          if (end === "failed" && !job.continueOnError && job.strategy?.failFast) this.#failFast(job, jobs);
-        }));
+        inFlight.set(
+          job.name,
+          this.#runJob(job).then((end) => {
+            jobs.end(job.name, end === "failed" && job.continueOnError ? "complete" : end);
+            inFlight.delete(job.name);
+            if (end === "failed" && !job.continueOnError && job.strategy?.failFast) this.#failFast(job, jobs);
+          }),
+        );
       }
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
@@ -143,7 +151,11 @@ export class RunExecution {
   async #runJob(job: Job): Promise<JobEnd> {
     const { store, runId, caches } = this.#options;
     // Its needs have ended here, so its inputs are known (when they all succeeded with inputs of their own).
-    const inputs = caches?.inputsOf(job, job.needs.map((name) => ({ name, inputs: this.#inputs.get(name) ?? null }))) ?? null;
+    const inputs =
+      caches?.inputsOf(
+        job,
+        job.needs.map((name) => ({ name, inputs: this.#inputs.get(name) ?? null })),
+      ) ?? null;
     if (inputs !== null && (await this.#fromCache(job, inputs))) return "cached";
     const release = await this.#options.slots.acquire();
     try {
@@ -197,7 +209,8 @@ export class RunExecution {
   async #fromCache(job: Job, inputs: string): Promise<boolean> {
     const { store, runId } = this.#options;
     const cached = await this.#options.caches!.cachedResult(job, inputs);
-    if (!cached || this.#stopped || !this.#started() || !store.cacheJob(runId, job.name, inputs, cached.runId, this.#options.now())) return false;
+    if (!cached || this.#stopped || !this.#started() || !store.cacheJob(runId, job.name, inputs, cached.runId, this.#options.now()))
+      return false;
     this.#inputs.set(job.name, inputs);
     this.#needResults.set(job.name, { result: "success", outputs: cached.outputs });
     this.#cached.set(job.name, cached);
@@ -215,11 +228,13 @@ export class RunExecution {
       for (const need of byName.get(name)?.needs ?? []) visit(need);
     };
     for (const need of job.needs) visit(need);
-    await Promise.all([...needed].map((name) => {
-      const cached = this.#cached.get(name);
-      if (cached) cached.done ??= cached.putBack();
-      return cached?.done;
-    }));
+    await Promise.all(
+      [...needed].map((name) => {
+        const cached = this.#cached.get(name);
+        if (cached) cached.done ??= cached.putBack();
+        return cached?.done;
+      }),
+    );
   }
 
   /** Moves the run from pending to active the first time one of its jobs starts; false if it has ended meanwhile. */
@@ -238,12 +253,21 @@ export class RunExecution {
     /** Every step this attempt launched: what they leave running lives until the attempt ends. */
     const launched: LaunchedStep[] = [];
     let timedOut = false;
-    const timer = job.timeoutMs === null ? undefined : setTimeout(() => {
-      timedOut = true;
-      if (current) void this.#stopStep(current, "job-timeout");
-    }, job.timeoutMs);
+    const timer =
+      job.timeoutMs === null
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            if (current) void this.#stopStep(current, "job-timeout");
+          }, job.timeoutMs);
     const workflow = this.#options.workflowRun
-      ? new WorkflowJob({ pipeline: this.#options.pipeline, job, run: this.#options.workflowRun, needs: this.#needsOf(job), secrets: this.#options.secretsByName ?? new Map() })
+      ? new WorkflowJob({
+          pipeline: this.#options.pipeline,
+          job,
+          run: this.#options.workflowRun,
+          needs: this.#needsOf(job),
+          secrets: this.#options.secretsByName ?? new Map(),
+        })
       : undefined;
     // A workflow's job goes on after a failed step: later steps run only where their `if` says so.
     let failure: StepFailure | undefined;
@@ -251,11 +275,16 @@ export class RunExecution {
       for (const [index, step] of job.steps.entries()) {
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
-        if (timedOut) return { end: "failed", failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome(), timeoutMs: job.timeoutMs } };
+        if (timedOut)
+          return {
+            end: "failed",
+            failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome(), timeoutMs: job.timeoutMs },
+          };
         if (failure && !workflow) break;
         if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
-        const prepared = workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
+        const prepared =
+          workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
         if (prepared?.skip) {
           store.skipStep(runId, job.name, attempt, index, this.#options.now());
           this.#options.changed();
@@ -263,7 +292,12 @@ export class RunExecution {
         }
         if (!store.startStep(runId, job.name, attempt, index, this.#options.now())) return { end: "stopped" };
         this.#options.changed();
-        const command = prepared ?? { script: step.run, cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."), env: base, writable: undefined };
+        const command = prepared ?? {
+          script: step.run,
+          cwd: join(this.#options.baseDir, step.workingDirectory ?? job.workingDirectory ?? "."),
+          env: base,
+          writable: undefined,
+        };
         // An actions/cache step: the caches do its work, and its script says what they did.
         const script = "cache" in command ? await this.#cacheStep(command.cache, due) : command.script;
         if (this.#stopped) return { end: "stopped" };
@@ -284,7 +318,13 @@ export class RunExecution {
         const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
         if (workflow) this.#keepSummary(workflow.summary(), job, attempt, index);
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
-        if (!goesOn) failure ??= { job: job.name, step: step.name, outcome, timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null };
+        if (!goesOn)
+          failure ??= {
+            job: job.name,
+            step: step.name,
+            outcome,
+            timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null,
+          };
       }
       const outputs = workflow?.outputs(this.#options.environment.forStep(job, job.steps[0]!));
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
@@ -303,7 +343,13 @@ export class RunExecution {
   }
 
   /** Starts a step the store has just recorded active, with a token of its own. */
-  #launch(job: Job, step: Step, attempt: number, index: number, command: { script: string; cwd: string; env: Record<string, string>; writable?: readonly string[] }): RunningStep {
+  #launch(
+    job: Job,
+    step: Step,
+    attempt: number,
+    index: number,
+    command: { script: string; cwd: string; env: Record<string, string>; writable?: readonly string[] },
+  ): RunningStep {
     const { logDir, runId, store } = this.#options;
     // QUIRE_RUN_TOKEN acts for this step alone, and only while it runs (the store drops it as the step
     // ends); it goes over the whole environment, and is redacted from the step's output like a secret.
@@ -326,7 +372,10 @@ export class RunExecution {
   /** A workflow step's GITHUB_STEP_SUMMARY, beside its log; one that cannot be written is not worth failing the run for. */
   #keepSummary(text: string, job: Job, attempt: number, index: number): void {
     try {
-      keepStepSummary(join(this.#options.logDir, stepLogPath(this.#options.runId, job.name, attempt, index)), text, [...this.#options.secrets, ...this.#masks]);
+      keepStepSummary(join(this.#options.logDir, stepLogPath(this.#options.runId, job.name, attempt, index)), text, [
+        ...this.#options.secrets,
+        ...this.#masks,
+      ]);
     } catch {}
   }
 
@@ -365,7 +414,9 @@ export class RunExecution {
       this.#options.store.skipJob(this.#options.runId, leg.name, this.#options.now());
       this.#options.changed();
     }
-    const siblings = new Set(this.#options.pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name));
+    const siblings = new Set(
+      this.#options.pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name),
+    );
     for (const step of this.#running) if (siblings.has(step.job)) void this.#stopStep(step, "fail-fast");
   }
 

@@ -71,7 +71,10 @@ export class RunSandbox implements StepLauncher {
     if (confined) return;
     if (job.sandbox === false && !this.#warned.has(job.name)) {
       this.#warned.add(job.name);
-      this.#options.warn(job.name, `warning: job ${job.name} runs without the sandbox (sandbox: false): its steps can read and write everything you can, quire's home and other runs included`);
+      this.#options.warn(
+        job.name,
+        `warning: job ${job.name} runs without the sandbox (sandbox: false): its steps can read and write everything you can, quire's home and other runs included`,
+      );
     }
     if (job.sandbox !== false && !this.#state.available && !this.#warned.has(null)) {
       this.#warned.add(null);
@@ -81,7 +84,8 @@ export class RunSandbox implements StepLauncher {
 
   #refusal(job: Job, confined: boolean): string | undefined {
     if (confined) return undefined;
-    if (job.network === false) return `job ${job.name} asks for \`network: false\`, which needs the sandbox, and there is none: ${this.#unavailable()}`;
+    if (job.network === false)
+      return `job ${job.name} asks for \`network: false\`, which needs the sandbox, and there is none: ${this.#unavailable()}`;
     if (this.#links.length === 0) return undefined;
     const links = this.#links.map((link) => `${link.path} -> ${link.target}`).join(", ");
     const way = job.sandbox === false ? "drop `sandbox: false` from the job" : `give steps a sandbox (${this.#unavailable()})`;

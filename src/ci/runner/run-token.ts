@@ -9,5 +9,7 @@ export function mintRunToken(): { token: string; hash: Buffer } {
 }
 
 export function hashRunToken(token: string | Buffer): Buffer {
-  return createHash("sha256").update(typeof token === "string" ? token.trim() : token).digest();
+  return createHash("sha256")
+    .update(typeof token === "string" ? token.trim() : token)
+    .digest();
 }

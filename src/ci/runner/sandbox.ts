@@ -80,12 +80,16 @@ export class Sandbox {
   wrap(command: readonly string[], confinement: Confinement, cwd: string, env: Record<string, string>): string[] {
     const args = [...NAMESPACES, ...(confinement.network ? [] : ["--unshare-net"])];
     args.push("--bind", confinement.tmp, "/tmp");
-    if (env.TMPDIR && isAbsolute(env.TMPDIR) && env.TMPDIR !== "/tmp" && existsSync(env.TMPDIR)) args.push("--bind", confinement.tmp, env.TMPDIR);
+    if (env.TMPDIR && isAbsolute(env.TMPDIR) && env.TMPDIR !== "/tmp" && existsSync(env.TMPDIR))
+      args.push("--bind", confinement.tmp, env.TMPDIR);
     for (const dir of new Set(this.#places.hidden)) if (existsSync(dir)) args.push("--perms", "0700", "--tmpfs", dir);
     for (const dir of this.#places.readable) args.push("--ro-bind-try", dir, dir);
     for (const socket of this.#places.sockets) args.push("--bind-try", socket, socket);
     args.push("--bind", confinement.workspace, confinement.workspace);
-    for (const [name, dir] of [[".npm", confinement.caches.npm], [".cache", confinement.caches.cache]] as const) {
+    for (const [name, dir] of [
+      [".npm", confinement.caches.npm],
+      [".cache", confinement.caches.cache],
+    ] as const) {
       const over = join(this.#places.home, name);
       // A mount needs somewhere to go, and the read-only home cannot get it from inside: made here, empty.
       if (ensureDir(over) && ensureDir(dir)) args.push("--bind", dir, over);
@@ -99,13 +103,27 @@ export class Sandbox {
   async #probe(): Promise<SandboxState> {
     if (this.#platform !== "linux") return { available: false, reason: `quire has no sandbox for steps on ${this.#platform} yet` };
     if (this.#bwrap === undefined) {
-      return { available: false, reason: "bubblewrap (bwrap) is not installed; install it (apt-get install bubblewrap, dnf install bubblewrap, ...) and restart quired" };
+      return {
+        available: false,
+        reason:
+          "bubblewrap (bwrap) is not installed; install it (apt-get install bubblewrap, dnf install bubblewrap, ...) and restart quired",
+      };
     }
     try {
-      const result = await run(this.#bwrap, [...NAMESPACES, "--unshare-net", "--", "true"], { pty: false, env: this.#env, inheritEnv: false, timeoutMs: PROBE_TIMEOUT_MS });
+      const result = await run(this.#bwrap, [...NAMESPACES, "--unshare-net", "--", "true"], {
+        pty: false,
+        env: this.#env,
+        inheritEnv: false,
+        timeoutMs: PROBE_TIMEOUT_MS,
+      });
       if (result.exitCode === 0) return { available: true };
-      const said = result.output.trim().split("\n")[0] || (result.timedOut ? "it did not answer" : `it exited with ${result.exitCode ?? result.signal}`);
-      return { available: false, reason: `bubblewrap cannot make a sandbox on this machine (${said}); native-notes/sandbox.md says what it needs` };
+      const said =
+        result.output.trim().split("\n")[0] ||
+        (result.timedOut ? "it did not answer" : `it exited with ${result.exitCode ?? result.signal}`);
+      return {
+        available: false,
+        reason: `bubblewrap cannot make a sandbox on this machine (${said}); native-notes/sandbox.md says what it needs`,
+      };
     } catch (error) {
       return { available: false, reason: `bubblewrap could not be started: ${(error as Error).message}` };
     }
@@ -118,7 +136,20 @@ export class Sandbox {
  * its controlling terminal (no --new-session): the terminal is its own, so nothing it pushes into it
  * (TIOCSTI) reaches anyone else.
  */
-const NAMESPACES = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--cap-drop", "ALL"];
+const NAMESPACES = [
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--unshare-pid",
+  "--unshare-ipc",
+  "--unshare-cgroup-try",
+  "--cap-drop",
+  "ALL",
+];
 
 function ensureDir(dir: string): boolean {
   try {

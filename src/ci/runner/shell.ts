@@ -39,7 +39,11 @@ function findBash(): string | null {
  * shell (a sandbox, sandbox.ts), inside the session leader: the leader's job control needs the terminal's
  * process groups, which a pid namespace of the sandbox's own would not see.
  */
-export function stepCommand(script: string, niceness = DEFAULT_NICENESS, confine: (shell: string[]) => string[] = (shell) => shell): { file: string; args: string[] } {
+export function stepCommand(
+  script: string,
+  niceness = DEFAULT_NICENESS,
+  confine: (shell: string[]) => string[] = (shell) => shell,
+): { file: string; args: string[] } {
   if (process.platform === "win32") {
     // No nice(1) on Windows; cmd.exe /d skips AutoRun, /s keeps the quoting of the script as written.
     return { file: process.env.ComSpec ?? "cmd.exe", args: ["/d", "/s", "/c", script] };

@@ -40,7 +40,14 @@ export class StepProcess implements LaunchedStep {
       log = StepLog.open(launch.logFile);
     } catch (error) {
       const why = `quire could not open the step's log, so it did not start the step: ${(error as Error).message}`;
-      this.result = Promise.resolve({ exitCode: null, signal: null, timedOut: false, tail: tail.bytes(), startError: null, internalError: why });
+      this.result = Promise.resolve({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        tail: tail.bytes(),
+        startError: null,
+        internalError: why,
+      });
       return;
     }
     const redactor = new Redactor([...launch.secrets]);
@@ -80,7 +87,14 @@ export class StepProcess implements LaunchedStep {
     } catch (error) {
       const why = `the step could not start: ${(error as Error).message}`;
       keep(Buffer.from(`quire: ${why}\r\n`));
-      this.result = closeQuietly(log).then(() => ({ exitCode: null, signal: null, timedOut: false, tail: tail.bytes(), startError: why, internalError: this.#internalError }));
+      this.result = closeQuietly(log).then(() => ({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        tail: tail.bytes(),
+        startError: why,
+        internalError: this.#internalError,
+      }));
       return;
     }
     this.#handle = handle;

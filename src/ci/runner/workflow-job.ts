@@ -59,7 +59,13 @@ export class WorkflowJob {
   #failed = false;
   #files: { env: string; output: string; path: string; summary: string } | undefined;
 
-  constructor(options: { pipeline: Pipeline; job: Job; run: WorkflowRun; needs: Record<string, NeedResult>; secrets: ReadonlyMap<string, string> }) {
+  constructor(options: {
+    pipeline: Pipeline;
+    job: Job;
+    run: WorkflowRun;
+    needs: Record<string, NeedResult>;
+    secrets: ReadonlyMap<string, string>;
+  }) {
     this.#pipeline = options.pipeline;
     this.#job = options.job;
     this.#run = options.run;
@@ -72,7 +78,10 @@ export class WorkflowJob {
   /** Whether the job runs at all: its `if`, with its needs' results. */
   static shouldRun(job: Job, needs: Record<string, NeedResult>, run: WorkflowRun): boolean {
     const failed = Object.values(needs).some((n) => n.result === "failure" || n.result === "cancelled" || n.result === "skipped");
-    return evaluateCondition(job.condition, { contexts: { github: githubContext(run, job), needs, vars: {}, inputs: {} }, status: { failed, cancelled: false } });
+    return evaluateCondition(job.condition, {
+      contexts: { github: githubContext(run, job), needs, vars: {}, inputs: {} },
+      status: { failed, cancelled: false },
+    });
   }
 
   /** The step's command, directory and environment, or skip when its condition says so. */
@@ -87,24 +96,45 @@ export class WorkflowJob {
     // A workflow's secrets reach a step only where its `env` or text names them, not as variables of their own.
     for (const name of this.#job.secrets) delete env[name];
     for (const layer of [this.#pipeline.env, this.#job.env, step.env]) {
-      for (const [name, value] of Object.entries(layer)) env[name] = evaluateTemplate(value, { ...scope, contexts: { ...scope.contexts, env } });
+      for (const [name, value] of Object.entries(layer))
+        env[name] = evaluateTemplate(value, { ...scope, contexts: { ...scope.contexts, env } });
     }
     if (this.#addedPath.length > 0) env.PATH = [...this.#addedPath].reverse().join(":") + (env.PATH ? `:${env.PATH}` : "");
     Object.assign(env, this.#runnerEnv(files));
     const stepScope = { ...scope, contexts: { ...scope.contexts, env } };
     const dir = step.workingDirectory === null ? "." : evaluateTemplate(step.workingDirectory, stepScope);
-    const inputs = step.action ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, evaluateTemplate(v, stepScope)])) : {};
+    const inputs = step.action
+      ? Object.fromEntries(Object.entries(step.action.with).map(([k, v]) => [k, evaluateTemplate(v, stepScope)]))
+      : {};
     // A JavaScript action reads its inputs from INPUT_<NAME>, the name upper-cased with spaces as `_`.
-    if (step.action?.adapter === "node") for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
+    if (step.action?.adapter === "node")
+      for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, "_").toUpperCase()}`] = v;
     const cwd = resolve(baseDir, dir);
     if (cwd !== baseDir && !cwd.startsWith(`${baseDir}/`)) throw new WorkingDirectoryError(dir);
     // The runner files live outside the workspace: a sandboxed step is given them to write.
     const writable = [this.#temp];
     const action = step.action;
-    if (!action) return { skip: false, script: this.#shellScript(evaluateTemplate(step.run, stepScope), step.shell === null ? null : evaluateTemplate(step.shell, stepScope), index), cwd, env, writable };
+    if (!action)
+      return {
+        skip: false,
+        script: this.#shellScript(
+          evaluateTemplate(step.run, stepScope),
+          step.shell === null ? null : evaluateTemplate(step.shell, stepScope),
+          index,
+        ),
+        cwd,
+        env,
+        writable,
+      };
     const { adapter } = action;
     if (isCacheAdapter(adapter)) return { skip: false, cache: cacheStepOf(adapter, inputs), cwd, env, writable };
-    return { skip: false, script: adapterScript(adapter, inputs, action.entry === undefined ? undefined : resolve(baseDir, action.entry)), cwd, env, writable };
+    return {
+      skip: false,
+      script: adapterScript(adapter, inputs, action.entry === undefined ? undefined : resolve(baseDir, action.entry)),
+      cwd,
+      env,
+      writable,
+    };
   }
 
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */
@@ -119,7 +149,9 @@ export class WorkflowJob {
     if (step.scopeEnd?.id) {
       // A composite action's last step: the action's outputs, for the step that used it.
       const inner = this.#scope(base, step);
-      const actionOutputs = Object.fromEntries(Object.entries(step.scopeEnd.outputs).map(([name, value]) => [name, evaluateTemplate(value, inner)]));
+      const actionOutputs = Object.fromEntries(
+        Object.entries(step.scopeEnd.outputs).map(([name, value]) => [name, evaluateTemplate(value, inner)]),
+      );
       this.#stepsOf(null)[step.scopeEnd.id] = { ...record, outputs: actionOutputs };
     }
     if (!ok && !allowed) this.#failed = true;
@@ -151,13 +183,21 @@ export class WorkflowJob {
   /** What expressions see; in a composite action's step, its own `steps` and the `inputs` it was given. */
   #scope(env: Record<string, string>, step?: Step): Scope {
     const outer = step?.inputs ? this.#scope(env) : undefined;
-    const inputs = step?.inputs && outer ? Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, evaluateTemplate(v, outer)])) : {};
+    const inputs =
+      step?.inputs && outer ? Object.fromEntries(Object.entries(step.inputs).map(([k, v]) => [k, evaluateTemplate(v, outer)])) : {};
     return {
       contexts: {
         github: githubContext(this.#run, this.#job),
         env: { ...env, ...this.#addedEnv },
         matrix: this.#job.matrix ?? {},
-        strategy: this.#job.strategy ? { "fail-fast": this.#job.strategy.failFast, "job-index": this.#job.strategy.index, "job-total": this.#job.strategy.total, "max-parallel": this.#job.strategy.maxParallel ?? this.#job.strategy.total } : {},
+        strategy: this.#job.strategy
+          ? {
+              "fail-fast": this.#job.strategy.failFast,
+              "job-index": this.#job.strategy.index,
+              "job-total": this.#job.strategy.total,
+              "max-parallel": this.#job.strategy.maxParallel ?? this.#job.strategy.total,
+            }
+          : {},
         secrets: this.#secrets,
         steps: this.#stepsOf(step?.scope ?? null),
         needs: this.#needs,
@@ -247,7 +287,14 @@ function githubContext(run: WorkflowRun, job: Job): Record<string, unknown> {
 
 function runnerContext(temp: string): Record<string, unknown> {
   const os = process.platform === "darwin" ? "macOS" : process.platform === "win32" ? "Windows" : "Linux";
-  return { os, arch: arch() === "arm64" ? "ARM64" : arch() === "x64" ? "X64" : arch().toUpperCase(), temp, tool_cache: join(temp, "tool-cache"), name: "quire", environment: "self-hosted" };
+  return {
+    os,
+    arch: arch() === "arm64" ? "ARM64" : arch() === "x64" ? "X64" : arch().toUpperCase(),
+    temp,
+    tool_cache: join(temp, "tool-cache"),
+    name: "quire",
+    environment: "self-hosted",
+  };
 }
 
 function safeName(name: string): string {

@@ -13,23 +13,45 @@ export interface SettingSpec {
 }
 
 export const SETTINGS = {
-  "notify.hook": { kind: "boolean", default: true, describe: "A desktop notification when a run a git hook started ends (not a pre-push --wait, which prints its verdict)" },
+  "notify.hook": {
+    kind: "boolean",
+    default: true,
+    describe: "A desktop notification when a run a git hook started ends (not a pre-push --wait, which prints its verdict)",
+  },
   "notify.watch": { kind: "boolean", default: true, describe: "A desktop notification when a run of `quirectl run --watch` ends" },
   "notify.run": { kind: "boolean", default: false, describe: "A desktop notification when a run of `quirectl run` without --wait ends" },
-  "bell.enabled": { kind: "boolean", default: true, describe: "`quirectl run --wait` rings the terminal bell when the run ends (stdout a terminal)" },
+  "bell.enabled": {
+    kind: "boolean",
+    default: true,
+    describe: "`quirectl run --wait` rings the terminal bell when the run ends (stdout a terminal)",
+  },
   "bell.after": { kind: "duration", default: 5_000, describe: "The bell rings only for a run that took longer than this" },
   "hooks.post-commit": { kind: "boolean", default: true, describe: "`quirectl hook install` without flags installs the post-commit hook" },
   "hooks.pre-push": { kind: "boolean", default: false, describe: "`quirectl hook install` without flags installs the pre-push hook" },
   "hooks.wait": { kind: "boolean", default: false, describe: "The pre-push hook waits for the run and refuses the push when it fails" },
   "watch.debounce": { kind: "duration", default: 300, describe: "`quirectl run --watch` runs once the files have been quiet this long" },
-  "runs.concurrency": { kind: "positive", default: null, describe: "Jobs running at once (default: the number of cores); read when the ci backend starts" },
-  "runs.keep-failed-workspaces": { kind: "count", default: 3, describe: "Workspaces of failed runs kept for a look; read when the ci backend starts" },
+  "runs.concurrency": {
+    kind: "positive",
+    default: null,
+    describe: "Jobs running at once (default: the number of cores); read when the ci backend starts",
+  },
+  "runs.keep-failed-workspaces": {
+    kind: "count",
+    default: 3,
+    describe: "Workspaces of failed runs kept for a look; read when the ci backend starts",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
 
 /** Every setting with its value: the file's where it says, else the default. */
-export type Settings = { -readonly [K in SettingName]: (typeof SETTINGS)[K]["kind"] extends "boolean" ? boolean : (typeof SETTINGS)[K]["kind"] extends "positive" ? number | null : number };
+export type Settings = {
+  -readonly [K in SettingName]: (typeof SETTINGS)[K]["kind"] extends "boolean"
+    ? boolean
+    : (typeof SETTINGS)[K]["kind"] extends "positive"
+      ? number | null
+      : number;
+};
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
 
@@ -66,7 +88,14 @@ export function settingValue(name: SettingName, raw: unknown): SettingValue | un
     return raw === "true" ? true : raw === "false" ? false : undefined;
   }
   if (kind === "duration") {
-    const ms = typeof raw === "number" ? (Number.isFinite(raw) ? Math.round(raw * 1000) : undefined) : typeof raw === "string" ? parseDuration(raw) : undefined;
+    const ms =
+      typeof raw === "number"
+        ? Number.isFinite(raw)
+          ? Math.round(raw * 1000)
+          : undefined
+        : typeof raw === "string"
+          ? parseDuration(raw)
+          : undefined;
     return ms !== undefined && ms >= 0 && ms <= MAX_DURATION_MS ? ms : undefined;
   }
   const n = typeof raw === "number" ? raw : typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : NaN;

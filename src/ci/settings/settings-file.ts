@@ -6,7 +6,18 @@ import { dirname, join } from "node:path";
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { SettingsError } from "../errors.js";
 import { closest } from "../pipeline/suggest.js";
-import { allowedValues, defaultSettings, formatSetting, isSettingName, SETTING_NAMES, SETTINGS, settingValue, type SettingName, type Settings, type SettingValue } from "./schema.js";
+import {
+  allowedValues,
+  defaultSettings,
+  formatSetting,
+  isSettingName,
+  SETTING_NAMES,
+  SETTINGS,
+  settingValue,
+  type SettingName,
+  type Settings,
+  type SettingValue,
+} from "./schema.js";
 
 /** A configuration file is small; anything larger is not one. */
 const MAX_BYTES = 64 * 1024;
@@ -35,13 +46,24 @@ export function parseSettings(text: string, file: string): ReadSettings {
   };
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return { settings, given };
-  if (!isMap(root)) return fail(root, undefined, "the file is not a mapping of sections", `write sections such as \`bell:\` with settings under them (${SECTIONS.join(", ")})`);
+  if (!isMap(root))
+    return fail(
+      root,
+      undefined,
+      "the file is not a mapping of sections",
+      `write sections such as \`bell:\` with settings under them (${SECTIONS.join(", ")})`,
+    );
   for (const pair of root.items) {
     const key = pair.key as Node | null;
     const section = isScalar(key) && typeof key.value === "string" ? key.value : undefined;
     if (section === undefined || !SECTIONS.includes(section)) {
       const guess = section && closest(section, SECTIONS);
-      return fail(key, section, guess ? `unknown section (did you mean \`${guess}\`?)` : "unknown section", `sections: ${SECTIONS.join(", ")}`);
+      return fail(
+        key,
+        section,
+        guess ? `unknown section (did you mean \`${guess}\`?)` : "unknown section",
+        `sections: ${SECTIONS.join(", ")}`,
+      );
     }
     const names = SETTING_NAMES.filter((name) => name.startsWith(`${section}.`)).map((name) => name.slice(section.length + 1));
     const body = pair.value as Node | null;
@@ -54,12 +76,18 @@ export function parseSettings(text: string, file: string): ReadSettings {
       const name = `${section}.${short}`;
       if (short === undefined || !isSettingName(name)) {
         const guess = short && closest(short, names);
-        return fail(itemKey, short && name, guess ? `unknown setting (did you mean \`${section}.${guess}\`?)` : "unknown setting", `settings under ${section}: ${names.join(", ")}`);
+        return fail(
+          itemKey,
+          short && name,
+          guess ? `unknown setting (did you mean \`${section}.${guess}\`?)` : "unknown setting",
+          `settings under ${section}: ${names.join(", ")}`,
+        );
       }
       const valueNode = item.value as Node | null;
       if (!isScalar(valueNode)) return fail(valueNode ?? itemKey, name, "needs one value", allowedValues(name));
       const value = settingValue(name, valueNode.value);
-      if (value === undefined) return fail(valueNode, name, `${JSON.stringify(valueNode.source ?? valueNode.value)} is not a value it takes`, allowedValues(name));
+      if (value === undefined)
+        return fail(valueNode, name, `${JSON.stringify(valueNode.source ?? valueNode.value)} is not a value it takes`, allowedValues(name));
       (settings as Record<SettingName, SettingValue>)[name] = value;
       given.add(name);
     }
@@ -109,8 +137,17 @@ function readText(file: string): string | undefined {
     text = readFileSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new SettingsError(file, null, null, undefined, `cannot be read: ${(error as Error).message}`, "check its permissions, or remove it to use the defaults", { cause: error });
+    throw new SettingsError(
+      file,
+      null,
+      null,
+      undefined,
+      `cannot be read: ${(error as Error).message}`,
+      "check its permissions, or remove it to use the defaults",
+      { cause: error },
+    );
   }
-  if (text.length > MAX_BYTES) throw new SettingsError(file, null, null, undefined, `is ${text.length} bytes`, `a configuration file is at most ${MAX_BYTES} bytes`);
+  if (text.length > MAX_BYTES)
+    throw new SettingsError(file, null, null, undefined, `is ${text.length} bytes`, `a configuration file is at most ${MAX_BYTES} bytes`);
   return text.toString("utf8");
 }

@@ -46,10 +46,12 @@ export function statusText(refs: readonly RefStatus[]): string {
 export function parseStatus(text: string): RefStatus[] | undefined {
   const [header, ...lines] = text.split("\n");
   if (header !== STATUS_HEADER) return undefined;
-  return lines.filter((line) => line !== "").map((line) => {
-    const [ref, state, run] = line.split(" ");
-    return { ref: ref!, state: state as RefState, run: Number(run) };
-  });
+  return lines
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [ref, state, run] = line.split(" ");
+      return { ref: ref!, state: state as RefState, run: Number(run) };
+    });
 }
 
 /** Writes the status of `repo` into `dir`, whole: to a file aside, then renamed over the old one. */

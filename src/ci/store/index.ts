@@ -3,8 +3,28 @@ export { SCHEMA_VERSION } from "./schema-version.js";
 export { inspectStore, type StoreInspection } from "./inspect.js";
 export { stepLogPath } from "./log-path.js";
 export {
-  StoreError, StoreOpenError, StoreTooNewError, StoreMigrationError, StoreFullError, AnnotationInvalidError, SecretInvalidError,
+  StoreError,
+  StoreOpenError,
+  StoreTooNewError,
+  StoreMigrationError,
+  StoreFullError,
+  AnnotationInvalidError,
+  SecretInvalidError,
 } from "./errors.js";
 export type {
-  RunState, JobState, StepState, FailureKind, EndState, RunEnd, NewRun, CreatedRun, RunRecord, RunView, JobView, StepView, AnnotationView, StoreStats, TokenStep,
+  RunState,
+  JobState,
+  StepState,
+  FailureKind,
+  EndState,
+  RunEnd,
+  NewRun,
+  CreatedRun,
+  RunRecord,
+  RunView,
+  JobView,
+  StepView,
+  AnnotationView,
+  StoreStats,
+  TokenStep,
 } from "./types.js";

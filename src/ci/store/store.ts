@@ -7,7 +7,20 @@ import { DiskReserve, reservePath } from "./disk-reserve.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreFullError, StoreOpenError } from "./errors.js";
 import { stepLogPath } from "./log-path.js";
 import { migrate } from "./migrate.js";
-import type { CreatedRun, EndState, JobState, NewRun, RunEnd, RunRecord, RunState, RunView, StepState, StepView, StoreStats, TokenStep } from "./types.js";
+import type {
+  CreatedRun,
+  EndState,
+  JobState,
+  NewRun,
+  RunEnd,
+  RunRecord,
+  RunState,
+  RunView,
+  StepState,
+  StepView,
+  StoreStats,
+  TokenStep,
+} from "./types.js";
 import { toRunRecord, toRunViews, toStepView, type AnnotationRow, type JobRow, type RunRow, type StepRow } from "./views.js";
 
 type Db = Database.Database;
@@ -15,7 +28,8 @@ type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
   created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache`;
-const ORPHANED_SUMMARY = "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
+const ORPHANED_SUMMARY =
+  "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
 // Ending something sets finished_at to max(at, its start): a clock stepped back (NTP) must not make a
 // finish write break the `finished_at >= started_at` CHECK and leave the run live forever.
@@ -36,7 +50,9 @@ export class RunStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #createRun: Database.Transaction<(input: NewRun, at: number) => CreatedRun>;
   readonly #finishRun: Database.Transaction<(id: number, end: RunEnd, at: number) => boolean>;
-  readonly #finishJob: Database.Transaction<(runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => boolean>;
+  readonly #finishJob: Database.Transaction<
+    (runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => boolean
+  >;
   readonly #cacheJob: Database.Transaction<(runId: number, job: string, inputs: string, from: number, at: number) => boolean>;
   readonly #skipJob: Database.Transaction<(runId: number, job: string, at: number) => boolean>;
   readonly #retryJob: Database.Transaction<(runId: number, job: string, at: number) => number | undefined>;
@@ -62,7 +78,8 @@ export class RunStore {
     try {
       db = new Database(file, { timeout: 5000 }); // busy_timeout: wait for another connection's write
       const mode = db.pragma("journal_mode = WAL", { simple: true });
-      if (mode !== "wal") throw new StoreOpenError(file, `SQLite would not use WAL (journal_mode is ${String(mode)}); put QUIRE_HOME on a local filesystem`);
+      if (mode !== "wal")
+        throw new StoreOpenError(file, `SQLite would not use WAL (journal_mode is ${String(mode)}); put QUIRE_HOME on a local filesystem`);
       // NORMAL is durable enough under WAL (a power cut may lose the last commits, never consistency)
       // and keeps a step event to one write without an fsync.
       db.pragma("synchronous = NORMAL");
@@ -141,11 +158,14 @@ export class RunStore {
       return true;
     });
 
-    this.#finishJob = db.transaction((runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => {
-      if (s.finishJob.run({ run: runId, job, state, exit: exitCode, at, inputs: state === "complete" ? inputs : null }).changes === 0) return false;
-      s.endJobSteps.run({ run: runId, job, at });
-      return true;
-    });
+    this.#finishJob = db.transaction(
+      (runId: number, job: string, state: EndState, exitCode: number | null, at: number, inputs: string | null) => {
+        if (s.finishJob.run({ run: runId, job, state, exit: exitCode, at, inputs: state === "complete" ? inputs : null }).changes === 0)
+          return false;
+        s.endJobSteps.run({ run: runId, job, at });
+        return true;
+      },
+    );
 
     this.#cacheJob = db.transaction((runId: number, job: string, inputs: string, from: number, at: number) => {
       const proving = s.provingJob.get(inputs, from) as { id: number; attempt: number } | undefined;
@@ -339,7 +359,8 @@ export class RunStore {
 
   putSecret(name: string, nonce: Buffer, box: Buffer, at: number): void {
     if (!SECRET_NAME.test(name)) throw new SecretInvalidError(name, "a name is capitals, digits and _, not starting with a digit");
-    if (nonce.length !== 24 || box.length < 16) throw new SecretInvalidError(name, "not a secretbox (24-byte nonce, box of at least 16 bytes)");
+    if (nonce.length !== 24 || box.length < 16)
+      throw new SecretInvalidError(name, "not a secretbox (24-byte nonce, box of at least 16 bytes)");
     this.#write(() => this.#s.putSecret.run(name, nonce, box, at));
   }
 
@@ -416,7 +437,8 @@ function prepare(db: Db) {
     liveOfKey: p(`SELECT id FROM runs WHERE repo = ? AND ref = ? AND pipeline = ? AND ${unfinished}`).pluck(),
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
-    insertRun: p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache)
+    insertRun:
+      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache)
       VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
@@ -482,7 +504,9 @@ function prepare(db: Db) {
     secretNames: p(`SELECT name FROM secrets ORDER BY name`).pluck(),
     deleteSecret: p(`DELETE FROM secrets WHERE name = ?`),
     runsByState: p(`SELECT state, count(*) AS n FROM runs GROUP BY state`),
-    runsByOutcome: p(`SELECT state, coalesce(failure_kind, '') AS failureKind, count(*) AS n FROM runs GROUP BY state, failureKind ORDER BY state, failureKind`),
+    runsByOutcome: p(
+      `SELECT state, coalesce(failure_kind, '') AS failureKind, count(*) AS n FROM runs GROUP BY state, failureKind ORDER BY state, failureKind`,
+    ),
     jobsActive: p(`SELECT count(*) FROM jobs WHERE state = 'active'`).pluck(),
     stepsActive: p(`SELECT count(*) FROM steps WHERE state = 'active'`).pluck(),
   };

@@ -11,10 +11,7 @@ export type FailureKind = "pipeline-failure" | "timeout" | "orphaned" | "interna
 /** How finishJob/finishStep end a job or step ("skipped" is skipJob's, and what ending a run or job does to pending ones). */
 export type EndState = "complete" | "failed" | "cancelled";
 
-export type RunEnd =
-  | { state: "complete" }
-  | { state: "cancelled" }
-  | { state: "failed"; kind: FailureKind; summary: string };
+export type RunEnd = { state: "complete" } | { state: "cancelled" } | { state: "failed"; kind: FailureKind; summary: string };
 
 export interface NewRun {
   repo: string;

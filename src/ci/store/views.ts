@@ -1,29 +1,63 @@
 import { jobOf, type Pipeline } from "../pipeline/model.js";
-import type {
-  AnnotationView, FailureKind, JobState, JobView, RunRecord, RunState, RunView, StepState, StepView,
-} from "./types.js";
+import type { AnnotationView, FailureKind, JobState, JobView, RunRecord, RunState, RunView, StepState, StepView } from "./types.js";
 
 // Rows as SQLite returns them, and their mapping to the public views.
 
 export interface RunRow {
-  id: number; repo: string; ref: string; pipeline: string; pipeline_file: string; spec: string;
-  state: string; failure_kind: string | null; failure_summary: string | null; superseded_by: number | null;
-  created_at: number; started_at: number | null; finished_at: number | null;
-  commit_sha: string | null; tree: string | null; dirty: number; workspace: string;
-  triggered_by: string; notify: number; no_cache: number;
+  id: number;
+  repo: string;
+  ref: string;
+  pipeline: string;
+  pipeline_file: string;
+  spec: string;
+  state: string;
+  failure_kind: string | null;
+  failure_summary: string | null;
+  superseded_by: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  commit_sha: string | null;
+  tree: string | null;
+  dirty: number;
+  workspace: string;
+  triggered_by: string;
+  notify: number;
+  no_cache: number;
 }
 
 export interface JobRow {
-  id: number; run_id: number; name: string; state: string; attempt: number;
-  exit_code: number | null; started_at: number | null; finished_at: number | null; cached_from: number | null;
+  id: number;
+  run_id: number;
+  name: string;
+  state: string;
+  attempt: number;
+  exit_code: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  cached_from: number | null;
 }
 
 export interface StepRow {
-  job_id: number; attempt: number; position: number; name: string; command: string; state: string;
-  exit_code: number | null; started_at: number | null; finished_at: number | null; log: string;
+  job_id: number;
+  attempt: number;
+  position: number;
+  name: string;
+  command: string;
+  state: string;
+  exit_code: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  log: string;
 }
 
-export interface AnnotationRow { run_id: number; job: string | null; step: string | null; text: string; created_at: number }
+export interface AnnotationRow {
+  run_id: number;
+  job: string | null;
+  step: string | null;
+  text: string;
+  created_at: number;
+}
 
 // The CHECK constraints guarantee the state columns hold only the known values, so the casts are safe.
 export function toRunRecord(r: RunRow): RunRecord {

@@ -81,7 +81,11 @@ function onPullRequest(filters: Filters, event: PushEvent): TriggerDecision {
   let decision: TriggerDecision = { runs: true, reason: `on.pull_request takes a pull request of ${branch}` };
   if (branches.some) {
     // Its branch filters name the branch a pull request goes into, not the pushed one.
-    if (base === null) return { runs: false, reason: "on.pull_request filters the branch a pull request goes into, and the remote's default branch is not known here" };
+    if (base === null)
+      return {
+        runs: false,
+        reason: "on.pull_request filters the branch a pull request goes into, and the remote's default branch is not known here",
+      };
     decision = refDecision("on.pull_request", "base branch", base, branches);
     if (decision.runs) decision = { runs: true, reason: `${decision.reason}, for a pull request of ${branch}` };
   }
@@ -117,7 +121,8 @@ function refDecision(where: string, kind: string, name: string, filter: FilterPa
 function pathDecision(where: string, filters: Filters, paths: readonly string[] | null, decision: TriggerDecision): TriggerDecision {
   const filter = pair(filters, "paths");
   if (!filter.some) return decision;
-  if (paths === null) return { runs: true, reason: `${decision.reason}; the changed files are not known, so its path filters are not applied` };
+  if (paths === null)
+    return { runs: true, reason: `${decision.reason}; the changed files are not known, so its path filters are not applied` };
   if (filter.keep) {
     const hit = paths.find((path) => selects(filter.keep!, path));
     return hit !== undefined

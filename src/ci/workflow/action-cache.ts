@@ -43,15 +43,25 @@ export function addAction(actionsDir: string, uses: string, from?: string): stri
   const url = from ?? `https://github.com/${spec.owner}/${spec.repo}.git`;
   try {
     execFileSync("git", ["clone", "--quiet", "--no-checkout", url, staging], { stdio: ["ignore", "ignore", "pipe"] });
-    execFileSync("git", ["-C", staging, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", spec.ref], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("git", ["-C", staging, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", spec.ref], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     const said = String((error as { stderr?: Buffer }).stderr ?? "").trim();
-    throw new PipelineError({ file: uses }, `could not fetch ${uses} from ${url}${said ? `: ${said}` : ""}`, "check the name and the ref, or give a local copy with --from PATH");
+    throw new PipelineError(
+      { file: uses },
+      `could not fetch ${uses} from ${url}${said ? `: ${said}` : ""}`,
+      "check the name and the ref, or give a local copy with --from PATH",
+    );
   }
   if (!["action.yml", "action.yaml"].some((name) => existsSync(join(staging, spec.path, name)))) {
     rmSync(staging, { recursive: true, force: true });
-    throw new PipelineError({ file: uses }, `${uses} has no action.yml${spec.path ? ` in ${spec.path}` : ""}`, "name the directory that holds the action");
+    throw new PipelineError(
+      { file: uses },
+      `${uses} has no action.yml${spec.path ? ` in ${spec.path}` : ""}`,
+      "name the directory that holds the action",
+    );
   }
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);

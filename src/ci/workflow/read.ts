@@ -6,14 +6,54 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml
 import { PipelineError, PipelineFindingsError } from "../errors.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
-import { checkCondition, checkTemplate, evaluateTemplate, evaluateValue, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
+import {
+  checkCondition,
+  checkTemplate,
+  evaluateTemplate,
+  evaluateValue,
+  hasExpression,
+  type ContextName,
+  type ExtraFunction,
+} from "../expressions/template.js";
 import { CACHE_PATH_RULE, cachePath, cachePathLines } from "../cache/paths.js";
 import { ADAPTER_INPUTS, CACHE_ADAPTERS, resolveAction, type ActionAdapter } from "./actions.js";
 import { expandMatrix, legName, type MatrixValues } from "./matrix.js";
 
 const WORKFLOW_FIELDS = ["name", "run-name", "on", "env", "defaults", "concurrency", "permissions", "jobs"];
-const JOB_FIELDS = ["name", "needs", "if", "runs-on", "env", "defaults", "timeout-minutes", "continue-on-error", "outputs", "strategy", "steps", "permissions", "concurrency", "environment", "services", "container", "uses", "with", "secrets"];
-const STEP_FIELDS = ["id", "name", "run", "uses", "with", "env", "if", "shell", "working-directory", "continue-on-error", "timeout-minutes"];
+const JOB_FIELDS = [
+  "name",
+  "needs",
+  "if",
+  "runs-on",
+  "env",
+  "defaults",
+  "timeout-minutes",
+  "continue-on-error",
+  "outputs",
+  "strategy",
+  "steps",
+  "permissions",
+  "concurrency",
+  "environment",
+  "services",
+  "container",
+  "uses",
+  "with",
+  "secrets",
+];
+const STEP_FIELDS = [
+  "id",
+  "name",
+  "run",
+  "uses",
+  "with",
+  "env",
+  "if",
+  "shell",
+  "working-directory",
+  "continue-on-error",
+  "timeout-minutes",
+];
 const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OTHER_OS = /^(windows|macos)(-|$)/i;
@@ -68,12 +108,15 @@ class WorkflowReader {
     if (root === null) this.#src.fail(undefined, undefined, "the file holds no workflow", "a workflow is a mapping with `on` and `jobs`");
     if (!isMap(root)) this.#src.fail(root, undefined, `the top level is ${describe(root)}`, "a workflow is a mapping with `on` and `jobs`");
     const fields = this.#fields(root, "", WORKFLOW_FIELDS);
-    const name = this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, "name") : undefined)) ?? this.#src.file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
+    const name =
+      this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, "name") : undefined)) ??
+      this.#src.file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
     const env = this.#try(() => this.#env(fields.get("env"), "env", C.workflow)) ?? {};
     const defaults = this.#try(() => this.#defaults(fields.get("defaults"), "defaults", C.workflow)) ?? {};
     const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"))) ?? null;
     const on = fields.has("on") ? this.#src.resolve(fields.get("on")!.value as Node, "on").toJSON() : null;
-    if (!fields.has("on")) this.#find(root, "on", "missing", "a workflow says when it runs (`on: [push]`); quire records it and runs the workflow when asked");
+    if (!fields.has("on"))
+      this.#find(root, "on", "missing", "a workflow says when it runs (`on: [push]`); quire records it and runs the workflow when asked");
     const jobsPair = fields.get("jobs");
     const jobs = jobsPair ? this.#jobs(jobsPair, defaults) : [];
     if (!jobsPair) this.#find(root, "jobs", "missing", "a workflow has `jobs`");
@@ -96,11 +139,16 @@ class WorkflowReader {
       for (const item of map.items) {
         const key = this.#src.keyName(item, "inputs.");
         const value = this.#value(item, `inputs.${key}`);
-        const props = isMap(value) ? this.#fields(value, `inputs.${key}.`, ["description", "required", "default", "deprecationMessage"]) : new Map<string, Pair>();
+        const props = isMap(value)
+          ? this.#fields(value, `inputs.${key}.`, ["description", "required", "default", "deprecationMessage"])
+          : new Map<string, Pair>();
         const fallback = props.get("default");
         const required = props.get("required");
         inputs[key] = {
-          default: fallback ? (this.#try(() => this.#text(fallback, `inputs.${key}.default`, ["github", "env", "runner", "job", "steps", "inputs"])) ?? null) : null,
+          default: fallback
+            ? (this.#try(() => this.#text(fallback, `inputs.${key}.default`, ["github", "env", "runner", "job", "steps", "inputs"])) ??
+              null)
+            : null,
           required: required ? this.#boolean(required, `inputs.${key}.required`) : false,
         };
       }
@@ -109,7 +157,8 @@ class WorkflowReader {
     const outputsPair = fields.get("outputs");
     if (outputsPair) {
       const map = this.#value(outputsPair, "outputs");
-      if (!isMap(map)) this.#src.fail(this.#src.valueAt(outputsPair), "outputs", `got ${describe(map)}`, "expected a mapping of output names");
+      if (!isMap(map))
+        this.#src.fail(this.#src.valueAt(outputsPair), "outputs", `got ${describe(map)}`, "expected a mapping of output names");
       for (const item of map.items) {
         const key = this.#src.keyName(item, "outputs.");
         const value = this.#value(item, `outputs.${key}`);
@@ -121,7 +170,19 @@ class WorkflowReader {
     if (!runsPair) this.#src.fail(root, "runs", "missing", shape);
     const runsMap = this.#value(runsPair, "runs");
     if (!isMap(runsMap)) this.#src.fail(this.#src.valueAt(runsPair), "runs", `got ${describe(runsMap)}`, shape);
-    const runs = this.#fields(runsMap, "runs.", ["using", "steps", "main", "pre", "post", "pre-if", "post-if", "image", "args", "entrypoint", "env"]);
+    const runs = this.#fields(runsMap, "runs.", [
+      "using",
+      "steps",
+      "main",
+      "pre",
+      "post",
+      "pre-if",
+      "post-if",
+      "image",
+      "args",
+      "entrypoint",
+      "env",
+    ]);
     const usingPair = runs.get("using");
     if (!usingPair) this.#src.fail(runsMap, "runs.using", "missing", shape);
     const using = this.#text(usingPair, "runs.using", []);
@@ -134,9 +195,21 @@ class WorkflowReader {
       const main = runs.get("main");
       if (!main) this.#src.fail(runsMap, "runs.main", "missing", "a JavaScript action names its `main` script");
       const text = (key: string) => (runs.has(key) ? this.#text(runs.get(key)!, `runs.${key}`, []) : null);
-      result = { using: "node", main: this.#text(main, "runs.main", []), pre: text("pre"), post: text("post"), preIf: text("pre-if"), postIf: text("post-if") };
+      result = {
+        using: "node",
+        main: this.#text(main, "runs.main", []),
+        pre: text("pre"),
+        post: text("post"),
+        preIf: text("pre-if"),
+        postIf: text("post-if"),
+      };
     } else {
-      this.#src.fail(this.#src.valueAt(usingPair), "runs.using", `\`${using}\` actions are not run here`, "quire runs composite and JavaScript (node) actions; a docker action needs a container engine");
+      this.#src.fail(
+        this.#src.valueAt(usingPair),
+        "runs.using",
+        `\`${using}\` actions are not run here`,
+        "quire runs composite and JavaScript (node) actions; a docker action needs a container engine",
+      );
     }
     if (this.#findings.length > 0) throw new PipelineFindingsError(this.#findings);
     return { name, inputs, outputs, runs: result };
@@ -162,7 +235,8 @@ class WorkflowReader {
     for (const pair of map.items) {
       const name = this.#try(() => this.#src.keyName(pair, prefix));
       if (name === undefined) continue;
-      if (!allowed.includes(name)) this.#find(pair.key as Node, prefix + name, "not a key of a GitHub workflow here", `keys here: ${allowed.join(", ")}`);
+      if (!allowed.includes(name))
+        this.#find(pair.key as Node, prefix + name, "not a key of a GitHub workflow here", `keys here: ${allowed.join(", ")}`);
       else result.set(name, pair);
     }
     return result;
@@ -175,7 +249,8 @@ class WorkflowReader {
   /** A scalar as text (numbers and booleans as written), its expressions checked against `contexts`. */
   #text(pair: Pair, field: string, contexts: ContextName[] = C.workflow, functions: ExtraFunction[] = []): string {
     const node = this.#value(pair, field);
-    if (!isScalar(node) || node.value === null || typeof node.value === "object") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected a string");
+    if (!isScalar(node) || node.value === null || typeof node.value === "object")
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected a string");
     const text = typeof node.value === "string" ? node.value : scalarText(node);
     if (text.includes("\0")) this.#src.fail(node, field, "contains a NUL character", "remove it");
     this.#checkExpressions(node, field, text, contexts, functions);
@@ -191,22 +266,42 @@ class WorkflowReader {
   #condition(pair: Pair | undefined, field: string, contexts: ContextName[]): string | null {
     if (!pair) return null;
     const node = this.#value(pair, field);
-    if (!isScalar(node) || node.value === null) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected an expression such as `github.ref == 'refs/heads/main'`");
+    if (!isScalar(node) || node.value === null)
+      this.#src.fail(
+        this.#src.valueAt(pair),
+        field,
+        `got ${describe(node)}`,
+        "expected an expression such as `github.ref == 'refs/heads/main'`",
+      );
     const text = typeof node.value === "string" ? node.value : scalarText(node);
-    for (const problem of checkCondition(text, contexts, STATUS)) this.#find(node, field, problem.message, `a condition may use ${contexts.join(", ")} and success(), failure(), always(), cancelled()`);
+    for (const problem of checkCondition(text, contexts, STATUS))
+      this.#find(
+        node,
+        field,
+        problem.message,
+        `a condition may use ${contexts.join(", ")} and success(), failure(), always(), cancelled()`,
+      );
     return text;
   }
 
   #env(pair: Pair | undefined, field: string, contexts: ContextName[]): Record<string, string> {
     if (!pair) return {};
     const map = this.#value(pair, field);
-    if (isScalar(map) && typeof map.value === "string" && hasExpression(map.value)) this.#src.fail(map, field, "an `env` computed by one expression is not supported", "write the variables out as a mapping");
-    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of variable names to values");
+    if (isScalar(map) && typeof map.value === "string" && hasExpression(map.value))
+      this.#src.fail(map, field, "an `env` computed by one expression is not supported", "write the variables out as a mapping");
+    if (!isMap(map))
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of variable names to values");
     const env: Record<string, string> = {};
     for (const item of map.items) {
       const name = this.#try(() => this.#src.keyName(item, `${field}.`));
       if (name === undefined) continue;
-      if (!ENV_NAME.test(name)) this.#find(item.key as Node, `${field}.${name}`, "not a usable variable name", "names use letters, digits and `_`, not starting with a digit");
+      if (!ENV_NAME.test(name))
+        this.#find(
+          item.key as Node,
+          `${field}.${name}`,
+          "not a usable variable name",
+          "names use letters, digits and `_`, not starting with a digit",
+        );
       const value = this.#try(() => this.#text(item, `${field}.${name}`, contexts));
       if (value !== undefined) env[name] = value;
     }
@@ -216,12 +311,19 @@ class WorkflowReader {
   #defaults(pair: Pair | undefined, field: string, contexts: ContextName[]): { shell?: string; workingDirectory?: string } {
     if (!pair) return {};
     const map = this.#value(pair, field);
-    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected `defaults: { run: { shell, working-directory } }`");
+    if (!isMap(map))
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected `defaults: { run: { shell, working-directory } }`");
     const fields = this.#fields(map, `${field}.`, ["run"]);
     const run = fields.get("run");
     if (!run) return {};
     const runMap = this.#value(run, `${field}.run`);
-    if (!isMap(runMap)) this.#src.fail(this.#src.valueAt(run), `${field}.run`, `got ${describe(runMap)}`, "expected a mapping with `shell` and `working-directory`");
+    if (!isMap(runMap))
+      this.#src.fail(
+        this.#src.valueAt(run),
+        `${field}.run`,
+        `got ${describe(runMap)}`,
+        "expected a mapping with `shell` and `working-directory`",
+      );
     const runFields = this.#fields(runMap, `${field}.run.`, ["shell", "working-directory"]);
     const shell = runFields.get("shell");
     const dir = runFields.get("working-directory");
@@ -234,7 +336,12 @@ class WorkflowReader {
   #shell(pair: Pair, field: string, contexts: ContextName[]): string {
     const shell = this.#text(pair, field, contexts);
     if (!SHELLS.includes(shell) && !shell.includes("{0}") && !hasExpression(shell)) {
-      this.#src.fail(this.#src.valueAt(pair), field, `\`${shell}\` is not a shell quire knows`, `use ${SHELLS.join(", ")}, or a command with \`{0}\` where the script's path goes (\`perl {0}\`)`);
+      this.#src.fail(
+        this.#src.valueAt(pair),
+        field,
+        `\`${shell}\` is not a shell quire knows`,
+        `use ${SHELLS.join(", ")}, or a command with \`{0}\` where the script's path goes (\`perl {0}\`)`,
+      );
     }
     return shell;
   }
@@ -243,28 +350,40 @@ class WorkflowReader {
     if (!pair) return null;
     const node = this.#value(pair, "concurrency");
     if (isScalar(node)) return { group: this.#text(pair, "concurrency"), cancelInProgress: false };
-    if (!isMap(node)) this.#src.fail(node, "concurrency", `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
+    if (!isMap(node))
+      this.#src.fail(node, "concurrency", `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
     const fields = this.#fields(node, "concurrency.", ["group", "cancel-in-progress"]);
     const group = fields.get("group");
     if (!group) this.#src.fail(node, "concurrency.group", "missing", "name the group");
     const cancel = fields.get("cancel-in-progress");
-    return { group: this.#text(group, "concurrency.group"), cancelInProgress: cancel ? this.#boolean(cancel, "concurrency.cancel-in-progress") : false };
+    return {
+      group: this.#text(group, "concurrency.group"),
+      cancelInProgress: cancel ? this.#boolean(cancel, "concurrency.cancel-in-progress") : false,
+    };
   }
 
   #boolean(pair: Pair, field: string): boolean {
     const node = this.#value(pair, field);
-    if (!isScalar(node) || typeof node.value !== "boolean") this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected true or false");
+    if (!isScalar(node) || typeof node.value !== "boolean")
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected true or false");
     return node.value;
   }
 
   #jobs(pair: Pair, defaults: { shell?: string; workingDirectory?: string }): Job[] {
     const map = this.#value(pair, "jobs");
-    if (!isMap(map) || map.items.length === 0) this.#src.fail(this.#src.valueAt(pair), "jobs", `got ${describe(map)}`, "expected a mapping of job ids to jobs");
+    if (!isMap(map) || map.items.length === 0)
+      this.#src.fail(this.#src.valueAt(pair), "jobs", `got ${describe(map)}`, "expected a mapping of job ids to jobs");
     const read: { id: string; pair: Pair; legs: Job[] }[] = [];
     for (const jobPair of map.items) {
       const id = this.#try(() => this.#src.keyName(jobPair, "jobs."));
       if (id === undefined) continue;
-      if (!JOB_ID.test(id)) this.#find(jobPair.key as Node, `jobs.${id}`, "not a valid job id", "job ids start with a letter or `_` and hold letters, digits, `_` and `-`");
+      if (!JOB_ID.test(id))
+        this.#find(
+          jobPair.key as Node,
+          `jobs.${id}`,
+          "not a valid job id",
+          "job ids start with a letter or `_` and hold letters, digits, `_` and `-`",
+        );
       read.push({ id, pair: jobPair, legs: this.#try(() => this.#job(jobPair, id, defaults)) ?? [] });
     }
     // `needs` names job ids; a job needs every leg of the jobs it names.
@@ -273,7 +392,13 @@ class WorkflowReader {
       for (const leg of job.legs) {
         const named = leg.needs;
         for (const need of named) {
-          if (!legsOf.has(need)) this.#find(this.#needNodes.get(`${job.id}/${need}`), `jobs.${job.id}.needs`, `\`${need}\` is not a job of this workflow`, `jobs: ${[...legsOf.keys()].join(", ")}`);
+          if (!legsOf.has(need))
+            this.#find(
+              this.#needNodes.get(`${job.id}/${need}`),
+              `jobs.${job.id}.needs`,
+              `\`${need}\` is not a job of this workflow`,
+              `jobs: ${[...legsOf.keys()].join(", ")}`,
+            );
         }
         leg.needs = named.flatMap((need) => legsOf.get(need) ?? []);
       }
@@ -281,7 +406,8 @@ class WorkflowReader {
     const jobs = read.flatMap((job) => job.legs);
     const names = new Set<string>();
     for (const job of jobs) {
-      if (names.has(job.name)) this.#find(map, "jobs", `two jobs are both named \`${job.name}\``, "give the jobs or their matrix legs different names");
+      if (names.has(job.name))
+        this.#find(map, "jobs", `two jobs are both named \`${job.name}\``, "give the jobs or their matrix legs different names");
       names.add(job.name);
     }
     return jobs;
@@ -290,26 +416,49 @@ class WorkflowReader {
   #job(pair: Pair, id: string, workflowDefaults: { shell?: string; workingDirectory?: string }): Job[] {
     const prefix = `jobs.${id}`;
     const map = this.#value(pair, prefix);
-    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), prefix, `got ${describe(map)}`, "expected a mapping with `runs-on` and `steps`");
+    if (!isMap(map))
+      this.#src.fail(this.#src.valueAt(pair), prefix, `got ${describe(map)}`, "expected a mapping with `runs-on` and `steps`");
     const fields = this.#fields(map, `${prefix}.`, JOB_FIELDS);
     for (const key of ["services", "container"]) {
       const p = fields.get(key);
-      if (p) this.#find(p.key as Node, `${prefix}.${key}`, `\`${key}\` needs a container engine, and quire runs jobs on the host`, "remove it and run the service on the host, or run this job on GitHub");
+      if (p)
+        this.#find(
+          p.key as Node,
+          `${prefix}.${key}`,
+          `\`${key}\` needs a container engine, and quire runs jobs on the host`,
+          "remove it and run the service on the host, or run this job on GitHub",
+        );
     }
     for (const key of ["uses", "with", "secrets"]) {
       const p = fields.get(key);
-      if (p) this.#find(p.key as Node, `${prefix}.${key}`, "reusable workflows are not supported yet", "copy the called workflow's jobs into this one");
+      if (p)
+        this.#find(
+          p.key as Node,
+          `${prefix}.${key}`,
+          "reusable workflows are not supported yet",
+          "copy the called workflow's jobs into this one",
+        );
     }
     const env = this.#try(() => this.#env(fields.get("env"), `${prefix}.env`, C.jobEnv)) ?? {};
-    const defaults = { ...workflowDefaults, ...(this.#try(() => this.#defaults(fields.get("defaults"), `${prefix}.defaults`, C.jobValue)) ?? {}) };
+    const defaults = {
+      ...workflowDefaults,
+      ...(this.#try(() => this.#defaults(fields.get("defaults"), `${prefix}.defaults`, C.jobValue)) ?? {}),
+    };
     const condition = this.#try(() => this.#condition(fields.get("if"), `${prefix}.if`, C.jobIf)) ?? null;
     const needs = this.#try(() => this.#needs(fields.get("needs"), `${prefix}.needs`, id)) ?? [];
     const timeoutMs = this.#try(() => this.#minutes(fields.get("timeout-minutes"), `${prefix}.timeout-minutes`)) ?? 360 * 60_000;
-    const continueOnError = this.#try(() => (fields.has("continue-on-error") ? this.#boolean(fields.get("continue-on-error")!, `${prefix}.continue-on-error`) : false)) ?? false;
+    const continueOnError =
+      this.#try(() =>
+        fields.has("continue-on-error") ? this.#boolean(fields.get("continue-on-error")!, `${prefix}.continue-on-error`) : false,
+      ) ?? false;
     const outputs = this.#try(() => this.#outputs(fields.get("outputs"), `${prefix}.outputs`)) ?? {};
     const displayName = this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, `${prefix}.name`, C.jobValue) : id)) ?? id;
     const runsOn = this.#try(() => this.#runsOn(fields.get("runs-on"), `${prefix}.runs-on`, map)) ?? [];
-    const strategy = this.#try(() => this.#strategy(fields.get("strategy"), `${prefix}.strategy`)) ?? { legs: [null], failFast: true, maxParallel: null };
+    const strategy = this.#try(() => this.#strategy(fields.get("strategy"), `${prefix}.strategy`)) ?? {
+      legs: [null],
+      failFast: true,
+      maxParallel: null,
+    };
     const stepsPair = fields.get("steps");
     if (!stepsPair) this.#find(pair.key as Node, `${prefix}.steps`, "missing", "a job has steps");
     const steps = stepsPair ? (this.#try(() => this.#steps(stepsPair, `${prefix}.steps`, defaults)) ?? []) : [];
@@ -317,7 +466,12 @@ class WorkflowReader {
       const scope = { contexts: { matrix: matrix ?? {} } };
       // A name that uses the matrix is the leg's name as written (`Test ${{ matrix.node }}`: `Test 20`), as on GitHub.
       const named = matrixOnly(displayName, matrix);
-      const name = named !== undefined && hasExpression(displayName) ? named : matrix ? legName(hasExpression(displayName) ? id : displayName, matrix) : displayName;
+      const name =
+        named !== undefined && hasExpression(displayName)
+          ? named
+          : matrix
+            ? legName(hasExpression(displayName) ? id : displayName, matrix)
+            : displayName;
       const labels = runsOn.flatMap((label) => (hasExpression(label) ? [String(evaluateValue(label, scope))] : [label]));
       const other = labels.find((label) => OTHER_OS.test(label));
       return {
@@ -367,14 +521,16 @@ class WorkflowReader {
   #minutes(pair: Pair | undefined, field: string): number | null {
     if (!pair) return null;
     const node = this.#value(pair, field);
-    if (!isScalar(node) || typeof node.value !== "number" || node.value <= 0) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected a number of minutes above zero");
+    if (!isScalar(node) || typeof node.value !== "number" || node.value <= 0)
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(node)}`, "expected a number of minutes above zero");
     return Math.round(node.value * 60_000);
   }
 
   #outputs(pair: Pair | undefined, field: string): Record<string, string> {
     if (!pair) return {};
     const map = this.#value(pair, field);
-    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of output names to expressions");
+    if (!isMap(map))
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping of output names to expressions");
     const outputs: Record<string, string> = {};
     for (const item of map.items) {
       const name = this.#try(() => this.#src.keyName(item, `${field}.`));
@@ -414,16 +570,28 @@ class WorkflowReader {
     let maxParallel: number | null = null;
     if (maxPair) {
       const n = this.#value(maxPair, `${field}.max-parallel`);
-      if (!isScalar(n) || typeof n.value !== "number" || !Number.isInteger(n.value) || n.value < 1) this.#src.fail(n, `${field}.max-parallel`, `got ${describe(n)}`, "expected a whole number above zero");
+      if (!isScalar(n) || typeof n.value !== "number" || !Number.isInteger(n.value) || n.value < 1)
+        this.#src.fail(n, `${field}.max-parallel`, `got ${describe(n)}`, "expected a whole number above zero");
       maxParallel = n.value;
     }
     const matrixPair = fields.get("matrix");
     if (!matrixPair) return { legs: [null], failFast, maxParallel };
     const matrix = this.#value(matrixPair, `${field}.matrix`);
     if (isScalar(matrix) && typeof matrix.value === "string" && hasExpression(matrix.value)) {
-      this.#src.fail(matrix, `${field}.matrix`, "a matrix computed by an expression is not supported yet", "write the matrix's lists out in the file");
+      this.#src.fail(
+        matrix,
+        `${field}.matrix`,
+        "a matrix computed by an expression is not supported yet",
+        "write the matrix's lists out in the file",
+      );
     }
-    if (!isMap(matrix)) this.#src.fail(this.#src.valueAt(matrixPair), `${field}.matrix`, `got ${describe(matrix)}`, "expected a mapping of lists, with optional `include` and `exclude`");
+    if (!isMap(matrix))
+      this.#src.fail(
+        this.#src.valueAt(matrixPair),
+        `${field}.matrix`,
+        `got ${describe(matrix)}`,
+        "expected a mapping of lists, with optional `include` and `exclude`",
+      );
     const axes: [string, unknown[]][] = [];
     let include: MatrixValues[] = [];
     let exclude: MatrixValues[] = [];
@@ -432,7 +600,12 @@ class WorkflowReader {
       const value = this.#value(item, `${field}.matrix.${key}`);
       const plain = value.toJSON() as unknown;
       if (isScalar(value) && typeof value.value === "string" && hasExpression(value.value)) {
-        this.#src.fail(value, `${field}.matrix.${key}`, "a matrix list computed by an expression is not supported yet", "write the list out");
+        this.#src.fail(
+          value,
+          `${field}.matrix.${key}`,
+          "a matrix list computed by an expression is not supported yet",
+          "write the list out",
+        );
       }
       if (key === "include" || key === "exclude") {
         if (!Array.isArray(plain) || plain.some((entry) => entry === null || typeof entry !== "object" || Array.isArray(entry))) {
@@ -445,19 +618,23 @@ class WorkflowReader {
       } else axes.push([key, plain]);
     }
     const legs = expandMatrix({ axes, include, exclude });
-    if (legs.length === 0) this.#src.fail(matrix, `${field}.matrix`, "the matrix has no legs left", "check `exclude`: it removed every combination");
-    if (legs.length > 256) this.#src.fail(matrix, `${field}.matrix`, `the matrix has ${legs.length} legs`, "a matrix has at most 256 legs, as on GitHub");
+    if (legs.length === 0)
+      this.#src.fail(matrix, `${field}.matrix`, "the matrix has no legs left", "check `exclude`: it removed every combination");
+    if (legs.length > 256)
+      this.#src.fail(matrix, `${field}.matrix`, `the matrix has ${legs.length} legs`, "a matrix has at most 256 legs, as on GitHub");
     return { legs, failFast, maxParallel };
   }
 
   #steps(pair: Pair, field: string, defaults: { shell?: string; workingDirectory?: string }): Step[] {
     const list = this.#value(pair, field);
-    if (!isSeq(list) || list.items.length === 0) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, "expected a list of steps, each with `run` or `uses`");
+    if (!isSeq(list) || list.items.length === 0)
+      this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(list)}`, "expected a list of steps, each with `run` or `uses`");
     const ids = new Set<string>();
     return list.items.flatMap((item, i) => {
       const step = this.#try(() => this.#step(this.#src.resolve(item as Node, `${field}[${i}]`), `${field}[${i}]`, defaults));
       if (step?.id) {
-        if (ids.has(step.id)) this.#find(item as Node, `${field}[${i}].id`, `the id \`${step.id}\` is used twice in this job`, "give each step its own id");
+        if (ids.has(step.id))
+          this.#find(item as Node, `${field}[${i}].id`, `the id \`${step.id}\` is used twice in this job`, "give each step its own id");
         ids.add(step.id);
       }
       return step ? [step] : [];
@@ -472,11 +649,22 @@ class WorkflowReader {
     if (runPair && usesPair) this.#src.fail(node, prefix, "a step has both `run` and `uses`", "give it one of them");
     if (!runPair && !usesPair) this.#src.fail(node, prefix, "a step has neither `run` nor `uses`", "give it one of them");
     const id = fields.has("id") ? this.#text(fields.get("id")!, `${prefix}.id`, []) : null;
-    if (id !== null && !JOB_ID.test(id)) this.#find(this.#src.valueAt(fields.get("id")!), `${prefix}.id`, "not a valid step id", "ids start with a letter or `_` and hold letters, digits, `_` and `-`");
+    if (id !== null && !JOB_ID.test(id))
+      this.#find(
+        this.#src.valueAt(fields.get("id")!),
+        `${prefix}.id`,
+        "not a valid step id",
+        "ids start with a letter or `_` and hold letters, digits, `_` and `-`",
+      );
     const run = runPair ? this.#text(runPair, `${prefix}.run`, C.step, ["hashFiles"]) : "";
     const action = usesPair ? this.#action(usesPair, fields.get("with"), prefix) : null;
-    if (!usesPair && fields.has("with")) this.#find(fields.get("with")!.key as Node, `${prefix}.with`, "`with` gives inputs to an action", "use it with `uses`");
-    const name = fields.has("name") ? this.#text(fields.get("name")!, `${prefix}.name`, C.step) : action ? `Run ${action.uses}` : `Run ${firstLine(run)}`;
+    if (!usesPair && fields.has("with"))
+      this.#find(fields.get("with")!.key as Node, `${prefix}.with`, "`with` gives inputs to an action", "use it with `uses`");
+    const name = fields.has("name")
+      ? this.#text(fields.get("name")!, `${prefix}.name`, C.step)
+      : action
+        ? `Run ${action.uses}`
+        : `Run ${firstLine(run)}`;
     const shellPair = fields.get("shell");
     const dirPair = fields.get("working-directory");
     const continuePair = fields.get("continue-on-error");
@@ -504,12 +692,23 @@ class WorkflowReader {
     const inputs: Record<string, string> = {};
     if (withPair) {
       const map = this.#value(withPair, `${prefix}.with`);
-      if (!isMap(map)) this.#src.fail(this.#src.valueAt(withPair), `${prefix}.with`, `got ${describe(map)}`, "expected a mapping of input names to values");
+      if (!isMap(map))
+        this.#src.fail(
+          this.#src.valueAt(withPair),
+          `${prefix}.with`,
+          `got ${describe(map)}`,
+          "expected a mapping of input names to values",
+        );
       for (const item of map.items) {
         const key = this.#src.keyName(item, `${prefix}.with.`);
         // A local or kept action's inputs are checked against its action.yml when the run is submitted.
         if (resolved.adapter !== "local" && resolved.adapter !== "kept" && !ADAPTER_INPUTS[resolved.adapter].includes(key)) {
-          this.#find(item.key as Node, `${prefix}.with.${key}`, `${resolved.name} has no input \`${key}\` that quire knows`, `inputs: ${ADAPTER_INPUTS[resolved.adapter as ActionAdapter].join(", ")}`);
+          this.#find(
+            item.key as Node,
+            `${prefix}.with.${key}`,
+            `${resolved.name} has no input \`${key}\` that quire knows`,
+            `inputs: ${ADAPTER_INPUTS[resolved.adapter as ActionAdapter].join(", ")}`,
+          );
           continue;
         }
         // hashFiles() too, as GitHub allows in a step's `with` (a cache's key is made of it).
@@ -524,12 +723,19 @@ class WorkflowReader {
   /** actions/cache needs `key` and `path`; a path written out (no expression) must lie inside the workspace. */
   #checkCacheInputs(inputs: Record<string, string>, at: Pair, prefix: string, name: string): void {
     for (const needed of ["key", "path"]) {
-      if (inputs[needed] === undefined) this.#find(at.key as Node, `${prefix}.with.${needed}`, `${name} needs \`${needed}\``, "give the cache's `key` and the `path` it holds");
+      if (inputs[needed] === undefined)
+        this.#find(
+          at.key as Node,
+          `${prefix}.with.${needed}`,
+          `${name} needs \`${needed}\``,
+          "give the cache's `key` and the `path` it holds",
+        );
     }
     const path = inputs.path;
     if (path === undefined || hasExpression(path)) return;
     for (const line of cachePathLines(path)) {
-      if (cachePath(line) === undefined) this.#find(at.key as Node, `${prefix}.with.path`, `\`${line}\` is not a path quire caches`, CACHE_PATH_RULE);
+      if (cachePath(line) === undefined)
+        this.#find(at.key as Node, `${prefix}.with.path`, `\`${line}\` is not a path quire caches`, CACHE_PATH_RULE);
     }
   }
 }
@@ -552,6 +758,10 @@ function secretsNamed(text: string): string[] {
 }
 
 function firstLine(run: string): string {
-  const line = run.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
+  const line =
+    run
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "";
   return line.length > 60 ? `${line.slice(0, 59)}…` : line;
 }

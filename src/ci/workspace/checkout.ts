@@ -129,7 +129,9 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
     if (state !== undefined) await removeUnused(snapshot, state);
   } catch (error) {
     if (error instanceof WorkspaceError) throw error;
-    throw new WorkspaceError(`cannot check out ${snapshot.tree} of ${snapshot.repo} into ${dest}: ${(error as Error).message}`, { cause: error });
+    throw new WorkspaceError(`cannot check out ${snapshot.tree} of ${snapshot.repo} into ${dest}: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     if (temp !== undefined) await rm(temp, { recursive: true, force: true });
   }
@@ -147,7 +149,10 @@ async function eachSubmodule(
   for (const { path, snapshot: inner } of snapshot.submodules) {
     const dir = join(root, ...path.split("/"));
     // read-tree made every directory on the way; a submodule is only ever written inside the workspace.
-    if ((await realpath(dir)) !== dir) throw new WorkspaceError(`the submodule directory ${path} in ${dest} leads outside the workspace; remove the workspace and run again`);
+    if ((await realpath(dir)) !== dir)
+      throw new WorkspaceError(
+        `the submodule directory ${path} in ${dest} leads outside the workspace; remove the workspace and run again`,
+      );
     await fn(dir, inner, state === undefined ? undefined : join(state, "modules", moduleName(path)));
   }
 }

@@ -81,7 +81,16 @@ const EMPTY_TREES: Record<number, string> = {
 // Settings for the temporary-index `git add -A`: write a whole index (a split index would write shared
 // index files into .git), stat every file instead of trusting an fsmonitor (and never start its daemon),
 // and do not fail or warn per file over line-ending conversions.
-const ADD_CONFIG = ["-c", "core.splitIndex=false", "-c", "core.fsmonitor=false", "-c", "core.safecrlf=false", "-c", "advice.addEmbeddedRepo=false"];
+const ADD_CONFIG = [
+  "-c",
+  "core.splitIndex=false",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "core.safecrlf=false",
+  "-c",
+  "advice.addEmbeddedRepo=false",
+];
 
 export interface SnapshotOptions {
   /** Where the snapshot's objects are written (QUIRE_HOME/git). */
@@ -104,7 +113,8 @@ export interface SnapshotOptions {
 export async function snapshotSource(dir: string, options: SnapshotOptions): Promise<Snapshot> {
   const absolute = resolve(dir);
   try {
-    if (!(await stat(absolute)).isDirectory()) throw new WorkspaceError(`${absolute} is not a directory; give the directory of the pipeline's repository`);
+    if (!(await stat(absolute)).isDirectory())
+      throw new WorkspaceError(`${absolute} is not a directory; give the directory of the pipeline's repository`);
   } catch (error) {
     if (error instanceof WorkspaceError) throw error;
     throw new WorkspaceError(`cannot read ${absolute}: ${(error as Error).message}`, { cause: error });
@@ -117,7 +127,9 @@ export async function snapshotSource(dir: string, options: SnapshotOptions): Pro
     throw error;
   }
   if (inside !== "true") {
-    throw new WorkspaceError(`${absolute} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`);
+    throw new WorkspaceError(
+      `${absolute} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`,
+    );
   }
   return snapshotWorkTree(absolute, options);
 }
@@ -129,7 +141,8 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   const [repo, ...answers] = (await git(absolute, ["rev-parse", "--show-toplevel", ...paths, "--show-object-format"])).split("\n");
   const [index, objects, config, exclude, shallow] = answers.slice(0, 5).map((path) => resolve(absolute, path));
   const format = answers[5];
-  if (!repo || !index || !objects || !config || !exclude || !shallow || !format) throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
+  if (!repo || !index || !objects || !config || !exclude || !shallow || !format)
+    throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
   const commit = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]))?.trim() ?? null;
   const branch = (await gitMaybe(repo, ["symbolic-ref", "-q", "--short", "HEAD"]))?.trim() ?? null;
   const ref = branch ?? commit;
@@ -137,7 +150,8 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[format === "sha256" ? 64 : 40]!;
   const store = await options.stores.open(objects, format);
   const kept = newKeptName();
-  if (options.commit !== undefined) return snapshotCommit(repo, options.commit, { branch, store, kept, source: { objects, config, exclude, shallow, format } }, options);
+  if (options.commit !== undefined)
+    return snapshotCommit(repo, options.commit, { branch, store, kept, source: { objects, config, exclude, shallow, format } }, options);
   const exclusions = await excludes(repo, options.skip ?? []);
   const written = await options.stores.exclusive(store, async () => {
     const trees = await workingTree(repo, index, exclusions, store);
@@ -173,7 +187,8 @@ async function snapshotCommit(
   parts: { branch: string | null; store: string; kept: string; source: SourceParts },
   options: SnapshotOptions,
 ): Promise<GitSnapshot> {
-  if (!OBJECT_ID.test(commit)) throw new WorkspaceError(`${JSON.stringify(commit)} is not a commit id: give the full hex id (git rev-parse HEAD)`);
+  if (!OBJECT_ID.test(commit))
+    throw new WorkspaceError(`${JSON.stringify(commit)} is not a commit id: give the full hex id (git rev-parse HEAD)`);
   const found = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", `${commit}^{commit}`]))?.trim();
   if (!found) throw new WorkspaceError(`${commit} is not a commit of ${repo}; was it made in another repository?`);
   const tree = (await git(repo, ["rev-parse", `${found}^{tree}`])).trim();

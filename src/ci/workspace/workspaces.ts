@@ -65,7 +65,8 @@ export class Workspaces {
   /** `root` is QUIRE_HOME/work. */
   constructor(root: string, options: WorkspacesOptions = {}) {
     const keepFailed = options.keepFailed ?? 3;
-    if (!Number.isSafeInteger(keepFailed) || keepFailed < 0) throw new WorkspaceError(`keepFailed must be a whole number >= 0, not ${keepFailed}`);
+    if (!Number.isSafeInteger(keepFailed) || keepFailed < 0)
+      throw new WorkspaceError(`keepFailed must be a whole number >= 0, not ${keepFailed}`);
     this.root = resolve(root);
     this.keepFailed = keepFailed;
     this.#skip = [this.root, ...(options.skip ?? [])];
@@ -83,7 +84,10 @@ export class Workspaces {
    */
   async stage(snapshot: Snapshot): Promise<StagedWorkspace> {
     const dir = join(this.root, `${STAGING_PREFIX}${unique()}`);
-    const record: WorkspaceRecord = { source: snapshot.kind === "git" ? snapshot.repo : null, kept: snapshot.kind === "git" ? keptBy(snapshot) : [] };
+    const record: WorkspaceRecord = {
+      source: snapshot.kind === "git" ? snapshot.repo : null,
+      kept: snapshot.kind === "git" ? keptBy(snapshot) : [],
+    };
     let spare: WorkspaceRecord | null = null;
     try {
       try {

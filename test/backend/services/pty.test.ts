@@ -46,7 +46,10 @@ test("a session outlives the client that started it, and a late attacher sees th
 
   const later = await client();
   // Attach only once the command has printed: under load it may not have yet, and the backlog would be empty.
-  await eventually(async () => ((await later.list()).find((s) => s.name === "survivor")?.outputBytes ?? 0n) > 0n, "the command's first output");
+  await eventually(
+    async () => ((await later.list()).find((s) => s.name === "survivor")?.outputBytes ?? 0n) > 0n,
+    "the command's first output",
+  );
   const [session] = (await later.list()).filter((s) => s.name === "survivor");
   assert.equal(session?.state, "running");
   assert.equal(alive(identify(session!.pid)), true);
@@ -113,7 +116,11 @@ test("tail shows the backlog; --follow streams until exit; exit is reported", as
   const [listed] = (await c.list()).filter((s) => s.name === "counter");
   assert.equal(listed?.state, "exited");
   await c.kill("counter");
-  assert.equal((await c.list()).some((s) => s.name === "counter"), false, "kill of an exited session removes it");
+  assert.equal(
+    (await c.list()).some((s) => s.name === "counter"),
+    false,
+    "kill of an exited session removes it",
+  );
 });
 
 test("kill ends the session's whole tree", async () => {

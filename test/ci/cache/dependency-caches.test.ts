@@ -2,7 +2,18 @@
 // of a restore key, kept per repository unless the key is shared, holding exactly their paths; restored
 // copies that a step may write into without touching the entry; half-saved entries never restored.
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { DependencyCaches } from "../../../src/ci/cache/dependency-caches.js";
@@ -33,7 +44,11 @@ test("an entry is found by its key, else by the newest entry whose key starts wi
   const fresh = dirs.dir("fresh");
   assert.deepEqual(await caches.restore("/repo", request("deps-1"), fresh), { hit: "exact", key: "deps-1" });
   assert.equal(readFileSync(join(fresh, "node_modules/a.js"), "utf8"), "v1");
-  assert.deepEqual(await caches.restore("/repo", request("deps-3", ["nope-", "deps-"]), fresh), { hit: "prefix", key: "deps-2" }, "the newest of the first restore key that matches");
+  assert.deepEqual(
+    await caches.restore("/repo", request("deps-3", ["nope-", "deps-"]), fresh),
+    { hit: "prefix", key: "deps-2" },
+    "the newest of the first restore key that matches",
+  );
   assert.equal(readFileSync(join(fresh, "node_modules/a.js"), "utf8"), "v2");
   assert.deepEqual(await caches.restore("/repo", request("deps-3", ["nope-"]), fresh), { hit: "miss" });
 });
@@ -42,9 +57,20 @@ test("entries are the repository's own unless the key starts with shared:, and h
   const { caches, work } = setup({ "a/x": "a", "b/y": "b" });
   await caches.save("/one", { key: "k", paths: ["a"] }, work, 1);
   await caches.save("/one", { key: "shared:k", paths: ["a"] }, work, 1);
-  assert.deepEqual(await caches.restore("/two", { key: "k", paths: ["a"], restoreKeys: ["k"] }, dirs.dir()), { hit: "miss" }, "another repository's entry");
-  assert.deepEqual(await caches.restore("/two", { key: "shared:k", paths: ["a"], restoreKeys: [] }, dirs.dir()), { hit: "exact", key: "shared:k" });
-  assert.deepEqual(await caches.restore("/one", { key: "k", paths: ["a", "b"], restoreKeys: ["k"] }, dirs.dir()), { hit: "miss" }, "the same key with other paths is another entry");
+  assert.deepEqual(
+    await caches.restore("/two", { key: "k", paths: ["a"], restoreKeys: ["k"] }, dirs.dir()),
+    { hit: "miss" },
+    "another repository's entry",
+  );
+  assert.deepEqual(await caches.restore("/two", { key: "shared:k", paths: ["a"], restoreKeys: [] }, dirs.dir()), {
+    hit: "exact",
+    key: "shared:k",
+  });
+  assert.deepEqual(
+    await caches.restore("/one", { key: "k", paths: ["a", "b"], restoreKeys: ["k"] }, dirs.dir()),
+    { hit: "miss" },
+    "the same key with other paths is another entry",
+  );
   assert.equal(await caches.save("/one", { key: "none", paths: ["missing"] }, work, 1), "nothing", "nothing to save: no entry");
   assert.deepEqual(await caches.restore("/one", { key: "none", paths: ["missing"], restoreKeys: [] }, dirs.dir()), { hit: "miss" });
 });
@@ -85,14 +111,21 @@ test("restoring replaces what is in the way, and never writes through a link to 
   assert.equal(readFileSync(join(outside, "dir/inner"), "utf8"), "must stay too");
   assert.equal(lstatSync(join(target, "deps/file")).isFile(), true);
   assert.equal(readFileSync(join(target, "deps/dir/inner"), "utf8"), "inner");
-  assert.equal(readFileSync(join(target, "deps/kept"), "utf8"), "not in the entry", "an entry merges into what is there, as an archive would");
+  assert.equal(
+    readFileSync(join(target, "deps/kept"), "utf8"),
+    "not in the entry",
+    "an entry merges into what is there, as an archive would",
+  );
 });
 
 test("what a save cut short left is never restored, and goes when the backend starts", async () => {
   const { caches, root, work } = setup({ "deps/a": "a" });
   // What a SIGKILL mid-save leaves: the entry's files aside, never renamed into place.
   const aside = join(root, ".saving", "12345-dead");
-  writeFiles(aside, { "files/deps/a": "half", "entry.json": JSON.stringify({ key: "k", wanted: ["deps"], paths: ["deps"], createdAt: 1 }) });
+  writeFiles(aside, {
+    "files/deps/a": "half",
+    "entry.json": JSON.stringify({ key: "k", wanted: ["deps"], paths: ["deps"], createdAt: 1 }),
+  });
   assert.deepEqual(await caches.restore("/repo", { key: "k", paths: ["deps"], restoreKeys: ["k", ""] }, dirs.dir()), { hit: "miss" });
   removeHalfSaved(root);
   assert.equal(existsSync(aside), false);

@@ -51,7 +51,10 @@ test("the inputs' hash changes with the definition, the pipeline's env, the tree
   for (const [what, hash] of changed) assert.notEqual(hash, base, what);
   assert.equal(inputsOf({ job: { ...job, inputTree: null } }), null, "no tree: not known");
   assert.equal(inputsOf({ needs: [{ name: "dep", inputs: null }] }), null, "a need that did not succeed: not known");
-  const two = [{ name: "a", inputs: "1".repeat(64) }, { name: "b", inputs: "2".repeat(64) }];
+  const two = [
+    { name: "a", inputs: "1".repeat(64) },
+    { name: "b", inputs: "2".repeat(64) },
+  ];
   assert.equal(inputsOf({ needs: two }), inputsOf({ needs: [...two].reverse() }), "needs in any order");
 });
 
@@ -81,17 +84,34 @@ test("the tree part: the run's tree, or the entries at the job's inputs paths, s
 
   const plain = repos.dir("plain");
   const pipeline = await withInputTrees(parsePipeline(PIPELINE, `${plain}/quire.yml`), await snapshotSource(plain, { stores }), plain);
-  assert.deepEqual(pipeline.jobs.map((j) => j.inputTree), [null, null], "a directory outside git has no tree: never cached");
+  assert.deepEqual(
+    pipeline.jobs.map((j) => j.inputTree),
+    [null, null],
+    "a directory outside git has no tree: never cached",
+  );
 });
 
 test("a change in a checked-out submodule's working copy changes the inputs that hold it, though the parent's tree names only its commit", async () => {
   const upstream = repos.make({ "lib.js": "v1" });
-  const pipeline = ["jobs:", "  all:", "    steps: [make]", "  lib:", "    inputs: [vendor]", "    steps: [make]", "  app:", "    inputs: [app]", "    steps: [make]"].join("\n");
+  const pipeline = [
+    "jobs:",
+    "  all:",
+    "    steps: [make]",
+    "  lib:",
+    "    inputs: [vendor]",
+    "    steps: [make]",
+    "  app:",
+    "    inputs: [app]",
+    "    steps: [make]",
+  ].join("\n");
   const repo = repos.make({ "quire.yml": pipeline, "app/main.js": "main" });
   git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", upstream, "vendor/lib");
   git(repo, "commit", "-q", "-m", "a submodule");
   const stores = new ObjectStores(repos.dir("git"));
-  const treesOf = async () => (await withInputTrees(parsePipeline(pipeline, `${repo}/quire.yml`), await snapshotSource(repo, { stores }), repo)).jobs.map((j) => j.inputTree);
+  const treesOf = async () =>
+    (await withInputTrees(parsePipeline(pipeline, `${repo}/quire.yml`), await snapshotSource(repo, { stores }), repo)).jobs.map(
+      (j) => j.inputTree,
+    );
   const [all, lib, app] = await treesOf();
   writeFiles(join(repo, "vendor/lib"), { "lib.js": "v2, not committed in the submodule" });
   const [all2, lib2, app2] = await treesOf();

@@ -2,7 +2,15 @@
 // coercions a step's text goes through.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkCondition, checkTemplate, evaluateCondition, evaluateTemplate, evaluateValue, splitTemplate, type Scope } from "../../../src/ci/expressions/template.js";
+import {
+  checkCondition,
+  checkTemplate,
+  evaluateCondition,
+  evaluateTemplate,
+  evaluateValue,
+  splitTemplate,
+  type Scope,
+} from "../../../src/ci/expressions/template.js";
 
 const scope: Scope = {
   contexts: {
@@ -61,5 +69,12 @@ test("checks find bad expressions and contexts a key may not use, before anythin
 
 test("a `}}` inside a string literal does not end the expression", () => {
   const { parts } = splitTemplate("a ${{ format('{0}}}', 'x') }} b");
-  assert.deepEqual(parts.map((p) => [p.expression, p.text]), [[false, "a "], [true, "format('{0}}}', 'x')"], [false, " b"]]);
+  assert.deepEqual(
+    parts.map((p) => [p.expression, p.text]),
+    [
+      [false, "a "],
+      [true, "format('{0}}}', 'x')"],
+      [false, " b"],
+    ],
+  );
 });

@@ -25,12 +25,22 @@ describe("Redactor", () => {
   const cases: { name: string; secrets: string[]; input: string; expected: string }[] = [
     { name: "a plain secret", secrets: ["hunter2"], input: "pw=hunter2; again hunter2.", expected: "pw=***; again ***." },
     { name: "overlapping secrets", secrets: ["abcd", "cdef"], input: "xabcdefy abcd cdef", expected: "x***y *** ***" },
-    { name: "a secret that is a prefix of another", secrets: ["abc", "abcdef"], input: "abcdef abcxyz abcde ab", expected: "*** ***xyz ***de ab" },
+    {
+      name: "a secret that is a prefix of another",
+      secrets: ["abc", "abcdef"],
+      input: "abcdef abcxyz abcde ab",
+      expected: "*** ***xyz ***de ab",
+    },
     { name: "a secret overlapping itself", secrets: ["aaa"], input: "aaaaa aa aaa", expected: "*** aa ***" },
     { name: "occurrences that only touch", secrets: ["abc"], input: "abcabc", expected: "******" },
     { name: "regex metacharacters", secrets: ["a.b*c(d)[e]$^\\|+?"], input: "a.b*c(d)[e]$^\\|+? aXbbc(d)[e]", expected: "*** aXbbc(d)[e]" },
     { name: "a non-ASCII secret", secrets: ["pässwörd🔑"], input: "ok pässwörd🔑 done pässwör", expected: "ok *** done pässwör" },
-    { name: "a multi-line secret as a PTY prints it", secrets: ["line-one\nline-two"], input: "line-one\r\nline-two\r\nthen line-two", expected: "***\r\nthen ***" },
+    {
+      name: "a multi-line secret as a PTY prints it",
+      secrets: ["line-one\nline-two"],
+      input: "line-one\r\nline-two\r\nthen line-two",
+      expected: "***\r\nthen ***",
+    },
     { name: "secrets too short to redact", secrets: ["ab", "x", ""], input: "ab x ab", expected: "ab x ab" },
   ];
 
@@ -147,7 +157,7 @@ describe("renderTail", () => {
     assert.match(line!, /^é+z$/);
   });
 
-  test("rendering 20 KB of random bytes logs nothing (xterm's \"Parsing error\" dump is off)", async () => {
+  test('rendering 20 KB of random bytes logs nothing (xterm\'s "Parsing error" dump is off)', async () => {
     const said: string[] = [];
     const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;
     const saved = methods.map((m) => console[m]);
@@ -195,14 +205,21 @@ describe("failureSummary", () => {
 
   test("names the job, the step and how it ended, then the last lines", () => {
     assert.equal(failureSummary(step(["ok 1", "not ok 2", ""])), 'job test, step "npm test" exited 1:\nok 1\nnot ok 2');
-    assert.equal(failureSummary(step([], { exitCode: null, signal: "SIGKILL" })), 'job test, step "npm test" was killed by SIGKILL (no output)');
-    assert.match(failureSummary(step(["x"], { exitCode: null, signal: "SIGTERM", timedOut: "wall" })), /^job test, step "npm test" timed out:\n/);
+    assert.equal(
+      failureSummary(step([], { exitCode: null, signal: "SIGKILL" })),
+      'job test, step "npm test" was killed by SIGKILL (no output)',
+    );
+    assert.match(
+      failureSummary(step(["x"], { exitCode: null, signal: "SIGTERM", timedOut: "wall" })),
+      /^job test, step "npm test" timed out:\n/,
+    );
     assert.match(failureSummary(step(["x"], { timedOut: "idle" })), /timed out waiting for output:/);
     assert.match(failureSummary(step(["x"], { exitCode: null })), /" failed:\nx$/);
   });
 
   test("a timeout says after how long, and whose it was; summaryEnding gives the header's ending back for its step alone", () => {
-    const timedOut = (ms: number, of: "step" | "job") => failureSummary(step(["x"], { exitCode: null, signal: "SIGINT", timedOut: "wall", timeout: { ms, of } }));
+    const timedOut = (ms: number, of: "step" | "job") =>
+      failureSummary(step(["x"], { exitCode: null, signal: "SIGINT", timedOut: "wall", timeout: { ms, of } }));
     assert.equal(timedOut(300_000, "step"), 'job test, step "npm test" timed out after 5m:\nx');
     assert.equal(timedOut(5_400_000, "job"), `job test, step "npm test" timed out after 1h30m (the job's timeout):\nx`);
     assert.match(timedOut(90_000, "step"), /timed out after 1m30s:/);
@@ -213,7 +230,10 @@ describe("failureSummary", () => {
     assert.equal(summaryEnding(timedOut(300_000, "job"), "test", "npm"), undefined);
     assert.equal(summaryEnding(timedOut(300_000, "job"), "tes", "npm test"), undefined);
     const long = { job: "j".repeat(200), step: "a\tstep\x1b[31m".repeat(20) };
-    assert.equal(summaryEnding(failureSummary(step([], { ...long, timedOut: "wall", timeout: { ms: 1_000, of: "step" } })), long.job, long.step), "timed out after 1s");
+    assert.equal(
+      summaryEnding(failureSummary(step([], { ...long, timedOut: "wall", timeout: { ms: 1_000, of: "step" } })), long.job, long.step),
+      "timed out after 1s",
+    );
   });
 
   test("colours and control characters in the tail are removed", () => {
@@ -275,10 +295,15 @@ describe("StepLog and followLog", () => {
     let live = true;
     const received: Buffer[] = [];
     let receivedBytes = 0;
-    const following = followLog(path, (chunk) => {
-      received.push(chunk);
-      receivedBytes += chunk.length;
-    }, () => live, new AbortController().signal);
+    const following = followLog(
+      path,
+      (chunk) => {
+        received.push(chunk);
+        receivedBytes += chunk.length;
+      },
+      () => live,
+      new AbortController().signal,
+    );
 
     // The follower starts before the log exists.
     await new Promise((resolve) => setImmediate(resolve));
@@ -305,16 +330,38 @@ describe("StepLog and followLog", () => {
     const path = join(dir, "done.log");
     writeFileSync(path, "hello world");
     const received: string[] = [];
-    assert.equal(await followLog(path, (chunk) => void received.push(chunk.toString()), () => false, new AbortController().signal, 6), 11);
+    assert.equal(
+      await followLog(
+        path,
+        (chunk) => void received.push(chunk.toString()),
+        () => false,
+        new AbortController().signal,
+        6,
+      ),
+      11,
+    );
     assert.deepEqual(received, ["world"]);
-    assert.equal(await followLog(join(dir, "missing.log"), () => assert.fail("no bytes"), () => false, new AbortController().signal), 0);
+    assert.equal(
+      await followLog(
+        join(dir, "missing.log"),
+        () => assert.fail("no bytes"),
+        () => false,
+        new AbortController().signal,
+      ),
+      0,
+    );
   });
 
   test("aborting ends a follow of a live log with the offset reached", async () => {
     const path = join(dir, "aborted.log");
     writeFileSync(path, "so far");
     const controller = new AbortController();
-    const offset = await followLog(path, () => controller.abort(), () => true, controller.signal);
+    const offset = await followLog(
+      path,
+      () => controller.abort(),
+      () => true,
+      controller.signal,
+    );
     assert.equal(offset, 6);
   });
 });

@@ -118,22 +118,33 @@ describe("good files", () => {
       "        working-directory: tools/../lint",
     );
     const pipeline = parsePipeline(text, FILE);
-    assert.deepEqual(pipeline, pipelineOf({
-      name: "everything",
-      file: FILE,
-      env: { A: "one" },
-      jobs: [
-        job("build", [step("make")]),
-        job(
-          "test",
-          [
-            stepOf({ name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." }),
-            stepOf({ name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" }),
-          ],
-          { needs: ["build"], env: { B: "two" }, timeoutMs: 5_400_000, retries: 2, secrets: ["NPM_TOKEN", "_X1"], workingDirectory: "packages/web", network: false },
-        ),
-      ],
-    }));
+    assert.deepEqual(
+      pipeline,
+      pipelineOf({
+        name: "everything",
+        file: FILE,
+        env: { A: "one" },
+        jobs: [
+          job("build", [step("make")]),
+          job(
+            "test",
+            [
+              stepOf({ name: "unit", run: "npm test", env: { C: "three" }, timeoutMs: 90_000, workingDirectory: "." }),
+              stepOf({ name: "npm run lint", run: "npm run lint", env: {}, timeoutMs: 500, workingDirectory: "lint" }),
+            ],
+            {
+              needs: ["build"],
+              env: { B: "two" },
+              timeoutMs: 5_400_000,
+              retries: 2,
+              secrets: ["NPM_TOKEN", "_X1"],
+              workingDirectory: "packages/web",
+              network: false,
+            },
+          ),
+        ],
+      }),
+    );
     assert.deepEqual([pipeline.jobs[0]!.sandbox, pipeline.jobs[0]!.network], [true, true], "sandboxed, with the network, by default");
     assert.equal(parsePipeline(yaml("jobs:", "  a:", "    sandbox: false", "    steps: [x]"), FILE).jobs[0]!.sandbox, false);
     assert.deepEqual(JSON.parse(JSON.stringify(pipeline)), pipeline);
@@ -155,8 +166,14 @@ describe("good files", () => {
       "        run: make dist",
     );
     const steps = parsePipeline(text, FILE).jobs[0]!.steps;
-    assert.deepEqual(steps.map((s) => s.run), ["make all", "\nset -e   \nmake test\n", `echo ${long}`, "make dist"]);
-    assert.deepEqual(steps.map((s) => s.name), ["make all", "set -e", `echo ${"x".repeat(54)}…`, "explicit"]);
+    assert.deepEqual(
+      steps.map((s) => s.run),
+      ["make all", "\nset -e   \nmake test\n", `echo ${long}`, "make dist"],
+    );
+    assert.deepEqual(
+      steps.map((s) => s.name),
+      ["make all", "set -e", `echo ${"x".repeat(54)}…`, "explicit"],
+    );
     assert.equal(Array.from(steps[2]!.name).length, 60);
   });
 
@@ -209,14 +226,25 @@ describe("good files", () => {
     ]);
     assert.deepEqual(deps!.inputs, ["src", "package.json"]);
     assert.deepEqual(deps!.outputPaths, ["dist"]);
-    assert.deepEqual([plain!.cache, plain!.inputs, plain!.outputPaths, plain!.inputTree], [[], null, [], null], "defaults: no caches, the whole tree, no outputs");
-    assert.deepEqual(parsePipeline(yaml("jobs:", "  a:", "    inputs: [.]", "    steps: [x]"), FILE).jobs[0]!.inputs, ["."], "inputs may be the whole tree");
+    assert.deepEqual(
+      [plain!.cache, plain!.inputs, plain!.outputPaths, plain!.inputTree],
+      [[], null, [], null],
+      "defaults: no caches, the whole tree, no outputs",
+    );
+    assert.deepEqual(
+      parsePipeline(yaml("jobs:", "  a:", "    inputs: [.]", "    steps: [x]"), FILE).jobs[0]!.inputs,
+      ["."],
+      "inputs may be the whole tree",
+    );
   });
 
   test("jobs keep file order even when a job needs one defined after it", () => {
     const text = yaml("jobs:", "  test:", "    needs: [build]", "    steps: [t]", "  build:", "    steps: [b]");
     const pipeline = parsePipeline(text, FILE);
-    assert.deepEqual(pipeline.jobs.map((j) => j.name), ["test", "build"]);
+    assert.deepEqual(
+      pipeline.jobs.map((j) => j.name),
+      ["test", "build"],
+    );
   });
 });
 
@@ -279,7 +307,12 @@ describe("bad files name file:line:column and the field", () => {
   });
 
   test("`network: false` without the sandbox: nothing could keep the steps off the network", () => {
-    const error = assertRefused(yaml("jobs:", "  a:", "    sandbox: false", "    network: false", "    steps: [x]"), "jobs.a.network", 4, 14);
+    const error = assertRefused(
+      yaml("jobs:", "  a:", "    sandbox: false", "    network: false", "    steps: [x]"),
+      "jobs.a.network",
+      4,
+      14,
+    );
     assert.match(error.message, /needs the sandbox/);
   });
 
@@ -360,7 +393,12 @@ describe("bad files name file:line:column and the field", () => {
     for (const dir of ["..", "../x", "a/../../b", "/etc", "'C:\\x'", "'a\\b'", "''"]) {
       assertRefused(job(dir), "jobs.a.working-directory", 3, 24);
     }
-    assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", "        working-directory: ../.."), "jobs.a.steps[0].working-directory", 5, 28);
+    assertRefused(
+      yaml("jobs:", "  a:", "    steps:", "      - run: x", "        working-directory: ../.."),
+      "jobs.a.steps[0].working-directory",
+      5,
+      28,
+    );
   });
 
   test("a bad cache: its shape, key and paths, at the value", () => {
@@ -376,7 +414,15 @@ describe("bad files name file:line:column and the field", () => {
     const context = assertRefused(cache("      - key: deps-${{ env.HOME }}", "        paths: [p]"), "jobs.a.cache[0].key", 4, 14);
     assert.match(context.message, /hashFiles/);
     assertRefused(cache("      - key: k", "        paths: [p]", "        restore-keys: [a, 3]"), "jobs.a.cache[0].restore-keys[1]", 6, 27);
-    for (const [path, column] of [["~/.npm", 17], ["/abs", 17], ["../up", 17], ["'*.lock'", 17], ["'!x'", 17], [".", 17], ["a/..", 17]] as const) {
+    for (const [path, column] of [
+      ["~/.npm", 17],
+      ["/abs", 17],
+      ["../up", 17],
+      ["'*.lock'", 17],
+      ["'!x'", 17],
+      [".", 17],
+      ["a/..", 17],
+    ] as const) {
       const refused = assertRefused(cache("      - key: k", `        paths: [${path}]`), "jobs.a.cache[0].paths[0]", 5, column);
       assert.match(refused.message, /inside the run's workspace/);
     }
@@ -475,18 +521,26 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
   const jobs = (count: number, steps = "[x]") => Array.from({ length: count }, (_, i) => `  j${i}:\n    steps: ${steps}`);
 
   test("the limits are the documented ones", () => {
-    assert.deepEqual({ ...PIPELINE_LIMITS, bytes: MAX_PIPELINE_BYTES }, {
-      jobs: 500,
-      stepsPerJob: 1000,
-      steps: 5000,
-      runBytes: 65536,
-      aliasNodes: 200_000,
-      bytes: 1048576,
-    });
+    assert.deepEqual(
+      { ...PIPELINE_LIMITS, bytes: MAX_PIPELINE_BYTES },
+      {
+        jobs: 500,
+        stepsPerJob: 1000,
+        steps: 5000,
+        runBytes: 65536,
+        aliasNodes: 200_000,
+        bytes: 1048576,
+      },
+    );
   });
 
   test("44 KB of aliases for a million steps is refused at the job past the limit, before its steps are expanded", () => {
-    const text = yaml("jobs:", "  j0:", `    steps: &s [${Array(1000).fill("x").join(", ")}]`, ...Array.from({ length: 1000 }, (_, i) => `  k${i}: { steps: *s }`));
+    const text = yaml(
+      "jobs:",
+      "  j0:",
+      `    steps: &s [${Array(1000).fill("x").join(", ")}]`,
+      ...Array.from({ length: 1000 }, (_, i) => `  k${i}: { steps: *s }`),
+    );
     assert.ok(text.length < 44_000);
     // Expanding the jobs' steps first would have spent the alias node budget, 200 jobs in, and said so.
     const error = assertRefused(text, "jobs", 4 + 499, 3);
@@ -515,7 +569,12 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
   test("a run of at most 64 KiB (UTF-8 bytes)", () => {
     const fits = "#".repeat(64 * 1024);
     assert.equal(parsePipeline(yaml("jobs:", "  a:", "    steps:", `      - run: '${fits}'`), FILE).jobs[0]!.steps[0]!.run, fits);
-    const error = assertRefused(yaml("jobs:", "  a:", "    steps:", `      - run: '${"é".repeat(32 * 1024)}x'`), "jobs.a.steps[0].run", 4, 14);
+    const error = assertRefused(
+      yaml("jobs:", "  a:", "    steps:", `      - run: '${"é".repeat(32 * 1024)}x'`),
+      "jobs.a.steps[0].run",
+      4,
+      14,
+    );
     assert.match(error.message, /65537 bytes.*at most 65536 bytes/);
     assertRefused(yaml("jobs:", "  a:", "    steps:", `      - '${fits}#'`), "jobs.a.steps[0]", 4, 9);
   });
@@ -523,14 +582,21 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
   test("aliases that expand past the node budget are refused at the alias, measured without expanding", () => {
     // Each level is ten of the one before: *l6 names ten million nodes in a few hundred bytes.
     const levels = [`      - &l0 [${Array(10).fill("x").join(", ")}]`];
-    for (let i = 1; i <= 6; i++) levels.push(`      - &l${i} [${Array(10).fill(`*l${i - 1}`).join(", ")}]`);
+    for (let i = 1; i <= 6; i++)
+      levels.push(
+        `      - &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(", ")}]`,
+      );
     // `env` is read before `steps`, so the alias is expanded before the lists are found not to be steps.
     const error = assertRefused(yaml("jobs:", "  a:", "    steps:", ...levels, "    env: *l6"), "jobs.a.env", 11, 10);
     assert.match(error.message, /aliases expand to more than 200000 YAML nodes/);
     // Many uses of one modest anchor add up too: 5,000 steps each naming a 60-variable env.
     const env = `    env: &e { ${Array.from({ length: 60 }, (_, i) => `V${i}: x`).join(", ")} }`;
     const steps = `[${Array(1000).fill("{ run: x, env: *e }").join(", ")}]`;
-    const many = refusal(yaml("env: { A: x }", "jobs:", "  a:", env, `    steps: ${steps}`, ...jobs(4, steps).map((l) => l.replace(/^  j/, "  k"))));
+    const many = refusal(
+      yaml("env: { A: x }", "jobs:", "  a:", env, `    steps: ${steps}`, ...jobs(4, steps).map((l) => l.replace(/^ {2}j/, "  k"))),
+    );
     assert.match(many.message, /aliases expand to more than 200000 YAML nodes/);
   });
 
@@ -540,7 +606,9 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
     for (let i = 1; i < 30_000; i++) chain.push(`      - &z${i} [*z${i - 1}]`);
     // Also pins alias lookup as one pass: yaml's Alias.resolve(doc) walks the document per alias (minutes here).
     const walk = () => assert.fail("an alias was looked up with Alias.resolve(doc), which walks the whole document");
-    const error = withMethod(Alias.prototype, "resolve", walk, () => refusal(yaml("jobs:", "  a:", "    steps:", ...chain, `    env: *z${chain.length - 1}`)));
+    const error = withMethod(Alias.prototype, "resolve", walk, () =>
+      refusal(yaml("jobs:", "  a:", "    steps:", ...chain, `    env: *z${chain.length - 1}`)),
+    );
     assert.equal(error.code, "QUIRE_ERR_PIPELINE_INVALID");
     assert.equal(error.field, "jobs.a.env");
     assert.match(error.message, /got a list/);
@@ -557,13 +625,13 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
   test("a NUL in a command, an env value or a name is refused (it would cut the string short: `false\\0` passes)", () => {
     assertRefused(yaml("jobs:", "  a:", "    steps:", '      - run: "false\\0 && echo"'), "jobs.a.steps[0].run", 4, 14);
     assertRefused(yaml("jobs:", "  a:", "    steps:", '      - "false\\0"'), "jobs.a.steps[0]", 4, 9);
-    assertRefused(yaml("env: { A: \"x\\0y\" }", "jobs:", "  a:", "    steps: [x]"), "env.A", 1, 11);
-    assertRefused(yaml("jobs:", "  a:", "    env: { B: \"\\0\" }", "    steps: [x]"), "jobs.a.env.B", 3, 15);
+    assertRefused(yaml('env: { A: "x\\0y" }', "jobs:", "  a:", "    steps: [x]"), "env.A", 1, 11);
+    assertRefused(yaml("jobs:", "  a:", '    env: { B: "\\0" }', "    steps: [x]"), "jobs.a.env.B", 3, 15);
     assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", '        env: { C: "\\0" }'), "jobs.a.steps[0].env.C", 5, 19);
     assertRefused(yaml("jobs:", "  a:", "    steps:", "      - run: x", '        name: "a\\0b"'), "jobs.a.steps[0].name", 5, 15);
     assertRefused(yaml('name: "ci\\0"', "jobs:", "  a:", "    steps: [x]"), "name", 1, 7);
     assertRefused(yaml('env: { "A\\0": x }', "jobs:", "  a:", "    steps: [x]"), "env.A\0", 1, 8);
-    assertRefused(yaml('jobs:', '  "a\\0":', "    steps: [x]"), "jobs.a\0", 2, 3);
+    assertRefused(yaml("jobs:", '  "a\\0":', "    steps: [x]"), "jobs.a\0", 2, 3);
     assert.match(refusal(yaml("jobs:", "  a:", "    steps:", '      - run: "false\\0"')).message, /NUL/);
   });
 
@@ -579,7 +647,10 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
   });
 
   test("500 jobs each needing every job before them parse, and a cycle among them is named", () => {
-    const lines = Array.from({ length: 500 }, (_, i) => `  j${i}: { needs: [${Array.from({ length: i }, (_, k) => `j${k}`).join(", ")}], steps: [x] }`);
+    const lines = Array.from(
+      { length: 500 },
+      (_, i) => `  j${i}: { needs: [${Array.from({ length: i }, (_, k) => `j${k}`).join(", ")}], steps: [x] }`,
+    );
     const pipeline = parsePipeline(yaml("jobs:", ...lines), FILE);
     assert.equal(pipeline.jobs[499]!.needs.length, 499);
     lines[0] = "  j0: { needs: [j499], steps: [x] }";

@@ -14,23 +14,26 @@ test("absolute links and links climbing above the root are found; links inside a
   mkdirSync(join(root, "a", "b"), { recursive: true });
   writeFileSync(join(root, "a", "file"), "");
   const links: Record<string, string> = {
-    "abs": "/etc/hostname",
+    abs: "/etc/hostname",
     "a/up": "../../outside",
     "a/b/deep": "../../../x",
     "a/b/via-dot": "./../../..",
-    "top": "..",
+    top: "..",
     // Inside: these stay.
     "a/sibling": "file",
     "a/b/back": "../file",
     "a/b/root": "../..",
     "dir-link": "a",
-    "dangling": "missing/inside",
+    dangling: "missing/inside",
   };
   for (const [path, target] of Object.entries(links)) symlinkSync(target, join(root, path));
   const found = await findEscapingLinks(root, 100);
-  assert.deepEqual(
-    found.map((l) => `${l.path} -> ${l.target}`).sort(),
-    ["a/b/deep -> ../../../x", "a/b/via-dot -> ./../../..", "a/up -> ../../outside", "abs -> /etc/hostname", "top -> .."],
-  );
+  assert.deepEqual(found.map((l) => `${l.path} -> ${l.target}`).sort(), [
+    "a/b/deep -> ../../../x",
+    "a/b/via-dot -> ./../../..",
+    "a/up -> ../../outside",
+    "abs -> /etc/hostname",
+    "top -> ..",
+  ]);
   assert.equal((await findEscapingLinks(root, 2)).length, 2, "at most `limit` of them");
 });

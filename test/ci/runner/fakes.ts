@@ -18,7 +18,8 @@ export class FakeStep implements LaunchedStep {
   constructor(request: StepRequest) {
     this.request = request;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
-    if (request.timeoutMs !== null) this.#timer = setTimeout(() => this.end({ exitCode: null, signal: "SIGTERM", timedOut: true }), request.timeoutMs);
+    if (request.timeoutMs !== null)
+      this.#timer = setTimeout(() => this.end({ exitCode: null, signal: "SIGTERM", timedOut: true }), request.timeoutMs);
   }
 
   get job(): string {

@@ -30,7 +30,14 @@ const PIPELINE = [
 async function runWith(bwrap: string): Promise<RunView> {
   const home = repos.dir("home");
   const store = RunStore.open(join(home, "quire.db"));
-  const runner = new Runner({ store, dataDir: home, logDir: join(home, "logs"), home, binDir: installQuirectlShim(join(home, "bin")), bwrap });
+  const runner = new Runner({
+    store,
+    dataDir: home,
+    logDir: join(home, "logs"),
+    home,
+    binDir: installQuirectlShim(join(home, "bin")),
+    bwrap,
+  });
   cleanup.push(async () => {
     await runner.shutdown();
     store.close();

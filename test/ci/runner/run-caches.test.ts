@@ -41,14 +41,23 @@ interface Started {
  * Records and starts a run of `pipeline` in a fresh workspace holding `files`; `trees` are the jobs'
  * inputTree (what the snapshot would have said), by job name, "tree" for the others.
  */
-function start(pipeline: Pipeline, options: { repo: string; files?: Record<string, string>; trees?: Record<string, string>; noCache?: boolean }): Started {
+function start(
+  pipeline: Pipeline,
+  options: { repo: string; files?: Record<string, string>; trees?: Record<string, string>; noCache?: boolean },
+): Started {
   const workspace = dirs.dir("workspace");
   writeFiles(workspace, options.files ?? {});
   const spec = { ...pipeline, jobs: pipeline.jobs.map((job) => ({ ...job, inputTree: options.trees?.[job.name] ?? "tree" })) };
-  const { run } = store.createRun({ repo: options.repo, ref: "main", pipeline: spec, commit: null, tree: null, dirty: false, workspace: ".", noCache: options.noCache }, Date.now());
+  const { run } = store.createRun(
+    { repo: options.repo, ref: "main", pipeline: spec, commit: null, tree: null, dirty: false, workspace: ".", noCache: options.noCache },
+    Date.now(),
+  );
   const launcher = new FakeLauncher();
   const changes = new Changes();
-  const workflowRun = spec.kind === "github" ? { workflowRun: { runId: run.id, workspace, repository: options.repo, ref: "main", sha: "c0ffee" }, secretsByName: new Map() } : {};
+  const workflowRun =
+    spec.kind === "github"
+      ? { workflowRun: { runId: run.id, workspace, repository: options.repo, ref: "main", sha: "c0ffee" }, secretsByName: new Map() }
+      : {};
   const execution = new RunExecution({
     store,
     slots: new Slots(4),
@@ -56,14 +65,31 @@ function start(pipeline: Pipeline, options: { repo: string; files?: Record<strin
     pipeline: spec,
     baseDir: workspace,
     logDir: join(home, "logs"),
-    environment: new StepEnvironment({ env: { PATH: "/usr/bin" }, binDir: "/quire/bin", home }).forRun({ runId: run.id, pipeline: spec, secrets: new Map(), jobKey: (job) => `key/${job}` }),
+    environment: new StepEnvironment({ env: { PATH: "/usr/bin" }, binDir: "/quire/bin", home }).forRun({
+      runId: run.id,
+      pipeline: spec,
+      secrets: new Map(),
+      jobKey: (job) => `key/${job}`,
+    }),
     secrets: [],
     launcher,
     leftovers: new FakeLeftovers(),
     changed: changes.notify,
     now: Date.now,
     ...workflowRun,
-    caches: new RunCaches({ store, dependencies, results, runId: run.id, repo: options.repo, pipeline: spec, baseDir: workspace, dir: ".", useResults: !options.noCache, changed: changes.notify, now: Date.now }),
+    caches: new RunCaches({
+      store,
+      dependencies,
+      results,
+      runId: run.id,
+      repo: options.repo,
+      pipeline: spec,
+      baseDir: workspace,
+      dir: ".",
+      useResults: !options.noCache,
+      changed: changes.notify,
+      now: Date.now,
+    }),
   });
   const view = () => store.getRun(run.id)!;
   return { id: run.id, done: execution.execute(), launcher, workspace, view, job: (name) => view().jobs.find((j) => j.name === name)! };
@@ -82,7 +108,17 @@ const repoName = () => `/src/${randomBytes(4).toString("hex")}`;
 
 describe("the job cache", () => {
   const PIPELINE = parsePipeline(
-    ["jobs:", "  build:", "    outputs: [dist]", "    steps: [make]", "  test:", "    needs: [build]", "    steps: [make test]", "  docs:", "    steps: [make docs]"].join("\n"),
+    [
+      "jobs:",
+      "  build:",
+      "    outputs: [dist]",
+      "    steps: [make]",
+      "  test:",
+      "    needs: [build]",
+      "    steps: [make test]",
+      "  docs:",
+      "    steps: [make docs]",
+    ].join("\n"),
     "quire.yml",
   );
 
@@ -102,7 +138,11 @@ describe("the job cache", () => {
     assert.deepEqual(states(second.view()), [`build:cached:${first.id}`, `test:cached:${first.id}`, `docs:cached:${first.id}`]);
     assert.equal(existsSync(join(second.workspace, "dist")), false, "no job that runs needs what build left: it stays in the cache");
     const build = second.job("build");
-    assert.deepEqual(build.steps.map((s) => [s.state, s.log]), [["skipped", first.job("build").steps[0]!.log]], "its logs are the proving run's");
+    assert.deepEqual(
+      build.steps.map((s) => [s.state, s.log]),
+      [["skipped", first.job("build").steps[0]!.log]],
+      "its logs are the proving run's",
+    );
     assert.ok(second.view().startedAt !== null, "a run of cached jobs is started and ends complete");
   });
 
@@ -119,11 +159,18 @@ describe("the job cache", () => {
     await runStep(second, "test");
     await second.done;
     assert.deepEqual(states(second.view()), ["build:complete", "test:complete", `docs:cached:${first.id}`]);
-    assert.deepEqual(second.launcher.steps.map((s) => s.job), ["build", "test"]);
+    assert.deepEqual(
+      second.launcher.steps.map((s) => s.job),
+      ["build", "test"],
+    );
 
     const third = start(PIPELINE, { repo, trees: { build: "tree-2" } });
     await third.done;
-    assert.deepEqual(states(third.view()), [`build:cached:${second.id}`, `test:cached:${second.id}`, `docs:cached:${first.id}`], "each from the newest run that proved it");
+    assert.deepEqual(
+      states(third.view()),
+      [`build:cached:${second.id}`, `test:cached:${second.id}`, `docs:cached:${first.id}`],
+      "each from the newest run that proved it",
+    );
 
     // Only test's own tree changed: it runs, and finds what the cached build left before its first step.
     const fourth = start(PIPELINE, { repo, trees: { build: "tree-2", test: "tree-3" } });
@@ -156,7 +203,11 @@ describe("the job cache", () => {
     assert.deepEqual(states(every.view()), ["build:complete", "test:complete", "docs:complete"]);
     const next = start(PIPELINE, { repo });
     await next.done;
-    assert.deepEqual(states(next.view()), [`build:cached:${every.id}`, `test:cached:${every.id}`, `docs:cached:${every.id}`], "what a --no-cache run completed proves later runs");
+    assert.deepEqual(
+      states(next.view()),
+      [`build:cached:${every.id}`, `test:cached:${every.id}`, `docs:cached:${every.id}`],
+      "what a --no-cache run completed proves later runs",
+    );
   });
 
   test("a workflow job's outputs reach the jobs that need it from the cache too", async () => {
@@ -219,7 +270,13 @@ describe("dependency caches", () => {
     await first.done;
 
     const second = start(PIPELINE, { repo, files: { lock: "1" }, trees: { deps: "c" } });
-    await runStep(second, "deps", () => assert.equal(readFileSync(join(second.workspace, "node_modules/pkg/index.js"), "utf8"), "installed", "there when the first step starts"));
+    await runStep(second, "deps", () =>
+      assert.equal(
+        readFileSync(join(second.workspace, "node_modules/pkg/index.js"), "utf8"),
+        "installed",
+        "there when the first step starts",
+      ),
+    );
     await second.done;
 
     const changedLock = start(PIPELINE, { repo, files: { lock: "2" }, trees: { deps: "d" } });
@@ -229,13 +286,22 @@ describe("dependency caches", () => {
     });
     await changedLock.done;
     const again = start(PIPELINE, { repo, files: { lock: "2" }, trees: { deps: "e" } });
-    await runStep(again, "deps", () => assert.equal(readFileSync(join(again.workspace, "node_modules/pkg/index.js"), "utf8"), "updated", "saved under the new key, as the restore key only was found"));
+    await runStep(again, "deps", () =>
+      assert.equal(
+        readFileSync(join(again.workspace, "node_modules/pkg/index.js"), "utf8"),
+        "updated",
+        "saved under the new key, as the restore key only was found",
+      ),
+    );
     await again.done;
     assert.deepEqual(again.view().annotations, []);
   });
 
   test("a cache that cannot be restored is an annotation of the job, which runs without it", async () => {
-    const pipeline = parsePipeline(["jobs:", "  deps:", "    cache: [{ key: deps, paths: [lib/modules] }]", "    steps: [npm ci]"].join("\n"), "quire.yml");
+    const pipeline = parsePipeline(
+      ["jobs:", "  deps:", "    cache: [{ key: deps, paths: [lib/modules] }]", "    steps: [npm ci]"].join("\n"),
+      "quire.yml",
+    );
     const repo = repoName();
     const first = start(pipeline, { repo, trees: { deps: "a" } });
     await runStep(first, "deps", () => writeFiles(first.workspace, { "lib/modules/x": "x" }));

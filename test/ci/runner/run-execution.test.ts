@@ -42,10 +42,23 @@ interface Started {
 }
 
 /** Records a run of the pipeline `yaml` and starts executing it. */
-function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, string>; repo?: string; workflow?: boolean } = {}): Started {
-  const pipeline = options.workflow ? readWorkflow(yaml, join(BASE_DIR, ".github/workflows/ci.yml")) : parsePipeline(yaml, join(BASE_DIR, "quire.yml"));
+function start(
+  yaml: string,
+  options: { slots?: Slots; secrets?: Record<string, string>; repo?: string; workflow?: boolean } = {},
+): Started {
+  const pipeline = options.workflow
+    ? readWorkflow(yaml, join(BASE_DIR, ".github/workflows/ci.yml"))
+    : parsePipeline(yaml, join(BASE_DIR, "quire.yml"));
   const { run } = store.createRun(
-    { repo: options.repo ?? `/src/${randomBytes(4).toString("hex")}`, ref: "main", pipeline, commit: null, tree: null, dirty: false, workspace: "." },
+    {
+      repo: options.repo ?? `/src/${randomBytes(4).toString("hex")}`,
+      ref: "main",
+      pipeline,
+      commit: null,
+      tree: null,
+      dirty: false,
+      workspace: ".",
+    },
     Date.now(),
   );
   const secrets = new Map(Object.entries(options.secrets ?? {}));
@@ -70,10 +83,21 @@ function start(yaml: string, options: { slots?: Slots; secrets?: Record<string, 
     leftovers,
     changed: changes.notify,
     now: Date.now,
-    ...(options.workflow ? { workflowRun: { runId: run.id, workspace: BASE_DIR, repository: "/src/app", ref: "main", sha: "c0ffee" }, secretsByName: secrets } : {}),
+    ...(options.workflow
+      ? { workflowRun: { runId: run.id, workspace: BASE_DIR, repository: "/src/app", ref: "main", sha: "c0ffee" }, secretsByName: secrets }
+      : {}),
   });
   const view = () => store.getRun(run.id)!;
-  return { id: run.id, execution, done: execution.execute(), launcher, leftovers, changes, view, job: (name) => view().jobs.find((j) => j.name === name)! };
+  return {
+    id: run.id,
+    execution,
+    done: execution.execute(),
+    launcher,
+    leftovers,
+    changes,
+    view,
+    job: (name) => view().jobs.find((j) => j.name === name)!,
+  };
 }
 
 /**
@@ -91,7 +115,9 @@ function steps(job: JobView): string[] {
 }
 
 test("a job starts once the jobs it needs complete; jobs needing nothing start at once", async () => {
-  const run = start("jobs:\n  test:\n    needs: [build, lint]\n    steps: [hold]\n  build:\n    steps: [hold]\n  lint:\n    steps: [hold]\n");
+  const run = start(
+    "jobs:\n  test:\n    needs: [build, lint]\n    steps: [hold]\n  build:\n    steps: [hold]\n  lint:\n    steps: [hold]\n",
+  );
   const build = await run.launcher.launched("build");
   const lint = await run.launcher.launched("lint");
   assert.deepEqual(run.launcher.running(), ["build/hold", "lint/hold"]);
@@ -106,7 +132,10 @@ test("a job starts once the jobs it needs complete; jobs needing nothing start a
   await run.done;
   const view = run.view();
   assert.equal(view.state, "complete");
-  assert.deepEqual(view.jobs.map((j) => `${j.name}:${j.state}`), ["test:complete", "build:complete", "lint:complete"]);
+  assert.deepEqual(
+    view.jobs.map((j) => `${j.name}:${j.state}`),
+    ["test:complete", "build:complete", "lint:complete"],
+  );
   assert.ok(run.job("test").startedAt! >= run.job("build").finishedAt!);
   assert.deepEqual(run.leftovers.calls.sort(), ["job build", "job lint", "job test"], "each attempt's leftovers end with it");
 });
@@ -137,7 +166,11 @@ test("each step is launched with its script, directory, environment, timeout and
   assert.equal(request.logFile, join(dir, "logs", run.view().jobs[0]!.steps[0]!.log));
   const token = request.env.QUIRE_RUN_TOKEN!;
   assert.match(token, /^[0-9a-f]{64}$/, "the step's own token, over any env");
-  assert.deepEqual(request.secrets, ["s3cret-value", "other-value", token], "every secret of the run is redacted from every log, and the step's token from its own");
+  assert.deepEqual(
+    request.secrets,
+    ["s3cret-value", "other-value", token],
+    "every secret of the run is redacted from every log, and the step's token from its own",
+  );
   assert.equal(request.env.LAYER, "step", "the step's env over the job's over the pipeline's");
   assert.equal(request.env.P, "p");
   assert.equal(request.env.J, "j");
@@ -147,7 +180,11 @@ test("each step is launched with its script, directory, environment, timeout and
   assert.equal(request.env.QUIRE_STEP, "compile");
   assert.equal(request.env.QUIRE_CI_JOB_KEY, `key/${run.id}/build/`);
   assert.equal(request.env.QUIRE_RUN_ID, String(run.id));
-  assert.deepEqual(store.stepForToken(hashRunToken(token)), { runId: run.id, job: "build", step: "compile", attempt: 1, index: 0 }, "it acts for this step");
+  assert.deepEqual(
+    store.stepForToken(hashRunToken(token)),
+    { runId: run.id, job: "build", step: "compile", attempt: 1, index: 0 },
+    "it acts for this step",
+  );
   compile.exit(0);
   const second = await run.launcher.launched("build", 2);
   assert.equal(store.stepForToken(hashRunToken(token)), undefined, "and only while it runs");
@@ -159,7 +196,9 @@ test("each step is launched with its script, directory, environment, timeout and
 });
 
 test("a failed job skips what needs it, also through jobs listed before it, while independent jobs go on", async () => {
-  const run = start("jobs:\n  deploy:\n    needs: [test]\n    steps: [exit 0]\n  build:\n    steps: [hold]\n  test:\n    needs: [build]\n    steps: [exit 0]\n  docs:\n    steps: [hold]\n");
+  const run = start(
+    "jobs:\n  deploy:\n    needs: [test]\n    steps: [exit 0]\n  build:\n    steps: [hold]\n  test:\n    needs: [build]\n    steps: [exit 0]\n  docs:\n    steps: [hold]\n",
+  );
   const build = await run.launcher.launched("build");
   const docs = await run.launcher.launched("docs");
   build.exit(2, "cc: error: no input files\r\n");
@@ -170,7 +209,10 @@ test("a failed job skips what needs it, also through jobs listed before it, whil
   docs.exit(0);
   await run.done;
   const view = run.view();
-  assert.deepEqual(view.jobs.map((j) => `${j.name}:${j.state}`), ["deploy:skipped", "build:failed", "test:skipped", "docs:complete"]);
+  assert.deepEqual(
+    view.jobs.map((j) => `${j.name}:${j.state}`),
+    ["deploy:skipped", "build:failed", "test:skipped", "docs:complete"],
+  );
   assert.equal(run.job("build").exitCode, 2);
   assert.deepEqual(steps(run.job("test")), ["1:skipped:null"]);
   assert.equal(run.launcher.of("test").length + run.launcher.of("deploy").length, 0, "skipped jobs launch nothing");
@@ -185,7 +227,11 @@ test("a retried job records every attempt, and the next attempt starts only once
   (await run.launcher.launched("flaky", 1)).exit(1, "attempt one\r\n");
   await run.leftovers.asked("job flaky");
   await quiesce();
-  assert.deepEqual(steps(run.job("flaky")), ["1:failed:1", "1:pending:null"], "no second attempt while the first one's leftovers are being ended");
+  assert.deepEqual(
+    steps(run.job("flaky")),
+    ["1:failed:1", "1:pending:null"],
+    "no second attempt while the first one's leftovers are being ended",
+  );
   assert.equal(run.job("flaky").attempt, 1);
   assert.equal(run.launcher.steps.length, 1);
   release();
@@ -213,13 +259,21 @@ test("what a step leaves running lives through its job's later steps and ends wi
   assert.equal(starter.leftoversEnded + tester.leftoversEnded, 0, "ended steps' leftovers live while the attempt goes on");
   again.exit(1);
   const retry = await run.launcher.launched("serve", 4);
-  assert.deepEqual([starter.leftoversEnded, tester.leftoversEnded, again.leftoversEnded], [1, 1, 1], "the failed attempt's, before the retry starts");
+  assert.deepEqual(
+    [starter.leftoversEnded, tester.leftoversEnded, again.leftoversEnded],
+    [1, 1, 1],
+    "the failed attempt's, before the retry starts",
+  );
   assert.equal(retry.leftoversEnded, 0);
   retry.exit(0);
   (await run.launcher.launched("serve", 5)).exit(0);
   (await run.launcher.launched("serve", 6)).exit(0);
   await run.done;
-  assert.deepEqual(run.launcher.steps.map((s) => s.leftoversEnded), [1, 1, 1, 1, 1, 1], "each step's once");
+  assert.deepEqual(
+    run.launcher.steps.map((s) => s.leftoversEnded),
+    [1, 1, 1, 1, 1, 1],
+    "each step's once",
+  );
   assert.equal(run.view().state, "complete");
 });
 
@@ -241,7 +295,10 @@ test("a job's timeout stops its running step, the rest of the job does not start
   const hold = await run.launcher.launched("slow");
   await run.done;
   assert.equal(hold.stops, 1);
-  assert.deepEqual(run.launcher.steps.map((s) => s.step), ["hold"]);
+  assert.deepEqual(
+    run.launcher.steps.map((s) => s.step),
+    ["hold"],
+  );
   assert.deepEqual(steps(run.job("slow")), ["1:failed:null", "1:skipped:null"]);
   assert.equal(run.job("after").state, "skipped");
   const view = run.view();
@@ -263,13 +320,22 @@ test("a step's own timeout fails its job as a timeout, without the execution sto
 
 test("a step that could not start, or whose log quire could not write, fails the run with the reason as its summary", async () => {
   const unstartable = start("jobs:\n  a:\n    steps: [hold]\n");
-  (await unstartable.launcher.launched("a")).end({ exitCode: null, startError: "the step could not start: no such directory /work/space/gone" });
+  (await unstartable.launcher.launched("a")).end({
+    exitCode: null,
+    startError: "the step could not start: no such directory /work/space/gone",
+  });
   await unstartable.done;
   assert.equal(unstartable.view().failureKind, "pipeline-failure");
-  assert.equal(unstartable.view().failureSummary, 'job a, step "hold" failed:\nthe step could not start: no such directory /work/space/gone');
+  assert.equal(
+    unstartable.view().failureSummary,
+    'job a, step "hold" failed:\nthe step could not start: no such directory /work/space/gone',
+  );
 
   const logless = start("jobs:\n  a:\n    steps: [hold]\n");
-  (await logless.launcher.launched("a")).end({ exitCode: 0, internalError: "quire could not write the step's log, so it stopped the step: ENOSPC" });
+  (await logless.launcher.launched("a")).end({
+    exitCode: 0,
+    internalError: "quire could not write the step's log, so it stopped the step: ENOSPC",
+  });
   await logless.done;
   assert.deepEqual(steps(logless.job("a")), ["1:failed:null"], "a step quire failed keeps no exit code of 0");
   assert.equal(logless.view().failureKind, "internal");
@@ -330,10 +396,17 @@ test("a superseded run's steps stop and nothing more of it starts; the newer run
   await older.execution.stop();
   await older.done;
   assert.equal(build.stops, 1);
-  assert.deepEqual(older.launcher.steps.map((s) => s.job), ["build"], "test never started");
+  assert.deepEqual(
+    older.launcher.steps.map((s) => s.job),
+    ["build"],
+    "test never started",
+  );
   const view = older.view();
   assert.equal(view.supersededBy, newer.id);
-  assert.deepEqual(view.jobs.map((j) => `${j.name}:${j.state}`), ["build:cancelled", "test:skipped"]);
+  assert.deepEqual(
+    view.jobs.map((j) => `${j.name}:${j.state}`),
+    ["build:cancelled", "test:skipped"],
+  );
   (await newer.launcher.launched("build")).exit(0);
   await newer.done;
   assert.equal(newer.view().state, "complete");
@@ -377,7 +450,20 @@ test("the slots bound the jobs running at once across runs; a run waits pending 
 
 describe("a workflow's matrix", () => {
   const matrix = (strategy: string) =>
-    ["on: push", "jobs:", "  test:", "    runs-on: ubuntu-latest", "    strategy:", strategy, "      matrix:", "        n: [1, 2, 3]", "    steps:", "      - run: hold", "      - run: after", ""].join("\n");
+    [
+      "on: push",
+      "jobs:",
+      "  test:",
+      "    runs-on: ubuntu-latest",
+      "    strategy:",
+      strategy,
+      "      matrix:",
+      "        n: [1, 2, 3]",
+      "    steps:",
+      "      - run: hold",
+      "      - run: after",
+      "",
+    ].join("\n");
 
   test("max-parallel runs that many legs at once, the next starting as one ends", async () => {
     const run = start(matrix("      max-parallel: 1"), { workflow: true });
@@ -404,7 +490,10 @@ describe("a workflow's matrix", () => {
     one.exit(1);
     await run.done;
     assert.equal(two.stops, 1);
-    assert.deepEqual(run.view().jobs.map((j) => `${j.name}:${j.state}`), ["test (1):failed", "test (2):cancelled", "test (3):skipped"]);
+    assert.deepEqual(
+      run.view().jobs.map((j) => `${j.name}:${j.state}`),
+      ["test (1):failed", "test (2):cancelled", "test (3):skipped"],
+    );
     assert.equal(run.view().state, "failed");
   });
 
@@ -416,6 +505,9 @@ describe("a workflow's matrix", () => {
       (await run.launcher.launched(leg, 2)).exit(0);
     }
     await run.done;
-    assert.deepEqual(run.view().jobs.map((j) => `${j.name}:${j.state}`), ["test (1):failed", "test (2):complete", "test (3):complete"]);
+    assert.deepEqual(
+      run.view().jobs.map((j) => `${j.name}:${j.state}`),
+      ["test (1):failed", "test (2):complete", "test (3):complete"],
+    );
   });
 });

@@ -9,9 +9,21 @@ const step: Step = stepOf({ name: "compile", run: "make", env: { LAYER: "step" }
 const job: Job = jobOf({ name: "build", env: { LAYER: "job", J: "j" }, secrets: ["TOKEN"], steps: [step] });
 
 test("the daemon's environment, then the pipeline's, the job's and the step's env, the job's secrets, then quire's own", () => {
-  const environment = new StepEnvironment({ env: { PATH: "/usr/bin", HOME: "/home/me", LAYER: "daemon", QUIRE_JOB: "spoofed", UNSET: undefined }, binDir: "/q/bin", home: "/q" });
+  const environment = new StepEnvironment({
+    env: { PATH: "/usr/bin", HOME: "/home/me", LAYER: "daemon", QUIRE_JOB: "spoofed", UNSET: undefined },
+    binDir: "/q/bin",
+    home: "/q",
+  });
   const env = environment
-    .forRun({ runId: 7, pipeline: pipelineOf({ name: "p", file: "/w/quire.yml", env: { LAYER: "pipeline", P: "p" }, jobs: [job] }), secrets: new Map([["TOKEN", "s3cret"], ["OTHER", "x"]]), jobKey: (name) => `k/7/${name}/` })
+    .forRun({
+      runId: 7,
+      pipeline: pipelineOf({ name: "p", file: "/w/quire.yml", env: { LAYER: "pipeline", P: "p" }, jobs: [job] }),
+      secrets: new Map([
+        ["TOKEN", "s3cret"],
+        ["OTHER", "x"],
+      ]),
+      jobKey: (name) => `k/7/${name}/`,
+    })
     .forStep(job, step);
   assert.deepEqual(env, {
     PATH: "/q/bin:/usr/bin",

@@ -21,8 +21,18 @@ describe("reading", () => {
   });
 
   test("the file's values where it gives them, the defaults elsewhere", () => {
-    const { settings, given } = parseSettings("notify:\n  hook: false # quiet\nbell:\n  after: 1m30s\nruns:\n  concurrency: 2\n  keep-failed-workspaces: 0\nwatch:\n  debounce: 50ms\n", "c.yml");
-    assert.deepEqual(settings, { ...defaultSettings(), "notify.hook": false, "bell.after": 90_000, "runs.concurrency": 2, "runs.keep-failed-workspaces": 0, "watch.debounce": 50 });
+    const { settings, given } = parseSettings(
+      "notify:\n  hook: false # quiet\nbell:\n  after: 1m30s\nruns:\n  concurrency: 2\n  keep-failed-workspaces: 0\nwatch:\n  debounce: 50ms\n",
+      "c.yml",
+    );
+    assert.deepEqual(settings, {
+      ...defaultSettings(),
+      "notify.hook": false,
+      "bell.after": 90_000,
+      "runs.concurrency": 2,
+      "runs.keep-failed-workspaces": 0,
+      "watch.debounce": 50,
+    });
     assert.deepEqual([...given].sort(), ["bell.after", "notify.hook", "runs.concurrency", "runs.keep-failed-workspaces", "watch.debounce"]);
     assert.equal(parseSettings("bell:\n  after: 2\n", "c.yml").settings["bell.after"], 2000, "a bare number is seconds");
   });
@@ -30,7 +40,11 @@ describe("reading", () => {
   const bad: [string, string, RegExp][] = [
     ["bell: [\n", "c.yml:", /invalid YAML/],
     ["- a\n", "c.yml:1:1: ", /not a mapping of sections/],
-    ["notfy:\n  hook: true\n", "c.yml:1:1: notfy: ", /unknown section \(did you mean `notify`\?\); sections: notify, bell, hooks, watch, runs/],
+    [
+      "notfy:\n  hook: true\n",
+      "c.yml:1:1: notfy: ",
+      /unknown section \(did you mean `notify`\?\); sections: notify, bell, hooks, watch, runs/,
+    ],
     ["notify:\n  hokk: true\n", "c.yml:2:3: notify.hokk: ", /did you mean `notify.hook`/],
     ["notify: true\n", "c.yml:1:9: notify: ", /is not a mapping of settings; under notify: hook, watch, run/],
     ["bell:\n  after: soon\n", "c.yml:2:10: bell.after: ", /"soon" is not a value it takes; a duration such as/],
@@ -42,13 +56,16 @@ describe("reading", () => {
   ];
   for (const [text, prefix, problem] of bad) {
     test(`refused where it is wrong: ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parseSettings(text, "c.yml"), (error: unknown) => {
-        assert.ok(error instanceof SettingsError);
-        assert.equal(error.code, "QUIRE_ERR_CONFIG_INVALID");
-        assert.ok(error.message.startsWith(prefix), error.message);
-        assert.match(error.message, problem);
-        return true;
-      });
+      assert.throws(
+        () => parseSettings(text, "c.yml"),
+        (error: unknown) => {
+          assert.ok(error instanceof SettingsError);
+          assert.equal(error.code, "QUIRE_ERR_CONFIG_INVALID");
+          assert.ok(error.message.startsWith(prefix), error.message);
+          assert.match(error.message, problem);
+          return true;
+        },
+      );
     });
   }
 

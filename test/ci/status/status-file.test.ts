@@ -5,7 +5,14 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { parseStatus, readStatusFile, refStatuses, statusFileName, statusText, writeStatusFile } from "../../../src/ci/status/status-file.js";
+import {
+  parseStatus,
+  readStatusFile,
+  refStatuses,
+  statusFileName,
+  statusText,
+  writeStatusFile,
+} from "../../../src/ci/status/status-file.js";
 
 const dir = mkdtempSync(join(tmpdir(), "quire-status-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -35,11 +35,19 @@ function rawDb(file: string): Database.Database {
   return db;
 }
 
-function pipeline(name = "demo", jobs: [string, number][] = [["build", 2], ["test", 1]]): Pipeline {
+function pipeline(
+  name = "demo",
+  jobs: [string, number][] = [
+    ["build", 2],
+    ["test", 1],
+  ],
+): Pipeline {
   return pipelineOf({
     name,
     file: "quire.yml",
-    jobs: jobs.map(([job, steps]) => jobOf({ name: job, steps: Array.from({ length: steps }, (_, i) => stepOf({ name: `${job} ${i}`, run: `echo ${job} ${i}` })) })),
+    jobs: jobs.map(([job, steps]) =>
+      jobOf({ name: job, steps: Array.from({ length: steps }, (_, i) => stepOf({ name: `${job} ${i}`, run: `echo ${job} ${i}` })) }),
+    ),
   });
 }
 
@@ -69,7 +77,10 @@ function fileAtVersion(version: number): string {
 
 describe("schema and migrations", () => {
   test("SCHEMA_VERSION is the last migration's, and versions run 1, 2, ... in order", () => {
-    assert.deepEqual(migrations.map((m) => m.version), migrations.map((_, i) => i + 1));
+    assert.deepEqual(
+      migrations.map((m) => m.version),
+      migrations.map((_, i) => i + 1),
+    );
     assert.equal(SCHEMA_VERSION, migrations.at(-1)!.version);
   });
 
@@ -79,7 +90,10 @@ describe("schema and migrations", () => {
     const raw = rawDb(file);
     assert.equal(raw.pragma("user_version", { simple: true }), SCHEMA_VERSION);
     assert.equal(raw.pragma("journal_mode", { simple: true }), "wal"); // WAL is a property of the file
-    const tables = raw.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all();
+    const tables = raw
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+      .pluck()
+      .all();
     assert.deepEqual(tables, ["annotations", "jobs", "runs", "secrets", "step_tokens", "steps"]);
   });
 
@@ -88,9 +102,27 @@ describe("schema and migrations", () => {
       const file = fileAtVersion(version);
       if (version >= 1) {
         const raw = new Database(file);
-        insert(raw, "runs", { repo: "/old", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "pending", created_at: 5, dirty: 0, workspace: "/ws" });
+        insert(raw, "runs", {
+          repo: "/old",
+          ref: "main",
+          pipeline: "demo",
+          pipeline_file: "quire.yml",
+          spec: JSON.stringify(pipeline()),
+          state: "pending",
+          created_at: 5,
+          dirty: 0,
+          workspace: "/ws",
+        });
         const jobId = insert(raw, "jobs", { run_id: 1, name: "build", position: 0, state: "pending", attempt: 1 });
-        insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "build 0", command: "echo build 0", state: "pending", log: "1/build/1-0.log" });
+        insert(raw, "steps", {
+          job_id: jobId,
+          attempt: 1,
+          position: 0,
+          name: "build 0",
+          command: "echo build 0",
+          state: "pending",
+          log: "1/build/1-0.log",
+        });
         raw.close();
       }
       const store = RunStore.open(file);
@@ -98,11 +130,17 @@ describe("schema and migrations", () => {
       if (version >= 1) {
         assert.equal(store.getRun(1)?.repo, "/old");
         // Remade tables keep their rows, and steps still belong to their job (deleting the run takes both).
-        assert.deepEqual(store.getRun(1)?.jobs.map((j) => [j.name, j.state, j.cachedFrom, j.steps.map((st) => st.name)]), [["build", "pending", null, ["build 0"]]]);
+        assert.deepEqual(
+          store.getRun(1)?.jobs.map((j) => [j.name, j.state, j.cachedFrom, j.steps.map((st) => st.name)]),
+          [["build", "pending", null, ["build 0"]]],
+        );
         assert.equal(store.getRun(1)?.noCache, false);
         const raw = rawDb(file);
         assert.deepEqual(raw.pragma("foreign_key_check"), []);
-        assert.match(raw.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'steps'`).pluck().get() as string, /REFERENCES "?jobs"? \(id\)/);
+        assert.match(
+          raw.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'steps'`).pluck().get() as string,
+          /REFERENCES "?jobs"? \(id\)/,
+        );
         store.annotate(1, null, null, "kept across the upgrade", 6);
         assert.equal(store.getRun(1)?.annotations[0]?.text, "kept across the upgrade");
       }
@@ -117,7 +155,19 @@ describe("schema and migrations", () => {
   test("migration 3 drops the run-wide tokens of live runs: tokens are per step from then on", () => {
     const file = fileAtVersion(2);
     const raw = new Database(file);
-    insert(raw, "runs", { repo: "/old", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "active", created_at: 5, started_at: 6, dirty: 0, workspace: "/ws", token_hash: randomBytes(32) });
+    insert(raw, "runs", {
+      repo: "/old",
+      ref: "main",
+      pipeline: "demo",
+      pipeline_file: "quire.yml",
+      spec: JSON.stringify(pipeline()),
+      state: "active",
+      created_at: 5,
+      started_at: 6,
+      dirty: 0,
+      workspace: "/ws",
+      token_hash: randomBytes(32),
+    });
     raw.close();
     openStore(file);
     assert.equal(rawDb(file).prepare(`SELECT count(*) FROM runs WHERE token_hash IS NOT NULL`).pluck().get(), 0);
@@ -158,20 +208,84 @@ describe("the schema refuses impossible states written with direct SQL", () => {
   openStore(file);
   const raw = rawDb(file);
   const spec = JSON.stringify(pipeline());
-  const runId = insert(raw, "runs", { repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "active", created_at: 1000, started_at: 1001, dirty: 0, workspace: "/ws" });
+  const runId = insert(raw, "runs", {
+    repo: "/r",
+    ref: "main",
+    pipeline: "demo",
+    pipeline_file: "quire.yml",
+    spec,
+    state: "active",
+    created_at: 1000,
+    started_at: 1001,
+    dirty: 0,
+    workspace: "/ws",
+  });
   const jobId = insert(raw, "jobs", { run_id: runId, name: "build", position: 0, state: "active", attempt: 1, started_at: 1001 });
-  const otherRun = insert(raw, "runs", { repo: "/other", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 900, started_at: 901, finished_at: 902, dirty: 0, workspace: "/ws" });
+  const otherRun = insert(raw, "runs", {
+    repo: "/other",
+    ref: "main",
+    pipeline: "demo",
+    pipeline_file: "quire.yml",
+    spec,
+    state: "complete",
+    created_at: 900,
+    started_at: 901,
+    finished_at: 902,
+    dirty: 0,
+    workspace: "/ws",
+  });
   const HASH = "0123456789abcdef".repeat(4);
   insert(raw, "steps", { job_id: jobId, attempt: 1, position: 0, name: "s", command: "true", state: "pending", log: "1/build/1-0.log" });
-  insert(raw, "runs", { repo: "/keyed", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "complete", created_at: 1000, started_at: 1001, finished_at: 1002, dirty: 0, workspace: "/ws", idempotency_key: "taken" });
+  insert(raw, "runs", {
+    repo: "/keyed",
+    ref: "main",
+    pipeline: "demo",
+    pipeline_file: "quire.yml",
+    spec,
+    state: "complete",
+    created_at: 1000,
+    started_at: 1001,
+    finished_at: 1002,
+    dirty: 0,
+    workspace: "/ws",
+    idempotency_key: "taken",
+  });
   // Each step token needs an active step of its own.
-  const activeStep = () => insert(raw, "steps", { job_id: jobId, attempt: 1, position: 200 + ++unique, name: "s", command: "true", state: "active", started_at: 1001, log: "1/build/1-2.log" });
+  const activeStep = () =>
+    insert(raw, "steps", {
+      job_id: jobId,
+      attempt: 1,
+      position: 200 + ++unique,
+      name: "s",
+      command: "true",
+      state: "active",
+      started_at: 1001,
+      log: "1/build/1-2.log",
+    });
 
   let unique = 0;
   const bases: Record<string, () => Record<string, unknown>> = {
-    runs: () => ({ repo: `/r${++unique}`, ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec, state: "pending", created_at: 1000, dirty: 0, workspace: "/ws" }),
+    runs: () => ({
+      repo: `/r${++unique}`,
+      ref: "main",
+      pipeline: "demo",
+      pipeline_file: "quire.yml",
+      spec,
+      state: "pending",
+      created_at: 1000,
+      dirty: 0,
+      workspace: "/ws",
+    }),
     jobs: () => ({ run_id: runId, name: `j${++unique}`, position: 100 + unique, state: "pending", attempt: 1 }),
-    steps: () => ({ job_id: jobId, attempt: 1, position: 100 + ++unique, name: "s", command: "true", state: "pending", log: "1/build/1-1.log" }),
+    steps: () => ({
+      job_id: jobId,
+      attempt: 1,
+      position: 100 + ++unique,
+      name: "s",
+      command: "true",
+      state: "pending",
+      log: "1/build/1-1.log",
+    }),
     annotations: () => ({ run_id: runId, job: "build", step: "s", text: "note", created_at: 1000 }),
     secrets: () => ({ name: `S${++unique}`, nonce: Buffer.alloc(24), box: Buffer.alloc(16), updated_at: 1000 }),
     step_tokens: () => ({ token_hash: randomBytes(32), step_id: activeStep() }),
@@ -200,7 +314,11 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["runs", "failure_kind on a run that did not fail", { state: "cancelled", finished_at: 1002, failure_kind: "internal" }],
     ["runs", "failure_summary on a run that did not fail", { state: "complete", ...finished, failure_summary: "x" }],
     ["runs", "an unknown failure_kind", { state: "failed", finished_at: 1002, failure_kind: "flaky", failure_summary: "x" }],
-    ["runs", "a failure_summary over 600 characters", { state: "failed", finished_at: 1002, failure_kind: "internal", failure_summary: big }],
+    [
+      "runs",
+      "a failure_summary over 600 characters",
+      { state: "failed", finished_at: 1002, failure_kind: "internal", failure_summary: big },
+    ],
     ["runs", "superseded without superseded_by", { state: "superseded", finished_at: 1002 }],
     ["runs", "superseded_by on a run that was not superseded", { state: "cancelled", finished_at: 1002, superseded_by: runId }],
     ["runs", "superseded by itself", { id: 5000, state: "superseded", finished_at: 1002, superseded_by: 5000 }],
@@ -211,7 +329,12 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["runs", "a spec that is not JSON", { spec: "{jobs:" }],
     ["runs", "a time that is not an integer", { created_at: "yesterday" }, "SQLITE_CONSTRAINT_DATATYPE"],
     ["runs", "no repo", { repo: null }, "SQLITE_CONSTRAINT_NOTNULL"],
-    ["runs", "superseded_by a run that does not exist", { id: 5002, state: "superseded", finished_at: 1002, superseded_by: 9999 }, "SQLITE_CONSTRAINT_FOREIGNKEY"],
+    [
+      "runs",
+      "superseded_by a run that does not exist",
+      { id: 5002, state: "superseded", finished_at: 1002, superseded_by: 9999 },
+      "SQLITE_CONSTRAINT_FOREIGNKEY",
+    ],
     ["runs", "two live runs of one (repo, ref, pipeline)", { repo: "/r" }, "SQLITE_CONSTRAINT_UNIQUE"],
     ["runs", "an empty idempotency key", { idempotency_key: "" }],
     ["runs", "an idempotency key over 128 characters", { idempotency_key: "k".repeat(129) }],
@@ -243,7 +366,12 @@ describe("the schema refuses impossible states written with direct SQL", () => {
     ["jobs", "cached without the run that proved it", { state: "cached", finished_at: 1002, inputs: HASH }],
     ["jobs", "cached_from on a job that is not cached", { state: "complete", ...finished, inputs: HASH, cached_from: otherRun }],
     ["jobs", "cached from its own run", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: runId }],
-    ["jobs", "cached from a run that does not exist", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: 9999 }, "SQLITE_CONSTRAINT_FOREIGNKEY"],
+    [
+      "jobs",
+      "cached from a run that does not exist",
+      { state: "cached", finished_at: 1002, inputs: HASH, cached_from: 9999 },
+      "SQLITE_CONSTRAINT_FOREIGNKEY",
+    ],
     ["jobs", "cached with started_at", { state: "cached", ...finished, inputs: HASH, cached_from: otherRun }],
     ["jobs", "cached without finished_at", { state: "cached", inputs: HASH, cached_from: otherRun }],
     ["jobs", "cached with an exit code", { state: "cached", finished_at: 1002, inputs: HASH, cached_from: otherRun, exit_code: 0 }],
@@ -327,10 +455,14 @@ describe("the schema refuses impossible states written with direct SQL", () => {
       ["step_tokens", {}],
     ];
     const rollback = new Error("roll back");
-    assert.throws(() => raw.transaction(() => {
-      for (const [table, change] of valid) insert(raw, table, { ...bases[table]!(), ...change });
-      throw rollback;
-    })(), rollback);
+    assert.throws(
+      () =>
+        raw.transaction(() => {
+          for (const [table, change] of valid) insert(raw, table, { ...bases[table]!(), ...change });
+          throw rollback;
+        })(),
+      rollback,
+    );
   });
 
   for (const [table, what, change, code = CHECK] of cases) {
@@ -346,7 +478,18 @@ describe("the one-live-run index", () => {
     const file = freshFile();
     openStore(file);
     const raw = rawDb(file);
-    const row = (over: Record<string, unknown>) => ({ repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: "{}", state: "pending", created_at: 1, dirty: 0, workspace: "/ws", ...over });
+    const row = (over: Record<string, unknown>) => ({
+      repo: "/r",
+      ref: "main",
+      pipeline: "demo",
+      pipeline_file: "quire.yml",
+      spec: "{}",
+      state: "pending",
+      created_at: 1,
+      dirty: 0,
+      workspace: "/ws",
+      ...over,
+    });
     insert(raw, "runs", row({ state: "complete", started_at: 2, finished_at: 3 }));
     insert(raw, "runs", row({ state: "cancelled", finished_at: 3 }));
     const live = insert(raw, "runs", row({ state: "active", started_at: 2 }));
@@ -368,20 +511,89 @@ describe("RunStore", () => {
     assert.deepEqual(superseded, []);
     assert.equal(run.state, "pending");
     const view = store.getRun(run.id)!;
-    assert.deepEqual({ ...view, spec: undefined }, {
-      id: run.id, repo: "/src/app", ref: "main", pipeline: "demo", pipelineFile: "quire.yml", spec: undefined, state: "pending",
-      failureKind: null, failureSummary: null, supersededBy: null, createdAt: 100, startedAt: null, finishedAt: null,
-      commit: null, tree: "7ree", dirty: true, workspace: "/ws/1", trigger: "manual", notify: false, noCache: false, annotations: [],
-      jobs: [
-        { name: "build", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, cachedFrom: null, steps: [
-          { index: 0, attempt: 1, name: "build 0", command: "echo build 0", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/build/1-0.log` },
-          { index: 1, attempt: 1, name: "build 1", command: "echo build 1", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/build/1-1.log` },
-        ] },
-        { name: "test", state: "pending", attempt: 1, exitCode: null, startedAt: null, finishedAt: null, cachedFrom: null, steps: [
-          { index: 0, attempt: 1, name: "test 0", command: "echo test 0", state: "pending", exitCode: null, startedAt: null, finishedAt: null, log: `${run.id}/test/1-0.log` },
-        ] },
-      ],
-    });
+    assert.deepEqual(
+      { ...view, spec: undefined },
+      {
+        id: run.id,
+        repo: "/src/app",
+        ref: "main",
+        pipeline: "demo",
+        pipelineFile: "quire.yml",
+        spec: undefined,
+        state: "pending",
+        failureKind: null,
+        failureSummary: null,
+        supersededBy: null,
+        createdAt: 100,
+        startedAt: null,
+        finishedAt: null,
+        commit: null,
+        tree: "7ree",
+        dirty: true,
+        workspace: "/ws/1",
+        trigger: "manual",
+        notify: false,
+        noCache: false,
+        annotations: [],
+        jobs: [
+          {
+            name: "build",
+            state: "pending",
+            attempt: 1,
+            exitCode: null,
+            startedAt: null,
+            finishedAt: null,
+            cachedFrom: null,
+            steps: [
+              {
+                index: 0,
+                attempt: 1,
+                name: "build 0",
+                command: "echo build 0",
+                state: "pending",
+                exitCode: null,
+                startedAt: null,
+                finishedAt: null,
+                log: `${run.id}/build/1-0.log`,
+              },
+              {
+                index: 1,
+                attempt: 1,
+                name: "build 1",
+                command: "echo build 1",
+                state: "pending",
+                exitCode: null,
+                startedAt: null,
+                finishedAt: null,
+                log: `${run.id}/build/1-1.log`,
+              },
+            ],
+          },
+          {
+            name: "test",
+            state: "pending",
+            attempt: 1,
+            exitCode: null,
+            startedAt: null,
+            finishedAt: null,
+            cachedFrom: null,
+            steps: [
+              {
+                index: 0,
+                attempt: 1,
+                name: "test 0",
+                command: "echo test 0",
+                state: "pending",
+                exitCode: null,
+                startedAt: null,
+                finishedAt: null,
+                log: `${run.id}/test/1-0.log`,
+              },
+            ],
+          },
+        ],
+      },
+    );
     assert.deepEqual(view.spec, input.pipeline);
   });
 
@@ -399,14 +611,23 @@ describe("RunStore", () => {
     assert.ok(store.finishStep(run.id, "build", 1, 1, "failed", 3, 106));
     assert.ok(store.finishJob(run.id, "build", "failed", 3, 107));
     assert.ok(store.skipJob(run.id, "test", 107));
-    assert.ok(store.finishRun(run.id, { state: "failed", kind: "pipeline-failure", summary: "job build, step \"build 1\" exited 3" }, 108));
+    assert.ok(store.finishRun(run.id, { state: "failed", kind: "pipeline-failure", summary: 'job build, step "build 1" exited 3' }, 108));
     const view = store.getRun(run.id)!;
     assert.equal(view.state, "failed");
     assert.equal(view.failureKind, "pipeline-failure");
     assert.deepEqual([view.startedAt, view.finishedAt], [101, 108]);
-    assert.deepEqual(job(view, "build").steps.map((s) => [s.state, s.exitCode, s.startedAt, s.finishedAt]), [["complete", 0, 103, 104], ["failed", 3, 105, 106]]);
+    assert.deepEqual(
+      job(view, "build").steps.map((s) => [s.state, s.exitCode, s.startedAt, s.finishedAt]),
+      [
+        ["complete", 0, 103, 104],
+        ["failed", 3, 105, 106],
+      ],
+    );
     assert.deepEqual([job(view, "build").state, job(view, "build").exitCode], ["failed", 3]);
-    assert.deepEqual(job(view, "test").steps.map((s) => s.state), ["skipped"]);
+    assert.deepEqual(
+      job(view, "test").steps.map((s) => s.state),
+      ["skipped"],
+    );
     assert.deepEqual([job(view, "test").state, job(view, "test").startedAt, job(view, "test").finishedAt], ["skipped", null, 107]);
   });
 
@@ -444,7 +665,13 @@ describe("RunStore", () => {
     assert.ok(store.skipJob(run.id, "test", 107));
     assert.equal(store.finishJob(run.id, "test", "failed", 1, 108), false);
     const view = store.getRun(run.id)!;
-    assert.deepEqual(job(view, "build").steps.map((s) => [s.state, s.exitCode, s.finishedAt]), [["failed", 1, 104], ["skipped", null, 106]]);
+    assert.deepEqual(
+      job(view, "build").steps.map((s) => [s.state, s.exitCode, s.finishedAt]),
+      [
+        ["failed", 1, 104],
+        ["skipped", null, 106],
+      ],
+    );
     assert.deepEqual([job(view, "build").state, job(view, "build").exitCode, job(view, "build").finishedAt], ["failed", 1, 106]);
     assert.deepEqual([job(view, "test").state, job(view, "test").finishedAt], ["skipped", 107]);
   });
@@ -465,7 +692,15 @@ describe("RunStore", () => {
       assert.deepEqual(store.stepOfJob(run.id, "build", n), step);
       assert.equal(store.stepState(run.id, "build", step.attempt, step.index), step.state);
     });
-    assert.deepEqual(steps.map((s) => [s.attempt, s.index, s.state]), [[1, 0, "cancelled"], [1, 1, "skipped"], [2, 0, "active"], [2, 1, "pending"]]);
+    assert.deepEqual(
+      steps.map((s) => [s.attempt, s.index, s.state]),
+      [
+        [1, 0, "cancelled"],
+        [1, 1, "skipped"],
+        [2, 0, "active"],
+        [2, 1, "pending"],
+      ],
+    );
     assert.equal(store.stepOfJob(run.id, "build", 4), undefined);
     assert.equal(store.stepState(run.id, "build", 3, 0), undefined);
     assert.equal(store.stepOfJob(run.id, "nope", 0), undefined);
@@ -480,8 +715,17 @@ describe("RunStore", () => {
     store.startStep(run.id, "build", 1, 0, 103);
     assert.ok(store.finishRun(run.id, { state: "cancelled" }, 110));
     const view = store.getRun(run.id)!;
-    assert.deepEqual(view.jobs.map((j) => [j.name, j.state, j.finishedAt]), [["build", "cancelled", 110], ["test", "skipped", 110]]);
-    assert.deepEqual(view.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["cancelled", "skipped", "skipped"]);
+    assert.deepEqual(
+      view.jobs.map((j) => [j.name, j.state, j.finishedAt]),
+      [
+        ["build", "cancelled", 110],
+        ["test", "skipped", 110],
+      ],
+    );
+    assert.deepEqual(
+      view.jobs.flatMap((j) => j.steps.map((s) => s.state)),
+      ["cancelled", "skipped", "skipped"],
+    );
     assert.equal(store.stats().jobsActive, 0);
   });
 
@@ -502,12 +746,26 @@ describe("RunStore", () => {
     const { run: second } = store.createRun(newRun({ ref: "other" }), 200);
     assert.equal(store.cacheJob(second.id, "build", inputs, first.id, 201), false, "not while the run is pending");
     store.startRun(second.id, 201);
-    assert.equal(store.cacheJob(second.id, "build", "ef".repeat(32), first.id, 202), false, "not from a run without a complete job of those inputs");
+    assert.equal(
+      store.cacheJob(second.id, "build", "ef".repeat(32), first.id, 202),
+      false,
+      "not from a run without a complete job of those inputs",
+    );
     assert.ok(store.cacheJob(second.id, "build", inputs, first.id, 202));
     assert.equal(store.cacheJob(second.id, "build", inputs, first.id, 203), false, "only a pending job");
     const build = job(store.getRun(second.id)!, "build");
-    assert.deepEqual([build.state, build.cachedFrom, build.exitCode, build.startedAt, build.finishedAt], ["cached", first.id, null, null, 202]);
-    assert.deepEqual(build.steps.map((st) => [st.state, st.log]), [["skipped", `${first.id}/build/2-0.log`], ["skipped", `${first.id}/build/2-1.log`]], "the proving job's last attempt's logs");
+    assert.deepEqual(
+      [build.state, build.cachedFrom, build.exitCode, build.startedAt, build.finishedAt],
+      ["cached", first.id, null, null, 202],
+    );
+    assert.deepEqual(
+      build.steps.map((st) => [st.state, st.log]),
+      [
+        ["skipped", `${first.id}/build/2-0.log`],
+        ["skipped", `${first.id}/build/2-1.log`],
+      ],
+      "the proving job's last attempt's logs",
+    );
     assert.equal(store.provenBy(inputs, first.id), undefined, "a cached job proves nothing itself: its proof is the complete job");
     assert.equal(store.jobState(second.id, "build"), "cached");
   });
@@ -517,7 +775,17 @@ describe("RunStore", () => {
     const store = openStore(file);
     const old = pipeline() as unknown as { jobs: Record<string, unknown>[] };
     for (const job of old.jobs) for (const field of ["cache", "inputs", "outputPaths", "inputTree"]) delete job[field];
-    const id = insert(rawDb(file), "runs", { repo: "/r", ref: "main", pipeline: "demo", pipeline_file: "quire.yml", spec: JSON.stringify(old), state: "pending", created_at: 1, dirty: 0, workspace: "." });
+    const id = insert(rawDb(file), "runs", {
+      repo: "/r",
+      ref: "main",
+      pipeline: "demo",
+      pipeline_file: "quire.yml",
+      spec: JSON.stringify(old),
+      state: "pending",
+      created_at: 1,
+      dirty: 0,
+      workspace: ".",
+    });
     const [build] = store.getRun(id)!.spec.jobs;
     assert.deepEqual([build!.name, build!.cache, build!.inputs, build!.outputPaths, build!.inputTree], ["build", [], null, [], null]);
     assert.equal(build!.steps.length, 2);
@@ -552,12 +820,21 @@ describe("RunStore", () => {
     assert.deepEqual(superseded, [a.id]);
     const old = store.getRun(a.id)!;
     assert.deepEqual([old.state, old.supersededBy, old.finishedAt, old.failureKind], ["superseded", b.id, 110, null]);
-    assert.deepEqual(old.jobs.map((j) => j.state), ["cancelled", "skipped"]);
-    assert.deepEqual(old.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["cancelled", "skipped", "skipped"]);
+    assert.deepEqual(
+      old.jobs.map((j) => j.state),
+      ["cancelled", "skipped"],
+    );
+    assert.deepEqual(
+      old.jobs.flatMap((j) => j.steps.map((s) => s.state)),
+      ["cancelled", "skipped", "skipped"],
+    );
     assert.equal(store.stepForToken(token), undefined, "the superseded run's step token died with its step");
     assert.equal(store.getRun(b.id)!.state, "pending");
     assert.equal(store.getRun(other.id)!.state, "pending", "another ref is not superseded");
-    assert.deepEqual(store.liveRuns().map((r) => r.id), [other.id, b.id]);
+    assert.deepEqual(
+      store.liveRuns().map((r) => r.id),
+      [other.id, b.id],
+    );
     // A pending run is superseded the same way, before it ever started.
     const c = store.createRun(newRun(), 120);
     assert.deepEqual(c.superseded, [b.id]);
@@ -585,10 +862,16 @@ describe("RunStore", () => {
   test("when the new run cannot be inserted, the live run is not superseded either", () => {
     const store = openStore();
     const a = store.createRun(newRun(), 100).run;
-    const broken = pipeline("demo", [["build", 1], ["build", 1]]); // the parser never lets this through
+    const broken = pipeline("demo", [
+      ["build", 1],
+      ["build", 1],
+    ]); // the parser never lets this through
     assert.throws(() => store.createRun(newRun({ pipeline: broken }), 101), { code: "SQLITE_CONSTRAINT_UNIQUE" });
     assert.equal(store.getRun(a.id)!.state, "pending");
-    assert.deepEqual(store.liveRuns().map((r) => r.id), [a.id]);
+    assert.deepEqual(
+      store.liveRuns().map((r) => r.id),
+      [a.id],
+    );
     assert.equal(store.listRuns().length, 1);
   });
 
@@ -610,8 +893,14 @@ describe("RunStore", () => {
     const view = store.getRun(a.id)!;
     assert.deepEqual([view.state, view.failureKind, view.finishedAt], ["failed", "orphaned", 200]);
     assert.match(view.failureSummary!, /daemon stopped/);
-    assert.deepEqual(view.jobs.map((j) => j.state), ["failed", "skipped"]);
-    assert.deepEqual(view.jobs.flatMap((j) => j.steps.map((s) => s.state)), ["failed", "skipped", "skipped"]);
+    assert.deepEqual(
+      view.jobs.map((j) => j.state),
+      ["failed", "skipped"],
+    );
+    assert.deepEqual(
+      view.jobs.flatMap((j) => j.steps.map((s) => s.state)),
+      ["failed", "skipped", "skipped"],
+    );
     assert.equal(store.stepForToken(token), undefined, "the orphaned step's token died with it");
     assert.equal(store.getRun(p.id)!.state, "pending");
     assert.deepEqual(store.getRun(done.id), doneBefore);
@@ -641,18 +930,29 @@ describe("RunStore", () => {
     const view = store.getRun(run.id)!;
     const build = job(view, "build");
     assert.deepEqual([build.state, build.attempt, build.startedAt], ["active", 2, 102]);
-    assert.deepEqual(build.steps.map((s) => [s.attempt, s.index, s.state, s.log]), [
-      [1, 0, "failed", `${run.id}/build/1-0.log`],
-      [1, 1, "skipped", `${run.id}/build/1-1.log`],
-      [2, 0, "active", `${run.id}/build/2-0.log`],
-      [2, 1, "pending", `${run.id}/build/2-1.log`],
-    ]);
+    assert.deepEqual(
+      build.steps.map((s) => [s.attempt, s.index, s.state, s.log]),
+      [
+        [1, 0, "failed", `${run.id}/build/1-0.log`],
+        [1, 1, "skipped", `${run.id}/build/1-1.log`],
+        [2, 0, "active", `${run.id}/build/2-0.log`],
+        [2, 1, "pending", `${run.id}/build/2-1.log`],
+      ],
+    );
     assert.equal(store.retryJob(run.id, "test", 107), undefined, "a pending job is not retried");
   });
 
   test("a step token names its run, job and step only while the step is active, whichever write ends it", () => {
     const store = openStore();
-    const { run } = store.createRun(newRun({ pipeline: pipeline("demo", [["build", 3], ["test", 1]]) }), 100);
+    const { run } = store.createRun(
+      newRun({
+        pipeline: pipeline("demo", [
+          ["build", 3],
+          ["test", 1],
+        ]),
+      }),
+      100,
+    );
     const token = () => randomBytes(32);
     const first = token();
     assert.equal(store.issueStepToken(run.id, "build", 1, 0, first), false, "a pending step gets none");
@@ -708,12 +1008,27 @@ describe("RunStore", () => {
     store.finishRun(ids[1]!, { state: "cancelled" }, 111);
     store.annotate(ids[2]!, null, null, "newest", 113);
     const list = store.listRuns();
-    assert.deepEqual(list.map((r) => r.id), [...ids].reverse());
-    assert.deepEqual(list[0]!.annotations.map((a) => a.text), ["newest"]);
+    assert.deepEqual(
+      list.map((r) => r.id),
+      [...ids].reverse(),
+    );
+    assert.deepEqual(
+      list[0]!.annotations.map((a) => a.text),
+      ["newest"],
+    );
     assert.deepEqual(list[2], store.getRun(ids[0]!));
-    assert.deepEqual(store.listRuns(2).map((r) => r.id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      store.listRuns(2).map((r) => r.id),
+      [ids[2], ids[1]],
+    );
     assert.deepEqual(store.listRuns(2)[1], store.getRun(ids[1]!));
-    assert.deepEqual(store.liveRuns().map((r) => [r.id, r.state]), [[ids[0], "active"], [ids[2], "pending"]]);
+    assert.deepEqual(
+      store.liveRuns().map((r) => [r.id, r.state]),
+      [
+        [ids[0], "active"],
+        [ids[2], "pending"],
+      ],
+    );
     assert.deepEqual(store.stats(), {
       runsByState: { pending: 1, active: 1, complete: 0, failed: 0, cancelled: 1, superseded: 0 },
       runsByOutcome: [
@@ -764,13 +1079,29 @@ describe("what triggered a run", () => {
     const hook = store.createRun(newRun({ ref: "b", trigger: "post-commit", notify: true }), 101).run;
     assert.deepEqual([byHand.trigger, byHand.notify], ["manual", false]);
     assert.deepEqual([hook.trigger, hook.notify], ["post-commit", true]);
-    assert.deepEqual(store.listRuns().map((r) => [r.id, r.trigger, r.notify]), [[hook.id, "post-commit", true], [byHand.id, "manual", false]]);
+    assert.deepEqual(
+      store.listRuns().map((r) => [r.id, r.trigger, r.notify]),
+      [
+        [hook.id, "post-commit", true],
+        [byHand.id, "manual", false],
+      ],
+    );
   });
 
   test("a run recorded before migration 4 reads as asked for by hand", () => {
     const file = fileAtVersion(3);
     const raw = rawDb(file);
-    insert(raw, "runs", { repo: "/r", ref: "main", pipeline: "p", pipeline_file: "quire.yml", spec: JSON.stringify(pipeline()), state: "pending", created_at: 1, dirty: 0, workspace: "." });
+    insert(raw, "runs", {
+      repo: "/r",
+      ref: "main",
+      pipeline: "p",
+      pipeline_file: "quire.yml",
+      spec: JSON.stringify(pipeline()),
+      state: "pending",
+      created_at: 1,
+      dirty: 0,
+      workspace: ".",
+    });
     raw.close();
     const [run] = openStore(file).listRuns();
     assert.deepEqual([run!.trigger, run!.notify], ["manual", false]);

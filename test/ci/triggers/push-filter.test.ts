@@ -54,7 +54,11 @@ describe("filter patterns", () => {
   });
 });
 
-const branch = (name: string, paths: string[] | null = ["src/app.js"], baseBranch: string | null = "main"): PushEvent => ({ ref: `refs/heads/${name}`, paths, baseBranch });
+const branch = (name: string, paths: string[] | null = ["src/app.js"], baseBranch: string | null = "main"): PushEvent => ({
+  ref: `refs/heads/${name}`,
+  paths,
+  baseBranch,
+});
 const tag = (name: string): PushEvent => ({ ref: `refs/tags/${name}`, paths: ["src/app.js"], baseBranch: "main" });
 const runs = (on: unknown, event: PushEvent) => pushTriggers(on, event).runs;
 
@@ -122,7 +126,11 @@ describe("on.push", () => {
   });
 
   test("a filter with its -ignore twin is refused, as GitHub refuses the workflow", () => {
-    for (const filters of [{ branches: ["a"], "branches-ignore": ["b"] }, { tags: ["a"], "tags-ignore": ["b"] }, { paths: ["a"], "paths-ignore": ["b"] }]) {
+    for (const filters of [
+      { branches: ["a"], "branches-ignore": ["b"] },
+      { tags: ["a"], "tags-ignore": ["b"] },
+      { paths: ["a"], "paths-ignore": ["b"] },
+    ]) {
       const decision = pushTriggers({ push: filters }, branch("a", ["a"]));
       assert.equal(decision.runs, false);
       assert.match(decision.reason, /cannot both be given/);

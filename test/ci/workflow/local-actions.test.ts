@@ -78,15 +78,22 @@ test("a composite action using a JavaScript action runs in order, inputs and out
   const steps = run.jobs[0].steps.map((s: { name: string; state: string }) => `${s.name}:${s.state}`);
   assert.deepEqual(steps, [
     // A step's default name is `Run` and its command's first line, cut at 60 characters, as GitHub shows it.
-    "Run ./.github/actions/greet / Run echo \"composite got ${{ inputs.who }}${{ inputs.punctuation…:complete",
+    'Run ./.github/actions/greet / Run echo "composite got ${{ inputs.who }}${{ inputs.punctuation…:complete',
     "Run ./.github/actions/greet / Run ./.github/actions/shout / pre:complete",
     "Run ./.github/actions/greet / Run ./.github/actions/shout:complete",
-    "Run echo \"composite said ${{ steps.greet.outputs.line }}\":complete",
-    "Run echo \"main step done\":complete",
+    'Run echo "composite said ${{ steps.greet.outputs.line }}":complete',
+    'Run echo "main step done":complete',
     "Run ./.github/actions/greet / Run ./.github/actions/shout / post:complete",
   ]);
   const log = (await quirectl(daemon.home, ["logs", String(run.id)])).stdout;
-  const order = ["composite got world!", "shout pre", "shout main HELLO WORLDHELLO WORLD", "composite said HELLO WORLDHELLO WORLD", "main step done", "shout post"];
+  const order = [
+    "composite got world!",
+    "shout pre",
+    "shout main HELLO WORLDHELLO WORLD",
+    "composite said HELLO WORLDHELLO WORLD",
+    "main step done",
+    "shout post",
+  ];
   let at = 0;
   for (const line of order) {
     const found = log.indexOf(line, at);
@@ -96,7 +103,10 @@ test("a composite action using a JavaScript action runs in order, inputs and out
 });
 
 test("a local action's unknown input or missing action.yml is refused before the run starts", async () => {
-  const bad = repos.make({ ...files, ".github/workflows/ci.yml": files[".github/workflows/ci.yml"].replace("who: world", "who: world\n          colour: red") });
+  const bad = repos.make({
+    ...files,
+    ".github/workflows/ci.yml": files[".github/workflows/ci.yml"].replace("who: world", "who: world\n          colour: red"),
+  });
   const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: bad });
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /\.\/\.github\/actions\/greet has no input `colour`/);
@@ -109,7 +119,8 @@ test("another repository's action runs from quire's action cache once added, and
   });
   execFileSync("git", ["-C", source, "tag", "v1"]);
   const user = repos.make({
-    ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: someone/hello@v1\n        with: { who: quire }\n",
+    ".github/workflows/ci.yml":
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: someone/hello@v1\n        with: { who: quire }\n",
   });
   const refused = await quirectl(daemon.home, ["run", "--workflow", "ci"], { cwd: user });
   assert.equal(refused.code, 2, refused.stderr);

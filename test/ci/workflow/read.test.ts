@@ -82,13 +82,23 @@ describe("a typical npm library's workflow", () => {
 
   test("a job name that uses the matrix names each leg with it", () => {
     const named = readWorkflow(NODE_LIBRARY.replace("    name: test\n", "    name: Node ${{ matrix.node }} on ${{ matrix.os }}\n"), FILE);
-    assert.deepEqual(named.jobs.slice(1, 3).map((j) => j.name), ["Node 18 on ubuntu-latest", "Node 20 on ubuntu-latest"]);
+    assert.deepEqual(
+      named.jobs.slice(1, 3).map((j) => j.name),
+      ["Node 18 on ubuntu-latest", "Node 20 on ubuntu-latest"],
+    );
   });
 
   test("each matrix leg is a job named as GitHub shows it; other OS legs are skipped with the reason", () => {
     assert.deepEqual(
       pipeline.jobs.map((j) => j.name),
-      ["lint", "test (18, ubuntu-latest)", "test (20, ubuntu-latest)", "test (20, windows-latest)", "test (22, ubuntu-latest)", "test (22, windows-latest)"],
+      [
+        "lint",
+        "test (18, ubuntu-latest)",
+        "test (20, ubuntu-latest)",
+        "test (20, windows-latest)",
+        "test (22, ubuntu-latest)",
+        "test (22, windows-latest)",
+      ],
     );
     const windows = pipeline.jobs.find((j) => j.name === "test (20, windows-latest)")!;
     assert.match(windows.skipReason ?? "", /runs-on windows-latest/);
@@ -103,7 +113,10 @@ describe("a typical npm library's workflow", () => {
 
   test("steps keep their expressions, conditions and actions for the runner", () => {
     const test = pipeline.jobs[1]!;
-    assert.deepEqual(test.steps.map((s) => s.action?.adapter ?? null), ["checkout", "setup-node", null, null, null]);
+    assert.deepEqual(
+      test.steps.map((s) => s.action?.adapter ?? null),
+      ["checkout", "setup-node", null, null, null],
+    );
     assert.deepEqual(test.steps[1]!.action!.with, { "node-version": "${{ matrix.node }}" });
     assert.equal(test.steps[1]!.name, "Use Node 18", "a step name that uses only the matrix is the leg's own");
     assert.equal(test.steps[3]!.id, "t");
@@ -141,7 +154,11 @@ test("every finding at once, each with its line, column, key and why", () => {
     /ci\.yml:13:13: jobs\.deploy\.needs: `biuld` is not a job of this workflow/,
     /ci\.yml:16:15: jobs\.deploy\.steps\[0\]\.uses: `docker:\/\/alpine:3` is not run here; a container action needs a container engine/,
   ];
-  for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
+  for (const pattern of expect)
+    assert.ok(
+      found.some((f) => pattern.test(f)),
+      `${pattern} not in:\n${found.join("\n")}`,
+    );
   assert.equal(found.length, expect.length, found.join("\n"));
 });
 
@@ -164,8 +181,15 @@ test("actions/cache, actions/cache/restore and actions/cache/save are quire's de
     ),
     FILE,
   );
-  assert.deepEqual(read.jobs[0]!.steps.map((s) => s.action?.adapter), ["cache", "cache-restore", "cache-save"]);
-  assert.deepEqual(read.jobs[0]!.steps[0]!.action!.with, { path: "node_modules\n.cache/tool\n", key: "deps-${{ hashFiles('package-lock.json') }}", "restore-keys": "deps-" });
+  assert.deepEqual(
+    read.jobs[0]!.steps.map((s) => s.action?.adapter),
+    ["cache", "cache-restore", "cache-save"],
+  );
+  assert.deepEqual(read.jobs[0]!.steps[0]!.action!.with, {
+    path: "node_modules\n.cache/tool\n",
+    key: "deps-${{ hashFiles('package-lock.json') }}",
+    "restore-keys": "deps-",
+  });
 
   const found = findings(
     workflow(
@@ -189,21 +213,51 @@ test("actions/cache, actions/cache/restore and actions/cache/save are quire's de
     /ci\.yml:14:11: jobs\.build\.steps\[1\]\.with\.save-always: actions\/cache has no input `save-always` that quire knows/,
     /ci\.yml:15:15: jobs\.build\.steps\[2\]\.uses: `actions\/cache\/other@v4` is not run here/,
   ];
-  for (const pattern of expect) assert.ok(found.some((f) => pattern.test(f)), `${pattern} not in:\n${found.join("\n")}`);
+  for (const pattern of expect)
+    assert.ok(
+      found.some((f) => pattern.test(f)),
+      `${pattern} not in:\n${found.join("\n")}`,
+    );
   assert.equal(found.length, expect.length, found.join("\n"));
 });
 
 test("a context a key may not use is refused: matrix in a workflow-level env, steps in a job's if", () => {
-  const found = findings(lines("on: push", "env:", "  A: ${{ matrix.x }}", "jobs:", "  a:", "    if: steps.x.outcome == 'success'", "    runs-on: ubuntu-latest", "    steps: [{ run: 'true' }]"));
-  assert.ok(found.some((f) => /ci\.yml:3:6: env\.A: Unrecognized named-value: 'matrix'/.test(f)), found.join("\n"));
-  assert.ok(found.some((f) => /ci\.yml:6:9: jobs\.a\.if: Unrecognized named-value: 'steps'/.test(f)), found.join("\n"));
+  const found = findings(
+    lines(
+      "on: push",
+      "env:",
+      "  A: ${{ matrix.x }}",
+      "jobs:",
+      "  a:",
+      "    if: steps.x.outcome == 'success'",
+      "    runs-on: ubuntu-latest",
+      "    steps: [{ run: 'true' }]",
+    ),
+  );
+  assert.ok(
+    found.some((f) => /ci\.yml:3:6: env\.A: Unrecognized named-value: 'matrix'/.test(f)),
+    found.join("\n"),
+  );
+  assert.ok(
+    found.some((f) => /ci\.yml:6:9: jobs\.a\.if: Unrecognized named-value: 'steps'/.test(f)),
+    found.join("\n"),
+  );
 });
 
 describe("matrix expansion follows GitHub's rules", () => {
   test("include adds to every leg it does not change, or stands alone", () => {
     const legs = expandMatrix({
-      axes: [["fruit", ["apple", "pear"]], ["animal", ["cat", "dog"]]],
-      include: [{ color: "green" }, { color: "pink", animal: "cat" }, { fruit: "apple", shape: "circle" }, { fruit: "banana" }, { fruit: "banana", animal: "cat" }],
+      axes: [
+        ["fruit", ["apple", "pear"]],
+        ["animal", ["cat", "dog"]],
+      ],
+      include: [
+        { color: "green" },
+        { color: "pink", animal: "cat" },
+        { fruit: "apple", shape: "circle" },
+        { fruit: "banana" },
+        { fruit: "banana", animal: "cat" },
+      ],
       exclude: [],
     });
     assert.deepEqual(legs, [
@@ -217,8 +271,19 @@ describe("matrix expansion follows GitHub's rules", () => {
   });
 
   test("exclude removes every leg a partial entry matches", () => {
-    const legs = expandMatrix({ axes: [["os", ["a", "b"]], ["v", [1, 2, 3]]], include: [], exclude: [{ v: 2 }, { os: "b", v: 3 }] });
-    assert.deepEqual(legs, [{ os: "a", v: 1 }, { os: "a", v: 3 }, { os: "b", v: 1 }]);
+    const legs = expandMatrix({
+      axes: [
+        ["os", ["a", "b"]],
+        ["v", [1, 2, 3]],
+      ],
+      include: [],
+      exclude: [{ v: 2 }, { os: "b", v: 3 }],
+    });
+    assert.deepEqual(legs, [
+      { os: "a", v: 1 },
+      { os: "a", v: 3 },
+      { os: "b", v: 1 },
+    ]);
   });
 
   test("legs are named by their values in order", () => {

@@ -63,7 +63,7 @@ jobs:
       run:
         shell: sh
     steps:
-      - run: echo "sh with \$0"
+      - run: echo "sh with $0"
       - shell: python
         run: |
           import sys
@@ -91,7 +91,8 @@ before(async () => {
   daemon = await startTestDaemon();
   repo = repos.make({
     ".github/workflows/ci.yml": WORKFLOW,
-    ".github/workflows/bad-json.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ fromJSON('not json') }}\n",
+    ".github/workflows/bad-json.yml":
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ fromJSON('not json') }}\n",
     ".github/workflows/secrets.yml": [
       "on: push",
       "jobs:",
@@ -120,8 +121,21 @@ test("a workflow runs unchanged: legs, outputs, GITHUB_ENV, conditions, continue
   assert.equal(jobs.build.state, "complete");
   assert.equal(jobs["test (windows-latest, plain)"].state, "skipped");
   const linux = jobs["test (ubuntu-latest, plain)"];
-  assert.deepEqual(linux.steps.map((s: { state: string }) => s.state), ["complete", "failed", "skipped", "complete"]);
-  const logOf = async (job: string, step: number) => (await quirectl(daemon.home, ["logs", String(run.id), "--job", job, "--step", run.jobs.find((j: { name: string }) => j.name === job).steps[step].name])).stdout;
+  assert.deepEqual(
+    linux.steps.map((s: { state: string }) => s.state),
+    ["complete", "failed", "skipped", "complete"],
+  );
+  const logOf = async (job: string, step: number) =>
+    (
+      await quirectl(daemon.home, [
+        "logs",
+        String(run.id),
+        "--job",
+        job,
+        "--step",
+        run.jobs.find((j: { name: string }) => j.name === job).steps[step].name,
+      ])
+    ).stdout;
   assert.match(await logOf("test (ubuntu-latest, plain)", 0), /testing 1\.2\.3 plain ubuntu-latest/);
   assert.match(await logOf("test (ubuntu-latest, plain)", 3), /sh says success/);
   assert.match(await logOf("build", 1), new RegExp(`quire: node ${process.versions.node.replace(/\./g, "\\.")} from `));
@@ -139,16 +153,25 @@ test("workflow commands: masks redact the rest of the run, errors and notices be
   assert.doesNotMatch(log, /hunter-42-two/);
   assert.match(log, /the value is \*\*\*/);
   const notes = run.annotations.map((a: { text: string; job: string; step: string }) => `${a.job}/${a.step}: ${a.text}`);
-  assert.deepEqual(notes, ["build/workflow commands: error: src/app.js:3:7: Lint: unused *** here", "build/workflow commands: notice: back on"]);
+  assert.deepEqual(notes, [
+    "build/workflow commands: error: src/app.js:3:7: Lint: unused *** here",
+    "build/workflow commands: notice: back on",
+  ]);
 });
 
 test("a step's GITHUB_STEP_SUMMARY is kept with the run and shown by runs show", async () => {
   const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--wait", "--job", "build"], 0, { cwd: repo });
   const shown = await quirectlJson(daemon.home, ["runs", "show", String(run.id)]);
   const summaries = shown.jobs[0].steps.map((s: { summary: string | null }) => s.summary);
-  assert.deepEqual(summaries.filter((s: string | null) => s !== null), ["### Build report\n- version 1.2.3\n"]);
+  assert.deepEqual(
+    summaries.filter((s: string | null) => s !== null),
+    ["### Build report\n- version 1.2.3\n"],
+  );
   const human = await quirectl(daemon.home, ["runs", "show", String(run.id)]);
-  assert.match(human.stdout, /summary of build \/ Run echo "### Build report" >> "\$GITHUB_STEP_SUMMARY":\n### Build report\n- version 1\.2\.3/);
+  assert.match(
+    human.stdout,
+    /summary of build \/ Run echo "### Build report" >> "\$GITHUB_STEP_SUMMARY":\n### Build report\n- version 1\.2\.3/,
+  );
 });
 
 test("the steps' files show the expressions, the env file and the runner's environment took effect", async () => {
@@ -173,7 +196,10 @@ test("a secret reaches only the steps that name it (redacted there), and a worki
   assert.match(refused.stderr, /secret DEPLOY_KEY is not set/);
   assert.equal((await quirectl(daemon.home, ["secret", "set", "DEPLOY_KEY"], { input: "s3cret-value" })).code, 0);
   const run = await quirectlJson(daemon.home, ["run", "--workflow", "secrets", "--wait"], 1, { cwd: repo });
-  assert.deepEqual(run.jobs[0].steps.map((s: { state: string }) => s.state), ["complete", "complete", "failed"]);
+  assert.deepEqual(
+    run.jobs[0].steps.map((s: { state: string }) => s.state),
+    ["complete", "complete", "failed"],
+  );
   const log = (await quirectl(daemon.home, ["logs", String(run.id)])).stdout;
   assert.match(log, /unnamed \[\]/);
   assert.match(log, /named \[\*\*\*\] \[\*\*\*\]/);
@@ -182,8 +208,13 @@ test("a secret reaches only the steps that name it (redacted there), and a worki
 });
 
 test("--job runs a job with what it needs, --matrix only the legs asked for; a name that matches nothing is a usage error", async () => {
-  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--job", "test", "--matrix", "os=ubuntu-latest", "--wait"], 0, { cwd: repo });
-  assert.deepEqual(run.jobs.map((j: { name: string }) => j.name), ["build", "test (ubuntu-latest, plain)"]);
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "ci", "--job", "test", "--matrix", "os=ubuntu-latest", "--wait"], 0, {
+    cwd: repo,
+  });
+  assert.deepEqual(
+    run.jobs.map((j: { name: string }) => j.name),
+    ["build", "test (ubuntu-latest, plain)"],
+  );
   assert.equal(run.state, "complete");
   const wrong = await quirectl(daemon.home, ["run", "--workflow", "ci", "--job", "tset"], { cwd: repo });
   assert.equal(wrong.code, 2, wrong.stderr);

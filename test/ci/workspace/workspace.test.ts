@@ -97,11 +97,14 @@ function contents(root: string): Record<string, string> {
 
 // The tree's entries, read from quire's store (which has the repository's objects as its alternate).
 function lsTree(snapshot: GitSnapshot): string[] {
-  return git(snapshot.store, "--git-dir=.", "ls-tree", "-r", "-z", "--full-tree", snapshot.tree).split("\0").filter(Boolean).map((line) => {
-    const [meta, path] = line.split("\t");
-    const [mode] = meta!.split(" ");
-    return `${mode} ${path}`;
-  });
+  return git(snapshot.store, "--git-dir=.", "ls-tree", "-r", "-z", "--full-tree", snapshot.tree)
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const [meta, path] = line.split("\t");
+      const [mode] = meta!.split(" ");
+      return `${mode} ${path}`;
+    });
 }
 
 async function gitSnapshot(dir: string): Promise<GitSnapshot> {
@@ -181,7 +184,7 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
   put(repo, "deep/nested/dir/new.txt", "new\n"); // untracked, nested
   put(repo, "with space.txt", "space\n");
   put(repo, "new\nline.txt", "newline\n");
-  put(repo, "tab\tand\\backslash \"quoted\".txt", "odd\n");
+  put(repo, 'tab\tand\\backslash "quoted".txt', "odd\n");
   put(repo, "ünïcödé.txt", "utf-8\n");
   symlinkSync("src/app.js", join(repo, "link-new"));
   put(repo, "debug.log", "ignored\n");
@@ -224,7 +227,7 @@ test("every kind of change is in the snapshot, and the working copy, index, stas
     "src/staged.txt": "s2\n",
     "stale.txt": "same\n",
     "sub/dir/f.txt": "f\n",
-    "tab\tand\\backslash \"quoted\".txt": "odd\n",
+    'tab\tand\\backslash "quoted".txt': "odd\n",
     "with space.txt": "space\n",
     "ünïcödé.txt": "utf-8\n",
   });
@@ -243,7 +246,17 @@ test("a repository with no commits: the tree of what is there, commit null, and 
   const empty = await gitSnapshot(repo);
   const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
   const { store: _store, kept: _kept, source: _source, ...rest } = empty;
-  assert.deepEqual(rest, { kind: "git", repo, ref: "main", branch: "main", commit: null, tree: emptyTree, staged: emptyTree, dirty: false, submodules: [] });
+  assert.deepEqual(rest, {
+    kind: "git",
+    repo,
+    ref: "main",
+    branch: "main",
+    commit: null,
+    tree: emptyTree,
+    staged: emptyTree,
+    dirty: false,
+    submodules: [],
+  });
 
   put(repo, "a.txt", "untracked\n");
   const before = fingerprint(repo);
@@ -347,7 +360,11 @@ test("a linked worktree is snapshotted through its own index, which stays as it 
   assert.equal(snapshot.repo, linked);
   assert.equal(snapshot.ref, "feature");
   assert.equal(snapshot.dirty, true);
-  assert.equal(git(snapshot.store, "--git-dir=.", "rev-parse", `${snapshot.tree}:a.txt`), git(linked, "hash-object", "--no-filters", "a.txt"), "the staged a.txt");
+  assert.equal(
+    git(snapshot.store, "--git-dir=.", "rev-parse", `${snapshot.tree}:a.txt`),
+    git(linked, "hash-object", "--no-filters", "a.txt"),
+    "the staged a.txt",
+  );
   assert.equal(snapshot.source.objects, join(main, ".git", "objects"));
   assert.deepEqual({ bytes: readFileSync(index), mtime: lstatSync(index, { bigint: true }).mtimeNs, main: fingerprint(main) }, before);
 });
@@ -358,7 +375,10 @@ test("a nested repository is a gitlink in the tree and a repository of its own i
   git(repo, "clone", "-q", inner, "vendor/inner");
   const snapshot = await gitSnapshot(repo);
   assert.deepEqual(lsTree(snapshot), ["100644 a.txt", "160000 vendor/inner"]);
-  assert.deepEqual(snapshot.submodules.map((s) => [s.path, s.snapshot?.commit]), [["vendor/inner", git(inner, "rev-parse", "HEAD")]]);
+  assert.deepEqual(
+    snapshot.submodules.map((s) => [s.path, s.snapshot?.commit]),
+    [["vendor/inner", git(inner, "rev-parse", "HEAD")]],
+  );
   const dest = join(repos.dir("outer-out"), "ws");
   await materialize(snapshot, dest);
   assert.deepEqual(contents(dest), { "a.txt": "a\n", "vendor/inner/lib.txt": "lib\n" });
@@ -388,9 +408,9 @@ test("a plain directory is copied with modes and links; sockets, FIFOs and the w
     ".quire/": "(empty dir)",
     "a.txt": "a\n",
     "bin/tool": "#!/bin/sh\n +x",
-    "dangling": "-> /nonexistent/target",
+    dangling: "-> /nonexistent/target",
     "empty/": "(empty dir)",
-    "link": "-> a.txt",
+    link: "-> a.txt",
     "nested/deeper/b.txt": "b\n",
   });
 });
@@ -400,12 +420,15 @@ test("failures are WorkspaceErrors: a missing directory, a git directory, an unk
   const repo = repos.make({ "a.txt": "a\n" });
   await assert.rejects(snapshotSource(join(repo, ".git"), { stores }), { code: "QUIRE_ERR_WORKSPACE" });
   const bogus = { ...(await gitSnapshot(repo)), tree: "1".repeat(40), dirty: true };
-  await assert.rejects(materialize(bogus, join(repos.dir("errors-out"), "ws")), (error: { code: string; command: string[]; stderr: string }) => {
-    assert.equal(error.code, "QUIRE_ERR_WORKSPACE");
-    assert.deepEqual(error.command.slice(0, 2), ["git", "read-tree"]);
-    assert.ok(error.stderr.length > 0);
-    return true;
-  });
+  await assert.rejects(
+    materialize(bogus, join(repos.dir("errors-out"), "ws")),
+    (error: { code: string; command: string[]; stderr: string }) => {
+      assert.equal(error.code, "QUIRE_ERR_WORKSPACE");
+      assert.deepEqual(error.command.slice(0, 2), ["git", "read-tree"]);
+      assert.ok(error.stderr.length > 0);
+      return true;
+    },
+  );
 });
 
 test("workspaces: released ones go, the last keepFailed failed ones stay (oldest failure removed first)", async () => {
@@ -418,7 +441,10 @@ test("workspaces: released ones go, the last keepFailed failed ones stay (oldest
     assert.equal(path, workspaces.path(id));
     assert.equal(readFileSync(join(path, "a.txt"), "utf8"), "a\n");
   }
-  const left = () => readdirSync(root).filter((name) => /^\d+$/.test(name)).sort();
+  const left = () =>
+    readdirSync(root)
+      .filter((name) => /^\d+$/.test(name))
+      .sort();
 
   await workspaces.release(5, false);
   assert.deepEqual(left(), ["1", "2", "3", "4"]);

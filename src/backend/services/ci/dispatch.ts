@@ -28,10 +28,21 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
   const respond = (response: Partial<CiResponse>) => replies.respond(client, request, response);
   if (ci.submit) {
     const { file, text, repo, ref, idempotencyKey, jobs, matrix, trigger, commit, notify, noCache } = ci.submit;
-    if (trigger && !TRIGGER_NAME.test(trigger)) throw new CiBadRequestError(`trigger ${JSON.stringify(trigger)} is not 1 to 32 of a-z, 0-9 and -`);
+    if (trigger && !TRIGGER_NAME.test(trigger))
+      throw new CiBadRequestError(`trigger ${JSON.stringify(trigger)} is not 1 to 32 of a-z, 0-9 and -`);
     // The frame's deadline is the submit's: what the client waits for, and so the last moment to record the run.
     const deadline = request.deadlineUnixMs === 0n ? undefined : Number(request.deadlineUnixMs);
-    const view = await runner.submit(file, text, { repo, ref, idempotencyKey: idempotencyKey || undefined, deadline, selection: { jobs, matrix }, trigger, commit, notify, noCache });
+    const view = await runner.submit(file, text, {
+      repo,
+      ref,
+      idempotencyKey: idempotencyKey || undefined,
+      deadline,
+      selection: { jobs, matrix },
+      trigger,
+      commit,
+      notify,
+      noCache,
+    });
     return respond({ run: replies.run(view) });
   }
   if (ci.get) return respond({ run: withStepSummaries(replies.run(runner.get(Number(ci.get.id)))) });

@@ -58,7 +58,9 @@ function daemonSettings(context: ServiceContext): Settings {
     return readSettings(context.places.configFile).settings;
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
-    context.logger?.log("error", "the configuration file is bad: its runs settings are not used until the ci backend starts again", { error: error.message });
+    context.logger?.log("error", "the configuration file is bad: its runs settings are not used until the ci backend starts again", {
+      error: error.message,
+    });
     return defaultSettings();
   }
 }

@@ -17,7 +17,12 @@ export interface LogParts {
 }
 
 /** Every selected step's log in job and step order; with follow, each one until it has ended. Then the run. */
-export async function sendLogs({ runner, replies, streams, logDir }: LogParts, client: ServedConnection, request: Frame, op: NonNullable<CiRequest["logs"]>): Promise<void> {
+export async function sendLogs(
+  { runner, replies, streams, logDir }: LogParts,
+  client: ServedConnection,
+  request: Frame,
+  op: NonNullable<CiRequest["logs"]>,
+): Promise<void> {
   const id = Number(op.id);
   const view = runner.get(id);
   const abort = new AbortController();
@@ -47,7 +52,10 @@ export async function sendLogs({ runner, replies, streams, logDir }: LogParts, c
   // A job's `n`th step. Following, a job that has run out of steps but not ended may still add some: a
   // failed attempt's retry is recorded only once what that attempt left behind has been ended.
   const stepAt = (job: string, n: number) =>
-    afterChanges(() => runner.stepAt(id, job, n), () => !op.follow || !runner.isJobLive(id, job) || !runner.isLive(id));
+    afterChanges(
+      () => runner.stepAt(id, job, n),
+      () => !op.follow || !runner.isJobLive(id, job) || !runner.isLive(id),
+    );
   try {
     for (const job of view.jobs) {
       if (op.job && job.name !== op.job) continue;
@@ -74,7 +82,11 @@ export async function sendLogs({ runner, replies, streams, logDir }: LogParts, c
       }
     }
     // Following the whole run, the answer is its end (its last job's end is recorded a little before).
-    if (op.follow && !op.job && !op.step) await afterChanges(() => (runner.isLive(id) ? undefined : true), () => false);
+    if (op.follow && !op.job && !op.step)
+      await afterChanges(
+        () => (runner.isLive(id) ? undefined : true),
+        () => false,
+      );
     if (abort.signal.aborted) return;
     replies.respond(client, request, { run: replies.run(runner.get(id)) });
   } finally {

@@ -18,7 +18,14 @@ export interface RunObservations {
 
 /** Follows runs from live to ended: their duration and output for metrics, a log line with the run id. */
 export function observeRuns(runner: Runner, context: ServiceContext): RunObservations {
-  const observed: RunObservations = { durations: new Histogram("quire_ci_run_duration_seconds", "Wall time of ended runs, from start (or creation) to end, by final state", DURATION_BOUNDS), outputBytes: 0 };
+  const observed: RunObservations = {
+    durations: new Histogram(
+      "quire_ci_run_duration_seconds",
+      "Wall time of ended runs, from start (or creation) to end, by final state",
+      DURATION_BOUNDS,
+    ),
+    outputBytes: 0,
+  };
   const live = new Set<number>();
   // Every step's start and end is a change: only a run's first and last are worth reading it whole.
   runner.on("changed", (id: number) => {
@@ -41,7 +48,13 @@ export function observeRuns(runner: Runner, context: ServiceContext): RunObserva
     observed.durations.observe(seconds, { state: view.state });
     const bytes = treeBytes(join(context.places.logDir, String(id)));
     observed.outputBytes += bytes;
-    context.logger?.log("info", "run ended", { runId: id, state: view.state, failureKind: view.failureKind ?? undefined, seconds, outputBytes: bytes });
+    context.logger?.log("info", "run ended", {
+      runId: id,
+      state: view.state,
+      failureKind: view.failureKind ?? undefined,
+      seconds,
+      outputBytes: bytes,
+    });
   });
   return observed;
 }
@@ -58,7 +71,12 @@ export function ciMetrics(store: RunStore, observed: RunObservations): MetricFam
     { name: "quire_ci_jobs_running", help: "Jobs active now", type: "gauge", samples: [{ labels: {}, value: stats.jobsActive }] },
     { name: "quire_ci_steps_running", help: "Steps active now", type: "gauge", samples: [{ labels: {}, value: stats.stepsActive }] },
     observed.durations.family(),
-    { name: "quire_ci_output_bytes_total", help: "Bytes of step output (logs) of the runs ended since the backend started", type: "counter", samples: [{ labels: {}, value: observed.outputBytes }] },
+    {
+      name: "quire_ci_output_bytes_total",
+      help: "Bytes of step output (logs) of the runs ended since the backend started",
+      type: "counter",
+      samples: [{ labels: {}, value: observed.outputBytes }],
+    },
   ];
 }
 

@@ -27,12 +27,22 @@ export class CiReplies {
   }
 
   event(client: ServedConnection, request: Frame, event: CiEvent): void {
-    client.send(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.CI, requestId: request.requestId, payload: Buffer.from(CiEvent.encode(event).finish()) }));
+    client.send(
+      newFrame({
+        kind: Frame_Kind.EVENT,
+        payloadProtocol: Lane.CI,
+        requestId: request.requestId,
+        payload: Buffer.from(CiEvent.encode(event).finish()),
+      }),
+    );
   }
 
   /** Answers with the error's code (QUIRE_ERR_CI_INTERNAL for one that has none) and, for a pipeline, where it is wrong. */
   fail(client: ServedConnection, request: Frame, error: unknown): void {
-    const position = error instanceof PipelineError ? { file: error.file, line: error.line ?? 0, column: error.column ?? 0, field: error.field ?? "" } : undefined;
+    const position =
+      error instanceof PipelineError
+        ? { file: error.file, line: error.line ?? 0, column: error.column ?? 0, field: error.field ?? "" }
+        : undefined;
     const code = error instanceof QuireError ? error.code : CiErrorCode.INTERNAL;
     this.respond(client, request, { ok: false, error: (error as Error).message, errorCode: code, position });
   }

@@ -16,7 +16,12 @@ export interface VerdictOptions {
 }
 
 /** Follows every run's state; returns a promise that settles once the notifications sent so far have gone. */
-export function reportVerdicts(runner: Runner, store: RunStore, context: ServiceContext, options: VerdictOptions = {}): { sent(): Promise<void> } {
+export function reportVerdicts(
+  runner: Runner,
+  store: RunStore,
+  context: ServiceContext,
+  options: VerdictOptions = {},
+): { sent(): Promise<void> } {
   const statusDir = join(context.places.dataDir, "status");
   const notify = options.notify ?? sendNotification;
   const states = new Map<number, RunState>();

@@ -30,7 +30,14 @@ const clients: CiClient[] = [];
 before(async () => {
   daemon = await startTestDaemon();
   repo = repos.make({
-    "quire.yml": ["name: loud", "jobs:", "  shout:", "    steps:", "      - name: print", `        run: head -c ${OUTPUT_MB}M /dev/zero | tr '\\0' x | fold -w 63`].join("\n"),
+    "quire.yml": [
+      "name: loud",
+      "jobs:",
+      "  shout:",
+      "    steps:",
+      "      - name: print",
+      `        run: head -c ${OUTPUT_MB}M /dev/zero | tr '\\0' x | fold -w 63`,
+    ].join("\n"),
   });
 });
 after(async () => {
@@ -44,7 +51,14 @@ function rssMb(pid: number): number {
 }
 
 function ciRequest(requestId: bigint, request: CiRequest): Buffer {
-  return encodeFramed(newFrame({ kind: Frame_Kind.REQUEST, payloadProtocol: Lane.CI, requestId, payload: Buffer.from(CiRequest.encode(CiRequest.fromPartial(request)).finish()) }));
+  return encodeFramed(
+    newFrame({
+      kind: Frame_Kind.REQUEST,
+      payloadProtocol: Lane.CI,
+      requestId,
+      payload: Buffer.from(CiRequest.encode(CiRequest.fromPartial(request)).finish()),
+    }),
+  );
 }
 
 test("a client following logs and watching a run without reading holds the backend to a bounded backlog; others are served; then everything arrives", async () => {
@@ -72,7 +86,10 @@ test("a client following logs and watching a run without reading holds the backe
   peak = Math.max(peak, rssMb(backend));
   assert.equal(ended.state, "complete");
   assert.equal((await ci.list()).length, 1);
-  assert.ok(peak - baseline < RSS_GROWTH_LIMIT_MB, `the ci backend grew from ${baseline.toFixed(0)} MB to ${peak.toFixed(0)} MB while the client did not read`);
+  assert.ok(
+    peak - baseline < RSS_GROWTH_LIMIT_MB,
+    `the ci backend grew from ${baseline.toFixed(0)} MB to ${peak.toFixed(0)} MB while the client did not read`,
+  );
 
   // Now the slow client reads: the log, byte for byte, then the logs answer; the watch's events and answer.
   slow.socket.resume();

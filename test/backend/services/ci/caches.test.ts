@@ -25,7 +25,8 @@ after(async () => {
 
 const run = (dir: string, ...flags: string[]) => quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait", ...flags]);
 /** Each job's state, and for a cached one the run it is cached from. */
-const jobStates = (r: any) => Object.fromEntries(r.jobs.map((j: any) => [j.name, j.cached_from === null ? j.state : `${j.state} from ${j.cached_from}`]));
+const jobStates = (r: any) =>
+  Object.fromEntries(r.jobs.map((j: any) => [j.name, j.cached_from === null ? j.state : `${j.state} from ${j.cached_from}`]));
 /** What the step logs of `job` in `r` say, joined. */
 const logOf = (r: any, job: string) =>
   r.jobs
@@ -61,7 +62,12 @@ describe("the job cache", () => {
     "    steps:",
     "      - cat docs/index.md",
   ].join("\n");
-  const FILES = { "quire.yml": PIPELINE, "src/app.sh": "echo v1", "test/check.sh": "test -f dist/app && echo tested", "docs/index.md": "docs v1" };
+  const FILES = {
+    "quire.yml": PIPELINE,
+    "src/app.sh": "echo v1",
+    "test/check.sh": "test -f dist/app && echo tested",
+    "docs/index.md": "docs v1",
+  };
 
   test("a second run of an unchanged tree reports every job cached from the first and runs no step", async () => {
     const dir = repos.make(FILES);
@@ -72,13 +78,21 @@ describe("the job cache", () => {
 
     const second = await run(dir);
     assert.equal(second.state, "complete");
-    assert.deepEqual(jobStates(second), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${first.id}`, docs: `cached from ${first.id}` });
+    assert.deepEqual(jobStates(second), {
+      lint: `cached from ${first.id}`,
+      build: `cached from ${first.id}`,
+      test: `cached from ${first.id}`,
+      docs: `cached from ${first.id}`,
+    });
     assert.equal(existsSync(join(daemon.home, "logs", String(second.id))), false, "no step log was written: no step ran");
     for (const job of second.jobs) {
       assert.equal(job.exit_code, null);
       assert.equal(job.started_at, null);
       assert.ok(job.finished_at);
-      assert.deepEqual(job.steps.map((s: any) => s.state), ["skipped"]);
+      assert.deepEqual(
+        job.steps.map((s: any) => s.state),
+        ["skipped"],
+      );
     }
     assert.match(second.jobs[0].steps[0].log, new RegExp(`/logs/${first.id}/lint/1-0\\.log$`), "its logs are the proving run's");
     const logs = await quirectl(daemon.home, ["logs", String(second.id), "--job", "lint"]);
@@ -92,23 +106,46 @@ describe("the job cache", () => {
     const first = await run(dir);
     commit(dir, { "docs/index.md": "docs v2" });
     const docs = await run(dir);
-    assert.deepEqual(jobStates(docs), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${first.id}`, docs: "complete" });
+    assert.deepEqual(jobStates(docs), {
+      lint: `cached from ${first.id}`,
+      build: `cached from ${first.id}`,
+      test: `cached from ${first.id}`,
+      docs: "complete",
+    });
     assert.match(logOf(docs, "docs"), /docs v2/);
 
     commit(dir, { "test/check.sh": "test -f dist/app && echo tested again" });
     const tests = await run(dir);
-    assert.deepEqual(jobStates(tests), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: "complete", docs: `cached from ${docs.id}` });
+    assert.deepEqual(jobStates(tests), {
+      lint: `cached from ${first.id}`,
+      build: `cached from ${first.id}`,
+      test: "complete",
+      docs: `cached from ${docs.id}`,
+    });
     assert.match(logOf(tests, "test"), /tested again/, "the cached build's dist/ is back for the test that runs");
 
     writeFiles(dir, { "src/app.sh": "echo v2" }); // uncommitted: the snapshot's tree is what counts
     const source = await run(dir);
     assert.equal(source.dirty, true);
-    assert.deepEqual(jobStates(source), { lint: "complete", build: "complete", test: "complete", docs: `cached from ${docs.id}` }, "test needs build, whose result changed");
+    assert.deepEqual(
+      jobStates(source),
+      { lint: "complete", build: "complete", test: "complete", docs: `cached from ${docs.id}` },
+      "test needs build, whose result changed",
+    );
     assert.match(logOf(source, "lint"), /linted echo v2/);
 
     git(dir, "checkout", "-q", "--", "src/app.sh");
     const back = await run(dir);
-    assert.deepEqual(jobStates(back), { lint: `cached from ${first.id}`, build: `cached from ${first.id}`, test: `cached from ${tests.id}`, docs: `cached from ${docs.id}` }, "the tree of before: the results of before");
+    assert.deepEqual(
+      jobStates(back),
+      {
+        lint: `cached from ${first.id}`,
+        build: `cached from ${first.id}`,
+        test: `cached from ${tests.id}`,
+        docs: `cached from ${docs.id}`,
+      },
+      "the tree of before: the results of before",
+    );
   });
 
   test("--no-cache runs every job; a job that failed proves nothing", async () => {
@@ -168,10 +205,16 @@ describe("dependency caches", () => {
     const file = join(dir, ".github/workflows/ci.yml");
     const first = await quirectlJson(daemon.home, ["run", file, "--wait"]);
     assert.equal(first.state, "complete");
-    assert.deepEqual(first.jobs[0].steps.map((s: any) => s.state), ["complete", "complete", "complete"]);
+    assert.deepEqual(
+      first.jobs[0].steps.map((s: any) => s.state),
+      ["complete", "complete", "complete"],
+    );
     assert.match(logOf(first, "build"), /no cache entry for key vendor-/);
     const second = await quirectlJson(daemon.home, ["run", file, "--wait", "--no-cache"]);
-    assert.deepEqual(second.jobs[0].steps.map((s: any) => s.state), ["complete", "skipped", "complete"]);
+    assert.deepEqual(
+      second.jobs[0].steps.map((s: any) => s.state),
+      ["complete", "skipped", "complete"],
+    );
     assert.match(logOf(second, "build"), new RegExp(`cache restored from key vendor-[0-9a-f]{64}[\\s\\S]*using fetched-in-${first.id}\\b`));
   });
 });
@@ -181,7 +224,13 @@ describe("a ci backend killed while it saves a large cache", () => {
     const files = 3000;
     // 3,000 files of 16 KiB, each flushed to the disk as it is saved: a save long enough to be caught at.
     const make = `node -e 'const fs=require("fs");fs.mkdirSync("big");const b=Buffer.alloc(16384,7);for(let i=0;i<${files};i++)fs.writeFileSync("big/f"+i,b)'`;
-    const pipeline = ["jobs:", "  deps:", "    cache: [{ key: big, paths: [big] }]", "    steps:", `      - if [ -d big ]; then echo restored $(ls big | wc -l); else ${make} && echo made; fi`].join("\n");
+    const pipeline = [
+      "jobs:",
+      "  deps:",
+      "    cache: [{ key: big, paths: [big] }]",
+      "    steps:",
+      `      - if [ -d big ]; then echo restored $(ls big | wc -l); else ${make} && echo made; fi`,
+    ].join("\n");
     const dir = repos.make({ "quire.yml": pipeline });
     const saving = join(daemon.home, "cache", ".saving");
     // Saves under way, with some of their files written (a save ending meanwhile reads as none).
@@ -192,7 +241,10 @@ describe("a ci backend killed while it saves a large cache", () => {
         return [];
       }
     };
-    const entries = () => (existsSync(join(daemon.home, "cache", "deps")) ? readdirSync(join(daemon.home, "cache", "deps"), { recursive: true }).filter((p) => String(p).endsWith("entry.json")) : []);
+    const entries = () =>
+      existsSync(join(daemon.home, "cache", "deps"))
+        ? readdirSync(join(daemon.home, "cache", "deps"), { recursive: true }).filter((p) => String(p).endsWith("entry.json"))
+        : [];
 
     const before = entries().length;
     const submitted = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);

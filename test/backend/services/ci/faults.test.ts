@@ -33,7 +33,10 @@ test("a step log that cannot be written fails that run as internal; the backend 
   // Run 1's first step writes its log to a device that is always full.
   mkdirSync(join(d.home, "logs", "1", "full"), { recursive: true });
   symlinkSync("/dev/full", join(d.home, "logs", "1", "full", "1-0.log"));
-  const dir = repos.make({ "full.yml": "jobs:\n  full:\n    steps: [ 'echo hello; sleep 5' ]\n", "fine.yml": "jobs:\n  fine:\n    steps: [ 'sleep 0.5; echo fine' ]\n" });
+  const dir = repos.make({
+    "full.yml": "jobs:\n  full:\n    steps: [ 'echo hello; sleep 5' ]\n",
+    "fine.yml": "jobs:\n  fine:\n    steps: [ 'sleep 0.5; echo fine' ]\n",
+  });
   const broken = await quirectlJson(d.home, ["run", join(dir, "full.yml")]);
   assert.equal(broken.id, 1);
   const fine = await quirectlJson(d.home, ["run", join(dir, "fine.yml"), "--wait"]);
@@ -50,7 +53,8 @@ test("a daemon a step starts in its own session, with its descriptors closed, en
   const d = await daemon();
   const pids = repos.dir("pids");
   // The step goes on once the daemon has written its pid: ending it earlier could end the daemon first.
-  const escapeStep = (name: string) => `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
+  const escapeStep = (name: string) =>
+    `setsid -f sh -c 'exec </dev/null >/dev/null 2>&1; echo $$ > ${pids}/${name}; exec sleep 300'; until [ -s ${pids}/${name} ]; do sleep 0.01; done`;
   const dir = repos.make({
     "done.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escapeStep("done"))}\n`,
     "cancel.yml": `jobs:\n  bg:\n    sandbox: false\n    steps:\n      - ${JSON.stringify(escapeStep("cancel") + "; sleep 300")}\n`,
@@ -71,7 +75,9 @@ test("a daemon a step starts in its own session, with its descriptors closed, en
 test("a ci backend killed outright: the next one records the run orphaned and ends what its steps left", async () => {
   const d = await daemon();
   const pids = repos.dir("pids");
-  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n` });
+  const dir = repos.make({
+    "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM; echo $$ > ${pids}/pid; sleep 300 & wait; sleep 300\n`,
+  });
   const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml")]);
   const step = await pidFrom(join(pids, "pid"));
   const { status } = await adminCall(AdminOp.STATUS, { home: d.home });

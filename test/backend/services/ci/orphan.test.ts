@@ -21,12 +21,18 @@ test("SIGKILL of quired mid-run: no step process is left, and the restarted daem
   const pidDir = repos.dir("pids");
   // Ignoring SIGHUP and SIGTERM: only a tree kill that goes on to SIGKILL ends this step. `sandbox: false`: it
   // writes its pid outside its workspace, which a sandbox's pid namespace would renumber (sandbox.test.ts has the sandboxed case).
-  const dir = repos.make({ "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n` });
+  const dir = repos.make({
+    "quire.yml": `jobs:\n  stubborn:\n    sandbox: false\n    steps:\n      - trap '' HUP TERM INT; echo $$ > ${pidDir}/pid; sleep 300 & wait; sleep 300\n`,
+  });
 
   let daemon: TestDaemon = await startTestDaemon([], home);
   cleanup.push(() => daemon.stop());
   const run = await quirectlJson(home, ["run", join(dir, "quire.yml")]);
-  await eventually(() => existsSync(join(pidDir, "pid")) && readFileSync(join(pidDir, "pid"), "utf8").endsWith("\n"), "the step to start", 20_000);
+  await eventually(
+    () => existsSync(join(pidDir, "pid")) && readFileSync(join(pidDir, "pid"), "utf8").endsWith("\n"),
+    "the step to start",
+    20_000,
+  );
   const step = identify(Number(readFileSync(join(pidDir, "pid"), "utf8")));
   const [ciBackend] = await daemon.backendPids();
   const backend = identify(ciBackend!);

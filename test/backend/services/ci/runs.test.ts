@@ -53,7 +53,24 @@ describe("a passing pipeline", () => {
     });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
     assert.equal(run.state, "complete");
-    for (const key of ["id", "repo", "ref", "pipeline", "state", "failure_kind", "failure_summary", "superseded_by", "created_at", "started_at", "finished_at", "jobs", "commit", "tree", "dirty", "annotations"]) {
+    for (const key of [
+      "id",
+      "repo",
+      "ref",
+      "pipeline",
+      "state",
+      "failure_kind",
+      "failure_summary",
+      "superseded_by",
+      "created_at",
+      "started_at",
+      "finished_at",
+      "jobs",
+      "commit",
+      "tree",
+      "dirty",
+      "annotations",
+    ]) {
       assert.ok(key in run, `run JSON has ${key}`);
     }
     assert.equal(run.repo, dir);
@@ -66,13 +83,23 @@ describe("a passing pipeline", () => {
     assert.equal(run.failure_summary, null);
     assert.equal(run.superseded_by, null);
     assert.match(run.finished_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.deepEqual(run.jobs.map((j: any) => [j.name, j.state, j.exit_code]), [["build", "complete", 0], ["test", "complete", 0]]);
+    assert.deepEqual(
+      run.jobs.map((j: any) => [j.name, j.state, j.exit_code]),
+      [
+        ["build", "complete", 0],
+        ["test", "complete", 0],
+      ],
+    );
     const [build, testJob] = run.jobs;
     assert.ok(testJob.started_at >= build.finished_at, "test starts after build, which it needs");
-    for (const key of ["name", "state", "exit_code", "started_at", "finished_at", "log"]) assert.ok(key in testJob.steps[0], `step JSON has ${key}`);
+    for (const key of ["name", "state", "exit_code", "started_at", "finished_at", "log"])
+      assert.ok(key in testJob.steps[0], `step JSON has ${key}`);
     assert.equal(readFileSync(testJob.steps[0].log, "utf8").trim(), "in a terminal");
     assert.equal(readFileSync(testJob.steps[1].log, "utf8").trim(), "hello");
-    assert.deepEqual(run.annotations.map((a: any) => [a.text, a.job]), [[`checked run ${run.id}`, "test"]]);
+    assert.deepEqual(
+      run.annotations.map((a: any) => [a.text, a.job]),
+      [[`checked run ${run.id}`, "test"]],
+    );
 
     const logs = await quirectl(daemon.home, ["logs", String(run.id), "--job", "build", "--step", "compile"]);
     assert.equal(logs.code, 0, logs.stderr);
@@ -129,7 +156,9 @@ describe("watching a run that does not exist", () => {
     try {
       const next = Number((await ci.list(1))[0]?.id ?? 0) + 1;
       // As a plain request: a client that has its answer sends no CANCEL (CiClient's stream would).
-      const answer = CiResponse.decode(await ci.connection.request(Lane.CI, Buffer.from(CiRequest.encode({ watch: { id: BigInt(next) } }).finish())));
+      const answer = CiResponse.decode(
+        await ci.connection.request(Lane.CI, Buffer.from(CiRequest.encode({ watch: { id: BigInt(next) } }).finish())),
+      );
       assert.deepEqual([answer.ok, answer.errorCode], [false, "QUIRE_ERR_RUN_NOT_FOUND"]);
       const dir = repos.make({ "quire.yml": "jobs:\n  one:\n    steps: [ 'true', 'true' ]\n" });
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
@@ -186,7 +215,10 @@ describe("a failing pipeline", () => {
   });
 
   test("the summary stays within 600 characters for long output", async () => {
-    const dir = repos.make({ "quire.yml": "jobs:\n  noisy:\n    steps:\n      - run: for i in $(seq 1 300); do echo \"line $i $(printf 'x%.0s' $(seq 1 150))\"; done; exit 1\n" });
+    const dir = repos.make({
+      "quire.yml":
+        "jobs:\n  noisy:\n    steps:\n      - run: for i in $(seq 1 300); do echo \"line $i $(printf 'x%.0s' $(seq 1 150))\"; done; exit 1\n",
+    });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"], 1);
     assert.ok(run.failure_summary.length <= 600, `${run.failure_summary.length} characters`);
     assert.match(run.failure_summary, /line 300/);
@@ -212,7 +244,10 @@ describe("a failing pipeline", () => {
     const job = run.jobs[0];
     assert.equal(job.state, "complete");
     assert.equal(job.attempt, 2);
-    assert.deepEqual(job.attempts.map((a: any) => a.steps.map((s: any) => s.state)), [["failed"], ["complete"]]);
+    assert.deepEqual(
+      job.attempts.map((a: any) => a.steps.map((s: any) => s.state)),
+      [["failed"], ["complete"]],
+    );
   });
 
   test("a bad pipeline file is refused before anything runs: exit 2, file:line:column", async () => {
@@ -227,7 +262,12 @@ describe("a failing pipeline", () => {
   });
 
   test("an unknown run id exits 1 with a message", async () => {
-    for (const args of [["runs", "show", "999999"], ["logs", "999999"], ["cancel", "999999"], ["watch", "999999"]]) {
+    for (const args of [
+      ["runs", "show", "999999"],
+      ["logs", "999999"],
+      ["cancel", "999999"],
+      ["watch", "999999"],
+    ]) {
       const r = await quirectl(daemon.home, args);
       assert.equal(r.code, 1, args.join(" "));
       assert.match(r.stderr, /999999/);
@@ -247,7 +287,11 @@ function sleepers(names: string[]): { dir: string; pidDir: string; file: string 
 }
 
 async function stepProcesses(pidDir: string, names: string[]) {
-  await eventually(() => names.every((n) => existsSync(join(pidDir, n)) && readFileSync(join(pidDir, n), "utf8").endsWith("\n")), "the steps to start", 20_000);
+  await eventually(
+    () => names.every((n) => existsSync(join(pidDir, n)) && readFileSync(join(pidDir, n), "utf8").endsWith("\n")),
+    "the steps to start",
+    20_000,
+  );
   return names.map((n) => identify(Number(readFileSync(join(pidDir, n), "utf8"))));
 }
 
@@ -258,7 +302,10 @@ describe("stopping runs", () => {
     const steps = await stepProcesses(pidDir, ["a", "b"]);
     const cancelled = await quirectlJson(daemon.home, ["cancel", String(run.id)]);
     assert.equal(cancelled.state, "cancelled");
-    assert.deepEqual(cancelled.jobs.map((j: any) => j.state), ["cancelled", "cancelled"]);
+    assert.deepEqual(
+      cancelled.jobs.map((j: any) => j.state),
+      ["cancelled", "cancelled"],
+    );
     for (const step of steps) assert.equal(alive(step), false, `step ${step.pid} ended`);
     const again = await quirectlJson(daemon.home, ["cancel", String(run.id)]);
     assert.equal(again.state, "cancelled");
@@ -331,7 +378,9 @@ describe("secrets and run tokens", () => {
     // Not from the step's log, which shows the token redacted: from a file outside the workspace.
     const out = repos.dir("token");
     // Unsandboxed: a sandboxed step's /tmp is its own, and `out` lies there.
-    const dir = repos.make({ "quire.yml": `jobs:\n  t:\n    sandbox: false\n    steps:\n      - echo "$QUIRE_RUN_TOKEN" > ${join(out, "token")}\n` });
+    const dir = repos.make({
+      "quire.yml": `jobs:\n  t:\n    sandbox: false\n    steps:\n      - echo "$QUIRE_RUN_TOKEN" > ${join(out, "token")}\n`,
+    });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
     const token = readFileSync(join(out, "token"), "utf8").trim();
     assert.match(token, /^[0-9a-f]{64}$/);
@@ -344,7 +393,11 @@ describe("secrets and run tokens", () => {
 
 describe("the exact tree", () => {
   test("a dirty working copy runs as it is and is left byte-identical", async () => {
-    const dir = repos.make({ "quire.yml": "jobs:\n  look:\n    steps:\n      - cat tracked.txt new.txt; echo changed > tracked.txt\n", "tracked.txt": "committed\n", ".gitignore": "ignored.txt\n" });
+    const dir = repos.make({
+      "quire.yml": "jobs:\n  look:\n    steps:\n      - cat tracked.txt new.txt; echo changed > tracked.txt\n",
+      "tracked.txt": "committed\n",
+      ".gitignore": "ignored.txt\n",
+    });
     writeFiles(dir, { "tracked.txt": "edited\n", "new.txt": "untracked\n", "ignored.txt": "ignored\n" });
     const before = workingCopyState(dir);
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml"), "--wait"]);
@@ -381,7 +434,10 @@ function workingCopyState(dir: string) {
 
 describe("logs", () => {
   test("--follow on a live run gets every byte, in order, and ends with the run", async () => {
-    const dir = repos.make({ "quire.yml": "jobs:\n  count:\n    steps:\n      - for i in $(seq 1 200); do echo line $i; sleep 0.002; done\n      - echo second step\n" });
+    const dir = repos.make({
+      "quire.yml":
+        "jobs:\n  count:\n    steps:\n      - for i in $(seq 1 200); do echo line $i; sleep 0.002; done\n      - echo second step\n",
+    });
     const run = await quirectlJson(daemon.home, ["run", join(dir, "quire.yml")]);
     const followed = await quirectl(daemon.home, ["logs", String(run.id), "--follow", "--raw"]);
     assert.equal(followed.code, 0, followed.stderr);
@@ -399,13 +455,19 @@ describe("logs", () => {
     const ci = await CiClient.connect({ home: daemon.home, autostart: false });
     try {
       const submitted = await ci.submit(join(dir, "quire.yml"), readFileSync(join(dir, "quire.yml"), "utf8"));
-      const firstFailed = await eventually(async () => {
-        const job = (await ci.get(submitted.id)).jobs[0]!;
-        return job.steps[0]?.state === "failed" && job;
-      }, "the first attempt to fail", 30_000);
+      const firstFailed = await eventually(
+        async () => {
+          const job = (await ci.get(submitted.id)).jobs[0]!;
+          return job.steps[0]?.state === "failed" && job;
+        },
+        "the first attempt to fail",
+        30_000,
+      );
       assert.equal(firstFailed.steps.length, 1, "the retry is not recorded yet");
       const chunks: string[] = [];
-      const end = await ci.logs(submitted.id, { follow: true }, (chunk) => chunks.push(`${chunk.attempt}: ${Buffer.from(chunk.data).toString()}`));
+      const end = await ci.logs(submitted.id, { follow: true }, (chunk) =>
+        chunks.push(`${chunk.attempt}: ${Buffer.from(chunk.data).toString()}`),
+      );
       assert.equal(end.state, "complete", "the answer comes with the run's end");
       assert.deepEqual(chunks.join("").replaceAll("\r\n", "\n"), "1: attempt 1\n2: attempt 2\n");
     } finally {

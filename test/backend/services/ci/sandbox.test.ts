@@ -36,7 +36,12 @@ function personDir(files: Record<string, string> = {}): string {
 function pipeline(jobs: Record<string, { fields?: string[]; steps: string[] }>): string {
   const lines = ["jobs:"];
   for (const [name, job] of Object.entries(jobs)) {
-    lines.push(`  ${name}:`, ...(job.fields ?? []).map((f) => `    ${f}`), "    steps:", ...job.steps.map((s) => `      - ${JSON.stringify(s)}`));
+    lines.push(
+      `  ${name}:`,
+      ...(job.fields ?? []).map((f) => `    ${f}`),
+      "    steps:",
+      ...job.steps.map((s) => `      - ${JSON.stringify(s)}`),
+    );
   }
   return `${lines.join("\n")}\n`;
 }
@@ -96,7 +101,10 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     const dir = repos.make({ "quire.yml": pipeline({ first: { steps: [`echo ${marker}; exit 3`] } }) });
     const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 1);
     other = { log: run.jobs[0].steps[0].log, workspace: join(d.home, "work", String(run.id)), marker };
-    assert.ok(existsSync(other.log) && existsSync(join(d.home, "secret.key")) && existsSync(other.workspace), "the other run's log and workspace, and secret.key, are there");
+    assert.ok(
+      existsSync(other.log) && existsSync(join(d.home, "secret.key")) && existsSync(other.workspace),
+      "the other run's log and workspace, and secret.key, are there",
+    );
   });
 
   test("cannot read secret.key, the store, another run's log or workspace; writes its workspace, its caches and its job's /tmp only; has its terminal", async () => {
@@ -135,10 +143,21 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     assert.ok(readdirSync(join(d.home, "git")).length >= 2, "the other run's repository has a store too");
     assert.match(log(run, "confined", 5), /wrote the caches and \/tmp/);
     assert.match(log(run, "confined", 6), /kept across its steps/);
-    assert.deepEqual(run.annotations.map((a: any) => a.text), [`sandboxed ${rand}`], "quirectl annotate reaches the daemon, and there is no warning");
+    assert.deepEqual(
+      run.annotations.map((a: any) => a.text),
+      [`sandboxed ${rand}`],
+      "quirectl annotate reaches the daemon, and there is no warning",
+    );
     // Nothing of it reached the person's files.
     assert.equal(readFileSync(join(person, "notes.txt"), "utf8"), "the person's notes\n");
-    for (const path of [join(person, "new"), homeProbe, join(dir, "from-the-step"), join(homedir(), ".npm", `probe-${rand}`), join(homedir(), ".cache", `probe-${rand}`), `/tmp/probe-${rand}`]) {
+    for (const path of [
+      join(person, "new"),
+      homeProbe,
+      join(dir, "from-the-step"),
+      join(homedir(), ".npm", `probe-${rand}`),
+      join(homedir(), ".cache", `probe-${rand}`),
+      `/tmp/probe-${rand}`,
+    ]) {
       assert.equal(existsSync(path), false, `${path} was not written`);
     }
     await eventually(() => !existsSync(join(d.home, "sandbox", String(run.id))), "its /tmp and caches to go with the run");
@@ -170,7 +189,11 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
   });
 
   test("`sandbox: false` reads what it could before, and the run says so in a warning", async () => {
-    const dir = repos.make({ "quire.yml": pipeline({ open: { fields: ["sandbox: false"], steps: [`cat "$QUIRE_HOME/secret.key" > /dev/null && cat ${other.log}`] } }) });
+    const dir = repos.make({
+      "quire.yml": pipeline({
+        open: { fields: ["sandbox: false"], steps: [`cat "$QUIRE_HOME/secret.key" > /dev/null && cat ${other.log}`] },
+      }),
+    });
     const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 0);
     assert.equal(run.state, "complete", run.failure_summary);
     assert.match(log(run, "open"), new RegExp(other.marker));
@@ -192,7 +215,10 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     const dir = repos.make({
       "quire.yml": pipeline({
         online: { steps: [`(${reach("online")}) && echo reached`] },
-        offline: { fields: ["network: false"], steps: [`if (${reach("offline")}) 2>/dev/null; then echo reached; exit 1; fi; echo 'no way out'`] },
+        offline: {
+          fields: ["network: false"],
+          steps: [`if (${reach("offline")}) 2>/dev/null; then echo reached; exit 1; fi; echo 'no way out'`],
+        },
       }),
     });
     const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 0);
@@ -228,9 +254,17 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
     const mark = `server-${rand}`;
     const server = `${JSON.stringify(process.execPath)} ${JSON.stringify(fixture("pong-server.js"))} /tmp/server`;
     // Its /tmp is the job's, kept across its steps; the server's host pid is found by the variable its job sets.
-    const ping = "for i in $(seq 400); do test -s /tmp/server && break; sleep 0.05; done; read -r pid start port < /tmp/server; exec 3<>/dev/tcp/127.0.0.1/$port; echo ping >&3; read -r -t 30 reply <&3; test \"$reply\" = pong";
-    const ways = { "setsid-nohup": `setsid nohup ${server} &`, nohup: `nohup ${server} &`, subshell: `( ${server} & )`, disown: `${server} & disown` };
-    const jobs = Object.fromEntries(Object.entries(ways).map(([name, start]) => [name, { fields: [`env: { SERVER_MARK: ${mark} }`], steps: [start, ping, ping] }]));
+    const ping =
+      'for i in $(seq 400); do test -s /tmp/server && break; sleep 0.05; done; read -r pid start port < /tmp/server; exec 3<>/dev/tcp/127.0.0.1/$port; echo ping >&3; read -r -t 30 reply <&3; test "$reply" = pong';
+    const ways = {
+      "setsid-nohup": `setsid nohup ${server} &`,
+      nohup: `nohup ${server} &`,
+      subshell: `( ${server} & )`,
+      disown: `${server} & disown`,
+    };
+    const jobs = Object.fromEntries(
+      Object.entries(ways).map(([name, start]) => [name, { fields: [`env: { SERVER_MARK: ${mark} }`], steps: [start, ping, ping] }]),
+    );
     const dir = repos.make({ "quire.yml": pipeline(jobs) });
     const run = await quirectlJson(d.home, ["run", join(dir, "quire.yml"), "--wait"], 0, { timeoutMs: 110_000 });
     assert.equal(run.state, "complete", run.failure_summary);
@@ -259,7 +293,9 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
   });
 });
 
-test("a ci backend killed outright: the next one ends what a sandboxed step left", { skip: !linux && "the sandbox is Linux's (bubblewrap)" }, async () => {
+test("a ci backend killed outright: the next one ends what a sandboxed step left", {
+  skip: !linux && "the sandbox is Linux's (bubblewrap)",
+}, async () => {
   const d = await startTestDaemon();
   cleanup.push(() => d.stop());
   const marker = `quire-stubborn-${randomBytes(6).toString("hex")}`;

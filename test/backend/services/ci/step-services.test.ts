@@ -59,7 +59,16 @@ test("servers steps start in the background serve their job's later steps and en
   });
   // `sandbox: false`: the servers write their pids outside the workspace, which a sandbox's pid namespace
   // would renumber (sandbox.test.ts has the sandboxed case).
-  const yaml = ["jobs:", ...jobs.flatMap((j) => [`  ${j.name}:`, "    timeout: 2m", "    sandbox: false", "    steps:", ...j.steps.map((s) => `      - ${JSON.stringify(s)}`)])].join("\n");
+  const yaml = [
+    "jobs:",
+    ...jobs.flatMap((j) => [
+      `  ${j.name}:`,
+      "    timeout: 2m",
+      "    sandbox: false",
+      "    steps:",
+      ...j.steps.map((s) => `      - ${JSON.stringify(s)}`),
+    ]),
+  ].join("\n");
   const dir = repos.make({ "quire.yml": `${yaml}\n` });
 
   const ran = await quirectl(daemon.home, ["run", join(dir, "quire.yml"), "--wait", "--json"], { timeoutMs: 110_000 });

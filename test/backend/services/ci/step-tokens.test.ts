@@ -28,15 +28,25 @@ after(async () => {
  * where there is no sandbox (a sandboxed step's /tmp is its own); the binding must hold even then.
  */
 /** The run's annotations but the warnings that its jobs run without the sandbox. */
-const notes = (run: { annotations: { text: string; job: string; step: string | null }[] }) => run.annotations.filter((a) => !a.text.startsWith("warning: job "));
+const notes = (run: { annotations: { text: string; job: string; step: string | null }[] }) =>
+  run.annotations.filter((a) => !a.text.startsWith("warning: job "));
 
 function pipeline(jobs: Record<string, string[]>): string {
-  const yaml = ["jobs:", ...Object.entries(jobs).flatMap(([name, steps]) => [`  ${name}:`, "    sandbox: false", "    steps:", ...steps.map((s) => `      - ${JSON.stringify(s)}`)])].join("\n");
+  const yaml = [
+    "jobs:",
+    ...Object.entries(jobs).flatMap(([name, steps]) => [
+      `  ${name}:`,
+      "    sandbox: false",
+      "    steps:",
+      ...steps.map((s) => `      - ${JSON.stringify(s)}`),
+    ]),
+  ].join("\n");
   return join(repos.make({ "quire.yml": `${yaml}\n` }), "quire.yml");
 }
 
 /** A step line that annotates with the token in `file` and says whether that was accepted. */
-const annotateWith = (file: string, text: string) => `if QUIRE_RUN_TOKEN=$(cat ${file}) quirectl annotate ${JSON.stringify(text)}; then echo accepted; else echo refused; fi`;
+const annotateWith = (file: string, text: string) =>
+  `if QUIRE_RUN_TOKEN=$(cat ${file}) quirectl annotate ${JSON.stringify(text)}; then echo accepted; else echo refused; fi`;
 
 test("a step's token is redacted from its log, labels its notes with its own job and step, and dies with the step", async () => {
   const leaked = join(files, "leaked");
@@ -55,7 +65,11 @@ test("a step's token is redacted from its log, labels its notes with its own job
   assert.match(token, /^[0-9a-f]{64}$/);
   const log = readFileSync(leak.log, "utf8");
   assert.match(log, /^token=\*\*\*\r\n$/, "redacted like a secret");
-  assert.deepEqual(notes(run).map((a) => [a.text, a.job, a.step]), [["labelled by the daemon", "check", label.name]], "the job and step are the token's, not the caller's");
+  assert.deepEqual(
+    notes(run).map((a) => [a.text, a.job, a.step]),
+    [["labelled by the daemon", "check", label.name]],
+    "the job and step are the token's, not the caller's",
+  );
   assert.match(readFileSync(stale.log, "utf8"), /refused/, "the first step's token died when it ended");
   const late = await quirectl(daemon.home, ["annotate", "after the run"], { env: { QUIRE_RUN_TOKEN: token } });
   assert.equal(late.code, 1);
@@ -67,7 +81,11 @@ test("a step of run B using run A's token is refused while A still runs", async 
   const tokenOfA = join(files, "a-token");
   const release = new Gate(files, "a-release");
   const a = await quirectlJson(daemon.home, ["run", pipeline({ a: [`echo "$QUIRE_RUN_TOKEN" > ${tokenOfA}`, release.wait] })]);
-  await eventually(() => existsSync(tokenOfA) && readFileSync(tokenOfA, "utf8").endsWith("\n"), "run A's first step to write its token", 30_000);
+  await eventually(
+    () => existsSync(tokenOfA) && readFileSync(tokenOfA, "utf8").endsWith("\n"),
+    "run A's first step to write its token",
+    30_000,
+  );
   const b = await quirectlJson(daemon.home, ["run", pipeline({ b: [annotateWith(tokenOfA, "written by run B")] }), "--wait"]);
   assert.equal(b.state, "complete", b.failure_summary);
   assert.match(readFileSync(b.jobs[0].steps[0].log, "utf8"), /refused/);

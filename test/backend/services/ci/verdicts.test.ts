@@ -20,10 +20,14 @@ const notes = join(scratch, "notes");
 mkdirSync(standIns);
 mkdirSync(notes);
 // The stand-in: each call's arguments, one per line, in a file of its own.
-writeFileSync(join(standIns, "notify-send"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${notes}/$$.tmp" && mv "${notes}/$$.tmp" "${notes}/$$"\n`);
+writeFileSync(
+  join(standIns, "notify-send"),
+  `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${notes}/$$.tmp" && mv "${notes}/$$.tmp" "${notes}/$$"\n`,
+);
 chmodSync(join(standIns, "notify-send"), 0o755);
 
-const PIPELINE = "name: checks\njobs:\n  build:\n    steps:\n      - name: compile\n        run: |\n          echo compiling\n          test ! -e broken || { echo 'error: it is broken'; exit 3; }\n";
+const PIPELINE =
+  "name: checks\njobs:\n  build:\n    steps:\n      - name: compile\n        run: |\n          echo compiling\n          test ! -e broken || { echo 'error: it is broken'; exit 3; }\n";
 
 const repos = tempRepos();
 let daemon: TestDaemon;
@@ -43,7 +47,10 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const recorded = () => readdirSync(notes).filter((name) => !name.endsWith(".tmp")).map((name) => readFileSync(join(notes, name), "utf8").trimEnd().split("\n"));
+const recorded = () =>
+  readdirSync(notes)
+    .filter((name) => !name.endsWith(".tmp"))
+    .map((name) => readFileSync(join(notes, name), "utf8").trimEnd().split("\n"));
 const statusDir = () => join(daemon.home, "status");
 
 async function runToEnd(options: Parameters<CiClient["submit"]>[2]) {
@@ -74,13 +81,19 @@ describe("status files and notifications", () => {
     const failed = await runToEnd({ trigger: "post-commit", notify: true });
     rmSync(join(repo, "broken"));
     assert.equal(failed.trigger, "post-commit");
-    await eventually(() => recorded().length === 1, () => `the notification; so far ${JSON.stringify(recorded())}`);
+    await eventually(
+      () => recorded().length === 1,
+      () => `the notification; so far ${JSON.stringify(recorded())}`,
+    );
     const [args] = recorded();
     assert.deepEqual(args!.slice(0, 3), ["--app-name=quire", "--urgency=critical", "--"]);
     assert.equal(args![3], `quire: run ${failed.id} failed`);
     assert.deepEqual(args!.slice(4), ["checks on main", 'job build, step "compile" exited 3', "error: it is broken"]);
     // A workspace is released once its run has ended: runs.keep-failed-workspaces 0 keeps none.
-    await eventually(() => !existsSync(join(daemon.home, "work", String(failed.id))), "the failed run's workspace to be removed (runs.keep-failed-workspaces: 0)");
+    await eventually(
+      () => !existsSync(join(daemon.home, "work", String(failed.id))),
+      "the failed run's workspace to be removed (runs.keep-failed-workspaces: 0)",
+    );
 
     const passed = await runToEnd({ trigger: "watch", notify: true });
     await eventually(() => recorded().length === 2, "the second notification");
