@@ -84,9 +84,8 @@ function markedOnce(marker: string): Promise<ProcessIdentity> {
   return eventually(() => marked(marker)[0], `a process named ${marker}`, 20_000);
 }
 
-const linux = process.platform === "linux";
 
-describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewrap)" }, () => {
+describe("a sandboxed step", { skip: process.platform !== "linux" && "the sandbox is Linux's (bubblewrap)" }, () => {
   let d: TestDaemon;
   /** A failed run's first step's log and its kept workspace: another run's files. */
   let other: { log: string; workspace: string; marker: string };
@@ -294,7 +293,7 @@ describe("a sandboxed step", { skip: !linux && "the sandbox is Linux's (bubblewr
 });
 
 test("a ci backend killed outright: the next one ends what a sandboxed step left", {
-  skip: !linux && "the sandbox is Linux's (bubblewrap)",
+  skip: process.platform !== "linux" && "the sandbox is Linux's (bubblewrap)",
 }, async () => {
   const d = await startTestDaemon();
   cleanup.push(() => d.stop());
