@@ -84,7 +84,6 @@ function markedOnce(marker: string): Promise<ProcessIdentity> {
   return eventually(() => marked(marker)[0], `a process named ${marker}`, 20_000);
 }
 
-
 describe("a sandboxed step", { skip: process.platform !== "linux" && "the sandbox is Linux's (bubblewrap)" }, () => {
   let d: TestDaemon;
   /** A failed run's first step's log and its kept workspace: another run's files. */
