@@ -27,4 +27,5 @@ export type {
   AnnotationView,
   StoreStats,
   TokenStep,
+  FinishedRun,
 } from "./types.js";

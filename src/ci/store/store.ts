@@ -10,6 +10,7 @@ import { migrate } from "./migrate.js";
 import type {
   CreatedRun,
   EndState,
+  FinishedRun,
   JobState,
   NewRun,
   RunEnd,
@@ -27,7 +28,7 @@ type Db = Database.Database;
 type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
-  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache`;
+  created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache, rerun_of`;
 const ORPHANED_SUMMARY =
   "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
@@ -57,6 +58,7 @@ export class RunStore {
   readonly #skipJob: Database.Transaction<(runId: number, job: string, at: number) => boolean>;
   readonly #retryJob: Database.Transaction<(runId: number, job: string, at: number) => number | undefined>;
   readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
+  readonly #deleteRuns: Database.Transaction<(ids: readonly number[]) => number[]>;
 
   /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
   static open(file: string): RunStore {
@@ -134,6 +136,8 @@ export class RunStore {
         trigger: input.trigger ?? "manual",
         notify: input.notify ? 1 : 0,
         noCache: input.noCache ? 1 : 0,
+        snapshot: input.snapshot === undefined || input.snapshot === null ? null : JSON.stringify(input.snapshot),
+        rerunOf: input.rerunOf ?? null,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -201,6 +205,43 @@ export class RunStore {
       }
       return { orphaned, requeued: s.runIdsInState.all("pending") as number[] };
     });
+
+    this.#deleteRuns = db.transaction((ids: readonly number[]) => {
+      // A run superseded by a doomed one goes with it: its superseded_by would name nothing. It is older
+      // and finished, so retention, which removes the oldest first, has usually chosen it already.
+      const doomed = new Set<number>();
+      const next = [...ids];
+      for (let id = next.pop(); id !== undefined; id = next.pop()) {
+        if (doomed.has(id) || s.isFinished.get(id) === undefined) continue;
+        doomed.add(id);
+        next.push(...(s.supersededBy.all(id) as number[]));
+      }
+      // A run a staying run's cached job was given the result of (cached_from) stays: that job shows its
+      // steps' logs. So does a run whose deletion needs one that stays gone (the run it superseded).
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (const id of doomed) {
+          const needed = [...(s.citingRuns.all(id) as number[]), ...(s.supersededBy.all(id) as number[])];
+          if (needed.some((other) => !doomed.has(other))) {
+            doomed.delete(id);
+            changed = true;
+          }
+        }
+      }
+      // Newest first: a cached job names an older run, and its foreign key is checked at once.
+      for (const id of [...doomed].sort((a, b) => b - a)) {
+        s.deleteRunSteps.run(id);
+        s.deleteRunJobs.run(id);
+        s.deleteRunAnnotations.run(id);
+        s.deleteRun.run(id);
+      }
+      return [...doomed].sort((a, b) => a - b);
+    });
+  }
+
+  /** The database file. */
+  get file(): string {
+    return this.#file;
   }
 
   close(): void {
@@ -340,6 +381,42 @@ export class RunStore {
     return this.#end(() => this.#recover.immediate(at));
   }
 
+  /** Every finished run (newest first) with when it ended: what retention chooses from. */
+  finishedRuns(): FinishedRun[] {
+    return this.#s.finishedRuns.all() as FinishedRun[];
+  }
+
+  /** The snapshot run `id` recorded (NewRun.snapshot, parsed); null when it has none, undefined when there is no such run. */
+  runSnapshot(id: number): unknown {
+    const row = this.#s.runSnapshot.get(id) as { snapshot: string | null } | undefined;
+    return row && (row.snapshot === null ? null : JSON.parse(row.snapshot));
+  }
+
+  /** The id of every run the store holds, live or not. */
+  runIds(): Set<number> {
+    return new Set(this.#s.allRunIds.all() as number[]);
+  }
+
+  /** The runs each run's cached jobs were given results of (jobs.cached_from), for runs that cite any. */
+  citations(): Map<number, number[]> {
+    const cites = new Map<number, number[]>();
+    for (const { runId, from } of this.#s.citations.all() as { runId: number; from: number }[])
+      cites.set(runId, [...(cites.get(runId) ?? []), from]);
+    return cites;
+  }
+
+  /**
+   * Deletes finished runs with their jobs, steps and annotations, all in one transaction (together with
+   * any run one of them superseded); a live run is never deleted, nor one whose results a cached job of a
+   * run that stays shows. Returns the ids deleted. The logs are the caller's to remove, after: a crash in
+   * between leaves logs no row names, never a row whose logs are gone. On a full disk it may use the
+   * store's reserve, since what it does frees room.
+   */
+  deleteRuns(ids: readonly number[]): number[] {
+    if (ids.length === 0) return [];
+    return this.#end(() => this.#deleteRuns.immediate(ids));
+  }
+
   /** Gives an active step its token (by hash); false when the step is not active. The token dies as the step ends. */
   issueStepToken(runId: number, job: string, attempt: number, index: number, tokenHash: Buffer): boolean {
     return this.#write(() => this.#s.issueStepToken.run(tokenHash, runId, job, attempt, index).changes === 1);
@@ -438,8 +515,8 @@ function prepare(db: Db) {
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
     insertRun:
-      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache)`),
+      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache, snapshot, rerun_of)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
@@ -497,6 +574,17 @@ function prepare(db: Db) {
       FROM step_tokens t JOIN steps s ON s.id = t.step_id JOIN jobs j ON j.id = s.job_id
       WHERE t.token_hash = ? AND s.state = 'active'`),
     runExists: p(`SELECT 1 FROM runs WHERE id = ?`),
+    finishedRuns: p(`SELECT id, state, finished_at AS finishedAt FROM runs WHERE NOT ${unfinished} ORDER BY id DESC`),
+    allRunIds: p(`SELECT id FROM runs`).pluck(),
+    runSnapshot: p(`SELECT snapshot FROM runs WHERE id = ?`),
+    isFinished: p(`SELECT 1 FROM runs WHERE id = ? AND NOT ${unfinished}`).pluck(),
+    supersededBy: p(`SELECT id FROM runs WHERE superseded_by = ?`).pluck(),
+    citingRuns: p(`SELECT DISTINCT run_id FROM jobs WHERE cached_from = ?`).pluck(),
+    citations: p(`SELECT DISTINCT run_id AS runId, cached_from AS "from" FROM jobs WHERE cached_from IS NOT NULL`),
+    deleteRunSteps: p(`DELETE FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE run_id = ?)`),
+    deleteRunJobs: p(`DELETE FROM jobs WHERE run_id = ?`),
+    deleteRunAnnotations: p(`DELETE FROM annotations WHERE run_id = ?`),
+    deleteRun: p(`DELETE FROM runs WHERE id = ?`),
     insertAnnotation: p(`INSERT INTO annotations (run_id, job, step, text, created_at) VALUES (?, ?, ?, ?, ?)`),
     putSecret: p(`INSERT INTO secrets (name, nonce, box, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (name) DO UPDATE SET nonce = excluded.nonce, box = excluded.box, updated_at = excluded.updated_at`),

@@ -30,6 +30,10 @@ export interface NewRun {
   notify?: boolean;
   /** Run every job, even one whose result a complete job of the same inputs has given (`quirectl run --no-cache`). */
   noCache?: boolean;
+  /** What the run works on, as the workspace layer describes it (JSON-serialisable), for a rerun; none for a plain directory. */
+  snapshot?: unknown;
+  /** The run whose tree this one runs again (quirectl rerun). */
+  rerunOf?: number | null;
 }
 
 /** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
@@ -73,6 +77,15 @@ export interface RunRecord {
   trigger: string;
   notify: boolean;
   noCache: boolean;
+  /** The run whose tree this one ran again; null when it is not a rerun, or that run has been removed. */
+  rerunOf: number | null;
+}
+
+/** A run that has ended, as retention sees it. */
+export interface FinishedRun {
+  id: number;
+  state: Exclude<RunState, "pending" | "active">;
+  finishedAt: number;
 }
 
 export interface StepView {

@@ -24,6 +24,7 @@ export interface RunRow {
   triggered_by: string;
   notify: number;
   no_cache: number;
+  rerun_of: number | null;
 }
 
 export interface JobRow {
@@ -82,6 +83,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     trigger: r.triggered_by,
     notify: r.notify === 1,
     noCache: r.no_cache === 1,
+    rerunOf: r.rerun_of,
   };
 }
 

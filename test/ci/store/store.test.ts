@@ -534,6 +534,7 @@ describe("RunStore", () => {
         trigger: "manual",
         notify: false,
         noCache: false,
+        rerunOf: null,
         annotations: [],
         jobs: [
           {
