@@ -359,6 +359,11 @@ export const ERROR_CODES = {
     means: "A step log was written after it was closed: a bug in quire.",
     action: "Report it.",
   },
+  QUIRE_ERR_RETENTION_SETTING: {
+    layer: "ci",
+    means: "A retention bound (a `quired --keep-...` flag or its `QUIRE_KEEP_...` variable) is not a count, an age or a size.",
+    action: "Write it as the message says (`500`, `30d`, `2GiB`) or `unlimited`; `quired --help` lists the bounds.",
+  },
   QUIRE_ERR_STORE_OPEN: {
     layer: "ci",
     means: "The run store (quire.db) cannot be opened or cannot use WAL.",

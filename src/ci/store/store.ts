@@ -392,6 +392,11 @@ export class RunStore {
     return row && (row.snapshot === null ? null : JSON.parse(row.snapshot));
   }
 
+  /** The highest id ever given to a run (0 before the first): an id above it has never named a run. */
+  lastRunId(): number {
+    return (this.#s.nextRunId.get() as number) - 1;
+  }
+
   /** The id of every run the store holds, live or not. */
   runIds(): Set<number> {
     return new Set(this.#s.allRunIds.all() as number[]);

@@ -151,6 +151,21 @@ export class Workspaces {
     return names;
   }
 
+  /** The workspaces kept after a failure, with when each was kept: what retention chooses from. */
+  async keptFailed(): Promise<{ runId: number; dir: string; keptAt: number }[]> {
+    const kept = [];
+    for (const { runId } of await this.#failed()) {
+      const marker = await stat(`${this.#runDir(runId)}.failed`).catch(() => undefined);
+      if (marker) kept.push({ runId, dir: this.#runDir(runId), keptAt: marker.mtimeMs });
+    }
+    return kept;
+  }
+
+  /** Removes run `runId`'s workspace, kept or not (nothing when it has none), after the releases asked for before. */
+  discard(runId: number): Promise<void> {
+    return this.#later(() => this.#remove(runId));
+  }
+
   // Runs `fn` after every release (and letting go) asked for before it.
   #later(fn: () => Promise<void>): Promise<void> {
     const done = this.#releases.then(fn);
