@@ -105,7 +105,7 @@ export async function watchRun(args: GlobalArgs & { id: number }): Promise<numbe
  * Shows the run until it ends (ringing the bell for `run --wait`); the exit code says how it ended.
  * `interruptible`: Ctrl-C says the run goes on and how to follow or cancel it, a second one cancels it (interrupt.ts).
  */
-async function follow(
+export async function follow(
   ci: CiClient,
   id: bigint,
   json: boolean,

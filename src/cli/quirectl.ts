@@ -31,6 +31,7 @@ import { hookInstall, hookUninstall, type HookInstallArgs } from "./hook.js";
 import { hookRun, type HookRunArgs } from "./hook-run.js";
 import { prompt, PROMPT_SHELLS } from "./prompt.js";
 import { watchRuns } from "./watch.js";
+import { collectGarbage, type GcArgs } from "./gc.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -304,6 +305,12 @@ export async function main(argv: string[]): Promise<number> {
         "Cancel a run: every step's whole process tree ends",
         (y) => y.positional("id", { type: "string", demandOption: true }),
         run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })),
+      )
+      .command(
+        "gc",
+        "Remove the runs, logs, kept workspaces and cache entries over the daemon's retention limits now, and say what that freed",
+        (y) => y.option("dry-run", { type: "boolean", default: false, describe: "Remove nothing; say what would be removed" }),
+        run((a: GcArgs) => collectGarbage(a)),
       )
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y

@@ -3,6 +3,8 @@ import yargs from "yargs";
 import { Broker } from "../broker/broker.js";
 import { RootRefusedError } from "../broker/errors.js";
 import { takeActivation, type Activation } from "../broker/socket-activation.js";
+import { RetentionSettingError } from "../ci/gc/errors.js";
+import { parseBound, RETENTION_SETTINGS, retentionFromEnv } from "../ci/gc/limits.js";
 import { resolvePlaces } from "../core/places.js";
 import { QUIRE_VERSION } from "../version.js";
 import { ExitCode } from "./exit-codes.js";
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
       describe:
         "Exit once no client has connected and no backend has run for this many ms (quirectl passes it to a quired it starts on demand; default: never)",
     })
+    // Strings, read by applyRetentionFlags (typed loosely, so the flags above keep their types).
+    .options(Object.fromEntries(RETENTION_SETTINGS.map((s) => [s.flag, { type: "string", describe: s.describe }])) as Record<never, never>)
     .strict()
     .fail((message, error) => {
       if (error) throw error;
@@ -70,6 +74,13 @@ export async function main(argv: string[]): Promise<number> {
     })
     .parse();
   if (usageError) return ExitCode.Usage;
+  try {
+    applyRetentionFlags(args as Record<string, unknown>);
+  } catch (error) {
+    if (!(error instanceof RetentionSettingError)) throw error;
+    process.stderr.write(`quired: ${error.message}\nRun quired --help for the options.\n`);
+    return ExitCode.Usage;
+  }
 
   process.umask(0o077);
   let broker: Broker;
@@ -113,4 +124,18 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGHUP", () => broker.reopenLog());
   await broker.closed;
   return ExitCode.Ok;
+}
+
+/**
+ * The retention flags become the environment the ci backend is started with (where it reads its limits),
+ * and every bound, from a flag or the environment, is checked here, so a bad one stops quired at once.
+ */
+function applyRetentionFlags(args: Record<string, unknown>): void {
+  for (const s of RETENTION_SETTINGS) {
+    const value = args[s.flag];
+    if (typeof value !== "string") continue;
+    parseBound(s, value, `--${s.flag}`);
+    process.env[s.env] = value;
+  }
+  retentionFromEnv(process.env);
 }

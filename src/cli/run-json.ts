@@ -21,6 +21,7 @@ export function runJson(run: CiRun) {
     tree: run.tree || null,
     dirty: run.dirty,
     trigger: run.trigger || null,
+    rerun_of: run.rerunOf ? Number(run.rerunOf) : null,
     jobs: run.jobs.map(jobJson),
     annotations: run.annotations.map((a) => ({
       text: a.text,

@@ -1,7 +1,7 @@
 // Typed calls to the ci service: submit a pipeline, read runs, watch them, follow their logs, cancel,
 // keep secrets and annotate a live run from one of its steps.
 import { randomUUID } from "node:crypto";
-import { CiEvent, CiRequest, CiResponse, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
+import { CiEvent, CiRequest, CiResponse, type CiGcReport, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
 import type { ErrorCode } from "../errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
@@ -10,7 +10,7 @@ import type { Connection } from "./connection.js";
 import { ClientError, ConnectionClosedError } from "./errors.js";
 import { SUBMIT_TIMEOUT_MS, submitUntilAnswered } from "./submission.js";
 
-export type { CiRun, CiLogChunk, CiPosition };
+export type { CiRun, CiLogChunk, CiPosition, CiGcReport };
 
 /** The ci service said no; `code` is its permanent error code, `position` where a pipeline file is wrong. */
 export class CiRequestError extends ClientError {
@@ -127,6 +127,16 @@ export class CiClient {
   /** Runs, newest first. */
   async list(limit = 0): Promise<CiRun[]> {
     return (await this.call({ list: { limit } })).runs;
+  }
+
+  /** Runs finished run `id`'s tree again (with `failed`, only its jobs that did not complete and those that need them). */
+  async rerun(id: number | bigint, options: { failed?: boolean } = {}): Promise<CiRun> {
+    return (await this.call({ rerun: { id: BigInt(id), failed: options.failed ?? false } })).run!;
+  }
+
+  /** Applies the daemon's retention limits now (`dryRun`: only says what that would remove). */
+  async gc(options: { dryRun?: boolean } = {}): Promise<CiGcReport> {
+    return (await this.call({ gc: { dryRun: options.dryRun ?? false } })).gc!;
   }
 
   async cancel(id: number | bigint): Promise<CiRun> {

@@ -97,9 +97,9 @@ export const RETENTION_SETTINGS: readonly RetentionSetting[] = [
   setting("keep-caches-size", "QUIRE_KEEP_CACHES_SIZE", "caches", "bytes"),
 ];
 
-/** The limits the environment sets, the defaults for the rest; throws RetentionSettingError naming a bad value. */
-export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): RetentionLimits {
-  const limits = copyLimits(DEFAULT_LIMITS);
+/** The limits the environment sets, `base`'s for the rest; throws RetentionSettingError naming a bad value. */
+export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env, base: RetentionLimits = DEFAULT_LIMITS): RetentionLimits {
+  const limits = copyLimits(base);
   for (const s of RETENTION_SETTINGS) {
     const text = env[s.env];
     if (text === undefined || text === "") continue;

@@ -153,6 +153,11 @@ export class Runner extends EventEmitter {
     this.#executions.removeLeftScratch();
   }
 
+  /** The runs' workspaces: retention removes the kept ones it is over its limits with. */
+  get workspaces(): Workspaces {
+    return this.#workspaces;
+  }
+
   get activeRuns(): number {
     return this.#executions.count;
   }

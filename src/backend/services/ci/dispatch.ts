@@ -1,5 +1,6 @@
 // A frame on the ci lane, to the operation it asks for: a CANCEL ends a stream, a CiRequest is decoded
 // and served, and whatever fails is answered as an error response.
+import type { GarbageCollector } from "../../../ci/gc/collector.js";
 import { CiRequest, type CiResponse } from "../../../gen/quire/v1/ci.js";
 import { Frame_Kind, type Frame } from "../../../gen/quire/v1/frame.js";
 import { CiErrorCode } from "../../../wire/error-codes.js";
@@ -7,10 +8,11 @@ import { TRIGGER_NAME } from "../../../ci/rules.js";
 import { CiBadRequestError } from "../../errors.js";
 import type { ServedConnection } from "../../served-connection.js";
 import { sendLogs, type LogParts } from "./logs.js";
+import { gcMessage } from "./retention.js";
 import { withStepSummaries } from "./run-message.js";
 import { watchRun, type WatchParts } from "./watch.js";
 
-export type CiParts = WatchParts & LogParts;
+export type CiParts = WatchParts & LogParts & { collector: GarbageCollector };
 
 export function serveFrame(parts: CiParts, frame: Frame, client: ServedConnection): void {
   if (frame.kind === Frame_Kind.CANCEL) return parts.streams.cancel(client, frame.requestId);
@@ -59,6 +61,7 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
     runner.removeSecret(ci.secretRemove.name);
     return respond({});
   }
+  if (ci.gc) return respond({ gc: gcMessage(await parts.collector.collect({ dryRun: ci.gc.dryRun })) });
   if (ci.annotate) {
     runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text);
     return respond({});

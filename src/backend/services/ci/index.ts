@@ -2,6 +2,7 @@
 // wire (CiRequest in, CiResponse and CiEvent out) and src/ci does the work: dispatch.ts serves each
 // frame, watch.ts and logs.ts the requests that stream, metrics.ts what METRICS reports.
 import { join } from "node:path";
+import { copyLimits, DEFAULT_LIMITS, retentionFromEnv } from "../../../ci/gc/limits.js";
 import { installQuirectlShim } from "../../../ci/runner/quirectl-shim.js";
 import { Runner } from "../../../ci/runner/runner.js";
 import { SettingsError } from "../../../ci/errors.js";
@@ -12,12 +13,18 @@ import type { Service, ServiceContext } from "../service.js";
 import { serveFrame, type CiParts } from "./dispatch.js";
 import { ciMetrics, observeRuns } from "./metrics.js";
 import { CiReplies } from "./replies.js";
+import { startRetention } from "./retention.js";
 import { Streams } from "./streams.js";
 import { reportVerdicts } from "./verdicts.js";
 
 export function createCiService(context: ServiceContext): Service {
-  const store = RunStore.open(context.places.database);
   const settings = daemonSettings(context);
+  // Before the store opens: a bad bound stops the backend naming the setting. quired's flags and the
+  // environment override the configuration file's.
+  const fromFile = copyLimits(DEFAULT_LIMITS);
+  fromFile.workspaces.count = settings["runs.keep-failed-workspaces"];
+  const limits = retentionFromEnv(process.env, fromFile);
+  const store = RunStore.open(context.places.database);
   const runner = new Runner({
     store,
     dataDir: context.places.dataDir,
@@ -26,12 +33,19 @@ export function createCiService(context: ServiceContext): Service {
     binDir: installQuirectlShim(join(context.places.dataDir, "bin")),
     socket: context.places.socket,
     concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY) ?? settings["runs.concurrency"] ?? undefined,
-    keepFailedWorkspaces: settings["runs.keep-failed-workspaces"],
+    keepFailedWorkspaces: Math.min(limits.workspaces.count, Number.MAX_SAFE_INTEGER),
   });
   const observed = observeRuns(runner, context);
   const verdicts = reportVerdicts(runner, store, context);
   runner.start();
-  const parts: CiParts = { runner, replies: new CiReplies(context.places.logDir), streams: new Streams(), logDir: context.places.logDir };
+  const collector = startRetention(runner, store, limits, context);
+  const parts: CiParts = {
+    runner,
+    collector,
+    replies: new CiReplies(context.places.logDir),
+    streams: new Streams(),
+    logDir: context.places.logDir,
+  };
 
   return {
     metrics: () => ciMetrics(store, observed),

@@ -25,6 +25,7 @@ export function runMessage(view: RunView, logDir: string): CiRun {
     tree: view.tree ?? "",
     dirty: view.dirty,
     trigger: view.trigger,
+    rerunOf: BigInt(view.rerunOf ?? 0),
     jobs: view.jobs.map((job) => ({
       needs: specs.get(job.name)?.needs ?? [],
       maxAttempts: 1 + (specs.get(job.name)?.retries ?? 0),

@@ -29,6 +29,8 @@ export interface CiRequest {
   secretList?: CiSecretList | undefined;
   secretRemove?: CiSecretRemove | undefined;
   annotate?: CiAnnotate | undefined;
+  rerun?: CiRerun | undefined;
+  gc?: CiGc | undefined;
 }
 
 /** Run the pipeline in `file` (absolute path) on a snapshot of the tree it lives in. */
@@ -116,6 +118,18 @@ export interface CiAnnotate {
   text: string;
 }
 
+/** Run a finished run's exact tree again, with the pipeline as that run had it; answered with the new run. */
+export interface CiRerun {
+  id: bigint;
+  /** Only the jobs that did not complete (failed, cancelled, skipped) and the jobs that need them. */
+  failed: boolean;
+}
+
+/** Apply the retention limits now; answered with what was removed (dry_run: what would be). */
+export interface CiGc {
+  dryRun: boolean;
+}
+
 export interface CiResponse {
   ok: boolean;
   /** Why ok is false, for a person; error_code is permanent, for programs. */
@@ -126,6 +140,52 @@ export interface CiResponse {
   secretNames: string[];
   /** Where a bad pipeline file is wrong (error_code QUIRE_ERR_PIPELINE_INVALID). */
   position: CiPosition | undefined;
+  gc: CiGcReport | undefined;
+}
+
+export interface CiGcReport {
+  dryRun: boolean;
+  removed: CiGcItem[];
+  freedBytes: bigint;
+  /** What is kept once the pass is done; live runs are not counted. */
+  keptRuns: CiGcUsage | undefined;
+  keptWorkspaces: CiGcUsage | undefined;
+  keptCaches: CiGcUsage | undefined;
+  limits:
+    | CiRetention
+    | undefined;
+  /** Kinds left for a later pass: "caches" while runs are live. */
+  deferred: string[];
+}
+
+export interface CiGcItem {
+  /** run, workspace, cache, leftover */
+  kind: string;
+  /** The run of a run or a workspace; 0 otherwise. */
+  runId: bigint;
+  /** A cache entry's name, or a leftover's path. */
+  name: string;
+  /** count, age, size, run (a workspace whose run went), superseded, leftover */
+  reason: string;
+  bytes: bigint;
+}
+
+export interface CiGcUsage {
+  count: bigint;
+  bytes: bigint;
+}
+
+export interface CiRetention {
+  runs: CiBounds | undefined;
+  workspaces: CiBounds | undefined;
+  caches: CiBounds | undefined;
+}
+
+/** An absent bound is no bound. */
+export interface CiBounds {
+  count?: bigint | undefined;
+  ageMs?: bigint | undefined;
+  bytes?: bigint | undefined;
 }
 
 export interface CiPosition {
@@ -158,6 +218,8 @@ export interface CiRun {
   pipelineFile: string;
   /** What asked for the run: manual, post-commit, pre-push, watch (empty from a daemon that does not say). */
   trigger: string;
+  /** The run whose tree this one ran again (quirectl rerun); 0 when it is not a rerun, or that run is gone. */
+  rerunOf: bigint;
 }
 
 export interface CiJob {
@@ -225,6 +287,8 @@ function createBaseCiRequest(): CiRequest {
     secretList: undefined,
     secretRemove: undefined,
     annotate: undefined,
+    rerun: undefined,
+    gc: undefined,
   };
 }
 
@@ -259,6 +323,12 @@ export const CiRequest: MessageFns<CiRequest> = {
     }
     if (message.annotate !== undefined) {
       CiAnnotate.encode(message.annotate, writer.uint32(82).fork()).join();
+    }
+    if (message.rerun !== undefined) {
+      CiRerun.encode(message.rerun, writer.uint32(90).fork()).join();
+    }
+    if (message.gc !== undefined) {
+      CiGc.encode(message.gc, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -356,6 +426,22 @@ export const CiRequest: MessageFns<CiRequest> = {
             message.annotate = CiAnnotate.decode(reader, reader.uint32());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.rerun = CiRerun.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.gc = CiGc.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -392,6 +478,8 @@ export const CiRequest: MessageFns<CiRequest> = {
         ? CiSecretRemove.fromJSON(object.secret_remove)
         : undefined,
       annotate: isSet(object.annotate) ? CiAnnotate.fromJSON(object.annotate) : undefined,
+      rerun: isSet(object.rerun) ? CiRerun.fromJSON(object.rerun) : undefined,
+      gc: isSet(object.gc) ? CiGc.fromJSON(object.gc) : undefined,
     };
   },
 
@@ -427,6 +515,12 @@ export const CiRequest: MessageFns<CiRequest> = {
     if (message.annotate !== undefined) {
       obj.annotate = CiAnnotate.toJSON(message.annotate);
     }
+    if (message.rerun !== undefined) {
+      obj.rerun = CiRerun.toJSON(message.rerun);
+    }
+    if (message.gc !== undefined) {
+      obj.gc = CiGc.toJSON(message.gc);
+    }
     return obj;
   },
 
@@ -459,6 +553,10 @@ export const CiRequest: MessageFns<CiRequest> = {
     message.annotate = (object.annotate !== undefined && object.annotate !== null)
       ? CiAnnotate.fromPartial(object.annotate)
       : undefined;
+    message.rerun = (object.rerun !== undefined && object.rerun !== null)
+      ? CiRerun.fromPartial(object.rerun)
+      : undefined;
+    message.gc = (object.gc !== undefined && object.gc !== null) ? CiGc.fromPartial(object.gc) : undefined;
     return message;
   },
 };
@@ -1513,8 +1611,178 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
   },
 };
 
+function createBaseCiRerun(): CiRerun {
+  return { id: 0n, failed: false };
+}
+
+export const CiRerun: MessageFns<CiRerun> = {
+  encode(message: CiRerun, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.failed !== false) {
+      writer.uint32(16).bool(message.failed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiRerun {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiRerun();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.failed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiRerun {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      failed: isSet(object.failed) ? globalThis.Boolean(object.failed) : false,
+    };
+  },
+
+  toJSON(message: CiRerun): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.failed !== false) {
+      obj.failed = message.failed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiRerun>, I>>(base?: I): CiRerun {
+    return CiRerun.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiRerun>, I>>(object: I): CiRerun {
+    const message = createBaseCiRerun();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.failed = object.failed ?? false;
+    return message;
+  },
+};
+
+function createBaseCiGc(): CiGc {
+  return { dryRun: false };
+}
+
+export const CiGc: MessageFns<CiGc> = {
+  encode(message: CiGc, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dryRun !== false) {
+      writer.uint32(8).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiGc {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiGc();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiGc {
+    return {
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: CiGc): unknown {
+    const obj: any = {};
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiGc>, I>>(base?: I): CiGc {
+    return CiGc.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiGc>, I>>(object: I): CiGc {
+    const message = createBaseCiGc();
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
 function createBaseCiResponse(): CiResponse {
-  return { ok: false, error: "", errorCode: "", run: undefined, runs: [], secretNames: [], position: undefined };
+  return {
+    ok: false,
+    error: "",
+    errorCode: "",
+    run: undefined,
+    runs: [],
+    secretNames: [],
+    position: undefined,
+    gc: undefined,
+  };
 }
 
 export const CiResponse: MessageFns<CiResponse> = {
@@ -1539,6 +1807,9 @@ export const CiResponse: MessageFns<CiResponse> = {
     }
     if (message.position !== undefined) {
       CiPosition.encode(message.position, writer.uint32(58).fork()).join();
+    }
+    if (message.gc !== undefined) {
+      CiGcReport.encode(message.gc, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1612,6 +1883,14 @@ export const CiResponse: MessageFns<CiResponse> = {
             message.position = CiPosition.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.gc = CiGcReport.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1641,6 +1920,7 @@ export const CiResponse: MessageFns<CiResponse> = {
         ? object.secret_names.map((e: any) => globalThis.String(e))
         : [],
       position: isSet(object.position) ? CiPosition.fromJSON(object.position) : undefined,
+      gc: isSet(object.gc) ? CiGcReport.fromJSON(object.gc) : undefined,
     };
   },
 
@@ -1667,6 +1947,9 @@ export const CiResponse: MessageFns<CiResponse> = {
     if (message.position !== undefined) {
       obj.position = CiPosition.toJSON(message.position);
     }
+    if (message.gc !== undefined) {
+      obj.gc = CiGcReport.toJSON(message.gc);
+    }
     return obj;
   },
 
@@ -1684,6 +1967,677 @@ export const CiResponse: MessageFns<CiResponse> = {
     message.position = (object.position !== undefined && object.position !== null)
       ? CiPosition.fromPartial(object.position)
       : undefined;
+    message.gc = (object.gc !== undefined && object.gc !== null) ? CiGcReport.fromPartial(object.gc) : undefined;
+    return message;
+  },
+};
+
+function createBaseCiGcReport(): CiGcReport {
+  return {
+    dryRun: false,
+    removed: [],
+    freedBytes: 0n,
+    keptRuns: undefined,
+    keptWorkspaces: undefined,
+    keptCaches: undefined,
+    limits: undefined,
+    deferred: [],
+  };
+}
+
+export const CiGcReport: MessageFns<CiGcReport> = {
+  encode(message: CiGcReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.dryRun !== false) {
+      writer.uint32(8).bool(message.dryRun);
+    }
+    for (const v of message.removed) {
+      CiGcItem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.freedBytes !== 0n) {
+      if (BigInt.asUintN(64, message.freedBytes) !== message.freedBytes) {
+        throw new globalThis.Error("value provided for field message.freedBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.freedBytes);
+    }
+    if (message.keptRuns !== undefined) {
+      CiGcUsage.encode(message.keptRuns, writer.uint32(34).fork()).join();
+    }
+    if (message.keptWorkspaces !== undefined) {
+      CiGcUsage.encode(message.keptWorkspaces, writer.uint32(42).fork()).join();
+    }
+    if (message.keptCaches !== undefined) {
+      CiGcUsage.encode(message.keptCaches, writer.uint32(50).fork()).join();
+    }
+    if (message.limits !== undefined) {
+      CiRetention.encode(message.limits, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.deferred) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiGcReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiGcReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.removed.push(CiGcItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.freedBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keptRuns = CiGcUsage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keptWorkspaces = CiGcUsage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.keptCaches = CiGcUsage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.limits = CiRetention.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.deferred.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiGcReport {
+    return {
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      removed: globalThis.Array.isArray(object?.removed) ? object.removed.map((e: any) => CiGcItem.fromJSON(e)) : [],
+      freedBytes: isSet(object.freedBytes)
+        ? BigInt(object.freedBytes)
+        : isSet(object.freed_bytes)
+        ? BigInt(object.freed_bytes)
+        : 0n,
+      keptRuns: isSet(object.keptRuns)
+        ? CiGcUsage.fromJSON(object.keptRuns)
+        : isSet(object.kept_runs)
+        ? CiGcUsage.fromJSON(object.kept_runs)
+        : undefined,
+      keptWorkspaces: isSet(object.keptWorkspaces)
+        ? CiGcUsage.fromJSON(object.keptWorkspaces)
+        : isSet(object.kept_workspaces)
+        ? CiGcUsage.fromJSON(object.kept_workspaces)
+        : undefined,
+      keptCaches: isSet(object.keptCaches)
+        ? CiGcUsage.fromJSON(object.keptCaches)
+        : isSet(object.kept_caches)
+        ? CiGcUsage.fromJSON(object.kept_caches)
+        : undefined,
+      limits: isSet(object.limits) ? CiRetention.fromJSON(object.limits) : undefined,
+      deferred: globalThis.Array.isArray(object?.deferred)
+        ? object.deferred.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CiGcReport): unknown {
+    const obj: any = {};
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.removed?.length) {
+      obj.removed = message.removed.map((e) => CiGcItem.toJSON(e));
+    }
+    if (message.freedBytes !== 0n) {
+      obj.freedBytes = message.freedBytes.toString();
+    }
+    if (message.keptRuns !== undefined) {
+      obj.keptRuns = CiGcUsage.toJSON(message.keptRuns);
+    }
+    if (message.keptWorkspaces !== undefined) {
+      obj.keptWorkspaces = CiGcUsage.toJSON(message.keptWorkspaces);
+    }
+    if (message.keptCaches !== undefined) {
+      obj.keptCaches = CiGcUsage.toJSON(message.keptCaches);
+    }
+    if (message.limits !== undefined) {
+      obj.limits = CiRetention.toJSON(message.limits);
+    }
+    if (message.deferred?.length) {
+      obj.deferred = message.deferred;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiGcReport>, I>>(base?: I): CiGcReport {
+    return CiGcReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiGcReport>, I>>(object: I): CiGcReport {
+    const message = createBaseCiGcReport();
+    message.dryRun = object.dryRun ?? false;
+    message.removed = object.removed?.map((e) => CiGcItem.fromPartial(e)) || [];
+    message.freedBytes = (object.freedBytes !== undefined && object.freedBytes !== null)
+      ? BigInt(object.freedBytes)
+      : 0n;
+    message.keptRuns = (object.keptRuns !== undefined && object.keptRuns !== null)
+      ? CiGcUsage.fromPartial(object.keptRuns)
+      : undefined;
+    message.keptWorkspaces = (object.keptWorkspaces !== undefined && object.keptWorkspaces !== null)
+      ? CiGcUsage.fromPartial(object.keptWorkspaces)
+      : undefined;
+    message.keptCaches = (object.keptCaches !== undefined && object.keptCaches !== null)
+      ? CiGcUsage.fromPartial(object.keptCaches)
+      : undefined;
+    message.limits = (object.limits !== undefined && object.limits !== null)
+      ? CiRetention.fromPartial(object.limits)
+      : undefined;
+    message.deferred = object.deferred?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCiGcItem(): CiGcItem {
+  return { kind: "", runId: 0n, name: "", reason: "", bytes: 0n };
+}
+
+export const CiGcItem: MessageFns<CiGcItem> = {
+  encode(message: CiGcItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.runId !== 0n) {
+      if (BigInt.asUintN(64, message.runId) !== message.runId) {
+        throw new globalThis.Error("value provided for field message.runId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.runId);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.bytes !== 0n) {
+      if (BigInt.asUintN(64, message.bytes) !== message.bytes) {
+        throw new globalThis.Error("value provided for field message.bytes of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiGcItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiGcItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytes = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiGcItem {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      runId: isSet(object.runId) ? BigInt(object.runId) : isSet(object.run_id) ? BigInt(object.run_id) : 0n,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      bytes: isSet(object.bytes) ? BigInt(object.bytes) : 0n,
+    };
+  },
+
+  toJSON(message: CiGcItem): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.runId !== 0n) {
+      obj.runId = message.runId.toString();
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.bytes !== 0n) {
+      obj.bytes = message.bytes.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiGcItem>, I>>(base?: I): CiGcItem {
+    return CiGcItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiGcItem>, I>>(object: I): CiGcItem {
+    const message = createBaseCiGcItem();
+    message.kind = object.kind ?? "";
+    message.runId = (object.runId !== undefined && object.runId !== null) ? BigInt(object.runId) : 0n;
+    message.name = object.name ?? "";
+    message.reason = object.reason ?? "";
+    message.bytes = (object.bytes !== undefined && object.bytes !== null) ? BigInt(object.bytes) : 0n;
+    return message;
+  },
+};
+
+function createBaseCiGcUsage(): CiGcUsage {
+  return { count: 0n, bytes: 0n };
+}
+
+export const CiGcUsage: MessageFns<CiGcUsage> = {
+  encode(message: CiGcUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.count !== 0n) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.count);
+    }
+    if (message.bytes !== 0n) {
+      if (BigInt.asUintN(64, message.bytes) !== message.bytes) {
+        throw new globalThis.Error("value provided for field message.bytes of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiGcUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiGcUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiGcUsage {
+    return {
+      count: isSet(object.count) ? BigInt(object.count) : 0n,
+      bytes: isSet(object.bytes) ? BigInt(object.bytes) : 0n,
+    };
+  },
+
+  toJSON(message: CiGcUsage): unknown {
+    const obj: any = {};
+    if (message.count !== 0n) {
+      obj.count = message.count.toString();
+    }
+    if (message.bytes !== 0n) {
+      obj.bytes = message.bytes.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiGcUsage>, I>>(base?: I): CiGcUsage {
+    return CiGcUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiGcUsage>, I>>(object: I): CiGcUsage {
+    const message = createBaseCiGcUsage();
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
+    message.bytes = (object.bytes !== undefined && object.bytes !== null) ? BigInt(object.bytes) : 0n;
+    return message;
+  },
+};
+
+function createBaseCiRetention(): CiRetention {
+  return { runs: undefined, workspaces: undefined, caches: undefined };
+}
+
+export const CiRetention: MessageFns<CiRetention> = {
+  encode(message: CiRetention, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runs !== undefined) {
+      CiBounds.encode(message.runs, writer.uint32(10).fork()).join();
+    }
+    if (message.workspaces !== undefined) {
+      CiBounds.encode(message.workspaces, writer.uint32(18).fork()).join();
+    }
+    if (message.caches !== undefined) {
+      CiBounds.encode(message.caches, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiRetention {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiRetention();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runs = CiBounds.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workspaces = CiBounds.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caches = CiBounds.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiRetention {
+    return {
+      runs: isSet(object.runs) ? CiBounds.fromJSON(object.runs) : undefined,
+      workspaces: isSet(object.workspaces) ? CiBounds.fromJSON(object.workspaces) : undefined,
+      caches: isSet(object.caches) ? CiBounds.fromJSON(object.caches) : undefined,
+    };
+  },
+
+  toJSON(message: CiRetention): unknown {
+    const obj: any = {};
+    if (message.runs !== undefined) {
+      obj.runs = CiBounds.toJSON(message.runs);
+    }
+    if (message.workspaces !== undefined) {
+      obj.workspaces = CiBounds.toJSON(message.workspaces);
+    }
+    if (message.caches !== undefined) {
+      obj.caches = CiBounds.toJSON(message.caches);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiRetention>, I>>(base?: I): CiRetention {
+    return CiRetention.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiRetention>, I>>(object: I): CiRetention {
+    const message = createBaseCiRetention();
+    message.runs = (object.runs !== undefined && object.runs !== null) ? CiBounds.fromPartial(object.runs) : undefined;
+    message.workspaces = (object.workspaces !== undefined && object.workspaces !== null)
+      ? CiBounds.fromPartial(object.workspaces)
+      : undefined;
+    message.caches = (object.caches !== undefined && object.caches !== null)
+      ? CiBounds.fromPartial(object.caches)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCiBounds(): CiBounds {
+  return { count: undefined, ageMs: undefined, bytes: undefined };
+}
+
+export const CiBounds: MessageFns<CiBounds> = {
+  encode(message: CiBounds, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.count !== undefined) {
+      if (BigInt.asUintN(64, message.count) !== message.count) {
+        throw new globalThis.Error("value provided for field message.count of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.count);
+    }
+    if (message.ageMs !== undefined) {
+      if (BigInt.asUintN(64, message.ageMs) !== message.ageMs) {
+        throw new globalThis.Error("value provided for field message.ageMs of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ageMs);
+    }
+    if (message.bytes !== undefined) {
+      if (BigInt.asUintN(64, message.bytes) !== message.bytes) {
+        throw new globalThis.Error("value provided for field message.bytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CiBounds {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCiBounds();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.count = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ageMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CiBounds {
+    return {
+      count: isSet(object.count) ? BigInt(object.count) : undefined,
+      ageMs: isSet(object.ageMs) ? BigInt(object.ageMs) : isSet(object.age_ms) ? BigInt(object.age_ms) : undefined,
+      bytes: isSet(object.bytes) ? BigInt(object.bytes) : undefined,
+    };
+  },
+
+  toJSON(message: CiBounds): unknown {
+    const obj: any = {};
+    if (message.count !== undefined) {
+      obj.count = message.count.toString();
+    }
+    if (message.ageMs !== undefined) {
+      obj.ageMs = message.ageMs.toString();
+    }
+    if (message.bytes !== undefined) {
+      obj.bytes = message.bytes.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CiBounds>, I>>(base?: I): CiBounds {
+    return CiBounds.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CiBounds>, I>>(object: I): CiBounds {
+    const message = createBaseCiBounds();
+    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : undefined;
+    message.ageMs = (object.ageMs !== undefined && object.ageMs !== null) ? BigInt(object.ageMs) : undefined;
+    message.bytes = (object.bytes !== undefined && object.bytes !== null) ? BigInt(object.bytes) : undefined;
     return message;
   },
 };
@@ -1825,6 +2779,7 @@ function createBaseCiRun(): CiRun {
     annotations: [],
     pipelineFile: "",
     trigger: "",
+    rerunOf: 0n,
   };
 }
 
@@ -1898,6 +2853,12 @@ export const CiRun: MessageFns<CiRun> = {
     }
     if (message.trigger !== "") {
       writer.uint32(146).string(message.trigger);
+    }
+    if (message.rerunOf !== 0n) {
+      if (BigInt.asUintN(64, message.rerunOf) !== message.rerunOf) {
+        throw new globalThis.Error("value provided for field message.rerunOf of type uint64 too large");
+      }
+      writer.uint32(152).uint64(message.rerunOf);
     }
     return writer;
   },
@@ -2059,6 +3020,14 @@ export const CiRun: MessageFns<CiRun> = {
             message.trigger = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.rerunOf = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2123,6 +3092,7 @@ export const CiRun: MessageFns<CiRun> = {
         ? globalThis.String(object.pipeline_file)
         : "",
       trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
+      rerunOf: isSet(object.rerunOf) ? BigInt(object.rerunOf) : isSet(object.rerun_of) ? BigInt(object.rerun_of) : 0n,
     };
   },
 
@@ -2182,6 +3152,9 @@ export const CiRun: MessageFns<CiRun> = {
     if (message.trigger !== "") {
       obj.trigger = message.trigger;
     }
+    if (message.rerunOf !== 0n) {
+      obj.rerunOf = message.rerunOf.toString();
+    }
     return obj;
   },
 
@@ -2216,6 +3189,7 @@ export const CiRun: MessageFns<CiRun> = {
     message.annotations = object.annotations?.map((e) => CiAnnotation.fromPartial(e)) || [];
     message.pipelineFile = object.pipelineFile ?? "";
     message.trigger = object.trigger ?? "";
+    message.rerunOf = (object.rerunOf !== undefined && object.rerunOf !== null) ? BigInt(object.rerunOf) : 0n;
     return message;
   },
 };
