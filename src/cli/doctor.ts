@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeSpace, fileSystemSpace, formatBytes, type FileSystemSpace } from "../ci/disk-space.js";
+import { quireDiskUse, type DiskUse } from "../ci/gc/disk-usage.js";
 import { adminCall, AdminOp } from "../client/admin-calls.js";
 import { DaemonUnreachableError } from "../client/errors.js";
 import { resolvePlaces, type Places } from "../core/places.js";
@@ -34,9 +35,10 @@ const INSTALL = "quirectl daemon install";
 
 export async function doctor(args: GlobalArgs): Promise<number> {
   const places = resolvePlaces({ home: args.home });
-  const findings = await runChecks(places);
+  const [findings, use] = await Promise.all([runChecks(places), quireDiskUse(places)]);
   const ok = findings.every((f) => f.ok);
-  if (args.json) printJson({ ok, checks: findings });
+  const total = use.reduce((sum, part) => sum + part.bytes, 0);
+  if (args.json) printJson({ ok, checks: findings, disk: { dir: places.dataDir, bytes: total, parts: use } });
   else {
     const width = Math.max(...findings.map((f) => f.check.length));
     for (const f of findings) {
@@ -44,9 +46,19 @@ export async function doctor(args: GlobalArgs): Promise<number> {
       if (!f.ok && f.fix) println(`  ${" ".repeat(width)}  fix: ${visible(f.fix)}`);
     }
     println();
+    printDiskUse(places.dataDir, use, total);
+    println();
     println(ok ? "everything looks right" : `${findings.filter((f) => !f.ok).length} of ${findings.length} checks failed`);
   }
   return ok ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** What quire keeps on disk and where, part by part, and how the daemon keeps it bounded. */
+function printDiskUse(dir: string, use: DiskUse[], total: number): void {
+  println(`quire keeps ${formatBytes(total)} in ${visible(dir)}:`);
+  const width = Math.max(...use.map((part) => part.name.length));
+  for (const part of use) println(`  ${part.name.padEnd(width)}  ${formatBytes(part.bytes).padStart(10)}  ${visible(part.path)}`);
+  println("  (the daemon removes old runs, logs, kept workspaces and cache entries by its limits: quirectl gc --dry-run shows them)");
 }
 
 export async function runChecks(places: Places): Promise<Finding[]> {
