@@ -297,6 +297,26 @@ export const ERROR_CODES = {
     means: "A submit's idempotency key is empty or longer than 128 characters.",
     action: "Send a key of 1 to 128 characters, or none (the client makes one).",
   },
+  QUIRE_ERR_RERUN_LIVE: {
+    layer: "ci",
+    means: "`quirectl rerun` of a run that is still pending or active.",
+    action: "Wait for it to end (`quirectl watch ID`) or cancel it, then run it again.",
+  },
+  QUIRE_ERR_RERUN_NOTHING_FAILED: {
+    layer: "ci",
+    means: "`quirectl rerun --failed` of a run none of whose jobs failed or was cancelled.",
+    action: "`quirectl rerun ID` runs every job again.",
+  },
+  QUIRE_ERR_RERUN_NO_TREE: {
+    layer: "ci",
+    means: "A run cannot be run again: it ran a copy of a directory outside git, or was recorded before quire kept runs' trees.",
+    action: "Run the pipeline anew with `quirectl run`.",
+  },
+  QUIRE_ERR_RERUN_TREE_GONE: {
+    layer: "ci",
+    means: "A run's tree or base commit is no longer there: its repository was removed, or its history rewritten and pruned.",
+    action: "Run the pipeline anew with `quirectl run`.",
+  },
   QUIRE_ERR_SECRET_MISSING: {
     layer: "ci",
     means: "A pipeline names a secret that is not set, or a secret to remove is not there.",

@@ -182,3 +182,50 @@ export class CacheEntryError extends CiError {
     );
   }
 }
+
+/** A rerun of a run that is still pending or active: it has no end to run again from yet. */
+export class RerunLiveError extends CiError {
+  constructor(
+    readonly id: number,
+    readonly state: string,
+  ) {
+    super(
+      "QUIRE_ERR_RERUN_LIVE",
+      `run ${id} is ${state}: only a run that has ended can be run again; wait for it (quirectl watch ${id}) or cancel it (quirectl cancel ${id})`,
+    );
+  }
+}
+
+/** `rerun --failed` of a run none of whose jobs failed or was cancelled. */
+export class RerunNothingFailedError extends CiError {
+  constructor(readonly id: number) {
+    super(
+      "QUIRE_ERR_RERUN_NOTHING_FAILED",
+      `run ${id} has no failed or cancelled job: nothing to run again with --failed; quirectl rerun ${id} runs every job`,
+    );
+  }
+}
+
+/** A rerun of a run whose tree quire does not have: a plain directory's copy, or one from before runs kept their trees. */
+export class RerunNoTreeError extends CiError {
+  constructor(
+    readonly id: number,
+    why: string,
+  ) {
+    super("QUIRE_ERR_RERUN_NO_TREE", `run ${id} cannot be run again: ${why}; run the pipeline anew with quirectl run`);
+  }
+}
+
+/** A rerun whose trees (or base commit) are no longer where the run had them. */
+export class RerunTreeGoneError extends CiError {
+  constructor(
+    readonly id: number,
+    missing: { repo: string; id: string }[],
+  ) {
+    const what = missing.map((m) => `${m.id.slice(0, 12)} of ${m.repo}`).join(", ");
+    super(
+      "QUIRE_ERR_RERUN_TREE_GONE",
+      `run ${id} cannot be run again: ${what} ${missing.length === 1 ? "is" : "are"} no longer there (the repository was removed, or its history rewritten and pruned); run the pipeline anew with quirectl run`,
+    );
+  }
+}

@@ -20,6 +20,7 @@ import { pipelineFile } from "./pipeline-file.js";
 import { ringBell } from "./bell.js";
 import { loadSettings } from "./config.js";
 import type { Settings } from "../ci/settings/schema.js";
+import { pipelineAtCommit } from "./commit-pipeline.js";
 
 export interface RunArgs extends GlobalArgs {
   file?: string;
@@ -30,6 +31,8 @@ export interface RunArgs extends GlobalArgs {
   job?: string[];
   /** `--matrix key=value`, any number of times. */
   matrix?: string[];
+  /** `--commit REV`: that commit's tree and file instead of the working copy. */
+  commit?: string;
   wait: boolean;
   cache: boolean;
 }
@@ -48,16 +51,20 @@ export async function submitRun(args: RunArgs): Promise<number> {
   const file = pipelineFile(process.cwd(), args.file, args.workflow);
   const selection = { jobs: args.job ?? [], matrix: matrixValues(args.matrix) };
   let text: string;
-  try {
-    // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
-    text = readPipelineFile(file);
-  } catch (error) {
-    if (!(error instanceof PipelineError)) throw error;
-    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-    throw new PipelineUsageError(
-      code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message,
-      error,
-    );
+  let commit: string | undefined;
+  if (args.commit !== undefined) ({ commit, text } = await pipelineAtCommit(file, args.commit));
+  else {
+    try {
+      // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
+      text = readPipelineFile(file);
+    } catch (error) {
+      if (!(error instanceof PipelineError)) throw error;
+      const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+      throw new PipelineUsageError(
+        code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message,
+        error,
+      );
+    }
   }
   try {
     // Checked here too, so a bad file is refused before the daemon is even started.
@@ -77,6 +84,7 @@ export async function submitRun(args: RunArgs): Promise<number> {
         ...selection,
         notify: !args.wait && settings["notify.run"],
         noCache: !args.cache,
+        commit,
       });
     } catch (error) {
       if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID)
@@ -170,6 +178,7 @@ export async function showRun(args: GlobalArgs & { id: number }): Promise<number
       `repo ${visible(run.repo)}  ref ${visible(run.ref || "-")}  commit ${run.commit || "-"}${run.dirty ? "  (with uncommitted changes)" : ""}`,
     );
     if (run.supersededBy) println(`superseded by run ${run.supersededBy}`);
+    if (run.rerunOf) println(`a rerun of run ${run.rerunOf}`);
     for (const job of run.jobs) {
       println(
         `  ${visible(job.name)}: ${job.state}${job.cachedFrom ? ` from run ${job.cachedFrom}` : ""}${attemptNote(job)}${job.hasExitCode ? ` exit ${job.exitCode}` : ""}`,

@@ -32,6 +32,7 @@ import { hookRun, type HookRunArgs } from "./hook-run.js";
 import { prompt, PROMPT_SHELLS } from "./prompt.js";
 import { watchRuns } from "./watch.js";
 import { collectGarbage, type GcArgs } from "./gc.js";
+import { rerunRun, type RerunArgs } from "./rerun.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
@@ -143,6 +144,10 @@ export async function main(argv: string[]): Promise<number> {
               describe: "Run only this job (a name, or a workflow job's id: every leg) and what it needs; repeatable",
             })
             .option("matrix", { type: "string", array: true, describe: "Run only the matrix legs with this value, key=value; repeatable" })
+            .option("commit", {
+              type: "string",
+              describe: "Run this commit's tree and pipeline file (a commit id, branch or tag) instead of the working copy",
+            })
             .option("wait", {
               type: "boolean",
               default: false,
@@ -241,6 +246,29 @@ export async function main(argv: string[]): Promise<number> {
             run((a: GlobalArgs) => configList(a)),
           )
           .demandCommand(1, "name a config command: get, set, unset or list"),
+      )
+      .command(
+        "rerun <id>",
+        "Run a finished run's exact tree again, with the pipeline as it ran",
+        (y) =>
+          y
+            .positional("id", { type: "string", demandOption: true })
+            .option("failed", {
+              type: "boolean",
+              default: false,
+              describe: "Only the jobs that failed or were cancelled, and the jobs that need them",
+            })
+            .option("cache", {
+              type: "boolean",
+              default: true,
+              describe: "Let the job cache serve jobs whose inputs ran before (--no-cache: run every job)",
+            })
+            .option("wait", {
+              type: "boolean",
+              default: false,
+              describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled",
+            }),
+        run((a: WithId & Omit<RerunArgs, "id">) => rerunRun({ ...a, id: runId(a.id) })),
       )
       .command("action", "Actions from other repositories, kept on this machine for workflows to use", (y) =>
         y

@@ -129,9 +129,9 @@ export class CiClient {
     return (await this.call({ list: { limit } })).runs;
   }
 
-  /** Runs finished run `id`'s tree again (with `failed`, only its jobs that did not complete and those that need them). */
-  async rerun(id: number | bigint, options: { failed?: boolean } = {}): Promise<CiRun> {
-    return (await this.call({ rerun: { id: BigInt(id), failed: options.failed ?? false } })).run!;
+  /** Runs finished run `id`'s tree again (`failed`: only its failed and cancelled jobs and those that need them; `noCache`: no job from the job cache). */
+  async rerun(id: number | bigint, options: { failed?: boolean; noCache?: boolean } = {}): Promise<CiRun> {
+    return (await this.call({ rerun: { id: BigInt(id), failed: options.failed ?? false, noCache: options.noCache ?? false } })).run!;
   }
 
   /** Applies the daemon's retention limits now (`dryRun`: only says what that would remove). */

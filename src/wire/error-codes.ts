@@ -37,6 +37,13 @@ export const CiErrorCode = {
   /** The tree could not be snapshotted or checked out (git's message is in the error). */
   WORKSPACE: "QUIRE_ERR_WORKSPACE",
   SHUTTING_DOWN: "QUIRE_ERR_CI_SHUTTING_DOWN",
+  /** rerun of a run that has not ended. */
+  RERUN_LIVE: "QUIRE_ERR_RERUN_LIVE",
+  /** rerun --failed of a run with nothing failed. */
+  RERUN_NOTHING_FAILED: "QUIRE_ERR_RERUN_NOTHING_FAILED",
+  /** rerun of a run whose tree quire never kept (a plain directory's), or whose trees are gone. */
+  RERUN_NO_TREE: "QUIRE_ERR_RERUN_NO_TREE",
+  RERUN_TREE_GONE: "QUIRE_ERR_RERUN_TREE_GONE",
   /** A submit whose deadline (its frame's deadline_unix_ms) passed before the run was recorded: nothing was, nor will be. */
   NOT_RECORDED: "QUIRE_ERR_CI_NOT_RECORDED",
   BAD_REQUEST: "QUIRE_ERR_CI_BAD_REQUEST",

@@ -9,13 +9,14 @@ import { DependencyCaches } from "../cache/dependency-caches.js";
 import { removeHalfSaved } from "../cache/entry-store.js";
 import { withInputTrees } from "../cache/input-trees.js";
 import { JobResults } from "../cache/job-results.js";
-import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError } from "../errors.js";
+import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError, RerunTreeGoneError } from "../errors.js";
+import { keepRunTrees, missingTrees } from "../gc/run-trees.js";
 import { readPipeline } from "../read-pipeline.js";
 import { selectJobs, type JobSelection } from "../pipeline/select.js";
 import { IDEMPOTENCY_KEY_MAX, KILL_GRACE_MS } from "../rules.js";
 import { expandLocalActions } from "../workflow/local-actions.js";
 import { SecretBox } from "../secrets.js";
-import type { CreatedRun, RunStore, RunView, StepView } from "../store/index.js";
+import type { CreatedRun, NewRun, RunStore, RunView, StepView } from "../store/index.js";
 import type { Pipeline } from "../pipeline/model.js";
 import { StoredSecrets } from "../stored-secrets.js";
 import { ObjectStores } from "../workspace/object-stores.js";
@@ -23,13 +24,14 @@ import { Workspaces } from "../workspace/workspaces.js";
 import { Annotations } from "./annotations.js";
 import { Executions } from "./executions.js";
 import { MarkedLeftovers } from "./leftovers.js";
+import { recordedSnapshot, rerunPipeline } from "./rerun.js";
 import { RunQueries } from "./run-queries.js";
 import { DEFAULT_NICENESS } from "./shell.js";
 import { Slots } from "./slots.js";
 import { StepEnvironment } from "./step-environment.js";
 import { PtyStepLauncher } from "./pty-step-launcher.js";
 import { Sandbox } from "./sandbox.js";
-import { WorkspacePreparer } from "./workspace-preparer.js";
+import { WorkspacePreparer, type StagedWorkspace } from "./workspace-preparer.js";
 
 export interface RunnerOptions {
   store: RunStore;
@@ -80,6 +82,7 @@ export class Runner extends EventEmitter {
   readonly #slots: Slots;
   readonly #workspaces: Workspaces;
   readonly #preparer: WorkspacePreparer;
+  readonly #stores: ObjectStores;
   readonly #secrets: StoredSecrets;
   readonly #executions: Executions;
   readonly #queries: RunQueries;
@@ -101,7 +104,7 @@ export class Runner extends EventEmitter {
     const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
     this.#store = store;
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
-    const stores = new ObjectStores(join(dataDir, "git"));
+    const stores = (this.#stores = new ObjectStores(join(dataDir, "git")));
     this.#workspaces = new Workspaces(join(dataDir, "work"), { keepFailed: options.keepFailedWorkspaces ?? 3, stores });
     this.#preparer = new WorkspacePreparer(this.#workspaces, stores, [dataDir]);
     this.#actionsDir = join(dataDir, "actions");
@@ -206,24 +209,73 @@ export class Runner extends EventEmitter {
     }
     const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
+    return this.#recordStaged(staged, secrets, request.deadline, {
+      repo: request.repo || sourceRoot,
+      ref: request.ref || (snapshot.kind === "git" ? snapshot.ref : ""),
+      pipeline,
+      // Where the steps run: the workspace's copy of the directory holding the pipeline file.
+      workspace: relative(sourceRoot, dirname(path)) || ".",
+      idempotencyKey: request.idempotencyKey,
+      trigger: request.trigger || "manual",
+      notify: request.notify ?? false,
+      noCache: request.noCache ?? false,
+    });
+  }
+
+  /**
+   * Runs finished run `id`'s exact tree again, on the snapshot it recorded, with the pipeline as it had
+   * it and under the same repository and ref (so it supersedes a live run of them); with `failedOnly`,
+   * only its failed and cancelled jobs and the jobs that need them. The new run names `id` (rerunOf). Its
+   * jobs may be served by the job cache as any run's are (the original's complete ones, say), unless `noCache`.
+   */
+  async rerun(id: number, options: { failedOnly?: boolean; noCache?: boolean } = {}): Promise<RunView> {
+    if (this.#closing) throw new CiShuttingDownError();
+    const source = this.get(id);
+    const pipeline = rerunPipeline(source, options.failedOnly ?? false);
+    const recorded = recordedSnapshot(source, this.#store.runSnapshot(id));
+    const missing = await missingTrees(this.#stores, recorded);
+    if (missing.length > 0) throw new RerunTreeGoneError(id, missing);
+    const secrets = this.#secrets.open(pipeline.jobs.flatMap((j) => j.secrets));
+    const staged = await this.#preparer.stageAgain(recorded);
+    return this.#recordStaged(staged, secrets, undefined, {
+      repo: source.repo,
+      ref: source.ref,
+      pipeline,
+      workspace: source.workspace,
+      trigger: "rerun",
+      noCache: options.noCache ?? false,
+      rerunOf: id,
+    });
+  }
+
+  /** Lets go of the trees kept for runs the store no longer has (retention removed them). */
+  forgetTrees(): Promise<void> {
+    return this.#stores.forgetRuns((listed) => {
+      const known = this.#store.runIds();
+      return new Set(listed.filter((id) => !known.has(id)));
+    });
+  }
+
+  // Records the run of a checkout made aside (superseding the live run of its repo, ref and pipeline),
+  // moves the checkout into place, keeps its trees for as long as the run is kept, and starts it.
+  async #recordStaged(
+    staged: StagedWorkspace,
+    secrets: Map<string, string>,
+    deadline: number | undefined,
+    input: Omit<NewRun, "commit" | "tree" | "dirty" | "snapshot">,
+  ): Promise<RunView> {
+    const { snapshot } = staged;
     let created: CreatedRun;
     try {
       const at = Date.now();
-      if (request.deadline !== undefined && at >= request.deadline) throw new NotRecordedError(request.deadline);
+      if (deadline !== undefined && at >= deadline) throw new NotRecordedError(deadline);
       created = this.#store.createRun(
         {
-          repo: request.repo || sourceRoot,
-          ref: request.ref || (snapshot.kind === "git" ? snapshot.ref : ""),
-          pipeline,
+          ...input,
           commit: snapshot.kind === "git" ? snapshot.commit : null,
           tree: snapshot.kind === "git" ? snapshot.tree : null,
           dirty: snapshot.kind === "git" ? snapshot.dirty : false,
-          // Where the steps run: the workspace's copy of the directory holding the pipeline file.
-          workspace: relative(sourceRoot, dirname(path)) || ".",
-          idempotencyKey: request.idempotencyKey,
-          trigger: request.trigger || "manual",
-          notify: request.notify ?? false,
-          noCache: request.noCache ?? false,
+          snapshot: snapshot.kind === "git" ? snapshot : null,
         },
         at,
       );
@@ -237,6 +289,9 @@ export class Runner extends EventEmitter {
       return this.get(run.id);
     }
     staged.place(run.id);
+    // The workspace's own refs hold the trees meanwhile; one that could not be kept only means the run
+    // cannot be run again once its workspace has gone.
+    if (snapshot.kind === "git") void keepRunTrees(this.#stores, run.id, snapshot).catch(() => undefined);
     for (const old of superseded) {
       this.emit("changed", old);
       void this.#executions.stop(old);

@@ -1,7 +1,8 @@
 // A run's workspace, made before the run is recorded: the source is snapshotted into quire's object store
 // and checked out aside, then moved into place once the run has its id (Workspaces.stage).
+import { keptAfresh } from "../gc/run-trees.js";
 import type { ObjectStores } from "../workspace/object-stores.js";
-import { snapshotSource, type Snapshot } from "../workspace/snapshot.js";
+import { snapshotSource, type GitSnapshot, type Snapshot } from "../workspace/snapshot.js";
 import type { StagedWorkspace as StagedCheckout, Workspaces } from "../workspace/workspaces.js";
 
 /** A checkout made aside, waiting for its run. */
@@ -27,6 +28,13 @@ export class WorkspacePreparer {
   async stage(dir: string, commit?: string): Promise<StagedWorkspace> {
     await this.#swept;
     const snapshot = await snapshotSource(dir, { stores: this.#stores, skip: this.#skip, ...(commit ? { commit } : {}) });
+    return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
+  }
+
+  /** Checks out aside, again, the snapshot a run recorded (a rerun): the same trees, kept afresh for this workspace. */
+  async stageAgain(recorded: GitSnapshot): Promise<StagedWorkspace> {
+    await this.#swept;
+    const snapshot = await keptAfresh(this.#stores, recorded);
     return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
   }
 

@@ -2,7 +2,8 @@
 // its trees) into a bare repository of quire's under QUIRE_HOME/git, one per source repository (named by
 // the source's object directory), whose alternate is that object directory: nothing is written into the
 // person's .git and nothing of theirs is copied. Refs in a store (`refs/quire/kept/<name>/...`) keep a
-// workspace's trees for as long as the workspace is there; once no ref holds them, a prune drops them.
+// workspace's trees for as long as the workspace is there, and `refs/quire/runs/<id>/...` a run's for as
+// long as the run is kept (a rerun runs them again); once no ref holds them, a prune drops them.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { WorkspaceError } from "./errors.js";
 import { git } from "./git.js";
 
 const KEPT = "refs/quire/kept";
+const RUNS = "refs/quire/runs";
 const MAKING_PREFIX = ".new-";
 
 /** A store and one name under which it keeps objects (the name of one snapshot's refs). */
@@ -98,6 +100,45 @@ export class ObjectStores {
   }
 
   /**
+   * Makes refs `refs/quire/runs/<runId>/<key>` for each object, apart from the workspaces' (a sweep never
+   * drops them): they keep a run's trees until retention removes the run. Call it while something else
+   * keeps the objects (the snapshot's own refs, say).
+   */
+  async keepForRun(store: string, runId: number, objects: Record<string, string>): Promise<void> {
+    const commands = Object.entries(objects).map(([key, id]) => `update ${RUNS}/${runId}/${key} ${id}\n`);
+    await this.exclusive(store, () => git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: commands.join("") }));
+  }
+
+  /**
+   * Lets go, in every store, of the trees of runs that are gone (retention removed them), pruning the
+   * stores whose loose objects have grown large. `gone` is asked, once a store's refs are listed, which of
+   * the runs they name are gone: a run recorded meanwhile is then known to it.
+   */
+  async forgetRuns(gone: (listed: number[]) => ReadonlySet<number>): Promise<void> {
+    for (const name of await readdir(this.root).catch(() => [] as string[])) {
+      if (!name.endsWith(".git")) continue;
+      const store = join(this.root, name);
+      await this.exclusive(store, async () => {
+        const refs = (await git(store, ["--git-dir=.", "for-each-ref", "--format=%(refname)", `${RUNS}/`])).split("\n").filter(Boolean);
+        const runOf = (ref: string) => Number(ref.slice(RUNS.length + 1).split("/")[0]);
+        const ids = gone([...new Set(refs.map(runOf))]);
+        const dropped = refs.filter((ref) => ids.has(runOf(ref)));
+        if (dropped.length === 0) return;
+        await git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: dropped.map((ref) => `delete ${ref}\n`).join("") });
+        await this.#pruneIfLarge(store);
+      });
+    }
+  }
+
+  /** Whether `store` (or the repository it reads as its alternate) has the object `id`. */
+  async has(store: string, id: string): Promise<boolean> {
+    return git(store, ["--git-dir=.", "cat-file", "-e", id]).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
    * Deletes every kept name not in `live` (what a daemon that stopped between a snapshot and its
    * workspace's record left), then prunes; also removes stores a daemon stopped while making.
    */
@@ -122,6 +163,10 @@ export class ObjectStores {
     const dropped = refs.filter((ref) => pick(ref.slice(KEPT.length + 1).split("/")[0] ?? ""));
     if (dropped.length > 0)
       await git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: dropped.map((ref) => `delete ${ref}\n`).join("") });
+    await this.#pruneIfLarge(store);
+  }
+
+  async #pruneIfLarge(store: string): Promise<void> {
     const counts = await git(store, ["--git-dir=.", "count-objects", "-v"]);
     const loose = Number(/^size: (\d+)$/m.exec(counts)?.[1] ?? 0);
     if (loose >= this.#aboveKiB) await git(store, ["--git-dir=.", "prune", `--expire=${this.#expire}`]);

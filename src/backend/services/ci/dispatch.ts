@@ -61,6 +61,10 @@ async function serveRequest(parts: CiParts, client: ServedConnection, request: F
     runner.removeSecret(ci.secretRemove.name);
     return respond({});
   }
+  if (ci.rerun)
+    return respond({
+      run: replies.run(await runner.rerun(Number(ci.rerun.id), { failedOnly: ci.rerun.failed, noCache: ci.rerun.noCache })),
+    });
   if (ci.gc) return respond({ gc: gcMessage(await parts.collector.collect({ dryRun: ci.gc.dryRun })) });
   if (ci.annotate) {
     runner.annotate(Buffer.from(ci.annotate.token).toString("utf8"), ci.annotate.text);

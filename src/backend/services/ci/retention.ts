@@ -18,6 +18,7 @@ export function startRetention(runner: Runner, store: RunStore, limits: Retentio
     cacheDir: join(context.places.dataDir, "cache"),
     limits,
     settled: (id) => runner.settled(id),
+    forgetRuns: () => runner.forgetTrees(),
   });
   const pass = () => collector.schedule((outcome) => logPass(context, outcome));
   runner.on("changed", (id: number) => {

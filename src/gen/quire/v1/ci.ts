@@ -121,8 +121,10 @@ export interface CiAnnotate {
 /** Run a finished run's exact tree again, with the pipeline as that run had it; answered with the new run. */
 export interface CiRerun {
   id: bigint;
-  /** Only the jobs that did not complete (failed, cancelled, skipped) and the jobs that need them. */
+  /** Only the jobs that failed or were cancelled, and the jobs that need them. */
   failed: boolean;
+  /** Run every job, even one whose result a complete job of the same inputs has given (the job cache). */
+  noCache: boolean;
 }
 
 /** Apply the retention limits now; answered with what was removed (dry_run: what would be). */
@@ -1612,7 +1614,7 @@ export const CiAnnotate: MessageFns<CiAnnotate> = {
 };
 
 function createBaseCiRerun(): CiRerun {
-  return { id: 0n, failed: false };
+  return { id: 0n, failed: false, noCache: false };
 }
 
 export const CiRerun: MessageFns<CiRerun> = {
@@ -1625,6 +1627,9 @@ export const CiRerun: MessageFns<CiRerun> = {
     }
     if (message.failed !== false) {
       writer.uint32(16).bool(message.failed);
+    }
+    if (message.noCache !== false) {
+      writer.uint32(24).bool(message.noCache);
     }
     return writer;
   },
@@ -1658,6 +1663,14 @@ export const CiRerun: MessageFns<CiRerun> = {
             message.failed = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noCache = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1674,6 +1687,11 @@ export const CiRerun: MessageFns<CiRerun> = {
     return {
       id: isSet(object.id) ? BigInt(object.id) : 0n,
       failed: isSet(object.failed) ? globalThis.Boolean(object.failed) : false,
+      noCache: isSet(object.noCache)
+        ? globalThis.Boolean(object.noCache)
+        : isSet(object.no_cache)
+        ? globalThis.Boolean(object.no_cache)
+        : false,
     };
   },
 
@@ -1685,6 +1703,9 @@ export const CiRerun: MessageFns<CiRerun> = {
     if (message.failed !== false) {
       obj.failed = message.failed;
     }
+    if (message.noCache !== false) {
+      obj.noCache = message.noCache;
+    }
     return obj;
   },
 
@@ -1695,6 +1716,7 @@ export const CiRerun: MessageFns<CiRerun> = {
     const message = createBaseCiRerun();
     message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
     message.failed = object.failed ?? false;
+    message.noCache = object.noCache ?? false;
     return message;
   },
 };
