@@ -58,7 +58,8 @@ test("500 runs and a few more through the daemon stay within the bounds quired w
   });
   const ran = [];
   for (const file of ["quire.yml", "broken.yml", "quire.yml", "broken.yml"]) {
-    ran.push(await quirectlJson(daemon.home, ["run", join(dir, file), "--wait"], file === "quire.yml" ? 0 : 1));
+    // --no-cache: a cached job runs no step and writes no log, and this test counts a log per run.
+    ran.push(await quirectlJson(daemon.home, ["run", join(dir, file), "--wait", "--no-cache"], file === "quire.yml" ? 0 : 1));
   }
   const seen = await eventually(
     () => {
