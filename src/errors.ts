@@ -353,6 +353,34 @@ export const ERROR_CODES = {
     means: "A cache entry (a dependency cache, or a job's kept result) could not be read, saved or put back; the job went on without it.",
     action: "The job's annotation says why; check the disk under QUIRE_HOME/cache.",
   },
+  QUIRE_ERR_REMOTE_CACHE_UNREACHABLE: {
+    layer: "ci",
+    means:
+      "The remote job-result cache (cache.remote) could not be reached, or did not answer within its time bound; the run went on with the local cache.",
+    action: "Check the server at cache.remote.url (is it running, is the address right); the job's annotation and quired.log name it.",
+  },
+  QUIRE_ERR_REMOTE_CACHE_DENIED: {
+    layer: "ci",
+    means: "The remote job-result cache answered 401 or 403: the token was refused; the run went on with the local cache.",
+    action: "Set the secret cache.remote.token names again (quirectl secret set NAME) with a token the server takes, and check the team.",
+  },
+  QUIRE_ERR_REMOTE_CACHE_STATUS: {
+    layer: "ci",
+    means: "The remote job-result cache answered with a status quire did not expect (a 5xx, say); the run went on with the local cache.",
+    action: "Look at the server's log; the job's annotation names the status.",
+  },
+  QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT: {
+    layer: "ci",
+    means:
+      "An artifact the remote cache gave back is not whole (truncated, altered, not of the hash asked for); nothing of it was restored and the job ran.",
+    action: "Nothing to do for the run; if it repeats, remove the artifact from the server's storage.",
+  },
+  QUIRE_ERR_REMOTE_ARTIFACT_SIGNATURE: {
+    layer: "ci",
+    means:
+      "An artifact the remote cache gave back has no signature, or not the one the configured key (cache.remote.signature-key) gives it; it was not restored and the job ran.",
+    action: "Give every machine the same signature key; an artifact uploaded without it stays unused.",
+  },
   QUIRE_ERR_SECRET_KEY: {
     layer: "ci",
     means: "The secret key file (QUIRE_HOME/secret.key) is unsafe or damaged.",

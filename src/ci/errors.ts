@@ -229,3 +229,76 @@ export class RerunTreeGoneError extends CiError {
     );
   }
 }
+
+/**
+ * The remote job-result cache could not be asked or told (unreachable, too slow, the token refused, the
+ * server failing), or what it gave back cannot be used. Never a job's failure: the run goes on with the
+ * local cache, and the job's annotation and the daemon log say which of these it was.
+ */
+export abstract class RemoteCacheError extends CiError {}
+
+/** The server did not answer: refused, unreachable, or no answer within the time bound. */
+export class RemoteCacheUnreachableError extends RemoteCacheError {
+  constructor(
+    readonly url: string,
+    why: string,
+    cause?: unknown,
+  ) {
+    super(
+      "QUIRE_ERR_REMOTE_CACHE_UNREACHABLE",
+      `the remote cache at ${url} could not be reached (${why}); the run went on with the local cache`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/** The server said 401 or 403: the token is wrong, expired, or not allowed for the team. */
+export class RemoteCacheDeniedError extends RemoteCacheError {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+  ) {
+    super(
+      "QUIRE_ERR_REMOTE_CACHE_DENIED",
+      `the remote cache at ${url} refused the token (HTTP ${status}); check the secret named by cache.remote.token (quirectl secret set NAME) and the team; the run went on with the local cache`,
+    );
+  }
+}
+
+/** The server answered with a status quire did not expect (a 5xx, say). */
+export class RemoteCacheStatusError extends RemoteCacheError {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+  ) {
+    super("QUIRE_ERR_REMOTE_CACHE_STATUS", `the remote cache at ${url} answered HTTP ${status}; the run went on with the local cache`);
+  }
+}
+
+/** An artifact that is not whole: truncated, altered, not quire's, or not of the hash asked for. Never restored. */
+export class RemoteArtifactCorruptError extends RemoteCacheError {
+  constructor(
+    readonly hash: string,
+    why: string,
+  ) {
+    super(
+      "QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT",
+      `the remote cache's artifact ${hash} was refused: ${why}; nothing of it was restored, and the job ran`,
+    );
+  }
+}
+
+/** An artifact without the signature the configured key gives it, or with another: never restored. */
+export class RemoteArtifactSignatureError extends RemoteCacheError {
+  constructor(
+    readonly hash: string,
+    why: string,
+  ) {
+    super(
+      "QUIRE_ERR_REMOTE_ARTIFACT_SIGNATURE",
+      `the remote cache's artifact ${hash} was refused: ${why}; check that every machine signs with the same key (cache.remote.signature-key); nothing of it was restored, and the job ran`,
+    );
+  }
+}

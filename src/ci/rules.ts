@@ -27,6 +27,18 @@ export const IDEMPOTENCY_KEY_MAX = 128;
 /** What asked for a run (`manual`, `post-commit`, `pre-push`, `watch`); a CHECK of the store. */
 export const TRIGGER_NAME = /^[a-z0-9-]{1,32}$/;
 
+/**
+ * One request to the remote job cache (cache.remote): past it the run goes on without the answer, and a
+ * run's end waits no longer than this on its uploads.
+ */
+export const REMOTE_CACHE_TIMEOUT_MS = 10_000;
+
+/** An artifact of the remote job cache, up or down: turborepo-remote-cache's default body limit (100 MiB). */
+export const REMOTE_ARTIFACT_MAX_BYTES = 100 * 1024 * 1024;
+
+/** The trigger of a run that records a job's result found on the remote cache (RemoteResultRun). */
+export const REMOTE_RESULT_TRIGGER = "remote-cache";
+
 /** Between the interrupt and SIGKILL when a step's tree, or what a job left behind, is ended. */
 export const KILL_GRACE_MS = 2_000;
 

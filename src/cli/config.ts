@@ -112,5 +112,7 @@ function write(file: string, name: SettingName, value: ReturnType<typeof setting
 }
 
 function restartNote(name: SettingName): string {
-  return name.startsWith("runs.") ? "\nthe ci backend reads it when it starts: quirectl daemon restart applies it now" : "";
+  return name.startsWith("runs.") || name.startsWith("cache.")
+    ? "\nthe ci backend reads it when it starts: quirectl daemon restart applies it now"
+    : "";
 }

@@ -68,8 +68,7 @@ export class EntryStore<Meta extends object> {
   async save(name: string, from: string, paths: readonly string[], meta: Meta, now: number, keepEmpty = false): Promise<SaveResult> {
     const final = join(this.#dir, name);
     if ((await this.read(name)) !== undefined) return "exists";
-    const aside = join(this.#root, SAVING, `${process.pid}-${randomBytes(6).toString("hex")}`);
-    await mkdir(aside, { recursive: true, mode: 0o700 });
+    const aside = await this.scratch();
     try {
       const held: string[] = [];
       for (const path of paths) {
@@ -95,6 +94,18 @@ export class EntryStore<Meta extends object> {
     } finally {
       await rm(aside, { recursive: true, force: true });
     }
+  }
+
+  /** The directory entry `name`'s paths are under. */
+  filesOf(name: string): string {
+    return join(this.#dir, name, FILES);
+  }
+
+  /** A new directory to gather files in before they are saved, removed when the ci backend starts. */
+  async scratch(): Promise<string> {
+    const dir = join(this.#root, SAVING, `${process.pid}-${randomBytes(6).toString("hex")}`);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
 
   /** Copies entry `name`'s paths back under `to`, replacing what is in their way. */

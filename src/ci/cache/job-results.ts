@@ -29,6 +29,17 @@ export class JobResults {
     await this.#entries.save(inputs, dir, job.outputPaths, { outputs }, now, true);
   }
 
+  /** What the job of `inputs` left as it was kept: its outputs, and its paths under `dir`; undefined when nothing was kept. */
+  async kept(inputs: string): Promise<{ outputs: Record<string, string>; paths: string[]; dir: string } | undefined> {
+    const entry = await this.#entries.read(inputs);
+    return entry && { outputs: entry.outputs, paths: entry.paths, dir: this.#entries.filesOf(inputs) };
+  }
+
+  /** A new directory to gather a result's files in before `keep` saves them from there (the caller removes it). */
+  scratch(): Promise<string> {
+    return this.#entries.scratch();
+  }
+
   /**
    * What the job of `inputs` left: its outputs, and how to put its files back under `dir` (done only
    * when a job that runs needs them); undefined when nothing was kept.

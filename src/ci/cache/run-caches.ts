@@ -2,6 +2,8 @@
 // given that job's result instead of running; a job's `cache:` entries are restored before its first
 // step and saved once an attempt completes, and so are a workflow's actions/cache steps. A cache that
 // cannot be read or written never fails a job: it goes on without it, and an annotation of the job says why.
+// With a remote cache, a result not found here is asked for there, and a result made here is uploaded
+// once its job has ended, beside the jobs that follow; the run's end waits for the uploads, each bounded.
 import { evaluateTemplate } from "../expressions/template.js";
 import { hashFiles } from "../expressions/hash-files.js";
 import { CacheEntryError } from "../errors.js";
@@ -12,6 +14,8 @@ import type { CacheRequest, DependencyCaches } from "./dependency-caches.js";
 import { jobInputs, type NeedInputs } from "./job-inputs.js";
 import type { JobResults } from "./job-results.js";
 import { ANNOTATION_MAX } from "../rules.js";
+import type { RemoteCacheError } from "../errors.js";
+import type { AskingRun, RemoteResults } from "./remote-results.js";
 
 export interface RunCachesOptions {
   store: RunStore;
@@ -27,6 +31,10 @@ export interface RunCachesOptions {
   dir: string;
   /** False for `quirectl run --no-cache`: every job runs (and what completes is still kept). */
   useResults: boolean;
+  /** The job cache's remote half (cache.remote); without it, results are this machine's only. */
+  remote?: { results: RemoteResults; run: AskingRun };
+  /** Writes a warning to the daemon's log: the remote cache's failures go there too. */
+  warn?(message: string, fields: Record<string, unknown>): void;
   /** Called after each annotation it writes. */
   changed(): void;
   now(): number;
@@ -50,6 +58,8 @@ export interface CachedResult {
 
 export class RunCaches {
   readonly #o: RunCachesOptions;
+  /** The uploads under way, each ending (never rejecting) within its bound. */
+  readonly #uploads: Promise<void>[] = [];
 
   constructor(options: RunCachesOptions) {
     this.#o = options;
@@ -63,7 +73,7 @@ export class RunCaches {
   /** The result of an earlier complete job of these inputs; undefined: the job runs. */
   async cachedResult(job: Job, inputs: string): Promise<CachedResult | undefined> {
     if (!this.#o.useResults) return undefined;
-    const proof = this.#o.store.provenBy(inputs, this.#o.runId);
+    const proof = this.#o.store.provenBy(inputs, this.#o.runId) ?? (await this.#fromRemote(job, inputs));
     if (proof === undefined) return undefined;
     const found = await this.#o.results.find(job, inputs, this.#o.baseDir);
     if (!found) return undefined;
@@ -126,6 +136,53 @@ export class RunCaches {
       this.#note(job, new CacheEntryError("keeping the job's result", error));
       return false;
     }
+  }
+
+  /**
+   * After `job` of `inputs` completed and its result was kept: uploads it to the remote cache, if there is
+   * one, without holding up the jobs that follow. A failure is a warning (an annotation of the job).
+   */
+  share(job: Job, inputs: string): void {
+    const remote = this.#o.remote;
+    if (!remote) return;
+    this.#uploads.push(
+      remote.results.upload(job, inputs, this.#o.runId).catch((error: unknown) => this.#remoteFailed(job, "uploading", error)),
+    );
+  }
+
+  /** Resolves once every upload has ended: each within its time bound, so a slow server holds the run's end that long at most. */
+  async shared(): Promise<void> {
+    await Promise.all(this.#uploads);
+  }
+
+  /** The run a result found on the remote cache was recorded as; undefined when there is none to use. */
+  async #fromRemote(job: Job, inputs: string): Promise<number | undefined> {
+    const remote = this.#o.remote;
+    if (!remote) return undefined;
+    try {
+      return await remote.results.fetch(job, inputs, remote.run);
+    } catch (error) {
+      this.#remoteFailed(job, "asking", error);
+      return undefined;
+    }
+  }
+
+  #remoteFailed(job: Job, doing: "asking" | "uploading", error: unknown): void {
+    const code = (error as RemoteCacheError).code;
+    const what = doing === "asking" ? "the remote cache was not used for this job" : "this job's result was not uploaded";
+    const text = `quire: ${what}${code ? ` (${code})` : ""}: ${(error as Error).message}`;
+    this.#o.warn?.(`remote cache: ${doing} ${this.#o.remote!.results.where} failed`, {
+      run: this.#o.runId,
+      job: job.name,
+      code,
+      error: (error as Error).message,
+    });
+    try {
+      this.#o.store.annotate(this.#o.runId, job.name, null, text.slice(0, ANNOTATION_MAX), this.#o.now());
+    } catch {
+      return; // the run was removed meanwhile: the daemon's log has it
+    }
+    this.#o.changed();
   }
 
   #note(job: Job, error: CacheEntryError): void {

@@ -15,6 +15,22 @@ export interface Pipeline {
   on: unknown;
   /** A workflow's `concurrency`; a run of the same group supersedes the older one when cancelInProgress. */
   concurrency: { group: string; cancelInProgress: boolean } | null;
+  /** quire.yml's `cache.remote`: the job cache shared on a remote cache server; null: quire's configuration decides. */
+  remoteCache: RemoteCache | null;
+}
+
+/** A Turborepo remote cache server the job cache is shared on (README.md, "Sharing results"). */
+export interface RemoteCache {
+  /** The server's base URL (http or https); the API is under `/v8/artifacts/`. */
+  url: string;
+  /** The team (`teamId`) artifacts are kept under. */
+  team: string;
+  /** The name of the quire secret holding the bearer token: the token itself is never written in a file. */
+  tokenSecret: string;
+  /** The name of the quire secret holding the key artifacts are signed with (`x-artifact-tag`); null: unsigned. */
+  signatureKeySecret: string | null;
+  /** How long one request may take before the run goes on without it. */
+  timeoutMs: number;
 }
 
 /** Text that may hold `${{ }}` expressions, already checked; the runner evaluates it when it gets there. */
@@ -180,5 +196,5 @@ export function jobOf(fields: Required<Job, "name" | "steps">): Job {
 
 /** A quire.yml pipeline with defaults for every field not given. */
 export function pipelineOf(fields: Required<Pipeline, "name" | "file" | "jobs">): Pipeline {
-  return { kind: "quire", env: {}, on: null, concurrency: null, ...fields };
+  return { kind: "quire", env: {}, on: null, concurrency: null, remoteCache: null, ...fields };
 }

@@ -4,17 +4,19 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs
 import { basename, extname } from "node:path";
 import { isMap, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { PipelineError } from "../errors.js";
-import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS, SECRET_NAME } from "../rules.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS, REMOTE_CACHE_TIMEOUT_MS, SECRET_NAME } from "../rules.js";
 import { CACHE_PATH_RULE, cachePath } from "../cache/paths.js";
+import { isTeamName, remoteUrl } from "../cache/remote-config.js";
 import { checkTemplate, splitTemplate } from "../expressions/template.js";
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import { workspacePath } from "./workspace-path.js";
-import { jobOf, pipelineOf, stepOf, type DependencyCache, type Job, type Pipeline, type Step } from "./model.js";
+import { jobOf, pipelineOf, stepOf, type DependencyCache, type Job, type Pipeline, type RemoteCache, type Step } from "./model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "./source.js";
 import { closest } from "./suggest.js";
 
-const PIPELINE_FIELDS = ["name", "env", "jobs"];
+const PIPELINE_FIELDS = ["name", "env", "cache", "jobs"];
+const REMOTE_CACHE_FIELDS = ["url", "team", "token", "signature-key", "timeout"];
 const JOB_FIELDS = [
   "needs",
   "env",
@@ -42,7 +44,10 @@ const MAX_PATHS = 256;
 const MAX_KEY_LENGTH = 512;
 const STEP_NAME_LENGTH = 60;
 
-const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name` and `env`";
+const PIPELINE_SHAPE = "a pipeline file is a mapping with `jobs` and optionally `name`, `env` and `cache`";
+const REMOTE_CACHE_SHAPE =
+  "expected `cache: { remote: { url: URL, team: TEAM, token: SECRET_NAME } }`, optionally with `signature-key: SECRET_NAME` and `timeout`";
+const SECRET_NAME_ALLOWED = "expected the name of a quire secret (capital letters, digits and `_`), set with `quirectl secret set NAME`";
 const JOB_SHAPE =
   "expected a mapping with `steps` and optionally `needs`, `env`, `timeout`, `retries`, `secrets`, `working-directory`, `sandbox`, `network`, `cache`, `inputs`, `outputs`";
 const CACHE_SHAPE = "expected a list of caches, each `{ key: KEY, paths: [PATH, ...] }` with optionally `restore-keys: [PREFIX, ...]`";
@@ -137,7 +142,57 @@ class Parser {
       this.#src.fail(root, "jobs", "missing", "expected a mapping of job names to jobs, e.g. `jobs: { build: { steps: [make] } }`");
     const jobs = this.#jobs(jobsPair);
     this.#checkNeeds(jobs);
-    return pipelineOf({ name, file: this.#src.file, env, jobs });
+    const remoteCache = fields.has("cache") ? this.#remoteCache(fields.get("cache")!) : null;
+    return pipelineOf({ name, file: this.#src.file, env, jobs, remoteCache });
+  }
+
+  /** The top-level `cache:`: where the job cache is shared (`remote:`); the token and key are secrets' names, never values. */
+  #remoteCache(pair: Pair): RemoteCache | null {
+    const map = this.#value(pair, "cache");
+    if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), "cache", `got ${describe(map)}`, REMOTE_CACHE_SHAPE);
+    const remotePair = this.#src.fields(map, "cache.", ["remote"]).get("remote");
+    if (!remotePair) return null;
+    const remote = this.#value(remotePair, "cache.remote");
+    if (!isMap(remote)) this.#src.fail(this.#src.valueAt(remotePair), "cache.remote", `got ${describe(remote)}`, REMOTE_CACHE_SHAPE);
+    const fields = this.#src.fields(remote, "cache.remote.", REMOTE_CACHE_FIELDS);
+    const required = (field: string) => {
+      const found = fields.get(field);
+      if (!found) this.#src.fail(remote, `cache.remote.${field}`, "missing", REMOTE_CACHE_SHAPE);
+      return found;
+    };
+    const urlPair = required("url");
+    const text = this.#string(urlPair, "cache.remote.url", "expected the server's http:// or https:// URL");
+    const url = remoteUrl(text);
+    if (url === undefined)
+      this.#src.fail(
+        this.#src.valueAt(urlPair),
+        "cache.remote.url",
+        `\`${text}\` is not an http:// or https:// URL without a query`,
+        "expected e.g. `https://cache.example.com`",
+      );
+    const teamPair = required("team");
+    const team = this.#string(teamPair, "cache.remote.team", "expected the team's name or id");
+    if (!isTeamName(team))
+      this.#src.fail(
+        this.#src.valueAt(teamPair),
+        "cache.remote.team",
+        "is empty or holds a space, `/`, `?`, `#` or `&`",
+        "expected the team's name or id",
+      );
+    const secretName = (field: string, at: Pair) => {
+      const name = this.#string(at, `cache.remote.${field}`, SECRET_NAME_ALLOWED);
+      if (!SECRET_NAME.test(name))
+        this.#src.fail(this.#src.valueAt(at), `cache.remote.${field}`, `\`${name}\` is not a secret's name`, SECRET_NAME_ALLOWED);
+      return name;
+    };
+    const read = optional(fields, "cache.remote");
+    return {
+      url,
+      team,
+      tokenSecret: secretName("token", required("token")),
+      signatureKeySecret: read("signature-key", (p) => secretName("signature-key", p), null),
+      timeoutMs: read("timeout", (p, path) => this.#duration(p, path), REMOTE_CACHE_TIMEOUT_MS),
+    };
   }
 
   #name(pair: Pair): string {

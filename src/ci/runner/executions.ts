@@ -5,10 +5,12 @@
 import { existsSync, readdirSync } from "node:fs";
 import type { DependencyCaches } from "../cache/dependency-caches.js";
 import type { JobResults } from "../cache/job-results.js";
-import { RunCaches } from "../cache/run-caches.js";
+import { RunCaches, type RunCachesOptions } from "../cache/run-caches.js";
+import { remoteCacheOf, type RemoteCacheSettings } from "../cache/remote-config.js";
+import { RemoteResults } from "../cache/remote-results.js";
 import { join } from "node:path";
-import { SUMMARY_MAX } from "../rules.js";
-import type { RunStore } from "../store/index.js";
+import { ANNOTATION_MAX, SUMMARY_MAX } from "../rules.js";
+import type { RunRecord, RunStore } from "../store/index.js";
 import type { StoredSecrets } from "../stored-secrets.js";
 import { removeTree } from "../workspace/remove-tree.js";
 import type { Workspaces } from "../workspace/workspaces.js";
@@ -36,6 +38,10 @@ export interface ExecutionsOptions {
   leftovers(runId: number): MarkedLeftovers;
   /** The dependency caches and the job results kept (QUIRE_HOME/cache), shared by every run. */
   caches: { dependencies: DependencyCaches; results: JobResults };
+  /** The configuration's remote cache (cache.remote-*), for the pipelines that do not name their own. */
+  remoteCache?: RemoteCacheSettings;
+  /** Writes a warning to the daemon's log. */
+  warn?(message: string, fields: Record<string, unknown>): void;
   /** Called after every recorded change of run `runId`. */
   changed(runId: number): void;
 }
@@ -129,6 +135,8 @@ export class Executions {
       caches: new RunCaches({
         store,
         ...this.#options.caches,
+        remote: this.#remoteOf(run),
+        warn: this.#options.warn,
         runId: id,
         repo: run.repo,
         pipeline: run.spec,
@@ -167,6 +175,35 @@ export class Executions {
         this.#settled.delete(id);
       });
     this.#settled.set(id, done);
+  }
+
+  /**
+   * The remote cache run `run` shares its job results on, if its pipeline or the configuration names one;
+   * when a secret it needs is not set, none, and an annotation of the run says so.
+   */
+  #remoteOf(run: RunRecord): RunCachesOptions["remote"] {
+    const config = remoteCacheOf(run.spec, this.#options.remoteCache);
+    if (config === null) return undefined;
+    const { signatureKeySecret: keySecret } = config;
+    let secrets: Map<string, string>;
+    try {
+      secrets = this.#options.secrets.open(keySecret === null ? [config.tokenSecret] : [config.tokenSecret, keySecret]);
+    } catch (error) {
+      const text = `quire: the remote cache at ${config.url} is not used: ${(error as Error).message}`;
+      this.#options.warn?.("remote cache: not used", { run: run.id, error: (error as Error).message });
+      this.#options.store.annotate(run.id, null, null, text.slice(0, ANNOTATION_MAX), Date.now());
+      return undefined;
+    }
+    const results = new RemoteResults({
+      config,
+      token: secrets.get(config.tokenSecret)!,
+      signatureKey: keySecret === null ? null : secrets.get(keySecret)!,
+      store: this.#options.store,
+      results: this.#options.caches.results,
+      logDir: this.#options.logDir,
+      now: Date.now,
+    });
+    return { results, run: { repo: run.repo, ref: run.ref, pipeline: run.spec, workspace: run.workspace } };
   }
 
   /** Removes the scratch directories of the runs not executing here: what a previous daemon left. */

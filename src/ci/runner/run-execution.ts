@@ -132,6 +132,8 @@ export class RunExecution {
       await Promise.race(inFlight.values());
     }
     await Promise.all(inFlight.values());
+    // The results uploaded to the remote cache are part of the run's work: its end waits, each upload bounded.
+    await this.#options.caches?.shared();
     if (this.#stopped) return;
     const end = await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
     if (store.finishRun(runId, end, this.#options.now())) this.#options.changed();
@@ -186,6 +188,7 @@ export class RunExecution {
           this.#inputs.set(job.name, inputs);
           store.finishJob(runId, job.name, "complete", 0, this.#options.now(), kept ? inputs : null);
           this.#options.changed();
+          if (kept && inputs !== null) caches?.share(job, inputs);
           return "complete";
         }
         if (attempt > job.retries) {

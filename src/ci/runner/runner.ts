@@ -9,6 +9,7 @@ import { DependencyCaches } from "../cache/dependency-caches.js";
 import { removeHalfSaved } from "../cache/entry-store.js";
 import { withInputTrees } from "../cache/input-trees.js";
 import { JobResults } from "../cache/job-results.js";
+import type { RemoteCacheSettings } from "../cache/remote-config.js";
 import { CiShuttingDownError, IdempotencyKeyError, NotRecordedError, RerunTreeGoneError } from "../errors.js";
 import { keepRunTrees, missingTrees } from "../gc/run-trees.js";
 import { readPipeline } from "../read-pipeline.js";
@@ -53,6 +54,10 @@ export interface RunnerOptions {
   /** Failed runs whose workspaces are kept for inspection. */
   keepFailedWorkspaces?: number;
   env?: NodeJS.ProcessEnv;
+  /** The configuration's remote cache (cache.remote-*), for pipelines that do not name their own. */
+  remoteCache?: RemoteCacheSettings;
+  /** Writes a warning to the daemon's log. */
+  warn?(message: string, fields: Record<string, unknown>): void;
 }
 
 /** What a submit asks besides the pipeline: overrides, and what makes it safe to send again. */
@@ -136,6 +141,8 @@ export class Runner extends EventEmitter {
       scratchRoot: join(dataDir, "sandbox"),
       leftovers: this.#leftovers,
       caches: { dependencies: new DependencyCaches(this.#cacheDir), results: new JobResults(this.#cacheDir) },
+      remoteCache: options.remoteCache,
+      warn: options.warn,
       changed: (id) => this.emit("changed", id),
     });
     this.#queries = new RunQueries(store);

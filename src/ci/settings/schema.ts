@@ -1,12 +1,17 @@
 // Every setting of quire's configuration file (config.yml), with its kind, default and meaning: the file
 // writes them nested (`bell:` then `after: 10s`), `quirectl config` names them dotted (`bell.after`).
 import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "../pipeline/duration.js";
+import { isTeamName, remoteUrl } from "../cache/remote-config.js";
+import { REMOTE_CACHE_TIMEOUT_MS, SECRET_NAME } from "../rules.js";
 
-export type SettingValue = boolean | number | null;
+export type SettingValue = boolean | number | string | null;
 
 export interface SettingSpec {
-  /** boolean; duration (ms, written `10s`); count (a whole number >= 0); positive (>= 1, or null: the default). */
-  readonly kind: "boolean" | "duration" | "count" | "positive";
+  /**
+   * boolean; duration (ms, written `10s`); count (a whole number >= 0); positive (>= 1, or null: the
+   * default); url (http or https), name (one word) and secret (a quire secret's name), or null: none.
+   */
+  readonly kind: "boolean" | "duration" | "count" | "positive" | "url" | "name" | "secret";
   readonly default: SettingValue;
   /** What it does, for `config list` and the README. */
   readonly describe: string;
@@ -40,6 +45,28 @@ export const SETTINGS = {
     default: 3,
     describe: "Workspaces of failed runs kept for a look; read when the ci backend starts",
   },
+  "cache.remote-url": {
+    kind: "url",
+    default: null,
+    describe:
+      "Share the job cache on this Turborepo remote cache server (for workflow files, and quire.yml files without cache.remote); read when the ci backend starts",
+  },
+  "cache.remote-team": { kind: "name", default: null, describe: "The team the remote cache keeps quire's artifacts under" },
+  "cache.remote-token": {
+    kind: "secret",
+    default: null,
+    describe: "The name of the quire secret holding the remote cache's token (quirectl secret set NAME)",
+  },
+  "cache.remote-signature-key": {
+    kind: "secret",
+    default: null,
+    describe: "The name of the quire secret holding the key artifacts are signed and checked with (none: unsigned)",
+  },
+  "cache.remote-timeout": {
+    kind: "duration",
+    default: REMOTE_CACHE_TIMEOUT_MS,
+    describe: "How long one request to the remote cache may take before the run goes on without it",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -50,7 +77,9 @@ export type Settings = {
     ? boolean
     : (typeof SETTINGS)[K]["kind"] extends "positive"
       ? number | null
-      : number;
+      : (typeof SETTINGS)[K]["kind"] extends "url" | "name" | "secret"
+        ? string | null
+        : number;
 };
 
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -74,6 +103,12 @@ export function allowedValues(name: SettingName): string {
       return "a whole number, 0 or more";
     case "positive":
       return "a whole number, 1 or more";
+    case "url":
+      return "an http:// or https:// URL";
+    case "name":
+      return "a name without spaces, `/`, `?`, `#` or `&`";
+    case "secret":
+      return "the name of a quire secret (capital letters, digits and _)";
   }
 }
 
@@ -86,6 +121,12 @@ export function settingValue(name: SettingName, raw: unknown): SettingValue | un
   if (kind === "boolean") {
     if (typeof raw === "boolean") return raw;
     return raw === "true" ? true : raw === "false" ? false : undefined;
+  }
+  if (kind === "url" || kind === "name" || kind === "secret") {
+    if (typeof raw !== "string") return undefined;
+    if (kind === "url") return remoteUrl(raw);
+    if (kind === "name") return isTeamName(raw) ? raw : undefined;
+    return SECRET_NAME.test(raw) ? raw : undefined;
   }
   if (kind === "duration") {
     const ms =

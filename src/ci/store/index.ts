@@ -19,6 +19,7 @@ export type {
   EndState,
   RunEnd,
   NewRun,
+  RemoteResultRun,
   CreatedRun,
   RunRecord,
   RunView,

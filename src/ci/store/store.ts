@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { RunNotFoundError } from "../errors.js";
 import type { Pipeline } from "../pipeline/model.js";
-import { ANNOTATION_MAX, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
+import { ANNOTATION_MAX, REMOTE_RESULT_TRIGGER, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
 import { describeSpaceOf, isDiskFull } from "../disk-space.js";
 import { DiskReserve, reservePath } from "./disk-reserve.js";
 import { AnnotationInvalidError, SecretInvalidError, StoreFullError, StoreOpenError } from "./errors.js";
@@ -13,6 +13,7 @@ import type {
   FinishedRun,
   JobState,
   NewRun,
+  RemoteResultRun,
   RunEnd,
   RunRecord,
   RunState,
@@ -59,6 +60,7 @@ export class RunStore {
   readonly #retryJob: Database.Transaction<(runId: number, job: string, at: number) => number | undefined>;
   readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
   readonly #deleteRuns: Database.Transaction<(ids: readonly number[]) => number[]>;
+  readonly #recordRemoteResult: Database.Transaction<(input: RemoteResultRun) => number>;
 
   /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
   static open(file: string): RunStore {
@@ -228,14 +230,49 @@ export class RunStore {
           }
         }
       }
-      // Newest first: a cached job names an older run, and its foreign key is checked at once.
-      for (const id of [...doomed].sort((a, b) => b - a)) {
+      // Every doomed run's jobs before any run: a cached job's foreign key (cached_from) is checked at once,
+      // and the run it names may be newer than its own (a result recorded from the remote cache).
+      for (const id of doomed) {
         s.deleteRunSteps.run(id);
         s.deleteRunJobs.run(id);
         s.deleteRunAnnotations.run(id);
-        s.deleteRun.run(id);
       }
+      for (const id of doomed) s.deleteRun.run(id);
       return [...doomed].sort((a, b) => a - b);
+    });
+
+    this.#recordRemoteResult = db.transaction((input: RemoteResultRun): number => {
+      const id = s.nextRunId.get() as number;
+      s.insertRemoteRun.run({
+        id,
+        repo: input.repo,
+        ref: input.ref,
+        pipeline: input.pipeline.name,
+        file: input.pipeline.file,
+        spec: JSON.stringify(input.pipeline),
+        started: input.startedAt,
+        finished: Math.max(input.finishedAt, input.startedAt),
+        workspace: input.workspace,
+        trigger: REMOTE_RESULT_TRIGGER,
+      });
+      const jobId = Number(
+        s.insertRemoteJob.run({ run: id, name: input.job, inputs: input.inputs, started: input.startedAt, finished: input.finishedAt })
+          .lastInsertRowid,
+      );
+      input.steps.forEach((step, position) => {
+        s.insertRemoteStep.run({
+          job: jobId,
+          position,
+          name: step.name,
+          command: step.command,
+          state: step.state,
+          exit: step.exitCode,
+          started: step.state === "skipped" ? null : step.startedAt,
+          finished: step.finishedAt,
+          log: stepLogPath(id, input.job, 1, position),
+        });
+      });
+      return id;
     });
   }
 
@@ -294,6 +331,15 @@ export class RunStore {
    */
   cacheJob(runId: number, job: string, inputs: string, from: number, at: number): boolean {
     return this.#end(() => this.#cacheJob.immediate(runId, job, inputs, from, at));
+  }
+
+  /**
+   * Records a job's result found on the remote cache as a finished run of its own (RemoteResultRun), its
+   * job complete with `inputs`, so that provenBy finds it; gives the run's id. Its steps' logs are for the
+   * caller to write, at the paths recorded (stepLogPath of the new run, attempt 1).
+   */
+  recordRemoteResult(input: RemoteResultRun): number {
+    return this.#write(() => this.#recordRemoteResult.immediate(input));
   }
 
   /** The newest run other than `runId` with a complete job of these inputs. */
@@ -537,6 +583,13 @@ function prepare(db: Db) {
     finishJob: p(`UPDATE jobs SET state = @state, exit_code = @exit, inputs = @inputs, finished_at = max(@at, coalesce(started_at, 0))
       WHERE run_id = @run AND name = @job AND (state = 'active' OR (state = 'pending' AND @state <> 'complete'))`),
     skipJob: p(`UPDATE jobs SET state = 'skipped', finished_at = ? WHERE run_id = ? AND name = ? AND state = 'pending'`),
+    insertRemoteRun:
+      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, started_at, finished_at, dirty, workspace, triggered_by)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'complete', @started, @started, @finished, 0, @workspace, @trigger)`),
+    insertRemoteJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt, exit_code, started_at, finished_at, inputs)
+      VALUES (@run, @name, 0, 'complete', 1, 0, @started, max(@finished, @started), @inputs)`),
+    insertRemoteStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, exit_code, started_at, finished_at, log)
+      VALUES (@job, 1, @position, @name, @command, @state, @exit, @started, max(@finished, coalesce(@started, @finished)), @log)`),
     provenBy: p(`SELECT run_id FROM jobs WHERE inputs = ? AND state = 'complete' AND run_id <> ? ORDER BY id DESC LIMIT 1`).pluck(),
     provingJob: p(`SELECT id, attempt FROM jobs WHERE inputs = ? AND state = 'complete' AND run_id = ? ORDER BY id DESC LIMIT 1`),
     cacheJob: p(`UPDATE jobs SET state = 'cached', inputs = @inputs, cached_from = @from, finished_at = @at
@@ -562,7 +615,7 @@ function prepare(db: Db) {
       WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
     newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
     newestOfRepo: p(`SELECT r.id, r.ref, r.pipeline, r.state FROM runs r
-      JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
+      JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? AND triggered_by <> '${REMOTE_RESULT_TRIGGER}' GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
     runIdsInState: p(`SELECT id FROM runs WHERE state = ? ORDER BY id`).pluck(),
     jobsOfRuns: p(`SELECT id, run_id, name, state, attempt, exit_code, started_at, finished_at, cached_from

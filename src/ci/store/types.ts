@@ -36,6 +36,34 @@ export interface NewRun {
   rerunOf?: number | null;
 }
 
+/**
+ * A job's result found on the remote job cache, recorded as a finished run of its own (triggered by
+ * REMOTE_RESULT_TRIGGER) so that the job given it can name it (`cached_from`), and its steps' logs, the
+ * uploading machine's, are that run's.
+ */
+export interface RemoteResultRun {
+  repo: string;
+  ref: string;
+  /** The citing run's pipeline with only this job. */
+  pipeline: Pipeline;
+  /** The citing run's directory where steps start. */
+  workspace: string;
+  job: string;
+  inputs: string;
+  /** When the job ran on the machine that uploaded it (ms since the epoch). */
+  startedAt: number;
+  finishedAt: number;
+  steps: {
+    name: string;
+    command: string;
+    /** `failed`: a workflow step with continue-on-error. */
+    state: "complete" | "skipped" | "failed";
+    exitCode: number | null;
+    startedAt: number | null;
+    finishedAt: number;
+  }[];
+}
+
 /** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
 export interface CreatedRun {
   run: RunRecord;

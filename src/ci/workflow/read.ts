@@ -122,7 +122,8 @@ class WorkflowReader {
     if (!jobsPair) this.#find(root, "jobs", "missing", "a workflow has `jobs`");
     if (this.#findings.length > 0) throw new PipelineFindingsError(this.#findings);
     for (const job of jobs) job.secrets = secretsNamed(JSON.stringify([env, job]));
-    return { kind: "github", name, file: this.#src.file, env, jobs, on, concurrency };
+    // A workflow has no such key: its job cache is shared where quire's configuration says (cache.remote-*).
+    return { kind: "github", name, file: this.#src.file, env, jobs, on, concurrency, remoteCache: null };
   }
 
   action(): ActionDefinition {

@@ -80,6 +80,7 @@ describe("good files", () => {
       kind: "quire",
       on: null,
       concurrency: null,
+      remoteCache: null,
       name: "demo",
       file: FILE,
       env: { GREETING: "hello" },

@@ -34,6 +34,8 @@ export function createCiService(context: ServiceContext): Service {
     socket: context.places.socket,
     concurrency: positiveInt(process.env.QUIRE_CI_CONCURRENCY) ?? settings["runs.concurrency"] ?? undefined,
     keepFailedWorkspaces: Math.min(limits.workspaces.count, Number.MAX_SAFE_INTEGER),
+    remoteCache: settings,
+    warn: (message, fields) => context.logger?.log("warn", message, fields),
   });
   const observed = observeRuns(runner, context);
   const verdicts = reportVerdicts(runner, store, context);
@@ -72,9 +74,13 @@ function daemonSettings(context: ServiceContext): Settings {
     return readSettings(context.places.configFile).settings;
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
-    context.logger?.log("error", "the configuration file is bad: its runs settings are not used until the ci backend starts again", {
-      error: error.message,
-    });
+    context.logger?.log(
+      "error",
+      "the configuration file is bad: its runs and cache settings are not used until the ci backend starts again",
+      {
+        error: error.message,
+      },
+    );
     return defaultSettings();
   }
 }

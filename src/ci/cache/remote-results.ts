@@ -1,0 +1,155 @@
+// The job cache on a remote cache server, beside the local one: a result missing here is asked for there
+// (read-through) and, once downloaded and checked, kept here as a local one is (its files in the local
+// results, its job recorded as a run of its own with its steps' logs), so it is then served as a local
+// hit; a result made here is uploaded after its job has ended (write-behind). The hash is the job's inputs,
+// which holds no secret's value (job-inputs.ts).
+import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { RemoteArtifactCorruptError } from "../errors.js";
+import type { Job, Pipeline, RemoteCache } from "../pipeline/model.js";
+import { workspacePath } from "../pipeline/workspace-path.js";
+import { stepLogPath, type RunStore } from "../store/index.js";
+import { JobResults } from "./job-results.js";
+import { RemoteCacheClient } from "./remote-client.js";
+import { artifactTag, checkTag, packResult, unpackResult, type ArtifactFile, type ResultArtifact } from "./result-artifact.js";
+
+export interface RemoteResultsOptions {
+  config: RemoteCache;
+  /** The values of the secrets the configuration names. */
+  token: string;
+  signatureKey: string | null;
+  store: RunStore;
+  results: JobResults;
+  /** Directory the store's relative log paths are under. */
+  logDir: string;
+  now(): number;
+}
+
+/** The run whose job asks: a result found is recorded as a run of the same repository, ref and pipeline. */
+export interface AskingRun {
+  repo: string;
+  ref: string;
+  pipeline: Pipeline;
+  workspace: string;
+}
+
+export class RemoteResults {
+  readonly #o: RemoteResultsOptions;
+  readonly #client: RemoteCacheClient;
+
+  constructor(options: RemoteResultsOptions) {
+    this.#o = options;
+    this.#client = new RemoteCacheClient(options.config, options.token);
+  }
+
+  /** The server and team, for messages. */
+  get where(): string {
+    return `${this.#o.config.url} (team ${this.#o.config.team})`;
+  }
+
+  /**
+   * Asks the server for the result of `job` of `inputs`; one found and whole is kept locally and recorded
+   * as a run, whose id this gives (undefined: the server has none). Throws a RemoteCacheError when the
+   * server fails or the artifact is refused; nothing of a refused artifact is kept.
+   */
+  async fetch(job: Job, inputs: string, run: AskingRun): Promise<number | undefined> {
+    const { config, signatureKey, store } = this.#o;
+    const downloaded = await this.#client.get(inputs, AbortSignal.timeout(config.timeoutMs));
+    if (downloaded === undefined) return undefined;
+    // Whole first (a truncated or altered artifact says so), then whose: the signature, when there is a key.
+    const result = unpackResult(inputs, downloaded.bytes);
+    if (signatureKey !== null) checkTag(signatureKey, inputs, config.team, downloaded.bytes, downloaded.tag);
+    if (result.job !== job.name) throw new RemoteArtifactCorruptError(inputs, `it holds job ${result.job}, not ${job.name}`);
+    await this.#keepFiles(job, result);
+    const id = store.recordRemoteResult({
+      repo: run.repo,
+      ref: run.ref,
+      pipeline: { ...run.pipeline, jobs: [job] },
+      workspace: run.workspace,
+      job: job.name,
+      inputs,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+      steps: result.steps.map(({ log: _, ...step }) => step),
+    });
+    await Promise.all(
+      result.steps.map(async (step, position) => {
+        const path = join(this.#o.logDir, stepLogPath(id, job.name, 1, position));
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, step.log);
+      }),
+    );
+    return id;
+  }
+
+  /** Uploads the result of run `runId`'s complete `job` of `inputs`, unless the server has it already. */
+  async upload(job: Job, inputs: string, runId: number): Promise<void> {
+    const { config, signatureKey } = this.#o;
+    const signal = AbortSignal.timeout(config.timeoutMs);
+    if (await this.#client.has(inputs, signal)) return;
+    const bytes = packResult(await this.#resultOf(job, inputs, runId));
+    await this.#client.put(inputs, bytes, signatureKey === null ? null : artifactTag(signatureKey, inputs, config.team, bytes), signal);
+  }
+
+  async #resultOf(job: Job, inputs: string, runId: number): Promise<ResultArtifact> {
+    const view = this.#o.store.getRun(runId)?.jobs.find((j) => j.name === job.name);
+    if (!view || view.startedAt === null || view.finishedAt === null) throw new Error(`run ${runId} has no finished job ${job.name}`);
+    const steps = await Promise.all(
+      view.steps
+        .filter((s) => s.attempt === view.attempt)
+        .map(async (s) => ({
+          name: s.name,
+          command: s.command,
+          state: s.state === "failed" ? ("failed" as const) : s.state === "complete" ? ("complete" as const) : ("skipped" as const),
+          exitCode: s.exitCode,
+          startedAt: s.state === "skipped" ? null : s.startedAt,
+          finishedAt: s.finishedAt ?? view.finishedAt!,
+          log: await readFile(join(this.#o.logDir, s.log)).catch(() => Buffer.alloc(0)),
+        })),
+    );
+    const kept = JobResults.leavesSomething(job) ? await this.#o.results.kept(inputs) : undefined;
+    const files: ArtifactFile[] = [];
+    for (const path of kept?.paths ?? []) await gather(kept!.dir, path, files);
+    return { inputs, job: job.name, startedAt: view.startedAt, finishedAt: view.finishedAt, steps, outputs: kept?.outputs ?? {}, files };
+  }
+
+  /** The result's files and outputs in the local results, as the job would have kept them; none outside its `outputs:` paths. */
+  async #keepFiles(job: Job, result: ResultArtifact): Promise<void> {
+    if (!JobResults.leavesSomething(job)) return;
+    const scratch = await this.#o.results.scratch();
+    try {
+      const links = new Set<string>();
+      for (const file of result.files) {
+        const { path } = file;
+        const inside = workspacePath(path) === path && job.outputPaths.some((o) => path === o || path.startsWith(`${o}/`));
+        // Nothing is written through a link the artifact made: a path under one is refused.
+        const underLink = [...links].some((link) => path.startsWith(`${link}/`));
+        if (!inside || underLink) throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, outside the job's outputs`);
+        const to = join(scratch, path);
+        await mkdir(dirname(to), { recursive: true });
+        if (file.kind === "directory") await mkdir(to, { recursive: true, mode: file.mode | 0o700 });
+        else if (file.kind === "file") await writeFile(to, file.data, { mode: file.mode });
+        else {
+          await symlink(file.target, to);
+          links.add(path);
+        }
+      }
+      await this.#o.results.keep(job, result.inputs, scratch, result.outputs, this.#o.now());
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `path` under `root` (a file, a directory and what is in it, a symlink as a link) into `files`. */
+async function gather(root: string, path: string, files: ArtifactFile[]): Promise<void> {
+  const at = join(root, path);
+  const stats = await lstat(at).catch(() => undefined);
+  if (!stats) return;
+  if (stats.isSymbolicLink()) files.push({ path, kind: "link", target: await readlink(at) });
+  else if (stats.isFile()) files.push({ path, kind: "file", mode: stats.mode & 0o777, data: await readFile(at) });
+  else if (stats.isDirectory()) {
+    files.push({ path, kind: "directory", mode: stats.mode & 0o777 });
+    for (const name of (await readdir(at)).sort()) await gather(root, `${path}/${name}`, files);
+  }
+}
