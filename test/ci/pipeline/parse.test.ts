@@ -10,7 +10,7 @@ import { parseDuration } from "../../../src/ci/pipeline/duration.js";
 import { findCycle } from "../../../src/ci/pipeline/graph.js";
 import { jobOf, pipelineOf, stepOf, type Job, type Pipeline, type Step } from "../../../src/ci/pipeline/model.js";
 import { loadPipeline, parsePipeline, readPipelineFile } from "../../../src/ci/pipeline/parse.js";
-import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS } from "../../../src/ci/rules.js";
+import { MAX_PIPELINE_BYTES, PIPELINE_LIMITS, REMOTE_CACHE_TIMEOUT_MS } from "../../../src/ci/rules.js";
 import { closest } from "../../../src/ci/pipeline/suggest.js";
 
 const FILE = "quire.yml";
@@ -679,5 +679,47 @@ describe("readPipelineFile", () => {
     const error = refusalOf(() => loadPipeline(big));
     assert.deepEqual([error.file, error.line], [big, null]);
     assert.match(error.message, /1048577 bytes.*at most 1048576 bytes/);
+  });
+});
+
+describe("cache.remote: where the job cache is shared", () => {
+  const JOBS = ["jobs:", "  a:", "    steps: [make]"];
+  const remote = (...lines: string[]) => yaml("cache:", "  remote:", ...lines.map((l) => `    ${l}`), ...JOBS);
+
+  test("url, team and the secrets' names, with the default timeout; none without it", () => {
+    const pipeline = parsePipeline(
+      remote("url: https://cache.example.com/", "team: web", "token: TURBO_TOKEN", "signature-key: TURBO_KEY", "timeout: 3s"),
+      FILE,
+    );
+    assert.deepEqual(pipeline.remoteCache, {
+      url: "https://cache.example.com",
+      team: "web",
+      tokenSecret: "TURBO_TOKEN",
+      signatureKeySecret: "TURBO_KEY",
+      timeoutMs: 3000,
+    });
+    assert.deepEqual(parsePipeline(remote("url: http://127.0.0.1:3000", "team: t", "token: T"), FILE).remoteCache, {
+      url: "http://127.0.0.1:3000",
+      team: "t",
+      tokenSecret: "T",
+      signatureKeySecret: null,
+      timeoutMs: REMOTE_CACHE_TIMEOUT_MS,
+    });
+    assert.equal(parsePipeline(yaml(...JOBS), FILE).remoteCache, null);
+  });
+
+  test("a token written in the file is refused: the file names a secret, never a value", () => {
+    const error = assertRefused(remote("url: https://c.example.com", "team: t", "token: s3cr3t-t0ken"), "cache.remote.token", 5, 12);
+    assert.match(error.message, /not a secret's name; expected the name of a quire secret/);
+  });
+
+  test("what else is wrong is refused where it is", () => {
+    assertRefused(remote("url: ftp://c.example.com", "team: t", "token: T"), "cache.remote.url", 3, 10);
+    assertRefused(remote("url: https://c.example.com?team=x", "team: t", "token: T"), "cache.remote.url", 3, 10);
+    assertRefused(remote("url: https://c.example.com", "team: a b", "token: T"), "cache.remote.team", 4, 11);
+    assertRefused(remote("url: https://c.example.com", "token: T"), "cache.remote.team", 3, 5);
+    assertRefused(remote("url: https://c.example.com", "team: t", "token: T", "signature-key: key"), "cache.remote.signature-key", 6, 20);
+    assertRefused(remote("url: https://c.example.com", "team: t", "token: T", "tokn: T"), "cache.remote.tokn", 6, 5);
+    assertRefused(yaml("cache:", "  local: {}", ...JOBS), "cache.local", 2, 3);
   });
 });

@@ -5,7 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { remoteCacheOf } from "../../../src/ci/cache/remote-config.js";
 import { SettingsError } from "../../../src/ci/errors.js";
+import { REMOTE_CACHE_TIMEOUT_MS } from "../../../src/ci/rules.js";
 import { defaultSettings, settingValue } from "../../../src/ci/settings/schema.js";
 import { parseSettings, readSettings, writeSetting } from "../../../src/ci/settings/settings-file.js";
 
@@ -114,4 +116,25 @@ test("values from a command line", () => {
   assert.equal(settingValue("notify.run", "1"), undefined);
   assert.equal(settingValue("runs.concurrency", "4"), 4);
   assert.equal(settingValue("runs.concurrency", "4.5"), undefined);
+});
+
+test("the remote cache's settings: a URL, a team, secrets' names; a token itself is not one", () => {
+  assert.equal(settingValue("cache.remote-url", "https://cache.example.com/"), "https://cache.example.com");
+  assert.equal(settingValue("cache.remote-url", "cache.example.com"), undefined);
+  assert.equal(settingValue("cache.remote-team", "web"), "web");
+  assert.equal(settingValue("cache.remote-team", "a/b"), undefined);
+  assert.equal(settingValue("cache.remote-token", "TURBO_TOKEN"), "TURBO_TOKEN");
+  assert.equal(settingValue("cache.remote-token", "s3cr3t-t0ken"), undefined);
+  assert.equal(settingValue("cache.remote-timeout", "3s"), 3000);
+  const { settings } = parseSettings("cache:\n  remote-url: http://127.0.0.1:3000\n  remote-team: t\n  remote-token: T\n", "c.yml");
+  assert.deepEqual(remoteCacheOf({ remoteCache: null }, settings), {
+    url: "http://127.0.0.1:3000",
+    team: "t",
+    tokenSecret: "T",
+    signatureKeySecret: null,
+    timeoutMs: REMOTE_CACHE_TIMEOUT_MS,
+  });
+  assert.equal(remoteCacheOf({ remoteCache: null }, defaultSettings()), null, "none unless url, team and token are all set");
+  const own = { url: "https://own.example.com", team: "o", tokenSecret: "O", signatureKeySecret: null, timeoutMs: 1 };
+  assert.equal(remoteCacheOf({ remoteCache: own }, settings), own, "a pipeline's own cache.remote comes first");
 });

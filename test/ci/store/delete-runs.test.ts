@@ -136,6 +136,40 @@ test("a run whose result a staying run's cached job shows stays, with what its d
   );
 });
 
+test("a result recorded from the remote cache, newer than the run whose cached job names it, goes with that run", () => {
+  const { store } = openStore();
+  const inputs = "b".repeat(64);
+  const citing = store.createRun(newRun({ ref: "c" }), 1).run.id;
+  store.startRun(citing, 1);
+  const pipeline = newRun().pipeline;
+  const recorded = store.recordRemoteResult({
+    repo: "/src/app",
+    ref: "c",
+    pipeline: { ...pipeline, jobs: [pipeline.jobs[0]!] },
+    workspace: ".",
+    job: "build",
+    inputs,
+    startedAt: 0,
+    finishedAt: 1,
+    steps: [
+      { name: "a", command: "true", state: "complete", exitCode: 0, startedAt: 0, finishedAt: 1 },
+      { name: "b", command: "true", state: "skipped", exitCode: null, startedAt: null, finishedAt: 1 },
+    ],
+  });
+  assert.ok(recorded > citing);
+  assert.equal(store.getRun(recorded)?.trigger, "remote-cache");
+  assert.equal(store.provenBy(inputs, citing), recorded);
+  assert.ok(store.cacheJob(citing, "build", inputs, recorded, 2));
+  store.finishRun(citing, { state: "cancelled" }, 3);
+  assert.deepEqual(
+    store.newestRunsOfRepo("/src/app", 10).map((r) => r.id),
+    [citing],
+    "the recorded result is no run of the repository's own",
+  );
+  assert.deepEqual(store.deleteRuns([recorded]), [], "the cached job shows its steps' logs");
+  assert.deepEqual(store.deleteRuns([citing, recorded]), [citing, recorded]);
+});
+
 test("a rerun outlives the run it ran again: it no longer names it", () => {
   const { store } = openStore();
   const source = finished(store, 1);

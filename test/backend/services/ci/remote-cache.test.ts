@@ -4,9 +4,10 @@
 // the job runs; a refused token and a server that is gone are warnings, and the run goes on.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startTestDaemon, type TestDaemon } from "../../../helpers/daemon.js";
+import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
 import { tempRepos, writeFiles } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 import { startRemoteCacheServer, type RemoteCacheServer } from "../../../helpers/remote-cache-server.js";
@@ -19,18 +20,28 @@ const repos = tempRepos();
 let server: RemoteCacheServer & { stop(): Promise<void> };
 let a: TestDaemon;
 let b: TestDaemon;
+/** A server that takes connections and never answers: a remote cache too slow to wait for. */
+const held = new Set<Socket>();
+const silent = createServer((socket) => held.add(socket));
 before(async () => {
-  [server, a, b] = await Promise.all([
-    startRemoteCacheServer(TOKEN, KEY),
-    startTestDaemon([], undefined, { MACHINE: "A" }),
-    startTestDaemon([], undefined, { MACHINE: "B" }),
-  ]);
+  server = await startRemoteCacheServer(TOKEN, KEY);
+  // quire's configuration names the server too: that is where a workflow file's runs find it.
+  const homes = [tempHome(), tempHome()];
+  for (const home of homes)
+    writeFileSync(
+      join(home, "config.yml"),
+      `cache:\n  remote-url: ${server.url}\n  remote-team: ${TEAM}\n  remote-token: TURBO_TOKEN\n  remote-signature-key: TURBO_SIGNING_KEY\n`,
+    );
+  [a, b] = await Promise.all([startTestDaemon([], homes[0], { MACHINE: "A" }), startTestDaemon([], homes[1], { MACHINE: "B" })]);
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   for (const daemon of [a, b]) {
     await setSecret(daemon, "TURBO_TOKEN", TOKEN);
     await setSecret(daemon, "TURBO_SIGNING_KEY", KEY);
   }
 });
 after(async () => {
+  for (const socket of held) socket.destroy();
+  silent.close();
   await Promise.all([a?.stop(), b?.stop(), server?.stop()]);
 });
 
@@ -110,6 +121,39 @@ describe("the job cache on a remote cache server", () => {
     writeFiles(dir, { "test/check.sh": "cat dist/app && echo checked once more on $MACHINE" });
     const third = await run(b, dir);
     assert.equal(job(third, "build").cached_from, build.cached_from);
+  });
+
+  test("a workflow file's jobs are shared where quire's configuration says", async () => {
+    const workflow = [
+      "on: push",
+      "jobs:",
+      "  build:",
+      "    runs-on: ubuntu-latest",
+      "    steps:",
+      "      - run: echo workflow on $MACHINE",
+    ];
+    const dir = repos.make({ ".github/workflows/ci.yml": workflow.join("\n") });
+    const file = join(dir, ".github/workflows/ci.yml");
+    const first = await quirectlJson(a.home, ["run", file, "--wait"]);
+    assert.equal(first.state, "complete");
+    const second = await quirectlJson(b.home, ["run", file, "--wait"]);
+    assert.equal(job(second, "build").state, "cached");
+    assert.equal(await logs(b, second.id, "build"), "workflow on A\n");
+  });
+
+  test("a server that does not answer within the timeout is a warning: the job runs, and the run ends", async () => {
+    const { port } = silent.address() as AddressInfo;
+    const dir = repos.make({
+      "quire.yml": pipeline(["slow:", "  steps:", "    - echo slow on $MACHINE"], `http://127.0.0.1:${port}`).replace(
+        "timeout: 5s",
+        "timeout: 1s",
+      ),
+    });
+    const r = await run(b, dir);
+    assert.equal(r.state, "complete");
+    assert.equal(job(r, "slow").state, "complete");
+    const notes = annotations(r);
+    assert.equal(notes.filter((t: string) => t.includes("(QUIRE_ERR_REMOTE_CACHE_UNREACHABLE)")).length, 2, notes.join("\n"));
   });
 
   test("an artifact altered or truncated on the server is refused: nothing of it is restored, and the job runs", async () => {
