@@ -3,6 +3,8 @@
 // steps start, the tree (the run's, or the subtrees its `inputs:` name: Job.inputTree) and its needs'
 // results, each by the hash of its own inputs. The repository is part of it: results are never shared
 // between repositories. What the machine has (tools, the daemon's environment, secret values) is not.
+// The remote cache's key is the same hash with the repository's path left out, so every clone of it (on
+// any machine, at any path) shares results: the tree's hashes say what the files hold wherever they are.
 import { createHash } from "node:crypto";
 import type { Job, Pipeline } from "../pipeline/model.js";
 
@@ -13,7 +15,8 @@ export interface NeedInputs {
 }
 
 export interface JobInputsOf {
-  repo: string;
+  /** The repository's path; null leaves it out (the remote cache's key). */
+  repo: string | null;
   pipeline: Pipeline;
   job: Job;
   /** Where the job's steps start, relative to the run's workspace. */

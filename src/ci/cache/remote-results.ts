@@ -1,8 +1,8 @@
 // The job cache on a remote cache server, beside the local one: a result missing here is asked for there
 // (read-through) and, once downloaded and checked, kept here as a local one is (its files in the local
 // results, its job recorded as a run of its own with its steps' logs), so it is then served as a local
-// hit; a result made here is uploaded after its job has ended (write-behind). The hash is the job's inputs,
-// which holds no secret's value (job-inputs.ts).
+// hit; a result made here is uploaded after its job has ended (write-behind). The hash sent is the job's
+// inputs without the repository's path (job-inputs.ts: any clone shares it), which holds no secret's value.
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { RemoteArtifactCorruptError } from "../errors.js";
@@ -48,19 +48,20 @@ export class RemoteResults {
   }
 
   /**
-   * Asks the server for the result of `job` of `inputs`; one found and whole is kept locally and recorded
-   * as a run, whose id this gives (undefined: the server has none). Throws a RemoteCacheError when the
-   * server fails or the artifact is refused; nothing of a refused artifact is kept.
+   * Asks the server for the result of `job` of `inputs`, by its remote `key`; one found and whole is kept
+   * locally under `inputs` and recorded as a run, whose id this gives (undefined: the server has none).
+   * Throws a RemoteCacheError when the server fails or the artifact is refused; nothing of a refused
+   * artifact is kept.
    */
-  async fetch(job: Job, inputs: string, run: AskingRun): Promise<number | undefined> {
+  async fetch(job: Job, inputs: string, key: string, run: AskingRun): Promise<number | undefined> {
     const { config, signatureKey, store } = this.#o;
-    const downloaded = await this.#client.get(inputs, AbortSignal.timeout(config.timeoutMs));
+    const downloaded = await this.#client.get(key, AbortSignal.timeout(config.timeoutMs));
     if (downloaded === undefined) return undefined;
     // Whole first (a truncated or altered artifact says so), then whose: the signature, when there is a key.
-    const result = unpackResult(inputs, downloaded.bytes);
-    if (signatureKey !== null) checkTag(signatureKey, inputs, config.team, downloaded.bytes, downloaded.tag);
-    if (result.job !== job.name) throw new RemoteArtifactCorruptError(inputs, `it holds job ${result.job}, not ${job.name}`);
-    await this.#keepFiles(job, result);
+    const result = unpackResult(key, downloaded.bytes);
+    if (signatureKey !== null) checkTag(signatureKey, key, config.team, downloaded.bytes, downloaded.tag);
+    if (result.job !== job.name) throw new RemoteArtifactCorruptError(key, `it holds job ${result.job}, not ${job.name}`);
+    await this.#keepFiles(job, inputs, result);
     const id = store.recordRemoteResult({
       repo: run.repo,
       ref: run.ref,
@@ -82,16 +83,16 @@ export class RemoteResults {
     return id;
   }
 
-  /** Uploads the result of run `runId`'s complete `job` of `inputs`, unless the server has it already. */
-  async upload(job: Job, inputs: string, runId: number): Promise<void> {
+  /** Uploads, as the artifact of `key`, the result of run `runId`'s complete `job` of `inputs`, unless the server has it already. */
+  async upload(job: Job, inputs: string, key: string, runId: number): Promise<void> {
     const { config, signatureKey } = this.#o;
     const signal = AbortSignal.timeout(config.timeoutMs);
-    if (await this.#client.has(inputs, signal)) return;
-    const bytes = packResult(await this.#resultOf(job, inputs, runId));
-    await this.#client.put(inputs, bytes, signatureKey === null ? null : artifactTag(signatureKey, inputs, config.team, bytes), signal);
+    if (await this.#client.has(key, signal)) return;
+    const bytes = packResult(await this.#resultOf(job, inputs, key, runId));
+    await this.#client.put(key, bytes, signatureKey === null ? null : artifactTag(signatureKey, key, config.team, bytes), signal);
   }
 
-  async #resultOf(job: Job, inputs: string, runId: number): Promise<ResultArtifact> {
+  async #resultOf(job: Job, inputs: string, key: string, runId: number): Promise<ResultArtifact> {
     const view = this.#o.store.getRun(runId)?.jobs.find((j) => j.name === job.name);
     if (!view || view.startedAt === null || view.finishedAt === null) throw new Error(`run ${runId} has no finished job ${job.name}`);
     const steps = await Promise.all(
@@ -110,11 +111,19 @@ export class RemoteResults {
     const kept = JobResults.leavesSomething(job) ? await this.#o.results.kept(inputs) : undefined;
     const files: ArtifactFile[] = [];
     for (const path of kept?.paths ?? []) await gather(kept!.dir, path, files);
-    return { inputs, job: job.name, startedAt: view.startedAt, finishedAt: view.finishedAt, steps, outputs: kept?.outputs ?? {}, files };
+    return {
+      inputs: key,
+      job: job.name,
+      startedAt: view.startedAt,
+      finishedAt: view.finishedAt,
+      steps,
+      outputs: kept?.outputs ?? {},
+      files,
+    };
   }
 
   /** The result's files and outputs in the local results, as the job would have kept them; none outside its `outputs:` paths. */
-  async #keepFiles(job: Job, result: ResultArtifact): Promise<void> {
+  async #keepFiles(job: Job, inputs: string, result: ResultArtifact): Promise<void> {
     if (!JobResults.leavesSomething(job)) return;
     const scratch = await this.#o.results.scratch();
     try {
@@ -134,7 +143,7 @@ export class RemoteResults {
           links.add(path);
         }
       }
-      await this.#o.results.keep(job, result.inputs, scratch, result.outputs, this.#o.now());
+      await this.#o.results.keep(job, inputs, scratch, result.outputs, this.#o.now());
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -37,7 +37,7 @@ export type ArtifactFile =
   | { path: string; kind: "link"; target: string };
 
 export interface ResultArtifact {
-  /** The job's inputs: the hash the artifact is stored under. */
+  /** The hash the artifact is stored under: the job's inputs without the repository's path. */
   inputs: string;
   job: string;
   startedAt: number;

@@ -58,6 +58,8 @@ export interface CachedResult {
 
 export class RunCaches {
   readonly #o: RunCachesOptions;
+  /** The remote cache's key of each job's inputs in this run: the same hash without the repository's path. */
+  readonly #remoteKeys = new Map<string, string>();
   /** The uploads under way, each ending (never rejecting) within its bound. */
   readonly #uploads: Promise<void>[] = [];
 
@@ -67,7 +69,15 @@ export class RunCaches {
 
   /** The job's inputs (a hash), once its needs have ended; null when not all are known. */
   inputsOf(job: Job, needs: readonly NeedInputs[]): string | null {
-    return jobInputs({ repo: this.#o.repo, pipeline: this.#o.pipeline, job, dir: this.#o.dir, needs });
+    const { pipeline, dir } = this.#o;
+    const inputs = jobInputs({ repo: this.#o.repo, pipeline, job, dir, needs });
+    if (inputs !== null && this.#o.remote) {
+      // Its needs by their remote keys, made from theirs: they ended before it.
+      const remoteNeeds = needs.map((need) => ({ name: need.name, inputs: this.#remoteKeys.get(need.inputs ?? "") ?? null }));
+      const key = jobInputs({ repo: null, pipeline, job, dir, needs: remoteNeeds });
+      if (key !== null) this.#remoteKeys.set(inputs, key);
+    }
+    return inputs;
   }
 
   /** The result of an earlier complete job of these inputs; undefined: the job runs. */
@@ -144,9 +154,10 @@ export class RunCaches {
    */
   share(job: Job, inputs: string): void {
     const remote = this.#o.remote;
-    if (!remote) return;
+    const key = this.#remoteKeys.get(inputs);
+    if (!remote || key === undefined) return;
     this.#uploads.push(
-      remote.results.upload(job, inputs, this.#o.runId).catch((error: unknown) => this.#remoteFailed(job, "uploading", error)),
+      remote.results.upload(job, inputs, key, this.#o.runId).catch((error: unknown) => this.#remoteFailed(job, "uploading", error)),
     );
   }
 
@@ -158,9 +169,10 @@ export class RunCaches {
   /** The run a result found on the remote cache was recorded as; undefined when there is none to use. */
   async #fromRemote(job: Job, inputs: string): Promise<number | undefined> {
     const remote = this.#o.remote;
-    if (!remote) return undefined;
+    const key = this.#remoteKeys.get(inputs);
+    if (!remote || key === undefined) return undefined;
     try {
-      return await remote.results.fetch(job, inputs, remote.run);
+      return await remote.results.fetch(job, inputs, key, remote.run);
     } catch (error) {
       this.#remoteFailed(job, "asking", error);
       return undefined;

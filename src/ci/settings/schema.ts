@@ -146,7 +146,8 @@ export function settingValue(name: SettingName, raw: unknown): SettingValue | un
 
 /** A value as the file and `config get` write it: `10s` for a duration. */
 export function formatSetting(name: SettingName, value: SettingValue): string {
-  if (value === null) return "default";
+  // A URL, team or secret not set is none; a number not set takes its default (the cores, say).
+  if (value === null) return ["url", "name", "secret"].includes(SETTINGS[name].kind) ? "none" : "default";
   if (SETTINGS[name].kind === "duration") return formatMs(value as number);
   return String(value);
 }

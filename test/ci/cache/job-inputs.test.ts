@@ -119,3 +119,12 @@ test("a change in a checked-out submodule's working copy changes the inputs that
   assert.notEqual(lib2, lib, "an inputs path holding the submodule");
   assert.equal(app2, app, "an inputs path that does not");
 });
+
+test("the remote cache's key leaves the repository's path out: every clone shares it, and it is not the local inputs", () => {
+  const key = inputsOf({ repo: null });
+  assert.match(key!, /^[0-9a-f]{64}$/);
+  assert.notEqual(key, inputsOf({ repo: "/repo" }));
+  assert.notEqual(inputsOf({ repo: "/home/a/app" }), inputsOf({ repo: "/home/b/app" }));
+  assert.equal(inputsOf({ repo: null }), key, "the same wherever the repository is");
+  assert.notEqual(inputsOf({ repo: null, dir: "web" }), key, "where the steps start is still an input");
+});

@@ -1,5 +1,5 @@
 // The job cache shared on a remote cache server: the real turborepo-remote-cache server on loopback, two
-// daemons with homes of their own (machines A and B) on the same repository. A job A ran is `cached` on B,
+// daemons with homes of their own (machines A and B) on the same repository's content. A job A ran is `cached` on B,
 // with A's logs and A's files; an artifact altered, truncated or signed with another key is refused and
 // the job runs; a refused token and a server that is gone are warnings, and the run goes on.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestDaemon, tempHome, type TestDaemon } from "../../../helpers/daemon.js";
-import { tempRepos, writeFiles } from "../../../helpers/git.js";
+import { git, tempRepos, writeFiles } from "../../../helpers/git.js";
 import { quirectl, quirectlJson } from "../../../helpers/quirectl.js";
 import { startRemoteCacheServer, type RemoteCacheServer } from "../../../helpers/remote-cache-server.js";
 
@@ -79,7 +79,7 @@ const artifacts = () => {
 const annotations = (r: any) => r.annotations.map((n: any) => n.text as string);
 
 describe("the job cache on a remote cache server", () => {
-  test("a job run on machine A is cached on machine B, with A's logs and the files it left", async () => {
+  test("a job run on machine A is cached on machine B, in a clone of its own, with A's logs and the files it left", async () => {
     const dir = repos.make({
       "quire.yml": pipeline([
         "build:",
@@ -102,9 +102,12 @@ describe("the job cache on a remote cache server", () => {
     assert.deepEqual(annotations(first), []);
     assert.equal(artifacts().length, before + 2, "both jobs' results were uploaded before the run ended");
 
-    // Machine B: the same tree but for the check, which therefore runs (a miss) and needs what build left.
-    writeFiles(dir, { "test/check.sh": "cat dist/app && echo checked again on $MACHINE" });
-    const second = await run(b, dir);
+    // Machine B: a clone of its own elsewhere, the same tree but for the check, which therefore runs (a
+    // miss) and needs what build left.
+    const clone = repos.dir("clone");
+    git(clone, "clone", "-q", dir, ".");
+    writeFiles(clone, { "test/check.sh": "cat dist/app && echo checked again on $MACHINE" });
+    const second = await run(b, clone);
     assert.equal(second.state, "complete");
     const build = job(second, "build");
     assert.equal(build.state, "cached");
@@ -118,8 +121,8 @@ describe("the job cache on a remote cache server", () => {
     assert.deepEqual(annotations(second), [], "a miss is no warning");
 
     // And again on B: the result is now B's own, served without asking the server.
-    writeFiles(dir, { "test/check.sh": "cat dist/app && echo checked once more on $MACHINE" });
-    const third = await run(b, dir);
+    writeFiles(clone, { "test/check.sh": "cat dist/app && echo checked once more on $MACHINE" });
+    const third = await run(b, clone);
     assert.equal(job(third, "build").cached_from, build.cached_from);
   });
 
