@@ -45,7 +45,7 @@ const GIT_ENV = {
 };
 
 /** A project depending on PACKAGES, each as `file:` a tarball in its own tarballs/, with its lock file. */
-function fixtureProject(dir: string): string {
+export function fixtureProject(dir: string): string {
   const project = join(dir, "project");
   const tarballs = join(project, "tarballs");
   mkdirSync(tarballs, { recursive: true });
@@ -70,7 +70,7 @@ function countFiles(dir: string): number {
 }
 
 /** Writes back what earlier work left dirty, so that no timed part pays for another's writeback. */
-function settleDisk(): void {
+export function settleDisk(): void {
   execFileSync("sync");
 }
 
@@ -116,7 +116,7 @@ async function restoreVsInstall(dir: string, rounds: number): Promise<void> {
 }
 
 /** A small project's pipeline: install, then lint and test, which need it. */
-const PIPELINE = `jobs:
+export const PIPELINE = `jobs:
   install:
     cache:
       - key: deps-\${{ hashFiles('package-lock.json') }}
@@ -146,18 +146,28 @@ for (let i = 0; i < 40; i++) if (YAML.parse(YAML.stringify(doc)).jobs.job7.env.N
 console.log("40 round trips ok");
 `;
 
-/** The first run of a tree does the work; the second, of the same tree, is served by the job cache. */
-async function secondRun(daemon: TestDaemon, dir: string): Promise<void> {
-  const repo = join(dir, "repo");
+/** The fixture project (made in `dir` by fixtureProject) as a git repository `dir/<name>` with `pipeline` as its quire.yml. */
+export function fixtureRepo(dir: string, name: string, pipeline: string): string {
+  const repo = join(dir, name);
   cpSync(join(dir, "project"), repo, { recursive: true });
-  writeFileSync(join(repo, "quire.yml"), PIPELINE);
+  writeFileSync(join(repo, "quire.yml"), pipeline);
   writeFileSync(join(repo, "lint.js"), LINT);
   writeFileSync(join(repo, "test.js"), TEST);
   writeFileSync(join(repo, ".gitignore"), "node_modules/\n.npm-cache/\n");
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: GIT_ENV });
-  git("init", "-q", "-b", "main");
-  git("add", "-A");
-  git("commit", "-q", "-m", "fixture");
+  benchGit(repo, "init", "-q", "-b", "main");
+  benchGit(repo, "add", "-A");
+  benchGit(repo, "commit", "-q", "-m", "fixture");
+  return repo;
+}
+
+/** git as the benches run it, in `cwd`. */
+export function benchGit(cwd: string, ...args: string[]): void {
+  execFileSync("git", args, { cwd, env: GIT_ENV });
+}
+
+/** The first run of a tree does the work; the second, of the same tree, is served by the job cache. */
+async function secondRun(daemon: TestDaemon, dir: string): Promise<void> {
+  const repo = fixtureRepo(dir, "repo", PIPELINE);
   const ci = await CiClient.connect({ home: daemon.home, autostart: false });
   const text = readFileSync(join(repo, "quire.yml"), "utf8");
   try {

@@ -7,6 +7,7 @@ import { benchCi } from "./ci.js";
 import { benchConnect, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
+import { benchRemoteCache } from "./remote-cache.js";
 import { benchRuntime } from "./runtime.js";
 import { profileFlags, summariseProfiles } from "./lib/profile.js";
 import { note } from "./lib/report.js";
@@ -53,6 +54,7 @@ try {
   if (wanted("ci")) await benchCi(daemon, quick);
   if (wanted("workspace")) await benchWorkspace(quick);
   if (wanted("cache")) await benchCache(daemon, quick);
+  if (wanted("remote-cache")) await benchRemoteCache();
 } finally {
   raw.child.kill();
   await daemon.stop();
