@@ -66,14 +66,38 @@ export class EntryStore<Meta extends object> {
    * `keepEmpty` (an entry of its meta alone).
    */
   async save(name: string, from: string, paths: readonly string[], meta: Meta, now: number, keepEmpty = false): Promise<SaveResult> {
+    return this.saveWritten(
+      name,
+      async (files) => {
+        const held: string[] = [];
+        for (const path of paths) {
+          if (await copyTree(join(from, path), join(files, path), { fsync: true })) held.push(path);
+        }
+        return held;
+      },
+      meta,
+      now,
+      keepEmpty,
+    );
+  }
+
+  /**
+   * Saves as entry `name` what `write` puts under the (new, empty) directory it is given, as `save` does:
+   * `write` gives the paths it wrote and has flushed every file and directory it made to the disk.
+   */
+  async saveWritten(
+    name: string,
+    write: (files: string) => Promise<string[]>,
+    meta: Meta,
+    now: number,
+    keepEmpty = false,
+  ): Promise<SaveResult> {
     const final = join(this.#dir, name);
     if ((await this.read(name)) !== undefined) return "exists";
-    const aside = await this.scratch();
+    const aside = join(this.#root, SAVING, `${process.pid}-${randomBytes(6).toString("hex")}`);
+    await mkdir(join(aside, FILES), { recursive: true, mode: 0o700 });
     try {
-      const held: string[] = [];
-      for (const path of paths) {
-        if (await copyTree(join(from, path), join(aside, FILES, path), { fsync: true })) held.push(path);
-      }
+      const held = await write(join(aside, FILES));
       if (held.length === 0 && !keepEmpty) return "nothing";
       // The names of the paths' directories, up to files/ itself, on the disk too.
       const dirs = new Set(held.flatMap((path) => ancestors(join(aside, FILES), path)));
@@ -99,13 +123,6 @@ export class EntryStore<Meta extends object> {
   /** The directory entry `name`'s paths are under. */
   filesOf(name: string): string {
     return join(this.#dir, name, FILES);
-  }
-
-  /** A new directory to gather files in before they are saved, removed when the ci backend starts. */
-  async scratch(): Promise<string> {
-    const dir = join(this.#root, SAVING, `${process.pid}-${randomBytes(6).toString("hex")}`);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return dir;
   }
 
   /** Copies entry `name`'s paths back under `to`, replacing what is in their way. */

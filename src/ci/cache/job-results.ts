@@ -35,9 +35,19 @@ export class JobResults {
     return entry && { outputs: entry.outputs, paths: entry.paths, dir: this.#entries.filesOf(inputs) };
   }
 
-  /** A new directory to gather a result's files in before `keep` saves them from there (the caller removes it). */
-  scratch(): Promise<string> {
-    return this.#entries.scratch();
+  /**
+   * Keeps a result of `job` made elsewhere: `outputs`, and what `write` puts under the directory it is
+   * given (EntryStore.saveWritten: the paths it wrote, each flushed); an entry there already stays.
+   */
+  async keepWritten(
+    job: Job,
+    inputs: string,
+    outputs: Record<string, string>,
+    now: number,
+    write: (files: string) => Promise<string[]>,
+  ): Promise<void> {
+    if (!JobResults.leavesSomething(job)) return;
+    await this.#entries.saveWritten(inputs, write, { outputs }, now, true);
   }
 
   /**

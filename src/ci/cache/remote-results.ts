@@ -3,7 +3,7 @@
 // results, its job recorded as a run of its own with its steps' logs), so it is then served as a local
 // hit; a result made here is uploaded after its job has ended (write-behind). The hash sent is the job's
 // inputs without the repository's path (job-inputs.ts: any clone shares it), which holds no secret's value.
-import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { RemoteArtifactCorruptError } from "../errors.js";
 import type { Job, Pipeline, RemoteCache } from "../pipeline/model.js";
@@ -11,6 +11,7 @@ import { workspacePath } from "../pipeline/workspace-path.js";
 import { stepLogPath, type RunStore } from "../store/index.js";
 import { JobResults } from "./job-results.js";
 import { RemoteCacheClient } from "./remote-client.js";
+import { flush } from "./tree-copy.js";
 import { artifactTag, checkTag, packResult, unpackResult, type ArtifactFile, type ResultArtifact } from "./result-artifact.js";
 
 export interface RemoteResultsOptions {
@@ -124,31 +125,43 @@ export class RemoteResults {
 
   /** The result's files and outputs in the local results, as the job would have kept them; none outside its `outputs:` paths. */
   async #keepFiles(job: Job, inputs: string, result: ResultArtifact): Promise<void> {
-    if (!JobResults.leavesSomething(job)) return;
-    const scratch = await this.#o.results.scratch();
-    try {
-      const links = new Set<string>();
-      for (const file of result.files) {
-        const { path } = file;
-        const inside = workspacePath(path) === path && job.outputPaths.some((o) => path === o || path.startsWith(`${o}/`));
-        // Nothing is written through a link the artifact made: a path under one is refused.
-        const underLink = [...links].some((link) => path.startsWith(`${link}/`));
-        if (!inside || underLink) throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, outside the job's outputs`);
-        const to = join(scratch, path);
-        await mkdir(dirname(to), { recursive: true });
-        if (file.kind === "directory") await mkdir(to, { recursive: true, mode: file.mode | 0o700 });
-        else if (file.kind === "file") await writeFile(to, file.data, { mode: file.mode });
-        else {
-          await symlink(file.target, to);
-          links.add(path);
-        }
-      }
-      await this.#o.results.keep(job, inputs, scratch, result.outputs, this.#o.now());
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
+    const links: string[] = [];
+    for (const { path, ...file } of result.files) {
+      const inside = workspacePath(path) === path && job.outputPaths.some((o) => path === o || path.startsWith(`${o}/`));
+      // Nothing is written through a link the artifact made: a path under one is refused.
+      if (!inside || links.some((link) => path.startsWith(`${link}/`)))
+        throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, outside the job's outputs`);
+      if (file.kind === "link") links.push(path);
     }
+    await this.#o.results.keepWritten(job, inputs, result.outputs, this.#o.now(), async (root) => {
+      // Directories first, in order (a parent before what is in it), then files and links, several at once.
+      const made = new Set<string>();
+      for (const file of result.files) {
+        if (file.kind !== "directory") continue;
+        await mkdir(join(root, file.path), { recursive: true, mode: file.mode | 0o700 });
+        made.add(file.path);
+      }
+      const rest = result.files.filter((f) => f.kind !== "directory");
+      for (let i = 0; i < rest.length; i += WRITES_AT_ONCE) {
+        await Promise.all(
+          rest.slice(i, i + WRITES_AT_ONCE).map(async (file) => {
+            const to = join(root, file.path);
+            await mkdir(dirname(to), { recursive: true });
+            if (file.kind === "file") await writeFile(to, file.data, { mode: file.mode, flush: true });
+            else if (file.kind === "link") await symlink(file.target, to);
+          }),
+        );
+      }
+      // The names in every directory written to, on the disk too (the outputs' parents are flushed by the save).
+      for (const file of rest) if (dirname(file.path) !== ".") made.add(dirname(file.path));
+      for (const dir of made) await flush(join(root, dir));
+      return job.outputPaths.filter((o) => result.files.some((f) => f.path === o || f.path.startsWith(`${o}/`)));
+    });
   }
 }
+
+/** Files written at once: enough to keep the thread pool busy, few enough for any descriptor limit. */
+const WRITES_AT_ONCE = 16;
 
 /** `path` under `root` (a file, a directory and what is in it, a symlink as a link) into `files`. */
 async function gather(root: string, path: string, files: ArtifactFile[]): Promise<void> {
