@@ -89,13 +89,15 @@ export class RemoteResults {
     const { config, signatureKey } = this.#o;
     const signal = AbortSignal.timeout(config.timeoutMs);
     if (await this.#client.has(key, signal)) return;
-    const bytes = packResult(await this.#resultOf(job, inputs, key, runId));
+    const result = await this.#resultOf(job, inputs, key, runId);
+    if (result === undefined) return; // the run was removed meanwhile: nothing of it to send
+    const bytes = packResult(result);
     await this.#client.put(key, bytes, signatureKey === null ? null : artifactTag(signatureKey, key, config.team, bytes), signal);
   }
 
-  async #resultOf(job: Job, inputs: string, key: string, runId: number): Promise<ResultArtifact> {
+  async #resultOf(job: Job, inputs: string, key: string, runId: number): Promise<ResultArtifact | undefined> {
     const view = this.#o.store.getRun(runId)?.jobs.find((j) => j.name === job.name);
-    if (!view || view.startedAt === null || view.finishedAt === null) throw new Error(`run ${runId} has no finished job ${job.name}`);
+    if (!view || view.startedAt === null || view.finishedAt === null) return undefined;
     const steps = await Promise.all(
       view.steps
         .filter((s) => s.attempt === view.attempt)

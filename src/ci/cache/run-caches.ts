@@ -6,7 +6,7 @@
 // once its job has ended, beside the jobs that follow; the run's end waits for the uploads, each bounded.
 import { evaluateTemplate } from "../expressions/template.js";
 import { hashFiles } from "../expressions/hash-files.js";
-import { CacheEntryError } from "../errors.js";
+import { CacheEntryError, type RemoteCacheError } from "../errors.js";
 import type { Job, Pipeline } from "../pipeline/model.js";
 import type { RunStore } from "../store/index.js";
 import { restoreScript, savedScript, warningScript, type CacheStep } from "./cache-step.js";
@@ -14,7 +14,6 @@ import type { CacheRequest, DependencyCaches } from "./dependency-caches.js";
 import { jobInputs, type NeedInputs } from "./job-inputs.js";
 import type { JobResults } from "./job-results.js";
 import { ANNOTATION_MAX } from "../rules.js";
-import type { RemoteCacheError } from "../errors.js";
 import type { AskingRun, RemoteResults } from "./remote-results.js";
 
 export interface RunCachesOptions {
