@@ -9,6 +9,7 @@ import { HelloReply } from "../src/gen/quire/v1/hello.js";
 import { newFrame } from "../src/wire/framing.js";
 import { Lane } from "../src/wire/lanes.js";
 import { helloFrame } from "../test/helpers/raw-peer.js";
+import { PIPELINED_HELLO, rawEcho, rawHandoff, rawPipelined, rawReconnect } from "./lib/raw-client.js";
 import { heading, note, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
 import { latency } from "./lib/stats.js";
@@ -82,6 +83,48 @@ export async function benchConnect(daemon: TestDaemon, connections: number): Pro
     });
   }
   note(`handoff beats reconnect at p50: ${h.p50 < r.p50 ? "yes" : "NO"}, at p99: ${h.p99 < r.p99 ? "yes" : "NO"}`);
+}
+
+/**
+ * The same, from an independent client (raw frames over node:net, none of quire's client library, as a
+ * client in another language would speak it): handoff vs reconnect, and the request pipelined behind
+ * the Hello (in the same write, which only the handoff allows) vs a raw connect -> echo of those bytes.
+ */
+export async function benchConnectRawClient(daemon: TestDaemon, rawEchoPath: string, connections: number): Promise<void> {
+  heading(`connect to first echo response, independent raw-frames client (${connections} connections per path, rotating order)`);
+  const broker = daemon.places.socket;
+  const samples = { handoff: [] as number[], pipelined: [] as number[], reconnect: [] as number[], raw: [] as number[] };
+  const steps: Array<() => Promise<void>> = [
+    async () => void samples.handoff.push(await rawHandoff(broker)),
+    async () => void samples.pipelined.push(await rawPipelined(broker)),
+    async () => void samples.reconnect.push(await rawReconnect(broker)),
+    async () => void samples.raw.push(await rawEcho(rawEchoPath, PIPELINED_HELLO)),
+  ];
+  for (let i = -200; i < connections; i++) {
+    const order = ((i % steps.length) + steps.length) % steps.length;
+    for (let k = 0; k < steps.length; k++) await steps[(k + order) % steps.length]!();
+    if (i < 0) for (const s of Object.values(samples)) s.length = 0;
+  }
+  const h = latency(samples.handoff);
+  const p = latency(samples.pipelined);
+  const r = latency(samples.reconnect);
+  const w = latency(samples.raw);
+  for (const q of ["p50", "p99"] as const) {
+    report({
+      bench: "connect",
+      metric: `raw client: handoff vs reconnect ${q}`,
+      value: h[q],
+      unit: "µs",
+      baseline: { name: "reconnect", value: r[q] },
+    });
+    report({
+      bench: "connect",
+      metric: `raw client: pipelined ${q}`,
+      value: p[q],
+      unit: "µs",
+      baseline: { name: "raw echo", value: w[q] },
+    });
+  }
 }
 
 /** Sequential request/response round trips; returns the samples in ms. */

@@ -4,7 +4,7 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchCache } from "./cache.js";
 import { benchCi } from "./ci.js";
-import { benchConnect, benchEchoAfter } from "./connect.js";
+import { benchConnect, benchConnectRawClient, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
 import { benchRemoteCache } from "./remote-cache.js";
@@ -46,6 +46,7 @@ try {
       await profiled.stop();
       summariseProfiles(profileDir, names);
     }
+    await benchConnectRawClient(daemon, raw.path, quick ? 250 : 2_000);
     await benchEchoAfter(daemon, quick ? 2_000 : 20_000);
   }
   if (wanted("hello")) await benchHello(daemon, raw.path, quick ? 300 : 2_000);
