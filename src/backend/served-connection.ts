@@ -21,6 +21,13 @@ export interface ServiceHandler {
    * drain's grace, after which it SIGKILLs what the service spawned (`Subprocess.killAll()`).
    */
   drain?(): Promise<void>;
+  /**
+   * The service gives back every request it is handed with `client.release(frame)` once nothing will
+   * read its payload again (for a payload sent back: in send()'s `sent` callback). Its connections then
+   * read large bodies into pooled buffers, reused for later frames; a service that keeps a payload, or
+   * might, leaves this unset.
+   */
+  releasesPayloads?: boolean;
 }
 
 export class ServedConnection {
@@ -104,11 +111,25 @@ export class ServedConnection {
 
   /**
    * Sends a frame, with every other frame sent in this tick; pauses reading from this client while its
-   * socket is backed up. A payload of 16 KiB or more is sent from its own buffer: leave it unchanged.
+   * socket is backed up. A payload of 16 KiB or more is sent from its own buffer: leave it unchanged
+   * until `sent` runs (the write has completed or failed, or the connection is closed).
    */
-  send(frame: Frame): void {
-    if (this.#closed) return;
-    this.#writer.write(frame);
+  send(frame: Frame, sent?: () => void): void {
+    if (this.#closed) return sent?.();
+    this.#writer.write(frame, sent);
+  }
+
+  /**
+   * Gives a request's pooled body back (see ServiceHandler.releasesPayloads): neither its payload nor any
+   * frame sent from it may be read, or be waiting to be written, afterwards.
+   */
+  release(request: Frame): void {
+    this.#decoder.release(request);
+  }
+
+  /** Writes what was sent in this tick now, rather than at its end. */
+  flush(): void {
+    if (!this.#closed) this.#writer.flush();
   }
 
   respond(request: Frame, payload: Uint8Array): void {

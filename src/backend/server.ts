@@ -2,12 +2,13 @@
 // hands off, accepts reconnect Hellos on its own socket, checks and consumes tokens, and serves frames.
 import { chmodSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { Frame_Kind } from "../gen/quire/v1/frame.js";
+import { type Frame, Frame_Kind } from "../gen/quire/v1/frame.js";
 import { HandoffAck, HandoffOffer } from "../gen/quire/v1/handoff.js";
 import { Refused_Code } from "../gen/quire/v1/hello.js";
-import { encodeFramed, FrameDecoder, newFrame } from "../wire/framing.js";
+import { FrameDecoder, newFrame } from "../wire/framing.js";
 import { WireError } from "../wire/errors.js";
 import { Lane } from "../wire/lanes.js";
+import { BodyPool } from "../wire/body-pool.js";
 import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
 import { closeHandle, socketReadingInto } from "./reading-socket.js";
@@ -49,9 +50,12 @@ export class BackendServer {
   #server: Server | undefined;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
+  /** Large bodies' buffers, reused, for a service that gives each request back (ServiceHandler.releasesPayloads). */
+  readonly #bodyPool: BodyPool | undefined;
 
   constructor(options: BackendOptions) {
     this.#options = options;
+    this.#bodyPool = options.handler.releasesPayloads ? new BodyPool() : undefined;
     const { service } = options;
     // A reconnect Hello passes the broker's checks, with this backend's one service as the only one served.
     this.#helloRules = {
@@ -163,17 +167,18 @@ export class BackendServer {
     };
     const ackTimer = setTimeout(sendAck, 1);
     this.#unsentAcks.add(sendAck);
-    const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES });
+    const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES, bodyPool: this.#bodyPool });
     decoder.push(m.pending);
     let client: ServedConnection | undefined;
     const socket = socketReadingInto(handle, decoder, () => {
       client?.pump();
       if (!acked) setImmediate(sendAck);
     });
-    // Ready goes out before anything is served, so the client sees Negotiated, ready, then responses.
-    socket.write(encodeFramed(newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) })));
+    // Ready is queued before anything is served, so the client sees Negotiated, ready, then responses; the
+    // answers to requests that came with the offer (pipelined behind the Hello) leave in the same write.
+    const ready = newFrame({ kind: Frame_Kind.EVENT, payloadProtocol: Lane.HANDOFF, payload: Buffer.from(ack) });
+    client = this.#serve(socket, decoder, { readsIntoDecoder: true, first: ready });
     const readyAt = marking ? process.hrtime.bigint() : 0n;
-    client = this.#serve(socket, decoder, true);
     if (marking) {
       const id = String(offer.correlationId);
       handoffMark(id, "offer-received", receivedAt);
@@ -185,7 +190,7 @@ export class BackendServer {
   /** A client dialled our own socket: its first frame must be a Hello carrying a broker-minted token. */
   #acceptReconnect(socket: Socket): void {
     if (this.#draining) return void socket.destroy();
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder({ bodyPool: this.#bodyPool });
     const timer = setTimeout(() => socket.destroy(), this.#options.helloTimeoutMs ?? 5_000);
     const onData = (chunk: Buffer) => {
       decoder.push(chunk);
@@ -245,8 +250,15 @@ export class BackendServer {
     socket.on("error", () => socket.destroy());
   }
 
-  /** Serves a client; `readsIntoDecoder`: the socket reads into `decoder` itself (no 'data' events). */
-  #serve(socket: Socket, decoder: FrameDecoder, readsIntoDecoder = false): ServedConnection {
+  /**
+   * Serves a client; `readsIntoDecoder`: the socket reads into `decoder` itself (no 'data' events). `first`
+   * is sent before anything served, and written at once with the answers to the frames `decoder` holds.
+   */
+  #serve(
+    socket: Socket,
+    decoder: FrameDecoder,
+    { readsIntoDecoder = false, first }: { readsIntoDecoder?: boolean; first?: Frame } = {},
+  ): ServedConnection {
     const client = new ServedConnection({
       socket,
       decoder,
@@ -259,8 +271,10 @@ export class BackendServer {
       },
     });
     this.#clients.add(client);
-    this.#reportClients();
+    if (first) client.send(first);
     client.start();
+    if (first) client.flush();
+    this.#reportClients();
     return client;
   }
 

@@ -10,7 +10,8 @@ import { FRAME_HEADER_BYTES, FRAMING_VERSION, MAX_FRAME_BODY_BYTES } from "./pro
 /** Where a FrameWriter puts bytes; a net.Socket is one. `write` returns false when the sink is backed up. */
 export interface ByteSink {
   readonly writable: boolean;
-  write(chunk: Uint8Array): boolean;
+  /** `done` runs once the sink is finished with `chunk` (written, or failed). */
+  write(chunk: Uint8Array, done?: (error?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
 }
@@ -36,6 +37,8 @@ export class FrameWriter {
   /** Queued pieces before [#start, #pos): arena slices and large payloads, in order. */
   #pieces: Buffer[] = [];
   #pending = 0;
+  /** Called once the queued bytes are written (write()'s `sent`), in order. */
+  #sentCallbacks: Array<() => void> = [];
   #scheduled = false;
   readonly #flushSoon = () => {
     this.#scheduled = false;
@@ -55,10 +58,12 @@ export class FrameWriter {
   /**
    * Queues a frame; it is written, after every frame queued before it, at the end of this tick (or at
    * once when much is queued). A payload of 16 KiB or more is written from its own buffer: leave it
-   * unchanged until it has been sent. Throws FrameTooLargeError, or the generated encoder's error.
+   * unchanged until it has been sent: `sent` says when (the write completed or failed). Throws
+   * FrameTooLargeError, or the generated encoder's error.
    */
-  write(frame: Frame): void {
+  write(frame: Frame, sent?: () => void): void {
     const size = frameBodySize(frame);
+    if (sent) this.#sentCallbacks.push(sent);
     if (size < 0) return this.#queue(encodeFramed(frame)); // values the generated encoder decides on
     if (size > MAX_FRAME_BODY_BYTES) throw new FrameTooLargeError(size, MAX_FRAME_BODY_BYTES, false);
     const payload = frame.payload;
@@ -91,13 +96,17 @@ export class FrameWriter {
     if (pieces.length === 0) return;
     this.#pieces = [];
     this.#pending = 0;
+    const callbacks = this.#sentCallbacks;
+    if (callbacks.length > 0) this.#sentCallbacks = [];
+    const done = callbacks.length === 0 ? undefined : () => runAll(callbacks);
     const sink = this.#sink;
-    if (!sink.writable) return; // ended or destroyed: nothing more can be sent
+    if (!sink.writable) return done?.(); // ended or destroyed: nothing more can be sent
     let ok: boolean;
-    if (pieces.length === 1) ok = sink.write(pieces[0]!);
+    // The last piece's callback comes after the earlier pieces' (one writev when corked).
+    if (pieces.length === 1) ok = sink.write(pieces[0]!, done);
     else {
       sink.cork();
-      for (const piece of pieces) ok = sink.write(piece);
+      for (let i = 0; i < pieces.length; i++) ok = sink.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
       sink.uncork();
     }
     if (!ok! && this.#onFull) this.#onFull();
@@ -127,4 +136,8 @@ export class FrameWriter {
     this.#start = 0;
     this.#pos = 0;
   }
+}
+
+function runAll(callbacks: Array<() => void>): void {
+  for (const callback of callbacks) callback();
 }

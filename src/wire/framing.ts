@@ -13,6 +13,7 @@ import {
   UnknownLaneError,
   type WireError,
 } from "./errors.js";
+import type { BodyPool } from "./body-pool.js";
 import { decodeFrameBody, encodeFrameBody } from "./frame-body.js";
 import { isKnownLane } from "./lanes.js";
 import { ENVELOPE_VERSION, FRAME_HEADER_BYTES, FRAMING_VERSION, MAX_FIRST_FRAME_BODY_BYTES, MAX_FRAME_BODY_BYTES } from "./protocol.js";
@@ -78,6 +79,11 @@ export interface FrameDecoderOptions {
    * whole chunk (up to 64 KiB from a socket) alive.
    */
   detachSmallPayloads?: boolean;
+  /**
+   * Read large bodies into buffers from this pool. Only for frames that go to code that gives each one
+   * back with release() once nothing reads its payload any more (a service that hands payloads straight back).
+   */
+  bodyPool?: BodyPool;
 }
 
 /** Bodies from this size on are read straight into a buffer of their own (see readBuffer()). */
@@ -105,6 +111,9 @@ export class FrameDecoder {
   readonly #maxFirstBody: number;
   readonly #validate: boolean;
   readonly #detach: boolean;
+  readonly #pool: BodyPool | undefined;
+  /** Frames whose body came from the pool, until they are released. */
+  readonly #pooled = new WeakMap<Frame, Buffer>();
   #chunks: Buffer[] = [];
   /** Bytes of chunks[0] already consumed. */
   #offset = 0;
@@ -129,6 +138,7 @@ export class FrameDecoder {
     this.#maxFirstBody = options.maxFirstBodyBytes ?? MAX_FIRST_FRAME_BODY_BYTES;
     this.#validate = options.validate ?? true;
     this.#detach = options.detachSmallPayloads ?? false;
+    this.#pool = options.bodyPool;
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -210,25 +220,49 @@ export class FrameDecoder {
     if (this.#buffered < length) return undefined;
     this.#bodyLength = -1;
     let frame: Frame;
+    /** The body's own buffer, when it came from the pool. */
+    let pooled: Buffer | undefined;
     try {
       // A body within the first chunk is decoded in place; one spread over chunks is gathered first.
       const first = this.#chunks[0];
-      if (this.#body) frame = decodeFrameBody(this.#takeBody());
-      else if (length === 0) frame = decodeFrameBody(EMPTY);
+      if (this.#body) {
+        pooled = this.#pool && this.#body;
+        frame = decodeFrameBody(this.#takeBody());
+      } else if (length === 0) frame = decodeFrameBody(EMPTY);
       else if (first!.length - this.#offset >= length) {
         const at = this.#offset;
         this.#skip(length);
         // Chunks of the decoder's own read buffer share it: a small payload must not keep it all alive.
         frame = decodeFrameBody(first!, at, at + length, this.#detach || this.#readBuffer !== undefined);
-      } else frame = decodeFrameBody(this.#take(length));
+      } else {
+        const body = this.#take(length, this.#pool !== undefined && length >= DIRECT_BODY_BYTES);
+        if (this.#pool && length >= DIRECT_BODY_BYTES) pooled = body;
+        frame = decodeFrameBody(body);
+      }
     } catch (cause) {
+      if (pooled) this.#pool!.release(pooled);
       return this.#fail(new FrameMalformedError(cause));
     }
     const invalid = this.#validate ? validateFrame(frame) : undefined;
-    if (invalid) return this.#fail(invalid);
+    if (invalid) {
+      if (pooled) this.#pool!.release(pooled);
+      return this.#fail(invalid);
+    }
+    if (pooled) this.#pooled.set(frame, pooled);
     this.#decoded++;
     this.#peek = length >= DIRECT_BODY_BYTES;
     return frame;
+  }
+
+  /**
+   * Gives the body of `frame` (from next()) back to the pool: nothing may read its payload afterwards. A
+   * frame whose body is not pooled, or is released already, is left alone, so a second call frees nothing.
+   */
+  release(frame: Frame): void {
+    const body = this.#pooled.get(frame);
+    if (!body) return;
+    this.#pooled.delete(frame);
+    this.#pool!.release(body);
   }
 
   /** Call when the stream ends: an error when it ended inside a frame. */
@@ -273,7 +307,7 @@ export class FrameDecoder {
 
   /** A buffer of its own for the body being assembled, holding the bytes of it buffered so far (all of them are its). */
   #bodyBuffer(): Buffer {
-    const body = Buffer.allocUnsafeSlow(this.#bodyLength);
+    const body = this.#pool ? this.#pool.take(this.#bodyLength) : Buffer.allocUnsafeSlow(this.#bodyLength);
     const have = this.#buffered;
     if (have > 0) this.#take(have).copy(body);
     this.#buffered = have;
@@ -300,17 +334,20 @@ export class FrameDecoder {
     }
   }
 
-  /** Removes n buffered bytes from the front: a view, not a copy, when one chunk holds them all. */
-  #take(n: number): Buffer {
+  /**
+   * Removes n buffered bytes from the front: a view, not a copy, when one chunk holds them all (unless
+   * `pooled`: then always a copy into a buffer from the pool).
+   */
+  #take(n: number, pooled = false): Buffer {
     if (n === 0) return EMPTY;
     const first = this.#chunks[0]!;
-    if (first.length - this.#offset >= n) {
+    if (first.length - this.#offset >= n && !pooled) {
       const out = first.subarray(this.#offset, this.#offset + n);
       this.#skip(n);
       return out;
     }
     // allocUnsafeSlow: a body of its own, so a payload view of it keeps nothing else alive.
-    const out = Buffer.allocUnsafeSlow(n);
+    const out = pooled ? this.#pool!.take(n) : Buffer.allocUnsafeSlow(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.#chunks[0]!;

@@ -5,8 +5,11 @@ import type { ServiceHandler } from "../served-connection.js";
 
 export function createEchoService(): ServiceHandler {
   return {
+    // The payload goes straight back: its buffer is given back once the write that carries it is done.
+    releasesPayloads: true,
     onFrame(frame, client) {
-      if (frame.kind === Frame_Kind.REQUEST) client.send({ ...frame, kind: Frame_Kind.RESPONSE });
+      if (frame.kind === Frame_Kind.REQUEST) client.send({ ...frame, kind: Frame_Kind.RESPONSE }, () => client.release(frame));
+      else client.release(frame);
     },
   };
 }
