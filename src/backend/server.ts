@@ -52,6 +52,8 @@ export class BackendServer {
   #sweeper: NodeJS.Timeout | undefined;
   /** Large bodies' buffers, reused, for a service that gives each request back (ServiceHandler.releasesPayloads). */
   readonly #bodyPool: BodyPool | undefined;
+  /** Offers adopted from Node's internal event, so that their 'message' is not a second adoption. */
+  readonly #adoptedEarly = new WeakSet<object>();
 
   constructor(options: BackendOptions) {
     this.#options = options;
@@ -76,7 +78,18 @@ export class BackendServer {
       } catch {}
     }
     // The key comes first: we ask once our listener is attached, so the answer cannot be missed.
-    process.on("message", (message: unknown, handle: unknown) => this.#onControl(message, handle as object | undefined));
+    process.on("message", (message: unknown, handle: unknown) => {
+      if (!this.#adoptedEarly.delete(message as object)) this.#onControl(message, handle as object | undefined);
+    });
+    // An offer is adopted as soon as Node has it: before Node's own acknowledgement of its handle goes
+    // back on the channel (a write, and the broker woken, on the client's path), and a tick before
+    // 'message'. 'internalMessage' is Node's internal event; where it is not, 'message' still brings the offer.
+    process.prependListener("internalMessage" as "message", (wrapper: unknown, handle: unknown) => {
+      const w = wrapper as { cmd?: unknown; msg?: unknown } | null;
+      if (w?.cmd !== "NODE_HANDLE" || !handle || !isControlMessage(w.msg) || w.msg.t !== "offer") return;
+      this.#adoptedEarly.add(w.msg);
+      this.#onControl(w.msg, handle as object);
+    });
     // Orphaned by a broker that died: finish as on a drain, so nothing the service started outlives us.
     process.on("disconnect", () => void this.#drain(this.#options.orphanGraceMs ?? ORPHAN_GRACE_MS));
     await new Promise<void>((resolve) => {

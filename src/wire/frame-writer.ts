@@ -21,6 +21,12 @@ const LARGE_PAYLOAD_BYTES = 16 * 1024;
 /** Queued bytes that make a write happen now rather than at the end of the tick. */
 const FLUSH_BYTES = 64 * 1024;
 const ARENA_BYTES = 64 * 1024;
+/**
+ * A writer's first arena: most connections (a Hello's answer, a few requests) never need more, and a
+ * backend accepting thousands of connections a second made 64 KiB of external memory for each.
+ */
+const FIRST_ARENA_BYTES = 4 * 1024;
+const NO_ARENA = Buffer.alloc(0);
 
 export interface FrameWriterOptions {
   /** Called after a write the sink refused to take more after (it returned false): time to stop producing. */
@@ -31,7 +37,7 @@ export class FrameWriter {
   readonly #sink: ByteSink;
   readonly #onFull: (() => void) | undefined;
   /** Encoded bytes are written into the arena from #start on; [#start, #pos) is queued, not yet written. */
-  #arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  #arena = NO_ARENA;
   #start = 0;
   #pos = 0;
   /** Queued pieces before [#start, #pos): arena slices and large payloads, in order. */
@@ -129,12 +135,25 @@ export class FrameWriter {
     }
   }
 
-  /** Starts a fresh arena; bytes queued in the old one stay queued, as a slice of it. */
+  /**
+   * Starts a fresh arena; bytes queued in the old one stay queued, as a slice of it, except when the first
+   * (small) arena is outgrown: they are few, and copied over so that what is queued stays one buffer.
+   */
   #newArena(room: number): void {
-    if (this.#pos > this.#start) this.#pieces.push(this.#arena.subarray(this.#start, this.#pos));
-    this.#arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, room));
+    const old = this.#arena;
+    const first = old === NO_ARENA;
+    const outgrown = old.length === FIRST_ARENA_BYTES;
+    const arena = Buffer.allocUnsafeSlow(
+      Math.max(first ? FIRST_ARENA_BYTES : ARENA_BYTES, room + (outgrown ? this.#pos - this.#start : 0)),
+    );
+    if (outgrown) {
+      this.#pos = old.copy(arena, 0, this.#start, this.#pos);
+    } else {
+      if (this.#pos > this.#start) this.#pieces.push(old.subarray(this.#start, this.#pos));
+      this.#pos = 0;
+    }
+    this.#arena = arena;
     this.#start = 0;
-    this.#pos = 0;
   }
 }
 
