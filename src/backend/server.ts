@@ -13,7 +13,7 @@ import { MAX_FRAME_BODY_BYTES } from "../wire/protocol.js";
 import { QUIRE_VERSION } from "../version.js";
 import { closeHandle, socketReadingInto } from "./reading-socket.js";
 import { ServedConnection, type ServiceHandler } from "./served-connection.js";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../core/control.js";
+import { fromBytes, isControlMessage, toBytes, type BackendMessage, type BrokerMessage } from "../core/control.js";
 import { handoffMark, marking } from "../core/handoff-marks.js";
 import type { Logger } from "../core/log.js";
 import { checkHello, decodeHello, negotiatedFor, refused, sendNegotiated, sendRefused, type HelloRules } from "../core/hello-checks.js";
@@ -129,7 +129,7 @@ export class BackendServer {
     switch (m.t) {
       case "key":
         if (this.#tokens) return;
-        this.#tokens = new TokenChecker(m.key);
+        this.#tokens = new TokenChecker(fromBytes(m.key));
         return this.#keyArrived?.();
       case "offer":
         return this.#adopt(m, handle);
@@ -148,18 +148,19 @@ export class BackendServer {
     const receivedAt = marking ? process.hrtime.bigint() : 0n;
     let offer: HandoffOffer;
     try {
-      offer = HandoffOffer.decode(m.offer);
+      offer = HandoffOffer.decode(fromBytes(m.offer));
     } catch {
       closeHandle(handle);
       return;
     }
     const handoffAck = (accepted: boolean, errorDetail: string) =>
       HandoffAck.encode({ token: offer.token, accepted, errorDetail, correlationId: offer.correlationId }).finish();
+    const ackMessage = (ack: Uint8Array): BackendMessage => ({ t: "ack", ack: toBytes(ack) });
     // Refusing closes the connection without a word: that tells the client to take the reconnect path with
     // the same token, which stays unused whenever the handoff itself does not go through.
     const refuse = (why: string) => {
       closeHandle(handle);
-      this.#tell({ t: "ack", ack: handoffAck(false, why) });
+      this.#tell(ackMessage(handoffAck(false, why)));
     };
     if (!handle) return refuse("no socket arrived with the offer");
     if (this.#draining) return refuse("backend is draining");
@@ -176,12 +177,12 @@ export class BackendServer {
       acked = true;
       clearTimeout(ackTimer);
       this.#unsentAcks.delete(sendAck);
-      this.#tell({ t: "ack", ack });
+      this.#tell(ackMessage(ack));
     };
     const ackTimer = setTimeout(sendAck, 1);
     this.#unsentAcks.add(sendAck);
     const decoder = new FrameDecoder({ maxFirstBodyBytes: MAX_FRAME_BODY_BYTES, bodyPool: this.#bodyPool });
-    decoder.push(m.pending);
+    decoder.push(fromBytes(m.pending));
     let client: ServedConnection | undefined;
     const socket = socketReadingInto(handle, decoder, () => {
       client?.pump();

@@ -4,7 +4,7 @@ import { fork, type ChildProcess, type SendHandle } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { isControlMessage, type BackendMessage, type BrokerMessage } from "../core/control.js";
+import { fromBytes, isControlMessage, toBytes, type BackendMessage, type BrokerMessage } from "../core/control.js";
 import { handoffMark, marking } from "../core/handoff-marks.js";
 import { pipeLines, type Logger } from "../core/log.js";
 import { isMetricFamily, type MetricFamily } from "../core/metrics.js";
@@ -187,7 +187,7 @@ export class BackendProcess extends EventEmitter {
       };
       if (!handle) return fail(new HandoffSocketClosedError(this.service));
       this.#requests.acks.wait(correlationId, acked, fail, deadline - Date.now());
-      const message: BrokerMessage = { t: "offer", offer, pending, deadline };
+      const message: BrokerMessage = { t: "offer", offer: toBytes(offer), pending: toBytes(pending), deadline };
       // A handle Node could not send yet (the channel waits for the previous one's acknowledgement) stays
       // ours until this callback; once it runs the descriptor is in the backend's queue and ours can go.
       const sent = this.#send(message, handle, (error) => {
@@ -241,7 +241,6 @@ export class BackendProcess extends EventEmitter {
     const { service, socketPath, home, writeLog, startTimeoutMs } = this.#options;
     // Pipes, not the log file itself: only the broker writes quired.log, so it can rotate it between lines.
     const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], {
-      serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     this.#child = child;
@@ -266,7 +265,7 @@ export class BackendProcess extends EventEmitter {
         if (!isControlMessage(message)) return;
         const m = message as BackendMessage;
         // The backend asks once its listener is attached: a message sent before that would be lost.
-        if (m.t === "want-key") this.#send({ t: "key", key });
+        if (m.t === "want-key") this.#send({ t: "key", key: toBytes(key) });
         else if (m.t === "ready" && this.state === "starting") {
           clearTimeout(timer);
           this.state = "ready";
@@ -303,7 +302,7 @@ export class BackendProcess extends EventEmitter {
       case "ack": {
         let ack: HandoffAck;
         try {
-          ack = HandoffAck.decode(m.ack);
+          ack = HandoffAck.decode(fromBytes(m.ack));
         } catch {
           return;
         }
