@@ -7,6 +7,7 @@ import { Hello, HelloReply, Refused_Code, type Negotiated, type Refused } from "
 import { encodeFramed, newFrame } from "../wire/framing.js";
 import { Lane } from "../wire/lanes.js";
 import { PROTOCOL_MAX, PROTOCOL_MIN } from "../wire/protocol.js";
+import { encodeNegotiatedReply } from "./negotiated-bytes.js";
 import { compareVersions, parseVersion } from "./semver.js";
 
 const SERVICE_NAME = /^[a-z0-9-]{1,64}$/;
@@ -107,14 +108,12 @@ export function negotiatedFor(
 }
 
 function helloReplyBytes(reply: HelloReply, requestId: bigint): Buffer {
-  return encodeFramed(
-    newFrame({
-      kind: Frame_Kind.RESPONSE,
-      payloadProtocol: Lane.CONTROL,
-      requestId,
-      payload: Buffer.from(HelloReply.encode(reply).finish()),
-    }),
-  );
+  const payload = reply.negotiated && !reply.refused ? encodeNegotiatedReply(reply.negotiated) : HelloReply.encode(reply).finish();
+  return encodeFramed(newFrame({ kind: Frame_Kind.RESPONSE, payloadProtocol: Lane.CONTROL, requestId, payload: asBuffer(payload) }));
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Sends Refused and closes the connection once it is flushed. */
