@@ -32,7 +32,8 @@ for (const path of ["early", "message"] as const) {
           ? Buffer.concat([helloFrame({ clientCapabilities: 1n }), echoRequest(1n, Buffer.from(`first ${i}`))])
           : helloFrame({ clientCapabilities: 1n }),
       );
-      assert.ok((await peer.nextReply())?.negotiated, `Negotiated ${i}`);
+      // The first Hello starts the backend: seconds on a loaded machine.
+      assert.ok((await peer.nextReply(30_000))?.negotiated, `Negotiated ${i}`);
       if (!pipelined) peer.write(echoRequest(1n, Buffer.from(`first ${i}`)));
       assert.equal((await peer.next())?.payloadProtocol, Lane.HANDOFF, `one ready event ${i}`);
       peer.write(echoRequest(2n, Buffer.from(`second ${i}`)));

@@ -18,10 +18,13 @@ after(() => daemon.stop());
 /** Request i: small ones and, every 50th, a 64 KiB one, each payload saying which request it is. */
 const payloadOf = (i: number) => (i % 50 === 0 ? Buffer.alloc(64 * 1024, i % 251) : Buffer.from(`request ${i}`));
 
-/** Negotiated, then the ready event: the order a handed-off client sees before any answer. */
+/**
+ * Negotiated, then the ready event: the order a handed-off client sees before any answer. The first
+ * Hello starts the backend, which takes seconds on a loaded machine: hence the long wait.
+ */
 async function handedOff(peer: RawPeer): Promise<void> {
-  assert.ok((await peer.nextReply())?.negotiated, "Negotiated first");
-  assert.equal((await peer.next())?.payloadProtocol, Lane.HANDOFF, "then the ready event");
+  assert.ok((await peer.nextReply(30_000))?.negotiated, "Negotiated first");
+  assert.equal((await peer.next(20_000))?.payloadProtocol, Lane.HANDOFF, "then the ready event");
 }
 
 async function answers(peer: RawPeer, count: number): Promise<Frame[]> {
