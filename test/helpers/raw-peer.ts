@@ -39,8 +39,11 @@ export class RawPeer {
     this.socket.write(bytes);
   }
 
-  /** The next frame, or undefined if the connection closes first. */
-  async next(timeoutMs = 5_000): Promise<Frame | undefined> {
+  /**
+   * The next frame, or undefined if the connection closes first. The bound is a safety net, not a
+   * measure: a first Hello may start its backend, which takes seconds on a loaded machine.
+   */
+  async next(timeoutMs = 30_000): Promise<Frame | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (this.#frames.length === 0) {
       if (this.socket.destroyed || this.socket.readableEnded) return undefined;
