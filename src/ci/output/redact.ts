@@ -1,5 +1,6 @@
 // Streaming redaction: every occurrence of a secret's bytes becomes `***`, however the output is chunked.
 import { MIN_SECRET_BYTES } from "../rules.js";
+import { TailBuffer } from "../../runtime/tail-buffer.js";
 import { PatternAutomaton } from "./pattern-automaton.js";
 
 const MASK = Buffer.from("***");
@@ -23,14 +24,18 @@ export class Redactor {
   /** Offset in the whole output of the next byte to read, and of the first byte not yet released. */
   #pos = 0;
   #heldStart = 0;
-  /** The last bytes read, from at most #heldStart on: what may still be released as it is. */
-  readonly #held = new HeldBytes();
+  /**
+   * The last bytes read (the longest secret's length less one: no more can be held back), copied: the bytes
+   * from #heldStart on that are not inside a masked region are among them.
+   */
+  #held: TailBuffer;
   /** Masked regions not yet released, as [start, end) offsets in order: a later occurrence may still join them. */
   #regions: number[] = [];
 
   constructor(secrets: readonly string[]) {
     this.#patterns = [...patterns(secrets)];
     this.#automaton = new PatternAutomaton(this.#patterns);
+    this.#held = new TailBuffer(Math.max(1, this.#automaton.maxLength - 1));
   }
 
   /** Bytes are held back, waiting for more output to say whether they begin a secret. */
@@ -44,15 +49,14 @@ export class Redactor {
     if (added.length === 0) return;
     this.#patterns.push(...added);
     this.#automaton = new PatternAutomaton(this.#patterns);
+    const kept = this.#held.bytes(this.#pos - this.#heldStart);
+    this.#held = new TailBuffer(Math.max(1, this.#automaton.maxLength - 1));
+    this.#held.push(kept);
     // What was released is out; what is held is read again by the new automaton, its regions joined with those found before.
     const before = this.#regions;
     this.#state = 0;
     this.#regions = [];
-    let offset = this.#held.start;
-    for (const piece of this.#held.slice(this.#held.start, this.#pos)) {
-      this.#scan(piece, offset);
-      offset += piece.length;
-    }
+    this.#scan(kept, this.#pos - kept.length);
     this.#regions = joined(before, this.#regions);
   }
 
@@ -132,18 +136,16 @@ export class Redactor {
     at = until;
     if (k > 0) regions.splice(0, k);
     this.#heldStart = at;
-    // Kept: the last bytes up to the longest secret's length less one, and none before `at`. Older held bytes
-    // lie inside a masked region still open (a secret repeated end to end), and are never released as they are.
-    const keepFrom = Math.max(at, this.#pos - this.#automaton.maxLength + 1);
-    this.#held.dropBefore(keepFrom);
-    this.#held.append(chunk.subarray(Math.max(keepFrom, chunkStart) - chunkStart));
+    // Held bytes older than the last maxLength - 1 lie inside a masked region still open (a secret repeated
+    // end to end), and are never released as they are.
+    this.#held.push(chunk);
     if (out.length === 0) return EMPTY;
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
   /** Appends to `out` the output's bytes [from, to), from what is held and the chunk just read (which follows it). */
   #bytes(out: Buffer[], from: number, to: number, chunk: Buffer, chunkStart: number): void {
-    if (from < chunkStart) out.push(...this.#held.slice(from, Math.min(to, chunkStart)));
+    if (from < chunkStart) out.push(this.#held.bytes(chunkStart - from).subarray(0, Math.min(to, chunkStart) - from));
     if (to > chunkStart) {
       const a = Math.max(from, chunkStart) - chunkStart;
       const b = to - chunkStart;
@@ -163,50 +165,6 @@ function joined(a: number[], b: number[]): number[] {
     else out.push(start, end);
   }
   return out;
-}
-
-/** The last bytes of the output, copied as they arrive (each byte once): offsets [start, end). */
-class HeldBytes {
-  #pieces: Buffer[] = [];
-  start = 0;
-  end = 0;
-
-  /** Appends the bytes that follow `end`. */
-  append(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.#pieces.push(Buffer.from(bytes));
-    this.end += bytes.length;
-  }
-
-  /** Forgets the bytes before `offset` (all of them, if it is past the end: the next append follows it). */
-  dropBefore(offset: number): void {
-    if (offset >= this.end) {
-      this.#pieces = [];
-      this.start = this.end = offset;
-      return;
-    }
-    while (offset > this.start) {
-      const first = this.#pieces[0]!;
-      const drop = offset - this.start;
-      if (drop >= first.length) this.#pieces.shift();
-      else this.#pieces[0] = first.subarray(drop);
-      this.start += Math.min(drop, first.length);
-    }
-  }
-
-  /** Views of the bytes [from, to), which must be held. */
-  slice(from: number, to: number): Buffer[] {
-    const out: Buffer[] = [];
-    let at = this.start;
-    for (const piece of this.#pieces) {
-      const a = Math.max(from, at) - at;
-      const b = Math.min(to, at + piece.length) - at;
-      if (b > a) out.push(a === 0 && b === piece.length ? piece : piece.subarray(a, b));
-      at += piece.length;
-      if (at >= to) break;
-    }
-    return out;
-  }
 }
 
 /** Redacts a whole string at once. */

@@ -6,7 +6,7 @@ import { spawn, type Subprocess } from "../../runtime/index.js";
 import { describeSpaceOf } from "../disk-space.js";
 import { CUT_HEAD_BYTES, CUT_TAIL_BYTES, StepLog } from "../output/log-file.js";
 import { Redactor } from "../output/redact.js";
-import { TailBuffer } from "../output/tail-buffer.js";
+import { TailBuffer } from "../../runtime/tail-buffer.js";
 import { WorkflowCommandScanner, type WorkflowCommand } from "../output/workflow-commands.js";
 import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
