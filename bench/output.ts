@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as NodePty from "node-pty";
 import { stepCommand } from "../src/ci/runner/shell.js";
+import { Redactor } from "../src/ci/output/redact.js";
 import { CiClient } from "../src/client/ci.js";
 import { profileFlags, summariseProfiles } from "./lib/profile.js";
 import { heading, note, report } from "./lib/report.js";
@@ -49,6 +50,41 @@ async function throughQuire(ci: CiClient, file: string, text: string, follow: bo
   if (done.state !== "complete") throw new Error(`the output bench's run ended ${done.state}: ${done.failureSummary}`);
   if (follow && followed < 0.99 * Number(/head -c (\d+)/.exec(text)![1])) throw new Error(`the follower got ${followed} bytes`);
   return seconds;
+}
+
+/** MB/s through a Redactor for `secrets`, `output` fed in PTY-sized reads; the best of three. */
+function redactionRate(secrets: string[], output: Buffer): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const redactor = new Redactor(secrets);
+    const start = performance.now();
+    for (let at = 0; at < output.length; at += 4095) redactor.push(output.subarray(at, at + 4095));
+    redactor.end();
+    best = Math.min(best, performance.now() - start);
+  }
+  return output.length / best / 1000;
+}
+
+/** Redaction with a long repetitive secret (100,000 times "a"), against a run token's 43 bytes, over the same output. */
+function redaction(mb: number): void {
+  const lines = Buffer.from(`${LINE.slice(0, 79)}\r\n`.repeat((mb * 1_000_000) / 81));
+  const token = "qrt_7Hc2kQ9zX1vB4nM8pL3sD6fG0jR5tY2uW9eA1iO";
+  const long = "a".repeat(100_000);
+  const baseline = { name: "a 43-byte token", value: redactionRate([token], lines) };
+  report({
+    bench: "output",
+    metric: "redaction, 100 KB repetitive secret",
+    value: redactionRate([long, token], lines),
+    unit: "MB/s",
+    baseline,
+  });
+  report({
+    bench: "output",
+    metric: "redaction, the same, output all of it",
+    value: redactionRate([long, token], Buffer.alloc(mb * 1_000_000, "a")),
+    unit: "MB/s",
+    baseline,
+  });
 }
 
 export async function benchOutput(quick: boolean, profileDir: string | undefined): Promise<void> {
@@ -98,6 +134,7 @@ export async function benchOutput(quick: boolean, profileDir: string | undefined
       unit: "MiB",
       baseline: { name: "before", value: rssStart },
     });
+    redaction(quick ? 5 : 20);
     note(`the step prints 80-byte lines (yes | head -c); bare node-pty runs the same \`nice -n 10 bash -eo pipefail -c\` line`);
   } finally {
     ci.close();
