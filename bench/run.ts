@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only ci,runtime,workspace] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
+// npm run bench [-- --json] [-- --quick] [-- --only ci,output,runtime,workspace] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -7,6 +7,7 @@ import { benchCi } from "./ci.js";
 import { benchConnect, benchConnectRawClient, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
+import { benchOutput } from "./output.js";
 import { benchRemoteCache } from "./remote-cache.js";
 import { benchRuntime } from "./runtime.js";
 import { profileFlags, summariseProfiles } from "./lib/profile.js";
@@ -28,7 +29,7 @@ if (wanted("framing")) benchFraming(quick ? 20_000 : 200_000);
 const dir = mkdtempSync(join(tmpdir(), "quire-bench-"));
 const daemon = await startBenchDaemon();
 const raw = await startRawEcho(dir);
-/** `--profile [DIR]`: CPU profiles of the broker and its backends during the connect bench, written to DIR. */
+/** `--profile [DIR]`: CPU profiles of the broker and its backends during the connect bench (and the output bench, in DIR/output), written to DIR. */
 const profileFlag = process.argv.indexOf("--profile");
 const profileArg = process.argv[profileFlag + 1];
 const profileDir =
@@ -53,6 +54,7 @@ try {
   if (wanted("throughput")) await benchThroughput(daemon, raw.path, quick ? 0.1 : 1);
   if (wanted("runtime")) await benchRuntime(quick);
   if (wanted("ci")) await benchCi(daemon, quick);
+  if (wanted("output")) await benchOutput(quick, profileDir && join(profileDir, "output"));
   if (wanted("workspace")) await benchWorkspace(quick);
   if (wanted("cache")) await benchCache(daemon, quick);
   if (wanted("remote-cache")) await benchRemoteCache();

@@ -1,6 +1,7 @@
 // expect(): wait until the output matches a pattern; the match and what came before it are consumed.
 import { StringDecoder } from "node:string_decoder";
 import { ExpectEndedError, ExpectTimeoutError } from "./errors.js";
+import { TailBuffer } from "./tail-buffer.js";
 
 export interface ExpectMatch {
   /** The matched text. */
@@ -18,32 +19,58 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Output text not yet consumed by a match is kept up to about this many characters. */
+/** Output not yet consumed by a match is kept up to about this much (characters, or bytes while nobody waits). */
 const WINDOW_CHARS = 256 * 1024;
 
 /**
- * Output is kept as decoded pieces and joined only while someone waits for a match: a command printing
- * at full speed with nobody calling expect() costs a decode per chunk and nothing more.
+ * While nobody waits for a match, output is kept as bytes (the last WINDOW_CHARS of them, copied into a
+ * ring) and decoded only once someone does: a command printing at full speed with nobody calling expect()
+ * costs a copy per chunk, not a string per chunk kept long enough to reach the old generation.
  */
 export class Expecter {
-  readonly #decoder = new StringDecoder("utf8");
+  #decoder = new StringDecoder("utf8");
+  readonly #raw = new TailBuffer(WINDOW_CHARS);
   #pieces: string[] = [];
   #chars = 0;
   #waiters: Waiter[] = [];
   #ended = false;
 
   feed(chunk: Buffer): void {
+    if (this.#waiters.length === 0) return this.#raw.push(chunk);
+    this.#decode(chunk);
+    this.#settle();
+  }
+
+  #decode(chunk: Buffer): void {
     const piece = this.#decoder.write(chunk);
     if (piece) {
       this.#pieces.push(piece);
       this.#chars += piece.length;
       while (this.#chars - this.#pieces[0]!.length >= WINDOW_CHARS) this.#chars -= this.#pieces.shift()!.length;
     }
-    if (this.#waiters.length > 0) this.#settle();
+  }
+
+  /** Decodes the bytes kept while nobody waited. */
+  #decodeRaw(): void {
+    const pushed = this.#raw.pushed;
+    if (pushed === 0) return;
+    let bytes = this.#raw.bytes();
+    this.#raw.clear();
+    if (pushed > bytes.length) {
+      // The window moved past everything decoded before, and may begin inside a character.
+      this.#pieces = [];
+      this.#chars = 0;
+      this.#decoder = new StringDecoder("utf8");
+      let start = 0;
+      while (start < 3 && start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
+      bytes = bytes.subarray(start);
+    }
+    this.#decode(bytes);
   }
 
   /** The unconsumed output as one string (joined on demand, then kept joined). */
   get #text(): string {
+    this.#decodeRaw();
     if (this.#pieces.length > 1) this.#pieces = [this.#pieces.join("")];
     return this.#pieces[0] ?? "";
   }

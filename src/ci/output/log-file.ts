@@ -1,21 +1,35 @@
 // A step's log file: every byte of its output, redacted, readable (and followable) while the step runs.
-import { close, ftruncateSync, mkdirSync, openSync, watch, writeSync, type FSWatcher } from "node:fs";
+import { close, ftruncateSync, mkdirSync, openSync, watch, writeSync, writevSync, type FSWatcher } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { isDiskFull } from "../disk-space.js";
 import { LogClosedError, LogFileError } from "./errors.js";
 import { Redactor } from "./redact.js";
-import { TailBuffer } from "./tail-buffer.js";
+import { TailBuffer } from "../../runtime/tail-buffer.js";
 
 /** What a log cut on a full disk keeps of its beginning, and of its end. */
 export const CUT_HEAD_BYTES = 64 * 1024;
 export const CUT_TAIL_BYTES = 64 * 1024;
 
 /**
+ * Output waiting to be written is written once it reaches this much, or this long after it came: a write
+ * costs about the same for 4 KiB as for 512 KiB here (the file system's per-write work), and a PTY read
+ * gives at most a few KiB, so one write per read cost a fifth of the backend's time at full speed. A follower
+ * sees output at most that much later; a step's end (close()) writes everything first.
+ */
+const BATCH_BYTES = 512 * 1024;
+const BATCH_MS = 10;
+
+/** Told after each write the log did on its own (BATCH_MS after output came): `error` when the disk refused it. */
+export type LogFlushed = (error: LogFileError | undefined) => void;
+
+/**
  * Appends a step's output to its log, created 0600 (its directory 0700 when created here), with `secrets`
- * redacted across chunk boundaries. Writes are synchronous: a PTY chunk into the page cache takes
- * microseconds, and once write() returns the bytes are in the file, so a follower that sees the step end
- * (isLive() false) after the last write() reads all of them — no buffered stream to wait for.
+ * redacted across chunk boundaries. Output is gathered and written in one writev() per BATCH_BYTES or
+ * BATCH_MS, not one write per PTY read. Writes are synchronous: once close() returns, every byte is in the
+ * file, so a follower that sees the step end (isLive() false) after it reads all of them — no buffered
+ * stream to wait for.
+ * The buffers given to write() must not change afterwards (they are written as they are, not copied).
  *
  * A full disk (ENOSPC, EDQUOT) is not thrown: the log cuts itself there and then, down to its first
  * CUT_HEAD_BYTES (giving the rest back to the disk at once, for the store to record how the step ended),
@@ -25,27 +39,42 @@ export const CUT_TAIL_BYTES = 64 * 1024;
 export class StepLog {
   readonly path: string;
   readonly #redactor: Redactor;
+  readonly #onFlushed: LogFlushed | undefined;
   #fd: number | undefined;
   #closed: Promise<void> | undefined;
   /** Bytes given to the log (after redaction), and bytes of them in the file. */
   #given = 0;
   #written = 0;
+  /**
+   * Given and not yet written: copied here (so a PTY read is not kept alive until the write; it dies young),
+   * its length, and the write planned for it.
+   */
+  #batch: Buffer = Buffer.alloc(0);
+  #pendingBytes = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** A write the log did by itself that failed, not yet told to anyone (there was no `onFlushed`). */
+  #failure: LogFileError | undefined;
   readonly #tail = new TailBuffer(CUT_TAIL_BYTES);
   /** Where the log was cut when the disk filled up; undefined while it is whole. */
   #cutAt: number | undefined;
 
-  private constructor(path: string, fd: number, redactor: Redactor) {
+  private constructor(path: string, fd: number, redactor: Redactor, onFlushed: LogFlushed | undefined) {
     this.path = path;
     this.#fd = fd;
     this.#redactor = redactor;
+    this.#onFlushed = onFlushed;
   }
 
-  /** Throws LogFileError (QUIRE_ERR_LOG_FILE) when the file cannot be created or opened. */
-  static open(path: string, secrets: readonly string[] = []): StepLog {
+  /**
+   * Throws LogFileError (QUIRE_ERR_LOG_FILE) when the file cannot be created or opened. `onFlushed` hears
+   * how each write the log does by itself went (a failure there cannot be thrown to a caller); without it a
+   * failed write of that kind is thrown by the next write() or close().
+   */
+  static open(path: string, secrets: readonly string[] = [], onFlushed?: LogFlushed): StepLog {
     const redactor = new Redactor(secrets);
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      return new StepLog(path, openSync(path, "a", 0o600), redactor);
+      return new StepLog(path, openSync(path, "a", 0o600), redactor, onFlushed);
     } catch (cause) {
       throw new LogFileError(path, "open", cause);
     }
@@ -59,6 +88,7 @@ export class StepLog {
   /** Throws LogClosedError after close(), LogFileError when the disk refuses for another reason than being full. */
   write(chunk: Buffer): void {
     if (this.#fd === undefined) throw new LogClosedError(this.path);
+    this.#throwFailure();
     this.#keep(this.#fd, this.#redactor.push(chunk));
   }
 
@@ -70,7 +100,9 @@ export class StepLog {
     this.#closed = new Promise<void>((resolve, reject) => {
       let failure: unknown;
       try {
+        this.#throwFailure();
         this.#keep(fd, this.#redactor.end());
+        this.#flush(fd);
         if (this.#cutAt !== undefined) this.#writeCutEnd(fd, this.#cutAt);
       } catch (error) {
         failure = error;
@@ -84,16 +116,59 @@ export class StepLog {
     return this.#closed;
   }
 
+  #throwFailure(): void {
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure) throw failure;
+  }
+
   #keep(fd: number, bytes: Buffer): void {
     if (bytes.length === 0) return;
     this.#given += bytes.length;
     this.#tail.push(bytes);
     if (this.#cutAt !== undefined) return;
+    const pending = this.#pendingBytes + bytes.length;
+    if (pending > BATCH_BYTES) return this.#flush(fd, bytes);
+    if (pending > this.#batch.length) {
+      const batch = Buffer.allocUnsafe(Math.min(BATCH_BYTES, Math.max(pending, 2 * this.#batch.length, 16 * 1024)));
+      this.#batch.copy(batch, 0, 0, this.#pendingBytes);
+      this.#batch = batch;
+    }
+    bytes.copy(this.#batch, this.#pendingBytes);
+    this.#pendingBytes = pending;
+    this.#flushTimer ??= setTimeout(this.#flushLater, BATCH_MS);
+  }
+
+  readonly #flushLater = (): void => {
+    this.#flushTimer = undefined;
+    if (this.#fd === undefined) return;
+    let failure: LogFileError | undefined;
     try {
-      for (let done = 0; done < bytes.length; ) {
-        const n = writeSync(fd, bytes, done);
-        done += n;
+      this.#flush(this.#fd);
+    } catch (error) {
+      failure = error as LogFileError;
+    }
+    if (this.#onFlushed) this.#onFlushed(failure);
+    else this.#failure ??= failure;
+  };
+
+  /** Writes what is pending, then `more`, in one writev() unless the file takes less at a time. */
+  #flush(fd: number, more?: Buffer): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    let pending = this.#pendingBytes > 0 ? [this.#batch.subarray(0, this.#pendingBytes)] : [];
+    if (more) pending.push(more);
+    this.#pendingBytes = 0;
+    if (this.#cutAt !== undefined) return;
+    try {
+      while (pending.length > 0) {
+        let n = pending.length === 1 ? writeSync(fd, pending[0]!) : writevSync(fd, pending);
         this.#written += n;
+        // A part was written: what is left goes next.
+        let k = 0;
+        while (k < pending.length && n >= pending[k]!.length) n -= pending[k++]!.length;
+        pending = pending.slice(k);
+        if (n > 0) pending[0] = pending[0]!.subarray(n);
       }
     } catch (cause) {
       if (!isDiskFull(cause)) throw new LogFileError(this.path, "write", cause);

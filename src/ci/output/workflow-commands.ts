@@ -11,9 +11,21 @@ export type WorkflowCommand =
 /** A line longer than this is not a command (and is not held in memory waiting for its end). */
 const MAX_LINE_BYTES = 64 * 1024;
 
+const COLONS = Buffer.from("::");
+const NEWLINE = 0x0a;
+const COLON = 0x3a;
+
+/**
+ * Reads lines on bytes: a line can only be a command if it holds "::", so only such lines are decoded and
+ * looked at, and the rest of the output costs a search for "::" and newlines (native, per chunk), not a
+ * string per line. The buffers pushed must not change afterwards (the line in progress keeps views of them).
+ */
 export class WorkflowCommandScanner {
   readonly #onCommand: (command: WorkflowCommand) => void;
-  #partial = "";
+  /** The line in progress (its bytes so far, unless it is overlong), and whether it holds "::". */
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
+  #candidate = false;
   #overlong = false;
   /** While set, commands are not acted on until a line `::<token>::` (GitHub's stop-commands). */
   #stopToken: string | undefined;
@@ -24,26 +36,58 @@ export class WorkflowCommandScanner {
 
   /** Reads the complete lines of `chunk` (a PTY's bytes, `\r\n` line ends). */
   push(chunk: Buffer): void {
-    const text = this.#partial + chunk.toString("utf8");
-    const lines = text.split("\n");
-    this.#partial = lines.pop() ?? "";
-    if (this.#partial.length > MAX_LINE_BYTES) {
-      this.#partial = "";
-      this.#overlong = true;
+    const firstNewline = chunk.indexOf(NEWLINE);
+    if (firstNewline < 0) return this.#extend(chunk);
+    // The line in progress ends here.
+    const colons = chunk.indexOf(COLONS);
+    const head = chunk.subarray(0, firstNewline);
+    const spans = this.#partial.length > 0 && this.#lastByte() === COLON && chunk[0] === COLON;
+    if (!this.#overlong && (this.#candidate || spans || (colons >= 0 && colons < firstNewline))) {
+      this.#lineOf(this.#partialBytes > 0 ? Buffer.concat([...this.#partial, head]) : head);
     }
-    for (const line of lines) {
-      if (this.#overlong) {
-        this.#overlong = false;
-        continue;
-      }
-      this.#line(line.replace(/\r$/, ""));
+    this.#partial = [];
+    this.#partialBytes = 0;
+    this.#candidate = this.#overlong = false;
+    // Lines wholly in this chunk: only those that hold "::".
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
+    for (let at = colons < firstNewline ? (colons < 0 ? -1 : chunk.indexOf(COLONS, firstNewline)) : colons; at >= 0 && at < lastNewline; ) {
+      const start = chunk.lastIndexOf(NEWLINE, at) + 1;
+      const end = chunk.indexOf(NEWLINE, at);
+      this.#lineOf(chunk.subarray(start, end));
+      at = chunk.indexOf(COLONS, end);
     }
+    this.#extend(chunk.subarray(lastNewline + 1));
   }
 
   /** The output has ended: a last line without its newline still counts. */
   end(): void {
-    if (this.#partial !== "" && !this.#overlong) this.#line(this.#partial);
-    this.#partial = "";
+    if (this.#partial.length > 0) this.#line(Buffer.concat(this.#partial).toString("utf8"));
+    this.#partial = [];
+    this.#partialBytes = 0;
+  }
+
+  /** More of the line in progress. */
+  #extend(bytes: Buffer): void {
+    if (bytes.length === 0 || this.#overlong) return;
+    if (this.#partialBytes + bytes.length > MAX_LINE_BYTES) {
+      this.#partial = [];
+      this.#partialBytes = 0;
+      this.#overlong = true;
+      return;
+    }
+    this.#candidate ||= bytes.indexOf(COLONS) >= 0 || (this.#partial.length > 0 && this.#lastByte() === COLON && bytes[0] === COLON);
+    this.#partial.push(bytes);
+    this.#partialBytes += bytes.length;
+  }
+
+  #lastByte(): number {
+    const last = this.#partial[this.#partial.length - 1]!;
+    return last[last.length - 1]!;
+  }
+
+  /** A complete line's bytes, without its newline. */
+  #lineOf(bytes: Buffer): void {
+    this.#line(bytes.toString("utf8").replace(/\r$/, ""));
   }
 
   #line(raw: string): void {

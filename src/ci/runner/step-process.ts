@@ -6,12 +6,14 @@ import { spawn, type Subprocess } from "../../runtime/index.js";
 import { describeSpaceOf } from "../disk-space.js";
 import { CUT_HEAD_BYTES, CUT_TAIL_BYTES, StepLog } from "../output/log-file.js";
 import { Redactor } from "../output/redact.js";
-import { TailBuffer } from "../output/tail-buffer.js";
+import { TailBuffer } from "../../runtime/tail-buffer.js";
 import { WorkflowCommandScanner, type WorkflowCommand } from "../output/workflow-commands.js";
 import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
 /** Output kept for the summary: a terminal screen's worth, many times over. */
 const TAIL_BYTES = 64 * 1024;
+/** How long output may be quiet before bytes held back as a possible secret's beginning are released. */
+const HELD_QUIET_MS = 50;
 
 export interface StepProcessOptions {
   /** What runs: the step's shell command line (shell.ts). */
@@ -36,8 +38,21 @@ export class StepProcess implements LaunchedStep {
   private constructor(launch: StepProcessOptions) {
     const tail = new TailBuffer(TAIL_BYTES);
     let log: StepLog;
+    let logFailed = false;
+    /** After each write of the log, by the step's output or by the log itself: a failure stops the step. */
+    const written = (error: unknown) => {
+      if (error !== undefined) {
+        // A log that cannot be written (a vanished logs/, an I/O error) fails this step's run, not the backend.
+        logFailed = true;
+        this.#stopFor(`quire could not write the step's log, so it stopped the step: ${(error as Error).message}`);
+        return;
+      }
+      // The disk filled up: the log has cut itself (giving the room back), and the step, which would fill it
+      // again, ends. What is free is measured now, after the cut.
+      if (log.cut && this.#internalError === null) this.#stopFor(diskFullReason(launch.logFile));
+    };
     try {
-      log = StepLog.open(launch.logFile);
+      log = StepLog.open(launch.logFile, [], (error) => !logFailed && written(error));
     } catch (error) {
       const why = `quire could not open the step's log, so it did not start the step: ${(error as Error).message}`;
       this.result = Promise.resolve({
@@ -51,22 +66,17 @@ export class StepProcess implements LaunchedStep {
       return;
     }
     const redactor = new Redactor([...launch.secrets]);
-    let logFailed = false;
     const keep = (bytes: Buffer) => {
       if (bytes.length === 0) return;
       tail.push(bytes);
       if (logFailed) return;
+      let failure: unknown;
       try {
         log.write(bytes);
       } catch (error) {
-        // A log that cannot be written (a vanished logs/, an I/O error) fails this step's run, not the backend.
-        logFailed = true;
-        this.#stopFor(`quire could not write the step's log, so it stopped the step: ${(error as Error).message}`);
-        return;
+        failure = error;
       }
-      // The disk filled up: the log has cut itself (giving the room back), and the step, which would fill it
-      // again, ends. What is free is measured now, after the cut.
-      if (log.cut && this.#internalError === null) this.#stopFor(diskFullReason(launch.logFile));
+      written(failure);
     };
     const { file, args } = launch.command;
     let handle: Subprocess;
@@ -99,12 +109,17 @@ export class StepProcess implements LaunchedStep {
     }
     this.#handle = handle;
     const commands = launch.onWorkflowCommand && this.#commandScanner(launch.onWorkflowCommand, redactor);
+    // Bytes held back as the possible beginning of a secret go out once the output has been quiet a moment:
+    // a prompt must not wait for output that will not come before the person answers it.
+    let quiet: NodeJS.Timeout | undefined;
     handle.on("data", (chunk: Buffer) => {
       // Commands first, so a value masked on this line is redacted from it too.
       commands?.push(chunk);
       keep(redactor.push(chunk));
+      if (redactor.holding) quiet = quiet ? quiet.refresh() : setTimeout(() => keep(redactor.flush()), HELD_QUIET_MS);
     });
     this.result = handle.wait().then(async (r) => {
+      clearTimeout(quiet);
       commands?.end();
       keep(redactor.end());
       await closeQuietly(log);

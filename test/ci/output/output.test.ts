@@ -1,11 +1,10 @@
-// CI output: redaction across chunk boundaries, the rendered tail of a log, the failure summary, step logs.
+// CI output: the rendered tail of a log, the failure summary, step logs (redaction: redact.test.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { followLog, StepLog } from "../../../src/ci/output/log-file.js";
-import { Redactor, redactString } from "../../../src/ci/output/redact.js";
 import { renderTail } from "../../../src/ci/output/screen.js";
 import { failureSummary, stripAnsi, summaryEnding, type FailedStep } from "../../../src/ci/output/summary.js";
 import { SUMMARY_MAX } from "../../../src/ci/rules.js";
@@ -15,99 +14,6 @@ import { Random } from "../../helpers/random.js";
 
 const dir = mkdtempSync(join(tmpdir(), "quire-output-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function redactChunks(secrets: string[], chunks: Buffer[]): string {
-  const redactor = new Redactor(secrets);
-  return Buffer.concat([...chunks.map((chunk) => redactor.push(chunk)), redactor.end()]).toString();
-}
-
-describe("Redactor", () => {
-  const cases: { name: string; secrets: string[]; input: string; expected: string }[] = [
-    { name: "a plain secret", secrets: ["hunter2"], input: "pw=hunter2; again hunter2.", expected: "pw=***; again ***." },
-    { name: "overlapping secrets", secrets: ["abcd", "cdef"], input: "xabcdefy abcd cdef", expected: "x***y *** ***" },
-    {
-      name: "a secret that is a prefix of another",
-      secrets: ["abc", "abcdef"],
-      input: "abcdef abcxyz abcde ab",
-      expected: "*** ***xyz ***de ab",
-    },
-    { name: "a secret overlapping itself", secrets: ["aaa"], input: "aaaaa aa aaa", expected: "*** aa ***" },
-    { name: "occurrences that only touch", secrets: ["abc"], input: "abcabc", expected: "******" },
-    { name: "regex metacharacters", secrets: ["a.b*c(d)[e]$^\\|+?"], input: "a.b*c(d)[e]$^\\|+? aXbbc(d)[e]", expected: "*** aXbbc(d)[e]" },
-    { name: "a non-ASCII secret", secrets: ["pässwörd🔑"], input: "ok pässwörd🔑 done pässwör", expected: "ok *** done pässwör" },
-    {
-      name: "a multi-line secret as a PTY prints it",
-      secrets: ["line-one\nline-two"],
-      input: "line-one\r\nline-two\r\nthen line-two",
-      expected: "***\r\nthen ***",
-    },
-    { name: "secrets too short to redact", secrets: ["ab", "x", ""], input: "ab x ab", expected: "ab x ab" },
-  ];
-
-  for (const { name, secrets, input, expected } of cases) {
-    test(`${name}: redacted whole, split at every byte offset, and split three ways`, () => {
-      const bytes = Buffer.from(input);
-      assert.equal(redactString(input, secrets), expected);
-      for (let i = 0; i <= bytes.length; i++) {
-        assert.equal(redactChunks(secrets, [bytes.subarray(0, i), bytes.subarray(i)]), expected, `split at ${i}`);
-        for (let j = i; j <= bytes.length; j++) {
-          const pieces = [bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)];
-          assert.equal(redactChunks(secrets, pieces), expected, `split at ${i} and ${j}`);
-        }
-      }
-      const oneByteAtATime = [...bytes].map((byte) => Buffer.from([byte]));
-      assert.equal(redactChunks(secrets, oneByteAtATime), expected);
-    });
-  }
-
-  test("random secrets, text and chunking agree with marking every occurrence by brute force (seed 8)", () => {
-    const random = new Random(8);
-    const word = (length: number) => Array.from({ length }, () => random.pick(["a", "b", "c"])).join("");
-    for (let round = 0; round < 300; round++) {
-      const secrets = Array.from({ length: 1 + random.int(3) }, () => word(3 + random.int(4)));
-      const input = Buffer.from(word(random.int(40)));
-      const chunks: Buffer[] = [];
-      for (let at = 0; at < input.length; ) {
-        const size = 1 + random.int(6);
-        chunks.push(input.subarray(at, at + size));
-        at += size;
-      }
-      assert.equal(redactChunks(secrets, chunks), bruteForce(input, secrets), `secrets ${secrets} in ${input}`);
-    }
-  });
-
-  test("holds back only a tail that could begin a secret", () => {
-    const redactor = new Redactor(["secret", "token"]);
-    assert.equal(redactor.push(Buffer.from("hello world\n")).toString(), "hello world\n", "no secret prefix at the end: passes whole");
-    assert.equal(redactor.push(Buffer.from("x secre")).toString(), "x ", "holds the longest secret minus one byte at most");
-    assert.equal(redactor.push(Buffer.from("t! to")).toString(), "***! ");
-    assert.equal(redactor.push(Buffer.from("p")).toString(), "top", "held bytes that turn out not to be a secret come out");
-    assert.equal(redactor.push(Buffer.from("sec")).toString(), "");
-    assert.equal(redactor.end().toString(), "sec", "a partial secret at the end is just bytes");
-  });
-});
-
-/** Every byte inside an occurrence is covered; each run of overlapping occurrences becomes one mask. */
-function bruteForce(input: Buffer, secrets: string[]): string {
-  const ends: number[] = new Array(input.length).fill(0); // the furthest occurrence end starting at i
-  for (const secret of secrets.map((s) => Buffer.from(s))) {
-    for (let i = 0; i + secret.length <= input.length; i++) {
-      if (input.subarray(i, i + secret.length).equals(secret)) ends[i] = Math.max(ends[i]!, i + secret.length);
-    }
-  }
-  let out = "";
-  for (let i = 0; i < input.length; ) {
-    if (ends[i] === 0) {
-      out += String.fromCharCode(input[i++]!);
-      continue;
-    }
-    let end = ends[i]!;
-    for (let j = i + 1; j < end; j++) end = Math.max(end, ends[j]!);
-    out += "***";
-    i = end;
-  }
-  return out;
-}
 
 describe("renderTail", () => {
   const text = (s: string) => Buffer.from(s);
