@@ -155,6 +155,7 @@ export class Executions {
               repository: run.repo,
               ref: run.ref,
               sha: run.commit ?? "",
+              workflow: run.spec.name,
             },
             secretsByName: secrets,
           }

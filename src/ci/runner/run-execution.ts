@@ -13,7 +13,8 @@ import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
-import { WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
+import { githubContext, WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
+import { resolveReadyJob, withJobReplaced } from "../workflow/job-legs.js";
 import { redactString } from "../output/redact.js";
 import { keepStepSummary } from "../output/step-summary.js";
 import { ANNOTATION_MAX } from "../rules.js";
@@ -56,9 +57,13 @@ function prepareOrExplain(prepare: () => PreparedStep, env: Record<string, strin
   try {
     return prepare();
   } catch (error) {
-    const why = `quire: this step's expressions could not be evaluated: ${(error as Error).message}`;
-    return { skip: false, script: `printf '%s\\n' '${why.replace(/'/g, "'\\''")}' >&2; exit 1`, cwd, env };
+    return failingStep(`quire: this step's expressions could not be evaluated: ${(error as Error).message}`, env, cwd);
   }
+}
+
+/** A step that prints why it fails, and fails: the reason is in its log and the run's failure summary. */
+function failingStep(why: string, env: Record<string, string>, cwd: string): PreparedStep {
+  return { skip: false, script: `printf '%s\\n' '${why.replace(/'/g, "'\\''")}' >&2; exit 1`, cwd, env };
 }
 
 const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
@@ -82,6 +87,10 @@ type StopReason = "job-timeout" | "run" | "fail-fast";
 
 export class RunExecution {
   readonly #options: RunExecutionOptions;
+  /** The run's pipeline as it is now: a workflow's jobs resolved once ready (a computed matrix's legs) replace theirs. */
+  #pipeline: Pipeline;
+  /** Workflow jobs that could not be resolved once ready (a computed matrix that is no mapping of lists), and why: they fail saying so. */
+  readonly #unresolved = new Map<string, string>();
   readonly #running = new Set<RunningStep>();
   #stopped = false;
   #runStarted = false;
@@ -99,6 +108,7 @@ export class RunExecution {
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
+    this.#pipeline = options.pipeline;
   }
 
   /**
@@ -109,8 +119,8 @@ export class RunExecution {
     const { store, runId } = this.#options;
     const workflow = this.#options.workflowRun;
     const jobs = new JobStates(
-      this.#options.pipeline.jobs,
-      workflow && ((job) => WorkflowJob.shouldRun(job, this.#needsOf(job), workflow)),
+      this.#pipeline.jobs,
+      workflow && ((job) => WorkflowJob.shouldRun(this.#pipeline, job, this.#needsOf(job), workflow)),
     );
     const inFlight = new Map<string, Promise<void>>();
     while (!this.#stopped) {
@@ -118,7 +128,13 @@ export class RunExecution {
         store.skipJob(runId, job.name, this.#options.now());
         this.#options.changed();
       }
+      let replaced = false;
       for (const job of jobs.startReady()) {
+        // A workflow job known only now (a computed matrix, a name using `needs`): what replaces it waits its turn.
+        if (job.deferred && workflow && this.#resolve(job, jobs, workflow)) {
+          replaced = true;
+          continue;
+        }
         inFlight.set(
           job.name,
           this.#runJob(job).then((end) => {
@@ -128,6 +144,7 @@ export class RunExecution {
           }),
         );
       }
+      if (replaced) continue;
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
     }
@@ -147,6 +164,26 @@ export class RunExecution {
     this.#stopped = true;
     await Promise.all([...this.#running].map((step) => this.#stopStep(step, "run")));
     await this.#options.leftovers.endRun();
+  }
+
+  /**
+   * Replaces a ready workflow job by what it resolves to (its matrix's legs, or itself named), in the store,
+   * the pipeline and `jobs`; true when it was replaced. One that cannot be is kept in #unresolved and runs,
+   * to fail saying why (the other jobs go on); one the store no longer has pending runs and stops.
+   */
+  #resolve(job: Job, jobs: JobStates, run: WorkflowRun): boolean {
+    const resolved = resolveReadyJob(job, this.#pipeline, { github: githubContext(run, job), needs: this.#needsOf(job) });
+    if ("problem" in resolved) {
+      this.#unresolved.set(job.name, resolved.problem);
+      return false;
+    }
+    const next = withJobReplaced(this.#pipeline, job.name, resolved);
+    if (!this.#options.store.replaceJob(this.#options.runId, job.name, resolved, next)) return false;
+    this.#pipeline = next;
+    jobs.replace(job.name, next.jobs);
+    this.#options.launcher.jobsAdded?.(resolved);
+    this.#options.changed();
+    return true;
   }
 
   /** One job, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
@@ -223,7 +260,7 @@ export class RunExecution {
 
   /** What the cached jobs that `job` needs, directly or through others, left, back in the workspace before it runs. */
   async #putBackCachedNeeds(job: Job): Promise<void> {
-    const byName = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j]));
+    const byName = new Map(this.#pipeline.jobs.map((j) => [j.name, j]));
     const needed = new Set<string>();
     const visit = (name: string) => {
       if (needed.has(name)) return;
@@ -265,7 +302,7 @@ export class RunExecution {
           }, job.timeoutMs);
     const workflow = this.#options.workflowRun
       ? new WorkflowJob({
-          pipeline: this.#options.pipeline,
+          pipeline: this.#pipeline,
           job,
           run: this.#options.workflowRun,
           needs: this.#needsOf(job),
@@ -274,8 +311,10 @@ export class RunExecution {
       : undefined;
     // A workflow's job goes on after a failed step: later steps run only where their `if` says so.
     let failure: StepFailure | undefined;
+    const unresolved = this.#unresolved.get(job.name);
     try {
-      for (const [index, step] of job.steps.entries()) {
+      for (const [index, written] of job.steps.entries()) {
+        let step = written;
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
         if (timedOut)
@@ -286,8 +325,13 @@ export class RunExecution {
         if (failure && !workflow) break;
         if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
+        // A workflow step's name may use what only its start knows (`steps`, `env`, `runner`).
+        const name = workflow ? redactString(workflow.stepName(step, base), [...this.#options.secrets, ...this.#masks]) : step.name;
+        if (name !== step.name && store.nameStep(runId, job.name, attempt, index, name)) step = { ...step, name };
         const prepared =
-          workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
+          unresolved !== undefined
+            ? failingStep(`quire: job ${job.group} cannot run: ${unresolved}`, base, this.#options.baseDir)
+            : workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
         if (prepared?.skip) {
           store.skipStep(runId, job.name, attempt, index, this.#options.now());
           this.#options.changed();
@@ -318,7 +362,7 @@ export class RunExecution {
         const exitCode = !ok && outcome.exitCode === 0 ? null : outcome.exitCode;
         store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#options.now());
         this.#options.changed();
-        const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
+        const goesOn = unresolved === undefined && (workflow ? workflow.finish(step, ok, base) : ok);
         if (workflow) this.#keepSummary(workflow.summary(), job, attempt, index);
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
         if (!goesOn)
@@ -328,6 +372,8 @@ export class RunExecution {
             outcome,
             timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null,
           };
+        // A job that could not be resolved has said why: its other steps do not run.
+        if (unresolved !== undefined) break;
       }
       const outputs = workflow?.outputs(this.#options.environment.forStep(job, job.steps[0]!));
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
@@ -398,7 +444,7 @@ export class RunExecution {
   /** The `needs` context of a workflow job: each job id it needs, its legs' results taken together. */
   #needsOf(job: Job): Record<string, NeedResult> {
     const byGroup: Record<string, NeedResult> = {};
-    const groupOf = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j.group]));
+    const groupOf = new Map(this.#pipeline.jobs.map((j) => [j.name, j.group]));
     for (const need of job.needs) {
       const group = groupOf.get(need) ?? need;
       const ended = this.#needResults.get(need) ?? { result: "skipped" as const, outputs: {} };
@@ -417,9 +463,7 @@ export class RunExecution {
       this.#options.store.skipJob(this.#options.runId, leg.name, this.#options.now());
       this.#options.changed();
     }
-    const siblings = new Set(
-      this.#options.pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name),
-    );
+    const siblings = new Set(this.#pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name));
     for (const step of this.#running) if (siblings.has(step.job)) void this.#stopStep(step, "fail-fast");
   }
 

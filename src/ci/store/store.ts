@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { RunNotFoundError } from "../errors.js";
-import type { Pipeline } from "../pipeline/model.js";
+import type { Job, Pipeline } from "../pipeline/model.js";
 import { ANNOTATION_MAX, REMOTE_RESULT_TRIGGER, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
 import { describeSpaceOf, isDiskFull } from "../disk-space.js";
 import { DiskReserve, reservePath } from "./disk-reserve.js";
@@ -30,6 +30,8 @@ type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
   created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache, rerun_of`;
+/** Above any job's position (a run has at most a few thousand jobs): where replaceJob moves jobs out of the way. */
+const POSITION_OFFSET = 1_000_000_000;
 const ORPHANED_SUMMARY =
   "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
@@ -61,6 +63,7 @@ export class RunStore {
   readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
   readonly #deleteRuns: Database.Transaction<(ids: readonly number[]) => number[]>;
   readonly #recordRemoteResult: Database.Transaction<(input: RemoteResultRun) => number>;
+  readonly #replaceJob: Database.Transaction<(runId: number, job: string, jobs: readonly Job[], spec: Pipeline) => boolean>;
 
   /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
   static open(file: string): RunStore {
@@ -206,6 +209,25 @@ export class RunStore {
         endRunWork(id, "failed", at);
       }
       return { orphaned, requeued: s.runIdsInState.all("pending") as number[] };
+    });
+
+    this.#replaceJob = db.transaction((runId: number, job: string, jobs: readonly Job[], spec: Pipeline) => {
+      const row = s.pendingJob.get(runId, job) as { id: number; position: number } | undefined;
+      if (row === undefined || s.isFinished.get(runId) !== undefined) return false;
+      s.deleteJobSteps.run(row.id);
+      s.deleteJob.run(row.id);
+      // The jobs after it move along to make room. Positions are unique within a run, so they go out of the
+      // way first (by an offset no run reaches) and then into place: SQLite checks each row as it moves it.
+      s.shiftJobs.run({ run: runId, after: row.position, by: POSITION_OFFSET + jobs.length - 1 });
+      s.shiftJobs.run({ run: runId, after: POSITION_OFFSET, by: -POSITION_OFFSET });
+      jobs.forEach((leg, i) => {
+        const jobId = Number(s.insertJob.run(runId, leg.name, row.position + i).lastInsertRowid);
+        leg.steps.forEach((step, index) => {
+          s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(runId, leg.name, 1, index));
+        });
+      });
+      s.setSpec.run(JSON.stringify(spec), runId);
+      return true;
     });
 
     this.#deleteRuns = db.transaction((ids: readonly number[]) => {
@@ -364,6 +386,20 @@ export class RunStore {
   /** pending -> active, for a step of the job's current attempt while the job is active. */
   startStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
     return this.#write(() => this.#s.startStep.run(at, runId, job, attempt, attempt, index).changes === 1);
+  }
+
+  /**
+   * Replaces pending job `job` of a live run by `jobs` (pending, with their pending steps), in its place,
+   * and records `spec` as the run's pipeline: a workflow job resolved once it is ready (a matrix computed
+   * by an expression becomes its legs). False when the job is not pending or the run has ended.
+   */
+  replaceJob(runId: number, job: string, jobs: readonly Job[], spec: Pipeline): boolean {
+    return this.#write(() => this.#replaceJob.immediate(runId, job, jobs, spec));
+  }
+
+  /** Names a pending step as it shows once its name's expressions are evaluated (a workflow step's, as it starts). */
+  nameStep(runId: number, job: string, attempt: number, index: number, name: string): boolean {
+    return this.#write(() => this.#s.nameStep.run(name, runId, job, attempt, index).changes === 1);
   }
 
   /** Ends a live step (a pending one cannot complete; a complete step's exit code is 0). */
@@ -570,6 +606,13 @@ function prepare(db: Db) {
       VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
+    pendingJob: p(`SELECT id, position FROM jobs WHERE run_id = ? AND name = ? AND state = 'pending'`),
+    deleteJobSteps: p(`DELETE FROM steps WHERE job_id = ?`),
+    deleteJob: p(`DELETE FROM jobs WHERE id = ?`),
+    shiftJobs: p(`UPDATE jobs SET position = position + @by WHERE run_id = @run AND position > @after`),
+    setSpec: p(`UPDATE runs SET spec = ? WHERE id = ?`),
+    nameStep: p(`UPDATE steps SET name = ?
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = ? AND name = ?) AND attempt = ? AND position = ? AND state = 'pending'`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
     startRun: p(`UPDATE runs SET state = 'active', started_at = max(?, created_at) WHERE id = ? AND state = 'pending'`),
     finishRun: p(`UPDATE runs SET state = @state, failure_kind = @kind, failure_summary = @summary,
