@@ -13,8 +13,12 @@ export interface Pipeline {
   jobs: Job[];
   /** A workflow's `on`, as written (JSON): recorded for triggers; a run asked for by hand ignores it. */
   on: unknown;
-  /** A workflow's `concurrency`; a run of the same group supersedes the older one when cancelInProgress. */
-  concurrency: { group: string; cancelInProgress: boolean } | null;
+  /**
+   * A workflow's `concurrency`, evaluated when a run is recorded: in a group, one run is in progress and one
+   * waits its turn; a newer run supersedes the waiting one (and, with cancelInProgress, the one in progress
+   * too). A run with a group is not superseded by quire's own rule (same repository, ref and pipeline).
+   */
+  concurrency: Concurrency | null;
   /** quire.yml's `cache.remote`: the job cache shared on a remote cache server; null: quire's configuration decides. */
   remoteCache: RemoteCache | null;
 }
@@ -31,6 +35,12 @@ export interface RemoteCache {
   signatureKeySecret: string | null;
   /** How long one request may take before the run goes on without it. */
   timeoutMs: number;
+}
+
+/** `concurrency:` of a workflow or job: the group, and `cancel-in-progress` (true, false or an expression). */
+export interface Concurrency {
+  group: Template;
+  cancelInProgress: boolean | Template;
 }
 
 /** Text that may hold `${{ }}` expressions, already checked; the runner evaluates it when it gets there. */
@@ -75,6 +85,8 @@ export interface Job {
    * until then, is replaced by its legs) and a name that uses `github` or `needs`. null: the job is as read.
    */
   deferred: { matrix: MatrixTemplate | null; name: Template | null } | null;
+  /** A workflow job's `concurrency`, between jobs of different runs: evaluated when the job is ready; null: none. */
+  concurrency: Concurrency | null;
   /** The runner labels asked for; empty for quire.yml. */
   runsOn: string[];
   /** Why this job is skipped without running (another operating system's leg); null: it runs. */
@@ -200,6 +212,7 @@ export function jobOf(fields: Required<Job, "name" | "steps">): Job {
     matrix: null,
     strategy: null,
     deferred: null,
+    concurrency: null,
     runsOn: [],
     skipReason: null,
     sandbox: true,

@@ -14,7 +14,8 @@ import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
 import { githubContext, WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
-import { resolveReadyJob, withJobReplaced } from "../workflow/job-legs.js";
+import { resolveReadyJob, strategyContext, withJobReplaced, workflowInputs } from "../workflow/job-legs.js";
+import { evaluateConcurrency, type EvaluatedConcurrency, type GroupPlace, type JobGroups } from "./concurrency-groups.js";
 import { redactString } from "../output/redact.js";
 import { keepStepSummary } from "../output/step-summary.js";
 import { ANNOTATION_MAX } from "../rules.js";
@@ -47,6 +48,8 @@ export interface RunExecutionOptions {
   secretsByName?: ReadonlyMap<string, string>;
   /** The job cache and the dependency caches; without them every job runs and no cache is restored or saved. */
   caches?: RunCaches;
+  /** The concurrency groups of workflow jobs, shared by the runs of this backend; without them a job's `concurrency` is not honoured. */
+  jobGroups?: JobGroups;
 }
 
 /**
@@ -82,8 +85,11 @@ interface RunningStep {
   stoppedFor?: StopReason;
 }
 
-/** "fail-fast": another leg of the same matrix failed, and the job is cancelled. */
-type StopReason = "job-timeout" | "run" | "fail-fast";
+/**
+ * "fail-fast": another leg of the same matrix failed; "concurrency": a newer job of its concurrency group
+ * with cancel-in-progress came. Either way the job is cancelled.
+ */
+type StopReason = "job-timeout" | "run" | "fail-fast" | "concurrency";
 
 export class RunExecution {
   readonly #options: RunExecutionOptions;
@@ -97,6 +103,10 @@ export class RunExecution {
   #failure: StepFailure | undefined;
   /** Matrix jobs a leg of which failed with fail-fast: their other legs start no more steps. */
   readonly #failedFast = new Set<string>();
+  /** Jobs a newer job of their concurrency group cancelled: they start no more steps. */
+  readonly #groupCancelled = new Set<string>();
+  /** The places this run's jobs hold or wait for in their concurrency groups, left when the run stops. */
+  readonly #places = new Set<GroupPlace>();
   /** Values a workflow's steps masked (`::add-mask::`): redacted like secrets from then on. */
   readonly #masks: string[] = [];
   /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
@@ -152,7 +162,11 @@ export class RunExecution {
     // The results uploaded to the remote cache are part of the run's work: its end waits, each upload bounded.
     await this.#options.caches?.shared();
     if (this.#stopped) return;
-    const end = await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
+    // A job its concurrency group cancelled cancels its run, unless something failed.
+    const end =
+      this.#groupCancelled.size > 0 && !this.#failure
+        ? { state: "cancelled" as const }
+        : await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
     if (store.finishRun(runId, end, this.#options.now())) this.#options.changed();
   }
 
@@ -162,6 +176,7 @@ export class RunExecution {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const place of this.#places) place.leave();
     await Promise.all([...this.#running].map((step) => this.#stopStep(step, "run")));
     await this.#options.leftovers.endRun();
   }
@@ -186,8 +201,62 @@ export class RunExecution {
     return true;
   }
 
-  /** One job, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
+  /** One job, from its turn in its concurrency group (if it has one) to its end. */
   async #runJob(job: Job): Promise<JobEnd> {
+    const place = this.#joinGroup(job);
+    if (!place) return this.#runJobInTurn(job);
+    this.#places.add(place);
+    try {
+      if (!(await place.turn) && !this.#stopped) return this.#cancelUnstarted(job);
+      return this.#stopped ? "stopped" : await this.#runJobInTurn(job);
+    } finally {
+      place.leave();
+      this.#places.delete(place);
+    }
+  }
+
+  /** Joins the job's concurrency group, evaluated now that it is ready; null without one (or without groups). */
+  #joinGroup(job: Job): GroupPlace | null {
+    const run = this.#options.workflowRun;
+    const groups = this.#options.jobGroups;
+    if (!job.concurrency || !run || !groups) return null;
+    let concurrency: EvaluatedConcurrency | null;
+    try {
+      concurrency = evaluateConcurrency(job.concurrency, {
+        contexts: {
+          github: githubContext(run, job),
+          needs: this.#needsOf(job),
+          matrix: job.matrix ?? {},
+          strategy: strategyContext(job.strategy),
+          vars: {},
+          inputs: workflowInputs(this.#pipeline.on),
+        },
+      });
+    } catch (error) {
+      this.#unresolved.set(job.name, `its concurrency group could not be evaluated: ${(error as Error).message}`);
+      return null;
+    }
+    if (!concurrency) return null;
+    // Groups are a repository's, as on GitHub.
+    return groups.join(`${run.repository}\0${concurrency.group}`, concurrency.cancelInProgress, () => this.#cancelForGroup(job.name));
+  }
+
+  /** A newer job of its concurrency group, with cancel-in-progress, wants the group: job `name` ends cancelled. */
+  #cancelForGroup(name: string): void {
+    this.#groupCancelled.add(name);
+    for (const step of this.#running) if (step.job === name) void this.#stopStep(step, "concurrency");
+  }
+
+  /** A job that never started, cancelled: a newer job of its concurrency group took its turn. */
+  #cancelUnstarted(job: Job): JobEnd {
+    this.#groupCancelled.add(job.name);
+    this.#needResults.set(job.name, { result: "cancelled", outputs: {} });
+    if (this.#options.store.finishJob(this.#options.runId, job.name, "cancelled", null, this.#options.now())) this.#options.changed();
+    return "stopped";
+  }
+
+  /** A job in its turn, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
+  async #runJobInTurn(job: Job): Promise<JobEnd> {
     const { store, runId, caches } = this.#options;
     // Its needs have ended here, so its inputs are known (when they all succeeded with inputs of their own).
     const inputs =
@@ -203,6 +272,7 @@ export class RunExecution {
         if (store.skipJob(runId, job.name, this.#options.now())) this.#options.changed();
         return "stopped";
       }
+      if (this.#groupCancelled.has(job.name)) return this.#cancelUnstarted(job);
       if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
       this.#options.changed();
       await this.#putBackCachedNeeds(job);
@@ -323,7 +393,7 @@ export class RunExecution {
             failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome(), timeoutMs: job.timeoutMs },
           };
         if (failure && !workflow) break;
-        if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
+        if ((job.strategy && this.#failedFast.has(job.group)) || this.#groupCancelled.has(job.name)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
         // A workflow step's name may use what only its start knows (`steps`, `env`, `runner`).
         const name = workflow ? redactString(workflow.stepName(step, base), [...this.#options.secrets, ...this.#masks]) : step.name;
@@ -355,7 +425,7 @@ export class RunExecution {
         const { stoppedFor } = current;
         current = undefined;
         if (stoppedFor === "run") return { end: "stopped" };
-        if (stoppedFor === "fail-fast") return { end: "cancelled" };
+        if (stoppedFor === "fail-fast" || stoppedFor === "concurrency") return { end: "cancelled" };
         const outcome = stoppedFor === "job-timeout" ? jobTimeoutOutcome(exit) : ownOutcome(exit);
         const ok = passed(outcome);
         // A step that failed for another reason than its exit code (a timeout, its log) keeps no exit code of 0.

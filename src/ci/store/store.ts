@@ -118,9 +118,21 @@ export class RunStore {
 
     this.#createRun = db.transaction((input: NewRun, at: number): CreatedRun => {
       const known = input.idempotencyKey === undefined ? undefined : (s.runForKey.get(input.idempotencyKey) as number | undefined);
-      if (known !== undefined) return { run: toRunRecord(s.runById.get(known) as RunRow), superseded: [], recordedBefore: true };
+      if (known !== undefined)
+        return { run: toRunRecord(s.runById.get(known) as RunRow), superseded: [], recordedBefore: true, waits: false };
       const id = s.nextRunId.get() as number;
-      const superseded = s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[];
+      const concurrency = input.concurrency?.(id) ?? null;
+      const group = concurrency?.group || null;
+      // A group keeps one run in progress (its oldest live run) and one waiting, as GitHub does: a new run
+      // replaces the waiting one and waits its turn, or, with cancel-in-progress, replaces them both.
+      const live = group === null ? [] : (s.liveOfGroup.all(input.repo, group) as number[]);
+      const superseded =
+        group === null
+          ? (s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[])
+          : concurrency!.cancelInProgress
+            ? live
+            : live.slice(1);
+      const waits = group !== null && !concurrency!.cancelInProgress && live.length > 0;
       for (const old of superseded) {
         endRunWork(old, "cancelled", at);
         s.supersede.run({ id: old, by: id, at });
@@ -143,6 +155,7 @@ export class RunStore {
         noCache: input.noCache ? 1 : 0,
         snapshot: input.snapshot === undefined || input.snapshot === null ? null : JSON.stringify(input.snapshot),
         rerunOf: input.rerunOf ?? null,
+        group,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -150,7 +163,7 @@ export class RunStore {
           s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(id, job.name, 1, index));
         });
       });
-      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded, recordedBefore: false };
+      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded, recordedBefore: false, waits };
     });
 
     this.#finishRun = db.transaction((id: number, end: RunEnd, at: number) => {
@@ -316,6 +329,16 @@ export class RunStore {
     // A new run starts with the reserve back in place, if a full disk took it and there is room again.
     this.#reserve.ensure();
     return this.#write(() => this.#createRun.immediate(input, at));
+  }
+
+  /**
+   * The run whose turn it is in run `id`'s concurrency group (its oldest live run), if `id` has a group and
+   * a run of it is live; undefined for a run without one, which waits for nobody.
+   */
+  turnInGroupOf(id: number): number | undefined {
+    const row = this.#s.groupOf.get(id) as { repo: string; group: string | null } | undefined;
+    if (row?.group == null) return undefined;
+    return (this.#s.liveOfGroup.all(row.repo, row.group) as number[])[0];
   }
 
   /** The run recorded for idempotency key `key`, in whatever state it is now. */
@@ -602,10 +625,12 @@ function prepare(db: Db) {
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
     insertRun:
-      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache, snapshot, rerun_of)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf)`),
+      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache, snapshot, rerun_of, concurrency_group)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf, @group)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
+    liveOfGroup: p(`SELECT id FROM runs WHERE repo = ? AND concurrency_group = ? AND state IN ('pending', 'active') ORDER BY id`).pluck(),
+    groupOf: p(`SELECT repo, concurrency_group AS "group" FROM runs WHERE id = ?`),
     pendingJob: p(`SELECT id, position FROM jobs WHERE run_id = ? AND name = ? AND state = 'pending'`),
     deleteJobSteps: p(`DELETE FROM steps WHERE job_id = ?`),
     deleteJob: p(`DELETE FROM jobs WHERE id = ?`),

@@ -4,7 +4,7 @@
 // the contexts each key may use; they are evaluated when the run gets there.
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml";
 import { PipelineError, PipelineFindingsError } from "../errors.js";
-import type { Job, MatrixTemplate, Pipeline, Step } from "../pipeline/model.js";
+import type { Concurrency, Job, MatrixTemplate, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
 import { checkCondition, checkTemplate, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
 import { CACHE_PATH_RULE, cachePath, cachePathLines } from "../cache/paths.js";
@@ -57,6 +57,7 @@ const C = {
   workflow: ["github", "secrets", "inputs", "vars"],
   jobIf: ["github", "needs", "vars", "inputs"],
   strategy: ["github", "needs", "vars", "inputs"],
+  concurrency: ["github", "vars", "inputs"],
   jobValue: ["github", "needs", "strategy", "matrix", "vars", "inputs"],
   jobEnv: ["github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"],
   outputs: ["github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "secrets", "steps", "inputs"],
@@ -108,7 +109,7 @@ class WorkflowReader {
       this.#src.file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
     const env = this.#try(() => this.#env(fields.get("env"), "env", C.workflow)) ?? {};
     const defaults = this.#try(() => this.#defaults(fields.get("defaults"), "defaults", C.workflow)) ?? {};
-    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"))) ?? null;
+    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"), "concurrency", C.concurrency)) ?? null;
     const on = fields.has("on") ? this.#src.resolve(fields.get("on")!.value as Node, "on").toJSON() : null;
     this.#inputs = workflowInputs(on);
     if (!fields.has("on"))
@@ -343,19 +344,24 @@ class WorkflowReader {
     return shell;
   }
 
-  #concurrency(pair: Pair | undefined): Pipeline["concurrency"] {
+  /** `concurrency: group` or `{ group, cancel-in-progress }`, where cancel-in-progress may be an expression. */
+  #concurrency(pair: Pair | undefined, field: string, contexts: ContextName[]): Concurrency | null {
     if (!pair) return null;
-    const node = this.#value(pair, "concurrency");
-    if (isScalar(node)) return { group: this.#text(pair, "concurrency"), cancelInProgress: false };
-    if (!isMap(node))
-      this.#src.fail(node, "concurrency", `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
-    const fields = this.#fields(node, "concurrency.", ["group", "cancel-in-progress"]);
+    const node = this.#value(pair, field);
+    if (isScalar(node)) return { group: this.#text(pair, field, contexts), cancelInProgress: false };
+    if (!isMap(node)) this.#src.fail(node, field, `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
+    const fields = this.#fields(node, `${field}.`, ["group", "cancel-in-progress"]);
     const group = fields.get("group");
-    if (!group) this.#src.fail(node, "concurrency.group", "missing", "name the group");
+    if (!group) this.#src.fail(node, `${field}.group`, "missing", "name the group");
     const cancel = fields.get("cancel-in-progress");
+    const cancelNode = cancel && this.#value(cancel, `${field}.cancel-in-progress`);
     return {
-      group: this.#text(group, "concurrency.group"),
-      cancelInProgress: cancel ? this.#boolean(cancel, "concurrency.cancel-in-progress") : false,
+      group: this.#text(group, `${field}.group`, contexts),
+      cancelInProgress: !cancel
+        ? false
+        : isScalar(cancelNode) && typeof cancelNode.value === "string" && hasExpression(cancelNode.value)
+          ? this.#text(cancel, `${field}.cancel-in-progress`, contexts)
+          : this.#boolean(cancel, `${field}.cancel-in-progress`),
     };
   }
 
@@ -449,6 +455,7 @@ class WorkflowReader {
         fields.has("continue-on-error") ? this.#boolean(fields.get("continue-on-error")!, `${prefix}.continue-on-error`) : false,
       ) ?? false;
     const outputs = this.#try(() => this.#outputs(fields.get("outputs"), `${prefix}.outputs`)) ?? {};
+    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"), `${prefix}.concurrency`, C.jobValue)) ?? null;
     const displayName = this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, `${prefix}.name`, C.jobValue) : id)) ?? id;
     const runsOn = this.#try(() => this.#runsOn(fields.get("runs-on"), `${prefix}.runs-on`, map)) ?? [];
     const strategy = this.#try(() => this.#strategy(fields.get("strategy"), `${prefix}.strategy`)) ?? {
@@ -475,6 +482,7 @@ class WorkflowReader {
       matrix: null,
       strategy: null,
       deferred: null,
+      concurrency,
       runsOn,
       skipReason: null,
       sandbox: true,
