@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { PipelineFindingsError } from "../../../src/ci/errors.js";
 import { expandMatrix, legName } from "../../../src/ci/workflow/matrix.js";
 import { readWorkflow } from "../../../src/ci/workflow/read.js";
+import { selectJobs } from "../../../src/ci/pipeline/select.js";
 
 const FILE = ".github/workflows/ci.yml";
 const lines = (...text: string[]) => `${text.join("\n")}\n`;
@@ -376,4 +377,22 @@ describe("what is known once a job is ready is left for then", () => {
     assert.equal(ref!.name, "ref");
     assert.deepEqual(ref!.deferred, { matrix: null, name: "Build ${{ github.ref_name }}" });
   });
+});
+
+test("--matrix cannot pick the legs of a matrix computed when its job is ready, and says so", () => {
+  const pipeline = readWorkflow(
+    lines(
+      "on: push",
+      "jobs:",
+      "  test:",
+      "    runs-on: ubuntu-latest",
+      "    strategy: { matrix: { node: '${{ fromJSON(github.event_name) }}' } }",
+      "    steps: [{ run: 'true' }]",
+    ),
+    FILE,
+  );
+  assert.throws(
+    () => selectJobs(pipeline, { jobs: ["test"], matrix: { node: "20" } }),
+    /matrix of `test` is computed when the job is ready/,
+  );
 });
