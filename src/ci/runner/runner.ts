@@ -319,8 +319,23 @@ export class Runner extends EventEmitter {
     }
     this.emit("changed", run.id);
     // One waiting its turn in its concurrency group starts once the run in progress has ended (#admitNext).
-    if (!created.waits) this.#executions.start(run.id, { secrets });
+    if (created.waits) this.#noteWaiting(run.id);
+    else this.#executions.start(run.id, { secrets });
     return this.get(run.id);
+  }
+
+  /** Says on a run waiting its turn (pending) whose turn it waits for; the note is only a courtesy. */
+  #noteWaiting(id: number): void {
+    const before = this.#store.turnInGroupOf(id);
+    try {
+      this.#store.annotate(
+        id,
+        null,
+        null,
+        `queued: run ${before} of the same concurrency group is in progress; this run starts once it ends`,
+        Date.now(),
+      );
+    } catch {}
   }
 
   /** Run `id` has nothing running any more: the run waiting its turn in its concurrency group, if any, starts. */

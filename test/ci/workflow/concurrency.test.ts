@@ -69,7 +69,12 @@ test("a workflow's group: a second run waits its turn, a third replaces it while
   const first = await submit("queue");
   await active(first);
   const second = await submit("queue");
-  assert.equal((await show(second)).state, "pending");
+  const queued = await show(second);
+  assert.equal(queued.state, "pending");
+  assert.deepEqual(
+    queued.annotations.map((a: { text: string }) => a.text),
+    [`queued: run ${first} of the same concurrency group is in progress; this run starts once it ends`],
+  );
   assert.equal((await show(first)).state, "active", "a run in a group is not superseded by a newer run of its workflow and ref");
   const third = await submit("queue");
   const replaced = await show(second);
