@@ -337,6 +337,12 @@ export const ERROR_CODES = {
     means: "A workflow step's working-directory, once its expressions are evaluated, leaves the run's workspace.",
     action: "Give a directory inside the repository; the step fails with this reason in its log.",
   },
+  QUIRE_ERR_CONCURRENCY_GROUP: {
+    layer: "ci",
+    means:
+      "A workflow's `concurrency` group or `cancel-in-progress` could not be evaluated when its run was to be recorded (fromJSON of text that is not JSON, say); nothing was recorded.",
+    action: "Fix the expression in the workflow's `concurrency:`, then run it again.",
+  },
   QUIRE_ERR_CACHE_PATH: {
     layer: "ci",
     means:

@@ -132,6 +132,13 @@ export class WorkingDirectoryError extends CiError {
   }
 }
 
+/** A workflow's `concurrency:` whose expressions fail when its run is to be recorded: nothing is recorded. */
+export class ConcurrencyGroupError extends CiError {
+  constructor(readonly reason: string) {
+    super("QUIRE_ERR_CONCURRENCY_GROUP", `the workflow's concurrency group could not be evaluated: ${reason}; fix its \`concurrency:\``);
+  }
+}
+
 /** A submission whose deadline passed before its run was recorded: it is not recorded, and never will be. */
 export class NotRecordedError extends CiError {
   constructor(readonly deadline: number) {

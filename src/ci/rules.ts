@@ -62,4 +62,6 @@ export const PIPELINE_LIMITS = {
    * document's nodes to keep their positions, so it is the one expanding aliases.
    */
   aliasNodes: 200_000,
+  /** A workflow job's matrix legs, as on GitHub; a matrix computed when its job is ready is held to it then. */
+  matrixLegs: 256,
 } as const;

@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
 import { renderTail } from "../ci/output/screen.js";
+import { foldGroupLines } from "../ci/output/workflow-commands.js";
 import { summaryEnding } from "../ci/output/summary.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
@@ -235,10 +236,12 @@ export function timeoutText(run: CiRun, job: CiJob, step: CiStep): string | unde
 /** The lines of the run's failure summary after its header, when the summary is about `step` of `job`. */
 function summaryLines(run: CiRun, job: CiJob, step: CiStep): string[] | undefined {
   if (summaryEnding(run.failureSummary, job.name, step.name) === undefined) return undefined;
-  const lines = run.failureSummary
-    .split("\n")
-    .slice(1)
-    .filter((line) => line.trim() !== "");
+  const lines = foldGroupLines(
+    run.failureSummary
+      .split("\n")
+      .slice(1)
+      .filter((line) => line.trim() !== ""),
+  );
   return lines.length ? lines : undefined;
 }
 
@@ -255,7 +258,7 @@ async function lastLines(step: CiStep): Promise<string[]> {
     } finally {
       closeSync(fd);
     }
-    return (await renderTail(buffer)).slice(-REPORT_TAIL_LINES);
+    return foldGroupLines(await renderTail(buffer)).slice(-REPORT_TAIL_LINES);
   } catch {
     return [];
   }

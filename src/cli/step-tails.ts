@@ -1,8 +1,10 @@
 // The last line of each running step's output, as a terminal would show it, for the live view: so that a
 // long step (61 s of `npm install`) is seen doing something. Each active job's log is followed (one stream
 // per job, as `quirectl logs ID --job J --follow` does); of the step being streamed only the end of its
-// bytes is kept, and it is rendered at most every RENDER_MS, whatever the step writes.
+// bytes is kept, and it is rendered at most every RENDER_MS, whatever the step writes. A workflow step
+// inside a `::group::` shows the group's title, folded as GitHub shows it; the log itself keeps every line.
 import { renderTail } from "../ci/output/screen.js";
+import { foldGroupLines, groupLine, WorkflowCommandScanner } from "../ci/output/workflow-commands.js";
 import type { CiLogChunk, CiRun } from "../gen/quire/v1/ci.js";
 
 /** How often a step's last line is rendered again, at most (the live view redraws as often). */
@@ -21,6 +23,10 @@ interface Tail {
   bytes: Buffer;
   line: string | undefined;
   changed: boolean;
+  /** Reads the step's output for `::group::` and `::endgroup::`, whatever of it `bytes` has let go. */
+  commands: WorkflowCommandScanner;
+  /** The title of the group the step's output is in, if it is in one. */
+  group: string | undefined;
 }
 
 export class StepTails {
@@ -64,9 +70,21 @@ export class StepTails {
     const step = stepKey(chunk.attempt, chunk.step);
     let tail = this.#tails.get(chunk.job);
     if (tail?.step !== step) {
-      tail = { step, bytes: Buffer.alloc(0), line: undefined, changed: false };
+      const fresh: Tail = {
+        step,
+        bytes: Buffer.alloc(0),
+        line: undefined,
+        changed: false,
+        group: undefined,
+        commands: new WorkflowCommandScanner((command) => {
+          if (command.kind === "group") fresh.group = command.title;
+          else if (command.kind === "endgroup") fresh.group = undefined;
+        }),
+      };
+      tail = fresh;
       this.#tails.set(chunk.job, tail);
     }
+    tail.commands.push(chunk.data);
     const bytes = Buffer.concat([tail.bytes, chunk.data]);
     tail.bytes = bytes.length > KEEP_BYTES ? bytes.subarray(bytes.length - KEEP_BYTES) : bytes;
     tail.changed = true;
@@ -79,7 +97,8 @@ export class StepTails {
       for (const tail of this.#tails.values()) {
         if (!tail.changed) continue;
         tail.changed = false;
-        tail.line = (await renderTail(tail.bytes, 120, RENDER_ROWS)).at(-1);
+        tail.line =
+          tail.group === undefined ? foldGroupLines(await renderTail(tail.bytes, 120, RENDER_ROWS)).at(-1) : groupLine(tail.group);
       }
     } finally {
       this.#rendering = false;

@@ -27,8 +27,7 @@ export class WorkflowCommandScanner {
   #partialBytes = 0;
   #candidate = false;
   #overlong = false;
-  /** While set, commands are not acted on until a line `::<token>::` (GitHub's stop-commands). */
-  #stopToken: string | undefined;
+  readonly #reader = new WorkflowCommandReader();
 
   constructor(onCommand: (command: WorkflowCommand) => void) {
     this.#onCommand = onCommand;
@@ -90,48 +89,77 @@ export class WorkflowCommandScanner {
     this.#line(bytes.toString("utf8").replace(/\r$/, ""));
   }
 
-  #line(raw: string): void {
+  #line(line: string): void {
+    const command = this.#reader.read(line);
+    if (command !== undefined) this.#onCommand(command);
+  }
+}
+
+/**
+ * Reads one line at a time: the command the line is, if any. It keeps `::stop-commands::` across lines, so
+ * a reader goes through one step's output in order.
+ */
+export class WorkflowCommandReader {
+  /** While set, commands are not acted on until a line `::<token>::` (GitHub's stop-commands). */
+  #stopToken: string | undefined;
+
+  read(raw: string): WorkflowCommand | undefined {
     // Colour or cursor codes before the command (a PTY's prompt, a tool's colouring) are not part of it.
     const line = raw.replace(/^(?:\x1b\[[0-9;?]*[A-Za-z])+/, "").trimStart();
-    if (!line.startsWith("::")) return;
+    if (!line.startsWith("::")) return undefined;
     const end = line.indexOf("::", 2);
-    if (end < 0) return;
+    if (end < 0) return undefined;
     const head = line.slice(2, end);
     const message = unescapeData(line.slice(end + 2));
     const space = head.indexOf(" ");
     const name = space < 0 ? head : head.slice(0, space);
     if (this.#stopToken !== undefined) {
       if (name === this.#stopToken) this.#stopToken = undefined;
-      return;
+      return undefined;
     }
     const props = space < 0 ? {} : properties(head.slice(space + 1));
     switch (name) {
       case "add-mask":
-        if (message !== "") this.#onCommand({ kind: "mask", value: message });
-        return;
+        return message === "" ? undefined : { kind: "mask", value: message };
       case "error":
       case "warning":
       case "notice":
-        this.#onCommand({
+        return {
           kind: name,
           message,
           ...(props.file ? { file: props.file } : {}),
           ...(numberOf(props.line) ? { line: numberOf(props.line) } : {}),
           ...(numberOf(props.col ?? props.column) ? { column: numberOf(props.col ?? props.column) } : {}),
           ...(props.title ? { title: props.title } : {}),
-        });
-        return;
+        };
       case "group":
-        this.#onCommand({ kind: "group", title: message });
-        return;
+        return { kind: "group", title: message };
       case "endgroup":
-        this.#onCommand({ kind: "endgroup" });
-        return;
+        return { kind: "endgroup" };
       case "stop-commands":
         if (message !== "") this.#stopToken = message;
-        return;
+        return undefined;
     }
+    return undefined;
   }
+}
+
+/** How a folded group's first line reads where a person sees a step's output (GitHub's collapsed group). */
+export function groupLine(title: string): string {
+  return `▸ ${title}`;
+}
+
+/**
+ * A step's rendered lines as a person reads them outside the log itself: a `::group::` line as the group's
+ * title (`▸ Install`), an `::endgroup::` line left out; every other line as it is.
+ */
+export function foldGroupLines(lines: readonly string[]): string[] {
+  const reader = new WorkflowCommandReader();
+  return lines.flatMap((line) => {
+    const command = reader.read(line);
+    if (command?.kind === "group") return [groupLine(command.title)];
+    return command?.kind === "endgroup" ? [] : [line];
+  });
 }
 
 /** `file=a.js,line=3` as GitHub writes properties, with its escapes (%2C for a comma, %3A for a colon). */

@@ -13,8 +13,12 @@ export interface Pipeline {
   jobs: Job[];
   /** A workflow's `on`, as written (JSON): recorded for triggers; a run asked for by hand ignores it. */
   on: unknown;
-  /** A workflow's `concurrency`; a run of the same group supersedes the older one when cancelInProgress. */
-  concurrency: { group: string; cancelInProgress: boolean } | null;
+  /**
+   * A workflow's `concurrency`, evaluated when a run is recorded: in a group, one run is in progress and one
+   * waits its turn; a newer run supersedes the waiting one (and, with cancelInProgress, the one in progress
+   * too). A run with a group is not superseded by quire's own rule (same repository, ref and pipeline).
+   */
+  concurrency: Concurrency | null;
   /** quire.yml's `cache.remote`: the job cache shared on a remote cache server; null: quire's configuration decides. */
   remoteCache: RemoteCache | null;
 }
@@ -33,8 +37,20 @@ export interface RemoteCache {
   timeoutMs: number;
 }
 
+/** `concurrency:` of a workflow or job: the group, and `cancel-in-progress` (true, false or an expression). */
+export interface Concurrency {
+  group: Template;
+  cancelInProgress: boolean | Template;
+}
+
 /** Text that may hold `${{ }}` expressions, already checked; the runner evaluates it when it gets there. */
 export type Template = string;
+
+/**
+ * A `strategy.matrix` computed by expressions: one (`${{ fromJSON(needs.setup.outputs.matrix) }}`), or a
+ * mapping (JSON, as written) some of whose values are (`node: ${{ fromJSON(needs.x.outputs.versions) }}`).
+ */
+export type MatrixTemplate = Template | { [key: string]: unknown };
 
 export interface Job {
   /** Unique in the pipeline: quire.yml's `[A-Za-z0-9_-]+`, or a workflow job's id or leg name (`test (20, ubuntu-latest)`). */
@@ -63,6 +79,14 @@ export interface Job {
   /** This leg's matrix values; null for a job without a matrix. */
   matrix: Record<string, unknown> | null;
   strategy: { failFast: boolean; maxParallel: number | null; index: number; total: number } | null;
+  /**
+   * What of a workflow job is known only once it is ready (its needs ended, their outputs known), when
+   * the runner resolves it as GitHub does: a matrix computed by an expression (the job, named by its id
+   * until then, is replaced by its legs) and a name that uses `github` or `needs`. null: the job is as read.
+   */
+  deferred: { matrix: MatrixTemplate | null; name: Template | null } | null;
+  /** A workflow job's `concurrency`, between jobs of different runs: evaluated when the job is ready; null: none. */
+  concurrency: Concurrency | null;
   /** The runner labels asked for; empty for quire.yml. */
   runsOn: string[];
   /** Why this job is skipped without running (another operating system's leg); null: it runs. */
@@ -101,6 +125,11 @@ export interface DependencyCache {
 export interface Step {
   /** The step's `name`, else the first non-blank line of `run`, trimmed, at most 60 characters. */
   name: string;
+  /**
+   * A workflow step's `name` as written, whose `${{ }}` are evaluated where their contexts are known (as
+   * it starts, at the latest); false for a name made of its `run` or `uses`, shown as written, as GitHub does.
+   */
+  namedByExpression?: boolean;
   /** The shell command; non-empty unless `action` is set. */
   run: Template;
   env: Record<string, Template>;
@@ -182,6 +211,8 @@ export function jobOf(fields: Required<Job, "name" | "steps">): Job {
     outputs: {},
     matrix: null,
     strategy: null,
+    deferred: null,
+    concurrency: null,
     runsOn: [],
     skipReason: null,
     sandbox: true,

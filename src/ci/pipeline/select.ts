@@ -28,12 +28,17 @@ export function selectJobs(pipeline: Pipeline, selection: JobSelection): Pipelin
     }
   }
   const chosen = pipeline.jobs.filter((job) => named(job) && (Object.keys(matrix).length === 0 || matches(job)));
-  if (chosen.length === 0)
+  if (chosen.length === 0) {
+    // A matrix computed by an expression has no legs until its job is ready.
+    const computed = pipeline.jobs.find((job) => named(job) && job.deferred?.matrix != null);
     throw new PipelineError(
       { file: pipeline.file, field: "--matrix" },
       "no matrix leg of the jobs named has those values",
-      "name values a leg has, e.g. --matrix node=20",
+      computed
+        ? `the matrix of \`${computed.group}\` is computed when the job is ready, so its legs cannot be picked before: leave out --matrix`
+        : "name values a leg has, e.g. --matrix node=20",
     );
+  }
   const keep = new Set<string>();
   const byName = new Map(pipeline.jobs.map((job) => [job.name, job]));
   const add = (name: string) => {

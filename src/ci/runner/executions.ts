@@ -22,6 +22,7 @@ import type { Sandbox } from "./sandbox.js";
 import type { Slots } from "./slots.js";
 import type { StepEnvironment } from "./step-environment.js";
 import type { StepLauncher } from "./step-launcher.js";
+import type { JobGroups } from "./concurrency-groups.js";
 
 export interface ExecutionsOptions {
   store: RunStore;
@@ -44,6 +45,10 @@ export interface ExecutionsOptions {
   warn?(message: string, fields: Record<string, unknown>): void;
   /** Called after every recorded change of run `runId`. */
   changed(runId: number): void;
+  /** Workflow jobs' concurrency groups, shared by every run. */
+  jobGroups: JobGroups;
+  /** Called once run `runId` has nothing running here any more (its concurrency group's next run may start). */
+  ended?(runId: number): void;
 }
 
 /** What a run submitted to this backend brings along; a run queued again after a restart opens them anew. */
@@ -89,7 +94,7 @@ export class Executions {
   #start(id: number, session: RunSession | undefined): void {
     const { store, workspaces } = this.#options;
     const run = store.getRun(id);
-    if (!run || run.state !== "pending") return;
+    if (!run || run.state !== "pending" || this.#executing.has(id)) return;
     const workspace = workspaces.path(id);
     if (!existsSync(workspace)) {
       void this.#failInternal(id, "its workspace was lost before it started (quired stopped while preparing it); run it again");
@@ -132,6 +137,7 @@ export class Executions {
       leftovers,
       changed,
       now: Date.now,
+      jobGroups: this.#options.jobGroups,
       caches: new RunCaches({
         store,
         ...this.#options.caches,
@@ -155,6 +161,7 @@ export class Executions {
               repository: run.repo,
               ref: run.ref,
               sha: run.commit ?? "",
+              workflow: run.spec.name,
             },
             secretsByName: secrets,
           }
@@ -173,6 +180,7 @@ export class Executions {
         if (state !== undefined && hasEnded(state)) await workspaces.release(id, state === "failed").catch(() => {});
         await removeTree(scratch).catch(() => {});
         this.#settled.delete(id);
+        this.#options.ended?.(id);
       });
     this.#settled.set(id, done);
   }
@@ -250,6 +258,8 @@ export class Executions {
       // Not even the store's reserve had room (something else is filling the disk): the run stays active
       // until the next daemon records it orphaned. Its steps still end.
     }
-    return this.stop(id).catch(() => {});
+    return this.stop(id)
+      .catch(() => {})
+      .then(() => this.#options.ended?.(id));
   }
 }

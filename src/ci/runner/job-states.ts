@@ -17,7 +17,7 @@ const SATISFIED: ReadonlySet<JobState> = new Set(["complete", "cached"]);
 const BLOCKING: ReadonlySet<JobState> = new Set(["failed", "skipped", "stopped"]);
 
 export class JobStates {
-  readonly #jobs: readonly Job[];
+  #jobs: readonly Job[];
   readonly #states: Map<string, JobState>;
 
   /**
@@ -73,6 +73,16 @@ export class JobStates {
     const legs = this.#waiting().filter((job) => job.group === group);
     for (const job of legs) this.#states.set(job.name, "skipped");
     return legs;
+  }
+
+  /**
+   * Job `name`, running, has been replaced (a workflow job resolved once ready: its matrix's legs): `jobs`
+   * is the whole list now, the new jobs waiting, the others as they were.
+   */
+  replace(name: string, jobs: readonly Job[]): void {
+    this.#states.delete(name);
+    for (const job of jobs) if (!this.#states.has(job.name)) this.#states.set(job.name, "waiting");
+    this.#jobs = jobs;
   }
 
   /** Records how a running job ended. */

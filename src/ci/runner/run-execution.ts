@@ -13,7 +13,9 @@ import type { Slots } from "./slots.js";
 import type { RunEnvironment } from "./step-environment.js";
 import type { LaunchedStep, StepLauncher } from "./step-launcher.js";
 import { jobTimeoutOutcome, ownOutcome, passed } from "./step-outcome.js";
-import { WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
+import { githubContext, WorkflowJob, type NeedResult, type PreparedStep, type WorkflowRun } from "./workflow-job.js";
+import { resolveReadyJob, strategyContext, withJobReplaced, workflowInputs } from "../workflow/job-legs.js";
+import { evaluateConcurrency, type EvaluatedConcurrency, type GroupPlace, type JobGroups } from "./concurrency-groups.js";
 import { redactString } from "../output/redact.js";
 import { keepStepSummary } from "../output/step-summary.js";
 import { ANNOTATION_MAX } from "../rules.js";
@@ -46,6 +48,8 @@ export interface RunExecutionOptions {
   secretsByName?: ReadonlyMap<string, string>;
   /** The job cache and the dependency caches; without them every job runs and no cache is restored or saved. */
   caches?: RunCaches;
+  /** The concurrency groups of workflow jobs, shared by the runs of this backend; without them a job's `concurrency` is not honoured. */
+  jobGroups?: JobGroups;
 }
 
 /**
@@ -56,9 +60,13 @@ function prepareOrExplain(prepare: () => PreparedStep, env: Record<string, strin
   try {
     return prepare();
   } catch (error) {
-    const why = `quire: this step's expressions could not be evaluated: ${(error as Error).message}`;
-    return { skip: false, script: `printf '%s\\n' '${why.replace(/'/g, "'\\''")}' >&2; exit 1`, cwd, env };
+    return failingStep(`quire: this step's expressions could not be evaluated: ${(error as Error).message}`, env, cwd);
   }
+}
+
+/** A step that prints why it fails, and fails: the reason is in its log and the run's failure summary. */
+function failingStep(why: string, env: Record<string, string>, cwd: string): PreparedStep {
+  return { skip: false, script: `printf '%s\\n' '${why.replace(/'/g, "'\\''")}' >&2; exit 1`, cwd, env };
 }
 
 const RESULT_WEIGHT: Record<NeedResult["result"], number> = { skipped: 0, success: 1, cancelled: 2, failure: 3 };
@@ -77,17 +85,28 @@ interface RunningStep {
   stoppedFor?: StopReason;
 }
 
-/** "fail-fast": another leg of the same matrix failed, and the job is cancelled. */
-type StopReason = "job-timeout" | "run" | "fail-fast";
+/**
+ * "fail-fast": another leg of the same matrix failed; "concurrency": a newer job of its concurrency group
+ * with cancel-in-progress came. Either way the job is cancelled.
+ */
+type StopReason = "job-timeout" | "run" | "fail-fast" | "concurrency";
 
 export class RunExecution {
   readonly #options: RunExecutionOptions;
+  /** The run's pipeline as it is now: a workflow's jobs resolved once ready (a computed matrix's legs) replace theirs. */
+  #pipeline: Pipeline;
+  /** Workflow jobs that could not be resolved once ready (a computed matrix that is no mapping of lists), and why: they fail saying so. */
+  readonly #unresolved = new Map<string, string>();
   readonly #running = new Set<RunningStep>();
   #stopped = false;
   #runStarted = false;
   #failure: StepFailure | undefined;
   /** Matrix jobs a leg of which failed with fail-fast: their other legs start no more steps. */
   readonly #failedFast = new Set<string>();
+  /** Jobs a newer job of their concurrency group cancelled: they start no more steps. */
+  readonly #groupCancelled = new Set<string>();
+  /** The places this run's jobs hold or wait for in their concurrency groups, left when the run stops. */
+  readonly #places = new Set<GroupPlace>();
   /** Values a workflow's steps masked (`::add-mask::`): redacted like secrets from then on. */
   readonly #masks: string[] = [];
   /** A workflow's ended jobs, by name: what `needs.<job>` tells the jobs after them. */
@@ -99,6 +118,7 @@ export class RunExecution {
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
+    this.#pipeline = options.pipeline;
   }
 
   /**
@@ -109,8 +129,8 @@ export class RunExecution {
     const { store, runId } = this.#options;
     const workflow = this.#options.workflowRun;
     const jobs = new JobStates(
-      this.#options.pipeline.jobs,
-      workflow && ((job) => WorkflowJob.shouldRun(job, this.#needsOf(job), workflow)),
+      this.#pipeline.jobs,
+      workflow && ((job) => WorkflowJob.shouldRun(this.#pipeline, job, this.#needsOf(job), workflow)),
     );
     const inFlight = new Map<string, Promise<void>>();
     while (!this.#stopped) {
@@ -118,7 +138,13 @@ export class RunExecution {
         store.skipJob(runId, job.name, this.#options.now());
         this.#options.changed();
       }
+      let replaced = false;
       for (const job of jobs.startReady()) {
+        // A workflow job known only now (a computed matrix, a name using `needs`): what replaces it waits its turn.
+        if (job.deferred && workflow && this.#resolve(job, jobs, workflow)) {
+          replaced = true;
+          continue;
+        }
         inFlight.set(
           job.name,
           this.#runJob(job).then((end) => {
@@ -128,6 +154,7 @@ export class RunExecution {
           }),
         );
       }
+      if (replaced) continue;
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
     }
@@ -135,7 +162,11 @@ export class RunExecution {
     // The results uploaded to the remote cache are part of the run's work: its end waits, each upload bounded.
     await this.#options.caches?.shared();
     if (this.#stopped) return;
-    const end = await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
+    // A job its concurrency group cancelled cancels its run, unless something failed.
+    const end =
+      this.#groupCancelled.size > 0 && !this.#failure
+        ? { state: "cancelled" as const }
+        : await runEnd(this.#failure, [...this.#options.secrets, ...this.#masks]);
     if (store.finishRun(runId, end, this.#options.now())) this.#options.changed();
   }
 
@@ -145,12 +176,87 @@ export class RunExecution {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const place of this.#places) place.leave();
     await Promise.all([...this.#running].map((step) => this.#stopStep(step, "run")));
     await this.#options.leftovers.endRun();
   }
 
-  /** One job, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
+  /**
+   * Replaces a ready workflow job by what it resolves to (its matrix's legs, or itself named), in the store,
+   * the pipeline and `jobs`; true when it was replaced. One that cannot be is kept in #unresolved and runs,
+   * to fail saying why (the other jobs go on); one the store no longer has pending runs and stops.
+   */
+  #resolve(job: Job, jobs: JobStates, run: WorkflowRun): boolean {
+    const resolved = resolveReadyJob(job, this.#pipeline, { github: githubContext(run, job), needs: this.#needsOf(job) });
+    if ("problem" in resolved) {
+      this.#unresolved.set(job.name, resolved.problem);
+      return false;
+    }
+    const next = withJobReplaced(this.#pipeline, job.name, resolved);
+    if (!this.#options.store.replaceJob(this.#options.runId, job.name, resolved, next)) return false;
+    this.#pipeline = next;
+    jobs.replace(job.name, next.jobs);
+    this.#options.launcher.jobsAdded?.(resolved);
+    this.#options.changed();
+    return true;
+  }
+
+  /** One job, from its turn in its concurrency group (if it has one) to its end. */
   async #runJob(job: Job): Promise<JobEnd> {
+    const place = this.#joinGroup(job);
+    if (!place) return this.#runJobInTurn(job);
+    this.#places.add(place);
+    try {
+      if (!(await place.turn) && !this.#stopped) return this.#cancelUnstarted(job);
+      return this.#stopped ? "stopped" : await this.#runJobInTurn(job);
+    } finally {
+      place.leave();
+      this.#places.delete(place);
+    }
+  }
+
+  /** Joins the job's concurrency group, evaluated now that it is ready; null without one (or without groups). */
+  #joinGroup(job: Job): GroupPlace | null {
+    const run = this.#options.workflowRun;
+    const groups = this.#options.jobGroups;
+    if (!job.concurrency || !run || !groups) return null;
+    let concurrency: EvaluatedConcurrency | null;
+    try {
+      concurrency = evaluateConcurrency(job.concurrency, {
+        contexts: {
+          github: githubContext(run, job),
+          needs: this.#needsOf(job),
+          matrix: job.matrix ?? {},
+          strategy: strategyContext(job.strategy),
+          vars: {},
+          inputs: workflowInputs(this.#pipeline.on),
+        },
+      });
+    } catch (error) {
+      this.#unresolved.set(job.name, `its concurrency group could not be evaluated: ${(error as Error).message}`);
+      return null;
+    }
+    if (!concurrency) return null;
+    // Groups are a repository's, as on GitHub.
+    return groups.join(`${run.repository}\0${concurrency.group}`, concurrency.cancelInProgress, () => this.#cancelForGroup(job.name));
+  }
+
+  /** A newer job of its concurrency group, with cancel-in-progress, wants the group: job `name` ends cancelled. */
+  #cancelForGroup(name: string): void {
+    this.#groupCancelled.add(name);
+    for (const step of this.#running) if (step.job === name) void this.#stopStep(step, "concurrency");
+  }
+
+  /** A job that never started, cancelled: a newer job of its concurrency group took its turn. */
+  #cancelUnstarted(job: Job): JobEnd {
+    this.#groupCancelled.add(job.name);
+    this.#needResults.set(job.name, { result: "cancelled", outputs: {} });
+    if (this.#options.store.finishJob(this.#options.runId, job.name, "cancelled", null, this.#options.now())) this.#options.changed();
+    return "stopped";
+  }
+
+  /** A job in its turn, from getting a slot to its end: its attempts, each retry recorded, until one completes or none is left. */
+  async #runJobInTurn(job: Job): Promise<JobEnd> {
     const { store, runId, caches } = this.#options;
     // Its needs have ended here, so its inputs are known (when they all succeeded with inputs of their own).
     const inputs =
@@ -166,6 +272,7 @@ export class RunExecution {
         if (store.skipJob(runId, job.name, this.#options.now())) this.#options.changed();
         return "stopped";
       }
+      if (this.#groupCancelled.has(job.name)) return this.#cancelUnstarted(job);
       if (this.#stopped || !this.#started() || !store.startJob(runId, job.name, this.#options.now())) return "stopped";
       this.#options.changed();
       await this.#putBackCachedNeeds(job);
@@ -223,7 +330,7 @@ export class RunExecution {
 
   /** What the cached jobs that `job` needs, directly or through others, left, back in the workspace before it runs. */
   async #putBackCachedNeeds(job: Job): Promise<void> {
-    const byName = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j]));
+    const byName = new Map(this.#pipeline.jobs.map((j) => [j.name, j]));
     const needed = new Set<string>();
     const visit = (name: string) => {
       if (needed.has(name)) return;
@@ -265,7 +372,7 @@ export class RunExecution {
           }, job.timeoutMs);
     const workflow = this.#options.workflowRun
       ? new WorkflowJob({
-          pipeline: this.#options.pipeline,
+          pipeline: this.#pipeline,
           job,
           run: this.#options.workflowRun,
           needs: this.#needsOf(job),
@@ -274,8 +381,10 @@ export class RunExecution {
       : undefined;
     // A workflow's job goes on after a failed step: later steps run only where their `if` says so.
     let failure: StepFailure | undefined;
+    const unresolved = this.#unresolved.get(job.name);
     try {
-      for (const [index, step] of job.steps.entries()) {
+      for (const [index, written] of job.steps.entries()) {
+        let step = written;
         if (this.#stopped) return { end: "stopped" };
         // The job's time ran out between steps: the rest do not start (ending the job skips them).
         if (timedOut)
@@ -284,10 +393,15 @@ export class RunExecution {
             failure: failure ?? { job: job.name, step: step.name, outcome: jobTimeoutOutcome(), timeoutMs: job.timeoutMs },
           };
         if (failure && !workflow) break;
-        if (job.strategy && this.#failedFast.has(job.group)) return { end: "cancelled" };
+        if ((job.strategy && this.#failedFast.has(job.group)) || this.#groupCancelled.has(job.name)) return { end: "cancelled" };
         const base = this.#options.environment.forStep(job, step);
+        // A workflow step's name may use what only its start knows (`steps`, `env`, `runner`).
+        const name = workflow ? redactString(workflow.stepName(step, base), [...this.#options.secrets, ...this.#masks]) : step.name;
+        if (name !== step.name && store.nameStep(runId, job.name, attempt, index, name)) step = { ...step, name };
         const prepared =
-          workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
+          unresolved !== undefined
+            ? failingStep(`quire: job ${job.group} cannot run: ${unresolved}`, base, this.#options.baseDir)
+            : workflow && prepareOrExplain(() => workflow.prepare(step, index, base, this.#options.baseDir), base, this.#options.baseDir);
         if (prepared?.skip) {
           store.skipStep(runId, job.name, attempt, index, this.#options.now());
           this.#options.changed();
@@ -311,14 +425,14 @@ export class RunExecution {
         const { stoppedFor } = current;
         current = undefined;
         if (stoppedFor === "run") return { end: "stopped" };
-        if (stoppedFor === "fail-fast") return { end: "cancelled" };
+        if (stoppedFor === "fail-fast" || stoppedFor === "concurrency") return { end: "cancelled" };
         const outcome = stoppedFor === "job-timeout" ? jobTimeoutOutcome(exit) : ownOutcome(exit);
         const ok = passed(outcome);
         // A step that failed for another reason than its exit code (a timeout, its log) keeps no exit code of 0.
         const exitCode = !ok && outcome.exitCode === 0 ? null : outcome.exitCode;
         store.finishStep(runId, job.name, attempt, index, ok ? "complete" : "failed", exitCode, this.#options.now());
         this.#options.changed();
-        const goesOn = workflow ? workflow.finish(step, ok, base) : ok;
+        const goesOn = unresolved === undefined && (workflow ? workflow.finish(step, ok, base) : ok);
         if (workflow) this.#keepSummary(workflow.summary(), job, attempt, index);
         // The steps after a failed one stay pending; ending the job (or retrying it) marks them skipped.
         if (!goesOn)
@@ -328,6 +442,8 @@ export class RunExecution {
             outcome,
             timeoutMs: outcome.timedOut === "job" ? job.timeoutMs : outcome.timedOut === "step" ? step.timeoutMs : null,
           };
+        // A job that could not be resolved has said why: its other steps do not run.
+        if (unresolved !== undefined) break;
       }
       const outputs = workflow?.outputs(this.#options.environment.forStep(job, job.steps[0]!));
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
@@ -398,7 +514,7 @@ export class RunExecution {
   /** The `needs` context of a workflow job: each job id it needs, its legs' results taken together. */
   #needsOf(job: Job): Record<string, NeedResult> {
     const byGroup: Record<string, NeedResult> = {};
-    const groupOf = new Map(this.#options.pipeline.jobs.map((j) => [j.name, j.group]));
+    const groupOf = new Map(this.#pipeline.jobs.map((j) => [j.name, j.group]));
     for (const need of job.needs) {
       const group = groupOf.get(need) ?? need;
       const ended = this.#needResults.get(need) ?? { result: "skipped" as const, outputs: {} };
@@ -417,9 +533,7 @@ export class RunExecution {
       this.#options.store.skipJob(this.#options.runId, leg.name, this.#options.now());
       this.#options.changed();
     }
-    const siblings = new Set(
-      this.#options.pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name),
-    );
+    const siblings = new Set(this.#pipeline.jobs.filter((j) => j.group === failed.group && j.name !== failed.name).map((j) => j.name));
     for (const step of this.#running) if (siblings.has(step.job)) void this.#stopStep(step, "fail-fast");
   }
 

@@ -52,6 +52,10 @@ export class RunSandbox implements StepLauncher {
     if (jobs.some((job) => !this.#confined(job))) this.#links = await findEscapingLinks(this.#options.workspace);
   }
 
+  jobsAdded(jobs: readonly Job[]): void {
+    for (const job of jobs) if (!this.#jobs.has(job.name)) this.#jobs.set(job.name, { job, index: this.#jobs.size });
+  }
+
   launch(request: StepRequest): LaunchedStep {
     const { job, index } = this.#jobs.get(request.job)!;
     const confined = this.#confined(job);

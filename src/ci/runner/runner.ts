@@ -23,6 +23,7 @@ import { StoredSecrets } from "../stored-secrets.js";
 import { ObjectStores } from "../workspace/object-stores.js";
 import { Workspaces } from "../workspace/workspaces.js";
 import { Annotations } from "./annotations.js";
+import { JobGroups, runConcurrency } from "./concurrency-groups.js";
 import { Executions } from "./executions.js";
 import { MarkedLeftovers } from "./leftovers.js";
 import { recordedSnapshot, rerunPipeline } from "./rerun.js";
@@ -144,6 +145,8 @@ export class Runner extends EventEmitter {
       remoteCache: options.remoteCache,
       warn: options.warn,
       changed: (id) => this.emit("changed", id),
+      jobGroups: new JobGroups(),
+      ended: (id) => this.#admitNext(id),
     });
     this.#queries = new RunQueries(store);
     this.#annotations = new Annotations(store, (id) => this.#executions.secretsOf(id));
@@ -159,7 +162,8 @@ export class Runner extends EventEmitter {
     }
     this.#preparer.removeHalfMade();
     removeHalfSaved(this.#cacheDir);
-    for (const id of requeued) this.#executions.start(id);
+    // A run waiting its turn in its concurrency group starts once the one before it has ended.
+    for (const id of requeued) if ((this.#store.turnInGroupOf(id) ?? id) === id) this.#executions.start(id);
     this.#executions.removeLeftScratch();
   }
 
@@ -276,9 +280,19 @@ export class Runner extends EventEmitter {
     try {
       const at = Date.now();
       if (deadline !== undefined && at >= deadline) throw new NotRecordedError(deadline);
+      const { pipeline } = input;
       created = this.#store.createRun(
         {
           ...input,
+          concurrency: (runId) =>
+            runConcurrency(pipeline, {
+              runId,
+              workspace: this.#workspaces.path(runId),
+              repository: input.repo,
+              ref: input.ref,
+              sha: (snapshot.kind === "git" ? snapshot.commit : null) ?? "",
+              workflow: pipeline.name,
+            }),
           commit: snapshot.kind === "git" ? snapshot.commit : null,
           tree: snapshot.kind === "git" ? snapshot.tree : null,
           dirty: snapshot.kind === "git" ? snapshot.dirty : false,
@@ -304,8 +318,31 @@ export class Runner extends EventEmitter {
       void this.#executions.stop(old);
     }
     this.emit("changed", run.id);
-    this.#executions.start(run.id, { secrets });
+    // One waiting its turn in its concurrency group starts once the run in progress has ended (#admitNext).
+    if (created.waits) this.#noteWaiting(run.id);
+    else this.#executions.start(run.id, { secrets });
     return this.get(run.id);
+  }
+
+  /** Says on a run waiting its turn (pending) whose turn it waits for; the note is only a courtesy. */
+  #noteWaiting(id: number): void {
+    const before = this.#store.turnInGroupOf(id);
+    try {
+      this.#store.annotate(
+        id,
+        null,
+        null,
+        `queued: run ${before} of the same concurrency group is in progress; this run starts once it ends`,
+        Date.now(),
+      );
+    } catch {}
+  }
+
+  /** Run `id` has nothing running any more: the run waiting its turn in its concurrency group, if any, starts. */
+  #admitNext(id: number): void {
+    if (this.#closing) return;
+    const next = this.#store.turnInGroupOf(id);
+    if (next !== undefined && next !== id) this.#executions.start(next);
   }
 
   get(id: number): RunView {

@@ -1,4 +1,5 @@
 import type { WorkflowCommand } from "../output/workflow-commands.js";
+import type { Job } from "../pipeline/model.js";
 import type { Confinement } from "./sandbox.js";
 
 // How an execution starts a step and what it gets back, so the scheduler never knows how a step runs:
@@ -57,4 +58,6 @@ export interface LaunchedStep {
 
 export interface StepLauncher {
   launch(request: StepRequest): LaunchedStep;
+  /** Jobs a run has gained as it runs (a matrix's legs, known once their job was ready): their steps are launched too. */
+  jobsAdded?(jobs: readonly Job[]): void;
 }

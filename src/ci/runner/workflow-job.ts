@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { evaluateCondition, evaluateTemplate, evaluateValue, type Scope } from "../expressions/template.js";
+import { evaluateCondition, evaluateTemplate, evaluateValue, hasExpression, type Scope } from "../expressions/template.js";
+import { strategyContext, workflowInputs } from "../workflow/job-legs.js";
 import type { Job, Pipeline, Step } from "../pipeline/model.js";
 import { hashFiles } from "../expressions/hash-files.js";
 import { WorkingDirectoryError } from "../errors.js";
@@ -19,6 +20,8 @@ export interface WorkflowRun {
   repository: string;
   ref: string;
   sha: string;
+  /** The workflow's name (`github.workflow`). */
+  workflow?: string;
   /** Where each job's RUNNER_TEMP and runner files are made (the run's scratch directory); default: the system's. */
   tempRoot?: string;
 }
@@ -76,10 +79,10 @@ export class WorkflowJob {
   }
 
   /** Whether the job runs at all: its `if`, with its needs' results. */
-  static shouldRun(job: Job, needs: Record<string, NeedResult>, run: WorkflowRun): boolean {
+  static shouldRun(pipeline: Pipeline, job: Job, needs: Record<string, NeedResult>, run: WorkflowRun): boolean {
     const failed = Object.values(needs).some((n) => n.result === "failure" || n.result === "cancelled" || n.result === "skipped");
     return evaluateCondition(job.condition, {
-      contexts: { github: githubContext(run, job), needs, vars: {}, inputs: {} },
+      contexts: { github: githubContext(run, job), needs, vars: {}, inputs: workflowInputs(pipeline.on) },
       status: { failed, cancelled: false },
     });
   }
@@ -137,6 +140,16 @@ export class WorkflowJob {
     };
   }
 
+  /** The step's name as it shows, evaluated as it starts (it may use `steps`, `env`, `runner`); as written when it cannot be. */
+  stepName(step: Step, base: Record<string, string>): string {
+    if (!step.namedByExpression || !hasExpression(step.name)) return step.name;
+    try {
+      return evaluateTemplate(step.name, this.#scope(base, step)) || step.name;
+    } catch {
+      return step.name;
+    }
+  }
+
   /** Records how a step that ran ended; false when the job fails here (continue-on-error aside). */
   finish(step: Step, ok: boolean, base: Record<string, string>): boolean {
     const files = this.#files!;
@@ -190,21 +203,14 @@ export class WorkflowJob {
         github: githubContext(this.#run, this.#job),
         env: { ...env, ...this.#addedEnv },
         matrix: this.#job.matrix ?? {},
-        strategy: this.#job.strategy
-          ? {
-              "fail-fast": this.#job.strategy.failFast,
-              "job-index": this.#job.strategy.index,
-              "job-total": this.#job.strategy.total,
-              "max-parallel": this.#job.strategy.maxParallel ?? this.#job.strategy.total,
-            }
-          : {},
+        strategy: strategyContext(this.#job.strategy),
         secrets: this.#secrets,
         steps: this.#stepsOf(step?.scope ?? null),
         needs: this.#needs,
         job: { status: this.#failed ? "failure" : "success" },
         runner: runnerContext(this.#temp),
         vars: {},
-        inputs,
+        inputs: step?.inputs ? inputs : workflowInputs(this.#pipeline.on),
       },
       status: { failed: this.#failed, cancelled: false },
       hashFiles: (patterns) => hashFiles(this.#run.workspace, patterns),
@@ -266,9 +272,13 @@ export class WorkflowJob {
   }
 }
 
-function githubContext(run: WorkflowRun, job: Job): Record<string, unknown> {
+/** The `github` context of a job of the run (`job`: null for what is evaluated before any job, a concurrency group). */
+export function githubContext(run: Omit<WorkflowRun, "tempRoot">, job: Job | null): Record<string, unknown> {
   const refName = run.ref.replace(/^refs\/(heads|tags)\//, "");
   return {
+    workflow: run.workflow ?? "",
+    head_ref: "",
+    base_ref: "",
     sha: run.sha,
     ref: run.ref.startsWith("refs/") ? run.ref : `refs/heads/${run.ref}`,
     ref_name: refName,
@@ -279,7 +289,7 @@ function githubContext(run: WorkflowRun, job: Job): Record<string, unknown> {
     run_number: String(run.runId),
     run_attempt: "1",
     actor: process.env.USER ?? "quire",
-    job: job.group,
+    job: job?.group ?? "",
     server_url: "",
     action: "",
   };

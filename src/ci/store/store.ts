@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { RunNotFoundError } from "../errors.js";
-import type { Pipeline } from "../pipeline/model.js";
+import type { Job, Pipeline } from "../pipeline/model.js";
 import { ANNOTATION_MAX, REMOTE_RESULT_TRIGGER, SECRET_NAME, SUMMARY_MAX } from "../rules.js";
 import { describeSpaceOf, isDiskFull } from "../disk-space.js";
 import { DiskReserve, reservePath } from "./disk-reserve.js";
@@ -30,6 +30,8 @@ type Stmt = Database.Statement;
 
 const RUN_COLUMNS = `id, repo, ref, pipeline, pipeline_file, spec, state, failure_kind, failure_summary, superseded_by,
   created_at, started_at, finished_at, commit_sha, tree, dirty, workspace, triggered_by, notify, no_cache, rerun_of`;
+/** Above any job's position (a run has at most a few thousand jobs): where replaceJob moves jobs out of the way. */
+const POSITION_OFFSET = 1_000_000_000;
 const ORPHANED_SUMMARY =
   "the daemon stopped while this run was active (crash, kill or reboot); it was marked failed when quire started again";
 
@@ -61,6 +63,7 @@ export class RunStore {
   readonly #recover: Database.Transaction<(at: number) => { orphaned: number[]; requeued: number[] }>;
   readonly #deleteRuns: Database.Transaction<(ids: readonly number[]) => number[]>;
   readonly #recordRemoteResult: Database.Transaction<(input: RemoteResultRun) => number>;
+  readonly #replaceJob: Database.Transaction<(runId: number, job: string, jobs: readonly Job[], spec: Pipeline) => boolean>;
 
   /** Opens (creating and migrating as needed) the store at `file`; throws a StoreError (QUIRE_ERR_STORE_*). */
   static open(file: string): RunStore {
@@ -115,9 +118,21 @@ export class RunStore {
 
     this.#createRun = db.transaction((input: NewRun, at: number): CreatedRun => {
       const known = input.idempotencyKey === undefined ? undefined : (s.runForKey.get(input.idempotencyKey) as number | undefined);
-      if (known !== undefined) return { run: toRunRecord(s.runById.get(known) as RunRow), superseded: [], recordedBefore: true };
+      if (known !== undefined)
+        return { run: toRunRecord(s.runById.get(known) as RunRow), superseded: [], recordedBefore: true, waits: false };
       const id = s.nextRunId.get() as number;
-      const superseded = s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[];
+      const concurrency = input.concurrency?.(id) ?? null;
+      const group = concurrency?.group || null;
+      // A group keeps one run in progress (its oldest live run) and one waiting, as GitHub does: a new run
+      // replaces the waiting one and waits its turn, or, with cancel-in-progress, replaces them both.
+      const live = group === null ? [] : (s.liveOfGroup.all(input.repo, group) as number[]);
+      const superseded =
+        group === null
+          ? (s.liveOfKey.all(input.repo, input.ref, input.pipeline.name) as number[])
+          : concurrency!.cancelInProgress
+            ? live
+            : live.slice(1);
+      const waits = group !== null && !concurrency!.cancelInProgress && live.length > 0;
       for (const old of superseded) {
         endRunWork(old, "cancelled", at);
         s.supersede.run({ id: old, by: id, at });
@@ -140,6 +155,7 @@ export class RunStore {
         noCache: input.noCache ? 1 : 0,
         snapshot: input.snapshot === undefined || input.snapshot === null ? null : JSON.stringify(input.snapshot),
         rerunOf: input.rerunOf ?? null,
+        group,
       });
       input.pipeline.jobs.forEach((job, position) => {
         const jobId = Number(s.insertJob.run(id, job.name, position).lastInsertRowid);
@@ -147,7 +163,7 @@ export class RunStore {
           s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(id, job.name, 1, index));
         });
       });
-      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded, recordedBefore: false };
+      return { run: toRunRecord(s.runById.get(id) as RunRow), superseded, recordedBefore: false, waits };
     });
 
     this.#finishRun = db.transaction((id: number, end: RunEnd, at: number) => {
@@ -206,6 +222,25 @@ export class RunStore {
         endRunWork(id, "failed", at);
       }
       return { orphaned, requeued: s.runIdsInState.all("pending") as number[] };
+    });
+
+    this.#replaceJob = db.transaction((runId: number, job: string, jobs: readonly Job[], spec: Pipeline) => {
+      const row = s.pendingJob.get(runId, job) as { id: number; position: number } | undefined;
+      if (row === undefined || s.isFinished.get(runId) !== undefined) return false;
+      s.deleteJobSteps.run(row.id);
+      s.deleteJob.run(row.id);
+      // The jobs after it move along to make room. Positions are unique within a run, so they go out of the
+      // way first (by an offset no run reaches) and then into place: SQLite checks each row as it moves it.
+      s.shiftJobs.run({ run: runId, after: row.position, by: POSITION_OFFSET + jobs.length - 1 });
+      s.shiftJobs.run({ run: runId, after: POSITION_OFFSET, by: -POSITION_OFFSET });
+      jobs.forEach((leg, i) => {
+        const jobId = Number(s.insertJob.run(runId, leg.name, row.position + i).lastInsertRowid);
+        leg.steps.forEach((step, index) => {
+          s.insertStep.run(jobId, 1, index, step.name, step.run, stepLogPath(runId, leg.name, 1, index));
+        });
+      });
+      s.setSpec.run(JSON.stringify(spec), runId);
+      return true;
     });
 
     this.#deleteRuns = db.transaction((ids: readonly number[]) => {
@@ -296,6 +331,16 @@ export class RunStore {
     return this.#write(() => this.#createRun.immediate(input, at));
   }
 
+  /**
+   * The run whose turn it is in run `id`'s concurrency group (its oldest live run), if `id` has a group and
+   * a run of it is live; undefined for a run without one, which waits for nobody.
+   */
+  turnInGroupOf(id: number): number | undefined {
+    const row = this.#s.groupOf.get(id) as { repo: string; group: string | null } | undefined;
+    if (row?.group == null) return undefined;
+    return (this.#s.liveOfGroup.all(row.repo, row.group) as number[])[0];
+  }
+
   /** The run recorded for idempotency key `key`, in whatever state it is now. */
   runForIdempotencyKey(key: string): number | undefined {
     return this.#s.runForKey.get(key) as number | undefined;
@@ -364,6 +409,20 @@ export class RunStore {
   /** pending -> active, for a step of the job's current attempt while the job is active. */
   startStep(runId: number, job: string, attempt: number, index: number, at: number): boolean {
     return this.#write(() => this.#s.startStep.run(at, runId, job, attempt, attempt, index).changes === 1);
+  }
+
+  /**
+   * Replaces pending job `job` of a live run by `jobs` (pending, with their pending steps), in its place,
+   * and records `spec` as the run's pipeline: a workflow job resolved once it is ready (a matrix computed
+   * by an expression becomes its legs). False when the job is not pending or the run has ended.
+   */
+  replaceJob(runId: number, job: string, jobs: readonly Job[], spec: Pipeline): boolean {
+    return this.#write(() => this.#replaceJob.immediate(runId, job, jobs, spec));
+  }
+
+  /** Names a pending step as it shows once its name's expressions are evaluated (a workflow step's, as it starts). */
+  nameStep(runId: number, job: string, attempt: number, index: number, name: string): boolean {
+    return this.#write(() => this.#s.nameStep.run(name, runId, job, attempt, index).changes === 1);
   }
 
   /** Ends a live step (a pending one cannot complete; a complete step's exit code is 0). */
@@ -566,10 +625,19 @@ function prepare(db: Db) {
     supersede: p(`UPDATE runs SET state = 'superseded', superseded_by = @by,
       finished_at = max(@at, coalesce(started_at, created_at)) WHERE id = @id AND ${unfinished}`),
     insertRun:
-      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache, snapshot, rerun_of)
-      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf)`),
+      p(`INSERT INTO runs (id, repo, ref, pipeline, pipeline_file, spec, state, created_at, commit_sha, tree, dirty, workspace, idempotency_key, triggered_by, notify, no_cache, snapshot, rerun_of, concurrency_group)
+      VALUES (@id, @repo, @ref, @pipeline, @file, @spec, 'pending', @at, @commit, @tree, @dirty, @workspace, @key, @trigger, @notify, @noCache, @snapshot, @rerunOf, @group)`),
     runForKey: p(`SELECT id FROM runs WHERE idempotency_key = ?`).pluck(),
     insertJob: p(`INSERT INTO jobs (run_id, name, position, state, attempt) VALUES (?, ?, ?, 'pending', 1)`),
+    liveOfGroup: p(`SELECT id FROM runs WHERE repo = ? AND concurrency_group = ? AND state IN ('pending', 'active') ORDER BY id`).pluck(),
+    groupOf: p(`SELECT repo, concurrency_group AS "group" FROM runs WHERE id = ?`),
+    pendingJob: p(`SELECT id, position FROM jobs WHERE run_id = ? AND name = ? AND state = 'pending'`),
+    deleteJobSteps: p(`DELETE FROM steps WHERE job_id = ?`),
+    deleteJob: p(`DELETE FROM jobs WHERE id = ?`),
+    shiftJobs: p(`UPDATE jobs SET position = position + @by WHERE run_id = @run AND position > @after`),
+    setSpec: p(`UPDATE runs SET spec = ? WHERE id = ?`),
+    nameStep: p(`UPDATE steps SET name = ?
+      WHERE job_id = (SELECT id FROM jobs WHERE run_id = ? AND name = ?) AND attempt = ? AND position = ? AND state = 'pending'`),
     insertStep: p(`INSERT INTO steps (job_id, attempt, position, name, command, state, log) VALUES (?, ?, ?, ?, ?, 'pending', ?)`),
     startRun: p(`UPDATE runs SET state = 'active', started_at = max(?, created_at) WHERE id = ? AND state = 'pending'`),
     finishRun: p(`UPDATE runs SET state = @state, failure_kind = @kind, failure_summary = @summary,

@@ -34,6 +34,11 @@ export interface NewRun {
   snapshot?: unknown;
   /** The run whose tree this one runs again (quirectl rerun). */
   rerunOf?: number | null;
+  /**
+   * A workflow's `concurrency`, given the new run's id (its group may use `github.run_id`): the group, and
+   * whether a new run cancels the one in progress. null, or none: quire's own supersede.
+   */
+  concurrency?: (runId: number) => { group: string; cancelInProgress: boolean } | null;
 }
 
 /**
@@ -67,8 +72,10 @@ export interface RemoteResultRun {
 /** What createRun did: `run` is the run recorded now or, for an idempotency key seen before, the one recorded then. */
 export interface CreatedRun {
   run: RunRecord;
-  /** The live runs of the same (repo, ref, pipeline) the new run superseded. */
+  /** The live runs the new run superseded: of the same (repo, ref, pipeline), or those its concurrency group's rules end. */
   superseded: number[];
+  /** The new run waits for its concurrency group's run in progress to end before it starts. */
+  waits: boolean;
   /** The key named a run already: nothing was written. */
   recordedBefore: boolean;
 }

@@ -42,3 +42,32 @@ export function legName(job: string, values: MatrixValues): string {
   const shown = Object.values(values).map((v) => (typeof v === "string" ? v : JSON.stringify(v)));
   return shown.length === 0 ? job : `${job} (${shown.join(", ")})`;
 }
+
+/** What is wrong with one entry of a matrix (`include`, `exclude`, or a list), as the fix to make; undefined: nothing. */
+export function matrixEntryProblem(key: string, value: unknown): string | undefined {
+  if (key === "include" || key === "exclude")
+    return Array.isArray(value) && value.every((entry) => entry !== null && typeof entry === "object" && !Array.isArray(entry))
+      ? undefined
+      : "expected a list of mappings";
+  return Array.isArray(value) && value.length > 0 ? undefined : "expected a non-empty list of values";
+}
+
+/** A matrix's plain value (JSON) as lists, include and exclude; a string saying what is wrong when it has not that shape. */
+export function matrixInput(value: unknown): MatrixInput | string {
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    return `the matrix is ${Array.isArray(value) ? "a list" : brief(value)}, not a mapping of lists (with optional \`include\` and \`exclude\`)`;
+  const input: MatrixInput = { axes: [], include: [], exclude: [] };
+  for (const [key, entry] of Object.entries(value)) {
+    const problem = matrixEntryProblem(key, entry);
+    if (problem) return `the matrix's \`${key}\` is ${brief(entry)}: ${problem}`;
+    if (key === "include" || key === "exclude") input[key] = entry as MatrixValues[];
+    else input.axes.push([key, entry as unknown[]]);
+  }
+  return input;
+}
+
+/** A value as a reason shows it: JSON, cut short. */
+function brief(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}

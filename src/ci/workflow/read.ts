@@ -4,20 +4,14 @@
 // the contexts each key may use; they are evaluated when the run gets there.
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml";
 import { PipelineError, PipelineFindingsError } from "../errors.js";
-import type { Job, Pipeline, Step } from "../pipeline/model.js";
+import type { Concurrency, Job, MatrixTemplate, Pipeline, Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
-import {
-  checkCondition,
-  checkTemplate,
-  evaluateTemplate,
-  evaluateValue,
-  hasExpression,
-  type ContextName,
-  type ExtraFunction,
-} from "../expressions/template.js";
+import { checkCondition, checkTemplate, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
 import { CACHE_PATH_RULE, cachePath, cachePathLines } from "../cache/paths.js";
 import { ADAPTER_INPUTS, CACHE_ADAPTERS, resolveAction, type ActionAdapter } from "./actions.js";
-import { expandMatrix, legName, type MatrixValues } from "./matrix.js";
+import { PIPELINE_LIMITS } from "../rules.js";
+import { legOf, READ_CONTEXTS, workflowInputs } from "./job-legs.js";
+import { expandMatrix, matrixEntryProblem, type MatrixValues } from "./matrix.js";
 
 const WORKFLOW_FIELDS = ["name", "run-name", "on", "env", "defaults", "concurrency", "permissions", "jobs"];
 const JOB_FIELDS = [
@@ -56,7 +50,6 @@ const STEP_FIELDS = [
 ];
 const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const OTHER_OS = /^(windows|macos)(-|$)/i;
 const SHELLS = ["bash", "sh", "pwsh", "python"];
 
 // The contexts each key may name, from GitHub's context-availability table.
@@ -64,6 +57,7 @@ const C = {
   workflow: ["github", "secrets", "inputs", "vars"],
   jobIf: ["github", "needs", "vars", "inputs"],
   strategy: ["github", "needs", "vars", "inputs"],
+  concurrency: ["github", "vars", "inputs"],
   jobValue: ["github", "needs", "strategy", "matrix", "vars", "inputs"],
   jobEnv: ["github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"],
   outputs: ["github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "secrets", "steps", "inputs"],
@@ -98,6 +92,8 @@ class WorkflowReader {
   readonly #findings: PipelineError[] = [];
   /** Where each `needs` entry is written (`job/need`), to point at a need that names no job. */
   readonly #needNodes = new Map<string, Node>();
+  /** The workflow's `inputs` context as a run asked for by hand has it (their defaults), for names evaluated as it is read. */
+  #inputs: Record<string, unknown> = {};
 
   constructor(src: PipelineSource) {
     this.#src = src;
@@ -113,8 +109,9 @@ class WorkflowReader {
       this.#src.file.replace(/^.*[\\/]/, "").replace(/\.ya?ml$/, "");
     const env = this.#try(() => this.#env(fields.get("env"), "env", C.workflow)) ?? {};
     const defaults = this.#try(() => this.#defaults(fields.get("defaults"), "defaults", C.workflow)) ?? {};
-    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"))) ?? null;
+    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"), "concurrency", C.concurrency)) ?? null;
     const on = fields.has("on") ? this.#src.resolve(fields.get("on")!.value as Node, "on").toJSON() : null;
+    this.#inputs = workflowInputs(on);
     if (!fields.has("on"))
       this.#find(root, "on", "missing", "a workflow says when it runs (`on: [push]`); quire records it and runs the workflow when asked");
     const jobsPair = fields.get("jobs");
@@ -347,19 +344,24 @@ class WorkflowReader {
     return shell;
   }
 
-  #concurrency(pair: Pair | undefined): Pipeline["concurrency"] {
+  /** `concurrency: group` or `{ group, cancel-in-progress }`, where cancel-in-progress may be an expression. */
+  #concurrency(pair: Pair | undefined, field: string, contexts: ContextName[]): Concurrency | null {
     if (!pair) return null;
-    const node = this.#value(pair, "concurrency");
-    if (isScalar(node)) return { group: this.#text(pair, "concurrency"), cancelInProgress: false };
-    if (!isMap(node))
-      this.#src.fail(node, "concurrency", `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
-    const fields = this.#fields(node, "concurrency.", ["group", "cancel-in-progress"]);
+    const node = this.#value(pair, field);
+    if (isScalar(node)) return { group: this.#text(pair, field, contexts), cancelInProgress: false };
+    if (!isMap(node)) this.#src.fail(node, field, `got ${describe(node)}`, "expected a group name or `{ group, cancel-in-progress }`");
+    const fields = this.#fields(node, `${field}.`, ["group", "cancel-in-progress"]);
     const group = fields.get("group");
-    if (!group) this.#src.fail(node, "concurrency.group", "missing", "name the group");
+    if (!group) this.#src.fail(node, `${field}.group`, "missing", "name the group");
     const cancel = fields.get("cancel-in-progress");
+    const cancelNode = cancel && this.#value(cancel, `${field}.cancel-in-progress`);
     return {
-      group: this.#text(group, "concurrency.group"),
-      cancelInProgress: cancel ? this.#boolean(cancel, "concurrency.cancel-in-progress") : false,
+      group: this.#text(group, `${field}.group`, contexts),
+      cancelInProgress: !cancel
+        ? false
+        : isScalar(cancelNode) && typeof cancelNode.value === "string" && hasExpression(cancelNode.value)
+          ? this.#text(cancel, `${field}.cancel-in-progress`, contexts)
+          : this.#boolean(cancel, `${field}.cancel-in-progress`),
     };
   }
 
@@ -453,6 +455,7 @@ class WorkflowReader {
         fields.has("continue-on-error") ? this.#boolean(fields.get("continue-on-error")!, `${prefix}.continue-on-error`) : false,
       ) ?? false;
     const outputs = this.#try(() => this.#outputs(fields.get("outputs"), `${prefix}.outputs`)) ?? {};
+    const concurrency = this.#try(() => this.#concurrency(fields.get("concurrency"), `${prefix}.concurrency`, C.jobValue)) ?? null;
     const displayName = this.#try(() => (fields.has("name") ? this.#text(fields.get("name")!, `${prefix}.name`, C.jobValue) : id)) ?? id;
     const runsOn = this.#try(() => this.#runsOn(fields.get("runs-on"), `${prefix}.runs-on`, map)) ?? [];
     const strategy = this.#try(() => this.#strategy(fields.get("strategy"), `${prefix}.strategy`)) ?? {
@@ -463,44 +466,55 @@ class WorkflowReader {
     const stepsPair = fields.get("steps");
     if (!stepsPair) this.#find(pair.key as Node, `${prefix}.steps`, "missing", "a job has steps");
     const steps = stepsPair ? (this.#try(() => this.#steps(stepsPair, `${prefix}.steps`, defaults)) ?? []) : [];
-    return strategy.legs.map((matrix, index) => {
-      const scope = { contexts: { matrix: matrix ?? {} } };
-      // A name that uses the matrix is the leg's name as written (`Test ${{ matrix.node }}`: `Test 20`), as on GitHub.
-      const named = matrixOnly(displayName, matrix);
-      const name =
-        named !== undefined && hasExpression(displayName)
-          ? named
-          : matrix
-            ? legName(hasExpression(displayName) ? id : displayName, matrix)
-            : displayName;
-      const labels = runsOn.flatMap((label) => (hasExpression(label) ? [String(evaluateValue(label, scope))] : [label]));
-      const other = labels.find((label) => OTHER_OS.test(label));
-      return {
-        name,
-        group: id,
-        needs: [...needs],
-        env,
-        timeoutMs,
-        retries: 0,
-        secrets: [],
-        workingDirectory: null,
-        steps: matrix ? steps.map((step) => ({ ...step, name: matrixOnly(step.name, matrix) ?? step.name })) : steps,
-        condition,
-        continueOnError,
-        outputs,
+    const base: Job = {
+      name: id,
+      group: id,
+      needs: [...needs],
+      env,
+      timeoutMs,
+      retries: 0,
+      secrets: [],
+      workingDirectory: null,
+      steps,
+      condition,
+      continueOnError,
+      outputs,
+      matrix: null,
+      strategy: null,
+      deferred: null,
+      concurrency,
+      runsOn,
+      skipReason: null,
+      sandbox: true,
+      network: true,
+      // A workflow's caches are its `actions/cache` steps.
+      cache: [],
+      inputs: null,
+      outputPaths: [],
+      inputTree: null,
+    };
+    const { failFast, maxParallel } = strategy;
+    // A matrix computed by an expression is known once the job is ready: until then the job is one, named by its id.
+    if ("template" in strategy)
+      return [
+        {
+          ...base,
+          name: hasExpression(displayName) ? id : displayName,
+          strategy: { failFast, maxParallel, index: 0, total: 0 },
+          deferred: { matrix: strategy.template, name: hasExpression(displayName) ? displayName : null },
+        },
+      ];
+    const contexts = { vars: {}, inputs: this.#inputs };
+    return strategy.legs.map((matrix, index) =>
+      legOf(
+        base,
+        displayName,
         matrix,
-        strategy: matrix ? { failFast: strategy.failFast, maxParallel: strategy.maxParallel, index, total: strategy.legs.length } : null,
-        runsOn: labels,
-        skipReason: other && process.platform === "linux" ? `runs-on ${other}: this machine runs Linux` : null,
-        sandbox: true,
-        network: true,
-        // A workflow's caches are its `actions/cache` steps.
-        cache: [],
-        inputs: null,
-        outputPaths: [],
-        inputTree: null,
-      } satisfies Job;
-    });
+        matrix ? { failFast, maxParallel, index, total: strategy.legs.length } : null,
+        contexts,
+        READ_CONTEXTS,
+      ),
+    );
   }
 
   #needs(pair: Pair | undefined, field: string, job: string): string[] {
@@ -561,7 +575,7 @@ class WorkflowReader {
     return [label(node, field)];
   }
 
-  #strategy(pair: Pair | undefined, field: string): { legs: (MatrixValues | null)[]; failFast: boolean; maxParallel: number | null } {
+  #strategy(pair: Pair | undefined, field: string): ReadStrategy {
     if (!pair) return { legs: [null], failFast: true, maxParallel: null };
     const map = this.#value(pair, field);
     if (!isMap(map)) this.#src.fail(this.#src.valueAt(pair), field, `got ${describe(map)}`, "expected a mapping with `matrix`");
@@ -578,51 +592,49 @@ class WorkflowReader {
     const matrixPair = fields.get("matrix");
     if (!matrixPair) return { legs: [null], failFast, maxParallel };
     const matrix = this.#value(matrixPair, `${field}.matrix`);
+    // `${{ fromJSON(needs.setup.outputs.matrix) }}`: the legs are known once the job's needs have ended.
     if (isScalar(matrix) && typeof matrix.value === "string" && hasExpression(matrix.value)) {
-      this.#src.fail(
-        matrix,
-        `${field}.matrix`,
-        "a matrix computed by an expression is not supported yet",
-        "write the matrix's lists out in the file",
-      );
+      this.#checkExpressions(matrix, `${field}.matrix`, matrix.value, C.strategy, []);
+      return { template: matrix.value, failFast, maxParallel };
     }
     if (!isMap(matrix))
       this.#src.fail(
         this.#src.valueAt(matrixPair),
         `${field}.matrix`,
         `got ${describe(matrix)}`,
-        "expected a mapping of lists, with optional `include` and `exclude`",
+        "expected a mapping of lists, with optional `include` and `exclude`, or one expression (`${{ fromJSON(...) }}`)",
       );
     const axes: [string, unknown[]][] = [];
     let include: MatrixValues[] = [];
     let exclude: MatrixValues[] = [];
+    let computed = false;
     for (const item of matrix.items) {
       const key = this.#src.keyName(item, `${field}.matrix.`);
       const value = this.#value(item, `${field}.matrix.${key}`);
       const plain = value.toJSON() as unknown;
       if (isScalar(value) && typeof value.value === "string" && hasExpression(value.value)) {
-        this.#src.fail(
-          value,
-          `${field}.matrix.${key}`,
-          "a matrix list computed by an expression is not supported yet",
-          "write the list out",
-        );
+        this.#checkExpressions(value, `${field}.matrix.${key}`, value.value, C.strategy, []);
+        computed = true;
+        continue;
       }
-      if (key === "include" || key === "exclude") {
-        if (!Array.isArray(plain) || plain.some((entry) => entry === null || typeof entry !== "object" || Array.isArray(entry))) {
-          this.#src.fail(value, `${field}.matrix.${key}`, `got ${describe(value)}`, "expected a list of mappings");
-        }
-        if (key === "include") include = plain as MatrixValues[];
-        else exclude = plain as MatrixValues[];
-      } else if (!Array.isArray(plain) || plain.length === 0) {
-        this.#src.fail(value, `${field}.matrix.${key}`, `got ${describe(value)}`, "expected a non-empty list of values");
-      } else axes.push([key, plain]);
+      const problem = matrixEntryProblem(key, plain);
+      if (problem) this.#src.fail(value, `${field}.matrix.${key}`, `got ${describe(value)}`, problem);
+      if (key === "include") include = plain as MatrixValues[];
+      else if (key === "exclude") exclude = plain as MatrixValues[];
+      else axes.push([key, plain as unknown[]]);
     }
+    // A list computed by an expression (`node: ${{ fromJSON(needs.x.outputs.versions) }}`): likewise.
+    if (computed) return { template: matrix.toJSON() as Record<string, unknown>, failFast, maxParallel };
     const legs = expandMatrix({ axes, include, exclude });
     if (legs.length === 0)
       this.#src.fail(matrix, `${field}.matrix`, "the matrix has no legs left", "check `exclude`: it removed every combination");
-    if (legs.length > 256)
-      this.#src.fail(matrix, `${field}.matrix`, `the matrix has ${legs.length} legs`, "a matrix has at most 256 legs, as on GitHub");
+    if (legs.length > PIPELINE_LIMITS.matrixLegs)
+      this.#src.fail(
+        matrix,
+        `${field}.matrix`,
+        `the matrix has ${legs.length} legs`,
+        `a matrix has at most ${PIPELINE_LIMITS.matrixLegs} legs, as on GitHub`,
+      );
     return { legs, failFast, maxParallel };
   }
 
@@ -671,6 +683,7 @@ class WorkflowReader {
     const continuePair = fields.get("continue-on-error");
     return {
       name,
+      namedByExpression: fields.has("name") && hasExpression(name),
       run,
       env: this.#env(fields.get("env"), `${prefix}.env`, C.step),
       timeoutMs: this.#minutes(fields.get("timeout-minutes"), `${prefix}.timeout-minutes`),
@@ -741,12 +754,8 @@ class WorkflowReader {
   }
 }
 
-/** `text` with its expressions evaluated, when they use only the leg's matrix (and strategy); else undefined. */
-function matrixOnly(text: string, matrix: MatrixValues | null): string | undefined {
-  if (!hasExpression(text)) return text;
-  if (checkTemplate(text, ["matrix", "strategy"]).length > 0) return undefined;
-  return evaluateTemplate(text, { contexts: { matrix: matrix ?? {} } });
-}
+/** A job's strategy as read: its legs, or a matrix computed by expressions once the job is ready. */
+type ReadStrategy = { failFast: boolean; maxParallel: number | null } & ({ legs: (MatrixValues | null)[] } | { template: MatrixTemplate });
 
 /**
  * The stored secrets a job's expressions name (`secrets.NPM_TOKEN`), so the run is refused up front when

@@ -530,6 +530,7 @@ describe("bounds and NUL: a small hostile file cannot make unbounded work or hid
         steps: 5000,
         runBytes: 65536,
         aliasNodes: 200_000,
+        matrixLegs: 256,
         bytes: 1048576,
       },
     );

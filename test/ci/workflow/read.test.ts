@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { PipelineFindingsError } from "../../../src/ci/errors.js";
 import { expandMatrix, legName } from "../../../src/ci/workflow/matrix.js";
 import { readWorkflow } from "../../../src/ci/workflow/read.js";
+import { selectJobs } from "../../../src/ci/pipeline/select.js";
 
 const FILE = ".github/workflows/ci.yml";
 const lines = (...text: string[]) => `${text.join("\n")}\n`;
@@ -290,4 +291,108 @@ describe("matrix expansion follows GitHub's rules", () => {
     assert.equal(legName("test", { node: 20, os: "ubuntu-latest" }), "test (20, ubuntu-latest)");
     assert.equal(legName("test", {}), "test");
   });
+});
+
+describe("what is known once a job is ready is left for then", () => {
+  test("a matrix computed by expressions is one job until then, named by its id; its expressions are checked now", () => {
+    const pipeline = readWorkflow(
+      lines(
+        "on: push",
+        "jobs:",
+        "  setup:",
+        "    runs-on: ubuntu-latest",
+        "    steps: [{ run: 'true' }]",
+        "  whole:",
+        "    needs: setup",
+        "    name: Test ${{ matrix.node }}",
+        "    runs-on: ubuntu-latest",
+        "    strategy: { max-parallel: 2, matrix: '${{ fromJSON(needs.setup.outputs.matrix) }}' }",
+        "    steps: [{ run: 'true' }]",
+        "  lists:",
+        "    needs: setup",
+        "    runs-on: ubuntu-latest",
+        "    strategy:",
+        "      matrix:",
+        "        node: ${{ fromJSON(needs.setup.outputs.versions) }}",
+        "        include: [{ node: 24, extra: yes }]",
+        "    steps: [{ run: 'true' }]",
+      ),
+      FILE,
+    );
+    const [, whole, lists] = pipeline.jobs;
+    assert.equal(whole!.name, "whole");
+    assert.deepEqual(whole!.deferred, { matrix: "${{ fromJSON(needs.setup.outputs.matrix) }}", name: "Test ${{ matrix.node }}" });
+    assert.deepEqual(whole!.strategy, { failFast: true, maxParallel: 2, index: 0, total: 0 });
+    assert.deepEqual(lists!.deferred, {
+      matrix: { node: "${{ fromJSON(needs.setup.outputs.versions) }}", include: [{ node: 24, extra: "yes" }] },
+      name: null,
+    });
+    const found = findings(
+      lines(
+        "on: push",
+        "jobs:",
+        "  a:",
+        "    runs-on: ubuntu-latest",
+        "    strategy: { matrix: '${{ fromJSON(steps.x.outputs.m) }}' }",
+        "    steps: [{ run: 'true' }]",
+      ),
+    );
+    assert.ok(
+      found.some((f) => /ci\.yml:5:25: jobs\.a\.strategy\.matrix: Unrecognized named-value: 'steps'/.test(f)),
+      found.join("\n"),
+    );
+  });
+
+  test("names: what uses only the inputs' defaults and the matrix now, `github` and `needs` once ready, `steps` as the step starts", () => {
+    const pipeline = readWorkflow(
+      lines(
+        "on:",
+        "  workflow_dispatch:",
+        "    inputs: { target: { default: staging } }",
+        "jobs:",
+        "  deploy:",
+        "    name: Deploy to ${{ inputs.target || 'nowhere' }}",
+        "    runs-on: ubuntu-latest",
+        "    steps:",
+        "      - name: Use ${{ inputs.other || 'the default' }}",
+        "        run: 'true'",
+        "      - name: On ${{ runner.os }}",
+        "        run: echo ${{ inputs.target }}",
+        "      - run: echo ${{ inputs.target }}",
+        "  ref:",
+        "    name: Build ${{ github.ref_name }}",
+        "    runs-on: ubuntu-latest",
+        "    steps: [{ run: 'true' }]",
+      ),
+      FILE,
+    );
+    const [deploy, ref] = pipeline.jobs;
+    assert.equal(deploy!.name, "Deploy to staging");
+    assert.equal(deploy!.deferred, null);
+    // A name made of a step's `run` is shown as written, as on GitHub.
+    assert.deepEqual(
+      deploy!.steps.map((s) => s.name),
+      ["Use the default", "On ${{ runner.os }}", "Run echo ${{ inputs.target }}"],
+    );
+    assert.equal(ref!.name, "ref");
+    assert.deepEqual(ref!.deferred, { matrix: null, name: "Build ${{ github.ref_name }}" });
+  });
+});
+
+test("--matrix cannot pick the legs of a matrix computed when its job is ready, and says so", () => {
+  const pipeline = readWorkflow(
+    lines(
+      "on: push",
+      "jobs:",
+      "  test:",
+      "    runs-on: ubuntu-latest",
+      "    strategy: { matrix: { node: '${{ fromJSON(github.event_name) }}' } }",
+      "    steps: [{ run: 'true' }]",
+    ),
+    FILE,
+  );
+  assert.throws(
+    () => selectJobs(pipeline, { jobs: ["test"], matrix: { node: "20" } }),
+    /matrix of `test` is computed when the job is ready/,
+  );
 });

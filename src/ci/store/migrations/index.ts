@@ -5,6 +5,7 @@ import { migration as stepTokens } from "./0004-step-tokens.js";
 import { migration as triggers } from "./0005-triggers.js";
 import { migration as cachedJobs } from "./0006-cached-jobs.js";
 import { migration as rerunsRetention } from "./0007-reruns-retention.js";
+import { migration as concurrencyGroups } from "./0008-concurrency-groups.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   triggers,
   cachedJobs,
   rerunsRetention,
+  concurrencyGroups,
 ];
