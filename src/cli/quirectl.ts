@@ -5,7 +5,7 @@
 // command runs, so each invocation loads what it was asked for and nothing else; `--help` loads yargs
 // alone. Only what every command uses is imported at the top.
 import type { ActionAddArgs } from "./action.js";
-import type { RunArgs } from "./ci.js";
+import type { RunArgs } from "./run.js";
 import type { LogArgs } from "./daemon-log.js";
 import { ExitCode } from "./exit-codes.js";
 import type { ExportArgs } from "./export.js";
@@ -159,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
                 "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends",
             }),
         run(async (a: RunArgs & { watch: boolean }) =>
-          a.watch ? (await import("./watch.js")).watchRuns(a) : (await import("./ci.js")).submitRun(a),
+          a.watch ? (await import("./watch.js")).watchRuns(a) : (await import("./run.js")).submitRun(a),
         ),
       )
       .command("hook", "Run the pipeline on git commit and push, in the background (README: In your daily flow)", (y) =>
