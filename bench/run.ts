@@ -4,6 +4,7 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchCache } from "./cache.js";
 import { benchCi } from "./ci.js";
+import { benchCli } from "./cli.js";
 import { benchConnect, benchConnectRawClient, benchEchoAfter } from "./connect.js";
 import { benchFraming } from "./framing.js";
 import { benchHello } from "./hello.js";
@@ -55,6 +56,7 @@ try {
   if (wanted("runtime")) await benchRuntime(quick);
   if (wanted("ci")) await benchCi(daemon, quick);
   if (wanted("output")) await benchOutput(quick, profileDir && join(profileDir, "output"));
+  if (wanted("cli")) await benchCli(daemon, quick);
   if (wanted("workspace")) await benchWorkspace(quick);
   if (wanted("cache")) await benchCache(daemon, quick);
   if (wanted("remote-cache")) await benchRemoteCache();

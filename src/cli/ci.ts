@@ -1,41 +1,18 @@
-// quirectl's CI commands: run, runs, runs show, watch, cancel, secret and annotate (logs has logs.ts).
-import { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
-import { PipelineError } from "../ci/errors.js";
-import { CiErrorCode } from "../wire/error-codes.js";
-import { readPipelineFile } from "../ci/pipeline/parse.js";
-import { readPipeline } from "../ci/read-pipeline.js";
-import { selectJobs } from "../ci/pipeline/select.js";
+// quirectl's CI commands: runs, runs show, watch, cancel, secret and annotate, and following a run until
+// it ends (run --wait, watch, rerun --wait); run itself is run.ts, logs is logs.ts.
+import { CiClient, TERMINAL_RUN_STATES, type CiRun } from "../client/ci.js";
 import { MAX_SECRET_BYTES } from "../ci/rules.js";
-import { annotationText, secretName, secretValue, matrixValues } from "./args.js";
-import { NotInStepError, PipelineUsageError, PromptCancelledError, SecretOnCommandLineError } from "./errors.js";
+import { annotationText, secretName, secretValue } from "./args.js";
+import { NotInStepError, PromptCancelledError, SecretOnCommandLineError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, isoOrNull, printJson, println, table, visible, visibleLines } from "./output.js";
 import { runJson, currentSteps } from "./run-json.js";
-import { annotationLine, attemptNote, liveView, printReport, timeoutText } from "./run-view.js";
+import { annotationLine, attemptNote, printReport, timeoutText, type RunView } from "./run-view.js";
 import { lineView } from "./run-lines.js";
 import { onInterrupt } from "./interrupt.js";
-import { StepTails } from "./step-tails.js";
 import { daemonArgs, type GlobalArgs } from "./global-args.js";
-import { pipelineFile } from "./pipeline-file.js";
 import { ringBell } from "./bell.js";
-import { loadSettings } from "./config.js";
 import type { Settings } from "../ci/settings/schema.js";
-import { pipelineAtCommit } from "./commit-pipeline.js";
-
-export interface RunArgs extends GlobalArgs {
-  file?: string;
-  repo?: string;
-  ref?: string;
-  workflow?: string;
-  /** `--job`, any number of times. */
-  job?: string[];
-  /** `--matrix key=value`, any number of times. */
-  matrix?: string[];
-  /** `--commit REV`: that commit's tree and file instead of the working copy. */
-  commit?: string;
-  wait: boolean;
-  cache: boolean;
-}
 
 /** Runs `use` with a connection to the ci service (started on demand, as any command does), then closes it. */
 export async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise<T>): Promise<T> {
@@ -45,62 +22,6 @@ export async function withCi<T>(args: GlobalArgs, use: (ci: CiClient) => Promise
   } finally {
     ci.close();
   }
-}
-
-export async function submitRun(args: RunArgs): Promise<number> {
-  const file = pipelineFile(process.cwd(), args.file, args.workflow);
-  const selection = { jobs: args.job ?? [], matrix: matrixValues(args.matrix) };
-  let text: string;
-  let commit: string | undefined;
-  if (args.commit !== undefined) ({ commit, text } = await pipelineAtCommit(file, args.commit));
-  else {
-    try {
-      // A regular file of at most 1 MiB, checked before reading (a FIFO would block here forever).
-      text = readPipelineFile(file);
-    } catch (error) {
-      if (!(error instanceof PipelineError)) throw error;
-      const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
-      throw new PipelineUsageError(
-        code === "ENOENT" ? `${file}: no such pipeline file; write one (see README) or name it: quirectl run FILE` : error.message,
-        error,
-      );
-    }
-  }
-  try {
-    // Checked here too, so a bad file is refused before the daemon is even started.
-    selectJobs(readPipeline(text, file), selection);
-  } catch (error) {
-    if (error instanceof PipelineError) throw new PipelineUsageError(error.message, error);
-    throw error;
-  }
-  const settings = loadSettings(args);
-  return withCi(args, async (ci) => {
-    let run: CiRun;
-    try {
-      // Nobody waits on a run submitted without --wait: its end may be a desktop notification (notify.run).
-      run = await ci.submit(file, text, {
-        repo: args.repo,
-        ref: args.ref,
-        ...selection,
-        notify: !args.wait && settings["notify.run"],
-        noCache: !args.cache,
-        commit,
-      });
-    } catch (error) {
-      if (error instanceof CiRequestError && error.code === CiErrorCode.PIPELINE_INVALID)
-        throw new PipelineUsageError(error.message, error);
-      throw error;
-    }
-    if (!args.wait) {
-      if (args.json) printJson(runJson(run));
-      else
-        println(
-          `run ${run.id} ${run.state}: ${visible(run.pipeline)} on ${visible(run.ref || run.repo)}${run.dirty ? " with uncommitted changes" : ""}\nfollow it: quirectl watch ${run.id}`,
-        );
-      return ExitCode.Ok;
-    }
-    return await follow(ci, run.id, args.json, { interruptible: true, bell: settings });
-  });
 }
 
 export async function watchRun(args: GlobalArgs & { id: number }): Promise<number> {
@@ -119,11 +40,7 @@ export async function follow(
   json: boolean,
   options: { interruptible?: boolean; bell?: Settings } = {},
 ): Promise<number> {
-  const view = json
-    ? undefined
-    : process.stdout.isTTY
-      ? liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk)))
-      : lineView();
+  const view = json ? undefined : process.stdout.isTTY ? await terminalView(ci, id) : lineView();
   const stopInterrupts = options.interruptible ? onInterrupt(id, { stopView: () => view?.done(), cancel: () => ci.cancel(id) }) : undefined;
   let final: CiRun;
   try {
@@ -136,6 +53,12 @@ export async function follow(
   else await printReport(final);
   if (options.bell && !json) ringBell(final, options.bell);
   return final.state === "complete" ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** The live view with each running step's last line (loaded only for a terminal: log-update, the terminal emulator). */
+async function terminalView(ci: CiClient, id: bigint): Promise<RunView> {
+  const [{ liveView }, { StepTails }] = await Promise.all([import("./live-view.js"), import("./step-tails.js")]);
+  return liveView(process.stdout, new StepTails((job, onChunk) => ci.logs(id, { job, follow: true }, onChunk)));
 }
 
 export async function listRuns(args: GlobalArgs & { limit: number }): Promise<number> {

@@ -33,8 +33,8 @@ export function workflowFiles(root: string): string[] {
 export function pipelineFile(cwd: string, file: string | undefined, workflow: string | undefined): string {
   if (file !== undefined && workflow !== undefined) throw new ArgumentError("give a pipeline file or --workflow NAME, not both");
   if (file !== undefined) return resolve(cwd, file);
-  const root = repositoryRoot(cwd);
   if (workflow !== undefined) {
+    const root = repositoryRoot(cwd);
     const files = root ? workflowFiles(root) : [];
     const found = files.find((path) => basename(path) === workflow || basename(path).replace(/\.ya?ml$/, "") === workflow);
     if (found) return found;
@@ -45,10 +45,11 @@ export function pipelineFile(cwd: string, file: string | undefined, workflow: st
         : `no workflows in ${root ? join(root, WORKFLOWS) : cwd}`,
     );
   }
-  for (const dir of [cwd, root].filter((d): d is string => d !== undefined)) {
-    const path = join(dir, "quire.yml");
-    if (existsSync(path)) return path;
-  }
+  // A quire.yml here is found without asking git (a process) where the repository's root is.
+  const here = join(cwd, "quire.yml");
+  if (existsSync(here)) return here;
+  const root = repositoryRoot(cwd);
+  if (root !== undefined && existsSync(join(root, "quire.yml"))) return join(root, "quire.yml");
   const files = root ? workflowFiles(root) : [];
   if (files.length > 0) {
     const names = files.map((path) => `  quirectl run --workflow ${basename(path).replace(/\.ya?ml$/, "")}`).join("\n");

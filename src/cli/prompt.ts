@@ -11,8 +11,7 @@ import { ArgumentError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import type { GlobalArgs } from "./global-args.js";
 import { printJson, println } from "./output.js";
-
-export const PROMPT_SHELLS = ["bash", "zsh", "fish", "sh", "tmux", "starship"] as const;
+import { PROMPT_SHELLS } from "./prompt-shells.js";
 
 const MARKS: Record<RefState, string> = { complete: "✓", failed: "✗", active: "●", pending: "○", cancelled: "⊘" };
 

@@ -1,41 +1,35 @@
 // quirectl: talk to quired. Exit codes: 0 done, 1 failed, 2 usage, 3 daemon unreachable.
-import yargs from "yargs";
-import { QUIRE_VERSION } from "../version.js";
-import { daemonRestart, daemonStart, daemonStatus, daemonStop } from "./daemon.js";
-import { annotate, cancelRun, listRuns, listSecrets, removeSecret, setSecret, showRun, submitRun, watchRun, type RunArgs } from "./ci.js";
-import { limit, runId } from "./args.js";
-import { ArgumentError } from "./errors.js";
-import { showLogs, type LogsArgs } from "./logs.js";
+//
+// This is the command table: names, descriptions and the options each command declares. A command's
+// handler and everything it needs (the client, the wire, yaml, the live view...) are imported when that
+// command runs, so each invocation loads what it was asked for and nothing else; `--help` loads yargs
+// alone. Only what every command uses is imported at the top.
+import type { ActionAddArgs } from "./action.js";
+import type { RunArgs } from "./run.js";
+import type { LogArgs } from "./daemon-log.js";
 import { ExitCode } from "./exit-codes.js";
-import { daemonInstall, daemonUninstall, type LoginArgs } from "./login.js";
-import { endQuietlyWhenOutputCloses } from "./output.js";
-import { reportFailure } from "./failure.js";
-import {
-  attachSession,
-  killSession,
-  listSessions,
-  startSession,
-  tailSession,
-  type AttachArgs,
-  type StartArgs as SessionStartArgs,
-} from "./pty.js";
+import type { ExportArgs } from "./export.js";
+import type { GcArgs } from "./gc.js";
 import type { GlobalArgs } from "./global-args.js";
-import { showStatus } from "./status.js";
-import { doctor } from "./doctor.js";
-import { exportGithub, type ExportArgs } from "./export.js";
-import { actionAdd, type ActionAddArgs } from "./action.js";
-import { showMetrics } from "./metrics.js";
-import { showDaemonLog, type LogArgs } from "./daemon-log.js";
-import { configGet, configList, configSet, configUnset } from "./config.js";
-import { hookInstall, hookUninstall, type HookInstallArgs } from "./hook.js";
-import { hookRun, type HookRunArgs } from "./hook-run.js";
-import { prompt, PROMPT_SHELLS } from "./prompt.js";
-import { watchRuns } from "./watch.js";
-import { collectGarbage, type GcArgs } from "./gc.js";
-import { rerunRun, type RerunArgs } from "./rerun.js";
+import type { HookInstallArgs } from "./hook.js";
+import type { HookRunArgs } from "./hook-run.js";
+import type { LoginArgs } from "./login.js";
+import type { LogsArgs } from "./logs.js";
+import { endQuietlyWhenOutputCloses } from "./output.js";
+import { PROMPT_SHELLS } from "./prompt-shells.js";
+import type { AttachArgs, StartArgs as SessionStartArgs } from "./pty.js";
+import type { RerunArgs } from "./rerun.js";
+import { QUIRE_VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<number> {
   endQuietlyWhenOutputCloses();
+  // Loading yargs costs more than node's own start (some 60 modules; its string-width makes an
+  // Intl.Segmenter as it loads, ICU's first use), so the bare version probe scripts run is answered
+  // without it, with the line and exit code yargs gives.
+  if (argv.length === 1 && argv[0] === "--version") {
+    process.stdout.write(`${QUIRE_VERSION}\n`);
+    return ExitCode.Ok;
+  }
   let exit: number = ExitCode.Ok;
   let parsed: { allowRoot?: boolean } = {};
   const run = (action: (args: never) => Promise<number>) => async (args: unknown) => {
@@ -43,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     exit = await action(args as never);
   };
   try {
+    const [{ default: yargs }, { ArgumentError }] = await Promise.all([import("yargs"), import("./errors.js")]);
     await yargs(argv)
       .scriptName("quirectl")
       .usage("$0 <command> [options]")
@@ -61,38 +56,38 @@ export async function main(argv: string[]): Promise<number> {
             "start",
             "Start quired in the background",
             {},
-            run((a: GlobalArgs) => daemonStart(a)),
+            run(async (a: GlobalArgs) => (await import("./daemon.js")).daemonStart(a)),
           )
           .command(
             "stop",
             "Drain and stop quired",
             {},
-            run((a: GlobalArgs) => daemonStop(a)),
+            run(async (a: GlobalArgs) => (await import("./daemon.js")).daemonStop(a)),
           )
           .command(
             "status",
             "Is quired running?",
             {},
-            run((a: GlobalArgs) => daemonStatus(a)),
+            run(async (a: GlobalArgs) => (await import("./daemon.js")).daemonStatus(a)),
           )
           .command(
             "restart",
             "Stop quired, then start it",
             {},
-            run((a: GlobalArgs) => daemonRestart(a)),
+            run(async (a: GlobalArgs) => (await import("./daemon.js")).daemonRestart(a)),
           )
           // Start at login (README.md, "Run it at login").
           .command(
             "install",
             "Start quired at login: a systemd user socket and service, a launchd agent, or a logon task",
             loginOptions,
-            run((a: LoginArgs) => daemonInstall(a)),
+            run(async (a: LoginArgs) => (await import("./login.js")).daemonInstall(a)),
           )
           .command(
             "uninstall",
             "Remove what daemon install wrote (stopping quired where the unit ran it)",
             loginOptions,
-            run((a: LoginArgs) => daemonUninstall(a)),
+            run(async (a: LoginArgs) => (await import("./login.js")).daemonUninstall(a)),
           )
           .command(
             "log",
@@ -106,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
                   describe: "Keep printing, across rotations, until interrupted",
                 })
                 .option("lines", { alias: "n", type: "number", describe: "Only the last N lines of quired.log" }),
-            run((a: LogArgs) => showDaemonLog(a)),
+            run(async (a: LogArgs) => (await import("./daemon-log.js")).showDaemonLog(a)),
           )
           .demandCommand(1, "name a daemon command: start, stop, status, restart, log, install or uninstall"),
       )
@@ -114,20 +109,20 @@ export async function main(argv: string[]): Promise<number> {
         "status",
         "The daemon and its backends",
         {},
-        run((a: GlobalArgs) => showStatus(a)),
+        run(async (a: GlobalArgs) => (await import("./status.js")).showStatus(a)),
       )
       // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
       .command(
         "doctor",
         "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)",
         {},
-        run((a: GlobalArgs) => doctor(a)),
+        run(async (a: GlobalArgs) => (await import("./doctor.js")).doctor(a)),
       )
       .command(
         "metrics",
         "The daemon's metrics, Prometheus text (--json: families of samples)",
         {},
-        run((a: GlobalArgs) => showMetrics(a)),
+        run(async (a: GlobalArgs) => (await import("./metrics.js")).showMetrics(a)),
       )
       .command(
         "run [file]",
@@ -164,7 +159,9 @@ export async function main(argv: string[]): Promise<number> {
               describe:
                 "Run again whenever the files change (each run supersedes the live one) until Ctrl-C; --json: a JSON line per run as it ends",
             }),
-        run((a: RunArgs & { watch: boolean }) => (a.watch ? watchRuns(a) : submitRun(a))),
+        run(async (a: RunArgs & { watch: boolean }) =>
+          a.watch ? (await import("./watch.js")).watchRuns(a) : (await import("./run.js")).submitRun(a),
+        ),
       )
       .command("hook", "Run the pipeline on git commit and push, in the background (README: In your daily flow)", (y) =>
         y
@@ -180,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
                   type: "string",
                   describe: "The pipeline file (default: quire.yml, else the workflows whose on.push/pull_request take the push)",
                 }),
-            run((a: HookInstallArgs) => hookInstall(a)),
+            run(async (a: HookInstallArgs) => (await import("./hook.js")).hookInstall(a)),
           )
           .command(
             "uninstall",
@@ -189,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
               z
                 .option("post-commit", { type: "boolean", describe: "Only this one" })
                 .option("pre-push", { type: "boolean", describe: "Only this one" }),
-            run((a: GlobalArgs & { postCommit?: boolean; prePush?: boolean }) => hookUninstall(a)),
+            run(async (a: GlobalArgs & { postCommit?: boolean; prePush?: boolean }) => (await import("./hook.js")).hookUninstall(a)),
           )
           .command(
             "run <name> [remote] [url]",
@@ -202,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
                 .option("refs", { type: "string", describe: "pre-push: the lines git wrote on the hook's stdin" })
                 .option("file", { type: "string", describe: "The pipeline file, relative to the repository's root" })
                 .option("wait", { type: "boolean", default: false, describe: "Wait for the runs; exit 1 when one does not complete" }),
-            run((a: HookRunArgs) => hookRun(a)),
+            run(async (a: HookRunArgs) => (await import("./hook-run.js")).hookRun(a)),
           )
           .demandCommand(1, "name a hook command: install, uninstall or run"),
       )
@@ -217,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
               default: false,
               describe: "Print the segment for this directory (what the snippets show)",
             }),
-        run((a: GlobalArgs & { shell?: string; print: boolean }) => prompt(a)),
+        run(async (a: GlobalArgs & { shell?: string; print: boolean }) => (await import("./prompt.js")).prompt(a)),
       )
       .command("config", "quire's settings: notifications, the bell, hooks, watch, runs (config.yml)", (y) =>
         y
@@ -225,25 +222,25 @@ export async function main(argv: string[]): Promise<number> {
             "get <name>",
             "One setting's value",
             (z) => z.positional("name", { type: "string", demandOption: true }),
-            run((a: GlobalArgs & { name: string }) => configGet(a)),
+            run(async (a: GlobalArgs & { name: string }) => (await import("./config.js")).configGet(a)),
           )
           .command(
             "set <name> <value>",
             "Set a setting in the file (comments and the rest kept)",
             (z) => z.positional("name", { type: "string", demandOption: true }).positional("value", { type: "string", demandOption: true }),
-            run((a: GlobalArgs & { name: string; value: string }) => configSet(a)),
+            run(async (a: GlobalArgs & { name: string; value: string }) => (await import("./config.js")).configSet(a)),
           )
           .command(
             "unset <name>",
             "Take a setting out of the file: its default applies",
             (z) => z.positional("name", { type: "string", demandOption: true }),
-            run((a: GlobalArgs & { name: string }) => configUnset(a)),
+            run(async (a: GlobalArgs & { name: string }) => (await import("./config.js")).configUnset(a)),
           )
           .command(
             "list",
             "Every setting, its value and where it comes from",
             {},
-            run((a: GlobalArgs) => configList(a)),
+            run(async (a: GlobalArgs) => (await import("./config.js")).configList(a)),
           )
           .demandCommand(1, "name a config command: get, set, unset or list"),
       )
@@ -268,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
               default: false,
               describe: "Show the run until it ends; exit 0 complete, 1 failed or cancelled",
             }),
-        run((a: WithId & Omit<RerunArgs, "id">) => rerunRun({ ...a, id: runId(a.id) })),
+        run(async (a: WithId & Omit<RerunArgs, "id">) => (await import("./rerun.js")).rerunRun({ ...a, id: await checkedRunId(a.id) })),
       )
       .command("action", "Actions from other repositories, kept on this machine for workflows to use", (y) =>
         y
@@ -279,7 +276,7 @@ export async function main(argv: string[]): Promise<number> {
               z
                 .positional("action", { type: "string", demandOption: true, describe: "owner/repo@ref or owner/repo/path@ref" })
                 .option("from", { type: "string", describe: "Clone from this URL or path instead of GitHub" }),
-            run((a: ActionAddArgs) => actionAdd(a)),
+            run(async (a: ActionAddArgs) => (await import("./action.js")).actionAdd(a)),
           )
           .demandCommand(1, "name an action command: add"),
       )
@@ -294,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
                 default: false,
                 describe: "Write nothing; exit 1 when the checked-in workflow differs from what export writes",
               }),
-            run((a: ExportArgs) => exportGithub(a)),
+            run(async (a: ExportArgs) => (await import("./export.js")).exportGithub(a)),
           )
           .demandCommand(1, "name a format: github"),
       )
@@ -306,9 +303,11 @@ export async function main(argv: string[]): Promise<number> {
             "show <id>",
             "One run: jobs, steps, why it failed",
             (z) => z.positional("id", { type: "string", demandOption: true }),
-            run((a: WithId) => showRun({ ...a, id: runId(a.id) })),
+            run(async (a: WithId) => (await import("./ci.js")).showRun({ ...a, id: await checkedRunId(a.id) })),
           ),
-        run((a: GlobalArgs & { limit: string }) => listRuns({ ...a, limit: limit(a.limit) })),
+        run(async (a: GlobalArgs & { limit: string }) =>
+          (await import("./ci.js")).listRuns({ ...a, limit: (await import("./args.js")).limit(a.limit) }),
+        ),
       )
       .command(
         "logs <id>",
@@ -320,25 +319,25 @@ export async function main(argv: string[]): Promise<number> {
             .option("step", { type: "string", describe: "Only this step" })
             .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until the run ends" })
             .option("raw", { type: "boolean", default: false, describe: "The bytes alone: no header before each step's log" }),
-        run((a: Omit<LogsArgs, "id"> & WithId) => showLogs({ ...a, id: runId(a.id) })),
+        run(async (a: Omit<LogsArgs, "id"> & WithId) => (await import("./logs.js")).showLogs({ ...a, id: await checkedRunId(a.id) })),
       )
       .command(
         "watch <id>",
         "Show a run live until it ends",
         (y) => y.positional("id", { type: "string", demandOption: true }),
-        run((a: WithId) => watchRun({ ...a, id: runId(a.id) })),
+        run(async (a: WithId) => (await import("./ci.js")).watchRun({ ...a, id: await checkedRunId(a.id) })),
       )
       .command(
         "cancel <id>",
         "Cancel a run: every step's whole process tree ends",
         (y) => y.positional("id", { type: "string", demandOption: true }),
-        run((a: WithId) => cancelRun({ ...a, id: runId(a.id) })),
+        run(async (a: WithId) => (await import("./ci.js")).cancelRun({ ...a, id: await checkedRunId(a.id) })),
       )
       .command(
         "gc",
         "Remove the runs, logs, kept workspaces and cache entries over the daemon's retention limits now, and say what that freed",
         (y) => y.option("dry-run", { type: "boolean", default: false, describe: "Remove nothing; say what would be removed" }),
-        run((a: GcArgs) => collectGarbage(a)),
+        run(async (a: GcArgs) => (await import("./gc.js")).collectGarbage(a)),
       )
       .command("secret", "Secrets for pipelines, encrypted at rest", (y) =>
         y
@@ -347,21 +346,21 @@ export async function main(argv: string[]): Promise<number> {
             "Set a secret; the value is read from stdin, never from the command line",
             // A value given after the name is refused by setSecret with the way to give it, not as an unknown argument.
             (z) => z.positional("name", { type: "string", demandOption: true }).strict(false).strictOptions(),
-            run((a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) =>
-              setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] }),
+            run(async (a: GlobalArgs & { name: string; _: (string | number)[]; "--"?: string[] }) =>
+              (await import("./ci.js")).setSecret({ ...a, extra: [...a._.slice(2).map(String), ...(a["--"] ?? [])] }),
             ),
           )
           .command(
             "list",
             "Names of the secrets (never their values)",
             {},
-            run((a: GlobalArgs) => listSecrets(a)),
+            run(async (a: GlobalArgs) => (await import("./ci.js")).listSecrets(a)),
           )
           .command(
             "rm <name>",
             "Remove a secret",
             (z) => z.positional("name", { type: "string", demandOption: true }),
-            run((a: GlobalArgs & { name: string }) => removeSecret(a)),
+            run(async (a: GlobalArgs & { name: string }) => (await import("./ci.js")).removeSecret(a)),
           )
           .demandCommand(1, "name a secret command: set, list or rm"),
       )
@@ -369,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
         "annotate <text>",
         "From inside a pipeline step: add a note to its run",
         (y) => y.positional("text", { type: "string", demandOption: true }),
-        run((a: GlobalArgs & { text: string }) => annotate(a)),
+        run(async (a: GlobalArgs & { text: string }) => (await import("./ci.js")).annotate(a)),
       )
       .command(
         "start <name> [command..]",
@@ -380,13 +379,15 @@ export async function main(argv: string[]): Promise<number> {
             .positional("command", { type: "string", array: true, default: [] as string[] })
             .option("cwd", { type: "string", describe: "Working directory (default: here)" })
             .option("env", { type: "string", array: true, default: [] as string[], describe: "NAME=VALUE, repeatable" }),
-        run((a: SessionStartArgs & { "--"?: string[] }) => startSession({ ...a, command: [...a.command, ...(a["--"] ?? [])] })),
+        run(async (a: SessionStartArgs & { "--"?: string[] }) =>
+          (await import("./pty.js")).startSession({ ...a, command: [...a.command, ...(a["--"] ?? [])] }),
+        ),
       )
       .command(
         "ps",
         "List the running and exited sessions",
         {},
-        run((a: GlobalArgs) => listSessions(a)),
+        run(async (a: GlobalArgs) => (await import("./pty.js")).listSessions(a)),
       )
       .command(
         "attach <name>",
@@ -396,7 +397,7 @@ export async function main(argv: string[]): Promise<number> {
             .positional("name", { type: "string", demandOption: true })
             .option("takeover", { type: "boolean", default: false, describe: "Become the writer even if another client is" })
             .option("read-only", { type: "boolean", default: false, describe: "Watch without typing" }),
-        run((a: AttachArgs) => attachSession(a)),
+        run(async (a: AttachArgs) => (await import("./pty.js")).attachSession(a)),
       )
       .command(
         "tail <name>",
@@ -405,13 +406,13 @@ export async function main(argv: string[]): Promise<number> {
           y
             .positional("name", { type: "string", demandOption: true })
             .option("follow", { alias: "f", type: "boolean", default: false, describe: "Keep printing until it exits" }),
-        run((a: GlobalArgs & { name: string; follow: boolean }) => tailSession(a)),
+        run(async (a: GlobalArgs & { name: string; follow: boolean }) => (await import("./pty.js")).tailSession(a)),
       )
       .command(
         "kill <name>",
         "End a session's whole process tree",
         (y) => y.positional("name", { type: "string", demandOption: true }),
-        run((a: GlobalArgs & { name: string }) => killSession(a)),
+        run(async (a: GlobalArgs & { name: string }) => (await import("./pty.js")).killSession(a)),
       )
       .demandCommand(1, "name a command; see quirectl --help")
       .parserConfiguration({ "populate--": true })
@@ -423,12 +424,17 @@ export async function main(argv: string[]): Promise<number> {
       .parseAsync();
     return exit;
   } catch (error) {
-    return reportFailure(error, { argv, allowRoot: parsed.allowRoot === true });
+    return (await import("./failure.js")).reportFailure(error, { argv, allowRoot: parsed.allowRoot === true });
   }
 }
 
-/** A command taking a run id, as yargs hands it over: checked by runId() before use. */
+/** A command taking a run id, as yargs hands it over: checked by checkedRunId() before use. */
 type WithId = GlobalArgs & { id: string };
+
+/** The run id a command was given, checked (a usage error when it is not one). */
+async function checkedRunId(id: string): Promise<number> {
+  return (await import("./args.js")).runId(id);
+}
 
 const loginOptions = {
   "dry-run": { type: "boolean", default: false, describe: "Print the files and the commands, and do nothing" },

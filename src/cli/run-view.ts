@@ -1,17 +1,13 @@
-// How a run looks to a person: a live tree of jobs and steps redrawn in place while it runs (log-update
-// does the cursor work; run-lines.ts has the plain lines for when stdout is not a terminal), and a report
-// at the end that puts failures first.
+// How a run looks to a person: a live tree of jobs and steps redrawn in place while it runs (the frame is
+// drawn here, live-view.ts puts it on the terminal; run-lines.ts has the plain lines for when stdout is not
+// a terminal), and a report at the end that puts failures first.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { createLogUpdate } from "log-update";
 import type { CiJob, CiRun, CiStep } from "../gen/quire/v1/ci.js";
-import { renderTail } from "../ci/output/screen.js";
 import { foldGroupLines } from "../ci/output/workflow-commands.js";
 import { summaryEnding } from "../ci/output/summary.js";
 import { currentSteps } from "./run-json.js";
 import { println, shellWord, visible } from "./output.js";
-import { RENDER_MS, type StepTails } from "./step-tails.js";
 
-const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const MARK: Record<string, string> = {
   complete: "✓",
   cached: "✓",
@@ -28,35 +24,6 @@ export interface RunView {
   update(run: CiRun): void;
   /** Stops showing the run (a live view leaves its last frame on screen); updates after it are ignored. */
   done(): void;
-}
-
-/** The live view; with `tails`, each running step's line ends with the last line of its output. */
-export function liveView(stream: NodeJS.WriteStream = process.stdout, tails?: StepTails): RunView {
-  const draw = createLogUpdate(stream, { showCursor: false });
-  let run: CiRun | undefined;
-  let tick = 0;
-  const lastLine = tails && ((job: CiJob, step: CiStep) => tails.lastLine(job.name, step.attempt, step.name));
-  // Fitted to the terminal each time: log-update keeps only the last `rows` lines of a taller frame.
-  const render = () =>
-    run && draw(frame(run, SPINNER[tick++ % SPINNER.length]!, Date.now(), { rows: stream.rows, columns: stream.columns }, lastLine));
-  const timer = setInterval(render, RENDER_MS);
-  let stopped = false;
-  return {
-    update(next) {
-      if (stopped) return;
-      run = next;
-      tails?.watch(next);
-      render();
-    },
-    done() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      tails?.stop();
-      render();
-      draw.done();
-    },
-  };
 }
 
 /** Where a cached job's result comes from (` from run 7`), or nothing. */
@@ -248,6 +215,8 @@ function summaryLines(run: CiRun, job: CiJob, step: CiStep): string[] | undefine
 /** The last lines of a step's log as a terminal shows them, for a failed step the summary is not about. */
 async function lastLines(step: CiStep): Promise<string[]> {
   if (!step.log) return [];
+  // The terminal emulator is loaded for a failed step's tail only, not by every report.
+  const { renderTail } = await import("../ci/output/screen.js");
   try {
     const size = statSync(step.log).size;
     const length = Math.min(size, 64 * 1024);

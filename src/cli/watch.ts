@@ -11,7 +11,7 @@ import { readPipeline } from "../ci/read-pipeline.js";
 import { CiClient, CiRequestError, type CiRun } from "../client/ci.js";
 import { resolvePlaces } from "../core/places.js";
 import { CiErrorCode } from "../wire/error-codes.js";
-import type { RunArgs } from "./ci.js";
+import type { RunArgs } from "./run.js";
 import { loadSettings } from "./config.js";
 import { matrixValues } from "./args.js";
 import { ArgumentError, PipelineUsageError } from "./errors.js";
@@ -22,7 +22,8 @@ import { visible, visibleLines } from "./output.js";
 import { pipelineFile, repositoryRoot } from "./pipeline-file.js";
 import { runJson } from "./run-json.js";
 import { lineView } from "./run-lines.js";
-import { liveView, printReport, type RunView } from "./run-view.js";
+import { liveView } from "./live-view.js";
+import { printReport, type RunView } from "./run-view.js";
 
 /** Changed paths named in the note of a change, at most. */
 const NAMED_PATHS = 5;
