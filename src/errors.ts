@@ -6,7 +6,7 @@
 
 /** Where a code is raised, what it means and what to do about it. */
 export interface ErrorCodeEntry {
-  readonly layer: "wire" | "runtime" | "client" | "broker" | "backend" | "pty service" | "ci service" | "ci" | "cli";
+  readonly layer: "wire" | "runtime" | "client" | "broker" | "backend" | "pty service" | "ci service" | "web service" | "ci" | "cli";
   readonly means: string;
   readonly action: string;
 }
@@ -239,6 +239,29 @@ export const ERROR_CODES = {
   QUIRE_ERR_PTY_UNKNOWN_OP: {
     layer: "pty service",
     means: "A pty request names no operation this service knows.",
+    action: "Use a quirectl and a quired of the same version.",
+  },
+
+  // The web service's answers: WebErrorCode (src/wire/error-codes.ts), raised in the client as WebRequestError.
+  QUIRE_ERR_WEB: {
+    layer: "web service",
+    means: "A request to the web service (the runs page) failed in a way without a code of its own.",
+    action: "Read the message; quired.log may say more.",
+  },
+  QUIRE_ERR_WEB_PORT_UNAVAILABLE: {
+    layer: "web service",
+    means:
+      "The runs page cannot listen on the port asked for (`quirectl ui --port`, or the `ui.port` setting): it is in use, or not one this user may open.",
+    action: "Pick another port, or leave both out: the page then takes a free one.",
+  },
+  QUIRE_ERR_WEB_PORT_MISMATCH: {
+    layer: "web service",
+    means: "The runs page is served already, on another port than the one asked for; it is served on one port at a time.",
+    action: "Run `quirectl ui` without --port to open it where it is, or `quirectl daemon restart` to serve it on the new one.",
+  },
+  QUIRE_ERR_WEB_BAD_REQUEST: {
+    layer: "web service",
+    means: "A web request could not be decoded or names no operation.",
     action: "Use a quirectl and a quired of the same version.",
   },
 

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { ERROR_CODES, RETIRED_CODES } from "../src/errors.js";
-import { CiErrorCode, PtyErrorCode } from "../src/wire/error-codes.js";
+import { CiErrorCode, PtyErrorCode, WebErrorCode } from "../src/wire/error-codes.js";
 import { repoRoot } from "./helpers/paths.js";
 
 const TABLE_FILE = join(repoRoot, "src", "errors.ts");
@@ -106,8 +106,8 @@ test("a retired code is never back in the table, and the ones retired stay retir
   for (const code of ["QUIRE_ERR_PIPELINE_CYCLE", "QUIRE_ERR_STORE_UNKNOWN_RUN"]) assert.ok(retiredCodes.includes(code), code);
 });
 
-test("the pty and ci services' wire codes are codes of the table, each once", () => {
-  for (const table of [PtyErrorCode, CiErrorCode]) {
+test("the pty, ci and web services' wire codes are codes of the table, each once", () => {
+  for (const table of [PtyErrorCode, CiErrorCode, WebErrorCode]) {
     const values: string[] = Object.values(table);
     assert.equal(new Set(values).size, values.length);
     for (const code of values) assert.ok(tableCodes.includes(code), code);

@@ -19,7 +19,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ["wire", "gen", "errors", "version"],
   client: ["core", "wire", "gen", "errors", "version"],
   broker: ["core", "wire", "gen", "errors", "version"],
-  backend: ["core", "wire", "gen", "runtime", "errors", "version", "ci"],
+  backend: ["core", "wire", "gen", "runtime", "errors", "version", "ci", "web"],
+  // The runs page: a client of the ci service; of the CI layer it reads the log files and the settings, never the store.
+  web: ["client", "core", "wire", "gen", "errors", "version", "ci"],
   ci: ["runtime", "errors"],
   cli: ["client", "broker", "backend", "core", "wire", "gen", "runtime", "ci", "errors", "version"],
   // Entry points: the package's public faces.

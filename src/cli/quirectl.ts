@@ -19,6 +19,7 @@ import { endQuietlyWhenOutputCloses } from "./output.js";
 import { PROMPT_SHELLS } from "./prompt-shells.js";
 import type { AttachArgs, StartArgs as SessionStartArgs } from "./pty.js";
 import type { RerunArgs } from "./rerun.js";
+import type { UiArgs } from "./ui.js";
 import { QUIRE_VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -326,6 +327,15 @@ export async function main(argv: string[]): Promise<number> {
         "Show a run live until it ends",
         (y) => y.positional("id", { type: "string", demandOption: true }),
         run(async (a: WithId) => (await import("./ci.js")).watchRun({ ...a, id: await checkedRunId(a.id) })),
+      )
+      .command(
+        "ui",
+        "The runs page in a browser: every run, its jobs and its logs, live (served on loopback; prints the URL and opens it)",
+        (y) =>
+          y
+            .option("port", { type: "string", describe: "Serve it on this port (default: ui.port, else a free one)" })
+            .option("open", { type: "boolean", default: true, describe: "Open it in the default browser (--no-open: print the URL only)" }),
+        run(async (a: UiArgs) => (await import("./ui.js")).ui(a)),
       )
       .command(
         "cancel <id>",

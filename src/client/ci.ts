@@ -1,7 +1,18 @@
 // Typed calls to the ci service: submit a pipeline, read runs, watch them, follow their logs, cancel,
 // keep secrets and annotate a live run from one of its steps.
 import { randomUUID } from "node:crypto";
-import { CiEvent, CiRequest, CiResponse, type CiGcReport, type CiLogChunk, type CiPosition, type CiRun } from "../gen/quire/v1/ci.js";
+import {
+  CiEvent,
+  CiRequest,
+  CiResponse,
+  type CiAnnotation,
+  type CiGcReport,
+  type CiJob,
+  type CiLogChunk,
+  type CiPosition,
+  type CiRun,
+  type CiStep,
+} from "../gen/quire/v1/ci.js";
 import type { ErrorCode } from "../errors.js";
 import { CiErrorCode } from "../wire/error-codes.js";
 import { Lane } from "../wire/lanes.js";
@@ -10,7 +21,7 @@ import type { Connection } from "./connection.js";
 import { ClientError, ConnectionClosedError } from "./errors.js";
 import { SUBMIT_TIMEOUT_MS, submitUntilAnswered } from "./submission.js";
 
-export type { CiRun, CiLogChunk, CiPosition, CiGcReport };
+export type { CiRun, CiJob, CiStep, CiAnnotation, CiLogChunk, CiPosition, CiGcReport };
 
 /** The ci service said no; `code` is its permanent error code, `position` where a pipeline file is wrong. */
 export class CiRequestError extends ClientError {
@@ -145,10 +156,11 @@ export class CiClient {
 
   /**
    * Calls `onUpdate` with the run now and as it changes (the service sends it at most every 20 ms while it
-   * runs, so quick changes arrive together); resolves with the run once it has ended.
+   * runs, so quick changes arrive together); resolves with the run once it has ended. Aborting `signal`
+   * ends the watch (the promise rejects with the abort's reason).
    */
-  watch(id: number | bigint, onUpdate: (run: CiRun) => void): Promise<CiRun> {
-    return this.#stream({ watch: { id: BigInt(id) } }, (event) => event.run && onUpdate(event.run));
+  watch(id: number | bigint, onUpdate: (run: CiRun) => void, options: { signal?: AbortSignal } = {}): Promise<CiRun> {
+    return this.#stream({ watch: { id: BigInt(id) } }, (event) => event.run && onUpdate(event.run), options.signal);
   }
 
   /** The bytes of a run's step logs; with `follow`, until the run ends. Resolves with the run at the end. */
@@ -162,8 +174,8 @@ export class CiClient {
   }
 
   /** A request answered by events, then by the run once it is over. */
-  async #stream(request: CiRequest, onEvent: (event: CiEvent) => void): Promise<CiRun> {
-    const stream = this.connection.stream(Lane.CI, encode(request), (frame) => onEvent(CiEvent.decode(frame.payload)));
+  async #stream(request: CiRequest, onEvent: (event: CiEvent) => void, signal?: AbortSignal): Promise<CiRun> {
+    const stream = this.connection.stream(Lane.CI, encode(request), (frame) => onEvent(CiEvent.decode(frame.payload)), { signal });
     try {
       return check(CiResponse.decode(await stream.response)).run!;
     } finally {

@@ -158,11 +158,16 @@ export class Connection extends EventEmitter {
    * A request whose EVENT frames (same request_id) go to `onEvent` until `end()`, which also sends CANCEL.
    * `response` resolves with the RESPONSE payload, as for request().
    */
-  stream(lane: number, payload: Uint8Array, onEvent: (frame: Frame) => void): { response: Promise<Buffer>; end(): void } {
+  stream(
+    lane: number,
+    payload: Uint8Array,
+    onEvent: (frame: Frame) => void,
+    options: { signal?: AbortSignal } = {},
+  ): { response: Promise<Buffer>; end(): void } {
     const requestId = this.#nextRequestId++;
     this.#streams.set(requestId, onEvent);
     return {
-      response: this.#request(requestId, lane, payload, {}),
+      response: this.#request(requestId, lane, payload, options),
       end: () => {
         if (this.#streams.delete(requestId) && !this.#closed)
           this.#write(newFrame({ kind: Frame_Kind.CANCEL, payloadProtocol: lane, requestId }));

@@ -18,4 +18,5 @@ export {
 export { PtyClient, Attachment, PtyRequestError, type PtySession } from "./pty.js";
 export { Lane, type LaneId } from "../wire/lanes.js";
 export { CiClient, CiRequestError, TERMINAL_RUN_STATES, type CiRun, type CiLogChunk, type CiPosition, type SubmitOptions } from "./ci.js";
-export { CiErrorCode, PtyErrorCode } from "../wire/error-codes.js";
+export { CiErrorCode, PtyErrorCode, WebErrorCode } from "../wire/error-codes.js";
+export { WebClient, WebRequestError, type RunsPageAddress } from "./web.js";

@@ -52,3 +52,14 @@ export const CiErrorCode = {
 } as const satisfies Record<string, ErrorCode>;
 
 export type CiErrorCode = (typeof CiErrorCode)[keyof typeof CiErrorCode];
+
+/** The web service's codes, raised in the client as WebRequestError with this `code`. */
+export const WebErrorCode = {
+  /** Any other failure of a web request. */
+  FAILED: "QUIRE_ERR_WEB",
+  PORT_UNAVAILABLE: "QUIRE_ERR_WEB_PORT_UNAVAILABLE",
+  PORT_MISMATCH: "QUIRE_ERR_WEB_PORT_MISMATCH",
+  BAD_REQUEST: "QUIRE_ERR_WEB_BAD_REQUEST",
+} as const satisfies Record<string, ErrorCode>;
+
+export type WebErrorCode = (typeof WebErrorCode)[keyof typeof WebErrorCode];

@@ -14,6 +14,8 @@ export const Lane = {
   ECHO: 0xec00,
   CI: 0xc100,
   PTY: 0xf700,
+  /** The runs page's service: where the page is served (quirectl ui). */
+  WEB: 0xeb00,
 } as const;
 
 export type LaneId = (typeof Lane)[keyof typeof Lane];

@@ -6,6 +6,7 @@ import { UnknownServiceError } from "../errors.js";
 import { createCiService } from "./ci/index.js";
 import { createEchoService } from "./echo.js";
 import { createPtyService } from "./pty.js";
+import { createWebService } from "./web.js";
 
 export type { Service, ServiceContext } from "./service.js";
 
@@ -15,6 +16,7 @@ const factories: Record<ServiceName, Factory> = {
   echo: createEchoService,
   pty: createPtyService,
   ci: createCiService,
+  web: createWebService,
 };
 
 export function createService(name: string, context: ServiceContext): Service | Promise<Service> {

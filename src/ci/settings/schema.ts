@@ -67,6 +67,11 @@ export const SETTINGS = {
     default: REMOTE_CACHE_TIMEOUT_MS,
     describe: "How long one request to the remote cache may take before the run goes on without it",
   },
+  "ui.port": {
+    kind: "positive",
+    default: null,
+    describe: "The port `quirectl ui` serves the runs page on, on loopback (default: a free one); read when the page is first served",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
