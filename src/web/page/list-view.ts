@@ -7,6 +7,7 @@ import type { RunSummary } from "./types.js";
 
 const FILTERS = ["repo", "ref", "state"] as const;
 type Filter = (typeof FILTERS)[number];
+const RUN_STATES = ["pending", "active", "complete", "failed", "cancelled", "superseded"];
 
 export function showList(main: HTMLElement, go: (path: string) => void): () => void {
   const runs = new Map<number, RunSummary>();
@@ -51,7 +52,8 @@ export function showList(main: HTMLElement, go: (path: string) => void): () => v
   const render = () => {
     scheduled = false;
     const all = [...runs.values()].sort((a, b) => b.id - a.id);
-    for (const f of FILTERS) fillSelect(selects[f], f, [...new Set(all.map((r) => r[f]))].sort(), chosen[f]);
+    for (const f of FILTERS)
+      fillSelect(selects[f], f, f === "state" ? [...RUN_STATES] : [...new Set(all.map((r) => r[f]))].sort(), chosen[f]);
     const shown = all.filter((r) => FILTERS.every((f) => !chosen[f] || r[f] === chosen[f]));
     replace(body, ...shown.map((run) => row(run, go)));
     empty.textContent = shown.length ? "" : all.length ? "No run matches these filters." : "No runs yet: quirectl run starts one.";

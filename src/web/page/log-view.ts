@@ -35,6 +35,8 @@ export class LogView {
   /** What the window holds, kept to rewrite it when an earlier part comes in. */
   #bytes: Uint8Array = new Uint8Array(0);
   #loadingEarlier = false;
+  /** While the terminal is written anew, the scrolling that makes is not the person's. */
+  #rewriting = false;
   #follow: AbortController | undefined;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -76,8 +78,9 @@ export class LogView {
     neuter(term);
     term.open(this.#screen);
     this.#term = term;
+    // Scrolled to the top by the person (not by the terminal filling while a part is written): the part before.
     term.onScroll(() => {
-      if (term.buffer.active.viewportY === 0) void this.#loadEarlier();
+      if (!this.#rewriting && term.buffer.active.viewportY === 0) void this.#loadEarlier();
     });
     await this.#showEnd(live);
   }
@@ -93,9 +96,11 @@ export class LogView {
     this.#from = tail.from;
     this.#to = tail.from + tail.bytes.length;
     this.#bytes = tail.bytes;
+    this.#rewriting = true;
     term.reset();
     await write(term, tail.from > 0 ? fromLineStart(tail.bytes) : tail.bytes);
     term.scrollToBottom();
+    this.#rewriting = false;
     this.#state("ready");
     if (live || tail.live) this.#startFollowing();
   }
@@ -145,11 +150,13 @@ export class LogView {
       this.#from = earlier.from;
       this.#to = earlier.from + shown.length;
       this.#bytes = shown;
+      this.#rewriting = true;
       term.reset();
       await write(term, earlier.from > 0 ? fromLineStart(shown) : shown);
       // Where the view was: the first line of what it showed before.
       term.scrollToLine(Math.max(0, lines(head) - 1));
     } finally {
+      this.#rewriting = false;
       this.#loadingEarlier = false;
       this.#state("ready");
     }

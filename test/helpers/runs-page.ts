@@ -1,0 +1,53 @@
+// The runs page of a test daemon: where it is (through `quirectl ui`, as a person gets it) and raw HTTP
+// requests to it with node's own client, so a test sends exactly the headers it means.
+import { request } from "node:http";
+import { quirectlJson } from "./quirectl.js";
+
+export interface RunsPage {
+  /** The URL `quirectl ui` prints: with the token. */
+  url: string;
+  port: number;
+  token: string;
+  /** The cookie a browser holds once it has been in. */
+  cookie: string;
+}
+
+export async function runsPage(home: string): Promise<RunsPage> {
+  const { url, port } = (await quirectlJson(home, ["ui", "--no-open"])) as { url: string; port: number };
+  const token = new URL(url).searchParams.get("token")!;
+  return { url, port, token, cookie: `quire_page=${token}` };
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One request to 127.0.0.1:`port` (unless `host` says otherwise for the socket); headers as given, Host included. */
+export function http(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; address?: string } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: options.address ?? "127.0.0.1",
+        port,
+        path,
+        method: options.method ?? "GET",
+        headers: { Host: `127.0.0.1:${port}`, ...options.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error(`${path}: no answer in 30 s`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
