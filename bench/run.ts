@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only ci,output,runtime,workspace] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
+// npm run bench [-- --json] [-- --quick] [-- --only ci,output,runtime,workspace,ui] [-- --profile [DIR]]: every figure as a ratio against a baseline measured in this run.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,6 +15,7 @@ import { profileFlags, summariseProfiles } from "./lib/profile.js";
 import { note } from "./lib/report.js";
 import { startBenchDaemon, startRawEcho } from "./lib/servers.js";
 import { benchThroughput } from "./throughput.js";
+import { benchUi } from "./ui.js";
 import { benchWorkspace } from "./workspace.js";
 
 const quick = process.argv.includes("--quick");
@@ -60,6 +61,7 @@ try {
   if (wanted("workspace")) await benchWorkspace(quick);
   if (wanted("cache")) await benchCache(daemon, quick);
   if (wanted("remote-cache")) await benchRemoteCache();
+  if (wanted("ui")) await benchUi(daemon, quick);
 } finally {
   raw.child.kill();
   await daemon.stop();

@@ -1,13 +1,16 @@
 // A step's log in a terminal (xterm.js), from the bytes the PTY gave. A big log opens at its end: the
-// last CHUNK bytes first, earlier parts fetched by byte range when the view is scrolled to its top (the
+// last TAIL bytes first, earlier parts fetched by byte range when the view is scrolled to its top (the
 // terminal holds at most WINDOW bytes, and scrollback is bounded). A running step's bytes are followed
 // and written once per animation frame; a step printing faster than the tab can draw has what it is
 // behind by dropped ("catching up"), so the tab stays responsive.
 import type { ITerminalInitOnlyOptions, ITerminalOptions, Terminal } from "@xterm/xterm";
 import { h, replace } from "./dom.js";
 
-const CHUNK = 1024 * 1024;
-const WINDOW = 2 * CHUNK;
+/** The end of a log shown first: a screenful many times over, and little for xterm to parse. */
+const TAIL = 256 * 1024;
+/** Each earlier part fetched as the view is scrolled up, and the most the terminal holds. */
+const CHUNK = 512 * 1024;
+const WINDOW = 4 * CHUNK;
 const SCROLLBACK = 20_000;
 /** At most this much is written to the terminal per frame. */
 const FRAME_BYTES = 256 * 1024;
@@ -85,13 +88,13 @@ export class LogView {
     await this.#showEnd(live);
   }
 
-  /** The last CHUNK of the log, then its bytes as they come while the step runs. */
+  /** The last TAIL bytes of the log, then its bytes as they come while the step runs. */
   async #showEnd(live = false): Promise<void> {
     const term = this.#term;
     if (!term) return;
     this.#stopFollowing();
     this.#state("loading");
-    const tail = await this.#fetch(`tail=${CHUNK}`);
+    const tail = await this.#fetch(`tail=${TAIL}`);
     if (this.#closed) return;
     this.#from = tail.from;
     this.#to = tail.from + tail.bytes.length;
