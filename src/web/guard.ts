@@ -31,10 +31,11 @@ export function checkRequest(request: IncomingMessage, port: number, token: stri
     if (origin === undefined || !hosts.some((h) => origin.toLowerCase() === `http://${h}`))
       return { allow: false, status: 403, message: "a change must come from the runs page itself" };
   }
-  if (sameToken(cookieOf(request, COOKIE_NAME), token)) return { allow: true };
+  const hasCookie = sameToken(cookieOf(request, COOKIE_NAME), token);
   const url = new URL(request.url ?? "/", "http://localhost");
   const given = url.searchParams.get("token");
-  if (given !== null && SAFE_METHODS.has(request.method ?? "") && sameToken(given, token)) {
+  // A token in the URL never stays there (history, a copied link): the browser is sent on without it.
+  if (given !== null && SAFE_METHODS.has(request.method ?? "") && (hasCookie || sameToken(given, token))) {
     url.searchParams.delete("token");
     return {
       allow: false,
@@ -43,6 +44,7 @@ export function checkRequest(request: IncomingMessage, port: number, token: stri
       cookie: `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`,
     };
   }
+  if (hasCookie) return { allow: true };
   return { allow: false, status: 401, message: "open the runs page with the URL `quirectl ui` prints" };
 }
 

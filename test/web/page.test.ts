@@ -174,6 +174,30 @@ describe("a step's log", () => {
     await page.waitForSelector('[data-run-state="complete"]');
   });
 
+  test("of a step printing as fast as its terminal goes keeps the tab answering, and ends drawn to its last line", async () => {
+    const { file, gate } = pipelineRepo((g) => [
+      "name: flood",
+      "jobs:",
+      "  flood:",
+      "    steps:",
+      "      - name: print",
+      `        run: echo flood coming; ${g.wait}; head -c 100000000 /dev/zero | tr '\\0' x | fold -w 125; echo flood done`,
+    ]);
+    const id = await submit(file);
+    await page.goto(`http://127.0.0.1:${site.port}/runs/${id}`);
+    await page.waitForSelector('li[data-step="flood/0"][data-state="active"]');
+    await page.locator('li[data-step="flood/0"]').click();
+    await page.locator(".log .xterm-rows", { hasText: "flood coming" }).waitFor();
+    gate.open();
+    // While the step prints, the page still runs its script between frames: each of these is answered.
+    const states = new Set<string>();
+    while ((await quirectlJson(daemon.home, ["runs", "show", String(id)])).state === "active")
+      states.add(await page.evaluate(() => document.querySelector(".log-panel")?.getAttribute("data-state") ?? ""));
+    await page.locator(".log .xterm-rows", { hasText: "flood done" }).waitFor();
+    assert.ok(states.has("live") || states.has("catching-up"), [...states].join(", "));
+    await shot("run-flood");
+  });
+
   test("of 50 MB opens at its end, and earlier parts load as it is scrolled up", async () => {
     const { file } = pipelineRepo(() => [
       "name: big",

@@ -64,6 +64,9 @@ describe("the token", () => {
     assert.match(cookie, new RegExp(`^quire_page=${page.token};`));
     for (const attribute of ["HttpOnly", "SameSite=Strict", "Path=/"]) assert.ok(cookie.includes(attribute), cookie);
     assert.equal((await http(page.port, "/api/runs", withCookie())).status, 200);
+    const again = await http(page.port, `/?token=${page.token}`, withCookie());
+    assert.equal(again.status, 303, "a browser already in is sent on without the token too");
+    assert.equal(again.headers.location, "/");
   });
 
   test("is not taken from the URL of a request that changes something", async () => {
