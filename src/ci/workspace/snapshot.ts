@@ -103,7 +103,8 @@ export interface SnapshotOptions {
   stores: ObjectStores;
   /**
    * Snapshot this commit (a full hex id) instead of the working copy: what a git hook runs, so that a run
-   * after `git commit` or before `git push` has exactly what was committed. Its submodules are left empty.
+   * after `git commit` or before `git push` has exactly what was committed. Its submodules are the
+   * commits it records, from `.git/modules` where that has them.
    */
   commit?: string;
   /**
@@ -194,7 +195,10 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 // The snapshot of one commit: its tree as committed and as staged, nothing dirty; the commit's objects
-// are the repository's already, so nothing is written, and its gitlinks stay empty.
+// are the repository's already, so nothing is written. It is on the branch whose tip it is (HEAD's
+// branch first), else detached at it; its ref is that branch, else a tag that points at it, else the
+// commit itself (as a detached HEAD's run is recorded). Its submodules are the commits its tree records,
+// from the repository's `.git/modules` where they are there (else empty, as a fresh clone has them).
 async function snapshotCommit(
   repo: string,
   commit: string,
@@ -205,17 +209,20 @@ async function snapshotCommit(
     throw new WorkspaceError(`${JSON.stringify(commit)} is not a commit id: give the full hex id (git rev-parse HEAD)`);
   const found = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", `${commit}^{commit}`]))?.trim();
   if (!found) throw new WorkspaceError(`${commit} is not a commit of ${repo}; was it made in another repository?`);
+  const { branch, ref } = await namesOf(repo, found, parts.branch);
   const tree = (await git(repo, ["rev-parse", `${found}^{tree}`])).trim();
   await options.stores.exclusive(parts.store, () => options.stores.keep(parts.store, parts.kept, { tree, staged: tree }));
   const gitlinks = (await git(repo, ["ls-tree", "-r", "-z", found]))
     .split("\0")
     .filter((entry) => entry.startsWith("160000 "))
-    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+    .map((entry) => ({ path: entry.slice(entry.indexOf("\t") + 1), commit: entry.split(" ")[2]!.split("\t")[0]! }));
+  const submodules: Submodule[] = [];
+  for (const link of gitlinks) submodules.push({ path: link.path, snapshot: await recordedSubmodule(repo, found, link, options) });
   return {
     kind: "git",
     repo,
-    ref: parts.branch ?? found,
-    branch: parts.branch,
+    ref,
+    branch,
     commit: found,
     tree,
     staged: tree,
@@ -223,8 +230,55 @@ async function snapshotCommit(
     store: parts.store,
     kept: parts.kept,
     source: parts.source,
-    submodules: gitlinks.map((path) => ({ path, snapshot: null })),
+    submodules,
   };
+}
+
+// The branch a commit's run is on and the ref it is recorded under (see snapshotCommit).
+async function namesOf(repo: string, commit: string, head: string | null): Promise<{ branch: string | null; ref: string }> {
+  const refs = (await git(repo, ["for-each-ref", "--points-at", commit, "--format=%(refname)", "refs/heads/", "refs/tags/"]))
+    .split("\n")
+    .filter(Boolean);
+  const branches = refs.filter((r) => r.startsWith("refs/heads/")).map((r) => r.slice("refs/heads/".length));
+  const branch = head !== null && branches.includes(head) ? head : (branches[0] ?? null);
+  if (branch !== null) return { branch, ref: branch };
+  const tag = refs.find((r) => r.startsWith("refs/tags/"));
+  return { branch: null, ref: tag === undefined ? commit : tag.slice("refs/tags/".length) };
+}
+
+// The snapshot of the submodule at `link` as the commit records it, from the repository's
+// `.git/modules/<name>` (the name .gitmodules gives that path, else the path); null when that git
+// directory is not there or does not have the commit.
+async function recordedSubmodule(
+  repo: string,
+  parent: string,
+  link: { path: string; commit: string },
+  options: SnapshotOptions,
+): Promise<GitSnapshot | null> {
+  const modules = resolve(repo, (await git(repo, ["rev-parse", "--git-path", "modules"])).trim());
+  const names =
+    (await gitMaybe(repo, ["config", "-z", "--blob", `${parent}:.gitmodules`, "--get-regexp", "^submodule\\..*\\.path$"]).catch(
+      () => undefined,
+    )) ?? "";
+  let name = link.path;
+  for (const entry of names.split("\0")) {
+    const [key, value] = entry.split("\n");
+    if (value === link.path && key) name = key.slice("submodule.".length, -".path".length);
+  }
+  const gitDir = join(modules, ...name.split("/"));
+  if (!(await stat(join(gitDir, "HEAD")).catch(() => undefined))) return null;
+  if ((await gitMaybe(gitDir, ["--git-dir=.", "cat-file", "-e", `${link.commit}^{commit}`]).catch(() => undefined)) === undefined)
+    return null;
+  const paths = ["objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
+  const answers = (await git(gitDir, ["--git-dir=.", "rev-parse", ...paths, "--show-object-format"])).split("\n");
+  const [objects, config, exclude, shallow] = answers.slice(0, 4).map((path) => resolve(gitDir, path));
+  const format = answers[4]!;
+  const store = await options.stores.open(objects!, format);
+  const source = { objects: objects!, config: config!, exclude: exclude!, shallow: shallow!, format };
+  // Run in its git directory, git finds it whether or not a work tree of it is checked out; detached at
+  // the commit, as `git submodule update` leaves it.
+  const snapshot = await snapshotCommit(gitDir, link.commit, { branch: null, store, kept: newKeptName(), source }, options);
+  return { ...snapshot, branch: null, ref: snapshot.commit! };
 }
 
 // The snapshot of the repository checked out at gitlink `path`, or null when nothing is checked out there
