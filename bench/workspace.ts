@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkspacePreparer } from "../src/ci/runner/workspace-preparer.js";
 import { ObjectStores } from "../src/ci/workspace/object-stores.js";
+import { TreeWatchers } from "../src/ci/workspace/tree-watcher.js";
 import { Workspaces } from "../src/ci/workspace/workspaces.js";
 import { heading, note, report } from "./lib/report.js";
 import { percentile } from "./lib/stats.js";
@@ -50,12 +51,13 @@ async function measure(base: string, repo: string, rounds: number): Promise<Timi
     const home = mkdtempSync(join(base, "home-"));
     const stores = new ObjectStores(join(home, "git"));
     const workspaces = new Workspaces(join(home, "work"), { stores });
-    const preparer = new WorkspacePreparer(workspaces, stores, [home]);
+    const preparer = new WorkspacePreparer(workspaces, stores, [home], new TreeWatchers({ skip: [home] }));
     first.push(await stage(preparer, workspaces, 1));
     for (let run = 2; run <= 4; run++) {
       writeFileSync(join(repo, "d0", "f0.txt"), `changed ${round} ${run}\n`);
       next.push(await stage(preparer, workspaces, run));
     }
+    preparer.close();
     rmSync(home, { recursive: true, force: true });
   }
   const median = (samples: number[]) =>

@@ -46,6 +46,7 @@ const num = (value: bigint | undefined) => (value === undefined ? null : Number(
 const NOUNS: Record<string, [string, string]> = {
   run: ["run", "runs"],
   workspace: ["kept workspace", "kept workspaces"],
+  spare: ["spare workspace", "spare workspaces"],
   cache: ["cache entry", "cache entries"],
   leftover: ["leftover", "leftovers"],
 };
@@ -58,7 +59,8 @@ function printGc(report: CiGcReport): void {
     println(`${verb} ${phrase(report.removed)}, ${report.dryRun ? "freeing" : "freed"} ${formatBytes(Number(report.freedBytes))}:`);
     for (const [kind, reason, items] of groups(report.removed)) {
       const bytes = items.reduce((sum, i) => sum + Number(i.bytes), 0);
-      const bound = kind === "run" ? limits?.runs : kind === "workspace" ? limits?.workspaces : limits?.caches;
+      const bound =
+        kind === "run" ? limits?.runs : kind === "workspace" ? limits?.workspaces : kind === "cache" ? limits?.caches : undefined;
       println(`  ${count(items.length, kind)} ${why(reason, kind, bound)} (${formatBytes(bytes)})`);
     }
   }
@@ -73,7 +75,7 @@ function printGc(report: CiGcReport): void {
 }
 
 function phrase(items: CiGcItem[]): string {
-  const kinds = ["run", "workspace", "cache", "leftover"].filter((kind) => items.some((i) => i.kind === kind));
+  const kinds = ["run", "workspace", "spare", "cache", "leftover"].filter((kind) => items.some((i) => i.kind === kind));
   return kinds.map((kind) => count(items.filter((i) => i.kind === kind).length, kind)).join(", ");
 }
 
@@ -95,7 +97,7 @@ function count(n: number, kind: string): string {
 function why(reason: string, kind: string, bound: CiBounds | undefined): string {
   switch (reason) {
     case "count":
-      return `beyond the newest ${bound?.count ?? "?"}`;
+      return kind === "spare" ? "beyond the most recently used" : `beyond the newest ${bound?.count ?? "?"}`;
     case "age":
       return `older than ${bound?.ageMs === undefined ? "?" : formatBound("ageMs", Number(bound.ageMs))}`;
     case "size":
@@ -104,6 +106,8 @@ function why(reason: string, kind: string, bound: CiBounds | undefined): string 
       return "whose run was removed";
     case "superseded":
       return "superseded by a removed run";
+    case "gone":
+      return "whose working copy is not there any more";
     default:
       return "left by an interrupted pass";
   }

@@ -38,17 +38,20 @@ export interface CollectorParts {
   now?: () => number;
 }
 
-export type GcItemKind = "run" | "workspace" | "cache" | "leftover";
+export type GcItemKind = "run" | "workspace" | "spare" | "cache" | "leftover";
 
 /** One thing a pass removes (or, dry, would remove). */
 export interface GcItem {
   kind: GcItemKind;
   /** The run, for a run or a workspace. */
   runId: number | null;
-  /** A cache entry's name (relative to the cache root), or a leftover's path. */
+  /** A cache entry's name (relative to the cache root), a spare's working copy, or a leftover's path. */
   name: string | null;
-  /** Over which bound; `superseded`: it went with the run that superseded it; `leftover`: what an interrupted pass left. */
-  reason: RemovalReason | "superseded" | "leftover";
+  /**
+   * Over which bound; `superseded`: it went with the run that superseded it; `leftover`: what an
+   * interrupted pass left; `gone`: a spare of a working copy that is not there any more.
+   */
+  reason: RemovalReason | "superseded" | "leftover" | "gone";
   bytes: number;
 }
 
@@ -159,7 +162,22 @@ export class GarbageCollector {
       for (const item of cacheItems) await discardAtomically(cacheDir, byName.get(item.name!)!);
       await this.#parts.forgetRuns?.();
     }
-    removed.push(...runItems, ...workspaceItems, ...cacheItems);
+    // Spares (a restored checkout per working copy, which its next run starts from): the most recently
+    // used `keepSpares`, of working copies that are still there.
+    const spares = await workspaces.sparesOver();
+    const spareItems = await Promise.all(
+      spares.map(
+        async (spare): Promise<GcItem> => ({
+          kind: "spare",
+          runId: null,
+          name: spare.source,
+          reason: spare.reason,
+          bytes: await treeBytes(spare.dir),
+        }),
+      ),
+    );
+    if (!dryRun) await workspaces.dropSpares(spares);
+    removed.push(...runItems, ...workspaceItems, ...spareItems, ...cacheItems);
 
     const usage = (items: { bytes: number }[]): GcUsage => ({ count: items.length, bytes: items.reduce((sum, i) => sum + i.bytes, 0) });
     const gone = new Set(runItems.map((r) => r.runId));

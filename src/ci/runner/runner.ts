@@ -33,6 +33,7 @@ import { Slots } from "./slots.js";
 import { StepEnvironment } from "./step-environment.js";
 import { PtyStepLauncher } from "./pty-step-launcher.js";
 import { Sandbox } from "./sandbox.js";
+import { TreeWatchers } from "../workspace/tree-watcher.js";
 import { WorkspacePreparer, type StagedWorkspace } from "./workspace-preparer.js";
 
 export interface RunnerOptions {
@@ -112,7 +113,7 @@ export class Runner extends EventEmitter {
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
     const stores = (this.#stores = new ObjectStores(join(dataDir, "git")));
     this.#workspaces = new Workspaces(join(dataDir, "work"), { keepFailed: options.keepFailedWorkspaces ?? 3, stores });
-    this.#preparer = new WorkspacePreparer(this.#workspaces, stores, [dataDir]);
+    this.#preparer = new WorkspacePreparer(this.#workspaces, stores, [dataDir], new TreeWatchers({ skip: [dataDir] }));
     this.#actionsDir = join(dataDir, "actions");
     this.#secrets = new StoredSecrets(store, SecretBox.open(join(dataDir, "secret.key")));
     this.#leftovers = (runId) => new MarkedLeftovers(dataDir, runId, killGraceMs);
@@ -418,5 +419,6 @@ export class Runner extends EventEmitter {
     }
     await this.#executions.stopAll();
     await this.#executions.allSettled();
+    this.#preparer.close();
   }
 }

@@ -3,6 +3,7 @@
 import { keptAfresh } from "../gc/run-trees.js";
 import type { ObjectStores } from "../workspace/object-stores.js";
 import { snapshotSource, type GitSnapshot, type Snapshot } from "../workspace/snapshot.js";
+import type { TreeWatchers } from "../workspace/tree-watcher.js";
 import type { StagedWorkspace as StagedCheckout, Workspaces } from "../workspace/workspaces.js";
 
 /** A checkout made aside, waiting for its run. */
@@ -14,20 +15,30 @@ export class WorkspacePreparer {
   readonly #workspaces: Workspaces;
   readonly #stores: ObjectStores;
   readonly #skip: string[];
+  readonly #watchers: TreeWatchers | undefined;
   // The sweep of what a previous daemon left in the stores: no snapshot is taken before it is done.
   #swept: Promise<void> = Promise.resolve();
 
-  /** `skip` lists directories a snapshot leaves out (quire's own home). */
-  constructor(workspaces: Workspaces, stores: ObjectStores, skip: string[]) {
+  /**
+   * `skip` lists directories a snapshot leaves out (quire's own home); with `watchers`, a working copy's
+   * snapshot stats only what changed since its last one.
+   */
+  constructor(workspaces: Workspaces, stores: ObjectStores, skip: string[], watchers?: TreeWatchers) {
     this.#workspaces = workspaces;
     this.#stores = stores;
     this.#skip = skip;
+    this.#watchers = watchers;
   }
 
   /** Snapshots the source that `dir` is in, as it is now (or as `commit` has it), and checks it out aside. */
   async stage(dir: string, commit?: string): Promise<StagedWorkspace> {
     await this.#swept;
-    const snapshot = await snapshotSource(dir, { stores: this.#stores, skip: this.#skip, ...(commit ? { commit } : {}) });
+    const snapshot = await snapshotSource(dir, {
+      stores: this.#stores,
+      skip: this.#skip,
+      ...(this.#watchers ? { watchers: this.#watchers } : {}),
+      ...(commit ? { commit } : {}),
+    });
     return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
   }
 
@@ -36,6 +47,11 @@ export class WorkspacePreparer {
     await this.#swept;
     const snapshot = await keptAfresh(this.#stores, recorded);
     return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
+  }
+
+  /** Stops watching the working copies. */
+  close(): void {
+    this.#watchers?.close();
   }
 
   /** Removes what a daemon that stopped while staging left behind, and the refs it kept for it. */

@@ -84,9 +84,15 @@ export class ObjectStores {
     return run;
   }
 
-  /** Makes refs `refs/quire/kept/<name>/<key>` for each object; call it inside `exclusive`, with the objects just written. */
-  async keep(store: string, name: string, objects: Record<string, string>): Promise<void> {
-    const commands = Object.entries(objects).map(([key, id]) => `update ${KEPT}/${name}/${key} ${id}\n`);
+  /**
+   * Makes refs `refs/quire/kept/<name>/<key>` for each object, and the refs `also` names as they are
+   * (`refs/quire/index/...`: what a kept index refers to); call it inside `exclusive`, with the objects just written.
+   */
+  async keep(store: string, name: string, objects: Record<string, string>, also: Record<string, string> = {}): Promise<void> {
+    const commands = [
+      ...Object.entries(objects).map(([key, id]) => `update ${KEPT}/${name}/${key} ${id}\n`),
+      ...Object.entries(also).map(([ref, id]) => `update ${ref} ${id}\n`),
+    ];
     await git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: commands.join("") });
   }
 

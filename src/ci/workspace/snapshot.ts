@@ -9,13 +9,19 @@
 // medians of 7): 40-90 ms clean, 55-105 ms with 20 modified and 20 untracked files, 150-300 ms when every
 // file's stat data is stale (touched since the last `git status`: each is hashed again, on every snapshot,
 // because the refreshed stat data lands in the temporary index, never the real one). So a snapshot is taken
-// afresh for every run request, before it is queued; nothing is cached.
+// afresh for every run request, before it is queued.
+//
+// With a watcher of the work tree (`SnapshotOptions.watchers`, as the ci backend has), the index is kept
+// between snapshots instead and git looks only at the paths the watcher saw change (working-index.ts);
+// it falls back to the copy and the full stat whenever that could differ, or the watcher cannot say.
 import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { WorkspaceError } from "./errors.js";
 import { git, gitMaybe } from "./git.js";
 import { newKeptName, type ObjectStores } from "./object-stores.js";
+import type { TreeWatchers } from "./tree-watcher.js";
+import { prepareStaging, type WorkingCopy } from "./working-index.js";
 
 export type Snapshot = GitSnapshot | DirSnapshot;
 
@@ -97,7 +103,8 @@ export interface SnapshotOptions {
   stores: ObjectStores;
   /**
    * Snapshot this commit (a full hex id) instead of the working copy: what a git hook runs, so that a run
-   * after `git commit` or before `git push` has exactly what was committed. Its submodules are left empty.
+   * after `git commit` or before `git push` has exactly what was committed. Its submodules are the
+   * commits it records, from `.git/modules` where that has them.
    */
   commit?: string;
   /**
@@ -107,6 +114,11 @@ export interface SnapshotOptions {
    * directory is not copied here: pass the same list to `materialize`.
    */
   skip?: string[];
+  /**
+   * The watchers of work trees: with them, a working copy's snapshot stages what changed since its last
+   * one, in an index kept for it, instead of stat'ing every file.
+   */
+  watchers?: TreeWatchers;
 }
 
 /** Snapshots the git work tree containing `dir` (any directory inside it), or describes a plain directory. */
@@ -153,9 +165,12 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   if (options.commit !== undefined)
     return snapshotCommit(repo, options.commit, { branch, store, kept, source: { objects, config, exclude, shallow, format } }, options);
   const exclusions = await excludes(repo, options.skip ?? []);
+  const watcher = options.watchers?.of(repo);
   const written = await options.stores.exclusive(store, async () => {
-    const trees = await workingTree(repo, index, exclusions, store);
-    await options.stores.keep(store, kept, { tree: trees.tree, staged: trees.staged ?? headTree });
+    const trees = watcher
+      ? await watchedTree({ repo, realIndex: index, exclude, config, store, watcher }, exclusions)
+      : await workingTree(repo, index, exclusions, store);
+    await options.stores.keep(store, kept, { tree: trees.tree, staged: trees.staged ?? headTree }, trees.refs);
     return trees;
   });
   const submodules: Submodule[] = [];
@@ -180,7 +195,10 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 // The snapshot of one commit: its tree as committed and as staged, nothing dirty; the commit's objects
-// are the repository's already, so nothing is written, and its gitlinks stay empty.
+// are the repository's already, so nothing is written. It is on the branch whose tip it is (HEAD's
+// branch first), else detached at it; its ref is that branch, else a tag that points at it, else the
+// commit itself (as a detached HEAD's run is recorded). Its submodules are the commits its tree records,
+// from the repository's `.git/modules` where they are there (else empty, as a fresh clone has them).
 async function snapshotCommit(
   repo: string,
   commit: string,
@@ -191,17 +209,20 @@ async function snapshotCommit(
     throw new WorkspaceError(`${JSON.stringify(commit)} is not a commit id: give the full hex id (git rev-parse HEAD)`);
   const found = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", `${commit}^{commit}`]))?.trim();
   if (!found) throw new WorkspaceError(`${commit} is not a commit of ${repo}; was it made in another repository?`);
+  const { branch, ref } = await namesOf(repo, found, parts.branch);
   const tree = (await git(repo, ["rev-parse", `${found}^{tree}`])).trim();
   await options.stores.exclusive(parts.store, () => options.stores.keep(parts.store, parts.kept, { tree, staged: tree }));
   const gitlinks = (await git(repo, ["ls-tree", "-r", "-z", found]))
     .split("\0")
     .filter((entry) => entry.startsWith("160000 "))
-    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+    .map((entry) => ({ path: entry.slice(entry.indexOf("\t") + 1), commit: entry.split(" ")[2]!.split("\t")[0]! }));
+  const submodules: Submodule[] = [];
+  for (const link of gitlinks) submodules.push({ path: link.path, snapshot: await recordedSubmodule(repo, found, link, options) });
   return {
     kind: "git",
     repo,
-    ref: parts.branch ?? found,
-    branch: parts.branch,
+    ref,
+    branch,
     commit: found,
     tree,
     staged: tree,
@@ -209,8 +230,55 @@ async function snapshotCommit(
     store: parts.store,
     kept: parts.kept,
     source: parts.source,
-    submodules: gitlinks.map((path) => ({ path, snapshot: null })),
+    submodules,
   };
+}
+
+// The branch a commit's run is on and the ref it is recorded under (see snapshotCommit).
+async function namesOf(repo: string, commit: string, head: string | null): Promise<{ branch: string | null; ref: string }> {
+  const refs = (await git(repo, ["for-each-ref", "--points-at", commit, "--format=%(refname)", "refs/heads/", "refs/tags/"]))
+    .split("\n")
+    .filter(Boolean);
+  const branches = refs.filter((r) => r.startsWith("refs/heads/")).map((r) => r.slice("refs/heads/".length));
+  const branch = head !== null && branches.includes(head) ? head : (branches[0] ?? null);
+  if (branch !== null) return { branch, ref: branch };
+  const tag = refs.find((r) => r.startsWith("refs/tags/"));
+  return { branch: null, ref: tag === undefined ? commit : tag.slice("refs/tags/".length) };
+}
+
+// The snapshot of the submodule at `link` as the commit records it, from the repository's
+// `.git/modules/<name>` (the name .gitmodules gives that path, else the path); null when that git
+// directory is not there or does not have the commit.
+async function recordedSubmodule(
+  repo: string,
+  parent: string,
+  link: { path: string; commit: string },
+  options: SnapshotOptions,
+): Promise<GitSnapshot | null> {
+  const modules = resolve(repo, (await git(repo, ["rev-parse", "--git-path", "modules"])).trim());
+  const names =
+    (await gitMaybe(repo, ["config", "-z", "--blob", `${parent}:.gitmodules`, "--get-regexp", "^submodule\\..*\\.path$"]).catch(
+      () => undefined,
+    )) ?? "";
+  let name = link.path;
+  for (const entry of names.split("\0")) {
+    const [key, value] = entry.split("\n");
+    if (value === link.path && key) name = key.slice("submodule.".length, -".path".length);
+  }
+  const gitDir = join(modules, ...name.split("/"));
+  if (!(await stat(join(gitDir, "HEAD")).catch(() => undefined))) return null;
+  if ((await gitMaybe(gitDir, ["--git-dir=.", "cat-file", "-e", `${link.commit}^{commit}`]).catch(() => undefined)) === undefined)
+    return null;
+  const paths = ["objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
+  const answers = (await git(gitDir, ["--git-dir=.", "rev-parse", ...paths, "--show-object-format"])).split("\n");
+  const [objects, config, exclude, shallow] = answers.slice(0, 4).map((path) => resolve(gitDir, path));
+  const format = answers[4]!;
+  const store = await options.stores.open(objects!, format);
+  const source = { objects: objects!, config: config!, exclude: exclude!, shallow: shallow!, format };
+  // Run in its git directory, git finds it whether or not a work tree of it is checked out; detached at
+  // the commit, as `git submodule update` leaves it.
+  const snapshot = await snapshotCommit(gitDir, link.commit, { branch: null, store, kept: newKeptName(), source }, options);
+  return { ...snapshot, branch: null, ref: snapshot.commit! };
 }
 
 // The snapshot of the repository checked out at gitlink `path`, or null when nothing is checked out there
@@ -231,6 +299,8 @@ interface WrittenTrees {
   staged: string | null;
   /** The paths of the tree's gitlinks. */
   gitlinks: string[];
+  /** Refs (full names) to keep in the store beside the snapshot's own. */
+  refs?: Record<string, string>;
 }
 
 // The tree of the working copy as `git add -A && git write-tree` would see it, staged through a copy of the
@@ -247,14 +317,65 @@ async function workingTree(repo: string, realIndex: string, exclude: string[], s
     const staged = (await gitMaybe(repo, ["write-tree"], { env }).catch(() => undefined))?.trim() ?? null;
     await git(repo, [...ADD_CONFIG, "add", "-A", "--", ":(top)", ...exclude], { env });
     const tree = (await git(repo, ["write-tree"], { env })).trim();
-    const gitlinks = [];
-    for (const entry of (await git(repo, ["ls-files", "--stage", "-z"], { env })).split("\0")) {
-      if (entry.startsWith("160000 ")) gitlinks.push(entry.slice(entry.indexOf("\t") + 1));
-    }
-    return { tree, staged, gitlinks };
+    return { tree, staged, gitlinks: await listGitlinks(repo, env) };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+// The same trees, staged in the index kept for the working copy: `add -A` looks at what the watcher saw
+// change (and at everything when the index is started afresh).
+async function watchedTree(copy: WorkingCopy, exclude: string[]): Promise<WrittenTrees> {
+  const staging = await prepareStaging(copy, copyIndex);
+  const objects = { GIT_OBJECT_DIRECTORY: join(copy.store, "objects") };
+  // The person's index is the same as at the previous staging when that is reused, and so is what it stages.
+  const staged = staging.previous ? staging.previous.staged : await stagedTree(copy.repo, copy.realIndex, objects);
+  const env = { GIT_INDEX_FILE: staging.index, ...objects, ...staging.env };
+  await git(copy.repo, [...ADD_CONFIG, ...staging.config, "add", "-A", "--", ":(top)", ...exclude], { env });
+  // write-tree writes the index too: with the same settings, so that it keeps git's fsmonitor data.
+  const tree = (await git(copy.repo, [...staging.config, "write-tree"], { env })).trim();
+  const gitlinks = staging.previous ? await gitlinksSince(copy.repo, staging.previous, tree, objects) : await listGitlinks(copy.repo, env);
+  return { tree, staged, gitlinks, refs: await staging.done({ tree, gitlinks, staged }) };
+}
+
+// The real index as a tree, written from a copy (write-tree would write the real index's cache data back).
+async function stagedTree(repo: string, realIndex: string, objects: Record<string, string>): Promise<string | null> {
+  const temp = await mkdtemp(join(tmpdir(), "quire-snapshot-"));
+  try {
+    const index = join(temp, "index");
+    await copyIndex(realIndex, index);
+    return (await gitMaybe(repo, ["write-tree"], { env: { GIT_INDEX_FILE: index, ...objects } }).catch(() => undefined))?.trim() ?? null;
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+// The paths of the index's gitlinks, in index order.
+async function listGitlinks(repo: string, env: Record<string, string>): Promise<string[]> {
+  const gitlinks = [];
+  for (const entry of (await git(repo, ["ls-files", "--stage", "-z"], { env })).split("\0")) {
+    if (entry.startsWith("160000 ")) gitlinks.push(entry.slice(entry.indexOf("\t") + 1));
+  }
+  return gitlinks;
+}
+
+// The gitlinks of `tree`, from those of the previous tree and what differs between the two.
+async function gitlinksSince(
+  repo: string,
+  previous: { tree: string; gitlinks: string[] },
+  tree: string,
+  objects: Record<string, string>,
+): Promise<string[]> {
+  if (previous.tree === tree) return previous.gitlinks;
+  const links = new Set(previous.gitlinks);
+  // `:old-mode new-mode old-id new-id status\0path\0`, with rename detection off.
+  const fields = (await git(repo, ["diff-tree", "-r", "-z", "--no-renames", previous.tree, tree], { env: objects })).split("\0");
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const path = fields[i + 1]!;
+    if (fields[i]!.split(" ")[1] === "160000") links.add(path);
+    else links.delete(path);
+  }
+  return [...links].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 // `:(exclude)` pathspecs for the skipped paths strictly inside the work tree (`repo` has its symlinks

@@ -8,7 +8,7 @@
 // working copy takes it and writes only the files that changed.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { materialize, restoreCheckout } from "./checkout.js";
 import { WorkspaceError } from "./errors.js";
@@ -51,11 +51,22 @@ export interface WorkspacesOptions {
   skip?: string[];
   /** The stores that keep a git workspace's trees; their refs are let go when the workspace goes. */
   stores?: ObjectStores;
+  /** Spares kept, one per working copy, the most recently used (default 8). */
+  keepSpares?: number;
+}
+
+/** A spare over the bound, or of a working copy that is not there any more. */
+export interface SpareOver {
+  dir: string;
+  /** The working copy it was made of. */
+  source: string | null;
+  reason: "count" | "gone";
 }
 
 export class Workspaces {
   readonly root: string;
   readonly keepFailed: number;
+  readonly keepSpares: number;
   readonly #skip: string[];
   readonly #stores: ObjectStores | undefined;
   // Releases (and letting go of a taken spare's refs) one at a time: each reads the markers the previous
@@ -69,6 +80,10 @@ export class Workspaces {
       throw new WorkspaceError(`keepFailed must be a whole number >= 0, not ${keepFailed}`);
     this.root = resolve(root);
     this.keepFailed = keepFailed;
+    const keepSpares = options.keepSpares ?? 8;
+    if (!Number.isSafeInteger(keepSpares) || keepSpares < 0)
+      throw new WorkspaceError(`keepSpares must be a whole number >= 0, not ${keepSpares}`);
+    this.keepSpares = keepSpares;
     this.#skip = [this.root, ...(options.skip ?? [])];
     this.#stores = options.stores;
   }
@@ -161,6 +176,21 @@ export class Workspaces {
     return kept;
   }
 
+  /** The spares over the bound (the least recently used beyond `keepSpares`) and those of working copies that are gone. */
+  sparesOver(): Promise<SpareOver[]> {
+    let over: SpareOver[] = [];
+    return this.#later(async () => {
+      over = await this.#sparesOver();
+    }).then(() => over);
+  }
+
+  /** Removes these spares with the refs they keep (one taken by a run meanwhile is not there any more). */
+  dropSpares(spares: readonly SpareOver[]): Promise<void> {
+    return this.#later(async () => {
+      for (const spare of spares) await this.#drop(spare.dir, await readRecord(spare.dir));
+    });
+  }
+
   /** Removes run `runId`'s workspace, kept or not (nothing when it has none), after the releases asked for before. */
   discard(runId: number): Promise<void> {
     return this.#later(() => this.#remove(runId));
@@ -244,10 +274,33 @@ export class Workspaces {
       await restoreCheckout(join(dir, CHECKOUT), dir);
       await rename(spare, trash).catch(() => undefined);
       await rename(dir, spare);
+      // When it became a spare: the least recently used go first.
+      const now = new Date();
+      await utimes(spare, now, now);
     } catch {
       return this.#drop(dir, record);
     }
     await this.#drop(trash, await readRecord(trash));
+    for (const old of await this.#sparesOver()) await this.#drop(old.dir, await readRecord(old.dir));
+  }
+
+  async #sparesOver(): Promise<SpareOver[]> {
+    const spares = [];
+    for (const name of await readdir(this.root).catch(() => [] as string[])) {
+      if (!name.startsWith(SPARE_PREFIX)) continue;
+      const dir = join(this.root, name);
+      const made = await stat(dir).catch(() => undefined);
+      if (made) spares.push({ dir, at: made.mtimeMs, source: (await readRecord(dir))?.source ?? null });
+    }
+    spares.sort((a, b) => b.at - a.at || (a.dir < b.dir ? -1 : 1));
+    const over: SpareOver[] = [];
+    let kept = 0;
+    for (const spare of spares) {
+      if (spare.source === null || !(await exists(spare.source))) over.push({ dir: spare.dir, source: spare.source, reason: "gone" });
+      else if (kept >= this.keepSpares) over.push({ dir: spare.dir, source: spare.source, reason: "count" });
+      else kept++;
+    }
+    return over;
   }
 
   async #drop(dir: string, record: WorkspaceRecord | null): Promise<void> {

@@ -9,6 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { DependencyCaches } from "../../../src/ci/cache/dependency-caches.js";
+import { cacheEntries } from "../../../src/ci/gc/cache-entries.js";
+import { discardAtomically } from "../../../src/ci/gc/trash.js";
 import { JobResults } from "../../../src/ci/cache/job-results.js";
 import { RunCaches } from "../../../src/ci/cache/run-caches.js";
 import type { Pipeline } from "../../../src/ci/pipeline/model.js";
@@ -144,6 +146,30 @@ describe("the job cache", () => {
       "its logs are the proving run's",
     );
     assert.ok(second.view().startedAt !== null, "a run of cached jobs is started and ends complete");
+  });
+
+  test("a job whose kept result retention evicted runs again, and the run completes", async () => {
+    const repo = repoName();
+    const first = start(PIPELINE, { repo });
+    await runStep(first, "build", () => writeFiles(first.workspace, { "dist/app.js": "built" }));
+    await runStep(first, "docs");
+    await runStep(first, "test");
+    await first.done;
+    // Evicted as a retention pass evicts a cache entry: moved aside and removed.
+    const kept = (await cacheEntries(join(home, "cache"))).filter((entry) => entry.name.startsWith("results/"));
+    assert.ok(kept.length > 0, "build's outputs were kept");
+    for (const entry of kept) await discardAtomically(join(home, "cache"), entry.dir);
+
+    const second = start(PIPELINE, { repo });
+    await runStep(second, "build", () => writeFiles(second.workspace, { "dist/app.js": "built again" }));
+    await second.done;
+    assert.equal(second.view().state, "complete");
+    assert.deepEqual(states(second.view()), ["build:complete", `test:cached:${first.id}`, `docs:cached:${first.id}`]);
+    assert.deepEqual(
+      second.launcher.steps.map((s) => s.job),
+      ["build"],
+      "only the evicted job ran",
+    );
   });
 
   test("a job whose tree changed runs again, and so does what needs it; an independent job stays cached", async () => {

@@ -44,6 +44,7 @@ function logPass(context: ServiceContext, outcome: GcReport | Error): void {
   context.logger?.log("info", "retention pass", {
     runs: count("run"),
     workspaces: count("workspace"),
+    spares: count("spare"),
     caches: count("cache"),
     leftovers: count("leftover"),
     freedBytes: outcome.freedBytes,

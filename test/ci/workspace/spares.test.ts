@@ -1,0 +1,62 @@
+// Spare workspaces (a finished run's checkout, restored and kept for its working copy's next run) are
+// bounded: the most recently used few are kept, and the spare of a working copy that is gone goes.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
+import { snapshotSource } from "../../../src/ci/workspace/snapshot.js";
+import { Workspaces } from "../../../src/ci/workspace/workspaces.js";
+import { tempRepos } from "../../helpers/git.js";
+
+const repos = tempRepos();
+
+function spares(workspaces: Workspaces): string[] {
+  return readdirSync(workspaces.root).filter((name) => name.startsWith(".spare-"));
+}
+
+// The working copies the spares were made of, from their records.
+function sources(workspaces: Workspaces): string[] {
+  return spares(workspaces)
+    .map((name) => (JSON.parse(readFileSync(join(workspaces.root, name, "workspace.json"), "utf8")) as { source: string }).source)
+    .sort();
+}
+
+test("at most keepSpares spares are kept, the least recently used going first, and a gone working copy's goes", async () => {
+  const home = repos.dir("home");
+  const stores = new ObjectStores(join(home, "git"));
+  const workspaces = new Workspaces(join(home, "work"), { stores, keepSpares: 2 });
+  const copies = [0, 1, 2].map((i) => repos.make({ "a.txt": `copy ${i}\n` }));
+  let id = 0;
+  const runOf = async (repo: string) => {
+    await workspaces.create(++id, await snapshotSource(repo, { stores }));
+    await workspaces.release(id, false);
+  };
+  for (const repo of copies) await runOf(repo);
+  assert.equal(spares(workspaces).length, 2, "three working copies, two spares");
+  // The oldest (copy 0) went: its next run is made afresh, and then copy 1's spare is the oldest.
+  writeFileSync(join(copies[0]!, "a.txt"), "changed\n");
+  await runOf(copies[0]!);
+  assert.equal(spares(workspaces).length, 2);
+  assert.deepEqual(sources(workspaces), [copies[0], copies[2]].sort(), "copy 1's spare, the least recently used, went");
+  // Copy 2 is removed from the disk: its spare is over, as gone, and goes when asked.
+  rmSync(copies[2]!, { recursive: true, force: true });
+  const over = await workspaces.sparesOver();
+  assert.deepEqual(
+    over.map((s) => [s.source, s.reason]),
+    [[copies[2], "gone"]],
+  );
+  await workspaces.dropSpares(over);
+  assert.equal(spares(workspaces).length, 1);
+  assert.deepEqual(await workspaces.sparesOver(), []);
+});
+
+test("keepSpares 0 keeps none", async () => {
+  const home = repos.dir("home");
+  const stores = new ObjectStores(join(home, "git"));
+  const workspaces = new Workspaces(join(home, "work"), { stores, keepSpares: 0 });
+  const repo = repos.make({ "a.txt": "a\n" });
+  await workspaces.create(1, await snapshotSource(repo, { stores }));
+  await workspaces.release(1, false);
+  assert.deepEqual(spares(workspaces), []);
+});

@@ -1,0 +1,171 @@
+// Snapshots that look only at what a watcher saw change are the snapshots a full stat takes: after each
+// kind of change (content, added, deleted, renamed, chmod, a directory made or moved, an ignore rule, the
+// person's index), after changes made while no watcher ran (a new daemon), and with changes racing the
+// snapshot. Each watched snapshot's tree is compared with one taken by the full `git add -A` at the same
+// moment.
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
+import { type GitSnapshot, snapshotSource } from "../../../src/ci/workspace/snapshot.js";
+import { TreeWatcher, TreeWatchers } from "../../../src/ci/workspace/tree-watcher.js";
+import { git, tempRepos, writeFiles } from "../../helpers/git.js";
+
+const repos = tempRepos();
+const stores = new ObjectStores(join(repos.dir("stores"), "git"));
+const opened: TreeWatchers[] = [];
+after(() => {
+  for (const watchers of opened) watchers.close();
+});
+
+function watchers(): TreeWatchers {
+  const made = new TreeWatchers();
+  opened.push(made);
+  return made;
+}
+
+async function watchedTree(repo: string, by: TreeWatchers): Promise<string> {
+  return ((await snapshotSource(repo, { stores, watchers: by })) as GitSnapshot).tree;
+}
+
+async function fullTree(repo: string): Promise<string> {
+  return ((await snapshotSource(repo, { stores })) as GitSnapshot).tree;
+}
+
+function writeOld(root: string, made: Record<string, string>): void {
+  writeFiles(root, made);
+  const old = Date.now() / 1000 - 3600;
+  for (const path of Object.keys(made)) utimesSync(join(root, path), old, old);
+}
+
+// git trusts the fsmonitor's word on tracked files only in an index big enough to be read by two threads
+// (1,000 entries): the tests' repositories are that big.
+function files(count: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`d${i % 4}/f${i}.txt`, `file ${i}\n`]));
+}
+
+test("each kind of change is in the next watched snapshot, as the full stat sees it", async () => {
+  const repo = repos.make({ ...files(1200), ".gitignore": "build/\n*.log\n", "bin/run.sh": "echo hi\n" });
+  const by = watchers();
+  assert.equal(await watchedTree(repo, by), await fullTree(repo));
+  const changes: [string, () => void][] = [
+    ["content", () => writeFileSync(join(repo, "d0/f0.txt"), "changed\n")],
+    ["same size and second", () => writeFileSync(join(repo, "d0/f0.txt"), "chang3d\n")],
+    ["added", () => writeOld(repo, { "d1/new.txt": "new\n" })],
+    ["deleted", () => rmSync(join(repo, "d2/f2.txt"))],
+    ["renamed", () => renameSync(join(repo, "d3/f3.txt"), join(repo, "d3/g3.txt"))],
+    ["chmod", () => chmodSync(join(repo, "bin/run.sh"), 0o755)],
+    // Stamped an hour ago: git then trusts their stat data (no "racy" second look at files as new as the
+    // index), as it does for most files, so only the watcher's report makes it look at them again.
+    ["a directory made with files", () => writeOld(repo, { "fresh/deep/er/a.txt": "a\n", "fresh/b.txt": "b\n" })],
+    ["a directory moved", () => renameSync(join(repo, "fresh"), join(repo, "moved"))],
+    ["a file in the moved directory", () => writeFileSync(join(repo, "moved/deep/er/a.txt"), "a again\n")],
+    ["a directory removed", () => rmSync(join(repo, "d1"), { recursive: true })],
+    ["an ignored file", () => writeFiles(repo, { "build/out.js": "x\n", "x.log": "log\n" })],
+    ["an ignore rule dropped", () => writeFileSync(join(repo, ".gitignore"), "build/\n")],
+    ["an ignore rule added", () => writeFileSync(join(repo, ".gitignore"), "build/\n*.log\nmoved/\n")],
+    ["a file staged", () => git(repo, "add", "d3/g3.txt")],
+    ["a commit", () => git(repo, "commit", "-q", "-m", "some of it")],
+    [
+      "a file made executable again, then back",
+      () => {
+        chmodSync(join(repo, "bin/run.sh"), 0o644);
+        chmodSync(join(repo, "bin/run.sh"), 0o755);
+      },
+    ],
+    ["a file taken out of the index, kept in the working copy", () => git(repo, "rm", "-q", "--cached", "d0/f4.txt")],
+    ["a symlink", () => symlinkSync("d0/f0.txt", join(repo, "link"))],
+    [
+      "a symlink pointed elsewhere",
+      () => {
+        rmSync(join(repo, "link"));
+        symlinkSync("bin/run.sh", join(repo, "link"));
+      },
+    ],
+    ["an untracked directory", () => writeFiles(repo, { "scratch/notes.txt": "notes\n" })],
+    ["info/exclude", () => writeFileSync(join(repo, ".git/info/exclude"), "scratch/\n")],
+  ];
+  for (const [what, change] of changes) {
+    change();
+    const watched = await watchedTree(repo, by);
+    assert.equal(watched, await fullTree(repo), `after: ${what}`);
+    // And again with nothing changed in between.
+    assert.equal(await watchedTree(repo, by), watched, `again after: ${what}`);
+  }
+});
+
+test("a file the index holds though the ignore rules match it is there again when made again after a delete", async () => {
+  const repo = repos.make({ ...files(1200), ".gitignore": "*.gen\n" });
+  writeFileSync(join(repo, "kept.gen"), "forced\n");
+  git(repo, "add", "-f", "kept.gen");
+  git(repo, "commit", "-q", "-m", "a generated file, forced");
+  const by = watchers();
+  await watchedTree(repo, by);
+  rmSync(join(repo, "kept.gen"));
+  assert.equal(await watchedTree(repo, by), await fullTree(repo));
+  writeFileSync(join(repo, "kept.gen"), "made again\n");
+  assert.equal(await watchedTree(repo, by), await fullTree(repo));
+});
+
+test("changes made while no watcher ran (a daemon restarted) are in the first snapshot after", async () => {
+  const repo = repos.make(files(1200));
+  const first = watchers();
+  await watchedTree(repo, first);
+  first.close();
+  writeFileSync(join(repo, "d0/f0.txt"), "while stopped\n");
+  rmSync(join(repo, "d1/f1.txt"));
+  writeFiles(repo, { "d2/late.txt": "late\n" });
+  const next = watchers();
+  assert.equal(await watchedTree(repo, next), await fullTree(repo));
+});
+
+test("a change racing the snapshot is in it or in the next one, never lost", async () => {
+  const repo = repos.make(files(1200));
+  const by = watchers();
+  await watchedTree(repo, by);
+  for (let round = 0; round < 20; round++) {
+    // Right before the call (no turn of the event loop for the watcher), and while it runs.
+    writeFileSync(join(repo, "d0/f0.txt"), `before ${round}\n`);
+    const taking = watchedTree(repo, by);
+    writeFileSync(join(repo, `d${round % 4}/f${4 + round}.txt`), `during ${round}\n`);
+    await taking;
+    assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}`);
+  }
+});
+
+test("a watcher that cannot watch the whole tree answers everything, and the snapshot stats every file", async () => {
+  const repo = repos.make(files(20));
+  const small = new TreeWatcher(repo, { maxDirectories: 2 });
+  assert.equal(small.working, false);
+  assert.equal((await small.changesSince(undefined)).paths, null);
+  small.close();
+  const none = new TreeWatchers({ maxDirectories: 2 });
+  opened.push(none);
+  assert.equal(none.of(repo), undefined);
+  writeFileSync(join(repo, "d0/f0.txt"), "changed\n");
+  assert.equal(await watchedTree(repo, none), await fullTree(repo));
+});
+
+test("a watcher reports what changed since a token and nothing older; another watcher's token means everything", async () => {
+  const repo = repos.make(files(8));
+  const watcher = new TreeWatcher(repo);
+  const other = new TreeWatcher(repo);
+  try {
+    const start = await watcher.changesSince(undefined);
+    assert.equal(start.paths, null);
+    writeFileSync(join(repo, "d0/f0.txt"), "one\n");
+    mkdirSync(join(repo, "made"));
+    const one = await watcher.changesSince(start.now);
+    assert.ok(one.paths?.includes("d0/f0.txt"), String(one.paths));
+    assert.ok(one.paths?.includes("made/"), String(one.paths));
+    writeFileSync(join(repo, "made/inside.txt"), "two\n");
+    const two = await watcher.changesSince(one.now);
+    assert.ok(two.paths?.includes("made/inside.txt"), String(two.paths));
+    assert.ok(!two.paths?.includes("d0/f0.txt"), String(two.paths));
+    assert.equal((await other.changesSince(two.now)).paths, null);
+  } finally {
+    watcher.close();
+    other.close();
+  }
+});
