@@ -9,10 +9,11 @@
 // (made, or moved in) is reported as a whole (`dir/`: git looks at everything under it), and one that
 // goes, too. A moment is a token `<watcher>:<sequence>`: a token of another watcher (this one restarted,
 // or the daemon did) is answered with "everything", so changes made while nothing watched are never lost.
-// Whatever goes wrong (no more inotify watches, too many directories, a watch that fails) breaks the
-// watcher: it answers "everything" from then on and `TreeWatchers` makes a new one.
+// Whatever goes wrong (no more inotify watches, too many directories, a watch that fails, a queue that
+// may have overflowed) breaks the watcher: it answers "everything" from then on and `TreeWatchers` makes
+// a new one.
 import { randomBytes } from "node:crypto";
-import { type FSWatcher, lstatSync, readdirSync, realpathSync, watch } from "node:fs";
+import { type FSWatcher, lstatSync, readFileSync, readdirSync, realpathSync, watch } from "node:fs";
 import { join, relative, sep } from "node:path";
 
 /** What changed since a token: the paths relative to the root (with `/`; a directory as `dir/`), or null for "anything may have". */
@@ -29,10 +30,57 @@ export interface TreeWatcherOptions {
   maxDirectories?: number;
   /** At most this many distinct changed paths are remembered; past it, the answer is "everything" (default 100,000). */
   maxPaths?: number;
+  /** A turn of the event loop bringing this many events may have lost some (default: half the kernel's inotify queue). */
+  overflowBurst?: number;
 }
 
 const DEFAULT_MAX_DIRECTORIES = 20_000;
 const DEFAULT_MAX_PATHS = 100_000;
+
+/**
+ * When the kernel's inotify queue is full it drops events and queues one IN_Q_OVERFLOW, which libuv
+ * discards: Node never says events were lost. But libuv reads the queue whole in one poll phase, so an
+ * overflow shows as one turn of the event loop bringing about as many events as the queue holds. The
+ * watchers of a process share one inotify instance, so such a turn breaks all of them (each answers
+ * "everything" once, and the next snapshot stats the whole tree, as without a watcher).
+ */
+class EventBursts {
+  readonly #watchers = new Set<TreeWatcher>();
+  #events = 0;
+  #counting = false;
+
+  add(watcher: TreeWatcher): void {
+    this.#watchers.add(watcher);
+  }
+
+  delete(watcher: TreeWatcher): void {
+    this.#watchers.delete(watcher);
+  }
+
+  /** Counts one event; true when this turn's events are a burst of `limit` or more (every watcher is broken then). */
+  count(limit: number): boolean {
+    if (!this.#counting) {
+      this.#counting = true;
+      setImmediate(() => {
+        this.#counting = false;
+        this.#events = 0;
+      });
+    }
+    if (++this.#events < limit) return false;
+    for (const watcher of [...this.#watchers]) watcher.close();
+    return true;
+  }
+}
+
+const bursts = new EventBursts();
+
+function kernelQueueBurst(): number {
+  try {
+    return Math.max(1, Math.floor(Number(readFileSync("/proc/sys/fs/inotify/max_queued_events", "utf8")) / 2)) || 8192;
+  } catch {
+    return 8192;
+  }
+}
 
 /** Watches one work tree (`root`, absolute, symlinks resolved), leaving out every `.git` directory. */
 export class TreeWatcher {
@@ -41,6 +89,7 @@ export class TreeWatcher {
   readonly #skip: Set<string>;
   readonly #maxDirectories: number;
   readonly #maxPaths: number;
+  readonly #overflowBurst: number;
   readonly #watches = new Map<string, FSWatcher>();
   // Each changed path with the sequence number of its latest change.
   readonly #changed = new Map<string, number>();
@@ -54,6 +103,8 @@ export class TreeWatcher {
     this.#skip = new Set((options.skip ?? []).map(realPathOrSelf));
     this.#maxDirectories = options.maxDirectories ?? DEFAULT_MAX_DIRECTORIES;
     this.#maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
+    this.#overflowBurst = options.overflowBurst ?? kernelQueueBurst();
+    bursts.add(this);
     this.#watchTree(root);
   }
 
@@ -80,6 +131,7 @@ export class TreeWatcher {
   }
 
   close(): void {
+    bursts.delete(this);
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
     this.#changed.clear();
@@ -125,7 +177,7 @@ export class TreeWatcher {
   }
 
   #onEvent(dir: string, event: string, name: string | Buffer | null): void {
-    if (this.#broken) return;
+    if (this.#broken || bursts.count(this.#overflowBurst)) return;
     if (name === null) return this.#break();
     const full = join(dir, name.toString());
     const path = relative(this.root, full).split(sep).join("/");

@@ -169,3 +169,34 @@ test("a watcher reports what changed since a token and nothing older; another wa
     other.close();
   }
 });
+
+// The kernel drops events when its inotify queue is full, and Node never says so: a turn of the event
+// loop that brings as many events as the queue could hold is taken for one that lost some.
+test("a burst of events as big as the kernel's queue breaks every watcher, which then answers everything", async () => {
+  const repo = repos.make(files(8));
+  const quiet = new TreeWatcher(repo, { overflowBurst: 1_000 });
+  const start = await quiet.changesSince(undefined);
+  // Written in one turn: the poll phase after it reads all their events at once.
+  for (let i = 0; i < 150; i++) writeFileSync(join(repo, `d${i % 4}/burst${i}.txt`), "x\n");
+  const seen = await quiet.changesSince(start.now);
+  assert.equal(
+    seen.paths?.filter((path) => path.includes("burst") && !path.endsWith("/")).length,
+    150,
+    "under the limit every change is reported",
+  );
+  quiet.close();
+
+  const watcher = new TreeWatcher(repo, { overflowBurst: 100 });
+  const bystander = new TreeWatcher(repo);
+  try {
+    const before = await watcher.changesSince(undefined);
+    const alsoBefore = await bystander.changesSince(undefined);
+    for (let i = 0; i < 150; i++) writeFileSync(join(repo, `d${i % 4}/burst${i}.txt`), "y\n");
+    assert.equal((await watcher.changesSince(before.now)).paths, null);
+    assert.equal(watcher.working, false);
+    assert.equal((await bystander.changesSince(alsoBefore.now)).paths, null, "the watchers share one inotify queue");
+  } finally {
+    watcher.close();
+    bystander.close();
+  }
+});
