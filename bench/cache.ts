@@ -115,17 +115,19 @@ async function restoreVsInstall(dir: string, rounds: number): Promise<void> {
   });
 }
 
-/** A small project's pipeline: install, then lint and test, which need it. */
+/** A small project's pipeline: install, then lint and test, which need it; install and lint name what they read. */
 export const PIPELINE = `jobs:
   install:
     cache:
       - key: deps-\${{ hashFiles('package-lock.json') }}
         paths: [node_modules]
+    inputs: [package.json, package-lock.json]
     outputs: [node_modules]
     steps:
       - npm ci ${NPM_FLAGS.join(" ")} --cache "$PWD/.npm-cache"
   lint:
     needs: [install]
+    inputs: [lint.js]
     steps:
       - node lint.js
   test:
