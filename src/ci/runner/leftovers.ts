@@ -2,9 +2,12 @@
 // `setsid` that closed its descriptors, or steps of a ci backend that was killed. Every step carries
 // QUIRE_CI_JOB_KEY in its environment; processes inherit it, so /proc/*/environ finds them whatever
 // their parent, session or terminal. Linux only: elsewhere there is no /proc to read, and nothing is done.
+// A job's end reads only the processes created since its attempt began (what else could carry its key?),
+// found from the pids handed out meanwhile, rather than every process's environment: on a busy machine
+// that was hundreds of reads for every job.
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { describe, isAlive, signalProcess, type ProcessIdentity } from "../../runtime/processes.js";
+import { createdSince, describe, isAlive, pidMark, signalProcess, type PidMark, type ProcessIdentity } from "../../runtime/processes.js";
 
 export const JOB_KEY_ENV = "QUIRE_CI_JOB_KEY";
 
@@ -20,6 +23,8 @@ function runKeyPrefix(dataDir: string, runId: number): string {
 
 /** Ends what one run's steps left running out of their terminals' reach. */
 export interface LeftoverKiller {
+  /** An attempt of `job` begins, before its first step starts: what endJob ends is created from now on. */
+  startJob(job: string): void;
   /** Ends what the steps of `job` left; resolves once it has gone. */
   endJob(job: string): Promise<void>;
   /** Ends what any step of the run left. */
@@ -31,6 +36,8 @@ export class MarkedLeftovers implements LeftoverKiller {
   readonly #dataDir: string;
   readonly #runId: number;
   readonly #graceMs: number;
+  /** Where pid allocation stood as each job's attempt began (undefined: it cannot be told here). */
+  readonly #started = new Map<string, PidMark | undefined>();
 
   constructor(dataDir: string, runId: number, graceMs: number) {
     this.#dataDir = dataDir;
@@ -43,8 +50,14 @@ export class MarkedLeftovers implements LeftoverKiller {
     return jobKey(this.#dataDir, this.#runId, job);
   }
 
+  startJob(job: string): void {
+    if (process.platform === "linux") this.#started.set(job, pidMark());
+  }
+
   async endJob(job: string): Promise<void> {
-    await endLeftovers(this.jobKey(job), this.#graceMs);
+    const since = this.#started.get(job);
+    this.#started.delete(job);
+    await endLeftovers(this.jobKey(job), this.#graceMs, since);
   }
 
   async endRun(): Promise<void> {
@@ -52,10 +65,13 @@ export class MarkedLeftovers implements LeftoverKiller {
   }
 }
 
-/** Ends every process whose QUIRE_CI_JOB_KEY starts with `prefix`: TERM, then KILL after `graceMs`. Returns how many there were. */
-async function endLeftovers(prefix: string, graceMs: number): Promise<number> {
+/**
+ * Ends every process whose QUIRE_CI_JOB_KEY starts with `prefix`: TERM, then KILL after `graceMs`. Returns
+ * how many there were. With `since`, only processes created after that mark are looked at.
+ */
+async function endLeftovers(prefix: string, graceMs: number, since?: PidMark): Promise<number> {
   if (process.platform !== "linux") return 0;
-  const marked = await findMarked(`${JOB_KEY_ENV}=${prefix}`);
+  const marked = await findMarked(`${JOB_KEY_ENV}=${prefix}`, since);
   if (marked.length === 0) return 0;
   for (const p of marked) signalProcess(p, "SIGTERM");
   const deadline = Date.now() + graceMs;
@@ -64,9 +80,9 @@ async function endLeftovers(prefix: string, graceMs: number): Promise<number> {
   return marked.length;
 }
 
-async function findMarked(needle: string): Promise<ProcessIdentity[]> {
+async function findMarked(needle: string, since: PidMark | undefined): Promise<ProcessIdentity[]> {
   const found: ProcessIdentity[] = [];
-  const pids = (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number);
+  const pids = (since && (await createdSince(since))) ?? (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number);
   await Promise.all(
     pids.map(async (pid) => {
       if (pid === process.pid) return;
