@@ -1,7 +1,7 @@
 // Processes on Linux, from /proc: stat lines for identity and parentage, descriptor links for who holds
 // a terminal or pipe open, and the kernel's pid allocation to tell when nothing can be left of a tree.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdir, readlink } from "node:fs/promises";
 import type { PidMark, ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
 import { processScanChannel, SharedScan } from "./shared-scan.js";
 
@@ -65,11 +65,7 @@ async function mayHaveMembers(root: ProcessIdentity, mark: number): Promise<bool
   if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: window.pids.length });
   if (!window.listed) return window.pids.some((pid) => isMember(readLinuxStat(pid)));
   let member = false;
-  await forEachLimited(window.pids, 64, async (pid) => {
-    if (member) return;
-    const stat = await readFile(`/proc/${pid}/stat`, "latin1").catch(() => undefined);
-    if (stat !== undefined && isMember(parseLinuxStat(pid, stat))) member = true;
-  });
+  await readStats(window.pids, (p) => !(member = isMember(p)));
   return member;
 }
 
@@ -191,12 +187,26 @@ function isPidName(name: string): boolean {
 
 async function listProcesses(): Promise<ProcessInfo[]> {
   const pids = (await readdir("/proc")).filter(isPidName).map(Number);
-  const out: (ProcessInfo | undefined)[] = new Array(pids.length);
-  await forEachLimited([...pids.keys()], 64, async (i) => {
-    const stat = await readFile(`/proc/${pids[i]}/stat`, "latin1").catch(() => undefined);
-    out[i] = stat === undefined ? undefined : parseLinuxStat(pids[i]!, stat);
-  });
-  return out.filter((p): p is ProcessInfo => p !== undefined);
+  const out: ProcessInfo[] = [];
+  await readStats(pids, (p) => out.push(p) > 0);
+  return out;
+}
+
+/** Stat lines read between two turns of the event loop. */
+const STATS_PER_TURN = 64;
+
+/**
+ * Gives `each` the stat of every pid still there, until it returns false (go on: true). Read synchronously into one
+ * buffer, a slice at a time with a turn of the event loop between: readFile would allocate 64 KiB for
+ * every one (a procfs file has no size), which a scan of every process made tens of megabytes of garbage,
+ * and go through the thread pool four times.
+ */
+async function readStats(pids: readonly number[], each: (info: ProcessInfo) => boolean): Promise<void> {
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % STATS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    const info = readLinuxStat(pids[i]!);
+    if (info !== undefined && each(info) === false) return;
+  }
 }
 
 /** /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr ... starttime(22) ...". comm may hold spaces and parens. */

@@ -6,7 +6,8 @@
 // found from the pids handed out meanwhile, rather than every process's environment: on a busy machine
 // that was hundreds of reads for every job.
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { createdSince, describe, isAlive, pidMark, signalProcess, type PidMark, type ProcessIdentity } from "../../runtime/processes.js";
 
 export const JOB_KEY_ENV = "QUIRE_CI_JOB_KEY";
@@ -83,21 +84,50 @@ async function endLeftovers(prefix: string, graceMs: number, since?: PidMark): P
 async function findMarked(needle: string, since: PidMark | undefined): Promise<ProcessIdentity[]> {
   const found: ProcessIdentity[] = [];
   const pids = (since && (await createdSince(since))) ?? (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).map(Number);
-  await Promise.all(
-    pids.map(async (pid) => {
-      if (pid === process.pid) return;
-      let environ: Buffer;
-      try {
-        environ = await readFile(`/proc/${pid}/environ`);
-      } catch {
-        return; // gone, or not ours to read
-      }
-      if (!hasEntry(environ, needle)) return;
-      const info = describe(pid);
-      if (info) found.push({ pid, startTime: info.startTime });
-    }),
-  );
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % ENVIRONS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    const pid = pids[i]!;
+    if (pid === process.pid) continue;
+    const environ = readEnviron(pid);
+    if (environ === undefined || !hasEntry(environ, needle)) continue;
+    const info = describe(pid);
+    if (info) found.push({ pid, startTime: info.startTime });
+  }
   return found;
+}
+
+/** Environments read between two turns of the event loop. */
+const ENVIRONS_PER_TURN = 64;
+
+/** Most environments fit; a larger one is read into a buffer of its own. */
+const environBuffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The process's environment (a view of a shared buffer, valid until the next call), or undefined when it
+ * is gone or not ours to read. Read synchronously: readFile would allocate 64 KiB for each process (a
+ * procfs file has no size) and go through the thread pool four times.
+ */
+function readEnviron(pid: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/environ`, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    let buffer = environBuffer;
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) buffer = Buffer.concat([buffer], buffer.length * 2);
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) return buffer.subarray(0, length);
+      length += n;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Does the NUL-separated environment hold an entry starting with `needle`? */
