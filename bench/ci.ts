@@ -1,8 +1,9 @@
-// CI runs against the parts they are made of: a pipeline's steps through a warm daemon vs the same
-// commands through quire/runtime, submission to first byte vs a bare spawn, and the run store's step
-// writes vs raw better-sqlite3 inserts of the same rows.
+// CI runs against the parts they are made of: a pipeline's steps through a warm daemon (a client's watch,
+// and `quirectl run --wait` whole) and a chain of one-step jobs vs the same commands through
+// quire/runtime, submission to first byte vs a bare spawn, the daemon's resident memory after many runs vs
+// after the first, and the run store's step writes vs raw better-sqlite3 inserts of the same rows.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { stepCommand } from "../src/ci/runner/shell.js";
 import { RunStore } from "../src/ci/store/index.js";
 import { jobOf, pipelineOf, stepOf, type Pipeline } from "../src/ci/pipeline/model.js";
 import { spawn } from "../src/runtime/index.js";
+import { QUIRECTL } from "../test/helpers/daemon.js";
 import { heading, note, report } from "./lib/report.js";
 import type { TestDaemon } from "./lib/servers.js";
 import { latency } from "./lib/stats.js";
@@ -22,28 +24,110 @@ const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as typeof BetterSqlite3;
 const execFileAsync = promisify(execFile);
 
-function pipelineText(steps: number, command: string): string {
-  return `name: bench\njobs:\n  many:\n    steps:\n${Array.from({ length: steps }, () => `      - ${JSON.stringify(command)}\n`).join("")}`;
+// The baselines run the bare command lines, so the bench's jobs run unsandboxed (`sandbox: false`); what
+// the sandbox adds (bubblewrap, where there is one) has a row of its own.
+const UNSANDBOXED = "    sandbox: false\n";
+
+function pipelineText(steps: number, command: string, sandbox = false): string {
+  const lines = Array.from({ length: steps }, () => `      - ${JSON.stringify(command)}\n`).join("");
+  return `name: bench\njobs:\n  many:\n${sandbox ? "" : UNSANDBOXED}    steps:\n${lines}`;
 }
 
-/** 100 trivial steps in one job, submitted and waited for, vs the same commands run one after another by run() in a fresh process. */
-async function manySteps(ci: CiClient, dir: string, steps: number): Promise<void> {
-  const file = join(dir, "many.yml");
-  const text = pipelineText(steps, "true");
+/** A chain of `jobs` one-step jobs, each needing the one before. */
+function chainText(jobs: number, command: string): string {
+  const job = (i: number) =>
+    `  j${i}:\n${i > 0 ? `    needs: [j${i - 1}]\n` : ""}${UNSANDBOXED}    steps:\n      - ${JSON.stringify(command)}\n`;
+  return `name: chain\njobs:\n${Array.from({ length: jobs }, (_, i) => job(i)).join("")}`;
+}
+
+/** `steps` run() calls one after another in a fresh process, in ms (lib/run-loop.ts). */
+async function runLoopMs(steps: number): Promise<number> {
+  const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(new URL("./lib/run-loop.js", import.meta.url)), String(steps)]);
+  return Number(stdout.trim());
+}
+
+/** Submits `text` and waits for its end through the client, once untimed; returns the ms of a second run. */
+async function timedRun(ci: CiClient, file: string, text: string): Promise<number> {
   writeFileSync(file, text);
   await ci.watch((await ci.submit(file, text)).id, () => {});
   const start = performance.now();
   const done = await ci.watch((await ci.submit(file, text)).id, () => {});
-  const daemonMs = performance.now() - start;
+  const ms = performance.now() - start;
   if (done.state !== "complete") throw new Error(`bench pipeline ended ${done.state}: ${done.failureSummary}`);
-  const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(new URL("./lib/run-loop.js", import.meta.url)), String(steps)]);
-  const runtimeMs = Number(stdout.trim());
+  return ms;
+}
+
+/**
+ * 100 trivial steps in one job, submitted and waited for (by a client, and by `quirectl run --wait` as a
+ * whole process), and a chain of 100 one-step jobs, vs the same commands run one after another by run()
+ * in a fresh process.
+ */
+async function manySteps(ci: CiClient, daemon: TestDaemon, dir: string, steps: number): Promise<void> {
+  const file = join(dir, "many.yml");
+  const daemonMs = await timedRun(ci, file, pipelineText(steps, "true"));
+  const runtimeMs = await runLoopMs(steps);
   report({
     bench: "ci",
     metric: `${steps} trivial steps, one job`,
     value: daemonMs,
     unit: "ms",
     baseline: { name: "run() in a loop", value: runtimeMs },
+  });
+  const start = performance.now();
+  await execFileAsync(process.execPath, [QUIRECTL, "--home", daemon.home, "run", file, "--wait"], {
+    env: { ...process.env, QUIRE_NO_AUTOSTART: "1" },
+  });
+  report({
+    bench: "ci",
+    metric: `${steps} trivial steps, quirectl run --wait`,
+    value: performance.now() - start,
+    unit: "ms",
+    baseline: { name: "run() in a loop", value: runtimeMs },
+  });
+  report({
+    bench: "ci",
+    metric: `${steps} trivial steps, sandboxed`,
+    value: await timedRun(ci, join(dir, "sandboxed.yml"), pipelineText(steps, "true", true)),
+    unit: "ms",
+    baseline: { name: "the same unsandboxed", value: daemonMs },
+  });
+  const chainMs = await timedRun(ci, join(dir, "chain.yml"), chainText(steps, "true"));
+  report({
+    bench: "ci",
+    metric: `chain of ${steps} one-step jobs`,
+    value: chainMs,
+    unit: "ms",
+    baseline: { name: "run() in a loop", value: await runLoopMs(steps) },
+  });
+}
+
+/** Resident memory of quired and its backends, in MiB, from /proc (Linux). */
+async function daemonRssMiB(daemon: TestDaemon): Promise<number> {
+  const pids = [daemon.process.pid!, ...(await daemon.backendPids())];
+  let kib = 0;
+  for (const pid of pids) kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  return kib / 1024;
+}
+
+/** quired's and its backends' resident memory after `runs` one-step runs vs after the first of them. */
+async function residentAfterRuns(ci: CiClient, daemon: TestDaemon, dir: string, runs: number): Promise<void> {
+  if (process.platform !== "linux") return note("resident memory: read from /proc, so Linux only");
+  const file = join(dir, "memory.yml");
+  const text = pipelineText(1, "echo x");
+  writeFileSync(file, text);
+  const once = async () => {
+    const done = await ci.watch((await ci.submit(file, text)).id, () => {});
+    if (done.state !== "complete") throw new Error(`bench pipeline ended ${done.state}: ${done.failureSummary}`);
+  };
+  await once();
+  const first = await daemonRssMiB(daemon);
+  for (let i = 1; i < runs; i++) await once();
+  report({
+    bench: "ci",
+    metric: `RSS of quired + backends, ${runs} runs`,
+    value: await daemonRssMiB(daemon),
+    unit: "MiB",
+    baseline: { name: "after the first run", value: first },
   });
 }
 
@@ -118,10 +202,13 @@ export async function benchCi(daemon: TestDaemon, quick: boolean): Promise<void>
   const dir = mkdtempSync(join(tmpdir(), "quire-bench-ci-"));
   const ci = await CiClient.connect({ home: daemon.home, autostart: false });
   try {
-    await manySteps(ci, dir, 100);
+    await residentAfterRuns(ci, daemon, dir, quick ? 50 : 200);
+    await manySteps(ci, daemon, dir, 100);
     await firstByte(ci, dir, quick ? 20 : 100);
     storeWrites(dir, quick ? 2_000 : 20_000);
-    note("steps run as `nice -n 10 bash -eo pipefail -c CMD` in a PTY; the baselines run the same command lines");
+    note(
+      "steps run as `nice -n 10 bash -eo pipefail -c CMD` in a PTY, unsandboxed but for the sandboxed row; the baselines run the same command lines",
+    );
   } finally {
     ci.close();
     rmSync(dir, { recursive: true, force: true });

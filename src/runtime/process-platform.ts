@@ -27,6 +27,12 @@ export interface Holders {
   pipeInodes?: readonly string[];
 }
 
+/** Where pid allocation stood at a moment: the last pid handed out, and a fork count taken no later. */
+export interface PidMark {
+  pid: number;
+  forks: number;
+}
+
 /** One platform's way of looking at processes. Scans are not shared here: processes.ts shares them. */
 export interface ProcessPlatform {
   /** The process with this pid now, if there is one. */
@@ -41,4 +47,8 @@ export interface ProcessPlatform {
   forkMark(): number;
   /** Whether anything may still be in the session or group the reaped `root` led; true when it cannot tell. */
   mayHaveMembers(root: ProcessIdentity, mark: number): Promise<boolean>;
+  /** Where pid allocation stands now, for a later `createdSince`; undefined where the platform does not say. */
+  pidMark(): PidMark | undefined;
+  /** The live processes created since `mark` (the caller left out); undefined when that cannot be told. */
+  createdSince(mark: PidMark): Promise<number[] | undefined>;
 }

@@ -12,6 +12,8 @@ export const darwinProcesses: ProcessPlatform = {
   ticksSinceBoot: () => undefined,
   forkMark: () => 0,
   mayHaveMembers: async () => true,
+  pidMark: () => undefined,
+  createdSince: async () => undefined,
 };
 
 const PS_ARGS = ["-axo", "pid=,ppid=,pgid=,stat=,lstart="];

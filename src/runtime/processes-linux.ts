@@ -1,8 +1,8 @@
 // Processes on Linux, from /proc: stat lines for identity and parentage, descriptor links for who holds
 // a terminal or pipe open, and the kernel's pid allocation to tell when nothing can be left of a tree.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
-import { readdir, readFile, readlink } from "node:fs/promises";
-import type { ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
+import { readdir, readlink } from "node:fs/promises";
+import type { PidMark, ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
 import { processScanChannel, SharedScan } from "./shared-scan.js";
 
 export const linuxProcesses: ProcessPlatform = {
@@ -12,6 +12,8 @@ export const linuxProcesses: ProcessPlatform = {
   ticksSinceBoot,
   forkMark,
   mayHaveMembers,
+  pidMark,
+  createdSince,
 };
 
 function ticksSinceBoot(): number | undefined {
@@ -58,31 +60,52 @@ function readForkCount(): number {
  */
 async function mayHaveMembers(root: ProcessIdentity, mark: number): Promise<boolean> {
   const isMember = (p: ProcessInfo | undefined) => p !== undefined && !p.zombie && (p.session === root.pid || p.pgrp === root.pid);
-  let last = lastPidSince(root.pid, mark);
-  if (last === undefined) return true;
-  if (last >= root.pid && last - root.pid <= PROBED_WINDOW) {
-    if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: last - root.pid });
-    for (let pid = root.pid + 1; pid <= last; pid++) {
-      // existsSync: most of the window is gone or never was a process, and it does not throw for those.
-      if (pid !== process.pid && existsSync(`/proc/${pid}`) && isMember(readLinuxStat(pid))) return true;
-    }
-    return false;
-  }
-  // A wide window: list /proc (shared with concurrent callers), then see where the window ends.
-  const pids = await pidList.request();
-  last = lastPidSince(root.pid, mark);
-  if (last === undefined) return true;
-  const end = last;
-  const inWindow = (pid: number) => pid !== process.pid && (end >= root.pid ? pid > root.pid && pid <= end : pid > root.pid || pid <= end);
-  const candidates = pids.filter(inWindow);
-  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: candidates.length });
+  const window = await pidsSince(root.pid, mark);
+  if (window === undefined) return true;
+  if (processScanChannel.hasSubscribers) processScanChannel.publish({ scan: "window", processes: window.pids.length });
+  if (!window.listed) return window.pids.some((pid) => isMember(readLinuxStat(pid)));
   let member = false;
-  await forEachLimited(candidates, 64, async (pid) => {
-    if (member) return;
-    const stat = await readFile(`/proc/${pid}/stat`, "latin1").catch(() => undefined);
-    if (stat !== undefined && isMember(parseLinuxStat(pid, stat))) member = true;
-  });
+  await readStats(window.pids, (p) => !(member = isMember(p)));
   return member;
+}
+
+/**
+ * The pids now in /proc (but ours) that the kernel handed out after `start`, a pid handed out no later
+ * than `mark` (a `forkMark()`) was taken; undefined when so many were handed out since that they may have
+ * come round past `start`. A narrow window is probed pid by pid (`listed` false: few of them, so a
+ * synchronous read of each is cheap); a wide one is matched against a listing of /proc, shared with
+ * concurrent callers.
+ */
+async function pidsSince(start: number, mark: number): Promise<{ pids: number[]; listed: boolean } | undefined> {
+  let last = lastPidSince(start, mark);
+  if (last === undefined) return undefined;
+  if (last >= start && last - start <= PROBED_WINDOW) {
+    const pids: number[] = [];
+    // existsSync: most of the window is gone or never was a process, and it does not throw for those.
+    for (let pid = start + 1; pid <= last; pid++) if (pid !== process.pid && existsSync(`/proc/${pid}`)) pids.push(pid);
+    return { pids, listed: false };
+  }
+  const listed = await pidList.request();
+  last = lastPidSince(start, mark);
+  if (last === undefined) return undefined;
+  const end = last;
+  const inWindow = (pid: number) => pid !== process.pid && (end >= start ? pid > start && pid <= end : pid > start || pid <= end);
+  return { pids: listed.filter(inWindow), listed: true };
+}
+
+/**
+ * Where pid allocation stands now: the last pid handed out and a fork count no later than it, for a
+ * later `createdSince`. One read of /proc/loadavg (the count is the last one read, as in `forkMark`).
+ */
+function pidMark(): PidMark | undefined {
+  const forks = forkMark();
+  const pid = lastPid();
+  return pid === undefined ? undefined : { pid, forks };
+}
+
+/** The live pids created since `mark` was taken (ours left out); undefined when that cannot be told. */
+async function createdSince(mark: PidMark): Promise<number[] | undefined> {
+  return (await pidsSince(mark.pid, mark.forks))?.pids;
 }
 
 /** Windows up to this many pids wide are probed pid by pid; wider ones are matched against a listing. */
@@ -93,22 +116,31 @@ const PROBED_WINDOW = 64;
  * `rootPid` again; undefined when they may have, or when /proc does not say.
  */
 function lastPidSince(rootPid: number, mark: number): number | undefined {
-  let last: number;
-  let tasks: number;
-  try {
-    // "0.52 0.58 0.59 2/242 30541": runnable/all tasks, then the last pid handed out in our namespace.
-    const fields = readFileSync("/proc/loadavg", "latin1").trim().split(" ");
-    tasks = Number(fields[3]!.split("/")[1]);
-    last = Number(fields[4]);
-    pidMax ??= Number(readFileSync("/proc/sys/kernel/pid_max", "latin1"));
-  } catch {
-    return undefined;
-  }
+  const now = readLoadavg();
+  if (now === undefined) return undefined;
   // Counted after `last` was read, so it counts at least every pid handed out up to `last`. Coming
   // round once takes pid_max allocations, less the reserved low pids and those in use: stay well short.
   const created = readForkCount() - mark;
-  if (!(created >= 0 && created + tasks < (pidMax - 300) / 2)) return undefined;
-  return Number.isInteger(last) && last > 0 ? last : undefined;
+  if (!(created >= 0 && created + now.tasks < (now.pidMax - 300) / 2)) return undefined;
+  return now.last;
+}
+
+function lastPid(): number | undefined {
+  return readLoadavg()?.last;
+}
+
+/** The last pid handed out in our namespace and how many tasks there are, from /proc/loadavg; with pid_max. */
+function readLoadavg(): { last: number; tasks: number; pidMax: number } | undefined {
+  try {
+    // "0.52 0.58 0.59 2/242 30541": runnable/all tasks, then the last pid handed out in our namespace.
+    const fields = readFileSync("/proc/loadavg", "latin1").trim().split(" ");
+    const tasks = Number(fields[3]!.split("/")[1]);
+    const last = Number(fields[4]);
+    pidMax ??= Number(readFileSync("/proc/sys/kernel/pid_max", "latin1"));
+    return Number.isInteger(last) && last > 0 ? { last, tasks, pidMax } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pids in /proc, listed after the call; concurrent callers share one listing. */
@@ -155,12 +187,26 @@ function isPidName(name: string): boolean {
 
 async function listProcesses(): Promise<ProcessInfo[]> {
   const pids = (await readdir("/proc")).filter(isPidName).map(Number);
-  const out: (ProcessInfo | undefined)[] = new Array(pids.length);
-  await forEachLimited([...pids.keys()], 64, async (i) => {
-    const stat = await readFile(`/proc/${pids[i]}/stat`, "latin1").catch(() => undefined);
-    out[i] = stat === undefined ? undefined : parseLinuxStat(pids[i]!, stat);
-  });
-  return out.filter((p): p is ProcessInfo => p !== undefined);
+  const out: ProcessInfo[] = [];
+  await readStats(pids, (p) => out.push(p) > 0);
+  return out;
+}
+
+/** Stat lines read between two turns of the event loop. */
+const STATS_PER_TURN = 64;
+
+/**
+ * Gives `each` the stat of every pid still there, until it returns false (go on: true). Read synchronously into one
+ * buffer, a slice at a time with a turn of the event loop between: readFile would allocate 64 KiB for
+ * every one (a procfs file has no size), which a scan of every process made tens of megabytes of garbage,
+ * and go through the thread pool four times.
+ */
+async function readStats(pids: readonly number[], each: (info: ProcessInfo) => boolean): Promise<void> {
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % STATS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    const info = readLinuxStat(pids[i]!);
+    if (info !== undefined && each(info) === false) return;
+  }
 }
 
 /** /proc/PID/stat: "pid (comm) state ppid pgrp session tty_nr ... starttime(22) ...". comm may hold spaces and parens. */

@@ -9,4 +9,6 @@ export const windowsProcesses: ProcessPlatform = {
   ticksSinceBoot: () => undefined,
   forkMark: () => 0,
   mayHaveMembers: async () => true,
+  pidMark: () => undefined,
+  createdSince: async () => undefined,
 };

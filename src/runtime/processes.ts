@@ -2,13 +2,13 @@
 // process we started), parentage, sessions and who holds a terminal or pipe open. Each platform looks
 // in its own way (processes-linux.ts reads /proc, processes-darwin.ts asks ps and lsof,
 // processes-windows.ts has no equivalent); this module picks one and shares the expensive scans.
-import type { Holders, ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
+import type { Holders, PidMark, ProcessIdentity, ProcessInfo, ProcessPlatform } from "./process-platform.js";
 import { darwinProcesses } from "./processes-darwin.js";
 import { linuxProcesses } from "./processes-linux.js";
 import { windowsProcesses } from "./processes-windows.js";
 import { processScanChannel, SharedScan } from "./shared-scan.js";
 
-export type { Holders, ProcessIdentity, ProcessInfo } from "./process-platform.js";
+export type { Holders, PidMark, ProcessIdentity, ProcessInfo } from "./process-platform.js";
 export { processScanChannel } from "./shared-scan.js";
 
 const platform: ProcessPlatform =
@@ -110,6 +110,23 @@ export function forkMark(): number {
  */
 export function mayHaveMembers(root: ProcessIdentity, mark: number): Promise<boolean> {
   return platform.mayHaveMembers(root, mark);
+}
+
+/**
+ * Where pid allocation stands now (Linux: the last pid handed out), so that `createdSince` can later
+ * name the processes created after this moment without reading every process; undefined elsewhere.
+ */
+export function pidMark(): PidMark | undefined {
+  return platform.pidMark();
+}
+
+/**
+ * The live processes created since `mark` (this process left out), found from the pids handed out since
+ * (processes-linux.ts); undefined when the platform cannot tell or so many were made that pids may have
+ * come round: then only a look at every process will do.
+ */
+export function createdSince(mark: PidMark): Promise<number[] | undefined> {
+  return platform.createdSince(mark);
 }
 
 /** What a holder's descriptor links to: `/dev/pts/4`, `pipe:[1234]`. */

@@ -86,6 +86,11 @@ export class Subprocess extends EventEmitter {
     return survivors.reduce((sum, n) => sum + n, 0);
   }
 
+  /** How many commands this process runs now, and how many exited keeping leftovers not yet ended (for a backend's METRICS). */
+  static tracked(): { running: number; keepingLeftovers: number } {
+    return { running: unfinished.size, keepingLeftovers: keeping.size };
+  }
+
   /** Resolves with the result once the process has exited and all its output is in. */
   wait(): Promise<RunResult> {
     return this.#result;

@@ -97,6 +97,12 @@ function announce(pid: number, signal: string, reason: TerminateReason, members:
  */
 export async function endLeftovers(root: ProcessIdentity, mark: number, graceMs: number): Promise<number> {
   if (!(await mayHaveMembers(root, mark))) return 0;
+  // What is there is often on its way out: a sandbox's init (bwrap --unshare-pid) is reaped a moment after
+  // the root. A few more of the cheap looks first, since ending a tree reads every process, each round.
+  for (const deadline = Date.now() + HOLDER_GRACE_MS; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (!(await mayHaveMembers(root, mark))) return 0;
+  }
   return terminateTree(root, {}, graceMs, "leftovers");
 }
 

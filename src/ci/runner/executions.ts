@@ -76,6 +76,11 @@ export class Executions {
     return this.#executing.size;
   }
 
+  /** Runs whose end is still being settled here (their workspace released, their scratch removed). */
+  get settling(): number {
+    return this.#settled.size;
+  }
+
   /** Runs executing now. */
   ids(): number[] {
     return [...this.#executing.keys()];

@@ -382,6 +382,7 @@ export class RunExecution {
     // A workflow's job goes on after a failed step: later steps run only where their `if` says so.
     let failure: StepFailure | undefined;
     const unresolved = this.#unresolved.get(job.name);
+    this.#options.leftovers.startJob(job.name);
     try {
       for (const [index, written] of job.steps.entries()) {
         let step = written;

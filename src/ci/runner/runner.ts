@@ -181,6 +181,11 @@ export class Runner extends EventEmitter {
     return this.#slots.inUse;
   }
 
+  /** What the runner holds for runs, by what it is: each goes back to 0 once every run has ended and settled. */
+  held(): Record<string, number> {
+    return { executions: this.#executions.count, settling: this.#executions.settling, submitting: this.#submitting.size };
+  }
+
   /**
    * Parses, snapshots and records a run, starts it, and returns it as recorded (pending or later). With
    * an idempotency key: the run recorded for it if there is one (in whatever state it is now), or the

@@ -9,6 +9,7 @@ import { SettingsError } from "../../../ci/errors.js";
 import { defaultSettings, type Settings } from "../../../ci/settings/schema.js";
 import { readSettings } from "../../../ci/settings/settings-file.js";
 import { RunStore } from "../../../ci/store/index.js";
+import { Subprocess } from "../../../runtime/subprocess.js";
 import type { Service, ServiceContext } from "../service.js";
 import { serveFrame, type CiParts } from "./dispatch.js";
 import { ciMetrics, observeRuns } from "./metrics.js";
@@ -50,7 +51,17 @@ export function createCiService(context: ServiceContext): Service {
   };
 
   return {
-    metrics: () => ciMetrics(store, observed),
+    metrics: () => {
+      const { running, keepingLeftovers } = Subprocess.tracked();
+      return ciMetrics(store, observed, {
+        ...runner.held(),
+        observed_runs: observed.live(),
+        verdict_states: verdicts.held(),
+        ...parts.streams.held(),
+        step_processes: running,
+        steps_keeping_leftovers: keepingLeftovers,
+      });
+    },
     busy() {
       const { pending, active } = store.stats().runsByState;
       return pending + active > 0 ? `${pending + active} live run${pending + active === 1 ? "" : "s"}` : undefined;

@@ -14,6 +14,8 @@ export interface RunObservations {
   durations: Histogram;
   /** Bytes of step output (their logs), counted as each run ends. */
   outputBytes: number;
+  /** Runs seen live and not yet seen ended. */
+  live(): number;
 }
 
 /** Follows runs from live to ended: their duration and output for metrics, a log line with the run id. */
@@ -25,6 +27,7 @@ export function observeRuns(runner: Runner, context: ServiceContext): RunObserva
       DURATION_BOUNDS,
     ),
     outputBytes: 0,
+    live: () => live.size,
   };
   const live = new Set<number>();
   // Every step's start and end is a change: only a run's first and last are worth reading it whole.
@@ -59,9 +62,19 @@ export function observeRuns(runner: Runner, context: ServiceContext): RunObserva
   return observed;
 }
 
-export function ciMetrics(store: RunStore, observed: RunObservations): MetricFamily[] {
+/**
+ * `held`: what the backend keeps for runs, by structure (executions, watchers, followers, processes kept
+ * for their leftovers...): every one of them is 0 once the runs have ended and settled, however many ran.
+ */
+export function ciMetrics(store: RunStore, observed: RunObservations, held: Record<string, number> = {}): MetricFamily[] {
   const stats = store.stats();
   return [
+    {
+      name: "quire_ci_held",
+      help: "What the ci backend holds for runs now, by structure; 0 once every run has ended and settled",
+      type: "gauge",
+      samples: Object.entries(held).map(([what, value]) => ({ labels: { what }, value })),
+    },
     {
       name: "quire_ci_runs",
       help: "Runs in the store, by state and failure_kind",

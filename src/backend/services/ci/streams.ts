@@ -10,12 +10,30 @@ export class Streams {
     let mine = this.#byClient.get(client);
     if (!mine) this.#byClient.set(client, (mine = new Map()));
     mine.set(requestId, end);
-    return () => mine.delete(requestId);
+    return () => this.#forget(client, requestId, end);
+  }
+
+  /** Clients with a stream, and streams (watch, logs) open now. */
+  held(): { stream_clients: number; streams: number } {
+    let streams = 0;
+    for (const mine of this.#byClient.values()) streams += mine.size;
+    return { stream_clients: this.#byClient.size, streams };
   }
 
   /** A CANCEL: ends that request's stream, if it has one. */
   cancel(client: ServedConnection, requestId: bigint): void {
-    this.#byClient.get(client)?.get(requestId)?.();
+    const end = this.#byClient.get(client)?.get(requestId);
+    if (!end) return;
+    this.#forget(client, requestId, end);
+    end();
+  }
+
+  // A client that keeps its connection open between streams holds nothing meanwhile.
+  #forget(client: ServedConnection, requestId: bigint, end: () => void): void {
+    const mine = this.#byClient.get(client);
+    if (mine?.get(requestId) !== end) return;
+    mine.delete(requestId);
+    if (mine.size === 0) this.#byClient.delete(client);
   }
 
   /** The client has gone: ends every stream of its. */

@@ -21,7 +21,7 @@ export function reportVerdicts(
   store: RunStore,
   context: ServiceContext,
   options: VerdictOptions = {},
-): { sent(): Promise<void> } {
+): { sent(): Promise<void>; held(): number } {
   const statusDir = join(context.places.dataDir, "status");
   const notify = options.notify ?? sendNotification;
   const states = new Map<number, RunState>();
@@ -51,5 +51,5 @@ export function reportVerdicts(
     void sending.finally(() => inFlight.delete(sending));
   });
 
-  return { sent: async () => void (await Promise.all(inFlight)) };
+  return { sent: async () => void (await Promise.all(inFlight)), held: () => states.size };
 }
