@@ -127,13 +127,16 @@ export class RemoteResults {
 
   /** The result's files and outputs in the local results, as the job would have kept them; none outside its `outputs:` paths. */
   async #keepFiles(job: Job, inputs: string, result: ResultArtifact): Promise<void> {
-    const links: string[] = [];
-    for (const { path, ...file } of result.files) {
+    // Nothing is written through a link the artifact made: a path under one, or a second entry of one path
+    // (a file written after a link of its name would follow it), is refused wherever it comes in the list.
+    const links = result.files.filter((f) => f.kind === "link").map((f) => f.path);
+    const seen = new Set<string>();
+    for (const { path } of result.files) {
       const inside = workspacePath(path) === path && job.outputPaths.some((o) => path === o || path.startsWith(`${o}/`));
-      // Nothing is written through a link the artifact made: a path under one is refused.
       if (!inside || links.some((link) => path.startsWith(`${link}/`)))
         throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, outside the job's outputs`);
-      if (file.kind === "link") links.push(path);
+      if (seen.has(path)) throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path} twice`);
+      seen.add(path);
     }
     await this.#o.results.keepWritten(job, inputs, result.outputs, this.#o.now(), async (root) => {
       // Directories first, in order (a parent before what is in it), then files and links, several at once.

@@ -1,0 +1,116 @@
+// The remote job cache against a hostile server: a raw loopback server answers what the real one never
+// does (artifacts whose files climb out through links, bodies without end), and nothing it sends is
+// written outside the result's entry or kept in memory past the artifact's bound.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import { JobResults } from "../../../src/ci/cache/job-results.js";
+import { RemoteResults } from "../../../src/ci/cache/remote-results.js";
+import type { ArtifactFile } from "../../../src/ci/cache/result-artifact.js";
+import { parsePipeline } from "../../../src/ci/pipeline/parse.js";
+import { RunStore } from "../../../src/ci/store/index.js";
+import { REMOTE_ARTIFACT_MAX_BYTES } from "../../../src/ci/rules.js";
+
+const TOKEN = "hostile-server-test-token";
+const dir = mkdtempSync(join(tmpdir(), "quire-remote-results-"));
+const store = RunStore.open(join(dir, "quire.db"));
+/** What the server answers for a hash; unknown hashes are a 404. */
+const answers = new Map<string, (request: IncomingMessage, response: ServerResponse) => void>();
+const server = createServer((request, response) => {
+  const hash = /\/v8\/artifacts\/([^?]+)/.exec(request.url ?? "")?.[1] ?? "";
+  const answer = answers.get(hash);
+  if (answer) answer(request, response);
+  else response.writeHead(404).end();
+});
+let url: string;
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const pipeline = parsePipeline(["jobs:", "  build:", "    outputs: [out]", "    steps:", "      - make"].join("\n"), "quire.yml");
+const job = pipeline.jobs[0]!;
+
+function remote(timeoutMs = 10_000): RemoteResults {
+  return new RemoteResults({
+    config: { url, team: "team", tokenSecret: "T", signatureKeySecret: null, timeoutMs },
+    token: TOKEN,
+    signatureKey: null,
+    store,
+    results: new JobResults(join(dir, "cache")),
+    logDir: join(dir, "logs"),
+    now: () => 1_000,
+  });
+}
+
+/**
+ * The server's artifact of `hash`: a whole result of the build job holding `files` in the order given
+ * (packResult sorts them; a server need not).
+ */
+function serve(hash: string, files: ArtifactFile[]): void {
+  const json = {
+    inputs: hash,
+    job: "build",
+    startedAt: 1,
+    finishedAt: 2,
+    steps: [],
+    outputs: {},
+    files: files.map((f) => (f.kind === "file" ? { ...f, data: f.data.toString("base64") } : f)),
+  };
+  const body = gzipSync(JSON.stringify(json));
+  const bytes = Buffer.concat([Buffer.from("QUIRE-R1"), createHash("sha256").update(body).digest(), body]);
+  answers.set(hash, (_, response) => response.writeHead(200, { "content-type": "application/octet-stream" }).end(bytes));
+}
+
+const fetchOf = (hash: string, results = remote()) =>
+  results.fetch(job, createHash("sha256").update(hash).digest("hex"), hash, { repo: "/repo", ref: "main", pipeline, workspace: "." });
+
+test("a file and a link of the same path are refused: nothing is written through the link", async () => {
+  const outside = join(dir, "outside");
+  const hash = "a".repeat(64);
+  // The link in the first batch of writes, the file (after 16 others) in a later one.
+  const others: ArtifactFile[] = Array.from({ length: 16 }, (_, i) => ({
+    path: `out/f${String(i).padStart(2, "0")}`,
+    kind: "file",
+    mode: 0o644,
+    data: Buffer.from("x"),
+  }));
+  serve(hash, [
+    { path: "out", kind: "directory", mode: 0o755 },
+    { path: "out/a-link", kind: "link", target: outside },
+    ...others,
+    { path: "out/a-link", kind: "file", mode: 0o644, data: Buffer.from("written through the link") },
+  ]);
+  await assert.rejects(
+    fetchOf(hash),
+    (error: any) => error.code === "QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT" && /out\/a-link/.test(error.message),
+  );
+  assert.equal(existsSync(outside), false, "nothing was written outside the result's entry");
+});
+
+test("a file under a link is refused wherever the link comes in the list", async () => {
+  const outside = mkdtempSync(join(dir, "outside-"));
+  const hash = "b".repeat(64);
+  serve(hash, [
+    { path: "out", kind: "directory", mode: 0o755 },
+    { path: "out/l/x", kind: "file", mode: 0o644, data: Buffer.from("written through the link") },
+    { path: "out/l", kind: "link", target: outside },
+  ]);
+  await assert.rejects(
+    fetchOf(hash),
+    (error: any) => error.code === "QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT" && /out\/l\/x/.test(error.message),
+  );
+  assert.equal(existsSync(join(outside, "x")), false, "nothing was written outside the result's entry");
+});
