@@ -37,8 +37,8 @@ export class RemoteCacheClient {
       await response.body?.cancel();
       throw new RemoteArtifactCorruptError(hash, `it is ${length} bytes, over the ${REMOTE_ARTIFACT_MAX_BYTES} an artifact may have`);
     }
-    const bytes = await this.#guard(() => response.arrayBuffer(), signal);
-    return { bytes: Buffer.from(bytes), tag: response.headers.get("x-artifact-tag") };
+    const bytes = await this.#guard(() => bodyOf(response, hash), signal);
+    return { bytes, tag: response.headers.get("x-artifact-tag") };
   }
 
   /** Whether the server has an artifact of `hash`. */
@@ -94,4 +94,19 @@ export class RemoteCacheClient {
       throw new RemoteCacheUnreachableError(this.#config.url, why, error);
     }
   }
+}
+
+/** The response's body, read no further than an artifact may go (a body without a length may never end). */
+async function bodyOf(response: Response, hash: string): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of response.body ?? []) {
+    length += chunk.length;
+    if (length > REMOTE_ARTIFACT_MAX_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      throw new RemoteArtifactCorruptError(hash, `it is over the ${REMOTE_ARTIFACT_MAX_BYTES} bytes an artifact may have`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length);
 }

@@ -114,3 +114,60 @@ test("a file under a link is refused wherever the link comes in the list", async
   );
   assert.equal(existsSync(join(outside, "x")), false, "nothing was written outside the result's entry");
 });
+
+test("a body without a length is read no further than an artifact may go", async () => {
+  const hash = "c".repeat(64);
+  const piece = Buffer.alloc(1024 * 1024, 0x51);
+  let sent = 0;
+  // Chunked, no content-length: only what arrives says how big it is.
+  answers.set(hash, (_, response) => {
+    response.writeHead(200, { "content-type": "application/octet-stream" });
+    const more = () => {
+      while (sent <= REMOTE_ARTIFACT_MAX_BYTES + piece.length && !response.destroyed) {
+        sent += piece.length;
+        if (!response.write(piece)) return void response.once("drain", more);
+      }
+      response.end();
+    };
+    more();
+  });
+  await assert.rejects(
+    fetchOf(hash),
+    (error: any) => error.code === "QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT" && /over the \d+ bytes/.test(error.message),
+  );
+});
+
+test("a body that drips slower than the timeout is given up at the timeout", async () => {
+  const hash = "d".repeat(64);
+  answers.set(hash, (_, response) => {
+    response.writeHead(200, { "content-type": "application/octet-stream" });
+    const drip = setInterval(() => response.write("Q"), 50);
+    response.on("close", () => clearInterval(drip));
+  });
+  await assert.rejects(
+    fetchOf(hash, remote(500)),
+    (error: any) => error.code === "QUIRE_ERR_REMOTE_CACHE_UNREACHABLE" && /no answer within 500 ms/.test(error.message),
+  );
+});
+
+test("a redirect to another host does not take the token with it", async () => {
+  const hash = "e".repeat(64);
+  const seen: (string | undefined)[] = [];
+  const elsewhere = createServer((request, response) => {
+    seen.push(request.headers.authorization);
+    response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (elsewhere.address() as AddressInfo).port;
+    answers.set(hash, (request, response) => {
+      assert.equal(request.headers.authorization, `Bearer ${TOKEN}`);
+      response.writeHead(307, { location: `http://localhost:${port}/v8/artifacts/${hash}` }).end();
+    });
+    assert.equal(await fetchOf(hash), undefined, "the other host's 404 is a miss");
+    assert.deepEqual(seen, [undefined]);
+  } finally {
+    elsewhere.closeAllConnections();
+    elsewhere.close();
+  }
+});
