@@ -5,6 +5,7 @@ import {
   allowedValues,
   formatSetting,
   isSettingName,
+  refusedValue,
   SETTING_NAMES,
   SETTINGS,
   settingValue,
@@ -57,7 +58,7 @@ export async function configGet(args: GlobalArgs & { name: string }): Promise<nu
 export async function configSet(args: GlobalArgs & { name: string; value: string }): Promise<number> {
   const name = settingName(args.name);
   const value = settingValue(name, args.value);
-  if (value === undefined) throw new ArgumentError(`${name} takes ${allowedValues(name)}; got ${JSON.stringify(args.value)}`);
+  if (value === undefined) throw new ArgumentError(`${name} takes ${allowedValues(name)}; got ${refusedValue(name, args.value)}`);
   const file = configFile(args);
   write(file, name, value);
   if (args.json) printJson({ name, value, file });

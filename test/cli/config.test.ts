@@ -35,6 +35,10 @@ test("an unknown setting or a bad value is a usage error saying what is allowed"
   const bad = await quirectl(home, ["config", "set", "notify.hook", "sometimes"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /notify.hook takes true or false; got "sometimes"/);
+  const token = await quirectl(home, ["config", "set", "cache.remote-token", "s3cr3t-t0ken"]);
+  assert.equal(token.code, 2);
+  assert.match(token.stderr, /cache.remote-token takes the name of a quire secret/);
+  assert.ok(!token.stderr.includes("s3cr3t-t0ken"), "a value refused where a secret's name goes is not repeated");
 });
 
 test("a bad file is refused where it is wrong by every command that reads it, and is not overwritten", async () => {

@@ -12,11 +12,15 @@ export interface RemoteCacheSettings {
   "cache.remote-timeout": number;
 }
 
-/** `text` as a server's base URL (no trailing `/`), or undefined when it is not an http(s) URL without query or fragment. */
+/**
+ * `text` as a server's base URL (no trailing `/`), or undefined when it is not an http(s) URL without
+ * credentials, query or fragment (the token is the credential, and a URL is shown in messages and logs).
+ */
 export function remoteUrl(text: string): string | undefined {
   try {
     const url = new URL(text);
     if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") return undefined;
+    if (url.username !== "" || url.password !== "") return undefined;
   } catch {
     return undefined;
   }

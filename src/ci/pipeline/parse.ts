@@ -167,7 +167,9 @@ class Parser {
       this.#src.fail(
         this.#src.valueAt(urlPair),
         "cache.remote.url",
-        `\`${text}\` is not an http:// or https:// URL without a query`,
+        text.includes("@")
+          ? "the URL, not repeated here, is not an http:// or https:// URL without credentials (the token is the credential)"
+          : `\`${text}\` is not an http:// or https:// URL without a query`,
         "expected e.g. `https://cache.example.com`",
       );
     const teamPair = required("team");
@@ -182,7 +184,12 @@ class Parser {
     const secretName = (field: string, at: Pair) => {
       const name = this.#string(at, `cache.remote.${field}`, SECRET_NAME_ALLOWED);
       if (!SECRET_NAME.test(name))
-        this.#src.fail(this.#src.valueAt(at), `cache.remote.${field}`, `\`${name}\` is not a secret's name`, SECRET_NAME_ALLOWED);
+        this.#src.fail(
+          this.#src.valueAt(at),
+          `cache.remote.${field}`,
+          "the value, not repeated here (it may be a credential), is not a secret's name",
+          SECRET_NAME_ALLOWED,
+        );
       return name;
     };
     const read = optional(fields, "cache.remote");

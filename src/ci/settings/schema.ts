@@ -118,6 +118,16 @@ export function allowedValues(name: SettingName): string {
 }
 
 /**
+ * A refused value of `name` as a message says it: not repeated where a secret's name or a URL goes (it may
+ * be a token pasted in place of its secret's name, or a URL with credentials), since messages reach logs.
+ */
+export function refusedValue(name: SettingName, raw: unknown): string {
+  const kind = SETTINGS[name].kind;
+  if (kind === "secret" || (kind === "url" && String(raw).includes("@"))) return "the value (not repeated here: it may be a credential)";
+  return JSON.stringify(raw);
+}
+
+/**
  * The value of `name` from what a file holds (a YAML scalar's value) or a command line gives (a string),
  * or undefined when it is not one the setting takes.
  */

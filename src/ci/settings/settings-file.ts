@@ -11,6 +11,7 @@ import {
   defaultSettings,
   formatSetting,
   isSettingName,
+  refusedValue,
   SETTING_NAMES,
   SETTINGS,
   settingValue,
@@ -87,7 +88,12 @@ export function parseSettings(text: string, file: string): ReadSettings {
       if (!isScalar(valueNode)) return fail(valueNode ?? itemKey, name, "needs one value", allowedValues(name));
       const value = settingValue(name, valueNode.value);
       if (value === undefined)
-        return fail(valueNode, name, `${JSON.stringify(valueNode.source ?? valueNode.value)} is not a value it takes`, allowedValues(name));
+        return fail(
+          valueNode,
+          name,
+          `${refusedValue(name, valueNode.source ?? valueNode.value)} is not a value it takes`,
+          allowedValues(name),
+        );
       (settings as Record<SettingName, SettingValue>)[name] = value;
       given.add(name);
     }

@@ -712,6 +712,13 @@ describe("cache.remote: where the job cache is shared", () => {
   test("a token written in the file is refused: the file names a secret, never a value", () => {
     const error = assertRefused(remote("url: https://c.example.com", "team: t", "token: s3cr3t-t0ken"), "cache.remote.token", 5, 12);
     assert.match(error.message, /not a secret's name; expected the name of a quire secret/);
+    assert.ok(!error.message.includes("s3cr3t-t0ken"), "the value is not repeated in the message");
+  });
+
+  test("a URL with credentials in it is refused, without repeating them: the token is the server's credential", () => {
+    const error = assertRefused(remote("url: https://user:pa55word@c.example.com", "team: t", "token: T"), "cache.remote.url", 3, 10);
+    assert.match(error.message, /without credentials/);
+    assert.ok(!error.message.includes("pa55word"), error.message);
   });
 
   test("what else is wrong is refused where it is", () => {

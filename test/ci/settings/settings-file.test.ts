@@ -126,6 +126,16 @@ test("the remote cache's settings: a URL, a team, secrets' names; a token itself
   assert.equal(settingValue("cache.remote-token", "TURBO_TOKEN"), "TURBO_TOKEN");
   assert.equal(settingValue("cache.remote-token", "s3cr3t-t0ken"), undefined);
   assert.equal(settingValue("cache.remote-timeout", "3s"), 3000);
+  assert.equal(settingValue("cache.remote-url", "https://user:pa55word@cache.example.com"), undefined, "credentials go in a secret");
+  for (const [text, value] of [
+    ["cache:\n  remote-token: s3cr3t-t0ken\n", "s3cr3t-t0ken"],
+    ["cache:\n  remote-url: https://user:pa55word@cache.example.com\n", "pa55word"],
+  ] as const)
+    assert.throws(
+      () => parseSettings(text, "c.yml"),
+      (error: Error) => /is not a value it takes/.test(error.message) && !error.message.includes(value),
+      "a value refused where a secret's name or a URL goes is not repeated: it may be a credential",
+    );
   const { settings } = parseSettings("cache:\n  remote-url: http://127.0.0.1:3000\n  remote-team: t\n  remote-token: T\n", "c.yml");
   assert.deepEqual(remoteCacheOf({ remoteCache: null }, settings), {
     url: "http://127.0.0.1:3000",
