@@ -4,7 +4,7 @@
 // hit; a result made here is uploaded after its job has ended (write-behind). The hash sent is the job's
 // inputs without the repository's path (job-inputs.ts: any clone shares it), which holds no secret's value.
 import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { RemoteArtifactCorruptError } from "../errors.js";
 import type { Job, Pipeline, RemoteCache } from "../pipeline/model.js";
 import { workspacePath } from "../pipeline/workspace-path.js";
@@ -12,7 +12,7 @@ import { stepLogPath, type RunStore } from "../store/index.js";
 import { JobResults } from "./job-results.js";
 import { RemoteCacheClient } from "./remote-client.js";
 import { flush } from "./tree-copy.js";
-import { artifactTag, checkTag, packResult, unpackResult, type ArtifactFile, type ResultArtifact } from "./result-artifact.js";
+import { artifactTag, packResult, unpackResult, type ArtifactFile, type ResultArtifact } from "./result-artifact.js";
 
 export interface RemoteResultsOptions {
   config: RemoteCache;
@@ -59,8 +59,8 @@ export class RemoteResults {
     const downloaded = await this.#client.get(key, AbortSignal.timeout(config.timeoutMs));
     if (downloaded === undefined) return undefined;
     // Whole first (a truncated or altered artifact says so), then whose: the signature, when there is a key.
-    const result = unpackResult(key, downloaded.bytes);
-    if (signatureKey !== null) checkTag(signatureKey, key, config.team, downloaded.bytes, downloaded.tag);
+    const signed = signatureKey === null ? undefined : { key: signatureKey, team: config.team, tag: downloaded.tag };
+    const result = unpackResult(key, downloaded.bytes, signed);
     if (result.job !== job.name) throw new RemoteArtifactCorruptError(key, `it holds job ${result.job}, not ${job.name}`);
     await this.#keepFiles(job, inputs, result);
     const id = store.recordRemoteResult({
@@ -129,12 +129,16 @@ export class RemoteResults {
   async #keepFiles(job: Job, inputs: string, result: ResultArtifact): Promise<void> {
     // Nothing is written through a link the artifact made: a path under one, or a second entry of one path
     // (a file written after a link of its name would follow it), is refused wherever it comes in the list.
+    // Nor does a link lead out of the workspace once put back there (absolute, or climbing above its root).
     const links = result.files.filter((f) => f.kind === "link").map((f) => f.path);
     const seen = new Set<string>();
-    for (const { path } of result.files) {
+    for (const file of result.files) {
+      const { path } = file;
       const inside = workspacePath(path) === path && job.outputPaths.some((o) => path === o || path.startsWith(`${o}/`));
       if (!inside || links.some((link) => path.startsWith(`${link}/`)))
         throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, outside the job's outputs`);
+      if (file.kind === "link" && (isAbsolute(file.target) || workspacePath(join(dirname(path), file.target)) === undefined))
+        throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path}, a link to ${file.target}, outside the workspace`);
       if (seen.has(path)) throw new RemoteArtifactCorruptError(result.inputs, `it holds ${path} twice`);
       seen.add(path);
     }

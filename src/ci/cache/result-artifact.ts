@@ -80,9 +80,11 @@ export function packResult(result: ResultArtifact): Buffer {
 
 /**
  * The result in `bytes`, downloaded for `hash`; throws RemoteArtifactCorruptError when they are not a
- * whole artifact of that hash (truncated, altered, another format, another job's).
+ * whole artifact of that hash (truncated, altered, another format, another job's). With `signed`, its
+ * signature is checked once the bytes are known whole and before they are unpacked (RemoteArtifactSignatureError),
+ * so what a server without the key sends is never decompressed.
  */
-export function unpackResult(hash: string, bytes: Buffer): ResultArtifact {
+export function unpackResult(hash: string, bytes: Buffer, signed?: { key: string; team: string; tag: string | null }): ResultArtifact {
   const corrupt = (why: string): never => {
     throw new RemoteArtifactCorruptError(hash, why);
   };
@@ -91,6 +93,7 @@ export function unpackResult(hash: string, bytes: Buffer): ResultArtifact {
   const body = bytes.subarray(HEAD_BYTES);
   if (!createHash("sha256").update(body).digest().equals(bytes.subarray(MAGIC.length, HEAD_BYTES)))
     corrupt("its bytes do not match the hash recorded in it (truncated or altered)");
+  if (signed) checkTag(signed.key, hash, signed.team, bytes, signed.tag);
   let json: unknown;
   try {
     json = JSON.parse(gunzipSync(body, { maxOutputLength: 4 * REMOTE_ARTIFACT_MAX_BYTES }).toString("utf8"));

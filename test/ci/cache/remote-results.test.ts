@@ -43,11 +43,11 @@ after(() => {
 const pipeline = parsePipeline(["jobs:", "  build:", "    outputs: [out]", "    steps:", "      - make"].join("\n"), "quire.yml");
 const job = pipeline.jobs[0]!;
 
-function remote(timeoutMs = 10_000): RemoteResults {
+function remote(timeoutMs = 10_000, signatureKey: string | null = null): RemoteResults {
   return new RemoteResults({
-    config: { url, team: "team", tokenSecret: "T", signatureKeySecret: null, timeoutMs },
+    config: { url, team: "team", tokenSecret: "T", signatureKeySecret: signatureKey && "K", timeoutMs },
     token: TOKEN,
-    signatureKey: null,
+    signatureKey,
     store,
     results: new JobResults(join(dir, "cache")),
     logDir: join(dir, "logs"),
@@ -60,7 +60,17 @@ function remote(timeoutMs = 10_000): RemoteResults {
  * (packResult sorts them; a server need not).
  */
 function serve(hash: string, files: ArtifactFile[]): void {
-  const json = {
+  serveBody(hash, gzipSync(JSON.stringify(resultJson(hash, files))));
+}
+
+/** The artifact of `hash` whose body (what its recorded hash is of) is `body`, with no signature. */
+function serveBody(hash: string, body: Buffer): void {
+  const bytes = Buffer.concat([Buffer.from("QUIRE-R1"), createHash("sha256").update(body).digest(), body]);
+  answers.set(hash, (_, response) => response.writeHead(200, { "content-type": "application/octet-stream" }).end(bytes));
+}
+
+function resultJson(hash: string, files: ArtifactFile[]) {
+  return {
     inputs: hash,
     job: "build",
     startedAt: 1,
@@ -69,9 +79,6 @@ function serve(hash: string, files: ArtifactFile[]): void {
     outputs: {},
     files: files.map((f) => (f.kind === "file" ? { ...f, data: f.data.toString("base64") } : f)),
   };
-  const body = gzipSync(JSON.stringify(json));
-  const bytes = Buffer.concat([Buffer.from("QUIRE-R1"), createHash("sha256").update(body).digest(), body]);
-  answers.set(hash, (_, response) => response.writeHead(200, { "content-type": "application/octet-stream" }).end(bytes));
 }
 
 const fetchOf = (hash: string, results = remote()) =>
@@ -170,4 +177,33 @@ test("a redirect to another host does not take the token with it", async () => {
     elsewhere.closeAllConnections();
     elsewhere.close();
   }
+});
+
+test("with a signature key, an unsigned artifact is refused before it is unpacked (a gzip bomb costs nothing)", async () => {
+  const hash = "f".repeat(64);
+  // Whole (its recorded hash is right) but no gzip: unpacking it would be the first thing to fail.
+  serveBody(hash, Buffer.from("not gzip: what a bomb would be unpacked from"));
+  await assert.rejects(fetchOf(hash, remote(10_000, "signing-key")), { code: "QUIRE_ERR_REMOTE_ARTIFACT_SIGNATURE" });
+});
+
+test("a link that points outside the workspace is refused", async () => {
+  for (const [n, target] of ["/etc", "../../up", "../.."].entries()) {
+    const hash = `1${n}`.padEnd(64, "0");
+    serve(hash, [
+      { path: "out", kind: "directory", mode: 0o755 },
+      { path: "out/l", kind: "link", target },
+    ]);
+    await assert.rejects(
+      fetchOf(hash),
+      (error: any) => error.code === "QUIRE_ERR_REMOTE_ARTIFACT_CORRUPT" && /out\/l/.test(error.message),
+      target,
+    );
+  }
+  const hash = "2".repeat(64);
+  serve(hash, [
+    { path: "out", kind: "directory", mode: 0o755 },
+    { path: "out/app", kind: "file", mode: 0o755, data: Buffer.from("app") },
+    { path: "out/l", kind: "link", target: "../out/app" },
+  ]);
+  assert.equal(typeof (await fetchOf(hash)), "number", "a link within the workspace is kept");
 });
