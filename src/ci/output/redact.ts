@@ -73,14 +73,18 @@ export class Redactor {
   /**
    * Releases what is held back now (output that has gone quiet: a prompt that happens to begin like a
    * secret must not wait for more). If a secret does continue, the part of it still to come is masked.
+   * Once per possible secret: while the bytes since continue one whose beginning a flush released, they
+   * stay held until it ends or breaks off, or output printed slower than the quiet time would go out whole,
+   * a piece per flush, and only its last byte be masked.
    */
   flush(): Buffer {
+    if (this.#pos - this.#automaton.hold[this.#state]! < this.#heldStart) return EMPTY;
     return this.#release(EMPTY, this.#pos, this.#pos, true);
   }
 
   /** Releases what is held back: the output has ended, so a partial secret is just bytes. */
   end(): Buffer {
-    const rest = this.flush();
+    const rest = this.#release(EMPTY, this.#pos, this.#pos, true);
     this.#state = 0;
     return rest;
   }

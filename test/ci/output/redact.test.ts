@@ -166,6 +166,17 @@ describe("Redactor on random and pathological input", () => {
     assert.equal(redactor.end().toString(), "");
   });
 
+  test("a secret printed slower than the quiet flush shows only the piece before the first flush", () => {
+    const redactor = new Redactor(["hunter22"]);
+    // A byte, then quiet (the step's timer flushes), then the next byte: each flush used to release one more.
+    const out = [...Buffer.from("hunter22 ok")].map((byte) => Buffer.concat([redactor.push(Buffer.from([byte])), redactor.flush()]));
+    assert.equal(Buffer.concat([...out, redactor.end()]).toString(), "h*** ok");
+    assert.equal(redactor.push(Buffer.from("hun")).toString(), "");
+    assert.equal(redactor.flush().toString(), "hun", "a new beginning is released by a flush again");
+    assert.equal(redactor.push(Buffer.from("x")).toString(), "x");
+    assert.equal(redactor.end().toString(), "");
+  });
+
   test("a value added while bytes are held is redacted from them too, and the longest match wins", () => {
     const redactor = new Redactor(["token-1"]);
     assert.equal(redactor.push(Buffer.from("a token-")).toString(), "a ");
