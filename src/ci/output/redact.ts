@@ -49,14 +49,16 @@ export class Redactor {
     if (added.length === 0) return;
     this.#patterns.push(...added);
     this.#automaton = new PatternAutomaton(this.#patterns);
-    const kept = this.#held.bytes(this.#pos - this.#heldStart);
+    // The last bytes read are read again by the new automaton, released ones too (a flush may have released
+    // the beginning of a secret still coming); what was released is out, so regions are only found in what is
+    // held, and joined with those found before.
+    const recent = this.#held.bytes();
     this.#held = new TailBuffer(Math.max(1, this.#automaton.maxLength - 1));
-    this.#held.push(kept);
-    // What was released is out; what is held is read again by the new automaton, its regions joined with those found before.
+    this.#held.push(recent);
     const before = this.#regions;
     this.#state = 0;
     this.#regions = [];
-    this.#scan(kept, this.#pos - kept.length);
+    this.#scan(recent, this.#pos - recent.length);
     this.#regions = joined(before, this.#regions);
   }
 
@@ -105,8 +107,9 @@ export class Redactor {
         state = automaton.next(state, bytes[i]!);
       }
       const length = longest[state]!;
-      // Released bytes are out: an occurrence that began in them (after a flush) is masked from where they end.
-      if (length !== 0) this.#cover(Math.max(offset + i + 1 - length, this.#heldStart), offset + i + 1);
+      // Released bytes are out: an occurrence that began in them (after a flush) is masked from where they end,
+      // and one wholly in them (read again by add()) is none to mask.
+      if (length !== 0 && offset + i + 1 > this.#heldStart) this.#cover(Math.max(offset + i + 1 - length, this.#heldStart), offset + i + 1);
     }
     this.#state = state;
   }

@@ -177,6 +177,15 @@ describe("Redactor on random and pathological input", () => {
     assert.equal(redactor.end().toString(), "");
   });
 
+  test("a value added after a flush leaves the secret whose beginning the flush released masked", () => {
+    const redactor = new Redactor(["hunter22-value"]);
+    assert.equal(redactor.push(Buffer.from("use h")).toString(), "use ");
+    assert.equal(redactor.flush().toString(), "h");
+    redactor.add("second-secret");
+    assert.equal(redactor.push(Buffer.from("unter22-value and second-secret ")).toString(), "*** and *** ");
+    assert.equal(redactor.end().toString(), "");
+  });
+
   test("a value added while bytes are held is redacted from them too, and the longest match wins", () => {
     const redactor = new Redactor(["token-1"]);
     assert.equal(redactor.push(Buffer.from("a token-")).toString(), "a ");
