@@ -12,6 +12,9 @@ export type WorkflowCommand =
 const MAX_LINE_BYTES = 64 * 1024;
 
 const COLONS = Buffer.from("::");
+const ADD_MASK = "::add-mask::";
+/** Bytes of a line in progress looked at to tell whether it is an `::add-mask::` command (after colour codes). */
+const MASK_HEAD_BYTES = 256;
 const NEWLINE = 0x0a;
 const COLON = 0x3a;
 
@@ -56,6 +59,26 @@ export class WorkflowCommandScanner {
       at = chunk.indexOf(COLONS, end);
     }
     this.#extend(chunk.subarray(lastNewline + 1));
+  }
+
+  /**
+   * Whether the line in progress is an `::add-mask::` command: its value (what of it has come, and what
+   * is still to come) must not be released before the line ends and the mask is set. What came before
+   * `::add-mask::` is complete holds no value yet.
+   */
+  get maskInProgress(): boolean {
+    if (this.#partialBytes === 0 || this.#overlong || this.#reader.stopped) return false;
+    const first = this.#partial[0]![0]!;
+    // Most lines begin with neither a colon, an escape nor a space: no string is made for them.
+    if (first !== COLON && first !== 0x1b && first !== 0x20 && first !== 0x09) return false;
+    const head: Buffer[] = [];
+    let bytes = 0;
+    for (const part of this.#partial) {
+      if (bytes >= MASK_HEAD_BYTES) break;
+      head.push(part);
+      bytes += part.length;
+    }
+    return commandPart(Buffer.concat(head).subarray(0, MASK_HEAD_BYTES).toString("utf8")).startsWith(ADD_MASK);
   }
 
   /** The output has ended: a last line without its newline still counts. */
@@ -103,9 +126,13 @@ export class WorkflowCommandReader {
   /** While set, commands are not acted on until a line `::<token>::` (GitHub's stop-commands). */
   #stopToken: string | undefined;
 
+  /** Commands are stopped (`::stop-commands::`): no line is one until its token comes. */
+  get stopped(): boolean {
+    return this.#stopToken !== undefined;
+  }
+
   read(raw: string): WorkflowCommand | undefined {
-    // Colour or cursor codes before the command (a PTY's prompt, a tool's colouring) are not part of it.
-    const line = raw.replace(/^(?:\x1b\[[0-9;?]*[A-Za-z])+/, "").trimStart();
+    const line = commandPart(raw);
     if (!line.startsWith("::")) return undefined;
     const end = line.indexOf("::", 2);
     if (end < 0) return undefined;
@@ -160,6 +187,11 @@ export function foldGroupLines(lines: readonly string[]): string[] {
     if (command?.kind === "group") return [groupLine(command.title)];
     return command?.kind === "endgroup" ? [] : [line];
   });
+}
+
+/** A line without the colour or cursor codes and spaces before a command (a PTY's prompt, a tool's colouring). */
+function commandPart(line: string): string {
+  return line.replace(/^(?:\x1b\[[0-9;?]*[A-Za-z])+/, "").trimStart();
 }
 
 /** `file=a.js,line=3` as GitHub writes properties, with its escapes (%2C for a comma, %3A for a colon). */

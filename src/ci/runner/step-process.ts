@@ -5,9 +5,9 @@ import { dirname } from "node:path";
 import { spawn, type Subprocess } from "../../runtime/index.js";
 import { describeSpaceOf } from "../disk-space.js";
 import { CUT_HEAD_BYTES, CUT_TAIL_BYTES, StepLog } from "../output/log-file.js";
-import { Redactor } from "../output/redact.js";
+import { StepOutput } from "../output/step-output.js";
 import { TailBuffer } from "../../runtime/tail-buffer.js";
-import { WorkflowCommandScanner, type WorkflowCommand } from "../output/workflow-commands.js";
+import type { WorkflowCommand } from "../output/workflow-commands.js";
 import type { LaunchedStep, StepExit } from "./step-launcher.js";
 
 /** Output kept for the summary: a terminal screen's worth, many times over. */
@@ -65,7 +65,7 @@ export class StepProcess implements LaunchedStep {
       });
       return;
     }
-    const redactor = new Redactor([...launch.secrets]);
+    const output = new StepOutput([...launch.secrets], launch.onWorkflowCommand);
     const keep = (bytes: Buffer) => {
       if (bytes.length === 0) return;
       tail.push(bytes);
@@ -108,20 +108,16 @@ export class StepProcess implements LaunchedStep {
       return;
     }
     this.#handle = handle;
-    const commands = launch.onWorkflowCommand && this.#commandScanner(launch.onWorkflowCommand, redactor);
     // Bytes held back as the possible beginning of a secret go out once the output has been quiet a moment:
     // a prompt must not wait for output that will not come before the person answers it.
     let quiet: NodeJS.Timeout | undefined;
     handle.on("data", (chunk: Buffer) => {
-      // Commands first, so a value masked on this line is redacted from it too.
-      commands?.push(chunk);
-      keep(redactor.push(chunk));
-      if (redactor.holding) quiet = quiet ? quiet.refresh() : setTimeout(() => keep(redactor.flush()), HELD_QUIET_MS);
+      keep(output.push(chunk));
+      if (output.holding) quiet = quiet ? quiet.refresh() : setTimeout(() => keep(output.flush()), HELD_QUIET_MS);
     });
     this.result = handle.wait().then(async (r) => {
       clearTimeout(quiet);
-      commands?.end();
-      keep(redactor.end());
+      keep(output.end());
       await closeQuietly(log);
       return {
         exitCode: r.exitCode,
@@ -131,13 +127,6 @@ export class StepProcess implements LaunchedStep {
         startError: null,
         internalError: this.#internalError,
       };
-    });
-  }
-
-  #commandScanner(onCommand: (command: WorkflowCommand) => void, redactor: Redactor): WorkflowCommandScanner {
-    return new WorkflowCommandScanner((command) => {
-      if (command.kind === "mask") redactor.add(command.value);
-      onCommand(command);
     });
   }
 
