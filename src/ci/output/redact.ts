@@ -2,6 +2,7 @@
 import { MIN_SECRET_BYTES } from "../rules.js";
 import { TailBuffer } from "../../runtime/tail-buffer.js";
 import { PatternAutomaton } from "./pattern-automaton.js";
+import { MAX_LINE_BYTES } from "./workflow-commands.js";
 
 const MASK = Buffer.from("***");
 const EMPTY = Buffer.alloc(0);
@@ -29,13 +30,20 @@ export class Redactor {
    * from #heldStart on that are not inside a masked region are among them.
    */
   #held: TailBuffer;
+  #window: number;
+  /**
+   * While a masked region still open reaches back past #held (a secret repeated end to end), its last bytes
+   * up to a mask command's line: a value added then may have begun inside the region, and add() reads them.
+   */
+  #open: TailBuffer | undefined;
   /** Masked regions not yet released, as [start, end) offsets in order: a later occurrence may still join them. */
   #regions: number[] = [];
 
   constructor(secrets: readonly string[]) {
     this.#patterns = [...patterns(secrets)];
     this.#automaton = new PatternAutomaton(this.#patterns);
-    this.#held = new TailBuffer(Math.max(1, this.#automaton.maxLength - 1));
+    this.#window = Math.max(1, this.#automaton.maxLength - 1);
+    this.#held = new TailBuffer(this.#window);
   }
 
   /** Bytes are held back, waiting for more output to say whether they begin a secret. */
@@ -50,10 +58,11 @@ export class Redactor {
     this.#patterns.push(...added);
     this.#automaton = new PatternAutomaton(this.#patterns);
     // The last bytes read are read again by the new automaton, released ones too (a flush may have released
-    // the beginning of a secret still coming); what was released is out, so regions are only found in what is
-    // held, and joined with those found before.
-    const recent = this.#held.bytes();
-    this.#held = new TailBuffer(Math.max(1, this.#automaton.maxLength - 1));
+    // the beginning of a secret still coming), and an open region's (the value may begin inside it); what
+    // was released is out, so regions are only found in what is held, and joined with those found before.
+    const recent = (this.#open ?? this.#held).bytes();
+    this.#window = Math.max(1, this.#automaton.maxLength - 1);
+    this.#held = new TailBuffer(this.#window);
     this.#held.push(recent);
     const before = this.#regions;
     this.#state = 0;
@@ -144,7 +153,16 @@ export class Redactor {
     if (k > 0) regions.splice(0, k);
     this.#heldStart = at;
     // Held bytes older than the last maxLength - 1 lie inside a masked region still open (a secret repeated
-    // end to end), and are never released as they are.
+    // end to end), and are never released as they are; only add() reads them again. Until this chunk, the
+    // bytes not released were all in #held (or #open already).
+    if (this.#pos - at <= this.#window) this.#open = undefined;
+    else {
+      if (this.#open === undefined) {
+        this.#open = new TailBuffer(MAX_LINE_BYTES);
+        this.#open.push(this.#held.bytes());
+      }
+      this.#open.push(chunk);
+    }
     this.#held.push(chunk);
     if (out.length === 0) return EMPTY;
     return out.length === 1 ? out[0]! : Buffer.concat(out);

@@ -9,7 +9,7 @@ export type WorkflowCommand =
   | { kind: "endgroup" };
 
 /** A line longer than this is not a command (and is not held in memory waiting for its end). */
-const MAX_LINE_BYTES = 64 * 1024;
+export const MAX_LINE_BYTES = 64 * 1024;
 
 const COLONS = Buffer.from("::");
 const ADD_MASK = "::add-mask::";

@@ -177,6 +177,18 @@ describe("Redactor on random and pathological input", () => {
     assert.equal(redactor.end().toString(), "");
   });
 
+  test("a value added whose occurrence begins deep in a masked region still open is masked to its end", () => {
+    // The region of abab (repeated end to end) is longer than the 3 bytes held for abab; the added value
+    // began inside it, and its end is still to come.
+    for (const repeats of [2, 10, 5000]) {
+      const redactor = new Redactor(["abab"]);
+      const out = [redactor.push(Buffer.from(`xx${"ab".repeat(repeats)}`))];
+      redactor.add(`${"ba".repeat(repeats - 1)}bXYZW`);
+      out.push(redactor.push(Buffer.from("XYZW end")), redactor.end());
+      assert.equal(Buffer.concat(out).toString(), "xx*** end", `${repeats} repeats`);
+    }
+  });
+
   test("a value added after a flush leaves the secret whose beginning the flush released masked", () => {
     const redactor = new Redactor(["hunter22-value"]);
     assert.equal(redactor.push(Buffer.from("use h")).toString(), "use ");
