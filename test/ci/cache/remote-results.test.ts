@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { JobResults } from "../../../src/ci/cache/job-results.js";
+import { RemoteCacheClient } from "../../../src/ci/cache/remote-client.js";
 import { RemoteResults } from "../../../src/ci/cache/remote-results.js";
 import type { ArtifactFile } from "../../../src/ci/cache/result-artifact.js";
 import { parsePipeline } from "../../../src/ci/pipeline/parse.js";
@@ -206,4 +207,20 @@ test("a link that points outside the workspace is refused", async () => {
     { path: "out/l", kind: "link", target: "../out/app" },
   ]);
   assert.equal(typeof (await fetchOf(hash)), "number", "a link within the workspace is kept");
+});
+
+test("a server that has nothing on HEAD and then fails the PUT is a status error that names no token", async () => {
+  const client = new RemoteCacheClient({ url, team: "team", tokenSecret: "T", signatureKeySecret: null, timeoutMs: 10_000 }, TOKEN);
+  const methods: string[] = [];
+  const hash = "3".repeat(64);
+  answers.set(hash, (request, response) => {
+    methods.push(request.method!);
+    request.resume();
+    response.writeHead(request.method === "PUT" ? 500 : 404).end();
+  });
+  assert.equal(await client.has(hash, AbortSignal.timeout(10_000)), false);
+  await assert.rejects(client.put(hash, Buffer.from("bytes"), null, AbortSignal.timeout(10_000)), (error: any) => {
+    return error.code === "QUIRE_ERR_REMOTE_CACHE_STATUS" && !error.message.includes(TOKEN);
+  });
+  assert.deepEqual(methods, ["HEAD", "PUT"]);
 });
