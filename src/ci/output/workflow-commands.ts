@@ -69,8 +69,9 @@ export class WorkflowCommandScanner {
   get maskInProgress(): boolean {
     if (this.#partialBytes === 0 || this.#overlong || this.#reader.stopped) return false;
     const first = this.#partial[0]![0]!;
-    // Most lines begin with neither a colon, an escape nor a space: no string is made for them.
-    if (first !== COLON && first !== 0x1b && first !== 0x20 && first !== 0x09) return false;
+    // Most lines begin with a printable ASCII byte other than a colon, which no command does after what
+    // commandPart() strips (escapes, and spaces: ASCII's, `\r` included, and Unicode's): no string is made for them.
+    if (first > 0x20 && first < 0x7f && first !== COLON) return false;
     const head: Buffer[] = [];
     let bytes = 0;
     for (const part of this.#partial) {

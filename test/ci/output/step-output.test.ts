@@ -5,8 +5,9 @@ import { test } from "node:test";
 import { StepOutput } from "../../../src/ci/output/step-output.js";
 import type { WorkflowCommand } from "../../../src/ci/output/workflow-commands.js";
 
-const TEXT = "before\r\n::add-mask::hunter22-value\r\nuse hunter22-value\r\n\x1b[32m::add-mask::second-secret\r\nsecond-secret end";
-const REDACTED = "before\r\n::add-mask::***\r\nuse ***\r\n\x1b[32m::add-mask::***\r\n*** end";
+const TEXT =
+  "before\r\n::add-mask::hunter22-value\r\nuse hunter22-value\r\n\x1b[32m::add-mask::second-secret\r\n\r\u00a0::add-mask::third-secret\r\nsecond-secret third-secret end";
+const REDACTED = "before\r\n::add-mask::***\r\nuse ***\r\n\x1b[32m::add-mask::***\r\n\r\u00a0::add-mask::***\r\n*** *** end";
 
 /** The log of `text` read in `pieces` (each a piece's length; the rest in one). */
 function logOf(text: string, pieces: number[]): { log: string; masks: string[] } {
@@ -27,7 +28,7 @@ test("a masked value is redacted from its own line and after, split in two at ev
   for (let cut = 0; cut <= Buffer.byteLength(TEXT); cut++) {
     const { log, masks } = logOf(TEXT, [cut]);
     assert.equal(log, REDACTED, `split at ${cut}`);
-    assert.deepEqual(masks, ["hunter22-value", "second-secret"]);
+    assert.deepEqual(masks, ["hunter22-value", "second-secret", "third-secret"]);
   }
 });
 
