@@ -20,8 +20,13 @@ export function pageToken(path: string): string {
   return token;
 }
 
-/** Compares in constant time: how long a wrong guess takes says nothing about the token. */
+/**
+ * Compares in constant time: how long a wrong guess takes says nothing about the token. The bytes are
+ * compared, not the characters: a guess of as many characters, some not ASCII, is longer in bytes.
+ */
 export function sameToken(given: string | undefined, token: string): boolean {
-  if (given === undefined || given.length !== token.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(token));
+  if (given === undefined) return false;
+  const bytes = Buffer.from(given);
+  const expected = Buffer.from(token);
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
 }
