@@ -11,7 +11,7 @@ export type Verdict =
   | { allow: true }
   /** The token came in the URL: set the cookie and send the browser to the same place without it. */
   | { allow: false; status: 303; location: string; cookie: string }
-  | { allow: false; status: 401 | 403 | 421; message: string };
+  | { allow: false; status: 400 | 401 | 403 | 421; message: string };
 
 /** The names the page answers to: anything else is a page on another name that resolved to us. */
 export function allowedHosts(port: number): string[] {
@@ -19,12 +19,19 @@ export function allowedHosts(port: number): string[] {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+/**
+ * A path (origin-form), and not one starting with `//` or `/\`, which URL parsing reads as another host:
+ * an absolute-form target (`GET http://evil/`) names the host in place of the Host header, unchecked.
+ */
+const PATH_TARGET = /^\/(?![/\\])/;
 
 export function checkRequest(request: IncomingMessage, port: number, token: string): Verdict {
   const hosts = allowedHosts(port);
   const host = request.headers.host;
   if (host === undefined || !hosts.includes(host.toLowerCase()))
     return { allow: false, status: 421, message: `this page is served as ${hosts.join(", ")} only` };
+  if (!PATH_TARGET.test(request.url ?? ""))
+    return { allow: false, status: 400, message: "ask for a path of this page, as in GET /api/runs" };
   if (!SAFE_METHODS.has(request.method ?? "")) {
     // No Origin is refused too: every browser sends one with a POST, and the page sends nothing else.
     const origin = request.headers.origin;
@@ -40,7 +47,8 @@ export function checkRequest(request: IncomingMessage, port: number, token: stri
     return {
       allow: false,
       status: 303,
-      location: `${url.pathname}${url.search}`,
+      // One leading slash: `//name` in a Location is another site (a target like /x/..//name ends so).
+      location: `${url.pathname.replace(/^\/+/, "/")}${url.search}`,
       cookie: `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`,
     };
   }
