@@ -19,6 +19,9 @@ export interface ApiParts {
   files: Map<string, StaticFile>;
 }
 
+/** The most event streams and followed logs open at once, from every tab: each holds a socket and a ci watch. */
+export const MAX_STREAMS = 64;
+
 const RUN_PATH = /^\/api\/runs\/([0-9]{1,15})(\/[a-z]+)?$/;
 
 export async function serveApi(parts: ApiParts, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -31,6 +34,7 @@ export async function serveApi(parts: ApiParts, request: IncomingMessage, respon
   if (get && file && path !== "/") return sendFile(response, file);
   if (get && path === "/api/runs") return sendJson(response, 200, (await (await parts.ci.client()).list(LIST_LIMIT)).map(runSummary));
   if (get && path === "/api/runs/events") {
+    if (full(parts)) return sendFull(response);
     const stream = new EventStream(response, () => leave());
     const leave = parts.list.add(stream);
     return;
@@ -41,6 +45,7 @@ export async function serveApi(parts: ApiParts, request: IncomingMessage, respon
   const what = match[2] ?? "";
   if (get && what === "") return sendJson(response, 200, runDetail(await (await parts.ci.client()).get(id)));
   if (get && what === "/events") {
+    if (full(parts)) return sendFull(response);
     const stream = new EventStream(response, () => leave());
     const leave = parts.runs.stream(id, stream);
     return;
@@ -57,6 +62,7 @@ export async function serveApi(parts: ApiParts, request: IncomingMessage, respon
  * the log is now, `X-Log-From` where the bytes sent start, `X-Log-Live` whether the step still runs.
  */
 async function serveLog(parts: ApiParts, id: number, query: URLSearchParams, request: IncomingMessage, response: ServerResponse) {
+  if (query.get("follow") === "1" && full(parts)) return sendFull(response);
   const job = query.get("job") ?? "";
   const index = whole(query.get("step"));
   const run = await (await parts.ci.client()).get(id);
@@ -90,6 +96,15 @@ async function serveLog(parts: ApiParts, id: number, query: URLSearchParams, req
     "X-Log-Live": String(isStepLive(run, job, index)),
   });
   response.end(request.method === "HEAD" ? undefined : bytes);
+}
+
+/** As many streams are open as may be (the list's, the runs', followed logs: each listens to a run feed). */
+function full(parts: ApiParts): boolean {
+  return parts.list.listeners + parts.runs.listeners >= MAX_STREAMS;
+}
+
+function sendFull(response: ServerResponse): void {
+  sendError(response, 503, `the runs page has ${MAX_STREAMS} live streams open already; close a tab of it and reload this one`);
 }
 
 function whole(text: string | null): number | undefined {
