@@ -9,8 +9,12 @@ export const COOKIE_NAME = "quire_page";
 
 export type Verdict =
   | { allow: true }
-  /** The token came in the URL: set the cookie and send the browser to the same place without it. */
-  | { allow: false; status: 303; location: string; cookie: string }
+  /**
+   * The token came in the URL: set the cookie and send the browser to the same place without it, from a
+   * page of this origin (exchangePage): a redirect would keep the navigation the launcher file began,
+   * cross-site, and the browser would not send the SameSite=Strict cookie on it.
+   */
+  | { allow: false; status: 200; location: string; cookie: string }
   | { allow: false; status: 400 | 401 | 403 | 421; message: string };
 
 /** The names the page answers to: anything else is a page on another name that resolved to us. */
@@ -46,7 +50,7 @@ export function checkRequest(request: IncomingMessage, port: number, token: stri
     url.searchParams.delete("token");
     return {
       allow: false,
-      status: 303,
+      status: 200,
       // One leading slash: `//name` in a Location is another site (a target like /x/..//name ends so).
       location: `${url.pathname.replace(/^\/+/, "/")}${url.search}`,
       cookie: `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`,

@@ -1,5 +1,6 @@
 // The page's HTML and CSS. The HTML is a shell the script fills in (src/web/page/main.ts); it holds no
-// data, so there is nothing in it to escape.
+// data, so there is nothing in it to escape. And the page that takes the browser on after the token
+// exchange, which holds only a path of this page, escaped.
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -17,6 +18,16 @@ export const PAGE_HTML = `<!doctype html>
 </body>
 </html>
 `;
+
+/**
+ * The answer to the URL with the token: it moves the browser on to `location` (a path of this page) with
+ * a refresh, which the CSP allows where a script would not, and which the browser makes from this
+ * origin, so that the cookie set with it is sent.
+ */
+export function exchangePage(location: string): string {
+  const url = location.replace(/[&"'<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>quire runs</title><a href="${url}">quire runs</a>\n`;
+}
 
 export const PAGE_CSS = `
 :root { color-scheme: light dark; --fg: #1f2328; --bg: #fff; --muted: #656d76; --line: #d0d7de; --panel: #f6f8fa;

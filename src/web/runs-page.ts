@@ -9,6 +9,7 @@ import { WebPortMismatchError } from "./errors.js";
 import { ListFeed, RunFeeds } from "./feeds.js";
 import { checkRequest, SECURITY_HEADERS } from "./guard.js";
 import { listenOnLoopback, type Listening } from "./listen.js";
+import { exchangePage } from "./page-files.js";
 import { staticFiles } from "./static-files.js";
 import { pageToken } from "./token.js";
 
@@ -81,9 +82,15 @@ export class RunsPage {
   #serve(request: IncomingMessage, response: ServerResponse, port: number, token: string): void {
     const verdict = checkRequest(request, port, token);
     if (!verdict.allow) {
-      if (verdict.status === 303) {
-        response.writeHead(303, { ...SECURITY_HEADERS, Location: verdict.location, "Set-Cookie": verdict.cookie });
-        return void response.end();
+      if (verdict.status === 200) {
+        const body = Buffer.from(exchangePage(verdict.location));
+        response.writeHead(200, {
+          ...SECURITY_HEADERS,
+          "Content-Type": "text/html; charset=utf-8",
+          "Content-Length": body.length,
+          "Set-Cookie": verdict.cookie,
+        });
+        return void response.end(body);
       }
       return sendError(response, verdict.status, verdict.message);
     }

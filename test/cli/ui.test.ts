@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
-import { http } from "../helpers/runs-page.js";
+import { exchangedTo, http } from "../helpers/runs-page.js";
 
 let daemon: TestDaemon;
 const bin = mkdtempSync(join(tmpdir(), "quire-opener-"));
@@ -31,7 +31,7 @@ describe("quirectl ui", () => {
     const again = await quirectlJson(daemon.home, ["ui", "--no-open"]);
     assert.equal(again.url, url.href);
     assert.equal(again.port, Number(url.port));
-    assert.equal((await http(Number(url.port), `/?token=${url.searchParams.get("token")}`)).status, 303);
+    assert.equal(exchangedTo(await http(Number(url.port), `/?token=${url.searchParams.get("token")}`)), "/");
   });
 
   test("opens the default browser on a launcher file only its owner can read", {

@@ -51,3 +51,13 @@ export function http(
     req.end();
   });
 }
+
+/**
+ * Where the answer to a URL with the token sends the browser (its refresh), or undefined when it is not
+ * that answer. The page holds nothing else: not the token.
+ */
+export function exchangedTo(answer: HttpAnswer): string | undefined {
+  if (answer.status !== 200 || !answer.headers["set-cookie"]) return undefined;
+  const target = /<meta http-equiv="refresh" content="0;url=([^"]*)">/.exec(answer.body.toString())?.[1];
+  return target?.replace(/&#([0-9]+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
