@@ -35,6 +35,7 @@ export async function benchUi(daemon: TestDaemon, quick: boolean): Promise<void>
     const { url, token } = await web.open();
     const page = await browser.context.newPage();
     await page.goto(`${url}?token=${token}`);
+    await page.waitForURL(url);
     /** Milliseconds from navigating to the run's page until the last line of its log is drawn. */
     const open = async (id: number, last: number) => {
       const start = performance.now();

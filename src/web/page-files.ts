@@ -26,7 +26,7 @@ export const PAGE_HTML = `<!doctype html>
  */
 export function exchangePage(location: string): string {
   const url = location.replace(/[&"'<>]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>quire runs</title><a href="${url}">quire runs</a>\n`;
+  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>quire runs</title><link rel="icon" href="data:,"><a href="${url}">quire runs</a>\n`;
 }
 
 export const PAGE_CSS = `

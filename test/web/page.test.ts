@@ -43,6 +43,8 @@ before(async () => {
   page.on("pageerror", (error) => pageErrors.push(error.message));
   page.on("console", (message) => message.type() === "error" && pageErrors.push(message.text()));
   await page.goto(site.url);
+  // The answer to the URL with the token refreshes to the page without it: in once that has loaded.
+  await page.waitForURL(`http://127.0.0.1:${site.port}/`);
 });
 after(async () => {
   await browser?.close();
@@ -172,6 +174,60 @@ describe("a step's log", () => {
     gate.open();
     await page.waitForFunction(() => document.querySelector(".log .xterm-rows")?.textContent?.includes("after the gate"));
     await page.waitForSelector('[data-run-state="complete"]');
+  });
+
+  test("keeps links, titles, the clipboard and DCS inert when their sequences come split across the stream", async () => {
+    const dir = repos.make();
+    const [first, second] = [new Gate(dir, "first"), new Gate(dir, "second")];
+    writeFiles(dir, {
+      "quire.yml": [
+        "name: split",
+        "jobs:",
+        "  split:",
+        "    steps:",
+        "      - name: print",
+        "        run: |",
+        "          printf 'part one\\n\\033]8;;https://evil.exa'",
+        `          ${first.wait}`,
+        "          printf 'mple/\\007split link\\033]8;;\\007\\n\\033]0;split-ti'",
+        `          ${second.wait}`,
+        "          printf 'tle\\007\\033]52;c;cHduZWQ=\\007\\033P$qm\\033\\\\part two\\n'",
+      ].join("\n"),
+    });
+    const id = await submit(join(dir, "quire.yml"));
+    let popups = 0;
+    let dialogs = 0;
+    const popup = () => popups++;
+    const dialog = () => dialogs++;
+    browser.context.on("page", popup);
+    page.on("dialog", dialog);
+    try {
+      await page.goto(`http://127.0.0.1:${site.port}/runs/${id}`);
+      await page.waitForSelector('li[data-step="split/0"][data-state="active"]');
+      await page.locator('li[data-step="split/0"]').click();
+      await page.locator(".log .xterm-rows", { hasText: "part one" }).waitFor();
+      first.open();
+      await page.locator(".log .xterm-rows", { hasText: "split link" }).waitFor();
+      second.open();
+      await page.locator(".log .xterm-rows", { hasText: "part two" }).waitFor();
+      const text = await terminalText();
+      assert.ok(!/evil|split-ti|tle|cHduZWQ|\$qm/.test(text), text);
+      assert.equal(await page.title(), `quire run #${id}`);
+      assert.equal(await page.locator('a[href*="evil"]').count(), 0);
+      const box = (await page.locator(".log .xterm-rows span", { hasText: "split link" }).boundingBox())!;
+      await page.mouse.move(box.x + 5, box.y + box.height / 2);
+      await page.mouse.click(box.x + 5, box.y + box.height / 2);
+      await page.keyboard.down("Control");
+      await page.mouse.click(box.x + 5, box.y + box.height / 2);
+      await page.keyboard.up("Control");
+      assert.equal(popups + dialogs, 0, "the split OSC 8 link opens nothing and asks nothing");
+      await page.waitForSelector('[data-run-state="complete"]');
+    } finally {
+      browser.context.off("page", popup);
+      page.off("dialog", dialog);
+      first.open();
+      second.open();
+    }
   });
 
   test("of a step printing as fast as its terminal goes keeps the tab answering, and ends drawn to its last line", async () => {
