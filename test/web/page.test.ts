@@ -230,6 +230,22 @@ describe("a step's log", () => {
     }
   });
 
+  test("names holding bidi controls show them as their codes, so nothing after them is drawn reversed", async () => {
+    const { file } = pipelineRepo(() => [
+      "name: bidi",
+      "jobs:",
+      "  names:",
+      "    steps:",
+      '      - name: "invoice\\u202Efdp.exe"',
+      "        run: echo named",
+    ]);
+    const id = await submit(file, true);
+    await page.goto(`http://127.0.0.1:${site.port}/runs/${id}`);
+    const text = await page.locator('li[data-step="names/0"]').textContent();
+    assert.ok(text?.includes("invoice<U+202E>fdp.exe"), text ?? "");
+    assert.ok(!text?.includes("\u202E"), text ?? "");
+  });
+
   test("of a step printing as fast as its terminal goes keeps the tab answering, and ends drawn to its last line", async () => {
     const { file, gate } = pipelineRepo((g) => [
       "name: flood",

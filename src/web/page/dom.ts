@@ -29,9 +29,16 @@ function fill<E extends Element>(element: E, attributes: Attributes, children: C
   }
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    element.append(typeof child === "object" ? child : document.createTextNode(String(child)));
+    element.append(typeof child === "object" ? child : document.createTextNode(visible(String(child))));
   }
   return element;
+}
+
+/** Bidi controls: a name holding one could reorder what is drawn after it (`evil\u202Etxt.exe`), so each shows as its code. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function visible(text: string): string {
+  return text.replace(BIDI_CONTROLS, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}>`);
 }
 
 /** Replaces everything in `element` with `children`. */
