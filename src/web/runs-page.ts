@@ -1,6 +1,6 @@
 // The runs page: an HTTP server on loopback whose every request passes the guard (src/web/guard.ts), and
 // which reads runs from the ci service as any client does (it never opens the run store).
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Places } from "../core/places.js";
 import { sendError, sendFailure, serveApi, type ApiParts } from "./api.js";
@@ -8,6 +8,7 @@ import { CiLink } from "./ci-link.js";
 import { WebPortMismatchError } from "./errors.js";
 import { ListFeed, RunFeeds } from "./feeds.js";
 import { checkRequest, SECURITY_HEADERS } from "./guard.js";
+import { lastPort, rememberPort } from "./last-port.js";
 import { listenOnLoopback, type Listening } from "./listen.js";
 import { exchangePage } from "./page-files.js";
 import { staticFiles } from "./static-files.js";
@@ -74,8 +75,15 @@ export class RunsPage {
     const token = pageToken(this.tokenFile);
     this.#parts = { ci: this.#ci, list: this.#list, runs: this.#runs, files: staticFiles() };
     let bound = port;
-    const listening = await listenOnLoopback((request, response) => this.#serve(request, response, bound, token), port);
+    const handler: RequestListener = (request, response) => this.#serve(request, response, bound, token);
+    const portFile = join(this.#places.dataDir, "web.port");
+    const last = port === 0 ? lastPort(portFile) : undefined;
+    // The port last served on, if it is free still; else a free one.
+    const listening = await (last
+      ? listenOnLoopback(handler, last).catch(() => listenOnLoopback(handler, 0))
+      : listenOnLoopback(handler, port));
     bound = listening.port;
+    rememberPort(portFile, bound);
     return { listening, token };
   }
 

@@ -1,9 +1,11 @@
 // The runs page against requests a hostile peer makes on purpose, over raw HTTP: a token that is not
 // ASCII, a request target that is not a path (absolute-form, `//name`), a token exchange that would send
-// the browser to another site, paths that climb out of the page's files, and a flood of event streams.
+// the browser to another site, paths that climb out of the page's files, a flood of event streams, and
+// the web backend killed while it serves one.
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { adminCall, AdminOp } from "../../src/client/admin-calls.js";
 import { MAX_STREAMS } from "../../src/web/api.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { eventually } from "../helpers/eventually.js";
@@ -91,8 +93,25 @@ describe("event streams", () => {
   });
 });
 
+describe("the web backend killed mid-stream", () => {
+  test("ends the stream it served, and is served again on the same port with the same token", async () => {
+    for (const flood of open.splice(0)) flood.destroy();
+    const stream = await eventually(() => eventStream("/api/runs/events").catch(() => undefined), "the flood's streams to close");
+    const ended = new Promise<void>((resolve) => stream.response.once("close", resolve));
+    const { status } = await adminCall(AdminOp.STATUS, { home: daemon.home, timeoutMs: 10_000 });
+    const web = status!.backends.find((b) => b.service === "web" && b.pid > 0);
+    assert.ok(web, "the web backend runs");
+    process.kill(web.pid, "SIGKILL");
+    await ended;
+    stream.destroy();
+    const again = await runsPage(daemon.home);
+    assert.deepEqual([again.port, again.token], [page.port, page.token], "a tab open on the page finds it again");
+    assert.equal((await http(page.port, "/api/runs", withCookie())).status, 200);
+  });
+});
+
 /** Opens `path` as an event stream and resolves once its status is in (rejects on another than `status`). */
-function eventStream(path: string, status = 200): Promise<{ destroy(): void }> {
+function eventStream(path: string, status = 200): Promise<{ response: IncomingMessage; destroy(): void }> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: "127.0.0.1", port: page.port, path, headers: { Host: `127.0.0.1:${page.port}`, Cookie: page.cookie } },
@@ -102,7 +121,7 @@ function eventStream(path: string, status = 200): Promise<{ destroy(): void }> {
           return reject(new Error(`${path}: ${res.statusCode}, not ${status}`));
         }
         res.resume();
-        resolve({ destroy: () => req.destroy() });
+        resolve({ response: res, destroy: () => req.destroy() });
       },
     );
     req.on("error", reject);
