@@ -3,6 +3,7 @@ import { close, ftruncateSync, mkdirSync, openSync, watch, writeSync, writevSync
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { isDiskFull } from "../disk-space.js";
+import { watchBursts } from "../watch-bursts.js";
 import { LogClosedError, LogFileError } from "./errors.js";
 import { Redactor } from "./redact.js";
 import { TailBuffer } from "../../runtime/tail-buffer.js";
@@ -298,6 +299,8 @@ class Wakeup {
   #watch(): void {
     try {
       this.#watcher = watch(this.#directory, { persistent: false }, (_event, file) => {
+        // Its events share the process's inotify queue with the tree watchers', which must hear of a flood.
+        watchBursts.count();
         if (!file || file === this.#name) this.#wake();
       });
       this.#watcher.on("error", () => this.#watcher?.close());

@@ -7,14 +7,17 @@
 // change finished before `changesSince` was called has been recorded (`settle`). A directory is watched
 // before it is listed, so what is made in it meanwhile is either listed or seen; a directory that appears
 // (made, or moved in) is reported as a whole (`dir/`: git looks at everything under it), and one that
-// goes, too. A moment is a token `<watcher>:<sequence>`: a token of another watcher (this one restarted,
-// or the daemon did) is answered with "everything", so changes made while nothing watched are never lost.
+// goes, too; the root itself is held open, so a root removed or replaced (moved away and cloned again at
+// the same path) breaks the watcher. A moment is a token `<watcher>:<sequence>`: a token of another
+// watcher (this one restarted, or the daemon did) is answered with "everything", so changes made while
+// nothing watched are never lost.
 // Whatever goes wrong (no more inotify watches, too many directories, a watch that fails, a queue that
-// may have overflowed) breaks the watcher: it answers "everything" from then on and `TreeWatchers` makes
-// a new one.
+// may have overflowed: watch-bursts.ts) breaks the watcher: it answers "everything" from then on and
+// `TreeWatchers` makes a new one.
 import { randomBytes } from "node:crypto";
-import { type FSWatcher, lstatSync, readFileSync, readdirSync, realpathSync, watch } from "node:fs";
+import { closeSync, type FSWatcher, fstatSync, lstatSync, openSync, readdirSync, realpathSync, statSync, watch } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { type BurstListener, kernelBurstLimit, watchBursts } from "../watch-bursts.js";
 
 /** What changed since a token: the paths relative to the root (with `/`; a directory as `dir/`), or null for "anything may have". */
 export interface Changes {
@@ -36,60 +39,18 @@ export interface TreeWatcherOptions {
 
 const DEFAULT_MAX_DIRECTORIES = 20_000;
 const DEFAULT_MAX_PATHS = 100_000;
-
-/**
- * When the kernel's inotify queue is full it drops events and queues one IN_Q_OVERFLOW, which libuv
- * discards: Node never says events were lost. But libuv reads the queue whole in one poll phase, so an
- * overflow shows as one turn of the event loop bringing about as many events as the queue holds. The
- * watchers of a process share one inotify instance, so such a turn breaks all of them (each answers
- * "everything" once, and the next snapshot stats the whole tree, as without a watcher).
- */
-class EventBursts {
-  readonly #watchers = new Set<TreeWatcher>();
-  #events = 0;
-  #counting = false;
-
-  add(watcher: TreeWatcher): void {
-    this.#watchers.add(watcher);
-  }
-
-  delete(watcher: TreeWatcher): void {
-    this.#watchers.delete(watcher);
-  }
-
-  /** Counts one event; true when this turn's events are a burst of `limit` or more (every watcher is broken then). */
-  count(limit: number): boolean {
-    if (!this.#counting) {
-      this.#counting = true;
-      setImmediate(() => {
-        this.#counting = false;
-        this.#events = 0;
-      });
-    }
-    if (++this.#events < limit) return false;
-    for (const watcher of [...this.#watchers]) watcher.close();
-    return true;
-  }
-}
-
-const bursts = new EventBursts();
-
-function kernelQueueBurst(): number {
-  try {
-    return Math.max(1, Math.floor(Number(readFileSync("/proc/sys/fs/inotify/max_queued_events", "utf8")) / 2)) || 8192;
-  } catch {
-    return 8192;
-  }
-}
+const UNWATCHABLE_RETRY_MS = 10 * 60_000;
 
 /** Watches one work tree (`root`, absolute, symlinks resolved), leaving out every `.git` directory. */
-export class TreeWatcher {
+export class TreeWatcher implements BurstListener {
   readonly root: string;
   readonly #id = randomBytes(6).toString("hex");
   readonly #skip: Set<string>;
   readonly #maxDirectories: number;
   readonly #maxPaths: number;
-  readonly #overflowBurst: number;
+  readonly burstLimit: number;
+  /** The root directory itself, held open: a root removed or replaced (moved away, cloned again) is noticed by it. */
+  #rootFd: number | undefined;
   readonly #watches = new Map<string, FSWatcher>();
   // Each changed path with the sequence number of its latest change.
   readonly #changed = new Map<string, number>();
@@ -103,8 +64,13 @@ export class TreeWatcher {
     this.#skip = new Set((options.skip ?? []).map(realPathOrSelf));
     this.#maxDirectories = options.maxDirectories ?? DEFAULT_MAX_DIRECTORIES;
     this.#maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
-    this.#overflowBurst = options.overflowBurst ?? kernelQueueBurst();
-    bursts.add(this);
+    this.burstLimit = options.overflowBurst ?? kernelBurstLimit();
+    watchBursts.listen(this);
+    try {
+      this.#rootFd = openSync(root, "r");
+    } catch {
+      this.#break();
+    }
     this.#watchTree(root);
   }
 
@@ -116,6 +82,7 @@ export class TreeWatcher {
   /** What changed since `token` (undefined: since ever, i.e. everything), once every change made before this call is recorded. */
   async changesSince(token: string | undefined): Promise<Changes> {
     await settle();
+    if (!this.#rootIsSame()) this.#break();
     const now = `${this.#id}:${this.#sequence}`;
     const since = this.#sinceOf(token);
     if (this.#broken || since === undefined) return { now, paths: null };
@@ -130,12 +97,33 @@ export class TreeWatcher {
     return { now, paths };
   }
 
+  /** A burst of events in one turn: some may have been lost, so nothing this watcher says can be trusted. */
+  onBurst(): void {
+    this.#break();
+  }
+
   close(): void {
-    bursts.delete(this);
+    watchBursts.unlisten(this);
+    if (this.#rootFd !== undefined) closeSync(this.#rootFd);
+    this.#rootFd = undefined;
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
     this.#changed.clear();
     this.#broken = true;
+  }
+
+  // Its watches are on the inodes the root had: a root deleted, or moved away and made again at the same
+  // path, would be silent (nothing above it is watched). Inode numbers are reused at once, so the test is
+  // that the inode held open is still linked and is still the one at the path.
+  #rootIsSame(): boolean {
+    if (this.#rootFd === undefined) return false;
+    try {
+      const held = fstatSync(this.#rootFd);
+      const there = statSync(this.root);
+      return held.nlink > 0 && held.ino === there.ino && held.dev === there.dev;
+    } catch {
+      return false;
+    }
   }
 
   #sinceOf(token: string | undefined): number | undefined {
@@ -177,7 +165,8 @@ export class TreeWatcher {
   }
 
   #onEvent(dir: string, event: string, name: string | Buffer | null): void {
-    if (this.#broken || bursts.count(this.#overflowBurst)) return;
+    watchBursts.count();
+    if (this.#broken) return;
     if (name === null) return this.#break();
     const full = join(dir, name.toString());
     const path = relative(this.root, full).split(sep).join("/");
@@ -208,6 +197,11 @@ export class TreeWatcher {
 /** The watchers of the work trees quire snapshots, one per root, at most `max` (the least recently used goes). */
 export class TreeWatchers {
   readonly #watchers = new Map<string, TreeWatcher>();
+  /**
+   * Roots that could not be watched (too many directories, out of inotify watches), with when to try
+   * again: walking a tree that big is a synchronous pause of the backend, not to be paid every snapshot.
+   */
+  readonly #unwatchable = new Map<string, number>();
   readonly #max: number;
   readonly #options: TreeWatcherOptions;
 
@@ -222,8 +216,13 @@ export class TreeWatchers {
     this.#watchers.delete(root);
     if (watcher === undefined || !watcher.working) {
       watcher?.close();
+      if ((this.#unwatchable.get(root) ?? 0) > Date.now()) return undefined;
       watcher = new TreeWatcher(root, this.#options);
-      if (!watcher.working) return undefined;
+      if (!watcher.working) {
+        this.#unwatchable.set(root, Date.now() + UNWATCHABLE_RETRY_MS);
+        return undefined;
+      }
+      this.#unwatchable.delete(root);
     }
     this.#watchers.set(root, watcher);
     for (const [old, oldest] of this.#watchers) {

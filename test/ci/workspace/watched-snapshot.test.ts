@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { followLog } from "../../../src/ci/output/log-file.js";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
 import { type GitSnapshot, snapshotSource } from "../../../src/ci/workspace/snapshot.js";
 import { TreeWatcher, TreeWatchers } from "../../../src/ci/workspace/tree-watcher.js";
@@ -187,7 +188,8 @@ test("a burst of events as big as the kernel's queue breaks every watcher, which
   quiet.close();
 
   const watcher = new TreeWatcher(repo, { overflowBurst: 100 });
-  const bystander = new TreeWatcher(repo);
+  // Another tree, where nothing happens: the burst elsewhere fills the queue its events would go to.
+  const bystander = new TreeWatcher(repos.make(files(8)), { overflowBurst: 100 });
   try {
     const before = await watcher.changesSince(undefined);
     const alsoBefore = await bystander.changesSince(undefined);
@@ -198,5 +200,53 @@ test("a burst of events as big as the kernel's queue breaks every watcher, which
   } finally {
     watcher.close();
     bystander.close();
+  }
+});
+
+// Nothing above the root is watched: a root moved away or removed and then made again at the same path
+// (a fresh clone) would be silent, its watches left on the old inodes.
+test("a work tree moved away or removed and cloned again at the same path is snapshotted as it now is", async () => {
+  for (const replace of ["moved away", "removed"]) {
+    const origin = repos.make({ ...files(1200), "package.json": '{"v":1}\n' });
+    const repo = `${origin}-clone`;
+    git(repos.dir("."), "clone", "-q", origin, repo);
+    const by = watchers();
+    assert.equal(await watchedTree(repo, by), await fullTree(repo));
+    if (replace === "moved away") renameSync(repo, `${repo}.old`);
+    else rmSync(repo, { recursive: true, force: true });
+    git(repos.dir("."), "clone", "-q", origin, repo);
+    assert.equal(await watchedTree(repo, by), await fullTree(repo), `${replace}: the fresh clone`);
+    // Stamped an hour ago, as in the first test: only the watcher's report makes git look at them again.
+    for (const [path, content] of [
+      ["package.json", '{"v":2}\n'],
+      ["d0/f0.txt", "edited\n"],
+    ]) {
+      writeOld(repo, { [path!]: content! });
+      assert.equal(await watchedTree(repo, by), await fullTree(repo), `${replace}: ${path} edited in the fresh clone`);
+    }
+  }
+});
+
+test("a burst of events a log follower sees breaks the tree watchers too: they share one inotify queue", async () => {
+  const repo = repos.make(files(8));
+  const logs = repos.dir("burst-logs");
+  const log = join(logs, "step.log");
+  writeFileSync(log, "");
+  const watcher = new TreeWatcher(repo, { overflowBurst: 100 });
+  const stop = new AbortController();
+  const following = followLog(
+    log,
+    () => {},
+    () => true,
+    stop.signal,
+  );
+  try {
+    const before = await watcher.changesSince(undefined);
+    for (let i = 0; i < 150; i++) writeFileSync(join(logs, `other${i}.log`), "x\n");
+    assert.equal((await watcher.changesSince(before.now)).paths, null);
+  } finally {
+    stop.abort();
+    await following;
+    watcher.close();
   }
 });
