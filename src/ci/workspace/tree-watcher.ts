@@ -15,7 +15,18 @@
 // may have overflowed: watch-bursts.ts) breaks the watcher: it answers "everything" from then on and
 // `TreeWatchers` makes a new one.
 import { randomBytes } from "node:crypto";
-import { closeSync, type FSWatcher, fstatSync, lstatSync, openSync, readdirSync, realpathSync, statSync, watch } from "node:fs";
+import {
+  closeSync,
+  type FSWatcher,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  watch,
+} from "node:fs";
 import { join, relative, sep } from "node:path";
 import { type BurstListener, kernelBurstLimit, watchBursts } from "../watch-bursts.js";
 
@@ -29,7 +40,7 @@ export interface Changes {
 export interface TreeWatcherOptions {
   /** Directories (absolute) left unwatched: what the snapshot leaves out anyway (quire's home). */
   skip?: readonly string[];
-  /** At most this many directories are watched; a tree with more gets no watcher (default 20,000). */
+  /** At most this many directories are watched; a tree with more gets no watcher (default: defaultMaxDirectories()). */
   maxDirectories?: number;
   /** At most this many distinct changed paths are remembered; past it, the answer is "everything" (default 100,000). */
   maxPaths?: number;
@@ -37,7 +48,20 @@ export interface TreeWatcherOptions {
   overflowBurst?: number;
 }
 
-const DEFAULT_MAX_DIRECTORIES = 20_000;
+/** Trees watched at once (the least recently snapshotted goes). */
+const DEFAULT_MAX_TREES = 4;
+
+/**
+ * inotify watches are the person's, shared with their editor, bundler and test runner (max_user_watches):
+ * all of quire's trees together take at most a quarter of them, and never more than 20,000 per tree.
+ */
+function defaultMaxDirectories(): number {
+  let userWatches = 65_536;
+  try {
+    userWatches = Number(readFileSync("/proc/sys/fs/inotify/max_user_watches", "utf8")) || userWatches;
+  } catch {}
+  return Math.min(20_000, Math.floor(userWatches / 4 / DEFAULT_MAX_TREES));
+}
 const DEFAULT_MAX_PATHS = 100_000;
 const UNWATCHABLE_RETRY_MS = 10 * 60_000;
 
@@ -62,7 +86,7 @@ export class TreeWatcher implements BurstListener {
   constructor(root: string, options: TreeWatcherOptions = {}) {
     this.root = root;
     this.#skip = new Set((options.skip ?? []).map(realPathOrSelf));
-    this.#maxDirectories = options.maxDirectories ?? DEFAULT_MAX_DIRECTORIES;
+    this.#maxDirectories = options.maxDirectories ?? defaultMaxDirectories();
     this.#maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
     this.burstLimit = options.overflowBurst ?? kernelBurstLimit();
     watchBursts.listen(this);
@@ -206,7 +230,7 @@ export class TreeWatchers {
   readonly #options: TreeWatcherOptions;
 
   constructor(options: TreeWatcherOptions & { max?: number } = {}) {
-    this.#max = options.max ?? 16;
+    this.#max = options.max ?? DEFAULT_MAX_TREES;
     this.#options = options;
   }
 
