@@ -324,9 +324,10 @@ export class Runner extends EventEmitter {
       void this.#executions.stop(old);
     }
     this.emit("changed", run.id);
-    // One waiting its turn in its concurrency group starts once the run in progress has ended (#admitNext).
+    // One waiting its turn in its concurrency group starts once the run in progress has ended (#admitNext);
+    // so does one that cancelled it in progress, whose steps may still be in their kill grace.
     if (created.waits) this.#noteWaiting(run.id);
-    else this.#executions.start(run.id, { secrets });
+    else if (!this.#groupBusy(run.id)) this.#executions.start(run.id, { secrets });
     return this.get(run.id);
   }
 
@@ -348,7 +349,14 @@ export class Runner extends EventEmitter {
   #admitNext(id: number): void {
     if (this.#closing) return;
     const next = this.#store.turnInGroupOf(id);
-    if (next !== undefined && next !== id) this.#executions.start(next);
+    if (next !== undefined && next !== id && !this.#groupBusy(next)) this.#executions.start(next);
+  }
+
+  /** Whether a run of run `id`'s concurrency group other than `id` still executes here (a superseded one ending). */
+  #groupBusy(id: number): boolean {
+    const group = this.#store.concurrencyGroupOf(id);
+    if (group === undefined) return false;
+    return this.#executions.ids().some((other) => other !== id && this.#store.concurrencyGroupOf(other) === group);
   }
 
   get(id: number): RunView {

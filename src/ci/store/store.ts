@@ -341,6 +341,12 @@ export class RunStore {
     return (this.#s.liveOfGroup.all(row.repo, row.group) as number[])[0];
   }
 
+  /** Run `id`'s concurrency group, as one string that tells groups of different repositories apart; undefined for none. */
+  concurrencyGroupOf(id: number): string | undefined {
+    const row = this.#s.groupOf.get(id) as { repo: string; group: string | null } | undefined;
+    return row?.group == null ? undefined : JSON.stringify([row.repo, row.group]);
+  }
+
   /** The run recorded for idempotency key `key`, in whatever state it is now. */
   runForIdempotencyKey(key: string): number | undefined {
     return this.#s.runForKey.get(key) as number | undefined;
