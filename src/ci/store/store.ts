@@ -469,7 +469,10 @@ export class RunStore {
     return row && toStepView(row);
   }
 
-  /** The newest runs first, whole. */
+  /**
+   * The newest runs first, whole; without the records of results found on the remote cache, which are newer
+   * than the runs that asked for them (they stay reachable by id, as a cached job's cached_from).
+   */
   listRuns(limit = 50): RunView[] {
     return this.#views(this.#s.newestRuns.all(limit) as RunRow[]);
   }
@@ -687,7 +690,7 @@ function prepare(db: Db) {
     jobState: p(`SELECT state FROM jobs WHERE run_id = ? AND name = ?`).pluck(),
     stepState: p(`SELECT s.state FROM steps s JOIN jobs j ON j.id = s.job_id
       WHERE j.run_id = ? AND j.name = ? AND s.attempt = ? AND s.position = ?`).pluck(),
-    newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?`),
+    newestRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE triggered_by IS NOT '${REMOTE_RESULT_TRIGGER}' ORDER BY id DESC LIMIT ?`),
     newestOfRepo: p(`SELECT r.id, r.ref, r.pipeline, r.state FROM runs r
       JOIN (SELECT max(id) AS id FROM runs WHERE repo = ? AND triggered_by <> '${REMOTE_RESULT_TRIGGER}' GROUP BY ref, pipeline) newest ON newest.id = r.id ORDER BY r.id DESC LIMIT ?`),
     liveRuns: p(`SELECT ${RUN_COLUMNS} FROM runs WHERE ${unfinished} ORDER BY id`),
