@@ -2,6 +2,8 @@
 // one run in progress and one waiting (a newer waiting run supersedes the older one), cancel-in-progress
 // supersedes the run in progress; a job's group does the same between jobs of different runs.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { eventually } from "../../helpers/eventually.js";
@@ -38,10 +40,50 @@ jobs:
       - run: echo "not in the group"
 `;
 
+// The steps of overlap.yml say on loopback when they start and when the first, told to stop (INT, then
+// TERM, then KILL after the grace), exits. The first holds its exit until a second start arrives or a
+// moment has passed, so that a second run starting while the first still runs shows as a start before the exit.
+const events: string[] = [];
+let exiting: (() => void) | undefined;
+const server = createServer((request, response) => {
+  if (request.url === "/start") {
+    events.push("start");
+    exiting?.();
+    response.end(String(events.filter((e) => e === "start").length));
+    return;
+  }
+  const timer = setTimeout(() => exiting?.(), 1_000);
+  exiting = () => {
+    exiting = undefined;
+    clearTimeout(timer);
+    events.push("exited");
+    response.end();
+  };
+});
+
+const overlap = (port: number) => `on: push
+concurrency:
+  group: overlap
+  cancel-in-progress: true
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          hit() { node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "http://127.0.0.1:${port}/$1"; }
+          [ "$(hit start)" = 1 ] || exit 0
+          # The exit is said with builtins only: a program started now would get the signals that follow.
+          bye() { exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET /exit HTTP/1.0\\r\\n\\r\\n' >&3; read -r -u 3 _ || true; }
+          trap 'trap "" HUP INT TERM; bye; exit 130' HUP INT TERM
+          while true; do sleep 0.1; done
+`;
+
 before(async () => {
   daemon = await startTestDaemon();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   for (const name of ["queue", "cancel", "jobs", "hold"]) gates[name] = new Gate(repos.dirOutsideTmp(`gate-${name}`));
   repo = repos.make({
+    ".github/workflows/overlap.yml": overlap((server.address() as AddressInfo).port),
     ".github/workflows/queue.yml": workflow("concurrency: deploy-${{ github.ref }}", gates.queue!.wait),
     ".github/workflows/cancel.yml": workflow(
       "concurrency:\n  group: ${{ github.workflow }}-${{ github.ref }}\n  cancel-in-progress: ${{ github.ref != 'refs/heads/never' }}",
@@ -54,6 +96,8 @@ before(async () => {
   });
 });
 after(async () => {
+  server.closeAllConnections();
+  server.close();
   await daemon?.stop();
 });
 
@@ -96,6 +140,16 @@ test("cancel-in-progress (an expression): a new run of the group supersedes the 
   gates.cancel!.open();
   await watch(second);
   assert.equal((await show(second)).state, "complete");
+});
+
+test("cancel-in-progress: the new run starts once the superseded run's steps have exited", async () => {
+  const first = await submit("overlap");
+  await eventually(() => events.length > 0, "run 1's step to start", 30_000);
+  const second = await submit("overlap");
+  await watch(second);
+  const [superseded, next] = [await show(first), await show(second)];
+  assert.deepEqual([superseded.state, next.state], ["superseded", "complete"]);
+  assert.deepEqual(events, ["start", "exited", "start"], "run 2 started while run 1's step still ran");
 });
 
 test("a job's group, between runs: the job waits for the other run's job; with cancel-in-progress it cancels it", async () => {
