@@ -187,11 +187,15 @@ export class RunExecution {
    * to fail saying why (the other jobs go on); one the store no longer has pending runs and stops.
    */
   #resolve(job: Job, jobs: JobStates, run: WorkflowRun): boolean {
-    const resolved = resolveReadyJob(job, this.#pipeline, { github: githubContext(run, job), needs: this.#needsOf(job) });
-    if ("problem" in resolved) {
-      this.#unresolved.set(job.name, resolved.problem);
+    const ready = resolveReadyJob(job, this.#pipeline, { github: githubContext(run, job), needs: this.#needsOf(job) });
+    if ("problem" in ready) {
+      this.#unresolved.set(job.name, ready.problem);
       return false;
     }
+    // A name made of an earlier job's outputs or a computed matrix may hold a secret: it goes to the store,
+    // the listings and the log directories, so it is redacted as a step's name is.
+    const secrets = [...this.#options.secrets, ...this.#masks];
+    const resolved = ready.map((leg) => ({ ...leg, name: redactString(leg.name, secrets) }));
     const next = withJobReplaced(this.#pipeline, job.name, resolved);
     if (!this.#options.store.replaceJob(this.#options.runId, job.name, resolved, next)) return false;
     this.#pipeline = next;

@@ -88,6 +88,35 @@ jobs:
       - run: echo "independent"
 `;
 
+// A secret's value that an earlier job outputs, in a later job's name and in a computed matrix's value.
+const leak = `on: push
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    outputs:
+      key: \${{ steps.make.outputs.key }}
+    steps:
+      - id: make
+        env:
+          KEY: \${{ secrets.LEAK_KEY }}
+        run: |
+          echo "key=$KEY" >> "$GITHUB_OUTPUT"
+  named:
+    needs: setup
+    name: deploy \${{ needs.setup.outputs.key }}
+    runs-on: ubuntu-latest
+    steps:
+      - run: "true"
+  legs:
+    needs: setup
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        key: \${{ fromJSON(format('["{0}"]', needs.setup.outputs.key)) }}
+    steps:
+      - run: "true"
+`;
+
 const repos = tempRepos();
 let daemon: TestDaemon;
 let repo: string;
@@ -97,6 +126,7 @@ before(async () => {
   gate = new Gate(repos.dirOutsideTmp("gate"));
   repo = repos.make({
     ".github/workflows/dynamic.yml": dynamic(gate.wait),
+    ".github/workflows/leak.yml": leak,
     ".github/workflows/list.yml": bad("[1,2]"),
     ".github/workflows/huge.yml": bad('{\\"a\\":[$(seq -s, 1 17)],\\"b\\":[$(seq -s, 1 17)]}'),
   });
@@ -167,3 +197,11 @@ for (const [workflow, why] of [
     assert.match(log.stdout, why);
   });
 }
+
+test("a job's name and a computed leg's name made of a secret's value are redacted", async () => {
+  assert.equal((await quirectl(daemon.home, ["secret", "set", "LEAK_KEY"], { input: "hush-4711" })).code, 0);
+  const run = await quirectlJson(daemon.home, ["run", "--workflow", "leak", "--wait", "--no-cache"], 0, { cwd: repo });
+  assert.deepEqual(names(run), ["setup", "deploy ***", "legs (***)"]);
+  const listed = await quirectl(daemon.home, ["runs"]);
+  assert.doesNotMatch(listed.stdout, /hush-4711/);
+});
