@@ -113,7 +113,10 @@ export class Runner extends EventEmitter {
     this.#slots = new Slots(options.concurrency ?? availableParallelism());
     const stores = (this.#stores = new ObjectStores(join(dataDir, "git")));
     this.#workspaces = new Workspaces(join(dataDir, "work"), { keepFailed: options.keepFailedWorkspaces ?? 3, stores });
-    this.#preparer = new WorkspacePreparer(this.#workspaces, stores, [dataDir], new TreeWatchers({ skip: [dataDir] }));
+    // The watcher relies on inotify's guarantees (tree-watcher.ts); elsewhere fs.watch on every directory
+    // is another mechanism (FSEvents streams on macOS), so a snapshot there stats every file.
+    const watchers = process.platform === "linux" ? new TreeWatchers({ skip: [dataDir] }) : undefined;
+    this.#preparer = new WorkspacePreparer(this.#workspaces, stores, [dataDir], watchers);
     this.#actionsDir = join(dataDir, "actions");
     this.#secrets = new StoredSecrets(store, SecretBox.open(join(dataDir, "secret.key")));
     this.#leftovers = (runId) => new MarkedLeftovers(dataDir, runId, killGraceMs);
