@@ -191,9 +191,12 @@ export class LogView {
       if (done || signal.aborted) break;
       this.#to += value.length;
       if (this.#queued + value.length > MAX_BEHIND) {
-        this.#skipped += this.#queued + value.length;
-        this.#queue = [];
-        this.#queued = 0;
+        // What waited is dropped, never the newest bytes: they may be the log's last (a step's end is
+        // what a person following it waits for), and nothing would bring them again.
+        const newest = value.length > MAX_BEHIND ? value.subarray(value.length - MAX_BEHIND) : value;
+        this.#skipped += this.#queued + value.length - newest.length;
+        this.#queue = [newest];
+        this.#queued = newest.length;
         this.#state("catching-up");
       } else {
         this.#queue.push(value);
