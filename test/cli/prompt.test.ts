@@ -96,7 +96,13 @@ describe("the segment in each shell", () => {
         [scratch, ""],
       ];
       for (const [cwd, expected] of cases) {
-        const { segment, processes } = inShell(shell, cwd);
+        const shown = inShell(shell, cwd);
+        const segment = shown.segment;
+        // fish's thread pool lets an idle thread go and makes a new one when it is needed again, which
+        // under load can fall between the probes and take a pid: the fewest of three tries is what the
+        // prompt itself starts (a process a prompt started would be in every try).
+        let processes = shown.processes;
+        for (let attempt = 1; processes > 0 && attempt < 3; attempt++) processes = Math.min(processes, inShell(shell, cwd).processes);
         assert.equal(segment, expected, `${shell} in ${cwd}`);
         assert.equal(processes, 0, `${shell} started ${processes} processes for three prompts in ${cwd}`);
         assert.equal(await printed(cwd), expected, `prompt --print in ${cwd}`);
