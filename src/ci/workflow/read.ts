@@ -4,7 +4,7 @@
 // the contexts each key may use; they are evaluated when the run gets there.
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml";
 import { PipelineError, PipelineFindingsError } from "../errors.js";
-import type { Concurrency, Job, MatrixTemplate, Pipeline, Step } from "../pipeline/model.js";
+import { type Concurrency, type Job, jobOf, type MatrixTemplate, type Pipeline, type Step } from "../pipeline/model.js";
 import { describe, PipelineSource, scalarText, type ValueNode } from "../pipeline/source.js";
 import { checkCondition, checkTemplate, hasExpression, type ContextName, type ExtraFunction } from "../expressions/template.js";
 import { CACHE_PATH_RULE, cachePath, cachePathLines } from "../cache/paths.js";
@@ -466,33 +466,8 @@ class WorkflowReader {
     const stepsPair = fields.get("steps");
     if (!stepsPair) this.#find(pair.key as Node, `${prefix}.steps`, "missing", "a job has steps");
     const steps = stepsPair ? (this.#try(() => this.#steps(stepsPair, `${prefix}.steps`, defaults)) ?? []) : [];
-    const base: Job = {
-      name: id,
-      group: id,
-      needs: [...needs],
-      env,
-      timeoutMs,
-      retries: 0,
-      secrets: [],
-      workingDirectory: null,
-      steps,
-      condition,
-      continueOnError,
-      outputs,
-      matrix: null,
-      strategy: null,
-      deferred: null,
-      concurrency,
-      runsOn,
-      skipReason: null,
-      sandbox: true,
-      network: true,
-      // A workflow's caches are its `actions/cache` steps.
-      cache: [],
-      inputs: null,
-      outputPaths: [],
-      inputTree: null,
-    };
+    // A workflow's caches are its `actions/cache` steps, so `cache` keeps quire.yml's default (none).
+    const base = jobOf({ name: id, needs: [...needs], env, timeoutMs, steps, condition, continueOnError, outputs, concurrency, runsOn });
     const { failFast, maxParallel } = strategy;
     // A matrix computed by an expression is known once the job is ready: until then the job is one, named by its id.
     if ("template" in strategy)
