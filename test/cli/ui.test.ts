@@ -1,15 +1,14 @@
 // quirectl ui: prints the runs page's URL (with its token), opens it through a 0600 launcher file (so the
 // token is on no command line), finds the same page a second time, and refuses a bad or another port.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { eventually } from "../helpers/eventually.js";
 import { quirectl, quirectlJson } from "../helpers/quirectl.js";
-import { exchangedTo, http } from "../helpers/runs-page.js";
+import { exchangedTo, fakeOpener, http } from "../helpers/runs-page.js";
 
 let daemon: TestDaemon;
 const bin = mkdtempSync(join(tmpdir(), "quire-opener-"));
@@ -37,12 +36,10 @@ describe("quirectl ui", () => {
   test("opens the default browser on a launcher file only its owner can read", {
     skip: process.platform !== "linux" && "xdg-open",
   }, async () => {
-    const seen = join(bin, "opened");
-    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${seen}'\n`);
-    chmodSync(join(bin, "xdg-open"), 0o755);
+    const opener = fakeOpener(bin);
     const r = await quirectl(daemon.home, ["ui"], { env: { PATH: `${bin}:${process.env.PATH}` } });
     assert.equal(r.code, 0, r.stderr);
-    const launcher = (await eventually(() => readFileSync(seen, { encoding: "utf8", flag: "a+" }).trim(), "xdg-open was started")).trim();
+    const launcher = await opener.opened();
     assert.ok(!launcher.includes("token"), "the opener's command line holds no token");
     assert.equal(statSync(launcher).mode & 0o777, 0o600);
     assert.ok(readFileSync(launcher, "utf8").includes(r.stdout.trim()), "the launcher sends the browser to the printed URL");

@@ -1,6 +1,9 @@
 // The runs page of a test daemon: where it is (through `quirectl ui`, as a person gets it) and raw HTTP
 // requests to it with node's own client, so a test sends exactly the headers it means.
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { join } from "node:path";
+import { eventually } from "./eventually.js";
 import { quirectlJson } from "./quirectl.js";
 
 export interface RunsPage {
@@ -60,4 +63,18 @@ export function exchangedTo(answer: HttpAnswer): string | undefined {
   if (answer.status !== 200 || !answer.headers["set-cookie"]) return undefined;
   const target = /<meta http-equiv="refresh" content="0;url=([^"]*)">/.exec(answer.body.toString())?.[1];
   return target?.replace(/&#([0-9]+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
+
+/**
+ * An `xdg-open` in `bin` that writes down what it was asked to open, so a test sees what `quirectl ui`
+ * hands the browser without starting one: put `bin` first on PATH, then await `opened()`.
+ */
+export function fakeOpener(bin: string): { opened(): Promise<string> } {
+  const seen = join(bin, "opened");
+  writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${seen}'\n`);
+  chmodSync(join(bin, "xdg-open"), 0o755);
+  return {
+    opened: async () =>
+      (await eventually(() => readFileSync(seen, { encoding: "utf8", flag: "a+" }).trim(), "xdg-open was started")).trim(),
+  };
 }

@@ -3,15 +3,15 @@
 // in, with no token left in the address bar. The launcher is a file:// page, so the way in is a
 // cross-site navigation, on which a browser sends no SameSite=Strict cookie.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { eventually } from "../helpers/eventually.js";
 import { quirectl } from "../helpers/quirectl.js";
+import { fakeOpener } from "../helpers/runs-page.js";
 
 let daemon: TestDaemon;
 let browser: TestBrowser;
@@ -29,13 +29,11 @@ after(async () => {
 test("the browser quirectl ui opens lands on the runs list, in, without the token in its address", {
   skip: process.platform !== "linux" && "xdg-open",
 }, async () => {
-  const seen = join(bin, "opened");
-  writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${seen}'\n`);
-  chmodSync(join(bin, "xdg-open"), 0o755);
+  const opener = fakeOpener(bin);
   const r = await quirectl(daemon.home, ["ui"], { env: { PATH: `${bin}:${process.env.PATH}` } });
   assert.equal(r.code, 0, r.stderr);
   const port = new URL(r.stdout.trim()).port;
-  const launcher = await eventually(() => readFileSync(seen, { encoding: "utf8", flag: "a+" }).trim(), "xdg-open was started");
+  const launcher = await opener.opened();
   const page = await browser.context.newPage();
   await page.goto(pathToFileURL(launcher).href);
   await page.waitForURL(`http://127.0.0.1:${port}/`);
