@@ -2,7 +2,7 @@
 // checked out (an earlier run's checkout brought up to date where there is one), a plain directory by
 // copying it.
 import { createHash } from "node:crypto";
-import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WorkspaceError } from "./errors.js";
@@ -36,6 +36,8 @@ interface CheckoutRecord {
 
 const RECORD = "checkout.json";
 const INDEX = "checkout-index";
+// The workspace's index as the last checkout wrote it, suffixed with its (staged) tree.
+const STAGED_INDEX = "staged-index";
 
 /**
  * Writes the snapshot's files into `dest` (created). A git snapshot becomes a repository (`dest/.git`,
@@ -118,10 +120,7 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
       await git(dest, ["read-tree", "--reset", "-u", snapshot.tree], { env });
       if (earlier) await git(dest, ["clean", "-ffdxq"], { env });
     }
-    await copyFile(checkoutIndex, join(dest, ".git", "index"));
-    // The index becomes what is staged; files the same in both keep their stat data, so `git status` does
-    // not hash them again.
-    if (snapshot.staged !== snapshot.tree) await git(dest, ["read-tree", "-m", snapshot.staged]);
+    await writeIndex(snapshot, dest, own, merged && record.snapshot.staged === snapshot.staged);
     await eachSubmodule(snapshot, dest, state, async (dir, inner, innerState) => {
       if (inner === null) await emptyDirectory(dir);
       else await materialize(inner, dir, { state: innerState });
@@ -135,6 +134,24 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
   } finally {
     if (temp !== undefined) await rm(temp, { recursive: true, force: true });
   }
+}
+
+// Writes the workspace's index: what the person had staged. A two-way merge of files leaves the staged
+// index of the checkout before correct but for the stat data of the files it wrote, which `git status`
+// sees differ and hashes again; so when the staged tree is the one before, that index is taken as it
+// was (kept in `state`), instead of merging 20,000 entries again for a large tree.
+async function writeIndex(snapshot: GitSnapshot, dest: string, state: string, sameStaged: boolean): Promise<void> {
+  const index = join(dest, ".git", "index");
+  const kept = join(state, `${STAGED_INDEX}-${snapshot.staged}`);
+  if (sameStaged && (await exists(kept))) return copyFile(kept, index);
+  await copyFile(join(state, INDEX), index);
+  // The index becomes what is staged; files the same in both keep their stat data, so `git status` does
+  // not hash them again.
+  if (snapshot.staged !== snapshot.tree) await git(dest, ["read-tree", "-m", snapshot.staged]);
+  for (const name of await readdir(state)) if (name.startsWith(`${STAGED_INDEX}-`)) await rm(join(state, name), { force: true });
+  // Named by its tree and renamed into place whole: a copy cut short by a crash is never taken.
+  await copyFile(index, `${kept}.new`);
+  await rename(`${kept}.new`, kept);
 }
 
 // Calls `fn` for each gitlink of the snapshot with its directory in `dest`, its snapshot (null for one

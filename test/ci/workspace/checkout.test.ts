@@ -269,3 +269,36 @@ test("refs a stopped daemon left without a workspace are swept; a workspace's an
   assert.deepEqual(kept(), refs(placed), "run 2's workspace, now the spare, keeps its refs");
   assert.ok(spare.tree !== placed.tree);
 });
+
+test("a next workspace with the same staged tree takes the index it kept, and git there still sees what the person sees", async () => {
+  const repo = repos.make({ "a.txt": "a\n", "b.txt": "b\n", "c.txt": "c\n" });
+  put(repo, { "b.txt": "b staged\n" });
+  git(repo, "add", "b.txt");
+  put(repo, { "a.txt": "a1\n" });
+  const { stores, workspaces } = quireHome();
+  (await workspaces.stage(await snapshot(stores, repo))).place(1);
+  const ws1 = workspaces.path(1);
+  assert.deepEqual(view(ws1), view(repo));
+  // A step stages and commits everything: the workspace's own index no longer says what the person staged.
+  put(ws1, { "c.txt": "c by a step\n" });
+  git(ws1, "add", "-A");
+  git(ws1, "-c", "user.name=step", "-c", "user.email=step@quire.invalid", "commit", "-q", "-m", "a step's commit");
+  await workspaces.release(1, false);
+
+  // Unstaged changes only (a file changed again, one of the same size, one deleted): the staged tree is the same.
+  put(repo, { "a.txt": "a2\n", "c.txt": "C\n" });
+  rmSync(join(repo, "b.txt"));
+  (await workspaces.stage(await snapshot(stores, repo))).place(2);
+  const ws2 = workspaces.path(2);
+  const kept = readdirSync(join(ws2, "..")).filter((name) => name.startsWith("staged-index-"));
+  assert.equal(kept.length, 1);
+  assert.deepEqual(readFileSync(join(ws2, ".git", "index")), readFileSync(join(ws2, "..", kept[0]!)), "the kept index was taken");
+  assert.deepEqual(view(ws2), view(repo));
+  assert.equal(git(ws2, "diff", "HEAD"), git(repo, "diff", "HEAD"));
+
+  // Staged anew: the staged tree differs, and the index is merged again.
+  git(repo, "add", "a.txt");
+  await workspaces.release(2, false);
+  (await workspaces.stage(await snapshot(stores, repo))).place(3);
+  assert.deepEqual(view(workspaces.path(3)), view(repo));
+});
