@@ -202,6 +202,6 @@ export class ServedConnection {
 }
 
 /** The same bytes as a Buffer, without a copy. */
-function asBuffer(bytes: Uint8Array): Buffer {
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

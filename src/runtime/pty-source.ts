@@ -16,6 +16,7 @@
 import { EventEmitter } from "node:events";
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
+import type { OnReadOpts, SocketConstructorOpts } from "node:net";
 import { constants as osConstants } from "node:os";
 import { dirname, resolve } from "node:path";
 import { ReadStream } from "node:tty";
@@ -56,6 +57,9 @@ function nativePty(): { pty: NativePty; helper: string } {
   }
   return native;
 }
+
+/** One read's room: the most a read of the master can take (Node's own reads ask for as much). */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n as number, name]));
 
@@ -106,8 +110,19 @@ export class PtySource extends EventEmitter implements ProcessSource {
     this.identity = { pid: term.pid, startTime: describe(term.pid)?.startTime ?? "" };
     this.#killGraceMs = options.killGraceMs;
     this.#keepLeftovers = options.leftovers === "keep";
-    this.#master = new ReadStream(term.fd);
-    this.#master.on("data", (chunk: Buffer) => this.#onChunk(chunk));
+    // Every read lands in one buffer of ours and is copied out at its length (a PTY read is at most 4 KiB,
+    // so the copy comes from Buffer's pool). Node's own reads allocate 64 KiB each and shrink it to the
+    // read: under a step's flood those leave the malloc heap fragmented, and its RSS grew with the volume.
+    const onread: OnReadOpts = {
+      buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+      callback: (n, buffer) => {
+        this.#onChunk(Buffer.from(buffer.subarray(0, n)));
+        return true; // false would stop reading; pause() does that
+      },
+    };
+    // Socket's constructor takes `onread` as connect() does (Node's types declare it for connect() only).
+    this.#master = new ReadStream(term.fd, { onread } as SocketConstructorOpts);
+    this.#master.resume();
     // EIO or end: nothing holds the slave any more, so no more output can come.
     this.#master.on("error", () => this.#onMasterGone());
     this.#master.on("end", () => this.#onMasterGone());

@@ -8,7 +8,7 @@ import { Frame_Kind, type Frame } from "../../../gen/quire/v1/frame.js";
 import { CiErrorCode } from "../../../wire/error-codes.js";
 import { newFrame } from "../../../wire/framing.js";
 import { Lane } from "../../../wire/lanes.js";
-import type { ServedConnection } from "../../served-connection.js";
+import { asBuffer, type ServedConnection } from "../../served-connection.js";
 import { runMessage } from "./run-message.js";
 
 export class CiReplies {
@@ -32,7 +32,8 @@ export class CiReplies {
         kind: Frame_Kind.EVENT,
         payloadProtocol: Lane.CI,
         requestId: request.requestId,
-        payload: Buffer.from(CiEvent.encode(event).finish()),
+        // The encoding is fresh: wrapped, not copied (a followed log's 64 KiB pieces were copied twice).
+        payload: asBuffer(CiEvent.encode(event).finish()),
       }),
     );
   }
