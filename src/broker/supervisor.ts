@@ -8,6 +8,7 @@ import { fromBytes, isControlMessage, toBytes, type BackendMessage, type BrokerM
 import { handoffMark, marking } from "../core/handoff-marks.js";
 import { pipeLines, type Logger } from "../core/log.js";
 import { isMetricFamily, type MetricFamily } from "../core/metrics.js";
+import { backendNodeFlags } from "../core/services.js";
 import { newTokenKey, TokenSealer } from "../core/tokens.js";
 import { HandoffAck } from "../gen/quire/v1/handoff.js";
 import { ControlRequests, type IdleAnswer } from "./control-requests.js";
@@ -242,6 +243,7 @@ export class BackendProcess extends EventEmitter {
     // Pipes, not the log file itself: only the broker writes quired.log, so it can rotate it between lines.
     const child = fork(BACKEND_MAIN, [service, socketPath, home ?? ""], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
+      execArgv: [...process.execArgv, ...backendNodeFlags(service)],
     });
     this.#child = child;
     const key = newTokenKey();
