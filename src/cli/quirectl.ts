@@ -16,6 +16,7 @@ import type { HookRunArgs } from "./hook-run.js";
 import type { LoginArgs } from "./login.js";
 import type { LogsArgs } from "./logs.js";
 import { endQuietlyWhenOutputCloses } from "./output.js";
+import { globalOptions, PLAIN_COMMANDS, parsePlain } from "./plain-commands.js";
 import { PROMPT_SHELLS } from "./prompt-shells.js";
 import type { AttachArgs, StartArgs as SessionStartArgs } from "./pty.js";
 import type { RerunArgs } from "./rerun.js";
@@ -37,20 +38,23 @@ export async function main(argv: string[]): Promise<number> {
     parsed = args as { allowRoot?: boolean };
     exit = await action(args as never);
   };
+  // A plain command with its table's options (plain-commands.ts) is the same command yargs would run.
+  const plainCommand = (name: string) => {
+    const command = PLAIN_COMMANDS.find((c) => c.name === name)!;
+    return [command.name, command.describe, {}, run(command.handler)] as const;
+  };
   try {
+    const plain = parsePlain(argv);
+    if (plain !== undefined) {
+      await run(plain.command.handler)(plain.args);
+      return exit;
+    }
     const [{ default: yargs }, { ArgumentError }] = await Promise.all([import("yargs"), import("./errors.js")]);
     await yargs(argv)
       .scriptName("quirectl")
       .usage("$0 <command> [options]")
       .version(QUIRE_VERSION)
-      .option("home", { type: "string", describe: "The quire home (default: $QUIRE_HOME, else XDG places)", global: true })
-      .option("json", { type: "boolean", default: false, describe: "One JSON document on stdout", global: true })
-      .option("allow-root", {
-        type: "boolean",
-        default: process.env.QUIRE_ALLOW_ROOT === "1",
-        describe: "Let the quired this command starts (daemon start, or any command's autostart) run as root (or set QUIRE_ALLOW_ROOT=1)",
-        global: true,
-      })
+      .options(globalOptions())
       .command("daemon", "Start, stop and inspect quired", (y) =>
         y
           .command(
@@ -106,25 +110,10 @@ export async function main(argv: string[]): Promise<number> {
           )
           .demandCommand(1, "name a daemon command: start, stop, status, restart, log, install or uninstall"),
       )
-      .command(
-        "status",
-        "The daemon and its backends",
-        {},
-        run(async (a: GlobalArgs) => (await import("./status.js")).showStatus(a)),
-      )
+      .command(...plainCommand("status"))
       // Diagnosis and observation (doctor, metrics; daemon log is under daemon).
-      .command(
-        "doctor",
-        "Check this machine and the daemon; each failure says how to fix it (exit 1 when any fails)",
-        {},
-        run(async (a: GlobalArgs) => (await import("./doctor.js")).doctor(a)),
-      )
-      .command(
-        "metrics",
-        "The daemon's metrics, Prometheus text (--json: families of samples)",
-        {},
-        run(async (a: GlobalArgs) => (await import("./metrics.js")).showMetrics(a)),
-      )
+      .command(...plainCommand("doctor"))
+      .command(...plainCommand("metrics"))
       .command(
         "run [file]",
         "Run a pipeline (default quire.yml) on a snapshot of its tree, uncommitted changes included",
@@ -393,12 +382,7 @@ export async function main(argv: string[]): Promise<number> {
           (await import("./pty.js")).startSession({ ...a, command: [...a.command, ...(a["--"] ?? [])] }),
         ),
       )
-      .command(
-        "ps",
-        "List the running and exited sessions",
-        {},
-        run(async (a: GlobalArgs) => (await import("./pty.js")).listSessions(a)),
-      )
+      .command(...plainCommand("ps"))
       .command(
         "attach <name>",
         "Use a session from this terminal (Ctrl-] detaches and leaves it running)",

@@ -50,7 +50,14 @@ test("--help loads yargs and the table, and none of the commands' modules", asyn
     none(modules, /^src\/(client|wire|gen|ci|core)\/|@bufbuild|node_modules\/(yaml|log-update|chokidar|@xterm|@actions)\//),
     [],
   );
-  assert.deepEqual(none(modules, /^src\/cli\/(?!quirectl|errors|exit-codes|output|prompt-shells)/), []);
+  assert.deepEqual(none(modules, /^src\/cli\/(?!quirectl|plain-commands|errors|exit-codes|output|prompt-shells)/), []);
+});
+
+test("status, a plain command, is decided without yargs", async () => {
+  const { code, modules } = await loadedBy(["status", "--json"]);
+  assert.equal(code, 3, "no daemon answers");
+  assert.ok(modules.includes("src/cli/status.js"));
+  assert.deepEqual(none(modules, /node_modules\/(yargs|yargs-parser)\//), []);
 });
 
 test("a command that lists runs loads the client, but not the pipeline readers, the live view or the terminal emulator", async () => {
