@@ -11,6 +11,10 @@
 // the same path) breaks the watcher. A moment is a token `<watcher>:<sequence>`: a token of another
 // watcher (this one restarted, or the daemon did) is answered with "everything", so changes made while
 // nothing watched are never lost.
+// Directories git ignores (ignored-dirs.ts) are left unwatched when the walk starts, except those holding
+// a tracked file: what is in them is not in a snapshot. When the rules may have changed (a `.gitignore`
+// anywhere, info/exclude, core.excludesFile) a directory that stops being ignored would be unwatched, so
+// a watcher that left any out breaks: the next snapshot stats every file and the new watcher asks git again.
 // Whatever goes wrong (no more inotify watches, too many directories, a watch that fails, a queue that
 // may have overflowed: watch-bursts.ts) breaks the watcher: it answers "everything" from then on and
 // `TreeWatchers` makes a new one.
@@ -29,6 +33,7 @@ import {
 } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { type BurstListener, kernelBurstLimit, watchBursts } from "../watch-bursts.js";
+import { ignoredDirectories, type RuleSources, ruleSourcesChanged } from "./ignored-dirs.js";
 
 /** What changed since a token: the paths relative to the root (with `/`; a directory as `dir/`), or null for "anything may have". */
 export interface Changes {
@@ -70,6 +75,9 @@ export class TreeWatcher implements BurstListener {
   readonly root: string;
   readonly #id = randomBytes(6).toString("hex");
   readonly #skip: Set<string>;
+  // The directories left out because git ignores them, and the rule files outside the tree as they were then.
+  readonly #ignored: Set<string>;
+  readonly #ruleSources: RuleSources | undefined;
   readonly #maxDirectories: number;
   readonly #maxPaths: number;
   readonly burstLimit: number;
@@ -89,6 +97,9 @@ export class TreeWatcher implements BurstListener {
     this.#maxDirectories = options.maxDirectories ?? defaultMaxDirectories();
     this.#maxPaths = options.maxPaths ?? DEFAULT_MAX_PATHS;
     this.burstLimit = options.overflowBurst ?? kernelBurstLimit();
+    const ignored = ignoredDirectories(root);
+    this.#ignored = ignored?.skip ?? new Set();
+    this.#ruleSources = ignored?.sources;
     watchBursts.listen(this);
     try {
       this.#rootFd = openSync(root, "r");
@@ -103,10 +114,16 @@ export class TreeWatcher implements BurstListener {
     return !this.#broken;
   }
 
+  /** How many directories are watched (those git ignores are not). */
+  get watchedDirectories(): number {
+    return this.#watches.size;
+  }
+
   /** What changed since `token` (undefined: since ever, i.e. everything), once every change made before this call is recorded. */
   async changesSince(token: string | undefined): Promise<Changes> {
     await settle();
     if (!this.#rootIsSame()) this.#break();
+    if (this.#ignored.size > 0 && this.#ruleSources !== undefined && ruleSourcesChanged(this.#ruleSources)) this.#break();
     const now = `${this.#id}:${this.#sequence}`;
     const since = this.#sinceOf(token);
     if (this.#broken || since === undefined) return { now, paths: null };
@@ -172,7 +189,7 @@ export class TreeWatcher implements BurstListener {
   #watchTree(dir: string): void {
     const pending = [dir];
     for (let next = pending.pop(); next !== undefined && !this.#broken; next = pending.pop()) {
-      if (this.#watches.has(next) || this.#skip.has(next)) continue;
+      if (this.#watches.has(next) || this.#skip.has(next) || this.#ignored.has(next)) continue;
       if (this.#watches.size >= this.#maxDirectories) return this.#break();
       try {
         const watcher = watch(next, { persistent: false }, (event, name) => this.#onEvent(next, event, name));
@@ -196,6 +213,7 @@ export class TreeWatcher implements BurstListener {
     const path = relative(this.root, full).split(sep).join("/");
     if (path === "" || path.startsWith("..")) return; // the watched directory itself (deleted: its parent says so)
     this.#record(path);
+    if (name.toString() === ".gitignore" && this.#ignored.size > 0) return this.#break();
     if (event !== "rename") return;
     // Made, moved or removed: the whole directory, if it is or was one, and the watches under it follow.
     let isDirectory = false;
