@@ -5,35 +5,17 @@
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
-import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
-import { type GitSnapshot, snapshotSource } from "../../../src/ci/workspace/snapshot.js";
-import { TreeWatcher, TreeWatchers } from "../../../src/ci/workspace/tree-watcher.js";
+import { test } from "node:test";
+import { TreeWatcher } from "../../../src/ci/workspace/tree-watcher.js";
 import { git, tempRepos, writeFiles } from "../../helpers/git.js";
+import { watchedSnapshots } from "../../helpers/watched-snapshots.js";
 
 const repos = tempRepos();
-const stores = new ObjectStores(join(repos.dir("stores"), "git"));
-const opened: TreeWatchers[] = [];
-after(() => {
-  for (const watchers of opened) watchers.close();
-});
-
 // The budget the tests give a tree: far fewer directories than the ignored node_modules has.
 const MAX_DIRECTORIES = 50;
-
-function watchers(): TreeWatchers {
-  const made = new TreeWatchers({ maxDirectories: MAX_DIRECTORIES });
-  opened.push(made);
-  return made;
-}
-
-async function watchedTree(repo: string, by: TreeWatchers): Promise<string> {
-  return ((await snapshotSource(repo, { stores, watchers: by })) as GitSnapshot).tree;
-}
-
-async function fullTree(repo: string): Promise<string> {
-  return ((await snapshotSource(repo, { stores })) as GitSnapshot).tree;
-}
+const snapshots = watchedSnapshots(repos);
+const { watchedTree, fullTree } = snapshots;
+const watchers = () => snapshots.watchers({ maxDirectories: MAX_DIRECTORIES });
 
 // An index big enough for git to trust the fsmonitor (1,000 entries), and an npm-like node_modules of
 // 400 directories, with one file forced into the index.

@@ -6,33 +6,14 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { followLog } from "../../../src/ci/output/log-file.js";
-import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
-import { type GitSnapshot, snapshotSource } from "../../../src/ci/workspace/snapshot.js";
-import { TreeWatcher, TreeWatchers } from "../../../src/ci/workspace/tree-watcher.js";
+import { TreeWatcher } from "../../../src/ci/workspace/tree-watcher.js";
 import { git, tempRepos, writeFiles } from "../../helpers/git.js";
+import { watchedSnapshots } from "../../helpers/watched-snapshots.js";
 
 const repos = tempRepos();
-const stores = new ObjectStores(join(repos.dir("stores"), "git"));
-const opened: TreeWatchers[] = [];
-after(() => {
-  for (const watchers of opened) watchers.close();
-});
-
-function watchers(): TreeWatchers {
-  const made = new TreeWatchers();
-  opened.push(made);
-  return made;
-}
-
-async function watchedTree(repo: string, by: TreeWatchers): Promise<string> {
-  return ((await snapshotSource(repo, { stores, watchers: by })) as GitSnapshot).tree;
-}
-
-async function fullTree(repo: string): Promise<string> {
-  return ((await snapshotSource(repo, { stores })) as GitSnapshot).tree;
-}
+const { watchers, watchedTree, fullTree } = watchedSnapshots(repos);
 
 function writeOld(root: string, made: Record<string, string>): void {
   writeFiles(root, made);
@@ -141,8 +122,7 @@ test("a watcher that cannot watch the whole tree answers everything, and the sna
   assert.equal(small.working, false);
   assert.equal((await small.changesSince(undefined)).paths, null);
   small.close();
-  const none = new TreeWatchers({ maxDirectories: 2 });
-  opened.push(none);
+  const none = watchers({ maxDirectories: 2 });
   assert.equal(none.of(repo), undefined);
   writeFileSync(join(repo, "d0/f0.txt"), "changed\n");
   assert.equal(await watchedTree(repo, none), await fullTree(repo));
