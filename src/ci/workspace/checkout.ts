@@ -2,7 +2,22 @@
 // checked out (an earlier run's checkout brought up to date where there is one), a plain directory by
 // copying it.
 import { createHash } from "node:crypto";
-import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { WorkspaceError } from "./errors.js";
@@ -143,15 +158,25 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
 async function writeIndex(snapshot: GitSnapshot, dest: string, state: string, sameStaged: boolean): Promise<void> {
   const index = join(dest, ".git", "index");
   const kept = join(state, `${STAGED_INDEX}-${snapshot.staged}`);
-  if (sameStaged && (await exists(kept))) return copyFile(kept, index);
+  if (sameStaged && (await exists(kept))) return copyWithTimes(kept, index);
   await copyFile(join(state, INDEX), index);
   // The index becomes what is staged; files the same in both keep their stat data, so `git status` does
   // not hash them again.
   if (snapshot.staged !== snapshot.tree) await git(dest, ["read-tree", "-m", snapshot.staged]);
   for (const name of await readdir(state)) if (name.startsWith(`${STAGED_INDEX}-`)) await rm(join(state, name), { force: true });
   // Named by its tree and renamed into place whole: a copy cut short by a crash is never taken.
-  await copyFile(index, `${kept}.new`);
+  await copyWithTimes(index, `${kept}.new`);
   await rename(`${kept}.new`, kept);
+}
+
+// A copy of an index with its modification time: git trusts an entry's stat data only when the file's
+// time is before the index's (else the entry is "racily clean" and its content is compared). A copy made
+// now would vouch for a file the merge rewrote in the same second as the kept index was written, with
+// the same size and a reused inode, as unchanged (seen under load).
+async function copyWithTimes(from: string, to: string): Promise<void> {
+  await copyFile(from, to);
+  const { atime, mtime } = await stat(from);
+  await utimes(to, atime, mtime);
 }
 
 // Calls `fn` for each gitlink of the snapshot with its directory in `dest`, its snapshot (null for one
