@@ -72,6 +72,14 @@ export class Workspaces {
   // Releases (and letting go of a taken spare's refs) one at a time: each reads the markers the previous
   // one wrote.
   #releases: Promise<unknown> = Promise.resolve();
+  /** The working copy of each placed run's workspace, until it is released. */
+  readonly #sources = new Map<number, string>();
+  /**
+   * The last release asked for of a workspace of each working copy, while it runs: a stage of that working
+   * copy waits for it, since it is about to become the spare the stage would take (restoring a large tree
+   * takes a moment; checking it out afresh instead would take seconds).
+   */
+  readonly #releasing = new Map<string, Promise<void>>();
 
   /** `root` is QUIRE_HOME/work. */
   constructor(root: string, options: WorkspacesOptions = {}) {
@@ -110,6 +118,7 @@ export class Workspaces {
       } catch (error) {
         throw new WorkspaceError(`cannot create the work root ${this.root}: ${(error as Error).message}`, { cause: error });
       }
+      if (record.source !== null) await this.#releasing.get(record.source);
       spare = record.source === null ? null : await this.#takeSpare(record.source, dir);
       try {
         await this.#make(dir, record, snapshot, spare !== null);
@@ -130,8 +139,11 @@ export class Workspaces {
     }
     return {
       root: join(dir, CHECKOUT),
-      place: (runId) => renameSync(dir, this.#runDir(runId)),
-      discard: () => void this.#later(() => this.#let(dir, record, false)).catch(() => undefined),
+      place: (runId) => {
+        renameSync(dir, this.#runDir(runId));
+        if (record.source !== null) this.#sources.set(runId, record.source);
+      },
+      discard: () => void this.#releaseOf(record.source, () => this.#let(dir, record, false)).catch(() => undefined),
     };
   }
 
@@ -145,7 +157,9 @@ export class Workspaces {
 
   /** A finished run's workspace goes, or is kept if the run failed (then only the last keepFailed stay). */
   release(runId: number, failed: boolean): Promise<void> {
-    return this.#later(() => (failed ? this.#keep(runId) : this.#letRun(runId, false)));
+    const source = this.#sources.get(runId) ?? null;
+    this.#sources.delete(runId);
+    return this.#releaseOf(source, () => (failed ? this.#keep(runId) : this.#letRun(runId, false)));
   }
 
   /** Removes what a daemon that stopped while staging or releasing left behind. */
@@ -193,7 +207,21 @@ export class Workspaces {
 
   /** Removes run `runId`'s workspace, kept or not (nothing when it has none), after the releases asked for before. */
   discard(runId: number): Promise<void> {
+    this.#sources.delete(runId);
     return this.#later(() => this.#remove(runId));
+  }
+
+  // `#later`, for a workspace of `source` (null: not a working copy's, or not known): a stage of that
+  // working copy waits for it.
+  #releaseOf(source: string | null, fn: () => Promise<void>): Promise<void> {
+    const done = this.#later(fn);
+    if (source === null) return done;
+    const settled = done.catch(() => undefined);
+    this.#releasing.set(source, settled);
+    void settled.then(() => {
+      if (this.#releasing.get(source) === settled) this.#releasing.delete(source);
+    });
+    return done;
   }
 
   // Runs `fn` after every release (and letting go) asked for before it.

@@ -1,7 +1,7 @@
 // Spare workspaces (a finished run's checkout, restored and kept for its working copy's next run) are
 // bounded: the most recently used few are kept, and the spare of a working copy that is gone goes.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
@@ -59,4 +59,26 @@ test("keepSpares 0 keeps none", async () => {
   await workspaces.create(1, await snapshotSource(repo, { stores }));
   await workspaces.release(1, false);
   assert.deepEqual(spares(workspaces), []);
+});
+
+test("a stage asked for while the working copy's last workspace is being released takes the spare it becomes", async () => {
+  const home = repos.dir("home");
+  const stores = new ObjectStores(join(home, "git"));
+  const workspaces = new Workspaces(join(home, "work"), { stores });
+  const files = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`d${i % 10}/f${i}.txt`, `file ${i}\n`]));
+  const repo = repos.make(files);
+  const first = await workspaces.stage(await snapshotSource(repo, { stores }));
+  first.place(1);
+  const unchanged = statSync(join(workspaces.path(1), "d3", "f3.txt")).ino;
+  writeFileSync(join(repo, "d0", "f0.txt"), "changed\n");
+  const snapshot = await snapshotSource(repo, { stores });
+  // The run ends and its release starts; the next run's stage comes before it is done, as a watch's does.
+  const released = workspaces.release(1, false);
+  const next = await workspaces.stage(snapshot);
+  await released;
+  // Taken over, not checked out afresh: the file that did not change is the same file.
+  assert.equal(statSync(join(next.root, "d3", "f3.txt")).ino, unchanged);
+  assert.equal(readFileSync(join(next.root, "d0", "f0.txt"), "utf8"), "changed\n");
+  next.place(2);
+  await workspaces.release(2, false);
 });
