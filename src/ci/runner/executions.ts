@@ -13,6 +13,7 @@ import { ANNOTATION_MAX, SUMMARY_MAX } from "../rules.js";
 import type { RunRecord, RunStore } from "../store/index.js";
 import type { StoredSecrets } from "../stored-secrets.js";
 import { removeTree } from "../workspace/remove-tree.js";
+import { isGitSnapshot } from "../workspace/snapshot.js";
 import type { Workspaces } from "../workspace/workspaces.js";
 import type { MarkedLeftovers } from "./leftovers.js";
 import { RunExecution } from "./run-execution.js";
@@ -115,11 +116,13 @@ export class Executions {
     const leftovers = this.#options.leftovers(id);
     const secretValues = [...secrets.values()];
     const scratch = join(this.#options.scratchRoot, String(id));
+    const recorded = store.runSnapshot(id);
     const sandbox = new RunSandbox({
       launcher: this.#options.launcher,
       sandbox: this.#options.sandbox,
       pipeline: run.spec,
       workspace,
+      snapshot: isGitSnapshot(recorded) ? recorded : null,
       scratch,
       warn: (job, text) => {
         store.annotate(id, job, null, text, Date.now());

@@ -5,7 +5,7 @@
 import { RerunLiveError, RerunNoTreeError, RerunNothingFailedError } from "../errors.js";
 import type { Pipeline } from "../pipeline/model.js";
 import type { RunView } from "../store/index.js";
-import type { GitSnapshot } from "../workspace/snapshot.js";
+import { isGitSnapshot, type GitSnapshot } from "../workspace/snapshot.js";
 import { hasEnded } from "./run-queries.js";
 
 /** The pipeline a rerun of `run` runs; throws RerunLiveError, or RerunNothingFailedError for --failed of a run where nothing failed. */
@@ -37,16 +37,4 @@ export function recordedSnapshot(run: RunView, recorded: unknown): GitSnapshot {
   if (run.tree === null)
     throw new RerunNoTreeError(run.id, "it ran a copy of a directory that is not a git repository, and quire keeps no copy of that");
   throw new RerunNoTreeError(run.id, "it was recorded before quire kept the trees of runs");
-}
-
-function isGitSnapshot(value: unknown): value is GitSnapshot {
-  const s = value as Partial<GitSnapshot> | null;
-  return (
-    typeof s === "object" &&
-    s !== null &&
-    s.kind === "git" &&
-    typeof s.tree === "string" &&
-    typeof s.store === "string" &&
-    Array.isArray(s.submodules)
-  );
 }

@@ -12,6 +12,7 @@ import { findEscapingLinks, type EscapingLink } from "./escaping-links.js";
 import type { Confinement, Sandbox, SandboxState } from "./sandbox.js";
 import type { LaunchedStep, StepExit, StepLauncher, StepRequest } from "./step-launcher.js";
 import { workspaceReads } from "./workspace-reads.js";
+import type { GitSnapshot } from "../workspace/snapshot.js";
 
 export interface RunSandboxOptions {
   launcher: StepLauncher;
@@ -19,6 +20,8 @@ export interface RunSandboxOptions {
   pipeline: Pipeline;
   /** The run's workspace (its root, whatever directory the steps start in). */
   workspace: string;
+  /** What the workspace was checked out from, as the run recorded it (null: a copied directory, or not recorded). */
+  snapshot: GitSnapshot | null;
   /** The run's own directory for its jobs' /tmp and its caches; the caller removes it with the run. */
   scratch: string;
   /** Records a warning on the run: of a job, or (null) of the run as a whole. */
@@ -47,7 +50,7 @@ export class RunSandbox implements StepLauncher {
   async prepare(): Promise<void> {
     this.#state = await this.#options.sandbox.state();
     const { jobs } = this.#options.pipeline;
-    if (jobs.some((job) => this.#confined(job))) this.#reads = await workspaceReads(this.#options.workspace);
+    if (jobs.some((job) => this.#confined(job))) this.#reads = await workspaceReads(this.#options.workspace, this.#options.snapshot);
     // Looked for before any step ran: the links the checkout brought, not those a step made (a venv's bin/python).
     if (jobs.some((job) => !this.#confined(job))) this.#links = await findEscapingLinks(this.#options.workspace);
   }

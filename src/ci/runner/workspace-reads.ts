@@ -6,6 +6,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { git } from "../workspace/git.js";
+import type { GitSnapshot } from "../workspace/snapshot.js";
 
 /** Git follows alternates this deep. */
 const ALTERNATES_DEPTH = 5;
@@ -15,11 +16,13 @@ const ALTERNATES_DEPTH = 5;
  * alone, not quire's others), and the person's repository whole (a `.git/objects` names its work tree,
  * whose .git holds the config the workspace includes), as the person's files are read-only elsewhere.
  * None for a workspace that is not a git repository. Best effort: what cannot be read is not added, and
- * git in the sandbox then says what it misses.
+ * git in the sandbox then says what it misses. `snapshot`, the run's as recorded, says where its
+ * submodules are; without one (a run recorded before quire kept snapshots) the index does, at the cost
+ * of listing every entry of a large tree.
  */
-export async function workspaceReads(workspace: string): Promise<string[]> {
+export async function workspaceReads(workspace: string, snapshot: GitSnapshot | null): Promise<string[]> {
   const reads = new Set<string>();
-  for (const gitDir of await repositories(workspace)) {
+  for (const gitDir of await repositories(workspace, snapshot)) {
     for (const objects of await borrowed(join(gitDir, "objects"), ALTERNATES_DEPTH)) {
       const repository = dirname(objects);
       reads.add(basename(repository) === ".git" ? dirname(repository) : repository);
@@ -42,15 +45,20 @@ async function borrowed(objects: string, depth: number): Promise<string[]> {
 }
 
 /** The `.git` directories of the work tree at `root` and of its checked-out submodules, nested ones included. */
-async function repositories(root: string): Promise<string[]> {
+async function repositories(root: string, snapshot: GitSnapshot | null): Promise<string[]> {
   const gitDir = join(root, ".git");
   if (!(await stat(gitDir).catch(() => undefined))?.isDirectory()) return [];
   const found = [gitDir];
+  if (snapshot) {
+    for (const { path, snapshot: inner } of snapshot.submodules)
+      if (inner !== null) found.push(...(await repositories(join(root, path), inner)));
+    return found;
+  }
   // Gitlinks (mode 160000) in the index: submodules and nested repositories, each a repository of its own.
   const staged = await git(root, ["ls-files", "--stage", "-z"]).catch(() => "");
   for (const entry of staged.split("\0")) {
     if (!entry.startsWith("160000 ")) continue;
-    found.push(...(await repositories(join(root, entry.slice(entry.indexOf("\t") + 1)))));
+    found.push(...(await repositories(join(root, entry.slice(entry.indexOf("\t") + 1)), null)));
   }
   return found;
 }

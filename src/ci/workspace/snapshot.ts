@@ -72,6 +72,19 @@ export interface Submodule {
   snapshot: GitSnapshot | null;
 }
 
+/** Whether `value` (a snapshot a run recorded, read back) is a git snapshot. */
+export function isGitSnapshot(value: unknown): value is GitSnapshot {
+  const s = value as Partial<GitSnapshot> | null;
+  return (
+    typeof s === "object" &&
+    s !== null &&
+    s.kind === "git" &&
+    typeof s.tree === "string" &&
+    typeof s.store === "string" &&
+    Array.isArray(s.submodules)
+  );
+}
+
 /** Not a git work tree: copied as it is when the workspace is made. */
 export interface DirSnapshot {
   kind: "dir";
