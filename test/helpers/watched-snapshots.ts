@@ -21,6 +21,10 @@ export function watchedSnapshots(repos: ReturnType<typeof tempRepos>) {
       opened.push(made);
       return made;
     },
+    /** A snapshot that looks only at what `by` saw change. */
+    async watchedSnapshot(repo: string, by: TreeWatchers): Promise<GitSnapshot> {
+      return (await snapshotSource(repo, { stores, watchers: by })) as GitSnapshot;
+    },
     /** The tree of a snapshot that looks only at what `by` saw change. */
     async watchedTree(repo: string, by: TreeWatchers): Promise<string> {
       return ((await snapshotSource(repo, { stores, watchers: by })) as GitSnapshot).tree;

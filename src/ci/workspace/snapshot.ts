@@ -17,6 +17,7 @@
 import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { changedPathspecs } from "./changed-pathspecs.js";
 import { WorkspaceError } from "./errors.js";
 import { git, gitMaybe } from "./git.js";
 import { newKeptName, type ObjectStores } from "./object-stores.js";
@@ -344,11 +345,48 @@ async function watchedTree(copy: WorkingCopy, exclude: string[]): Promise<Writte
   // The person's index is the same as at the previous staging when that is reused, and so is what it stages.
   const staged = staging.previous ? staging.previous.staged : await stagedTree(copy.repo, copy.realIndex, objects);
   const env = { GIT_INDEX_FILE: staging.index, ...objects, ...staging.env };
-  await git(copy.repo, [...ADD_CONFIG, ...staging.config, "add", "-A", "--", ":(top)", ...exclude], { env });
+  const add = [...ADD_CONFIG, ...staging.config, "add", "-A"];
+  const pathspecs =
+    staging.previous &&
+    (await changedPathspecs(copy.repo, staging.changed!, staging.previous.gitlinks, inTree(copy.repo, staging.previous.tree, objects)));
+  if (!pathspecs || !(await addChanged(copy.repo, add, pathspecs, exclude, env)))
+    await git(copy.repo, [...add, "--", ":(top)", ...exclude], { env });
   // write-tree writes the index too: with the same settings, so that it keeps git's fsmonitor data.
   const tree = (await git(copy.repo, [...staging.config, "write-tree"], { env })).trim();
   const gitlinks = staging.previous ? await gitlinksSince(copy.repo, staging.previous, tree, objects) : await listGitlinks(copy.repo, env);
   return { tree, staged, gitlinks, refs: await staging.done({ tree, gitlinks, staged }) };
+}
+
+// Which of `paths` the tree has (for paths gone with every directory above them: changed-pathspecs.ts).
+function inTree(repo: string, tree: string, objects: Record<string, string>): (paths: string[]) => Promise<Set<string>> {
+  return async (paths) => {
+    const listed = await git(repo, ["ls-tree", "-z", "--name-only", "--full-tree", tree, "--", ...paths], {
+      env: { ...objects, GIT_LITERAL_PATHSPECS: "1" },
+    });
+    return new Set(listed.split("\0").filter((path) => path !== ""));
+  };
+}
+
+// `add -A` limited to the pathspecs of what changed (changed-pathspecs.ts); false when git refused them
+// (a path now beyond a symbolic link, or gone meanwhile), having written nothing: the caller adds the
+// whole tree then. A pathspec naming an ignored path adds nothing and makes git exit with 1 after doing
+// the rest; an incremental staging holds no ignored file, so there is nothing of it to update either.
+async function addChanged(
+  repo: string,
+  add: string[],
+  pathspecs: string[],
+  exclude: string[],
+  env: Record<string, string>,
+): Promise<boolean> {
+  if (pathspecs.length === 0) return true; // nothing changed
+  try {
+    await git(repo, [...add, "--pathspec-from-file=-", "--pathspec-file-nul"], { env, input: [...pathspecs, ...exclude].join("\0") });
+    return true;
+  } catch (error) {
+    if (!(error instanceof WorkspaceError)) throw error;
+    const code = (error.cause as { code?: unknown })?.code;
+    return code === 1 && error.stderr?.includes("The following paths are ignored by one of your .gitignore files") === true;
+  }
 }
 
 // The real index as a tree, written from a copy (write-tree would write the real index's cache data back).

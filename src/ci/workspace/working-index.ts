@@ -50,6 +50,8 @@ export interface Staging {
   env: Record<string, string>;
   /** Whether git looks only at what changed (false: every file is stat'ed). */
   incremental: boolean;
+  /** The paths the watcher saw change since the previous staging, and its gitlinks (incremental only). */
+  changed: string[] | null;
   /** The previous staging's tree, gitlinks and staged tree (incremental only). */
   previous: Pick<IndexState, "tree" | "gitlinks" | "staged"> | null;
   /**
@@ -110,6 +112,7 @@ export async function prepareStaging(copy: WorkingCopy, copyIndex: (from: string
       QUIRE_FSMONITOR_RAN: ran,
     },
     incremental,
+    changed: incremental ? paths : null,
     previous: incremental ? state : null,
     done: async (result) => {
       // If git did not ask the hook, the index holds no token of the watcher's: the next staging starts afresh.
