@@ -64,7 +64,7 @@ try {
   if (wanted("ci")) await maybeProfiled("ci", (on) => benchCi(on, quick));
   if (wanted("output")) await benchOutput(quick, profileDir && join(profileDir, "output"));
   if (wanted("cli")) await benchCli(daemon, quick);
-  if (wanted("workspace")) await benchWorkspace(quick);
+  if (wanted("workspace")) await benchWorkspace(daemon, quick);
   if (wanted("cache")) await benchCache(daemon, quick);
   if (wanted("remote-cache")) await benchRemoteCache();
   if (wanted("ui")) await benchUi(daemon, quick);
