@@ -4,6 +4,7 @@
 // repository (a key starting with `shared:` is shared between repositories): QUIRE_HOME/cache/deps/<repo's
 // namespace>/<entry>.
 import { createHash } from "node:crypto";
+import type { OutputsKeeper } from "../workspace/kept-outputs.js";
 import { EntryStore, type EntryHeader, type SaveResult } from "./entry-store.js";
 
 /** A key (and prefixes) and the paths under a directory, as a job's `cache:` or an actions/cache step give them. */
@@ -32,22 +33,40 @@ export class DependencyCaches {
     this.#entries = new EntryStore(root, "deps");
   }
 
-  /** Finds the entry for `request` in `repo`'s caches; unless `lookupOnly`, copies its paths under `dir`. */
-  async restore(repo: string, request: CacheRequest, dir: string, lookupOnly = false): Promise<Restored> {
+  /**
+   * Finds the entry for `request` in `repo`'s caches; unless `lookupOnly`, copies its paths under `dir`
+   * (what `kept` holds of them is taken instead).
+   */
+  async restore(
+    repo: string,
+    request: CacheRequest,
+    dir: string,
+    options: { lookupOnly?: boolean; kept?: OutputsKeeper } = {},
+  ): Promise<Restored> {
     const found = await this.#find(repo, request);
     if (!found) return { hit: "miss" };
-    if (!lookupOnly) await this.#entries.restore(found.name, found.entry, dir);
+    if (!options.lookupOnly) await this.#entries.restore(found.name, found.entry, dir, options.kept);
     return { hit: found.entry.key === request.key ? "exact" : "prefix", key: found.entry.key };
   }
 
-  /** Saves the paths under `dir` as the entry of `key` in `repo`'s caches, unless there is one already. */
-  async save(repo: string, request: Omit<CacheRequest, "restoreKeys">, dir: string, now: number): Promise<SaveResult> {
+  /**
+   * Saves the paths under `dir` as the entry of `key` in `repo`'s caches, unless there is one already
+   * (`kept`: the workspace keeps what it saved as a copy of the entry).
+   */
+  async save(
+    repo: string,
+    request: Omit<CacheRequest, "restoreKeys">,
+    dir: string,
+    now: number,
+    options: { kept?: OutputsKeeper } = {},
+  ): Promise<SaveResult> {
     return this.#entries.save(
       entryName(repo, request.key, request.paths),
       dir,
       request.paths,
       { key: request.key, wanted: [...request.paths] },
       now,
+      options,
     );
   }
 

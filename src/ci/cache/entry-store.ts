@@ -7,8 +7,9 @@
 //   cache/.saving/<...>              entries being written; removed when the ci backend starts
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { OutputsKeeper } from "../workspace/kept-outputs.js";
 import { copyTree, flush } from "./tree-copy.js";
 
 const SAVING = ".saving";
@@ -36,11 +37,13 @@ export function removeHalfSaved(root: string): void {
 
 export class EntryStore<Meta extends object> {
   readonly #root: string;
+  readonly #kind: string;
   readonly #dir: string;
 
   /** Entries of one kind (`deps`, `results`) under `root` (QUIRE_HOME/cache). */
   constructor(root: string, kind: string) {
     this.#root = root;
+    this.#kind = kind;
     this.#dir = join(root, kind);
   }
 
@@ -63,10 +66,20 @@ export class EntryStore<Meta extends object> {
   /**
    * Saves as entry `name` the `paths` under `from` that exist, with `meta`: "exists" when an entry of
    * that name is there already (it is kept as it is); "nothing" when none of the paths exists, unless
-   * `keepEmpty` (an entry of its meta alone).
+   * `keepEmpty` (an entry of its meta alone). With `kept`, the workspace `from` is in keeps what it saved
+   * as a copy of the entry (kept-outputs.ts).
    */
-  async save(name: string, from: string, paths: readonly string[], meta: Meta, now: number, keepEmpty = false): Promise<SaveResult> {
-    return this.saveWritten(
+  async save(
+    name: string,
+    from: string,
+    paths: readonly string[],
+    meta: Meta,
+    now: number,
+    options: { keepEmpty?: boolean; kept?: OutputsKeeper } = {},
+  ): Promise<SaveResult> {
+    const { kept } = options;
+    const surveys = kept ? await Promise.all(paths.map((path) => kept.survey(join(from, path)))) : [];
+    const result = await this.saveWritten(
       name,
       async (files) => {
         const held: string[] = [];
@@ -77,8 +90,15 @@ export class EntryStore<Meta extends object> {
       },
       meta,
       now,
-      keepEmpty,
+      options.keepEmpty,
     );
+    if (kept && result === "saved") {
+      for (const [i, path] of paths.entries()) {
+        const before = surveys[i];
+        if (before) await kept.saved(this.#idOf(name, now), join(this.filesOf(name), path), join(from, path), before);
+      }
+    }
+    return result;
   }
 
   /**
@@ -120,14 +140,30 @@ export class EntryStore<Meta extends object> {
     }
   }
 
+  // What tells one entry from another for good: an entry removed and saved again under its name is another.
+  #idOf(name: string, createdAt: number): string {
+    return `${this.#kind}/${name}@${createdAt}`;
+  }
+
   /** The directory entry `name`'s paths are under. */
   filesOf(name: string): string {
     return join(this.#dir, name, FILES);
   }
 
-  /** Copies entry `name`'s paths back under `to`, replacing what is in their way. */
-  async restore(name: string, entry: EntryHeader, to: string): Promise<void> {
-    for (const path of entry.paths) await copyTree(join(this.#dir, name, FILES, path), join(to, path), { fsync: false });
+  /**
+   * Copies entry `name`'s paths back under `to`, replacing what is in their way; with `kept`, a path the
+   * workspace kept from an earlier restore of the same entry is taken instead of copied (kept-outputs.ts).
+   */
+  async restore(name: string, entry: EntryHeader, to: string, kept?: OutputsKeeper): Promise<void> {
+    const id = this.#idOf(name, entry.createdAt);
+    for (const path of entry.paths) {
+      const source = join(this.#dir, name, FILES, path);
+      const target = join(to, path);
+      if (kept && (await kept.take(id, source, target))) continue;
+      const fresh = kept !== undefined && (await lstat(target).catch(() => undefined)) === undefined;
+      await copyTree(source, target, { fsync: false });
+      if (fresh) await kept.record(id, source, target);
+    }
   }
 }
 

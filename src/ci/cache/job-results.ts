@@ -3,6 +3,7 @@
 // inputs in QUIRE_HOME/cache/results/<inputs>. Whether a job of those inputs completed is the store's to
 // say (a complete job with `inputs` recorded); this is only what it left.
 import type { Job } from "../pipeline/model.js";
+import type { OutputsKeeper } from "../workspace/kept-outputs.js";
 import { EntryStore } from "./entry-store.js";
 
 interface ResultMeta {
@@ -23,10 +24,13 @@ export class JobResults {
     return job.outputPaths.length > 0 || Object.keys(job.outputs).length > 0;
   }
 
-  /** Keeps what `job` (of inputs `inputs`, its steps started in `dir`) left; an entry there already stays. */
-  async keep(job: Job, inputs: string, dir: string, outputs: Record<string, string>, now: number): Promise<void> {
+  /**
+   * Keeps what `job` (of inputs `inputs`, its steps started in `dir`) left; an entry there already stays.
+   * With `kept`, the workspace keeps the paths it saved as a copy of the entry.
+   */
+  async keep(job: Job, inputs: string, dir: string, outputs: Record<string, string>, now: number, kept?: OutputsKeeper): Promise<void> {
     if (!JobResults.leavesSomething(job)) return;
-    await this.#entries.save(inputs, dir, job.outputPaths, { outputs }, now, true);
+    await this.#entries.save(inputs, dir, job.outputPaths, { outputs }, now, { keepEmpty: true, kept });
   }
 
   /** What the job of `inputs` left as it was kept: its outputs, and its paths under `dir`; undefined when nothing was kept. */
@@ -52,12 +56,17 @@ export class JobResults {
 
   /**
    * What the job of `inputs` left: its outputs, and how to put its files back under `dir` (done only
-   * when a job that runs needs them); undefined when nothing was kept.
+   * when a job that runs needs them; what `kept` holds of them is taken instead); undefined when nothing was kept.
    */
-  async find(job: Job, inputs: string, dir: string): Promise<{ outputs: Record<string, string>; putBack(): Promise<void> } | undefined> {
+  async find(
+    job: Job,
+    inputs: string,
+    dir: string,
+    kept?: OutputsKeeper,
+  ): Promise<{ outputs: Record<string, string>; putBack(): Promise<void> } | undefined> {
     if (!JobResults.leavesSomething(job)) return { outputs: {}, putBack: async () => {} };
     const entry = await this.#entries.read(inputs);
     if (!entry) return undefined;
-    return { outputs: entry.outputs, putBack: () => this.#entries.restore(inputs, entry, dir) };
+    return { outputs: entry.outputs, putBack: () => this.#entries.restore(inputs, entry, dir, kept) };
   }
 }

@@ -15,6 +15,7 @@ import { jobInputs, type NeedInputs } from "./job-inputs.js";
 import type { JobResults } from "./job-results.js";
 import { ANNOTATION_MAX } from "../rules.js";
 import type { AskingRun, RemoteResults } from "./remote-results.js";
+import type { OutputsKeeper } from "../workspace/kept-outputs.js";
 
 export interface RunCachesOptions {
   store: RunStore;
@@ -28,6 +29,8 @@ export interface RunCachesOptions {
   baseDir: string;
   /** The same, relative to the run's workspace. */
   dir: string;
+  /** What the run's workspace keeps of what the caches put back into it or saved from it: taken, not copied, next time. */
+  kept?: OutputsKeeper;
   /** False for `quirectl run --no-cache`: every job runs (and what completes is still kept). */
   useResults: boolean;
   /** The job cache's remote half (cache.remote); without it, results are this machine's only. */
@@ -84,7 +87,7 @@ export class RunCaches {
     if (!this.#o.useResults) return undefined;
     const proof = this.#o.store.provenBy(inputs, this.#o.runId) ?? (await this.#fromRemote(job, inputs));
     if (proof === undefined) return undefined;
-    const found = await this.#o.results.find(job, inputs, this.#o.baseDir);
+    const found = await this.#o.results.find(job, inputs, this.#o.baseDir, this.#o.kept);
     if (!found) return undefined;
     const putBack = () =>
       found.putBack().catch((error: unknown) => this.#note(job, new CacheEntryError(`putting back what run ${proof} left`, error)));
@@ -103,7 +106,7 @@ export class RunCaches {
           paths: cache.paths,
           restoreKeys: cache.restoreKeys.map((key) => evaluateTemplate(key, scope)),
         };
-        const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir);
+        const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir, { kept: this.#o.kept });
         if (restored.hit !== "exact") due.push(request);
       } catch (error) {
         this.#note(job, new CacheEntryError(`restoring the cache ${request?.key ?? cache.key}`, error));
@@ -118,8 +121,14 @@ export class RunCaches {
     const { request } = step;
     try {
       if (step.mode === "save")
-        return savedScript(request.key, await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now()));
-      const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir, step.lookupOnly);
+        return savedScript(
+          request.key,
+          await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now(), { kept: this.#o.kept }),
+        );
+      const restored = await this.#o.dependencies.restore(this.#o.repo, request, this.#o.baseDir, {
+        lookupOnly: step.lookupOnly,
+        kept: this.#o.kept,
+      });
       if (step.mode === "cache" && restored.hit !== "exact" && !due.some((d) => d.key === request.key)) due.push(request);
       return restoreScript(step, restored);
     } catch (error) {
@@ -132,14 +141,14 @@ export class RunCaches {
   async completed(job: Job, due: DueSaves, inputs: string | null, outputs: Record<string, string>): Promise<boolean> {
     for (const request of due) {
       try {
-        await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now());
+        await this.#o.dependencies.save(this.#o.repo, request, this.#o.baseDir, this.#o.now(), { kept: this.#o.kept });
       } catch (error) {
         this.#note(job, new CacheEntryError(`saving the cache ${request.key}`, error));
       }
     }
     if (inputs === null) return false;
     try {
-      await this.#o.results.keep(job, inputs, this.#o.baseDir, outputs, this.#o.now());
+      await this.#o.results.keep(job, inputs, this.#o.baseDir, outputs, this.#o.now(), this.#o.kept);
       return true;
     } catch (error) {
       this.#note(job, new CacheEntryError("keeping the job's result", error));

@@ -156,6 +156,7 @@ export class Executions {
         pipeline: run.spec,
         baseDir: join(workspace, dir),
         dir,
+        kept: workspaces.keptOutputs(id),
         useResults: !run.noCache,
         changed,
         now: Date.now,

@@ -5,13 +5,15 @@
 // leaves a half-made one under a run. When a run ends its workspace goes, except for the last few failed
 // runs, kept so their files can be looked at. A git workspace that goes is restored to its tree instead
 // and becomes its working copy's spare (one per working copy, keeping its refs): the next run of that
-// working copy takes it and writes only the files that changed.
+// working copy takes it and writes only the files that changed; what the caches put back into it is kept
+// aside in its directory, for that run to take if it puts back the same (kept-outputs.ts).
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { materialize, restoreCheckout } from "./checkout.js";
 import { WorkspaceError } from "./errors.js";
+import { KeptOutputs } from "./kept-outputs.js";
 import type { KeptRefs, ObjectStores } from "./object-stores.js";
 import { removeTree } from "./remove-tree.js";
 import type { GitSnapshot, Snapshot } from "./snapshot.js";
@@ -99,6 +101,11 @@ export class Workspaces {
   /** Run `runId`'s workspace: where its steps run. */
   path(runId: number): string {
     return join(this.#runDir(runId), CHECKOUT);
+  }
+
+  /** What run `runId`'s workspace keeps of what the caches put back into it (kept-outputs.ts). */
+  keptOutputs(runId: number): KeptOutputs {
+    return new KeptOutputs(this.path(runId), this.#runDir(runId));
   }
 
   /**
@@ -299,6 +306,7 @@ export class Workspaces {
     if (spare === undefined || (unlessSpare && (await exists(spare)))) return this.#drop(dir, record);
     const trash = join(this.root, `${TRASH_PREFIX}${unique()}`);
     try {
+      await new KeptOutputs(join(dir, CHECKOUT), dir).park();
       await restoreCheckout(join(dir, CHECKOUT), dir);
       await rename(spare, trash).catch(() => undefined);
       await rename(dir, spare);

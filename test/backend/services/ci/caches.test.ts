@@ -4,7 +4,7 @@
 // workflow's actions/cache) are there in the next run; a ci backend killed mid-save leaves nothing a
 // later run restores.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { adminCall, AdminOp } from "../../../../src/client/admin-calls.js";
@@ -183,6 +183,61 @@ describe("dependency caches", () => {
     commit(dir, { "package-lock.json": '{"lockfileVersion": 3}' });
     const changed = await run(dir);
     assert.match(logOf(changed, "deps"), /installed/, "another lock file: another key, a miss");
+  });
+
+  test("the next run of the same working copy takes the copy the last one restored, and a step's change to it is undone", async () => {
+    const pipeline = [
+      "jobs:",
+      "  deps:",
+      "    cache:",
+      "      - key: deps-${{ hashFiles('package-lock.json') }}",
+      "        paths: [node_modules]",
+      "    steps:",
+      "      - if [ -d node_modules ]; then echo \"a=$(stat -c '%i %z' node_modules/a.js) b=$(stat -c '%i %z' node_modules/b.js) has $(cat node_modules/b.js)\"; else mkdir node_modules && printf a > node_modules/a.js && printf b > node_modules/b.js && echo installed; fi",
+      // Same size, so only the file's change time tells.
+      "      - if [ -f scribble ]; then printf B > node_modules/b.js; fi",
+    ].join("\n");
+    const dir = repos.make({ "quire.yml": pipeline, "package-lock.json": "{}" });
+    const seen = (r: any) => {
+      const found = /a=(.+) b=(.+) has (\w)/.exec(logOf(r, "deps"));
+      assert.ok(found, logOf(r, "deps"));
+      return { a: found[1], b: found[2], has: found[3] };
+    };
+    assert.match(logOf(await run(dir), "deps"), /installed/);
+    const second = seen(await run(dir, "--no-cache"));
+    writeFiles(dir, { scribble: "" });
+    const third = seen(await run(dir, "--no-cache"));
+    assert.deepEqual(third, second, "the same files as the run before: taken, not copied");
+    rmSync(join(dir, "scribble"));
+    const fourth = seen(await run(dir, "--no-cache"));
+    assert.equal(fourth.has, "b", "the third run's change did not stay");
+    assert.equal(fourth.a, second.a, "what no step changed was taken again");
+    assert.notEqual(fourth.b, second.b);
+  });
+
+  test("what an install made and saved is taken by the next run that needs it, not copied from the cache", async () => {
+    const pipeline = [
+      "jobs:",
+      "  install:",
+      "    inputs: [package-lock.json]",
+      "    cache:",
+      "      - key: deps-${{ hashFiles('package-lock.json') }}",
+      "        paths: [node_modules]",
+      "    outputs: [node_modules]",
+      "    steps:",
+      "      - mkdir node_modules && printf a > node_modules/a.js && sleep 0.1",
+      "  test:",
+      "    needs: [install]",
+      "    steps:",
+      "      - echo \"a=$(stat -c '%i %z' node_modules/a.js) has $(cat node_modules/a.js) $(cat src.txt)\"",
+    ].join("\n");
+    const dir = repos.make({ "quire.yml": pipeline, "package-lock.json": "{}", "src.txt": "v1" });
+    const seen = (r: any) => /a=(.+) has (.+)/.exec(logOf(r, "test"))?.slice(1);
+    const first = await run(dir);
+    writeFiles(dir, { "src.txt": "v2" });
+    const second = await run(dir);
+    assert.deepEqual(jobStates(second), { install: `cached from ${first.id}`, test: "complete" });
+    assert.deepEqual(seen(second), [seen(first)![0], "a v2"], "the very file the first run's install made");
   });
 
   test("a workflow's actions/cache: a hit sets cache-hit, so the install step is skipped", async () => {
