@@ -135,10 +135,11 @@ export class KeptOutputs implements OutputsKeeper {
       return;
     for (const [name, now] of Object.entries(files)) {
       const then = before.files[name];
-      // Changed while it was copied, or in the tick the survey began (which its times cannot tell): the
-      // entry may hold another version of it.
-      if (then === undefined || !sameStats(then, now) || (now.kind !== "missing" && BigInt(now.ctime) >= before.since))
-        files[name] = { kind: "missing" };
+      // Changed while it was copied, or a file changed in the tick the survey began (which its times cannot
+      // tell): the entry may hold another version of it. A directory is what is in it, which is checked
+      // name by name when it is taken.
+      const racy = (now.kind === "file" || now.kind === "link") && BigInt(now.ctime) >= before.since;
+      if (then === undefined || !sameStats(then, now) || racy) files[name] = { kind: "missing" };
     }
     // Saved as another entry already in this run (a `cache:` and `outputs:` of the same path): the same
     // files, so a copy of both, if nothing changed between the two saves.
@@ -296,14 +297,15 @@ function unchanged(recorded: Recorded | undefined, stats: BigIntStats, writtenNs
   );
 }
 
-// Records `target` (copied from `source`) and what is under it, as `source` lists it, into `files` under `path`.
+// Records `target` (copied from `source`, or `source` copied from it) and what is under it, as `source`
+// lists it, into `files` under `path`; what is not of the same kind, mode and size in both is missing.
 async function recordTree(source: string, target: string, path: string, files: Record<string, Recorded>): Promise<void> {
   const from = await lstat(source);
   const stats = await lstat(target, { bigint: true }).catch(() => undefined);
   const kind = from.isDirectory() ? "directory" : from.isFile() ? "file" : from.isSymbolicLink() ? "link" : undefined;
   if (kind === undefined) return; // sockets and the like are never copied
   files[path] =
-    stats && kindOf(stats) === kind
+    stats && kindOf(stats) === kind && Number(stats.mode) === from.mode && (kind === "directory" || Number(stats.size) === from.size)
       ? {
           kind,
           ino: String(stats.ino),

@@ -232,6 +232,17 @@ describe("what a job saved from the workspace", () => {
     assert.equal(readFileSync(join(target, "a/index.js"), "utf8"), MODULES["node_modules/a/index.js"]);
   });
 
+  test("a file written as the save begins is copied again; the directory it is in, and the rest, are taken", async () => {
+    const { kept, restore, save, target } = await workspace();
+    const made = identity(join(target, "a/index.js"));
+    writeFileSync(join(target, "late.js"), "written last by the install\n");
+    await save("deps-1");
+    await kept.park();
+    await restore("deps-1");
+    assert.equal(identity(join(target, "a/index.js")), made, "taken: node_modules itself was trusted");
+    assert.equal(readFileSync(join(target, "late.js"), "utf8"), "written last by the install\n");
+  });
+
   test("saved as two entries with nothing changed between: a copy of either; with a change between: of the last only", async () => {
     const { kept, restore, save, target } = await workspace();
     await save("deps-a");

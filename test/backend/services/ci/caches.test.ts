@@ -225,6 +225,7 @@ describe("dependency caches", () => {
       "        paths: [node_modules]",
       "    outputs: [node_modules]",
       "    steps:",
+      // The pause: a file written in the clock tick its save begins in is copied again (kept-outputs.ts).
       "      - mkdir node_modules && printf a > node_modules/a.js && sleep 0.1",
       "  test:",
       "    needs: [install]",
