@@ -72,6 +72,15 @@ function treeOf(dir: string): Record<string, string> {
   return tree;
 }
 
+/** Writes `content` (of the same size) over `file` and sets its times back to the nanosecond: only its change time, which nothing can set, tells. */
+function rewriteKeepingTimes(file: string, content: string): void {
+  const times = join(dirs.dir("times"), "reference");
+  writeFileSync(times, "");
+  execFileSync("touch", ["-r", file, times]);
+  writeFileSync(file, content);
+  execFileSync("touch", ["-r", times, file]);
+}
+
 /** Which file `path` is: a copy may be given the inode number of a file removed before it, never its change time too. */
 const identity = (path: string) => {
   const stats = lstatSync(path, { bigint: true });
@@ -109,13 +118,7 @@ test("whatever a step did to the kept copy is undone when it is taken; the rest 
   const target = join(root, "node_modules");
   const untouched = identity(join(target, "a/package.json"));
 
-  // Same size, times set back to the nanosecond: only its change time (which nothing can set) tells.
-  const rewritten = join(target, "a/index.js");
-  const times = join(dirs.dir("times"), "reference");
-  writeFileSync(times, "");
-  execFileSync("touch", ["-r", rewritten, times]);
-  writeFileSync(rewritten, "module.exports = 'A';\n");
-  execFileSync("touch", ["-r", times, rewritten]);
+  rewriteKeepingTimes(join(target, "a/index.js"), "module.exports = 'A';\n");
   writeFileSync(join(target, "a/added.js"), "added by a step\n");
   rmSync(join(target, "b/deep/c.js"));
   rmSync(join(target, "b/deep"), { recursive: true });
@@ -268,12 +271,7 @@ describe("what a job saved from the workspace", () => {
       record: (...args) => kept.record(...args),
       survey: (path) => kept.survey(path),
       saved: async (entry, saved, path, before) => {
-        const file = join(target, "a/index.js");
-        const times = join(dirs.dir("times"), "reference");
-        writeFileSync(times, "");
-        execFileSync("touch", ["-r", file, times]);
-        writeFileSync(file, "module.exports = 'X';\n");
-        execFileSync("touch", ["-r", times, file]);
+        rewriteKeepingTimes(join(target, "a/index.js"), "module.exports = 'X';\n");
         await kept.saved(entry, saved, path, before);
       },
     };
