@@ -304,8 +304,13 @@ async function recordTree(source: string, target: string, path: string, files: R
   const stats = await lstat(target, { bigint: true }).catch(() => undefined);
   const kind = from.isDirectory() ? "directory" : from.isFile() ? "file" : from.isSymbolicLink() ? "link" : undefined;
   if (kind === undefined) return; // sockets and the like are never copied
+  // A file with another name (a hard link: a package manager's store, a file elsewhere) is not the entry's
+  // copy of its own, and may be written through that name after it is taken: never trusted.
   files[path] =
-    stats && kindOf(stats) === kind && Number(stats.mode) === from.mode && (kind === "directory" || Number(stats.size) === from.size)
+    stats &&
+    kindOf(stats) === kind &&
+    Number(stats.mode) === from.mode &&
+    (kind === "directory" || (Number(stats.size) === from.size && stats.nlink === 1n))
       ? {
           kind,
           ino: String(stats.ino),

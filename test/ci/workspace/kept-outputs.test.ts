@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -79,6 +80,18 @@ function rewriteKeepingTimes(file: string, content: string): void {
   execFileSync("touch", ["-r", file, times]);
   writeFileSync(file, content);
   execFileSync("touch", ["-r", times, file]);
+}
+
+/** Resolves once a file made now gets a time later than `path`'s change time: what changed there is then in an earlier tick. */
+async function clockPast(path: string): Promise<void> {
+  const probe = join(dirs.dir("clock"), "probe");
+  const changed = lstatSync(path, { bigint: true }).ctimeNs;
+  for (;;) {
+    writeFileSync(probe, "");
+    if (lstatSync(probe, { bigint: true }).mtimeNs > changed) return;
+    rmSync(probe);
+    await sleep(1);
+  }
 }
 
 /** Which file `path` is: a copy may be given the inode number of a file removed before it, never its change time too. */
@@ -261,6 +274,23 @@ describe("what a job saved from the workspace", () => {
     await restore("deps-a");
     assert.equal(readFileSync(join(target, "a/index.js"), "utf8"), MODULES["node_modules/a/index.js"], "deps-a's own content");
     assert.notEqual(identity(join(target, "b/lib.js")), before, "copied: the kept copy is deps-c's, not deps-a's");
+  });
+
+  test("a file hard-linked with one outside the workspace is copied from the entry when taken, not taken as that file", async () => {
+    const { kept, restore, save, target } = await workspace();
+    const outside = dirs.dir("outside");
+    writeFiles(outside, { "shared.js": "exports.shared = 1;\n" });
+    // As a package manager installing from its store does: the installed file is the store's own.
+    linkSync(join(outside, "shared.js"), join(target, "a/shared.js"));
+    await clockPast(join(target, "a/shared.js"));
+    assert.equal(await save("deps-1"), "saved");
+    const untouched = identity(join(target, "a/package.json"));
+    await kept.park();
+    await restore("deps-1");
+    assert.equal(identity(join(target, "a/package.json")), untouched, "the rest taken");
+    assert.equal(lstatSync(join(target, "a/shared.js")).nlink, 1, "a copy of the entry's, not the file outside");
+    writeFileSync(join(target, "a/shared.js"), "written by the next run's step\n");
+    assert.equal(readFileSync(join(outside, "shared.js"), "utf8"), "exports.shared = 1;\n", "nothing outside written through the link");
   });
 
   test("a file a step changes while it is being saved is copied from the entry when taken", async () => {
