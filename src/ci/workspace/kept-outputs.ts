@@ -100,7 +100,7 @@ export class KeptOutputs implements OutputsKeeper {
   async record(entry: string, source: string, target: string): Promise<void> {
     const path = await this.#inside(target);
     if (path === undefined) return;
-    const files: Record<string, Recorded> = {};
+    const files = noFiles();
     await recordTree(source, target, "", files)
       .then(() => this.#write({ entries: [entry], path, files }))
       .catch(() => undefined);
@@ -113,7 +113,7 @@ export class KeptOutputs implements OutputsKeeper {
     await writeFile(probe, "");
     const since = (await lstat(probe, { bigint: true })).mtimeNs;
     await rm(probe, { force: true });
-    const files: Record<string, Recorded> = {};
+    const files = noFiles();
     try {
       await recordTree(target, target, "", files);
     } catch {
@@ -125,7 +125,7 @@ export class KeptOutputs implements OutputsKeeper {
   async saved(entry: string, saved: string, target: string, before: Survey): Promise<void> {
     const path = await this.#inside(target);
     if (path === undefined) return;
-    const files: Record<string, Recorded> = {};
+    const files = noFiles();
     if (
       !(await recordTree(saved, target, "", files).then(
         () => true,
@@ -250,7 +250,7 @@ async function undoChanges(
   };
   await walk("");
   if (!kept.has("")) return undefined;
-  const now: Record<string, Recorded> = {};
+  const now = noFiles();
   for (const [path, recorded] of Object.entries(files)) {
     if (kept.has(path)) {
       now[path] = recorded;
@@ -324,6 +324,12 @@ async function recordTree(source: string, target: string, path: string, files: R
   for (const name of await readdir(source)) {
     await recordTree(join(source, name), join(target, name), path === "" ? name : `${path}/${name}`, files);
   }
+}
+
+// An empty record of files by path, with no prototype: a file named `__proto__` is a path like any other
+// (on a plain object, assigning it would set the object's prototype, and the file would never be recorded).
+function noFiles(): Record<string, Recorded> {
+  return Object.create(null) as Record<string, Recorded>;
 }
 
 function kindOf(stats: BigIntStats): Kind | undefined {

@@ -164,6 +164,19 @@ test("a file changed in the tick its record was written is not trusted: copied a
   assert.equal(readFileSync(join(target, "a/index.js"), "utf8"), MODULES["node_modules/a/index.js"]);
 });
 
+test("a file or directory of any name is taken back, __proto__ included (no name is an object's property of its own)", async () => {
+  const files = { "node_modules/__proto__/index.js": "proto\n", "node_modules/__proto__.js": "file\n", "node_modules/a.js": "a\n" };
+  const { project, root, kept, restore } = await setup("names", files);
+  await restore();
+  const target = join(root, "node_modules");
+  await kept.park();
+  await restore();
+  assert.deepEqual(treeOf(target), treeOf(join(project, "node_modules")));
+  await kept.park();
+  await restore();
+  assert.deepEqual(treeOf(target), treeOf(join(project, "node_modules")), "and taken again from what the take recorded");
+});
+
 test("another entry of the same path, or something already at the path: copied, the kept copy not taken", async () => {
   const { caches, project, root, kept, restore } = await setup();
   await restore();
