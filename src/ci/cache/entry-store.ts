@@ -7,7 +7,7 @@
 //   cache/.saving/<...>              entries being written; removed when the ci backend starts
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { OutputsKeeper } from "../workspace/kept-outputs.js";
 import { copyTree, flush } from "./tree-copy.js";
@@ -152,17 +152,16 @@ export class EntryStore<Meta extends object> {
 
   /**
    * Copies entry `name`'s paths back under `to`, replacing what is in their way; with `kept`, a path the
-   * workspace kept from an earlier restore of the same entry is taken instead of copied (kept-outputs.ts).
+   * workspace kept from an earlier restore of the same entry is taken instead of copied, and one put back
+   * where nothing was is recorded to be kept (kept-outputs.ts).
    */
   async restore(name: string, entry: EntryHeader, to: string, kept?: OutputsKeeper): Promise<void> {
     const id = this.#idOf(name, entry.createdAt);
     for (const path of entry.paths) {
       const source = join(this.#dir, name, FILES, path);
       const target = join(to, path);
-      if (kept && (await kept.take(id, source, target))) continue;
-      const fresh = kept !== undefined && (await lstat(target).catch(() => undefined)) === undefined;
+      if (kept && ((await kept.take(id, source, target)) || (await kept.putBack(id, source, target)))) continue;
       await copyTree(source, target, { fsync: false });
-      if (fresh) await kept.record(id, source, target);
     }
   }
 }

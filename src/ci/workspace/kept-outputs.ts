@@ -9,7 +9,7 @@
 // data differs from the record (or that was changed in the same clock tick as the record was written,
 // which its times cannot tell: git's "racily clean" rule) is copied from the entry again, what a step
 // added goes, what it removed comes back. The entry itself is never written to.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
@@ -33,8 +33,11 @@ export interface OutputsKeeper {
    * it has one of this `entry` and nothing is at `target`: true when done, with `target` exactly `source`.
    */
   take(entry: string, source: string, target: string): Promise<boolean>;
-  /** `target` has just been copied from `source` where nothing was: recorded, to be parked when the run ends. */
-  record(entry: string, source: string, target: string): Promise<void>;
+  /**
+   * Puts `source` at `target` where nothing is, recorded, to be parked when the run ends: true when done;
+   * false when it could not, with nothing put at `target`.
+   */
+  putBack(entry: string, source: string, target: string): Promise<boolean>;
   /** What is at `target` just before it is saved as an entry (for `saved`); undefined when it cannot be kept. */
   survey(target: string): Promise<Survey | undefined>;
   /**
@@ -96,14 +99,35 @@ export class KeptOutputs implements OutputsKeeper {
     }
   }
 
-  // Keeping is only ever a saving: what cannot be recorded is copied again next time, and no restore or save fails for it.
-  async record(entry: string, source: string, target: string): Promise<void> {
+  // Copied aside, out of every step's sight, recorded there and renamed into place: a step of another job
+  // of the run writing into the path meanwhile writes after the record, which tells (copied into place and
+  // recorded there, what it wrote between the two was recorded as the entry's). Keeping is only ever a
+  // saving: what cannot be recorded is copied again, and no restore or save fails for it.
+  async putBack(entry: string, source: string, target: string): Promise<boolean> {
+    if (await lstat(target).catch(() => undefined)) return false;
+    // The directories it goes in are made, as a copy into place would make them.
+    await mkdir(dirname(target), { recursive: true }).catch(() => undefined);
     const path = await this.#inside(target);
-    if (path === undefined) return;
-    const files = noFiles();
-    await recordTree(source, target, "", files)
-      .then(() => this.#write({ entries: [entry], path, files }))
-      .catch(() => undefined);
+    if (path === undefined) return false;
+    // Without a manifest, what a crash leaves of it goes with the next park (#dropOldest).
+    const aside = join(this.#state, PARKED, `${keyOf(path)}-${randomBytes(6).toString("hex")}`);
+    const record = join(this.#state, PUT_BACK, `${keyOf(path)}.json`);
+    try {
+      const tree = join(aside, TREE);
+      await copyTree(source, tree, { fsync: false });
+      const files = noFiles();
+      await recordTree(source, tree, "", files);
+      await this.#write({ entries: [entry], path, files });
+      return await rename(tree, target).then(
+        () => true,
+        // Something is there now (another job put it there): the caller copies over it, unrecorded.
+        () => rm(record, { force: true }).then(() => false),
+      );
+    } catch {
+      return false;
+    } finally {
+      await removeTree(aside).catch(() => undefined);
+    }
   }
 
   async survey(target: string): Promise<Survey | undefined> {

@@ -148,6 +148,25 @@ test("whatever a step did to the kept copy is undone when it is taken; the rest 
   assert.equal(readFileSync(join(outside, "secret.txt"), "utf8"), "not quire's\n");
 });
 
+test("a file another job writes while the entry is being put back is copied from the entry when taken", async () => {
+  // Enough files that the put-back takes a while after the one written is there.
+  const files = { ...MODULES, ...Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`node_modules/z/f${i}.js`, `${i}\n`])) };
+  const { project, root, kept, restore } = await setup("busy", files);
+  const file = join(root, "node_modules/a/index.js");
+  // Another job of the run, its steps in the same workspace, rewrites the file (same size) once it is there.
+  let restoring = true;
+  const writer = (async () => {
+    while (restoring && !existsSync(file)) await new Promise((resolve) => setImmediate(resolve));
+    if (restoring) writeFileSync(file, "module.exports = 'X';\n");
+  })();
+  await restore();
+  restoring = false;
+  await writer;
+  await kept.park();
+  await restore();
+  assert.deepEqual(treeOf(join(root, "node_modules")), treeOf(join(project, "node_modules")), "exactly the entry");
+});
+
 test("a file changed in the tick its record was written is not trusted: copied again", async () => {
   const { root, state, kept, restore } = await setup();
   await restore();
@@ -175,6 +194,17 @@ test("a file or directory of any name is taken back, __proto__ included (no name
   await kept.park();
   await restore();
   assert.deepEqual(treeOf(target), treeOf(join(project, "node_modules")), "and taken again from what the take recorded");
+});
+
+test("a path put back under directories the restore makes is kept too", async () => {
+  const { caches, root, kept } = await setup();
+  const sub = join(root, "not-there-yet", "deeper");
+  const restore = () => caches.restore("/repo", { key: "deps-1", paths: ["node_modules"], restoreKeys: [] }, sub, { kept });
+  await restore();
+  const made = identity(join(sub, "node_modules/a/index.js"));
+  await kept.park();
+  await restore();
+  assert.equal(identity(join(sub, "node_modules/a/index.js")), made);
 });
 
 test("another entry of the same path, or something already at the path: copied, the kept copy not taken", async () => {
@@ -311,7 +341,7 @@ describe("what a job saved from the workspace", () => {
     // A concurrent step rewrites a file after it was copied into the entry (same size, times set back).
     const meddling: OutputsKeeper = {
       take: (...args) => kept.take(...args),
-      record: (...args) => kept.record(...args),
+      putBack: (...args) => kept.putBack(...args),
       survey: (path) => kept.survey(path),
       saved: async (entry, saved, path, before) => {
         rewriteKeepingTimes(join(target, "a/index.js"), "module.exports = 'X';\n");
