@@ -336,6 +336,19 @@ describe("what a job saved from the workspace", () => {
     assert.equal(readFileSync(join(outside, "shared.js"), "utf8"), "exports.shared = 1;\n", "nothing outside written through the link");
   });
 
+  test("a directory whose mode the entry's copy of it does not have (a save makes directories anew) is the entry's when taken", async () => {
+    const { caches, kept, restore, save, target } = await workspace();
+    // As Go's module cache is: read-only directories.
+    chmodSync(join(target, "b/deep"), 0o555);
+    await clockPast(join(target, "b/deep"));
+    assert.equal(await save("deps-1"), "saved");
+    const entry = join(dirs.dir("restored"), "copy");
+    await caches.restore("/repo", { key: "deps-1", paths: ["node_modules"], restoreKeys: [] }, entry);
+    await kept.park();
+    await restore("deps-1");
+    assert.deepEqual(treeOf(target), treeOf(join(entry, "node_modules")), "the modes a copy of the entry has");
+  });
+
   test("a file a step changes while it is being saved is copied from the entry when taken", async () => {
     const { kept, restore, save, target } = await workspace();
     // A concurrent step rewrites a file after it was copied into the entry (same size, times set back).
