@@ -150,7 +150,7 @@ export class Workspaces {
         renameSync(dir, this.#runDir(runId));
         if (record.source !== null) this.#sources.set(runId, record.source);
       },
-      discard: () => void this.#releaseOf(record.source, () => this.#let(dir, record, false)).catch(() => undefined),
+      discard: () => void this.#releaseOf(record.source, (ready) => this.#let(dir, record, false, ready)).catch(() => undefined),
     };
   }
 
@@ -166,7 +166,7 @@ export class Workspaces {
   release(runId: number, failed: boolean): Promise<void> {
     const source = this.#sources.get(runId) ?? null;
     this.#sources.delete(runId);
-    return this.#releaseOf(source, () => (failed ? this.#keep(runId) : this.#letRun(runId, false)));
+    return this.#releaseOf(source, (ready) => (failed ? this.#keep(runId) : this.#letRun(runId, false, ready)));
   }
 
   /** Removes what a daemon that stopped while staging or releasing left behind. */
@@ -219,11 +219,16 @@ export class Workspaces {
   }
 
   // `#later`, for a workspace of `source` (null: not a working copy's, or not known): a stage of that
-  // working copy waits for it.
-  #releaseOf(source: string | null, fn: () => Promise<void>): Promise<void> {
-    const done = this.#later(fn);
+  // working copy waits for it, until `fn` calls `ready` (its spare is in place: what it does after, such
+  // as removing the spares over the bound, a 20,000-file tree taking a second, need not be waited for).
+  #releaseOf(source: string | null, fn: (ready: () => void) => Promise<void>): Promise<void> {
+    let ready = () => {};
+    const spareReady = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const done = this.#later(() => fn(ready));
     if (source === null) return done;
-    const settled = done.catch(() => undefined);
+    const settled = Promise.race([spareReady, done.catch(() => undefined)]);
     this.#releasing.set(source, settled);
     void settled.then(() => {
       if (this.#releasing.get(source) === settled) this.#releasing.delete(source);
@@ -286,9 +291,9 @@ export class Workspaces {
     for (const { runId: old } of kept.slice(this.keepFailed)) await this.#letRun(old, true);
   }
 
-  async #letRun(runId: number, unlessSpare: boolean): Promise<void> {
+  async #letRun(runId: number, unlessSpare: boolean, ready?: () => void): Promise<void> {
     const dir = this.#runDir(runId);
-    await this.#let(dir, await readRecord(dir), unlessSpare);
+    await this.#let(dir, await readRecord(dir), unlessSpare, ready);
     await rm(`${dir}.failed`, { force: true });
   }
 
@@ -299,8 +304,9 @@ export class Workspaces {
   }
 
   // A workspace that no run needs any more becomes its source's spare, restored to its tree (replacing an
-  // older spare, or only if there is none when `unlessSpare`), or goes with its refs.
-  async #let(dir: string, record: WorkspaceRecord | null, unlessSpare: boolean): Promise<void> {
+  // older spare, or only if there is none when `unlessSpare`; `ready` is called once it is in place), or
+  // goes with its refs.
+  async #let(dir: string, record: WorkspaceRecord | null, unlessSpare: boolean, ready?: () => void): Promise<void> {
     const source = record?.source;
     const spare = source == null ? undefined : this.#spareDir(source);
     if (spare === undefined || (unlessSpare && (await exists(spare)))) return this.#drop(dir, record);
@@ -316,6 +322,7 @@ export class Workspaces {
     } catch {
       return this.#drop(dir, record);
     }
+    ready?.();
     await this.#drop(trash, await readRecord(trash));
     for (const old of await this.#sparesOver()) await this.#drop(old.dir, await readRecord(old.dir));
   }

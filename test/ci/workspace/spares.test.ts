@@ -82,3 +82,42 @@ test("a stage asked for while the working copy's last workspace is being release
   next.place(2);
   await workspaces.release(2, false);
 });
+
+test("a stage waits for its working copy's spare to be in place, not for what that release does after (dropping a gone one's)", async () => {
+  const home = repos.dir("home");
+  // Letting go of a dropped spare's refs waits until the stage under test is done: a stage that waited
+  // for the whole release would wait for itself (and the test would time out).
+  let stageDone = () => {};
+  const staged = new Promise<void>((resolve) => {
+    stageDone = resolve;
+  });
+  let gated = false;
+  class GatedStores extends ObjectStores {
+    override async forget(kept: Parameters<ObjectStores["forget"]>[0]): Promise<void> {
+      if (gated) await staged;
+      return super.forget(kept);
+    }
+  }
+  const stores = new GatedStores(join(home, "git"));
+  const workspaces = new Workspaces(join(home, "work"), { stores });
+  const other = repos.make({ "a.txt": "other\n" });
+  await workspaces.create(1, await snapshotSource(other, { stores }));
+  await workspaces.release(1, false);
+  const repo = repos.make({ "d0/f0.txt": "0\n", "d3/f3.txt": "3\n" });
+  await workspaces.create(2, await snapshotSource(repo, { stores }));
+  const unchanged = statSync(join(workspaces.path(2), "d3", "f3.txt")).ino;
+  writeFileSync(join(repo, "d0", "f0.txt"), "changed\n");
+  const snapshot = await snapshotSource(repo, { stores });
+  gated = true;
+  // The other working copy is gone: once this release has made its spare, it drops the other's.
+  rmSync(other, { recursive: true, force: true });
+  const released = workspaces.release(2, false);
+  const next = await workspaces.stage(snapshot);
+  stageDone();
+  await released;
+  assert.equal(statSync(join(next.root, "d3", "f3.txt")).ino, unchanged, "the spare, taken");
+  assert.deepEqual(sources(workspaces), [], "the other working copy's spare went");
+  next.place(3);
+  gated = false;
+  await workspaces.release(3, false);
+});
