@@ -74,6 +74,13 @@ export interface GcReport {
 export class GarbageCollector {
   readonly #parts: CollectorParts;
   #passes: Promise<unknown> = Promise.resolve();
+  /**
+   * The sizes of what no longer changes once it is there (a finished run's logs, a kept workspace, a cache
+   * entry), by path and when it came to be, from the passes before: walking them again on every pass, after
+   * every run, would flood the file system's thread pool with lstat calls (a cache of a few node_modules
+   * entries is thousands) while the next run is being prepared.
+   */
+  #settledSizes = new Map<string, number>();
   #scheduled = false;
 
   constructor(parts: CollectorParts) {
@@ -126,20 +133,31 @@ export class GarbageCollector {
       removed.push({ kind: "leftover", runId: null, name: path, reason: "leftover", bytes: await treeBytes(path) });
 
     const cites = store.citations();
+    const sizes = new Map<string, number>();
+    const settledSize = async (path: string, since: number) => {
+      const key = `${since}:${path}`;
+      const bytes = this.#settledSizes.get(key) ?? (await treeBytes(path));
+      sizes.set(key, bytes);
+      return bytes;
+    };
     const runs = await Promise.all(
       store.finishedRuns().map(async (run) => ({
         id: run.id,
         at: run.finishedAt,
-        bytes: await treeBytes(join(logDir, String(run.id))),
+        bytes: await settledSize(join(logDir, String(run.id)), run.finishedAt),
         cites: cites.get(run.id) ?? [],
       })),
     );
     const kept = (await workspaces.keptFailed()).filter((k) => ids.has(k.runId));
-    const workspaceFacts = await Promise.all(kept.map(async (k) => ({ runId: k.runId, at: k.keptAt, bytes: await treeBytes(k.dir) })));
+    const workspaceFacts = await Promise.all(
+      kept.map(async (k) => ({ runId: k.runId, at: k.keptAt, bytes: await settledSize(k.dir, k.keptAt) })),
+    );
     const entries = await cacheEntries(cacheDir);
     const cacheFacts = await Promise.all(
-      entries.map(async (entry) => ({ name: entry.name, at: entry.createdAt, bytes: await treeBytes(entry.dir) })),
+      entries.map(async (entry) => ({ name: entry.name, at: entry.createdAt, bytes: await settledSize(entry.dir, entry.createdAt) })),
     );
+    // Only what is still there is remembered.
+    this.#settledSizes = sizes;
     const plan = planRetention({ runs, workspaces: workspaceFacts, caches: cacheFacts }, limits, now);
     const cachesWait = store.liveRuns().length > 0 && plan.caches.removed.length > 0;
     if (cachesWait) deferred.push("caches");

@@ -211,6 +211,30 @@ test("cache entries wait while a run is live (a step may be restoring one), and 
   assert.deepEqual(readdirSync(join(h.cacheDir, "deps/app")), []);
 });
 
+test("what cannot change (a cache entry, a finished run's logs, a kept workspace) is measured once, not on every pass", async () => {
+  const h = home();
+  seedCacheEntry(h.cacheDir, "deps/app/one", NOW - DAY, 4096);
+  const [failed] = seedRuns(h.store, h.logDir, 2, { from: NOW - DAY, logBytes: 1000 });
+  await keptWorkspace(h, failed!, 2000);
+  const collector = h.collector({});
+  const first = await collector.collect({ dryRun: true });
+  assert.deepEqual(
+    [first.kept.caches.bytes, first.kept.runs.bytes, first.kept.workspaces.bytes],
+    [4096 + (await treeBytes(join(h.cacheDir, "deps/app/one/entry.json"))), 2000, 2000],
+  );
+  // Their files moved away behind the collector's back: a pass that walked them again would say so.
+  rmSync(join(h.cacheDir, "deps/app/one/files"), { recursive: true });
+  for (const run of runLogDirs(h)) rmSync(join(h.logDir, String(run)), { recursive: true });
+  rmSync(join(h.workspaces.path(failed!), "build.out"));
+  const second = await collector.collect({ dryRun: true });
+  assert.deepEqual(second.kept, first.kept);
+  // An entry that is new (or made again at another time) is measured.
+  seedCacheEntry(h.cacheDir, "deps/app/two", NOW, 100);
+  const third = await collector.collect({ dryRun: true });
+  assert.equal(third.kept.caches.count, 2);
+  assert.ok(third.kept.caches.bytes > first.kept.caches.bytes + 99);
+});
+
 describe("an interrupted pass", () => {
   test("its leftovers (logs and workspaces of removed runs, entries moved aside) are removed by the next", async () => {
     const h = home();
