@@ -139,5 +139,9 @@ export async function benchWorkspace(daemon: TestDaemon, quick: boolean): Promis
     note("next: the previous run's workspace taken over, one file changed in the working copy in between; medians");
   } finally {
     rmSync(base, { recursive: true, force: true });
+    // The daemon's spares of the two repositories are now of working copies that are gone: removed here,
+    // as a retention pass would, so that the next bench's runs do not share the disk with that removal.
+    const ci = await CiClient.connect({ home: daemon.home, autostart: false });
+    await ci.gc().finally(() => ci.close());
   }
 }
