@@ -76,9 +76,9 @@ export class GarbageCollector {
   #passes: Promise<unknown> = Promise.resolve();
   /**
    * The sizes of what no longer changes once it is there (a finished run's logs, a kept workspace, a cache
-   * entry), by path and when it came to be, from the passes before: walking them again on every pass, after
-   * every run, would flood the file system's thread pool with lstat calls (a cache of a few node_modules
-   * entries is thousands) while the next run is being prepared.
+   * entry), by path and when it came to be, from the passes before: a pass follows every run, and walking
+   * them all again each time is an lstat of every file they hold (thousands, for a few node_modules
+   * entries in the cache).
    */
   #settledSizes = new Map<string, number>();
   #scheduled = false;
