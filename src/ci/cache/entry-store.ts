@@ -77,7 +77,8 @@ export class EntryStore<Meta extends object> {
     now: number,
     options: { keepEmpty?: boolean; kept?: OutputsKeeper } = {},
   ): Promise<SaveResult> {
-    const { kept } = options;
+    // Surveyed only for an entry about to be made: one there already is kept as it is, not a copy of these.
+    const kept = options.kept && (await this.read(name)) === undefined ? options.kept : undefined;
     const surveys = kept ? await Promise.all(paths.map((path) => kept.survey(join(from, path)))) : [];
     const result = await this.saveWritten(
       name,

@@ -156,7 +156,8 @@ export class Executions {
         pipeline: run.spec,
         baseDir: join(workspace, dir),
         dir,
-        kept: workspaces.keptOutputs(id),
+        // Only a git workspace becomes a spare, where what is kept waits for the next run.
+        kept: isGitSnapshot(recorded) ? workspaces.keptOutputs(id) : undefined,
         useResults: !run.noCache,
         changed,
         now: Date.now,

@@ -150,13 +150,11 @@ export class KeptOutputs implements OutputsKeeper {
     const path = await this.#inside(target);
     if (path === undefined) return;
     const files = noFiles();
-    if (
-      !(await recordTree(saved, target, "", files).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return;
+    try {
+      await recordTree(saved, target, "", files);
+    } catch {
+      return; // gone meanwhile: nothing to keep
+    }
     for (const [name, now] of Object.entries(files)) {
       const then = before.files[name];
       // Changed while it was copied, or a file changed in the tick the survey began (which its times cannot
@@ -307,43 +305,29 @@ function sameFiles(a: Record<string, Recorded>, b: Record<string, Recorded>): bo
   });
 }
 
-// Whether `stats` are those recorded, and recorded from a file not changed in the tick the record was written in.
+// Whether `stats` are those recorded, and recorded from a file not changed in the tick the record was
+// written in. A directory's own times change when it is renamed (parked and taken), which sameStats leaves
+// out: what is in it is checked instead.
 function unchanged(recorded: Recorded | undefined, stats: BigIntStats, writtenNs: bigint): boolean {
-  if (recorded === undefined || recorded.kind === "missing" || recorded.kind !== kindOf(stats)) return false;
-  if (recorded.ino !== String(stats.ino) || recorded.mode !== Number(stats.mode)) return false;
-  // A directory's own times change when it is renamed (parked and taken): what is in it is checked instead.
-  if (recorded.kind === "directory") return true;
-  return (
-    recorded.size === String(stats.size) &&
-    recorded.mtime === String(stats.mtimeNs) &&
-    recorded.ctime === String(stats.ctimeNs) &&
-    stats.ctimeNs < writtenNs
-  );
+  const now = recordOf(stats);
+  return recorded !== undefined && sameStats(recorded, now) && (now.kind === "directory" || stats.ctimeNs < writtenNs);
 }
 
 // Records `target` (copied from `source`, or `source` copied from it) and what is under it, as `source`
 // lists it, into `files` under `path`; what is not of the same kind, mode and size in both is missing.
 async function recordTree(source: string, target: string, path: string, files: Record<string, Recorded>): Promise<void> {
-  const from = await lstat(source);
-  const stats = await lstat(target, { bigint: true }).catch(() => undefined);
-  const kind = from.isDirectory() ? "directory" : from.isFile() ? "file" : from.isSymbolicLink() ? "link" : undefined;
+  const from = await lstat(source, { bigint: true });
+  const kind = kindOf(from);
   if (kind === undefined) return; // sockets and the like are never copied
+  const stats = await lstat(target, { bigint: true }).catch(() => undefined);
   // A file with another name (a hard link: a package manager's store, a file elsewhere) is not the entry's
   // copy of its own, and may be written through that name after it is taken: never trusted.
-  files[path] =
-    stats &&
+  const same =
+    stats !== undefined &&
     kindOf(stats) === kind &&
-    Number(stats.mode) === from.mode &&
-    (kind === "directory" || (Number(stats.size) === from.size && stats.nlink === 1n))
-      ? {
-          kind,
-          ino: String(stats.ino),
-          size: String(stats.size),
-          mtime: String(stats.mtimeNs),
-          ctime: String(stats.ctimeNs),
-          mode: Number(stats.mode),
-        }
-      : { kind: "missing" };
+    stats.mode === from.mode &&
+    (kind === "directory" || (stats.size === from.size && stats.nlink === 1n));
+  files[path] = same ? recordOf(stats) : { kind: "missing" };
   if (kind !== "directory") return;
   for (const name of await readdir(source)) {
     await recordTree(join(source, name), join(target, name), path === "" ? name : `${path}/${name}`, files);
@@ -354,6 +338,13 @@ async function recordTree(source: string, target: string, path: string, files: R
 // (on a plain object, assigning it would set the object's prototype, and the file would never be recorded).
 function noFiles(): Record<string, Recorded> {
   return Object.create(null) as Record<string, Recorded>;
+}
+
+function recordOf(stats: BigIntStats): Recorded {
+  const kind = kindOf(stats);
+  if (kind === undefined) return { kind: "missing" };
+  const { ino, size, mtimeNs, ctimeNs, mode } = stats;
+  return { kind, ino: String(ino), size: String(size), mtime: String(mtimeNs), ctime: String(ctimeNs), mode: Number(mode) };
 }
 
 function kindOf(stats: BigIntStats): Kind | undefined {

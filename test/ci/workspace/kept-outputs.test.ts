@@ -244,6 +244,20 @@ test("a path a step moved out of the workspace through a link is neither parked 
   assert.equal(await kept.take("deps/any@1", join(project, "node_modules"), join(sub, "node_modules")), false);
 });
 
+test("a record's write cut short by a crash (its `.new` beside it) is never read: the path is parked and taken by its record", async () => {
+  const { project, root, state, kept, restore } = await setup();
+  await restore();
+  const target = join(root, "node_modules");
+  const made = identity(join(target, "a/index.js"));
+  const [record] = readdirSync(join(state, "put-back"));
+  writeFileSync(join(state, "put-back", `${record}.new`), '{"entries":["deps/any@1"],"path":"node_');
+  await kept.park();
+  assert.deepEqual(readdirSync(join(state, "put-back")), [], "the half-written record went with the park");
+  await restore();
+  assert.equal(identity(join(target, "a/index.js")), made);
+  assert.deepEqual(treeOf(target), treeOf(join(project, "node_modules")));
+});
+
 test("at most four parked copies, the most recently recorded; one whose record a crash cut short goes", async () => {
   const files = Object.fromEntries(["p1", "p2", "p3", "p4", "p5"].map((p) => [`${p}/file.txt`, `${p}\n`]));
   const { state, kept, restore } = await setup("five", files);

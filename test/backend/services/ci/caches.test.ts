@@ -160,18 +160,24 @@ describe("the job cache", () => {
   });
 });
 
+/** A pipeline of one job, `deps`, caching node_modules under a key of package-lock.json, with these steps. */
+function depsPipeline(...steps: string[]): string {
+  const header = [
+    "jobs:",
+    "  deps:",
+    "    cache:",
+    "      - key: deps-${{ hashFiles('package-lock.json') }}",
+    "        paths: [node_modules]",
+  ];
+  return [...header, "    steps:", ...steps.map((step) => `      - ${step}`)].join("\n");
+}
+
 describe("dependency caches", () => {
   test("quire.yml's cache: what the first run saved is there for the second; a step writing into it changes no entry", async () => {
-    const pipeline = [
-      "jobs:",
-      "  deps:",
-      "    cache:",
-      "      - key: deps-${{ hashFiles('package-lock.json') }}",
-      "        paths: [node_modules]",
-      "    steps:",
+    const pipeline = depsPipeline(
       // Found: the step writes into the restored copy (the key itself was found, so nothing is saved).
-      "      - if [ -f node_modules/marker ]; then echo found $(cat node_modules/marker); echo scribbled > node_modules/marker; else mkdir -p node_modules && echo run $QUIRE_RUN_ID > node_modules/marker && echo installed; fi",
-    ].join("\n");
+      "if [ -f node_modules/marker ]; then echo found $(cat node_modules/marker); echo scribbled > node_modules/marker; else mkdir -p node_modules && echo run $QUIRE_RUN_ID > node_modules/marker && echo installed; fi",
+    );
     const dir = repos.make({ "quire.yml": pipeline, "package-lock.json": "{}" });
     const first = await run(dir);
     assert.match(logOf(first, "deps"), /installed/);
@@ -186,17 +192,11 @@ describe("dependency caches", () => {
   });
 
   test("the next run of the same working copy takes the copy the last one restored, and a step's change to it is undone", async () => {
-    const pipeline = [
-      "jobs:",
-      "  deps:",
-      "    cache:",
-      "      - key: deps-${{ hashFiles('package-lock.json') }}",
-      "        paths: [node_modules]",
-      "    steps:",
-      "      - if [ -d node_modules ]; then echo \"a=$(stat -c '%i %z' node_modules/a.js) b=$(stat -c '%i %z' node_modules/b.js) has $(cat node_modules/b.js)\"; else mkdir node_modules && printf a > node_modules/a.js && printf b > node_modules/b.js && echo installed; fi",
+    const pipeline = depsPipeline(
+      "if [ -d node_modules ]; then echo \"a=$(stat -c '%i %z' node_modules/a.js) b=$(stat -c '%i %z' node_modules/b.js) has $(cat node_modules/b.js)\"; else mkdir node_modules && printf a > node_modules/a.js && printf b > node_modules/b.js && echo installed; fi",
       // Same size, so only the file's change time tells.
-      "      - if [ -f scribble ]; then printf B > node_modules/b.js; fi",
-    ].join("\n");
+      "if [ -f scribble ]; then printf B > node_modules/b.js; fi",
+    );
     const dir = repos.make({ "quire.yml": pipeline, "package-lock.json": "{}" });
     const seen = (r: any) => {
       const found = /a=(.+) b=(.+) has (\w)/.exec(logOf(r, "deps"));
