@@ -25,6 +25,7 @@ import { git } from "./git.js";
 import { removeTree } from "./remove-tree.js";
 import { makeRepository } from "./repository.js";
 import type { GitSnapshot, Snapshot, Submodule } from "./snapshot.js";
+import { writeChanges } from "./write-changes.js";
 
 export interface MaterializeOptions {
   /** Directories a plain-directory copy leaves out (quire's home, if it lies inside the copied directory). */
@@ -117,25 +118,28 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
     await makeRepository(dest, snapshot);
     await writeRecord(own, { snapshot, restored: false });
     const env = { GIT_INDEX_FILE: checkoutIndex };
+    const sameStaged = earlier && record.snapshot.staged === snapshot.staged && (await exists(keptIndexOf(own, snapshot)));
     // Not `git checkout`: that would run hooks. From a restored checkout with the same gitlinks (a
-    // submodule that goes leaves its files behind), a two-tree merge writes what differs between its tree
-    // and this one and skips unchanged directories whole; it refuses (and the general way below is taken)
-    // if a file is not as the index has it.
+    // submodule that goes leaves its files behind), only what differs between its tree and this one is
+    // written: by writeChanges when the workspace's index is the one kept (nothing else needs the checkout
+    // index brought up to date now), else by a two-tree merge, which refuses (and the general way below
+    // is taken) if a file is not as the index has it.
     const merged =
       earlier &&
       record.restored &&
       samePaths(record.snapshot.submodules, snapshot.submodules) &&
-      (await git(dest, ["read-tree", "-m", "-u", record.snapshot.tree, snapshot.tree], { env }).then(
-        () => true,
-        () => false,
-      ));
+      ((sameStaged && (await writeChanges(dest, own, record.snapshot.tree, snapshot.tree).catch(() => false))) ||
+        (await git(dest, ["read-tree", "-m", "-u", record.snapshot.tree, snapshot.tree], { env }).then(
+          () => true,
+          () => false,
+        )));
     if (!merged) {
       // Files whose stat data matches the index are not written again; --reset overwrites the rest,
       // whatever a step did to them, and what a step added goes.
       await git(dest, ["read-tree", "--reset", "-u", snapshot.tree], { env });
       if (earlier) await git(dest, ["clean", "-ffdxq"], { env });
     }
-    await writeIndex(snapshot, dest, own, merged && record.snapshot.staged === snapshot.staged);
+    await writeIndex(snapshot, dest, own, merged && sameStaged);
     await eachSubmodule(snapshot, dest, state, async (dir, inner, innerState) => {
       if (inner === null) await emptyDirectory(dir);
       else await materialize(inner, dir, { state: innerState });
@@ -157,8 +161,8 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
 // was (kept in `state`), instead of merging 20,000 entries again for a large tree.
 async function writeIndex(snapshot: GitSnapshot, dest: string, state: string, sameStaged: boolean): Promise<void> {
   const index = join(dest, ".git", "index");
-  const kept = join(state, `${STAGED_INDEX}-${snapshot.staged}`);
-  if (sameStaged && (await exists(kept))) return copyWithTimes(kept, index);
+  const kept = keptIndexOf(state, snapshot);
+  if (sameStaged) return copyWithTimes(kept, index);
   await copyFile(join(state, INDEX), index);
   // The index becomes what is staged; files the same in both keep their stat data, so `git status` does
   // not hash them again.
@@ -167,6 +171,10 @@ async function writeIndex(snapshot: GitSnapshot, dest: string, state: string, sa
   // Named by its tree and renamed into place whole: a copy cut short by a crash is never taken.
   await copyWithTimes(index, `${kept}.new`);
   await rename(`${kept}.new`, kept);
+}
+
+function keptIndexOf(state: string, snapshot: GitSnapshot): string {
+  return join(state, `${STAGED_INDEX}-${snapshot.staged}`);
 }
 
 // A copy of an index with its modification time: git trusts an entry's stat data only when the file's

@@ -306,3 +306,31 @@ test("a next workspace with the same staged tree takes the index it kept, and gi
   (await workspaces.stage(await snapshot(stores, repo))).place(3);
   assert.deepEqual(view(workspaces.path(3)), view(repo));
 });
+
+test("files that change type between runs, and a step's edits of what the last checkout wrote, are undone for the next run", async () => {
+  const repo = repos.make({ "a.txt": "a\n", swap: "a file first\n", "dir/x.txt": "x\n", "same.txt": "same\n" });
+  const { stores, workspaces } = quireHome();
+  (await workspaces.stage(await snapshot(stores, repo))).place(1);
+  await workspaces.release(1, false);
+
+  // Unstaged changes only, so the staged tree is the same: a file becomes a directory, a directory a file.
+  rmSync(join(repo, "swap"));
+  rmSync(join(repo, "dir"), { recursive: true });
+  put(repo, { "a.txt": "a2\n", "swap/inner.txt": "now a directory\n", dir: "now a file\n" });
+  (await workspaces.stage(await snapshot(stores, repo))).place(2);
+  const ws2 = workspaces.path(2);
+  assert.deepEqual(filesIn(ws2), filesIn(repo));
+  assert.equal(readFileSync(join(ws2, "dir"), "utf8"), "now a file\n");
+  assert.deepEqual(view(ws2), view(repo));
+  // A step edits what this checkout wrote and adds to the new directory.
+  put(ws2, { "swap/inner.txt": "by a step\n", "swap/stray.txt": "stray\n", "a.txt": "by a step\n" });
+  await workspaces.release(2, false);
+
+  rmSync(join(repo, "swap"), { recursive: true });
+  put(repo, { swap: "a file again\n", "same.txt": "changed at last\n" });
+  (await workspaces.stage(await snapshot(stores, repo))).place(3);
+  const ws3 = workspaces.path(3);
+  assert.deepEqual(filesIn(ws3), filesIn(repo));
+  for (const file of filesIn(repo)) assert.equal(readFileSync(join(ws3, file), "utf8"), readFileSync(join(repo, file), "utf8"), file);
+  assert.deepEqual(view(ws3), view(repo));
+});
