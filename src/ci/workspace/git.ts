@@ -31,13 +31,27 @@ export interface GitOptions {
 
 /** Runs `git args...` in `cwd` and resolves to its stdout; a failure is a WorkspaceError naming the command. */
 export function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
+  return run(cwd, args, options, "utf8");
+}
+
+/** `git`, with stdout as bytes: for object contents (a tree's ids are binary). */
+export function gitBytes(cwd: string, args: string[], options: GitOptions = {}): Promise<Buffer> {
+  return run(cwd, args, options, "buffer");
+}
+
+function run<E extends "utf8" | "buffer">(
+  cwd: string,
+  args: string[],
+  options: GitOptions,
+  encoding: E,
+): Promise<E extends "utf8" ? string : Buffer> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of REPOSITORY_VARIABLES) delete env[name];
   Object.assign(env, { GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0", LC_ALL: "C" }, options.env);
   return new Promise((resolve, reject) => {
-    const child = execFile("git", args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout);
-      reject(gitError(cwd, args, error, stderr));
+    const child = execFile("git", args, { cwd, env, encoding, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout as E extends "utf8" ? string : Buffer);
+      reject(gitError(cwd, args, error, stderr.toString()));
     });
     child.stdin?.on("error", () => {}); // git may exit before reading it all; its exit code says what happened
     child.stdin?.end(options.input ?? "");

@@ -13,11 +13,14 @@
 //
 // With a watcher of the work tree (`SnapshotOptions.watchers`, as the ci backend has), the index is kept
 // between snapshots instead and git looks only at the paths the watcher saw change (working-index.ts);
-// it falls back to the copy and the full stat whenever that could differ, or the watcher cannot say.
+// it falls back to the copy and the full stat whenever that could differ, or the watcher cannot say. A
+// few changed paths are staged in an index of their own, without reading or writing the kept index at all
+// (edited-tree.ts), until enough have piled up since it was written.
 import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { changedPathspecs } from "./changed-pathspecs.js";
+import { changedPaths, literalPathspec } from "./changed-paths.js";
+import { editedTree } from "./edited-tree.js";
 import { WorkspaceError } from "./errors.js";
 import { git, gitMaybe } from "./git.js";
 import { newKeptName, type ObjectStores } from "./object-stores.js";
@@ -182,7 +185,7 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   const watcher = options.watchers?.of(repo);
   const written = await options.stores.exclusive(store, async () => {
     const trees = watcher
-      ? await watchedTree({ repo, realIndex: index, exclude, config, store, watcher }, exclusions)
+      ? await watchedTree({ repo, realIndex: index, exclude, config, store, watcher }, exclusions, format)
       : await workingTree(repo, index, exclusions, store);
     await options.stores.keep(store, kept, { tree: trees.tree, staged: trees.staged ?? headTree }, trees.refs);
     return trees;
@@ -337,18 +340,36 @@ async function workingTree(repo: string, realIndex: string, exclude: string[], s
   }
 }
 
+// What changed since the kept index was last written is staged in an index of its own when it is this
+// little (edited-tree.ts), the kept index left as it was; past it, in the kept index, which then holds it.
+const EDITED_PATHS = 32;
+
 // The same trees, staged in the index kept for the working copy: `add -A` looks at what the watcher saw
-// change (and at everything when the index is started afresh).
-async function watchedTree(copy: WorkingCopy, exclude: string[]): Promise<WrittenTrees> {
+// change (and at everything when the index is started afresh); a few changes are staged beside it.
+async function watchedTree(copy: WorkingCopy, exclude: string[], format: string): Promise<WrittenTrees> {
   const staging = await prepareStaging(copy, copyIndex);
   const objects = { GIT_OBJECT_DIRECTORY: join(copy.store, "objects") };
   // The person's index is the same as at the previous staging when that is reused, and so is what it stages.
   const staged = staging.previous ? staging.previous.staged : await stagedTree(copy.repo, copy.realIndex, objects);
   const env = { GIT_INDEX_FILE: staging.index, ...objects, ...staging.env };
   const add = [...ADD_CONFIG, ...staging.config, "add", "-A"];
-  const pathspecs =
-    staging.previous &&
-    (await changedPathspecs(copy.repo, staging.changed!, staging.previous.gitlinks, inTree(copy.repo, staging.previous.tree, objects)));
+  const { previous } = staging;
+  const paths = previous && (await changedPaths(copy.repo, staging.changed!, previous.gitlinks, inTree(copy.repo, previous.tree, objects)));
+  const pathspecs = paths?.map(literalPathspec) ?? null;
+  if (previous?.plain && paths && paths.length <= EDITED_PATHS) {
+    const edited = await editedTree({
+      repo: copy.repo,
+      base: previous.tree,
+      gitlinks: previous.gitlinks,
+      paths,
+      format,
+      env: objects,
+      scratch: dirname(staging.index),
+      add: (env) => addChanged(copy.repo, [...ADD_CONFIG, "add", "-A"], pathspecs!, exclude, env),
+    });
+    // Not recorded as done: the next staging is of what changed since the kept index was written, again.
+    if (edited) return { tree: edited.tree, staged, gitlinks: edited.gitlinks };
+  }
   if (!pathspecs || !(await addChanged(copy.repo, add, pathspecs, exclude, env)))
     await git(copy.repo, [...add, "--", ":(top)", ...exclude], { env });
   // write-tree writes the index too: with the same settings, so that it keeps git's fsmonitor data.
@@ -357,7 +378,7 @@ async function watchedTree(copy: WorkingCopy, exclude: string[]): Promise<Writte
   return { tree, staged, gitlinks, refs: await staging.done({ tree, gitlinks, staged }) };
 }
 
-// Which of `paths` the tree has (for paths gone with every directory above them: changed-pathspecs.ts).
+// Which of `paths` the tree has (for paths gone with every directory above them: changed-paths.ts).
 function inTree(repo: string, tree: string, objects: Record<string, string>): (paths: string[]) => Promise<Set<string>> {
   return async (paths) => {
     const listed = await git(repo, ["ls-tree", "-z", "--name-only", "--full-tree", tree, "--", ...paths], {
@@ -367,7 +388,7 @@ function inTree(repo: string, tree: string, objects: Record<string, string>): (p
   };
 }
 
-// `add -A` limited to the pathspecs of what changed (changed-pathspecs.ts); false when git refused them
+// `add -A` limited to the pathspecs of what changed (changed-paths.ts); false when git refused them
 // (a path now beyond a symbolic link, or gone meanwhile), having written nothing: the caller adds the
 // whole tree then. A pathspec naming an ignored path adds nothing and makes git exit with 1 after doing
 // the rest; an incremental staging holds no ignored file, so there is nothing of it to update either.

@@ -40,6 +40,11 @@ interface IndexState {
   gitlinks: string[];
   /** The person's index as a tree (null when it cannot be one). */
   staged: string | null;
+  /**
+   * The index holds no skip-worktree or assume-unchanged entry (nor an unmerged one), which `add -A`
+   * leaves as they are: what lies at a path can then be staged again in an index of its own (edited-tree.ts).
+   */
+  plain: boolean;
 }
 
 /** A staging of the working copy: the index to `add -A` in, and the environment and settings git needs for it. */
@@ -53,10 +58,11 @@ export interface Staging {
   /** The paths the watcher saw change since the previous staging, and its gitlinks (incremental only). */
   changed: string[] | null;
   /** The previous staging's tree, gitlinks and staged tree (incremental only). */
-  previous: Pick<IndexState, "tree" | "gitlinks" | "staged"> | null;
+  previous: Pick<IndexState, "tree" | "gitlinks" | "staged" | "plain"> | null;
   /**
    * Records the result once `add -A` and `write-tree` succeeded; returns the refs (full names) to keep in
-   * the store, so that the trees the next staging starts from stay there.
+   * the store, so that the trees the next staging starts from stay there. Left uncalled (the index was
+   * not touched), the next staging is of everything that changed since the previous one that was done.
    */
   done(result: { tree: string; gitlinks: string[]; staged: string | null }): Promise<Record<string, string>>;
 }
@@ -91,10 +97,12 @@ export async function prepareStaging(copy: WorkingCopy, copyIndex: (from: string
   const incremental = reusable && changes.paths !== null;
   // A copy of an index holding a file the ignore rules match is never reused (holdsIgnoredFiles).
   let reuseLater = true;
+  let plain = incremental && state!.plain === true;
   if (!incremental) {
     await rm(index, { force: true });
     await copyIndex(copy.realIndex, index);
     reuseLater = !(await holdsIgnoredFiles(copy.repo, index));
+    plain = reuseLater && (await holdsPlainEntries(copy.repo, index));
   }
   // Gitlinks are always looked at again: what moved a submodule's HEAD happened in its git directory, unwatched.
   const paths = incremental ? [...new Set([...changes.paths!, ...state!.gitlinks])] : [];
@@ -117,7 +125,7 @@ export async function prepareStaging(copy: WorkingCopy, copyIndex: (from: string
     done: async (result) => {
       // If git did not ask the hook, the index holds no token of the watcher's: the next staging starts afresh.
       const asked = await exists(ran);
-      await writeState(dir, asked && reuseLater ? { basis, token: changes.now, ...result } : null);
+      await writeState(dir, asked && reuseLater ? { basis, token: changes.now, ...result, plain } : null);
       const refs: Record<string, string> = { [`refs/quire/index/${name}/tree`]: result.tree };
       if (result.staged !== null) refs[`refs/quire/index/${name}/staged`] = result.staged;
       return refs;
@@ -134,6 +142,12 @@ async function holdsIgnoredFiles(repo: string, index: string): Promise<boolean> 
     env: { GIT_INDEX_FILE: index },
   });
   return listed === undefined || listed.length > 0;
+}
+
+// Whether every entry of the index is a plain tracked file (`ls-files -v` tags it H).
+async function holdsPlainEntries(repo: string, index: string): Promise<boolean> {
+  const listed = await gitMaybe(repo, ["ls-files", "-z", "-v"], { env: { GIT_INDEX_FILE: index } });
+  return listed?.split("\0").every((entry) => entry === "" || entry.startsWith("H ")) === true;
 }
 
 // The digest of what a copy of the person's index would start from.

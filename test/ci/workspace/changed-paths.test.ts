@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { changedPathspecs } from "../../../src/ci/workspace/changed-pathspecs.js";
+import { changedPaths } from "../../../src/ci/workspace/changed-paths.js";
 import { type GitSnapshot, snapshotSource } from "../../../src/ci/workspace/snapshot.js";
 import { git, tempRepos, writeFiles } from "../../helpers/git.js";
 import { watchedSnapshots } from "../../helpers/watched-snapshots.js";
@@ -61,7 +61,7 @@ async function limitedSnapshot(repo: string, by: ReturnType<typeof watchers>): P
   return watched!;
 }
 
-test("changed paths become literal pathspecs: gone ones their nearest existing directory, those in a gitlink the gitlink", async () => {
+test("the paths an add is given: gone ones their nearest existing directory, those in a gitlink the gitlink", async () => {
   const repo = repos.make({ "a/b/c.txt": "c\n", "top.txt": "t\n", "sub/.keep": "", "new/x": "", "we*rd[1].txt": "" });
   const asked: string[][] = [];
   // The previous snapshot had gone-at-root.txt and gone-dir/file.txt, not the probe files that came and went.
@@ -69,7 +69,7 @@ test("changed paths become literal pathspecs: gone ones their nearest existing d
     asked.push(paths);
     return new Set(paths.filter((path) => path.startsWith("gone-")));
   };
-  const specs = await changedPathspecs(
+  const paths = await changedPaths(
     repo,
     [
       "a/b/c.txt",
@@ -85,23 +85,15 @@ test("changed paths become literal pathspecs: gone ones their nearest existing d
     tracked,
   );
   // a/b covers a/b/c.txt and what went under it.
-  assert.deepEqual(specs?.sort(), [
-    ":(top,literal)a/b",
-    ":(top,literal)gone-at-root.txt",
-    ":(top,literal)gone-dir/file.txt",
-    ":(top,literal)new",
-    ":(top,literal)sub",
-    ":(top,literal)top.txt",
-    ":(top,literal)we*rd[1].txt",
-  ]);
+  assert.deepEqual(paths?.sort(), ["a/b", "gone-at-root.txt", "gone-dir/file.txt", "new", "sub", "top.txt", "we*rd[1].txt"]);
   assert.deepEqual(asked, [["gone-at-root.txt", "4913", "gone-dir/file.txt", "probe/x.tmp"]], "asked once, for those gone whole");
-  assert.deepEqual(await changedPathspecs(repo, [], [], tracked), []);
-  assert.equal(await changedPathspecs(repo, ["/"], [], tracked), null, "the root itself changed");
+  assert.deepEqual(await changedPaths(repo, [], [], tracked), []);
+  assert.equal(await changedPaths(repo, ["/"], [], tracked), null, "the root itself changed");
   const many = Array.from({ length: 300 }, (_, i) => `many/d${i}/f.txt`);
   writeFiles(repo, Object.fromEntries(many.map((path) => [path, ""])));
-  assert.equal(await changedPathspecs(repo, many, [], tracked), null, "too many paths: the whole tree");
+  assert.equal(await changedPaths(repo, many, [], tracked), null, "too many paths: the whole tree");
   const gone = Array.from({ length: 300 }, (_, i) => `gone${i}.txt`);
-  assert.equal(await changedPathspecs(repo, gone, [], tracked), null, "too many gone: the whole tree, without asking");
+  assert.equal(await changedPaths(repo, gone, [], tracked), null, "too many gone: the whole tree, without asking");
   assert.equal(asked.length, 1);
 });
 
