@@ -18,14 +18,18 @@ const MIRRORED = ["refs/heads/", "refs/tags/", "refs/remotes/"];
  */
 export async function makeRepository(dest: string, snapshot: GitSnapshot): Promise<void> {
   const gitDir = join(dest, ".git");
-  await removeTree(gitDir);
   const format = snapshot.source.format === "sha1" ? [] : [`--object-format=${snapshot.source.format}`];
-  await git(dest, ["init", "-q", "--template=", ...format, "--initial-branch=main", "."]);
+  const made = async () => {
+    await removeTree(gitDir);
+    await git(dest, ["init", "-q", "--template=", ...format, "--initial-branch=main", "."]);
+  };
+  // The person's refs are listed while the repository is made: two short git processes at once.
+  const [, refs] = await Promise.all([made(), mirroredRefs(snapshot)]);
   await mkdir(join(gitDir, "objects", "info"), { recursive: true });
   await writeFile(join(gitDir, "objects", "info", "alternates"), `${join(snapshot.store, "objects")}\n${snapshot.source.objects}\n`);
   await writeFile(join(gitDir, "config"), configText(snapshot), { flag: "a" });
   await writeFile(join(gitDir, "HEAD"), snapshot.branch === null ? `${snapshot.commit}\n` : `ref: refs/heads/${snapshot.branch}\n`);
-  await writeFile(join(gitDir, "packed-refs"), await mirroredRefs(snapshot));
+  await writeFile(join(gitDir, "packed-refs"), refs);
   await mkdir(join(gitDir, "info"), { recursive: true });
   await copyIfThere(snapshot.source.exclude, join(gitDir, "info", "exclude"));
   await copyIfThere(snapshot.source.shallow, join(gitDir, "shallow"));

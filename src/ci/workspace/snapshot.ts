@@ -167,13 +167,19 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
   // --git-path answers relative to the directory git ran in (the real index of a linked worktree is not
   // under <repo>/.git).
   const paths = ["index", "objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
-  const [repo, ...answers] = (await git(absolute, ["rev-parse", "--show-toplevel", ...paths, "--show-object-format"])).split("\n");
+  // Three short git processes at once: each is mostly its own start.
+  const [where, head, onBranch] = await Promise.all([
+    git(absolute, ["rev-parse", "--show-toplevel", ...paths, "--show-object-format"]),
+    gitMaybe(absolute, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]),
+    gitMaybe(absolute, ["symbolic-ref", "-q", "--short", "HEAD"]),
+  ]);
+  const [repo, ...answers] = where.split("\n");
   const [index, objects, config, exclude, shallow] = answers.slice(0, 5).map((path) => resolve(absolute, path));
   const format = answers[5];
   if (!repo || !index || !objects || !config || !exclude || !shallow || !format)
     throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
-  const commit = (await gitMaybe(repo, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]))?.trim() ?? null;
-  const branch = (await gitMaybe(repo, ["symbolic-ref", "-q", "--short", "HEAD"]))?.trim() ?? null;
+  const commit = head?.trim() ?? null;
+  const branch = onBranch?.trim() ?? null;
   const ref = branch ?? commit;
   if (!ref) throw new WorkspaceError(`HEAD of ${repo} is neither a branch nor a commit; repair it with \`git checkout <branch>\``);
   const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[format === "sha256" ? 64 : 40]!;
