@@ -58,6 +58,25 @@ function run<E extends "utf8" | "buffer">(
   });
 }
 
+/**
+ * `git`, for output naming paths: null unless it is all UTF-8. A path is bytes, and a name that is not
+ * UTF-8 read as a string becomes another name (each bad byte U+FFFD), which writing or removing it would use.
+ */
+export async function gitUtf8(cwd: string, args: string[], options: GitOptions = {}): Promise<string | null> {
+  return utf8(await gitBytes(cwd, args, options));
+}
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `bytes` as UTF-8 text, or null when they are not UTF-8. */
+export function utf8(bytes: Uint8Array): string | null {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Like `git`, but an exit code of 1 (git's "no" for -q --verify and symbolic-ref -q) resolves to undefined. */
 export async function gitMaybe(cwd: string, args: string[], options: GitOptions = {}): Promise<string | undefined> {
   try {

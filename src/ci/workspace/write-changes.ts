@@ -10,7 +10,7 @@
 // it as it is: the entries that differ are written again, those that are the same keep their stat data.
 import { rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { git } from "./git.js";
+import { git, gitUtf8 } from "./git.js";
 
 // Beyond this many changed paths (a branch switch) the two-tree merge is as cheap per path, and it removes
 // directories whole.
@@ -22,12 +22,15 @@ const GITLINK = "160000";
  * Writes into `dest` (a checkout of tree `from`, nothing else in it but `.git`) what tree `to` has
  * differently; `state` is a directory of quire's for a scratch index. False, having written nothing,
  * when this cannot be done so (too many changes, a changed `.gitattributes` that decides how other
- * files are written, a gitlink that comes or goes): the caller merges instead. A failure part-way
+ * files are written, a gitlink that comes or goes, a name that is not UTF-8): the caller merges instead. A failure part-way
  * through throws; `dest` is then neither tree.
  */
 export async function writeChanges(dest: string, state: string, from: string, to: string): Promise<boolean> {
   if (from === to) return true;
-  const changes = parseDiff(await git(dest, ["diff-tree", "-r", "-z", "--no-renames", from, to]));
+  const diff = await gitUtf8(dest, ["diff-tree", "-r", "-z", "--no-renames", from, to]);
+  // A name that is not UTF-8 is left to git, which writes and removes it under its own bytes.
+  if (diff === null) return false;
+  const changes = parseDiff(diff);
   if (changes.length > MAX_CHANGES) return false;
   for (const { path, oldMode, newMode } of changes) {
     if (path === ".gitattributes" || path.endsWith("/.gitattributes")) return false;

@@ -2,7 +2,7 @@
 // checkout of the other holds (contents, modes, symlinks, line endings, no empty directories), rewrites
 // nothing that did not change, and declines, writing nothing, where only a merge can do it right.
 import assert from "node:assert/strict";
-import { lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { writeChanges } from "../../../src/ci/workspace/write-changes.js";
@@ -11,16 +11,16 @@ import { git, tempRepos, writeFiles as put } from "../../helpers/git.js";
 const repos = tempRepos();
 
 // Every path under `root` but `.git`, with what git checks out: a directory, a link's target, a file's
-// executable bit and bytes.
+// executable bit and bytes. Names are read as Latin-1, one character a byte, so that any bytes compare.
 function contents(root: string, rel = ""): string[] {
-  return readdirSync(join(root, rel))
+  return readdirSync(Buffer.from(join(root, rel), "latin1"), { encoding: "latin1" })
     .sort()
     .flatMap((name) => {
       const path = rel ? `${rel}/${name}` : name;
       if (path === ".git") return [];
-      const full = join(root, path);
+      const full = Buffer.from(join(root, path), "latin1");
       const s = lstatSync(full);
-      if (s.isSymbolicLink()) return [`${path} -> ${readlinkSync(full)}`];
+      if (s.isSymbolicLink()) return [`${path} -> ${readlinkSync(full, "latin1")}`];
       if (s.isDirectory()) return [`${path}/`, ...contents(root, path)];
       return [`${path} ${s.mode & 0o111 ? "x" : "-"} ${JSON.stringify(readFileSync(full, "latin1"))}`];
     });
@@ -108,4 +108,26 @@ test("the same tree writes nothing; a changed .gitattributes or a gitlink that c
   assert.equal(await writeChanges(dest, state, from.tree, git(repo, "rev-parse", "HEAD^{tree}")), false);
   assert.deepEqual(contents(dest), before);
   assert.deepEqual(readdirSync(state), []);
+});
+
+test("a name that is not UTF-8 is left to a merge, with nothing written: read as UTF-8, it names another file", async () => {
+  const repo = repos.make({ "keep.txt": "kept\n" });
+  // A file name is bytes: Latin-1 names, as an archive made elsewhere leaves them.
+  const raw = (name: string) => Buffer.from(`${repo}/${name}`, "latin1");
+  mkdirSync(raw("d"));
+  writeFileSync(raw("d/caf\xe9.txt"), "v1\n");
+  writeFileSync(raw("d/gone\xe9.txt"), "goes\n");
+  const from = commitAll(repo, "from");
+  writeFileSync(raw("d/caf\xe9.txt"), "v2\n");
+  unlinkSync(raw("d/gone\xe9.txt"));
+  writeFileSync(raw("n\xe9w.txt"), "new\n");
+  const to = commitAll(repo, "to");
+
+  const dest = checkoutOf(repo, from.commit);
+  const before = contents(dest);
+  assert.equal(await writeChanges(dest, repos.dir("state"), from.tree, to.tree), false);
+  assert.deepEqual(contents(dest), before);
+  // What the caller does then: git's own merge writes those names as they are.
+  git(dest, "read-tree", "-m", "-u", from.tree, to.tree);
+  assert.deepEqual(contents(dest), contents(checkoutOf(repo, to.commit)));
 });
