@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { WorkspaceError } from "./errors.js";
-import { git, gitBytes } from "./git.js";
+import { git, gitBytes, gitUtf8, utf8 } from "./git.js";
 
 const TREE = "40000";
 const GITLINK = "160000";
@@ -55,8 +55,9 @@ type Dir = Map<string, Entry | Dir>;
 
 /**
  * The base with what lies at each changed path staged again, or null when this cannot say (an ancestor
- * of a path is a file in the base, too much lies at the paths, git refused them, or nothing would be
- * left of the tree): the caller then stages in the kept index, which from then on holds it.
+ * of a path is a file in the base, too much lies at the paths, git refused them, a name there is not
+ * UTF-8, or nothing would be left of the tree): the caller then stages in the kept index, which from
+ * then on holds it.
  */
 export async function editedTree(edit: TreeEdit): Promise<EditedTree | null> {
   if (edit.paths.length === 0) return { tree: edit.base, gitlinks: [...edit.gitlinks] };
@@ -105,8 +106,9 @@ async function baseTrees(edit: TreeEdit): Promise<Dir | null> {
     }
     const header = line.split(" ");
     const size = Number(header[2]);
-    if (header[1] !== "tree") return null;
-    read.set(dir, parseTree(output.subarray(at, at + size), idLength));
+    const tree = header[1] === "tree" ? parseTree(output.subarray(at, at + size), idLength) : null;
+    if (tree === null) return null;
+    read.set(dir, tree);
     at += size + 1;
   }
   // Linked up; a directory above a changed path that the base has as a file (or a gitlink) is refused.
@@ -131,9 +133,10 @@ async function stageAnew(edit: TreeEdit, root: Dir): Promise<{ path: string; mod
     else entries.push(`${entry.mode} ${entry.id}\t${path}`);
   }
   if (subtrees.length > 0) {
-    const listed = await git(edit.repo, ["ls-tree", "-r", "-z", "--full-tree", edit.base, "--", ...subtrees], {
+    const listed = await gitUtf8(edit.repo, ["ls-tree", "-r", "-z", "--full-tree", edit.base, "--", ...subtrees], {
       env: { ...edit.env, GIT_LITERAL_PATHSPECS: "1" },
     });
+    if (listed === null) return null;
     for (const line of listed.split("\0")) if (line !== "") entries.push(line);
   }
   if (entries.length > MAX_ENTRIES) return null;
@@ -144,8 +147,10 @@ async function stageAnew(edit: TreeEdit, root: Dir): Promise<{ path: string; mod
     if (entries.length > 0)
       await git(edit.repo, ["update-index", "-z", "--index-info"], { env, input: entries.map((e) => `${e}\0`).join("") });
     if (!(await edit.add(env))) return null;
+    const listed = await gitUtf8(edit.repo, ["ls-files", "-s", "-z"], { env });
+    if (listed === null) return null;
     const staged = [];
-    for (const line of (await git(edit.repo, ["ls-files", "-s", "-z"], { env })).split("\0")) {
+    for (const line of listed.split("\0")) {
       if (line === "") continue;
       const [mode, id, stage] = line.slice(0, line.indexOf("\t")).split(" ");
       if (stage !== "0") return null;
@@ -164,15 +169,17 @@ async function bytesOf(repo: string, entries: readonly { path: string }[]): Prom
   return bytes;
 }
 
-// A tree object's entries: `<mode> <name>\0<binary id>` each.
-function parseTree(bytes: Buffer, idLength: number): Dir {
+// A tree object's entries: `<mode> <name>\0<binary id>` each; null when a name is not UTF-8 (as text it
+// would be another name, and the tree rebuilt from it another tree).
+function parseTree(bytes: Buffer, idLength: number): Dir | null {
   const dir: Dir = new Map();
   let at = 0;
   while (at < bytes.length) {
     const space = bytes.indexOf(32, at);
     const nul = bytes.indexOf(0, space);
     const mode = bytes.toString("latin1", at, space);
-    const name = bytes.toString("utf8", space + 1, nul);
+    const name = utf8(bytes.subarray(space + 1, nul));
+    if (name === null) return null;
     dir.set(name, { mode, id: bytes.toString("hex", nul + 1, nul + 1 + idLength) });
     at = nul + 1 + idLength;
   }

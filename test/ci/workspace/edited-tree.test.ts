@@ -170,3 +170,20 @@ test("what staging beside the kept index cannot do is staged in it: flagged entr
   writeFiles(plain, { "again/one.txt": "one\n" });
   assert.equal(await watchedTree(plain, watching), await fullTree(plain), "one file again");
 });
+
+test("names that are not UTF-8 beside or among the changed paths keep their own bytes", async () => {
+  const repo = repos.make(files(1200));
+  // A file name is bytes: Latin-1 names, as an archive made elsewhere leaves them.
+  const raw = (name: string) => Buffer.from(`${repo}/${name}`, "latin1");
+  writeFileSync(raw("d0/caf\xe9.txt"), "committed\n");
+  git(repo, "add", "-A");
+  git(repo, "commit", "-q", "-m", "a Latin-1 name");
+  const by = watchers();
+  assert.equal(await watchedTree(repo, by), await fullTree(repo));
+  writeFileSync(join(repo, "d0/e0/f0.txt"), "changed\n");
+  assert.equal(await watchedTree(repo, by), await fullTree(repo), "a file changed in a directory below the name");
+  writeFileSync(join(repo, "d0/new.txt"), "new\n");
+  assert.equal(await watchedTree(repo, by), await fullTree(repo), "a file made beside it");
+  writeFileSync(raw("d1/n\xe9w.txt"), "new\n");
+  assert.equal(await watchedTree(repo, by), await fullTree(repo), "a file with such a name made");
+});
