@@ -16,8 +16,8 @@
 // anywhere, info/exclude, core.excludesFile) a directory that stops being ignored would be unwatched, so
 // a watcher that left any out breaks: the next snapshot stats every file and the new watcher asks git again.
 // Whatever goes wrong (no more inotify watches, too many directories, a watch that fails, a queue that
-// may have overflowed: watch-bursts.ts) breaks the watcher: it answers "everything" from then on and
-// `TreeWatchers` makes a new one.
+// may have overflowed: watch-bursts.ts, a directory or a changed path whose name is not UTF-8) breaks the
+// watcher: it answers "everything" from then on and `TreeWatchers` makes a new one.
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -196,7 +196,9 @@ export class TreeWatcher implements BurstListener {
         watcher.on("error", () => this.#break());
         this.#watches.set(next, watcher);
         for (const entry of readdirSync(next, { withFileTypes: true })) {
-          if (entry.isDirectory() && entry.name !== ".git") pending.push(join(next, entry.name));
+          if (!entry.isDirectory() || entry.name === ".git") continue;
+          if (!namesItself(entry.name)) return this.#break();
+          pending.push(join(next, entry.name));
         }
       } catch (error) {
         // A directory gone meanwhile is reported by its parent; anything else (out of watches) breaks.
@@ -208,7 +210,7 @@ export class TreeWatcher implements BurstListener {
   #onEvent(dir: string, event: string, name: string | Buffer | null): void {
     watchBursts.count();
     if (this.#broken) return;
-    if (name === null) return this.#break();
+    if (name === null || !namesItself(name.toString())) return this.#break();
     const full = join(dir, name.toString());
     const path = relative(this.root, full).split(sep).join("/");
     if (path === "" || path.startsWith("..")) return; // the watched directory itself (deleted: its parent says so)
@@ -279,6 +281,12 @@ export class TreeWatchers {
     for (const watcher of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
   }
+}
+
+// Whether a name as Node gives it (UTF-8) is the name on disk: one that is not UTF-8 has each bad byte
+// made U+FFFD, and that other name can be neither watched nor handed to git (a real U+FFFD is taken for one).
+function namesItself(name: string): boolean {
+  return !name.includes("\uFFFD");
 }
 
 // Two turns of the event loop: the second begins after a poll phase that began after this call, in which
