@@ -51,6 +51,22 @@ interface CheckoutRecord {
 }
 
 const RECORD = "checkout.json";
+// A `read-tree --reset -u` trusts a file whose stat data matches the index, as the person's config has
+// it compared: under core.filemode=false a file a step chmod'ed kept its bit. Compared in full here.
+const RESET_CONFIG = { "core.filemode": "true" };
+
+// `env` with `settings` for one git command, after those the environment already gives (GIT_CONFIG_COUNT),
+// so that the command line still begins with the command (an error names it so).
+function withConfig(env: Record<string, string>, settings: Record<string, string>): Record<string, string> {
+  const given = Number(process.env.GIT_CONFIG_COUNT) || 0;
+  const out: Record<string, string> = { ...env };
+  Object.entries(settings).forEach(([key, value], i) => {
+    out[`GIT_CONFIG_KEY_${given + i}`] = key;
+    out[`GIT_CONFIG_VALUE_${given + i}`] = value;
+  });
+  out.GIT_CONFIG_COUNT = String(given + Object.keys(settings).length);
+  return out;
+}
 const INDEX = "checkout-index";
 // The workspace's index as the last checkout wrote it, suffixed with its (staged) tree.
 const STAGED_INDEX = "staged-index";
@@ -89,7 +105,7 @@ export async function restoreCheckout(dest: string, state: string): Promise<void
     // before git runs there.
     await makeRepository(dest, record.snapshot);
     const env = { GIT_INDEX_FILE: join(state, INDEX) };
-    await git(dest, ["read-tree", "--reset", "-u", record.snapshot.tree], { env });
+    await git(dest, ["read-tree", "--reset", "-u", record.snapshot.tree], { env: withConfig(env, RESET_CONFIG) });
     // What a step added (build output, ignored or not, nested repositories too) goes.
     await git(dest, ["clean", "-ffdxq"], { env });
     await eachSubmodule(record.snapshot, dest, state, async (dir, inner, innerState) => {
@@ -136,7 +152,7 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
     if (!merged) {
       // Files whose stat data matches the index are not written again; --reset overwrites the rest,
       // whatever a step did to them, and what a step added goes.
-      await git(dest, ["read-tree", "--reset", "-u", snapshot.tree], { env });
+      await git(dest, ["read-tree", "--reset", "-u", snapshot.tree], { env: withConfig(env, RESET_CONFIG) });
       if (earlier) await git(dest, ["clean", "-ffdxq"], { env });
     }
     await writeIndex(snapshot, dest, own, merged && sameStaged);

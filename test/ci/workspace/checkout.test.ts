@@ -3,7 +3,7 @@
 // submodules are there at their commits, and the person's .git gets no objects however big the changes.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
@@ -333,4 +333,19 @@ test("files that change type between runs, and a step's edits of what the last c
   assert.deepEqual(filesIn(ws3), filesIn(repo));
   for (const file of filesIn(repo)) assert.equal(readFileSync(join(ws3, file), "utf8"), readFileSync(join(repo, file), "utf8"), file);
   assert.deepEqual(view(ws3), view(repo));
+});
+
+test("a file a step made executable is not executable in the next run where the person's config says core.filemode=false", async () => {
+  const repo = repos.make({ "a.txt": "a\n", "tool.sh": "echo tool\n" });
+  git(repo, "config", "core.filemode", "false");
+  const { stores, workspaces } = quireHome();
+  (await workspaces.stage(await snapshot(stores, repo))).place(1);
+  chmodSync(join(workspaces.path(1), "tool.sh"), 0o755);
+  await workspaces.release(1, false);
+
+  put(repo, { "a.txt": "a2\n" });
+  (await workspaces.stage(await snapshot(stores, repo))).place(2);
+  // As git checks it out: the tree says 100644. git there does not see the bit (filemode=false); a step does.
+  assert.equal(statSync(join(workspaces.path(2), "tool.sh")).mode & 0o111, 0);
+  assert.deepEqual(view(workspaces.path(2)), view(repo));
 });
