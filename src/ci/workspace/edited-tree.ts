@@ -1,14 +1,15 @@
 // The tree of a working copy made from the tree its kept index was last written as (the base) and the
 // few paths that changed since: what lies at those paths is staged again in an index of its own, holding
-// only the base's entries there, by the caller's `git add -A` (so ignore rules, attributes, filters, line
-// endings and embedded repositories are git's); the trees above them are rebuilt here from the base's and
-// written with `git mktree`. The kept index is neither read nor written: `add -A` and `write-tree` on an
+// only the person's index's entries there (what a fresh copy of it, the snapshot without a watcher, stages
+// over), by the caller's `git add -A` (so ignore rules, attributes, filters, line endings and embedded
+// repositories are git's); the trees above them are rebuilt here from the base's and written with `git mktree`. The kept index is neither read nor written: `add -A` and `write-tree` on an
 // index of 20,000 entries take 20-25 ms, each reading, hashing and writing all of it; this takes 6-8 ms
 // whatever the size of the tree.
 //
 // It equals what `add -A` and `write-tree` on the kept index give only if that index holds nothing but
 // the base (no skip-worktree or assume-unchanged entries, which `add` leaves as they are: the caller's
 // precondition) and nothing above the changed paths changed (the watcher's word, as for the incremental add).
+// An entry at a changed path decides how a file is staged over it (see `staged`), so it is the person's.
 import { createHash } from "node:crypto";
 import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -27,6 +28,13 @@ export interface TreeEdit {
   repo: string;
   /** The tree the changes are made to, and its gitlinks (index order). */
   base: string;
+  /**
+   * The person's index as a tree (it is the same since the kept index was started from it): what a path is
+   * staged again from, as a copy of that index stages it. Its entry decides what staging makes of a file:
+   * the mode under core.filemode=false, whether CRs stay under core.autocrlf (its blob has them), a link
+   * under core.symlinks=false; the base may not hold it so any more (a file deleted since, or staged anew).
+   */
+  staged: string;
   gitlinks: readonly string[];
   /** The changed paths (relative, with `/`; none inside another): what lies at each is staged anew. */
   paths: readonly string[];
@@ -64,7 +72,7 @@ export async function editedTree(edit: TreeEdit): Promise<EditedTree | null> {
   if (edit.paths.some((path) => path.includes("\n"))) return null; // cat-file --batch reads names by line
   const root = await baseTrees(edit);
   if (root === null) return null;
-  const staged = await stageAnew(edit, root);
+  const staged = await stageAnew(edit);
   if (staged === null) return null;
   for (const path of edit.paths) dirOf(root, parentOf(path), false)?.delete(lastName(path));
   for (const { path, mode, id } of staged) {
@@ -122,24 +130,12 @@ async function baseTrees(edit: TreeEdit): Promise<Dir | null> {
   return read.get("")!;
 }
 
-// The base's entries at the changed paths, staged again in an index of their own: what is there now.
-async function stageAnew(edit: TreeEdit, root: Dir): Promise<{ path: string; mode: string; id: string }[] | null> {
-  const entries: string[] = [];
-  const subtrees: string[] = [];
-  for (const path of edit.paths) {
-    const entry = dirOf(root, parentOf(path), false)?.get(lastName(path));
-    if (entry === undefined) continue;
-    if (entry instanceof Map || entry.mode === TREE) subtrees.push(path);
-    else entries.push(`${entry.mode} ${entry.id}\t${path}`);
-  }
-  if (subtrees.length > 0) {
-    const listed = await gitUtf8(edit.repo, ["ls-tree", "-r", "-z", "--full-tree", edit.base, "--", ...subtrees], {
-      env: { ...edit.env, GIT_LITERAL_PATHSPECS: "1" },
-    });
-    if (listed === null) return null;
-    for (const line of listed.split("\0")) if (line !== "") entries.push(line);
-  }
-  if (entries.length > MAX_ENTRIES) return null;
+// The person's index's entries at the changed paths, staged again in an index of their own: what is there
+// now, as a copy of the person's index stages it.
+async function stageAnew(edit: TreeEdit): Promise<{ path: string; mode: string; id: string }[] | null> {
+  const seeded = await treeEntries(edit.repo, edit.staged, edit.paths, edit.env);
+  if (seeded === null || seeded.size > MAX_ENTRIES) return null;
+  const entries = [...seeded.values()];
   const index = join(edit.scratch, "edit-index");
   const env = { ...edit.env, GIT_INDEX_FILE: index };
   try {
@@ -160,6 +156,26 @@ async function stageAnew(edit: TreeEdit, root: Dir): Promise<{ path: string; mod
   } finally {
     await rm(index, { force: true });
   }
+}
+
+/**
+ * The entries of `tree` at `paths` (relative, with `/`; a directory's are those under it) as `ls-tree`
+ * lines by path, which `update-index --index-info` takes; null when a name there is not UTF-8.
+ */
+export async function treeEntries(
+  repo: string,
+  tree: string,
+  paths: readonly string[],
+  env: Record<string, string>,
+): Promise<Map<string, string> | null> {
+  const entries = new Map<string, string>();
+  if (paths.length === 0) return entries;
+  const listed = await gitUtf8(repo, ["ls-tree", "-r", "-z", "--full-tree", tree, "--", ...paths], {
+    env: { ...env, GIT_LITERAL_PATHSPECS: "1" },
+  });
+  if (listed === null) return null;
+  for (const line of listed.split("\0")) if (line !== "") entries.set(line.slice(line.indexOf("\t") + 1), line);
+  return entries;
 }
 
 // The size of the files `entries` name, as they are now.

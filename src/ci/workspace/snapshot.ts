@@ -20,9 +20,9 @@ import { mkdtemp, open, realpath, rm, stat, utimes, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { changedPaths, literalPathspec } from "./changed-paths.js";
-import { editedTree } from "./edited-tree.js";
+import { editedTree, treeEntries } from "./edited-tree.js";
 import { WorkspaceError } from "./errors.js";
-import { git, gitMaybe } from "./git.js";
+import { git, gitMaybe, gitUtf8 } from "./git.js";
 import { newKeptName, type ObjectStores } from "./object-stores.js";
 import type { TreeWatchers } from "./tree-watcher.js";
 import { prepareStaging, type WorkingCopy } from "./working-index.js";
@@ -362,11 +362,12 @@ async function watchedTree(copy: WorkingCopy, exclude: string[], format: string)
   const { previous } = staging;
   const paths = previous && (await changedPaths(copy.repo, staging.changed!, previous.gitlinks, inTree(copy.repo, previous.tree, objects)));
   const pathspecs = paths?.map(literalPathspec) ?? null;
-  if (previous?.plain && paths && paths.length <= EDITED_PATHS) {
+  if (previous?.plain && staged !== null && paths && paths.length <= EDITED_PATHS) {
     const edited = await editedTree({
       repo: copy.repo,
       base: previous.tree,
       gitlinks: previous.gitlinks,
+      staged,
       paths,
       format,
       env: objects,
@@ -376,12 +377,37 @@ async function watchedTree(copy: WorkingCopy, exclude: string[], format: string)
     // Not recorded as done: the next staging is of what changed since the kept index was written, again.
     if (edited) return { tree: edited.tree, staged, gitlinks: edited.gitlinks };
   }
+  if (previous?.plain && staged !== null && paths) await restageFrom(copy.repo, staged, paths, staging.config, env);
   if (!pathspecs || !(await addChanged(copy.repo, add, pathspecs, exclude, env)))
     await git(copy.repo, [...add, "--", ":(top)", ...exclude], { env });
   // write-tree writes the index too: with the same settings, so that it keeps git's fsmonitor data.
   const tree = (await git(copy.repo, [...staging.config, "write-tree"], { env })).trim();
   const gitlinks = staging.previous ? await gitlinksSince(copy.repo, staging.previous, tree, objects) : await listGitlinks(copy.repo, env);
   return { tree, staged, gitlinks, refs: await staging.done({ tree, gitlinks, staged }) };
+}
+
+// Makes the kept index's entries at `paths` those of the person's index (`staged`, as a tree) again, so that
+// `add -A` stages over what a copy of the person's index has there (edited-tree.ts says why it matters);
+// with the add's settings, so that it keeps git's fsmonitor data. Not for names that are not UTF-8.
+async function restageFrom(repo: string, staged: string, paths: string[], config: string[], env: Record<string, string>): Promise<void> {
+  const theirs = await treeEntries(repo, staged, paths, env);
+  const listed = await gitUtf8(repo, ["ls-files", "-s", "-z", "--", ...paths], { env: { ...env, GIT_LITERAL_PATHSPECS: "1" } });
+  if (theirs === null || listed === null) return;
+  // `<mode> <id>` by path: an ls-tree line is `<mode> <type> <id>\t<path>`, an ls-files -s one `<mode> <id> <stage>\t<path>`.
+  const ours = new Map<string, string>();
+  for (const line of listed.split("\0")) {
+    const [mode, id] = line.slice(0, line.indexOf("\t")).split(" ");
+    if (line !== "") ours.set(line.slice(line.indexOf("\t") + 1), `${mode} ${id}`);
+  }
+  const lines: string[] = [];
+  for (const [path, line] of theirs) {
+    const [mode, , id] = line.slice(0, line.indexOf("\t")).split(" ");
+    if (ours.get(path) !== `${mode} ${id}`) lines.push(`${mode} ${id}\t${path}`);
+  }
+  // Mode 0 removes an entry.
+  for (const [path, entry] of ours) if (!theirs.has(path)) lines.push(`0 ${"0".repeat(entry.split(" ")[1]!.length)}\t${path}`);
+  if (lines.length > 0)
+    await git(repo, [...config, "update-index", "-z", "--index-info"], { env, input: lines.map((l) => `${l}\0`).join("") });
 }
 
 // Which of `paths` the tree has (for paths gone with every directory above them: changed-paths.ts).

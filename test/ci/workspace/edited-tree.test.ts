@@ -187,3 +187,32 @@ test("names that are not UTF-8 beside or among the changed paths keep their own 
   writeFileSync(raw("d1/n\xe9w.txt"), "new\n");
   assert.equal(await watchedTree(repo, by), await fullTree(repo), "a file with such a name made");
 });
+
+test("a path the kept index no longer holds as the person's index does is staged as from the person's index", async () => {
+  const repo = repos.make({ ...files(1200), "dos.txt": "committed\r\nwith CRs\r\n", "tool.sh": "echo tool\n" });
+  git(repo, "update-index", "--chmod=+x", "tool.sh");
+  git(repo, "commit", "-q", "-m", "executable");
+  // Staged over the person's index, a file whose blob there has CRs keeps them (git's safer autocrlf), and
+  // a file's mode is the entry's, whatever the disk says (filemode=false): both rest on the entry there.
+  git(repo, "config", "core.autocrlf", "true");
+  git(repo, "config", "core.filemode", "false");
+  const by = watchers();
+  assert.equal(await watchedTree(repo, by), await fullTree(repo));
+  const pileUp = (round: number) => {
+    for (let i = 0; i < 40; i++) writeFileSync(join(repo, `d${i % 4}/e2/f${i * 12 + 8}.txt`), `round ${round} ${i}\n`);
+  };
+  for (const [round, many] of [
+    [0, false],
+    [1, true],
+  ] as const) {
+    // Gone, with enough else that the kept index is written without them.
+    rmSync(join(repo, "dos.txt"));
+    rmSync(join(repo, "tool.sh"));
+    pileUp(round * 2);
+    assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}: gone`);
+    writeFileSync(join(repo, "dos.txt"), "made again\r\nwith CRs\r\n");
+    writeFileSync(join(repo, "tool.sh"), "echo tool again\n", { mode: 0o644 });
+    if (many) pileUp(round * 2 + 1);
+    assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}: made again${many ? ", with many others" : ""}`);
+  }
+});
