@@ -70,9 +70,9 @@ type Dir = Map<string, Entry | Dir>;
 export async function editedTree(edit: TreeEdit): Promise<EditedTree | null> {
   if (edit.paths.length === 0) return { tree: edit.base, gitlinks: [...edit.gitlinks] };
   if (edit.paths.some((path) => path.includes("\n"))) return null; // cat-file --batch reads names by line
-  const root = await baseTrees(edit);
-  if (root === null) return null;
-  const staged = await stageAnew(edit);
+  const [root, stagedRoot] = await readTrees(edit, [edit.base, edit.staged]);
+  if (!root || !stagedRoot) return null;
+  const staged = await stageAnew(edit, stagedRoot);
   if (staged === null) return null;
   for (const path of edit.paths) dirOf(root, parentOf(path), false)?.delete(lastName(path));
   for (const { path, mode, id } of staged) {
@@ -93,49 +93,61 @@ export async function editedTree(edit: TreeEdit): Promise<EditedTree | null> {
   return { tree, gitlinks: gitlinks.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))) };
 }
 
-// The base's root and every directory above a changed path, read into Dirs (one `cat-file --batch`); null
-// when one of those is not a directory in the base. A directory the base does not have is an empty Dir.
-async function baseTrees(edit: TreeEdit): Promise<Dir | null> {
+// The root of each of `trees` and every directory above a changed path, read into Dirs (one `cat-file
+// --batch` for all); null for a tree where one of those is not a directory (a file or a gitlink) or a name
+// is not UTF-8. A directory the tree does not have is an empty Dir.
+async function readTrees(edit: TreeEdit, trees: readonly string[]): Promise<(Dir | null)[]> {
   const dirs = new Set([""]);
   for (const path of edit.paths) for (let at = parentOf(path); at !== ""; at = parentOf(at)) dirs.add(at);
   const ordered = [...dirs].sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
-  const input = ordered.map((dir) => (dir === "" ? edit.base : `${edit.base}:${dir}`)).join("\n");
+  const input = trees.flatMap((tree) => ordered.map((dir) => (dir === "" ? tree : `${tree}:${dir}`))).join("\n");
   const output = await gitBytes(edit.repo, ["cat-file", "--batch"], { env: edit.env, input: `${input}\n` });
   const idLength = edit.format === "sha256" ? 32 : 20;
-  const read = new Map<string, Dir>();
   let at = 0;
-  for (const dir of ordered) {
-    const end = output.indexOf(10, at);
-    const line = output.toString("utf8", at, end);
-    at = end + 1;
-    if (line.endsWith(" missing")) {
-      read.set(dir, new Map());
-      continue;
+  return trees.map(() => {
+    const read = new Map<string, Dir | null>();
+    for (const dir of ordered) {
+      const end = output.indexOf(10, at);
+      const line = output.toString("utf8", at, end);
+      at = end + 1;
+      if (line.endsWith(" missing")) {
+        read.set(dir, new Map());
+        continue;
+      }
+      const header = line.split(" ");
+      const size = Number(header[2]);
+      read.set(dir, header[1] === "tree" ? parseTree(output.subarray(at, at + size), idLength) : null);
+      at += size + 1;
     }
-    const header = line.split(" ");
-    const size = Number(header[2]);
-    const tree = header[1] === "tree" ? parseTree(output.subarray(at, at + size), idLength) : null;
-    if (tree === null) return null;
-    read.set(dir, tree);
-    at += size + 1;
-  }
-  // Linked up; a directory above a changed path that the base has as a file (or a gitlink) is refused.
-  for (const dir of ordered) {
-    if (dir === "") continue;
-    const parent = read.get(parentOf(dir))!;
-    const entry = parent.get(lastName(dir));
-    if (entry !== undefined && !(entry instanceof Map) && entry.mode !== TREE) return null;
-    parent.set(lastName(dir), read.get(dir)!);
-  }
-  return read.get("")!;
+    // Linked up.
+    for (const dir of ordered) {
+      const tree = read.get(dir);
+      if (tree === null) return null;
+      if (dir === "") continue;
+      const parent = read.get(parentOf(dir))!;
+      const entry = parent.get(lastName(dir));
+      if (entry !== undefined && !(entry instanceof Map) && entry.mode !== TREE) return null;
+      parent.set(lastName(dir), tree!);
+    }
+    return read.get("")!;
+  });
 }
 
-// The person's index's entries at the changed paths, staged again in an index of their own: what is there
-// now, as a copy of the person's index stages it.
-async function stageAnew(edit: TreeEdit): Promise<{ path: string; mode: string; id: string }[] | null> {
-  const seeded = await treeEntries(edit.repo, edit.staged, edit.paths, edit.env);
-  if (seeded === null || seeded.size > MAX_ENTRIES) return null;
-  const entries = [...seeded.values()];
+// The person's index's entries at the changed paths (`staged` holds its Dirs above them), staged again in an
+// index of their own: what is there now, as a copy of the person's index stages it.
+async function stageAnew(edit: TreeEdit, staged: Dir): Promise<{ path: string; mode: string; id: string }[] | null> {
+  const entries: string[] = [];
+  const subtrees: string[] = [];
+  for (const path of edit.paths) {
+    const entry = dirOf(staged, parentOf(path), false)?.get(lastName(path));
+    if (entry === undefined) continue;
+    if (entry instanceof Map || entry.mode === TREE) subtrees.push(path);
+    else entries.push(`${entry.mode} ${entry.id}\t${path}`);
+  }
+  const below = await treeEntries(edit.repo, edit.staged, subtrees, edit.env);
+  if (below === null) return null;
+  entries.push(...below.values());
+  if (entries.length > MAX_ENTRIES) return null;
   const index = join(edit.scratch, "edit-index");
   const env = { ...edit.env, GIT_INDEX_FILE: index };
   try {
