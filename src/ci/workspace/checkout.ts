@@ -52,8 +52,9 @@ interface CheckoutRecord {
 
 const RECORD = "checkout.json";
 // A `read-tree --reset -u` trusts a file whose stat data matches the index, as the person's config has
-// it compared: under core.filemode=false a file a step chmod'ed kept its bit. Compared in full here.
-const RESET_CONFIG = { "core.filemode": "true" };
+// it compared: under core.filemode=false a file a step chmod'ed kept its bit, under core.checkStat=minimal
+// or core.trustctime=false a file it rewrote with its size and time kept stayed so. Compared in full here.
+const RESET_CONFIG = { "core.filemode": "true", "core.trustctime": "true", "core.checkStat": "default" };
 
 // `env` with `settings` for one git command, after those the environment already gives (GIT_CONFIG_COUNT),
 // so that the command line still begins with the command (an error names it so).

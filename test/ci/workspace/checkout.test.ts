@@ -3,7 +3,7 @@
 // submodules are there at their commits, and the person's .git gets no objects however big the changes.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
@@ -348,4 +348,33 @@ test("a file a step made executable is not executable in the next run where the 
   // As git checks it out: the tree says 100644. git there does not see the bit (filemode=false); a step does.
   assert.equal(statSync(join(workspaces.path(2), "tool.sh")).mode & 0o111, 0);
   assert.deepEqual(view(workspaces.path(2)), view(repo));
+});
+
+test("a file a step rewrote with its size and time kept is undone for the next run whatever the person's core.checkStat says", async () => {
+  const repo = repos.make({ "a.txt": "a\n", "data.txt": "committed\n" });
+  // Minimal: git compares a file's size and whole-second time only, as for a repository on a network disk.
+  git(repo, "config", "core.checkStat", "minimal");
+  git(repo, "config", "core.trustctime", "false");
+  const { stores, workspaces } = quireHome();
+  (await workspaces.stage(await snapshot(stores, repo))).place(1);
+  const ws1 = workspaces.path(1);
+  const data = join(ws1, "data.txt");
+  // As though it was checked out an hour before its index was last written: the entry's stat data is then
+  // trusted (a file no older than its index is racily clean, and git looks at what is in it).
+  const old = Date.now() / 1000 - 3600;
+  utimesSync(data, old, old);
+  execFileSync("git", ["update-index", "-q", "--refresh"], {
+    cwd: ws1,
+    env: { ...process.env, GIT_INDEX_FILE: join(ws1, "..", "checkout-index") },
+  });
+  // A step replaces it (as an editor or a formatter saves), keeping its size and time: only its inode
+  // (and ctime, within the same second perhaps not) tells.
+  writeFileSync(`${data}.new`, "by a step\n");
+  utimesSync(`${data}.new`, old, old);
+  renameSync(`${data}.new`, data);
+  await workspaces.release(1, false);
+
+  put(repo, { "a.txt": "a2\n" });
+  (await workspaces.stage(await snapshot(stores, repo))).place(2);
+  assert.equal(readFileSync(join(workspaces.path(2), "data.txt"), "utf8"), "committed\n");
 });
