@@ -378,6 +378,12 @@ async function watchedTree(copy: WorkingCopy, exclude: string[], format: string)
     if (edited) return { tree: edited.tree, staged, gitlinks: edited.gitlinks };
   }
   if (previous?.plain && staged !== null && paths) await restageFrom(copy.repo, staged, paths, staging.config, env);
+  // Too many paths to name (or the root changed): the kept index cannot be made the person's at each, so it
+  // starts again from a copy of the person's index, as a snapshot without a watcher does.
+  if (previous && !paths) {
+    await rm(staging.index, { force: true });
+    await copyIndex(copy.realIndex, staging.index);
+  }
   if (!pathspecs || !(await addChanged(copy.repo, add, pathspecs, exclude, env)))
     await git(copy.repo, [...add, "--", ":(top)", ...exclude], { env });
   // write-tree writes the index too: with the same settings, so that it keeps git's fsmonitor data.

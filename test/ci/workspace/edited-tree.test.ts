@@ -198,21 +198,20 @@ test("a path the kept index no longer holds as the person's index does is staged
   git(repo, "config", "core.filemode", "false");
   const by = watchers();
   assert.equal(await watchedTree(repo, by), await fullTree(repo));
-  const pileUp = (round: number) => {
-    for (let i = 0; i < 40; i++) writeFileSync(join(repo, `d${i % 4}/e2/f${i * 12 + 8}.txt`), `round ${round} ${i}\n`);
+  const pileUp = (round: number, count: number) => {
+    for (let i = 0; i < count; i++) writeFileSync(join(repo, `d${i % 4}/e2/r${i}.txt`), `round ${round} ${i}\n`);
   };
-  for (const [round, many] of [
-    [0, false],
-    [1, true],
-  ] as const) {
+  // Made again alone (staged beside the kept index), with 40 others (in it, its paths made the person's
+  // entries again first), with 300 (in it, too many paths to name: from a fresh copy of the person's).
+  for (const [round, others] of [0, 40, 300].entries()) {
     // Gone, with enough else that the kept index is written without them.
     rmSync(join(repo, "dos.txt"));
     rmSync(join(repo, "tool.sh"));
-    pileUp(round * 2);
+    pileUp(round * 2, 40);
     assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}: gone`);
     writeFileSync(join(repo, "dos.txt"), "made again\r\nwith CRs\r\n");
     writeFileSync(join(repo, "tool.sh"), "echo tool again\n", { mode: 0o644 });
-    if (many) pileUp(round * 2 + 1);
-    assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}: made again${many ? ", with many others" : ""}`);
+    pileUp(round * 2 + 1, others);
+    assert.equal(await watchedTree(repo, by), await fullTree(repo), `round ${round}: made again with ${others} others`);
   }
 });
