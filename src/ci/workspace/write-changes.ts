@@ -8,7 +8,7 @@
 // The checkout's own index is left as the first tree had it. Whatever uses it next starts with a
 // `read-tree --reset -u` of the new tree (restoreCheckout, or a checkout that cannot merge), which takes
 // it as it is: the entries that differ are written again, those that are the same keep their stat data.
-import { rm, rmdir, unlink } from "node:fs/promises";
+import { lstat, rm, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { git, gitUtf8 } from "./git.js";
 
@@ -22,7 +22,8 @@ const GITLINK = "160000";
  * Writes into `dest` (a checkout of tree `from`, nothing else in it but `.git`) what tree `to` has
  * differently; `state` is a directory of quire's for a scratch index. False, having written nothing,
  * when this cannot be done so (too many changes, a changed `.gitattributes` that decides how other
- * files are written, a gitlink that comes or goes, a name that is not UTF-8): the caller merges instead. A failure part-way
+ * files are written, a gitlink that comes or goes, a name that is not UTF-8, a link where a directory
+ * above a removed file was): the caller merges instead. A failure part-way
  * through throws; `dest` is then neither tree.
  */
 export async function writeChanges(dest: string, state: string, from: string, to: string): Promise<boolean> {
@@ -37,10 +38,9 @@ export async function writeChanges(dest: string, state: string, from: string, to
     // A submodule's new commit is checked out by the caller; one that comes or goes changes directories.
     if ((oldMode === GITLINK) !== (newMode === GITLINK)) return false;
   }
-  await removeGone(
-    dest,
-    changes.filter((c) => c.status === "D").map((c) => c.path),
-  );
+  const gone = changes.filter((c) => c.status === "D").map((c) => c.path);
+  if (!(await onlyDirectoriesAbove(dest, gone))) return false;
+  await removeGone(dest, gone);
   const written = changes.filter((c) => c.status !== "D" && c.newMode !== GITLINK);
   if (written.length === 0) return true;
   const index = join(state, "changes-index");
@@ -77,6 +77,23 @@ function parseDiff(output: string): Change[] {
     changes.push({ oldMode: oldMode!, newMode: newMode!, newId: newId!, status: status!, path: fields[i + 1]! });
   }
   return changes;
+}
+
+// Whether every directory above `paths` in `dest` is one, not a link: something a step left running may
+// have made one a link out of the workspace after the restore, and a removal through it would remove
+// what it leads to. git's merge never goes through a link.
+async function onlyDirectoriesAbove(dest: string, paths: readonly string[]): Promise<boolean> {
+  const checked = new Set<string>();
+  for (const path of paths) {
+    for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) {
+      const dir = path.slice(0, slash);
+      if (checked.has(dir)) continue;
+      const found = await lstat(join(dest, dir)).catch(() => undefined);
+      if (found !== undefined && !found.isDirectory()) return false;
+      checked.add(dir);
+    }
+  }
+  return true;
 }
 
 // Removes the files `paths` name (relative, with `/`) and then each directory that leaves empty, deepest

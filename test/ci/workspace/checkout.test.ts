@@ -3,7 +3,18 @@
 // submodules are there at their commits, and the person's .git gets no objects however big the changes.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ObjectStores } from "../../../src/ci/workspace/object-stores.js";
@@ -18,7 +29,7 @@ const repos = tempRepos();
 function quireHome() {
   const home = repos.dir("home");
   const stores = new ObjectStores(join(home, "git"), { expire: "now", aboveKiB: 0 });
-  return { stores, workspaces: new Workspaces(join(home, "work"), { stores }) };
+  return { home, stores, workspaces: new Workspaces(join(home, "work"), { stores }) };
 }
 
 async function snapshot(stores: ObjectStores, dir: string): Promise<GitSnapshot> {
@@ -377,4 +388,23 @@ test("a file a step rewrote with its size and time kept is undone for the next r
   put(repo, { "a.txt": "a2\n" });
   (await workspaces.stage(await snapshot(stores, repo))).place(2);
   assert.equal(readFileSync(join(workspaces.path(2), "data.txt"), "utf8"), "committed\n");
+});
+
+test("a spare whose directory a lingering process made a link out of the workspace removes nothing through it", async () => {
+  const repo = repos.make({ "a.txt": "a\n", "d/x.txt": "x\n", "d/y.txt": "y\n" });
+  const { home, stores, workspaces } = quireHome();
+  (await workspaces.stage(await snapshot(stores, repo))).place(1);
+  await workspaces.release(1, false);
+  // After the restore, something a step left running (outside the job's reach by then) swaps d for a link.
+  const outside = repos.dir("outside");
+  writeFileSync(join(outside, "x.txt"), "not the workspace's\n");
+  const spare = readdirSync(join(home, "work")).find((name) => name.startsWith(".spare-"))!;
+  const checkout = join(home, "work", spare, "checkout");
+  rmSync(join(checkout, "d"), { recursive: true });
+  symlinkSync(outside, join(checkout, "d"));
+
+  rmSync(join(repo, "d", "x.txt"));
+  (await workspaces.stage(await snapshot(stores, repo))).place(2);
+  assert.equal(readFileSync(join(outside, "x.txt"), "utf8"), "not the workspace's\n");
+  assert.deepEqual(filesIn(workspaces.path(2)), filesIn(repo), "d is a directory again, as git checks it out");
 });
