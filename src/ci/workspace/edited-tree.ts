@@ -2,9 +2,10 @@
 // few paths that changed since: what lies at those paths is staged again in an index of its own, holding
 // only the person's index's entries there (what a fresh copy of it, the snapshot without a watcher, stages
 // over), by the caller's `git add -A` (so ignore rules, attributes, filters, line endings and embedded
-// repositories are git's); the trees above them are rebuilt here from the base's and written with `git mktree`. The kept index is neither read nor written: `add -A` and `write-tree` on an
-// index of 20,000 entries take 20-25 ms, each reading, hashing and writing all of it; this takes 6-8 ms
-// whatever the size of the tree.
+// repositories are git's); the trees above them are rebuilt here from the base's and written with `git
+// mktree`. The kept index is neither read nor written: `add -A` and `write-tree` on an index of 20,000
+// entries take 20-25 ms, each reading, hashing and writing all of it; this takes 6-8 ms whatever the size
+// of the tree.
 //
 // It equals what `add -A` and `write-tree` on the kept index give only if that index holds nothing but
 // the base (no skip-worktree or assume-unchanged entries, which `add` leaves as they are: the caller's

@@ -23,8 +23,8 @@ const GITLINK = "160000";
  * differently; `state` is a directory of quire's for a scratch index. False, having written nothing,
  * when this cannot be done so (too many changes, a changed `.gitattributes` that decides how other
  * files are written, a gitlink that comes or goes, a name that is not UTF-8, a link where a directory
- * above a removed file was): the caller merges instead. A failure part-way
- * through throws; `dest` is then neither tree.
+ * above a removed file was): the caller merges instead. A failure part-way through throws; `dest` is
+ * then neither tree.
  */
 export async function writeChanges(dest: string, state: string, from: string, to: string): Promise<boolean> {
   if (from === to) return true;
