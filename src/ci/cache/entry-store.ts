@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { OutputsKeeper } from "../workspace/kept-outputs.js";
+import type { OutputsKeeper, Survey } from "../workspace/kept-outputs.js";
 import { copyTree, flush } from "./tree-copy.js";
 
 const SAVING = ".saving";
@@ -77,12 +77,14 @@ export class EntryStore<Meta extends object> {
     now: number,
     options: { keepEmpty?: boolean; kept?: OutputsKeeper } = {},
   ): Promise<SaveResult> {
-    // Surveyed only for an entry about to be made: one there already is kept as it is, not a copy of these.
-    const kept = options.kept && (await this.read(name)) === undefined ? options.kept : undefined;
-    const surveys = kept ? await Promise.all(paths.map((path) => kept.survey(join(from, path)))) : [];
+    const { kept } = options;
+    const surveys: (Survey | undefined)[] = [];
     const result = await this.saveWritten(
       name,
       async (files) => {
+        // Surveyed here, once saveWritten found no entry of that name: one there already is kept as it is,
+        // not a copy of these.
+        if (kept) surveys.push(...(await Promise.all(paths.map((path) => kept.survey(join(from, path))))));
         const held: string[] = [];
         for (const path of paths) {
           if (await copyTree(join(from, path), join(files, path), { fsync: true })) held.push(path);
