@@ -23,7 +23,7 @@ import { join, resolve } from "node:path";
 import { WorkspaceError } from "./errors.js";
 import { git } from "./git.js";
 import { removeTree } from "./remove-tree.js";
-import { makeRepository } from "./repository.js";
+import { makeRepository, mirrorRefs } from "./repository.js";
 import type { GitSnapshot, Snapshot, Submodule } from "./snapshot.js";
 import { writeChanges } from "./write-changes.js";
 
@@ -103,7 +103,7 @@ export async function restoreCheckout(dest: string, state: string): Promise<void
     const record = await readRecord(state);
     if (record === null || !(await exists(join(state, INDEX)))) throw new WorkspaceError(`${dest} holds no checkout to restore`);
     // A step may have changed anything in .git (its config may point the work tree elsewhere): made anew
-    // before git runs there.
+    // before git runs there (without refs: the next checkout makes it again, with them).
     await makeRepository(dest, record.snapshot);
     const env = { GIT_INDEX_FILE: join(state, INDEX) };
     await git(dest, ["read-tree", "--reset", "-u", record.snapshot.tree], { env: withConfig(env, RESET_CONFIG) });
@@ -123,6 +123,7 @@ export async function restoreCheckout(dest: string, state: string): Promise<void
 async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: string | undefined): Promise<void> {
   const temp = state === undefined ? await mkdtemp(join(tmpdir(), "quire-checkout-")) : undefined;
   const own = state ?? temp!;
+  let refs: Promise<void> | undefined;
   try {
     await mkdir(own, { recursive: true, mode: 0o700 });
     const checkoutIndex = join(own, INDEX);
@@ -133,6 +134,9 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
       await emptyDirectory(dest);
     }
     await makeRepository(dest, snapshot);
+    // Listed while the files are written.
+    refs = mirrorRefs(dest, snapshot);
+    refs.catch(() => undefined);
     await writeRecord(own, { snapshot, restored: false });
     const env = { GIT_INDEX_FILE: checkoutIndex };
     const sameStaged = earlier && record.snapshot.staged === snapshot.staged && (await exists(keptIndexOf(own, snapshot)));
@@ -157,6 +161,7 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
       if (earlier) await git(dest, ["clean", "-ffdxq"], { env });
     }
     await writeIndex(snapshot, dest, own, merged && sameStaged);
+    await refs;
     await eachSubmodule(snapshot, dest, state, async (dir, inner, innerState) => {
       if (inner === null) await emptyDirectory(dir);
       else await materialize(inner, dir, { state: innerState });
@@ -168,6 +173,8 @@ async function checkoutRepository(snapshot: GitSnapshot, dest: string, state: st
       cause: error,
     });
   } finally {
+    // Never left writing into a workspace that a failure removes.
+    await refs?.catch(() => undefined);
     if (temp !== undefined) await rm(temp, { recursive: true, force: true });
   }
 }
