@@ -148,53 +148,128 @@ export async function snapshotSource(dir: string, options: SnapshotOptions): Pro
     if (error instanceof WorkspaceError) throw error;
     throw new WorkspaceError(`cannot read ${absolute}: ${(error as Error).message}`, { cause: error });
   }
-  let inside: string;
-  try {
-    inside = (await git(absolute, ["rev-parse", "--is-inside-work-tree"])).trim();
-  } catch (error) {
-    if (error instanceof WorkspaceError && /not a git repository/.test(error.stderr ?? "")) return { kind: "dir", dir: absolute };
-    throw error;
-  }
-  if (inside !== "true") {
-    throw new WorkspaceError(
-      `${absolute} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`,
-    );
-  }
-  return snapshotWorkTree(absolute, options);
+  const found = await findWorkTree(absolute, options.watchers !== undefined);
+  return found === null ? { kind: "dir", dir: absolute } : snapshotWorkTree(found, options);
 }
 
-async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Promise<GitSnapshot> {
-  // --git-path answers relative to the directory git ran in (the real index of a linked worktree is not
-  // under <repo>/.git).
-  const paths = ["index", "objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
-  // Three short git processes at once: each is mostly its own start.
-  const [where, head, onBranch] = await Promise.all([
-    git(absolute, ["rev-parse", "--show-toplevel", ...paths, "--show-object-format"]),
-    gitMaybe(absolute, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]),
-    gitMaybe(absolute, ["symbolic-ref", "-q", "--short", "HEAD"]),
+/** A work tree as git finds it from a directory in it. */
+interface WorkTree {
+  /** The work tree's root. */
+  repo: string;
+  /** The real index: absolute, like `source`'s paths. */
+  index: string;
+  source: SourceParts;
+  /** HEAD's commit and its tree; null in a repository with no commits yet. */
+  head: { commit: string; tree: string } | null;
+  /** The branch HEAD is on (also unborn); null when detached. */
+  branch: string | null;
+  /** What core.excludesFile says, when it is asked (a watched snapshot's kept index depends on it). */
+  excludesFile?: string;
+}
+
+// --git-path answers relative to the directory git ran in (the real index of a linked worktree is not
+// under <repo>/.git).
+const GIT_PATHS = ["index", "objects", "config", "info/exclude", "shallow"].flatMap((path) => ["--git-path", path]);
+
+// The work tree containing `dir`, or null when `dir` is in no git repository. One `rev-parse` says where
+// it is, HEAD's commit, its tree and its branch (HEAD is read twice in that one process, microseconds
+// apart: a commit landing between would pair the new commit with the old tree, as any snapshot taken
+// while the person commits sees one or the other). A HEAD with no commit yet fails it: then three
+// processes ask what is there. Each git process costs 2-4 ms, mostly its start; those asked together run at once.
+async function findWorkTree(dir: string, askExcludesFile: boolean): Promise<WorkTree | null> {
+  const [where, excludesFile] = await Promise.allSettled([
+    git(dir, [
+      "rev-parse",
+      "--show-toplevel",
+      ...GIT_PATHS,
+      "--show-object-format",
+      "HEAD^{commit}",
+      "HEAD^{tree}",
+      "--symbolic-full-name",
+      "HEAD",
+      "--",
+    ]),
+    askExcludesFile ? gitMaybe(dir, ["config", "--path", "--get", "core.excludesFile"]) : undefined,
   ]);
-  const [repo, ...answers] = where.split("\n");
-  const [index, objects, config, exclude, shallow] = answers.slice(0, 5).map((path) => resolve(absolute, path));
+  const found = where.status === "fulfilled" ? fromAnswers(dir, where.value) : await findWithoutHead(dir);
+  if (found === null) return null;
+  if (excludesFile.status === "rejected") throw excludesFile.reason;
+  return { ...found, excludesFile: excludesFile.value?.trim() };
+}
+
+// What findWorkTree's single `rev-parse` answered.
+function fromAnswers(dir: string, answered: string): Omit<WorkTree, "excludesFile"> {
+  const [repo, ...answers] = answered.split("\n");
+  const [commit, tree, symbolic] = answers.slice(6, 9);
+  if (!commit || !tree || !symbolic) throw new WorkspaceError(`git rev-parse gave no HEAD for ${dir}`);
+  return { ...located(dir, repo, answers), head: { commit, tree }, branch: branchOf(symbolic) };
+}
+
+// What findWorkTree asks when HEAD has no commit (or the single question failed for another reason: then
+// these say which): null when `dir` is in no repository.
+async function findWithoutHead(dir: string): Promise<Omit<WorkTree, "excludesFile"> | null> {
+  const [where, head, onBranch] = await Promise.allSettled([
+    git(dir, ["rev-parse", "--show-toplevel", ...GIT_PATHS, "--show-object-format"]),
+    gitMaybe(dir, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]),
+    gitMaybe(dir, ["symbolic-ref", "-q", "HEAD"]),
+  ]);
+  if (where.status === "rejected") {
+    const error = where.reason as unknown;
+    if (error instanceof WorkspaceError && /not a git repository/.test(error.stderr ?? "")) return null;
+    // In a git directory or a bare repository there is no top level to show.
+    if ((await gitMaybe(dir, ["rev-parse", "--is-inside-work-tree"]).catch(() => undefined))?.trim() === "false") {
+      throw new WorkspaceError(
+        `${dir} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`,
+      );
+    }
+    throw error;
+  }
+  if (head.status === "rejected") throw head.reason;
+  if (onBranch.status === "rejected") throw onBranch.reason;
+  const [repo, ...answers] = where.value.split("\n");
+  const commit = head.value?.trim();
+  const tree = commit ? (await git(dir, ["rev-parse", `${commit}^{tree}`])).trim() : undefined;
+  const symbolic = onBranch.value?.trim();
+  return { ...located(dir, repo, answers), head: commit && tree ? { commit, tree } : null, branch: symbolic ? branchOf(symbolic) : null };
+}
+
+// The root and git paths from `rev-parse --show-toplevel`, GIT_PATHS and `--show-object-format`.
+function located(dir: string, repo: string | undefined, answers: string[]): Pick<WorkTree, "repo" | "index" | "source"> {
+  const [index, objects, config, exclude, shallow] = answers.slice(0, 5).map((path) => resolve(dir, path));
   const format = answers[5];
   if (!repo || !index || !objects || !config || !exclude || !shallow || !format)
-    throw new WorkspaceError(`git rev-parse gave no work tree root for ${absolute}`);
-  const commit = head?.trim() ?? null;
-  const branch = onBranch?.trim() ?? null;
+    throw new WorkspaceError(`git rev-parse gave no work tree root for ${dir}`);
+  return { repo, index, source: { objects, config, exclude, shallow, format } };
+}
+
+// The branch HEAD's full name names (`refs/heads/<branch>`); null for `HEAD` itself (detached) or a ref
+// that is not a branch.
+function branchOf(symbolic: string): string | null {
+  return symbolic.startsWith("refs/heads/") ? symbolic.slice("refs/heads/".length) : null;
+}
+
+async function snapshotWorkTree(found: WorkTree, options: SnapshotOptions): Promise<GitSnapshot> {
+  const { repo, index, source, head, branch } = found;
+  const commit = head?.commit ?? null;
   const ref = branch ?? commit;
   if (!ref) throw new WorkspaceError(`HEAD of ${repo} is neither a branch nor a commit; repair it with \`git checkout <branch>\``);
-  const headTree = commit ? (await git(repo, ["rev-parse", `${commit}^{tree}`])).trim() : EMPTY_TREES[format === "sha256" ? 64 : 40]!;
-  const store = await options.stores.open(objects, format);
+  const store = await options.stores.open(source.objects, source.format);
   const kept = newKeptName();
-  if (options.commit !== undefined)
-    return snapshotCommit(repo, options.commit, { branch, store, kept, source: { objects, config, exclude, shallow, format } }, options);
+  if (options.commit !== undefined) return snapshotCommit(repo, options.commit, { branch, store, kept, source }, options);
+  const headTree = head?.tree ?? EMPTY_TREES[source.format === "sha256" ? 64 : 40]!;
   const exclusions = await excludes(repo, options.skip ?? []);
   const watcher = options.watchers?.of(repo);
   const written = await options.stores.exclusive(store, async () => {
     const trees = watcher
-      ? await watchedTree({ repo, realIndex: index, exclude, config, store, watcher }, exclusions, format)
+      ? await watchedTree(
+          { repo, realIndex: index, exclude: source.exclude, config: source.config, excludesFile: found.excludesFile, store, watcher },
+          exclusions,
+          source.format,
+        )
       : await workingTree(repo, index, exclusions, store);
-    await options.stores.keep(store, kept, { tree: trees.tree, staged: trees.staged ?? headTree }, trees.refs);
-    return trees;
+    const staged = trees.staged ?? headTree;
+    await options.stores.keep(store, kept, { tree: trees.tree, staged }, trees.refs);
+    return { ...trees, staged };
   });
   const submodules: Submodule[] = [];
   for (const path of written.gitlinks) submodules.push({ path, snapshot: await checkedOut(repo, path, options) });
@@ -205,11 +280,11 @@ async function snapshotWorkTree(absolute: string, options: SnapshotOptions): Pro
     branch,
     commit,
     tree: written.tree,
-    staged: written.staged ?? headTree,
+    staged: written.staged,
     dirty: written.tree !== headTree || submodules.some((s) => s.snapshot?.dirty),
     store,
     kept,
-    source: { objects, config, exclude, shallow, format },
+    source,
     submodules,
   };
 }
@@ -311,9 +386,9 @@ async function checkedOut(repo: string, path: string, options: SnapshotOptions):
   const found = await stat(dir).catch(() => undefined);
   if (!found?.isDirectory()) return null;
   // In an empty directory git finds the outer repository, whose root is not `dir`.
-  const root = (await gitMaybe(dir, ["rev-parse", "--show-toplevel"]).catch(() => undefined))?.trim();
-  if (root === undefined || resolve(root) !== dir) return null;
-  return snapshotWorkTree(dir, options);
+  const workTree = await findWorkTree(dir, options.watchers !== undefined).catch(() => null);
+  if (workTree === null || resolve(workTree.repo) !== dir) return null;
+  return snapshotWorkTree(workTree, options);
 }
 
 interface WrittenTrees {

@@ -74,6 +74,8 @@ export interface WorkingCopy {
   realIndex: string;
   exclude: string;
   config: string;
+  /** What core.excludesFile says (undefined: nothing, and git reads XDG_CONFIG_HOME/git/ignore). */
+  excludesFile: string | undefined;
   /** quire's object store for the repository: the kept index lives there. */
   store: string;
   watcher: TreeWatcher;
@@ -153,9 +155,8 @@ async function holdsPlainEntries(repo: string, index: string): Promise<boolean> 
 // The digest of what a copy of the person's index would start from.
 async function basisOf(copy: WorkingCopy): Promise<string> {
   const hash = createHash("sha256");
-  const excludesFile = (await gitMaybe(copy.repo, ["config", "--path", "--get", "core.excludesFile"]))?.trim();
   const defaultExcludes = join(process.env.XDG_CONFIG_HOME || join(process.env.HOME ?? "", ".config"), "git", "ignore");
-  for (const file of [copy.realIndex, copy.exclude, copy.config, excludesFile || defaultExcludes]) {
+  for (const file of [copy.realIndex, copy.exclude, copy.config, copy.excludesFile || defaultExcludes]) {
     const bytes = await readFile(file).catch(() => null);
     hash.update(bytes === null ? "-" : `${bytes.length}:`).update(bytes ?? "");
   }

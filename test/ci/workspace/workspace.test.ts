@@ -288,6 +288,22 @@ test("a detached HEAD names the commit as the ref", async () => {
   assert.equal(snapshot.dirty, false);
 });
 
+// `symbolic-ref --short` names such a branch `heads/main`, which made the workspace's HEAD
+// `refs/heads/heads/main`: a branch with no commit.
+test("a branch that shares its name with a tag is the ref, and the workspace's HEAD is on it", async () => {
+  const repo = repos.make({ "a.txt": "1\n" });
+  git(repo, "tag", "main");
+  put(repo, "a.txt", "2\n");
+  git(repo, "commit", "-q", "-am", "second");
+  const snapshot = await gitSnapshot(repo);
+  assert.equal(snapshot.branch, "main");
+  assert.equal(snapshot.ref, "main");
+  const dest = join(repos.dir("tagged-out"), "ws");
+  await materialize(snapshot, dest);
+  assert.equal(git(dest, "symbolic-ref", "HEAD"), "refs/heads/main");
+  assert.equal(git(dest, "rev-parse", "HEAD"), snapshot.commit);
+});
+
 test("a directory inside the work tree snapshots the whole work tree", async () => {
   const repo = repos.make({ "top.txt": "top\n", "ci/pipelines/build.yml": "jobs: {}\n" });
   put(repo, "other/untracked.txt", "u\n");
@@ -418,7 +434,10 @@ test("a plain directory is copied with modes and links; sockets, FIFOs and the w
 test("failures are WorkspaceErrors: a missing directory, a git directory, an unknown tree", async () => {
   await assert.rejects(snapshotSource(join(repos.dir("missing"), "does-not-exist"), { stores }), { code: "QUIRE_ERR_WORKSPACE" });
   const repo = repos.make({ "a.txt": "a\n" });
-  await assert.rejects(snapshotSource(join(repo, ".git"), { stores }), { code: "QUIRE_ERR_WORKSPACE" });
+  await assert.rejects(snapshotSource(join(repo, ".git"), { stores }), {
+    code: "QUIRE_ERR_WORKSPACE",
+    message: /is inside a git directory or a bare repository/,
+  });
   const bogus = { ...(await gitSnapshot(repo)), tree: "1".repeat(40), dirty: true };
   await assert.rejects(
     materialize(bogus, join(repos.dir("errors-out"), "ws")),
