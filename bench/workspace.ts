@@ -44,7 +44,7 @@ interface Timings {
 async function measure(base: string, repo: string, rounds: number): Promise<Timings> {
   const stage = async (preparer: WorkspacePreparer, workspaces: Workspaces, id: number) => {
     const start = performance.now();
-    const staged = await preparer.stage(repo);
+    const staged = await preparer.checkOut(await preparer.snapshot(repo));
     const ms = performance.now() - start;
     staged.place(id);
     await workspaces.release(id, false);

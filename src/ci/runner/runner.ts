@@ -217,17 +217,23 @@ export class Runner extends EventEmitter {
   async #record(path: string, text: string, request: SubmitRequest): Promise<RunView> {
     const read = selectJobs(readPipeline(text, path), request.selection ?? { jobs: [], matrix: {} });
     const secrets = this.#secrets.open(read.jobs.flatMap((j) => j.secrets));
-    const staged = await this.#preparer.stage(dirname(path), request.commit || undefined);
+    const snapshot = await this.#preparer.snapshot(dirname(path), request.commit || undefined);
+    // The tree part of each job's inputs is read from the snapshot while it is checked out.
+    const [checkout, withTrees] = await Promise.allSettled([
+      this.#preparer.checkOut(snapshot),
+      withInputTrees(read, snapshot, dirname(path)),
+    ]);
+    if (checkout.status === "rejected") throw checkout.reason;
+    const staged = checkout.value;
     let pipeline: Pipeline;
     try {
-      // A workflow's local actions are read from the run's own tree, now that it is checked out; the
-      // tree part of each job's inputs from the snapshot.
-      pipeline = await withInputTrees(expandLocalActions(read, staged.root, this.#actionsDir), staged.snapshot, dirname(path));
+      if (withTrees.status === "rejected") throw withTrees.reason;
+      // A workflow's local actions are read from the run's own tree, now that it is checked out.
+      pipeline = expandLocalActions(withTrees.value, staged.root, this.#actionsDir);
     } catch (error) {
       staged.discard();
       throw error;
     }
-    const { snapshot } = staged;
     const sourceRoot = snapshot.kind === "git" ? snapshot.repo : snapshot.dir;
     return this.#recordStaged(staged, secrets, request.deadline, {
       repo: request.repo || sourceRoot,

@@ -30,23 +30,26 @@ export class WorkspacePreparer {
     this.#watchers = watchers;
   }
 
-  /** Snapshots the source that `dir` is in, as it is now (or as `commit` has it), and checks it out aside. */
-  async stage(dir: string, commit?: string): Promise<StagedWorkspace> {
+  /** Snapshots the source that `dir` is in, as it is now (or as `commit` has it). */
+  async snapshot(dir: string, commit?: string): Promise<Snapshot> {
     await this.#swept;
-    const snapshot = await snapshotSource(dir, {
+    return snapshotSource(dir, {
       stores: this.#stores,
       skip: this.#skip,
       ...(this.#watchers ? { watchers: this.#watchers } : {}),
       ...(commit ? { commit } : {}),
     });
+  }
+
+  /** Checks the snapshot out aside. */
+  async checkOut(snapshot: Snapshot): Promise<StagedWorkspace> {
     return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
   }
 
   /** Checks out aside, again, the snapshot a run recorded (a rerun): the same trees, kept afresh for this workspace. */
   async stageAgain(recorded: GitSnapshot): Promise<StagedWorkspace> {
     await this.#swept;
-    const snapshot = await keptAfresh(this.#stores, recorded);
-    return { snapshot, ...(await this.#workspaces.stage(snapshot)) };
+    return this.checkOut(await keptAfresh(this.#stores, recorded));
   }
 
   /** Stops watching the working copies. */
