@@ -29,8 +29,9 @@ export interface CollectorParts {
   /** Resolves once run `id` has nothing running here any more (Runner.settled). */
   settled(id: number): Promise<void>;
   /**
-   * Called at the end of every pass that is not dry: what is kept elsewhere for runs no longer in the
-   * store (their trees) can go, for the runs this pass removed and for those an interrupted one did.
+   * Called at the end of a pass that is not dry, when runs may have gone since it last succeeded: what is
+   * kept elsewhere for runs no longer in the store (their trees) can go, for the runs this pass removed
+   * and for those an interrupted one did.
    */
   forgetRuns?(): Promise<void>;
   /** Told each batch of runs whose rows are deleted, before their files go (progress; a test stops a pass there). */
@@ -74,6 +75,12 @@ export interface GcReport {
 export class GarbageCollector {
   readonly #parts: CollectorParts;
   #passes: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether the trees of removed runs may still be kept: by the first pass (an interrupted pass or daemon
+   * left them), and until forgetRuns succeeded after a pass removed runs. A pass that removed none skips
+   * it: it lists the runs' refs of every store, after every run.
+   */
+  #treesOwed = true;
   /**
    * The sizes of what no longer changes once it is there (a finished run's logs, a kept workspace, a cache
    * entry), by path and when it came to be, from the passes before: a pass follows every run, and walking
@@ -174,11 +181,13 @@ export class GarbageCollector {
 
     if (!dryRun) {
       for (const path of leftovers) await removeLeftover(path, workspaces);
+      if (runItems.length > 0) this.#treesOwed = true;
       runItems = await this.#removeRuns(runItems, new Map(runs.map((r) => [r.id, r.bytes])));
       for (const item of workspaceItems) await workspaces.discard(item.runId!);
       const byName = new Map(entries.map((e) => [e.name, e.dir]));
       for (const item of cacheItems) await discardAtomically(cacheDir, byName.get(item.name!)!);
-      await this.#parts.forgetRuns?.();
+      if (this.#treesOwed) await this.#parts.forgetRuns?.();
+      this.#treesOwed = false;
     }
     // Spares (a restored checkout per working copy, which its next run starts from): the most recently
     // used `keepSpares`, of working copies that are still there.

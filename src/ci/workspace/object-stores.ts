@@ -11,8 +11,13 @@ import { WorkspaceError } from "./errors.js";
 import { git } from "./git.js";
 
 const KEPT = "refs/quire/kept";
+/** The refs `refs/quire/kept/<name>/<key>` of one snapshot. */
+const KEPT_KEYS = ["tree", "staged"] as const;
 const RUNS = "refs/quire/runs";
 const MAKING_PREFIX = ".new-";
+
+/** A snapshot's trees, kept under one name. */
+export type KeptTrees = Record<(typeof KEPT_KEYS)[number], string>;
 
 /** A store and one name under which it keeps objects (the name of one snapshot's refs). */
 export interface KeptRefs {
@@ -85,12 +90,13 @@ export class ObjectStores {
   }
 
   /**
-   * Makes refs `refs/quire/kept/<name>/<key>` for each object, and the refs `also` names as they are
-   * (`refs/quire/index/...`: what a kept index refers to); call it inside `exclusive`, with the objects just written.
+   * Makes refs `refs/quire/kept/<name>/tree` and `.../staged` for a snapshot's trees, and the refs `also`
+   * names as they are (`refs/quire/index/...`: what a kept index refers to); call it inside `exclusive`,
+   * with the objects just written.
    */
-  async keep(store: string, name: string, objects: Record<string, string>, also: Record<string, string> = {}): Promise<void> {
+  async keep(store: string, name: string, trees: KeptTrees, also: Record<string, string> = {}): Promise<void> {
     const commands = [
-      ...Object.entries(objects).map(([key, id]) => `update ${KEPT}/${name}/${key} ${id}\n`),
+      ...KEPT_KEYS.map((key) => `update ${KEPT}/${name}/${key} ${trees[key]}\n`),
       ...Object.entries(also).map(([ref, id]) => `update ${ref} ${id}\n`),
     ];
     await git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: commands.join("") });
@@ -100,8 +106,12 @@ export class ObjectStores {
   async forget(kept: readonly KeptRefs[]): Promise<void> {
     for (const store of new Set(kept.map((k) => k.store))) {
       if (!(await exists(store))) continue;
-      const names = new Set(kept.filter((k) => k.store === store).map((k) => k.name));
-      await this.exclusive(store, () => this.#drop(store, (name) => names.has(name)));
+      // Deleting a ref that is not there does nothing, so the names need no listing first.
+      const refs = kept.filter((k) => k.store === store).flatMap((k) => KEPT_KEYS.map((key) => `${KEPT}/${k.name}/${key}`));
+      await this.exclusive(store, async () => {
+        await git(store, ["--git-dir=.", "update-ref", "--stdin"], { input: refs.map((ref) => `delete ${ref}\n`).join("") });
+        await this.#pruneIfLarge(store);
+      });
     }
   }
 
