@@ -10,10 +10,10 @@
 // which its times cannot tell: git's "racily clean" rule) is copied from the entry again, what a step
 // added goes, what it removed comes back. The entry itself is never written to.
 import { createHash, randomBytes } from "node:crypto";
-import type { BigIntStats } from "node:fs";
+import { type BigIntStats, lstatSync, readdirSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import { copyTree } from "../cache/tree-copy.js";
 import { removeTree } from "./remove-tree.js";
 
@@ -23,6 +23,8 @@ const PUT_BACK = "put-back";
 const PARKED = "parked";
 const TREE = "tree";
 const MANIFEST = "manifest.json";
+/** Files stat'ed between two turns of the event loop while a tree is walked. */
+const WALK_SLICE = 256;
 /** Writes of a record waiting for the clock to move on (`#write`): 2 ms apart, beyond any clock tick. */
 const WRITE_TRIES = 16;
 
@@ -258,19 +260,22 @@ async function undoChanges(
   writtenNs: bigint,
 ): Promise<Record<string, Recorded> | undefined> {
   const kept = new Set<string>();
-  const walk = async (path: string): Promise<void> => {
+  // Stat'ed one by one without waiting (a promise per file costs more than the lstat: 10-20 ms for 800
+  // files against 4), yielding now and then so that a large tree does not hold up everything else.
+  const stack = [""];
+  for (let walked = 1; stack.length > 0; walked++) {
+    const path = stack.pop()!;
     const at = path === "" ? tree : join(tree, path);
-    const stats = await lstat(at, { bigint: true });
+    const stats = lstatSync(at, { bigint: true });
     if (!unchanged(files[path], stats, writtenNs)) {
       // removeTree makes directories writable on its way: never given a link, whose target it would change.
       await (stats.isDirectory() ? removeTree(at) : rm(at, { force: true }));
-      return;
+      continue;
     }
     kept.add(path);
-    if (!stats.isDirectory()) return;
-    await Promise.all((await readdir(at)).map((name) => walk(path === "" ? name : `${path}/${name}`)));
-  };
-  await walk("");
+    if (stats.isDirectory()) for (const name of readdirSync(at)) stack.push(path === "" ? name : `${path}/${name}`);
+    if (walked % WALK_SLICE === 0) await setImmediate();
+  }
   if (!kept.has("")) return undefined;
   const now = noFiles();
   for (const [path, recorded] of Object.entries(files)) {
@@ -316,21 +321,35 @@ function unchanged(recorded: Recorded | undefined, stats: BigIntStats, writtenNs
 // Records `target` (copied from `source`, or `source` copied from it) and what is under it, as `source`
 // lists it, into `files` under `path`; what is not of the same kind, mode and size in both is missing.
 async function recordTree(source: string, target: string, path: string, files: Record<string, Recorded>): Promise<void> {
-  const from = await lstat(source, { bigint: true });
-  const kind = kindOf(from);
-  if (kind === undefined) return; // sockets and the like are never copied
-  const stats = await lstat(target, { bigint: true }).catch(() => undefined);
-  // A file with another name (a hard link: a package manager's store, a file elsewhere) is not the entry's
-  // copy of its own, and may be written through that name after it is taken: never trusted.
-  const same =
-    stats !== undefined &&
-    kindOf(stats) === kind &&
-    stats.mode === from.mode &&
-    (kind === "directory" || (stats.size === from.size && stats.nlink === 1n));
-  files[path] = same ? recordOf(stats) : { kind: "missing" };
-  if (kind !== "directory") return;
-  for (const name of await readdir(source)) {
-    await recordTree(join(source, name), join(target, name), path === "" ? name : `${path}/${name}`, files);
+  // Depth first, each directory before what is in it; stat'ed without waiting, as undoChanges does.
+  const stack = [{ source, target, path }];
+  for (let walked = 1; stack.length > 0; walked++) {
+    const at = stack.pop()!;
+    const from = lstatSync(at.source, { bigint: true });
+    const kind = kindOf(from);
+    if (kind === undefined) continue; // sockets and the like are never copied
+    const stats = lstatOrNone(at.target);
+    // A file with another name (a hard link: a package manager's store, a file elsewhere) is not the entry's
+    // copy of its own, and may be written through that name after it is taken: never trusted.
+    const same =
+      stats !== undefined &&
+      kindOf(stats) === kind &&
+      stats.mode === from.mode &&
+      (kind === "directory" || (stats.size === from.size && stats.nlink === 1n));
+    files[at.path] = same ? recordOf(stats) : { kind: "missing" };
+    if (kind === "directory") {
+      for (const name of readdirSync(at.source))
+        stack.push({ source: join(at.source, name), target: join(at.target, name), path: at.path === "" ? name : `${at.path}/${name}` });
+    }
+    if (walked % WALK_SLICE === 0) await setImmediate();
+  }
+}
+
+function lstatOrNone(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch {
+    return undefined;
   }
 }
 
