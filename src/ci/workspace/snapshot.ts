@@ -148,7 +148,8 @@ export async function snapshotSource(dir: string, options: SnapshotOptions): Pro
     if (error instanceof WorkspaceError) throw error;
     throw new WorkspaceError(`cannot read ${absolute}: ${(error as Error).message}`, { cause: error });
   }
-  const found = await findWorkTree(absolute, options.watchers !== undefined);
+  // Asked beside the rest only where a watched work tree is: a plain directory would pay for it.
+  const found = await findWorkTree(absolute, options.watchers?.watches(absolute) ?? false);
   return found === null ? { kind: "dir", dir: absolute } : snapshotWorkTree(found, options);
 }
 
@@ -163,8 +164,11 @@ interface WorkTree {
   head: { commit: string; tree: string } | null;
   /** The branch HEAD is on (also unborn); null when detached. */
   branch: string | null;
-  /** What core.excludesFile says, when it is asked (a watched snapshot's kept index depends on it). */
-  excludesFile?: string;
+  /**
+   * What core.excludesFile says (null: nothing), when it was asked with the rest: a watched snapshot's
+   * kept index depends on it.
+   */
+  excludesFile?: string | null;
 }
 
 // --git-path answers relative to the directory git ran in (the real index of a linked worktree is not
@@ -189,12 +193,13 @@ async function findWorkTree(dir: string, askExcludesFile: boolean): Promise<Work
       "HEAD",
       "--",
     ]),
-    askExcludesFile ? gitMaybe(dir, ["config", "--path", "--get", "core.excludesFile"]) : undefined,
+    askExcludesFile ? configuredExcludesFile(dir) : undefined,
   ]);
+  if (where.status === "rejected" && notInRepository(where.reason)) return null;
   const found = where.status === "fulfilled" ? fromAnswers(dir, where.value) : await findWithoutHead(dir);
   if (found === null) return null;
   if (excludesFile.status === "rejected") throw excludesFile.reason;
-  return { ...found, excludesFile: excludesFile.value?.trim() };
+  return askExcludesFile ? { ...found, excludesFile: excludesFile.value?.trim() || null } : found;
 }
 
 // What findWorkTree's single `rev-parse` answered.
@@ -214,15 +219,14 @@ async function findWithoutHead(dir: string): Promise<Omit<WorkTree, "excludesFil
     gitMaybe(dir, ["symbolic-ref", "-q", "HEAD"]),
   ]);
   if (where.status === "rejected") {
-    const error = where.reason as unknown;
-    if (error instanceof WorkspaceError && /not a git repository/.test(error.stderr ?? "")) return null;
+    if (notInRepository(where.reason)) return null;
     // In a git directory or a bare repository there is no top level to show.
     if ((await gitMaybe(dir, ["rev-parse", "--is-inside-work-tree"]).catch(() => undefined))?.trim() === "false") {
       throw new WorkspaceError(
         `${dir} is inside a git directory or a bare repository, not a work tree; give a directory of the working copy`,
       );
     }
-    throw error;
+    throw where.reason;
   }
   if (head.status === "rejected") throw head.reason;
   if (onBranch.status === "rejected") throw onBranch.reason;
@@ -231,6 +235,14 @@ async function findWithoutHead(dir: string): Promise<Omit<WorkTree, "excludesFil
   const tree = commit ? (await git(dir, ["rev-parse", `${commit}^{tree}`])).trim() : undefined;
   const symbolic = onBranch.value?.trim();
   return { ...located(dir, repo, answers), head: commit && tree ? { commit, tree } : null, branch: symbolic ? branchOf(symbolic) : null };
+}
+
+async function configuredExcludesFile(dir: string): Promise<string | null> {
+  return (await gitMaybe(dir, ["config", "--path", "--get", "core.excludesFile"]))?.trim() || null;
+}
+
+function notInRepository(error: unknown): boolean {
+  return error instanceof WorkspaceError && /not a git repository/.test(error.stderr ?? "");
 }
 
 // The root and git paths from `rev-parse --show-toplevel`, GIT_PATHS and `--show-object-format`.
@@ -262,7 +274,15 @@ async function snapshotWorkTree(found: WorkTree, options: SnapshotOptions): Prom
   const written = await options.stores.exclusive(store, async () => {
     const trees = watcher
       ? await watchedTree(
-          { repo, realIndex: index, exclude: source.exclude, config: source.config, excludesFile: found.excludesFile, store, watcher },
+          {
+            repo,
+            realIndex: index,
+            exclude: source.exclude,
+            config: source.config,
+            excludesFile: found.excludesFile !== undefined ? found.excludesFile : await configuredExcludesFile(repo),
+            store,
+            watcher,
+          },
           exclusions,
           source.format,
         )
@@ -386,7 +406,7 @@ async function checkedOut(repo: string, path: string, options: SnapshotOptions):
   const found = await stat(dir).catch(() => undefined);
   if (!found?.isDirectory()) return null;
   // In an empty directory git finds the outer repository, whose root is not `dir`.
-  const workTree = await findWorkTree(dir, options.watchers !== undefined).catch(() => null);
+  const workTree = await findWorkTree(dir, options.watchers?.watches(dir) ?? false).catch(() => null);
   if (workTree === null || resolve(workTree.repo) !== dir) return null;
   return snapshotWorkTree(workTree, options);
 }

@@ -254,6 +254,12 @@ export class TreeWatchers {
     this.#options = options;
   }
 
+  /** Whether `dir` is a watched work tree's root or inside one. */
+  watches(dir: string): boolean {
+    for (const root of this.#watchers.keys()) if (dir === root || dir.startsWith(`${root}${sep}`)) return true;
+    return false;
+  }
+
   /** The watcher of `root`, started now if there is none or it broke; undefined when the tree cannot be watched. */
   of(root: string): TreeWatcher | undefined {
     let watcher = this.#watchers.get(root);

@@ -74,8 +74,8 @@ export interface WorkingCopy {
   realIndex: string;
   exclude: string;
   config: string;
-  /** What core.excludesFile says (undefined: nothing, and git reads XDG_CONFIG_HOME/git/ignore). */
-  excludesFile: string | undefined;
+  /** What core.excludesFile says (null: nothing, and git reads XDG_CONFIG_HOME/git/ignore). */
+  excludesFile: string | null;
   /** quire's object store for the repository: the kept index lives there. */
   store: string;
   watcher: TreeWatcher;

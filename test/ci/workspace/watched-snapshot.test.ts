@@ -188,7 +188,8 @@ test("a burst of events as big as the kernel's queue breaks every watcher, which
 test("a work tree moved away or removed and cloned again at the same path is snapshotted as it now is", async () => {
   for (const replace of ["moved away", "removed"]) {
     const origin = repos.make({ ...files(1200), "package.json": '{"v":1}\n' });
-    const repo = `${origin}-clone`;
+    // In a directory of its own, removed with the others, as what is moved away beside it is.
+    const repo = join(repos.dir("clone"), "repo");
     git(repos.dir("."), "clone", "-q", origin, repo);
     const by = watchers();
     assert.equal(await watchedTree(repo, by), await fullTree(repo));
