@@ -66,7 +66,9 @@ async function initRepository(dest: string, format: string): Promise<void> {
   if (config === undefined) {
     const objectFormat = format === "sha1" ? [] : [`--object-format=${format}`];
     await git(dest, ["init", "-q", "--template=", ...objectFormat, "--initial-branch=main", "."]);
-    initConfigs.set(key, await readFile(join(gitDir, "config"), "utf8"));
+    const written = await readFile(join(gitDir, "config"), "utf8");
+    // A repository whose refs are not files (init.defaultRefFormat=reftable) is not only these files.
+    if (!/refstorage/i.test(written)) initConfigs.set(key, written);
     return;
   }
   for (const dir of INIT_DIRS) await mkdir(join(gitDir, dir), { recursive: true });

@@ -271,18 +271,12 @@ async function snapshotWorkTree(found: WorkTree, options: SnapshotOptions): Prom
   const headTree = head?.tree ?? EMPTY_TREES[source.format === "sha256" ? 64 : 40]!;
   const exclusions = await excludes(repo, options.skip ?? []);
   const watcher = options.watchers?.of(repo);
+  // Asked outside the store's lock, where findWorkTree did not ask it.
+  const excludesFile = watcher && (found.excludesFile !== undefined ? found.excludesFile : await configuredExcludesFile(repo));
   const written = await options.stores.exclusive(store, async () => {
     const trees = watcher
       ? await watchedTree(
-          {
-            repo,
-            realIndex: index,
-            exclude: source.exclude,
-            config: source.config,
-            excludesFile: found.excludesFile !== undefined ? found.excludesFile : await configuredExcludesFile(repo),
-            store,
-            watcher,
-          },
+          { repo, realIndex: index, exclude: source.exclude, config: source.config, excludesFile: excludesFile ?? null, store, watcher },
           exclusions,
           source.format,
         )
