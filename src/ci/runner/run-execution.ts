@@ -454,10 +454,11 @@ export class RunExecution {
       return failure ? { end: "failed", failure, outputs } : { end: "complete", outputs };
     } finally {
       clearTimeout(timer);
-      workflow?.dispose();
       // What the attempt's steps started and left running ends with it: what is still in a step's
-      // session or on its terminal, and what carries the job's key wherever it went.
+      // session or on its terminal, and what carries the job's key wherever it went. Then its runner
+      // files go, which nothing writes into any more.
       await Promise.all([...launched.map((step) => step.endLeftovers()), this.#options.leftovers.endJob(job.name)]);
+      workflow?.dispose();
     }
   }
 

@@ -2,7 +2,7 @@
 // there, its `if` decided with the job's status so far, its shell, the runner files (GITHUB_ENV,
 // GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY) made before it and read after it, continue-on-error,
 // and the job's outputs for the jobs that need it. quire.yml jobs never come here.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { evaluateCondition, evaluateTemplate, evaluateValue, hasExpression, type Scope } from "../expressions/template.js";
@@ -74,8 +74,14 @@ export class WorkflowJob {
     this.#run = options.run;
     this.#needs = options.needs;
     this.#secrets = Object.fromEntries(options.secrets);
-    this.#temp = join(options.run.tempRoot ?? tmpdir(), `quire-runner-${options.run.runId}-${safeName(options.job.name)}`);
-    mkdirSync(this.#temp, { recursive: true, mode: 0o700 });
+    const name = `quire-runner-${options.run.runId}-${safeName(options.job.name)}`;
+    // A run's own directory is the run's alone; under the system's temporary directory another process's
+    // run of the same id and job (another daemon, a test file beside this one) may be using that name.
+    if (options.run.tempRoot === undefined) this.#temp = mkdtempSync(join(tmpdir(), `${name}-`));
+    else {
+      this.#temp = join(options.run.tempRoot, name);
+      mkdirSync(this.#temp, { recursive: true, mode: 0o700 });
+    }
   }
 
   /** Whether the job runs at all: its `if`, with its needs' results. */
@@ -179,7 +185,11 @@ export class WorkflowJob {
 
   /** Removes RUNNER_TEMP and the runner files: they live as long as the job's attempt, as on GitHub. */
   dispose(): void {
-    rmSync(this.#temp, { recursive: true, force: true });
+    // Called once what the steps left running has ended; a removal that still fails leaves the directory to
+    // the run's scratch removal, and never fails the job.
+    try {
+      rmSync(this.#temp, { recursive: true, force: true, maxRetries: 3 });
+    } catch {}
   }
 
   /** What the step wrote to GITHUB_STEP_SUMMARY, if anything. */

@@ -6,7 +6,7 @@
 // real parts.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -446,6 +446,30 @@ test("the slots bound the jobs running at once across runs; a run waits pending 
   assert.equal(cancelled.view().state, "cancelled");
   assert.equal(cancelled.view().startedAt, null);
   assert.equal(slots.inUse, 0);
+});
+
+// Run ids start at 1 in every store: two test files (or daemons) at once run a job of the same id and name,
+// and under the system's temporary directory the runner files of one were removed while the other wrote
+// them (ENOTEMPTY, seen with two suites at once).
+test("a workflow job's runner files under the system's temporary directory are its own, whatever another run of its id holds", async () => {
+  const workflow = ["on: push", "jobs:", "  build:", "    runs-on: ubuntu-latest", "    steps:", "      - run: hold", ""].join("\n");
+  const run = start(workflow, { workflow: true });
+  const step = await run.launcher.launched("build");
+  const temp = step.request.env.RUNNER_TEMP!;
+  const theirs = join(tmpdir(), `quire-runner-${run.id}-build`);
+  mkdirSync(theirs, { recursive: true });
+  writeFileSync(join(theirs, "file"), "another run's\n");
+  try {
+    const madeWhileRunning = existsSync(temp);
+    step.exit(0);
+    await run.done;
+    assert.notEqual(temp, theirs);
+    assert.ok(madeWhileRunning);
+    assert.equal(existsSync(temp), false, "its own go with the job");
+    assert.equal(readFileSync(join(theirs, "file"), "utf8"), "another run's\n");
+  } finally {
+    rmSync(theirs, { recursive: true, force: true });
+  }
 });
 
 describe("a workflow's matrix", () => {
